@@ -1,0 +1,259 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Linq;
+using NeuralSurgery.Collections;
+
+namespace NeuralSurgery.Graph;
+
+/// <summary>A value while building: its reference and inferred shape.</summary>
+public readonly record struct GraphValue(ValueRef Ref, Shape Shape)
+{
+    public override string ToString() => $"{Ref} {Shape}";
+}
+
+/// <summary>
+/// Fluent construction of a <see cref="ModelGraph"/> in code. Each call infers shapes at once, so an
+/// inconsistent graph fails at the offending call with the node and both shapes in the message.
+/// </summary>
+public sealed class GraphBuilder
+{
+    private readonly string _name;
+    private readonly List<GraphInput> _inputs = [];
+    private readonly List<GraphModule> _modules = [];
+    private readonly List<GraphNode> _nodes = [];
+    private readonly List<GraphOutput> _outputs = [];
+    private readonly Dictionary<string, int> _counters = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _names = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _categorical = new(StringComparer.Ordinal);
+
+    public GraphBuilder(string name) => _name = name;
+
+    public GraphValue Input(string name, Shape shape, InputRole role, string? schemaInput)
+    {
+        Claim(name);
+        _inputs.Add(new GraphInput(name, shape, role, role == InputRole.State ? null : schemaInput ?? name));
+        if (role == InputRole.Categorical)
+        {
+            _categorical.Add(name);
+        }
+
+        return new GraphValue(new ValueRef(name), shape);
+    }
+
+    /// <summary>A dense feature input; the last dimension is the schema input's width.</summary>
+    public GraphValue FeatureInput(string name, params Dim[] shape) => Input(name, new Shape(shape), InputRole.Features, name);
+
+    /// <summary>An index input of a categorical schema input (shape without the vocabulary axis).</summary>
+    public GraphValue CategoricalInput(string name, params Dim[] shape) => Input(name, new Shape(shape), InputRole.Categorical, name);
+
+    public GraphValue StateInput(string name, params Dim[] shape) => Input(name, new Shape(shape), InputRole.State, null);
+
+    /// <summary>Declares a module; declaration order is registration order, hence state_dict order.</summary>
+    public string Module(string path, LayerSpec spec)
+    {
+        var existing = _modules.FirstOrDefault(m => m.Path == path);
+        if (existing is not null)
+        {
+            if (existing.Spec != spec)
+            {
+                throw new GraphException($"module '{path}' is already declared as {existing.Spec}; cannot redeclare it as {spec}");
+            }
+
+            return path;
+        }
+
+        _modules.Add(new GraphModule(path, spec));
+        return path;
+    }
+
+    /// <summary>Calls a declared module; returns its outputs (one, or LSTM/GRU tuples).</summary>
+    public GraphValue[] Call(string module, params GraphValue[] operands) => Call(module, null, operands);
+
+    public GraphValue[] Call(string module, string? id, params GraphValue[] operands)
+    {
+        if (_modules.All(m => m.Path != module))
+        {
+            throw new GraphException($"module '{module}' is not declared");
+        }
+
+        return Add(new CallOp(module), id ?? module.Replace('.', '_'), operands);
+    }
+
+    public GraphValue Linear(string module, GraphValue x, long outFeatures, bool bias = true) =>
+        Call(Module(module, new LinearSpec(LastConstant(x, module), outFeatures, bias)), x)[0];
+
+    public GraphValue Embedding(string module, GraphValue indices, long numEmbeddings, long embeddingDim) =>
+        Call(Module(module, new EmbeddingSpec(numEmbeddings, embeddingDim)), indices)[0];
+
+    public GraphValue Conv1d(string module, GraphValue x, long outChannels, long kernelSize, long stride = 1, long padding = 0, long dilation = 1, long groups = 1, bool bias = true)
+    {
+        var channels = x.Shape.Rank >= 2 && x.Shape[x.Shape.Rank - 2].IsConstant ? x.Shape[x.Shape.Rank - 2].Constant : throw new GraphException($"module '{module}' (Conv1d): operand '{x.Ref}' has shape {x.Shape}; expected a constant channel axis");
+        return Call(Module(module, new Conv1dSpec(channels, outChannels, kernelSize, stride, padding, dilation, groups, bias)), x)[0];
+    }
+
+    public (GraphValue Output, GraphValue H, GraphValue C) Lstm(string module, GraphValue x, long hiddenSize, int numLayers = 1, bool batchFirst = false, bool bidirectional = false, bool bias = true, GraphValue? h0 = null, GraphValue? c0 = null)
+    {
+        var spec = new RecurrentSpec(RecurrentKind.Lstm, LastConstant(x, module), hiddenSize, numLayers, bias, batchFirst, bidirectional);
+        var operands = h0 is null && c0 is null ? [x] : new[] { x, h0 ?? throw new ArgumentNullException(nameof(h0)), c0 ?? throw new ArgumentNullException(nameof(c0)) };
+        var r = Call(Module(module, spec), operands);
+        return (r[0], r[1], r[2]);
+    }
+
+    public (GraphValue Output, GraphValue H) Gru(string module, GraphValue x, long hiddenSize, int numLayers = 1, bool batchFirst = false, bool bidirectional = false, bool bias = true, GraphValue? h0 = null)
+    {
+        var spec = new RecurrentSpec(RecurrentKind.Gru, LastConstant(x, module), hiddenSize, numLayers, bias, batchFirst, bidirectional);
+        var r = Call(Module(module, spec), h0 is null ? [x] : [x, h0.Value]);
+        return (r[0], r[1]);
+    }
+
+    public GraphValue LayerNorm(string module, GraphValue x, params long[] normalizedShape) =>
+        Call(Module(module, new LayerNormSpec(normalizedShape.Length == 0 ? [LastConstant(x, module)] : normalizedShape)), x)[0];
+
+    public GraphValue BatchNorm1d(string module, GraphValue x)
+    {
+        var channels = x.Shape.Rank >= 2 && x.Shape[1].IsConstant ? x.Shape[1].Constant : throw new GraphException($"module '{module}' (BatchNorm1d): operand '{x.Ref}' has shape {x.Shape}; expected a constant channel axis 1");
+        return Call(Module(module, new BatchNorm1dSpec(channels)), x)[0];
+    }
+
+    public GraphValue Activation(GraphValue x, ActivationKind kind) => One(new ActivationOp(kind), kind.ToString().ToLowerInvariant(), x);
+
+    public GraphValue Relu(GraphValue x) => Activation(x, ActivationKind.Relu);
+
+    public GraphValue Tanh(GraphValue x) => Activation(x, ActivationKind.Tanh);
+
+    public GraphValue Sigmoid(GraphValue x) => Activation(x, ActivationKind.Sigmoid);
+
+    public GraphValue Dropout(GraphValue x, double p = 0.5) => One(new DropoutOp(p), "dropout", x);
+
+    public GraphValue Softmax(GraphValue x, int axis, bool log = false) => One(new SoftmaxOp(x.Shape.NormalizeAxis(axis), log), log ? "log_softmax" : "softmax", x);
+
+    public GraphValue Add(GraphValue a, GraphValue b) => One(new BinaryOp(BinaryKind.Add), "add", a, b);
+
+    public GraphValue Sub(GraphValue a, GraphValue b) => One(new BinaryOp(BinaryKind.Sub), "sub", a, b);
+
+    public GraphValue Mul(GraphValue a, GraphValue b) => One(new BinaryOp(BinaryKind.Mul), "mul", a, b);
+
+    public GraphValue Concat(int axis, params GraphValue[] xs) => One(new ConcatOp(First(xs).Shape.NormalizeAxis(axis)), "cat", xs);
+
+    public GraphValue Stack(int axis, params GraphValue[] xs) => One(new StackOp(First(xs).Shape.NormalizeAxis(axis, extra: 1)), "stack", xs);
+
+    public GraphValue Reduce(GraphValue x, ReduceKind kind, int axis, bool keepDim = false) =>
+        One(new ReduceOp(kind, x.Shape.NormalizeAxis(axis), keepDim), kind.ToString().ToLowerInvariant(), x);
+
+    public GraphValue Max(GraphValue x, int axis, bool keepDim = false) => Reduce(x, ReduceKind.Max, axis, keepDim);
+
+    public GraphValue Mean(GraphValue x, int axis, bool keepDim = false) => Reduce(x, ReduceKind.Mean, axis, keepDim);
+
+    public GraphValue Sum(GraphValue x, int axis, bool keepDim = false) => Reduce(x, ReduceKind.Sum, axis, keepDim);
+
+    /// <summary>view/reshape; pass <c>-1</c> for the one inferred dimension.</summary>
+    public GraphValue Reshape(GraphValue x, params Dim[] target) => One(new ReshapeOp(target.ToEquatableArray()), "reshape", x);
+
+    public GraphValue Flatten(GraphValue x, int startAxis = 1, int endAxis = -1) =>
+        One(new FlattenOp(x.Shape.NormalizeAxis(startAxis), x.Shape.NormalizeAxis(endAxis)), "flatten", x);
+
+    public GraphValue Unsqueeze(GraphValue x, int axis) => One(new UnsqueezeOp(x.Shape.NormalizeAxis(axis, extra: 1)), "unsqueeze", x);
+
+    public GraphValue Squeeze(GraphValue x, int axis) => One(new SqueezeOp(x.Shape.NormalizeAxis(axis)), "squeeze", x);
+
+    public GraphValue Narrow(GraphValue x, int axis, long start, long length)
+    {
+        var a = x.Shape.NormalizeAxis(axis);
+        if (start < 0 && x.Shape[a].IsConstant)
+        {
+            start += x.Shape[a].Constant;
+        }
+
+        return One(new NarrowOp(a, start, length), "narrow", x);
+    }
+
+    /// <summary><c>x[..., start:end:step]</c> along one axis, with Python's negative indices and clamping.</summary>
+    public GraphValue Slice(GraphValue x, int axis, long? start, long? end, long step = 1)
+    {
+        var a = x.Shape.NormalizeAxis(axis);
+        var d = x.Shape[a].IsConstant ? x.Shape[a].Constant : throw new GraphException($"slice: operand '{x.Ref}' has shape {x.Shape}; expected a constant size on axis {a}");
+        static long Clamp(long v, long d) => Math.Min(Math.Max(v < 0 ? v + d : v, 0), d);
+        return One(new SliceOp(a, Clamp(start ?? 0, d), Clamp(end ?? d, d), step), "slice", x);
+    }
+
+    public GraphValue Transpose(GraphValue x, int axis0, int axis1) =>
+        One(new TransposeOp(x.Shape.NormalizeAxis(axis0), x.Shape.NormalizeAxis(axis1)), "transpose", x);
+
+    public GraphBuilder Output(string name, GraphValue value, string? schemaOutput = null)
+    {
+        _outputs.Add(new GraphOutput(name, value.Ref, schemaOutput ?? name));
+        return this;
+    }
+
+    /// <summary>An output not described by the schema (e.g. a returned recurrent state).</summary>
+    public GraphBuilder StateOutput(string name, GraphValue value)
+    {
+        _outputs.Add(new GraphOutput(name, value.Ref, null));
+        return this;
+    }
+
+    public ModelGraph Build() => ModelGraph.Create(_name, _inputs, _modules, _nodes, _outputs);
+
+    private GraphValue One(NodeOp op, string stem, params GraphValue[] operands) => Add(op, stem, operands)[0];
+
+    private GraphValue[] Add(NodeOp op, string stem, GraphValue[] operands)
+    {
+        var id = NextId(stem);
+        var spec = op is CallOp call ? _modules.First(m => m.Path == call.Module).Spec : null;
+        var refs = operands.Select(o => o.Ref).ToEquatableArray();
+        foreach (var o in operands)
+        {
+            if (_categorical.Contains(o.Ref.Source) && spec is not EmbeddingSpec)
+            {
+                throw new GraphException($"node '{id}' ({op.Kind}): operand '{o.Ref}' is a categorical index input; only an Embedding call may read it");
+            }
+        }
+
+        var shapes = ShapeInference.Infer(id, op, spec, operands.Select(o => o.Shape).ToList(), refs);
+        _names.Add(id);
+        _nodes.Add(new GraphNode(id, op, refs, shapes.ToEquatableArray()));
+        return shapes.Select((s, i) => new GraphValue(new ValueRef(id, i), s)).ToArray();
+    }
+
+    private string NextId(string stem)
+    {
+        if (_names.Add(stem))
+        {
+            _names.Remove(stem);
+            return stem;
+        }
+
+        _counters.TryGetValue(stem, out var n);
+        string id;
+        do
+        {
+            n++;
+            id = stem + "_" + n.ToString(CultureInfo.InvariantCulture);
+        }
+        while (_names.Contains(id));
+
+        _counters[stem] = n;
+        return id;
+    }
+
+    private void Claim(string name)
+    {
+        if (!_names.Add(name))
+        {
+            throw new GraphException($"name '{name}' is used twice; input and node names must be unique");
+        }
+    }
+
+    private static GraphValue First(GraphValue[] xs) => xs.Length > 0 ? xs[0] : throw new GraphException("concat/stack needs at least one operand");
+
+    private static long LastConstant(GraphValue x, string module)
+    {
+        if (x.Shape.Rank == 0 || !x.Shape[x.Shape.Rank - 1].IsConstant)
+        {
+            throw new GraphException($"module '{module}': operand '{x.Ref}' has shape {x.Shape}; expected a constant last dimension");
+        }
+
+        return x.Shape[x.Shape.Rank - 1].Constant;
+    }
+}

@@ -1,0 +1,360 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Linq;
+using NeuralSurgery.Collections;
+
+namespace NeuralSurgery.Graph;
+
+/// <summary>A reference to a value: a graph input, or output <see cref="Index"/> of a node.</summary>
+public sealed record ValueRef(string Source, int Index = 0)
+{
+    public override string ToString() => Index == 0 ? Source : Source + ":" + Index.ToString(CultureInfo.InvariantCulture);
+
+    public static ValueRef Parse(string text)
+    {
+        var colon = text.LastIndexOf(':');
+        if (colon > 0 && int.TryParse(text.Substring(colon + 1), NumberStyles.None, CultureInfo.InvariantCulture, out var index))
+        {
+            return new ValueRef(text.Substring(0, colon), index);
+        }
+
+        return new ValueRef(text);
+    }
+}
+
+/// <summary>How an input enters the mirror.</summary>
+public enum InputRole
+{
+    /// <summary>Dense features along the last axis, one slot per schema feature slot.</summary>
+    Features,
+
+    /// <summary>Integer indices into a categorical vocabulary; read only by an Embedding.</summary>
+    Categorical,
+
+    /// <summary>Not a world observation (e.g. a recurrent state): carries no features (paper 001 footnote 3).</summary>
+    State,
+}
+
+public sealed record GraphInput(string Name, Shape Shape, InputRole Role, string? SchemaInput);
+
+public sealed record GraphModule(string Path, LayerSpec Spec);
+
+public sealed record GraphNode(string Id, NodeOp Op, EquatableArray<ValueRef> Operands, EquatableArray<Shape> OutputShapes);
+
+public sealed record GraphOutput(string Name, ValueRef Value, string? SchemaOutput);
+
+/// <summary>A state_dict entry: full TorchSharp name, shape, and the module and role it comes from.</summary>
+public sealed record GraphParameter(string Name, string Module, LayerParameter Declaration)
+{
+    public Shape Shape => Declaration.Shape;
+
+    public ParameterRole Role => Declaration.Role;
+
+    public bool IsBuffer => Declaration.IsBuffer;
+
+    public long ElementCount => Shape.ElementCount;
+}
+
+/// <summary>
+/// The graph IR of a model's forward (DESIGN.md section 4): immutable, value-equatable, independent of
+/// Roslyn. Create instances with <see cref="Create"/> or <see cref="GraphBuilder"/>, which validate
+/// references and infer shapes.
+/// </summary>
+public sealed record ModelGraph
+{
+    private ModelGraph(
+        string name,
+        EquatableArray<GraphInput> inputs,
+        EquatableArray<GraphModule> modules,
+        EquatableArray<GraphNode> nodes,
+        EquatableArray<GraphOutput> outputs,
+        EquatableArray<GraphParameter> parameters)
+    {
+        Name = name;
+        Inputs = inputs;
+        Modules = modules;
+        Nodes = nodes;
+        Outputs = outputs;
+        Parameters = parameters;
+    }
+
+    public string Name { get; }
+
+    public EquatableArray<GraphInput> Inputs { get; }
+
+    /// <summary>Modules with weights, in registration order (this fixes state_dict order).</summary>
+    public EquatableArray<GraphModule> Modules { get; }
+
+    /// <summary>Nodes in evaluation order; operands refer to inputs or earlier nodes.</summary>
+    public EquatableArray<GraphNode> Nodes { get; }
+
+    public EquatableArray<GraphOutput> Outputs { get; }
+
+    /// <summary>state_dict entries in TorchSharp's order: all parameters, then all buffers.</summary>
+    public EquatableArray<GraphParameter> Parameters { get; }
+
+    public long ParameterElementCount => Parameters.Where(p => !p.IsBuffer).Sum(p => p.ElementCount);
+
+    public GraphModule? FindModule(string path) => Modules.FirstOrDefault(m => m.Path == path);
+
+    public GraphParameter? FindParameter(string name) => Parameters.FirstOrDefault(p => p.Name == name);
+
+    public GraphInput? FindInput(string name) => Inputs.FirstOrDefault(i => i.Name == name);
+
+    public GraphNode? FindNode(string id) => Nodes.FirstOrDefault(n => n.Id == id);
+
+    /// <summary>Shape of a value; throws <see cref="GraphException"/> for an unknown reference.</summary>
+    public Shape ShapeOf(ValueRef value)
+    {
+        var input = FindInput(value.Source);
+        if (input is not null && value.Index == 0)
+        {
+            return input.Shape;
+        }
+
+        var node = FindNode(value.Source);
+        if (node is null || value.Index < 0 || value.Index >= node.OutputShapes.Count)
+        {
+            throw new GraphException($"value '{value}' refers to no input or node output");
+        }
+
+        return node.OutputShapes[value.Index];
+    }
+
+    /// <summary>
+    /// Validates names and references, infers every node's output shapes and checks them against
+    /// <paramref name="nodes"/> (a node given with no output shapes gets the inferred ones), and derives the
+    /// parameter list. Errors name the node, the operand and both shapes.
+    /// </summary>
+    public static ModelGraph Create(
+        string name,
+        IEnumerable<GraphInput> inputs,
+        IEnumerable<GraphModule> modules,
+        IEnumerable<GraphNode> nodes,
+        IEnumerable<GraphOutput> outputs)
+    {
+        var inputList = inputs.ToList();
+        var moduleList = modules.ToList();
+        var outputList = outputs.ToList();
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        var shapes = new Dictionary<ValueRef, Shape>();
+        var roles = new Dictionary<ValueRef, InputRole>();
+
+        if (!Dim.IsIdentifier(name))
+        {
+            throw new GraphException($"model name '{name}' is not an identifier");
+        }
+
+        foreach (var input in inputList)
+        {
+            CheckName(input.Name, "input", names);
+            if (input.Role == InputRole.Features && input.Shape.Rank == 0)
+            {
+                throw new GraphException($"input '{input.Name}' has shape {input.Shape}; a feature input needs a feature axis (rank >= 1)");
+            }
+
+            CheckPositive(input.Shape, $"input '{input.Name}'");
+            shapes[new ValueRef(input.Name)] = input.Shape;
+            roles[new ValueRef(input.Name)] = input.Role;
+        }
+
+        var modulePaths = new Dictionary<string, GraphModule>(StringComparer.Ordinal);
+        foreach (var module in moduleList)
+        {
+            if (string.IsNullOrEmpty(module.Path) || module.Path.Split('.').Any(s => s.Length == 0))
+            {
+                throw new GraphException($"module path '{module.Path}' is not a '.'-joined list of names");
+            }
+
+            if (modulePaths.ContainsKey(module.Path))
+            {
+                throw new GraphException($"module '{module.Path}' is declared twice");
+            }
+
+            ValidateSpec(module);
+            modulePaths.Add(module.Path, module);
+        }
+
+        var nodeList = new List<GraphNode>();
+        var used = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var node in nodes)
+        {
+            CheckName(node.Id, "node", names);
+            var operandShapes = new List<Shape>();
+            foreach (var operand in node.Operands)
+            {
+                if (!shapes.TryGetValue(operand, out var s))
+                {
+                    throw new GraphException($"node '{node.Id}' ({node.Op.Kind}): operand '{operand}' refers to no input or earlier node output");
+                }
+
+                if (roles.TryGetValue(operand, out var role) && role == InputRole.Categorical && !IsEmbeddingCall(node, modulePaths))
+                {
+                    throw new GraphException($"node '{node.Id}' ({node.Op.Kind}): operand '{operand}' is a categorical index input; only an Embedding call may read it");
+                }
+
+                operandShapes.Add(s);
+            }
+
+            LayerSpec? spec = null;
+            if (node.Op is CallOp call)
+            {
+                if (!modulePaths.TryGetValue(call.Module, out var module))
+                {
+                    throw new GraphException($"node '{node.Id}' calls module '{call.Module}', which is not declared");
+                }
+
+                spec = module.Spec;
+                used.Add(call.Module);
+                if (spec is EmbeddingSpec && (node.Operands.Count != 1 || !roles.TryGetValue(node.Operands[0], out var r) || r != InputRole.Categorical))
+                {
+                    throw new GraphException($"node '{node.Id}' (Embedding '{call.Module}'): operand must be a categorical input; the mirror reads embeddings as products with a one-hot input");
+                }
+            }
+
+            var inferred = ShapeInference.Infer(node.Id, node.Op, spec, operandShapes, node.Operands);
+            if (node.OutputShapes.Count > 0 && !node.OutputShapes.Equals(inferred.ToEquatableArray()))
+            {
+                throw new GraphException(
+                    $"node '{node.Id}' ({node.Op.Kind}): declared output shapes {string.Join(", ", node.OutputShapes)} disagree with inferred {string.Join(", ", inferred)}");
+            }
+
+            for (var i = 0; i < inferred.Count; i++)
+            {
+                shapes[new ValueRef(node.Id, i)] = inferred[i];
+            }
+
+            nodeList.Add(node with { OutputShapes = inferred.ToEquatableArray() });
+        }
+
+        var outputNames = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var output in outputList)
+        {
+            if (!outputNames.Add(output.Name))
+            {
+                throw new GraphException($"output '{output.Name}' is declared twice");
+            }
+
+            if (!shapes.ContainsKey(output.Value))
+            {
+                throw new GraphException($"output '{output.Name}' refers to '{output.Value}', which is no input or node output");
+            }
+        }
+
+        var parameters = new List<GraphParameter>();
+        foreach (var buffers in new[] { false, true })
+        {
+            foreach (var module in moduleList)
+            {
+                parameters.AddRange(module.Spec.Parameters()
+                    .Where(p => p.IsBuffer == buffers)
+                    .Select(p => new GraphParameter(module.Path + "." + p.LocalName, module.Path, p)));
+            }
+        }
+
+        return new ModelGraph(
+            name,
+            inputList.ToEquatableArray(),
+            moduleList.ToEquatableArray(),
+            nodeList.ToEquatableArray(),
+            outputList.ToEquatableArray(),
+            parameters.ToEquatableArray());
+    }
+
+    private static bool IsEmbeddingCall(GraphNode node, Dictionary<string, GraphModule> modules) =>
+        node.Op is CallOp call && modules.TryGetValue(call.Module, out var m) && m.Spec is EmbeddingSpec;
+
+    private static void CheckName(string name, string what, HashSet<string> names)
+    {
+        if (!Dim.IsIdentifier(name))
+        {
+            throw new GraphException($"{what} name '{name}' is not an identifier (letters, digits, '_')");
+        }
+
+        if (!names.Add(name))
+        {
+            throw new GraphException($"{what} name '{name}' is used twice; input and node names must be unique");
+        }
+    }
+
+    private static void CheckPositive(Shape shape, string what)
+    {
+        foreach (var d in shape.Dims)
+        {
+            if (d.IsConstant && d.Constant < 1)
+            {
+                throw new GraphException($"{what} has shape {shape}; every dimension must be >= 1");
+            }
+        }
+    }
+
+    private static void ValidateSpec(GraphModule module)
+    {
+        void Positive(long value, string name)
+        {
+            if (value < 1)
+            {
+                throw new GraphException($"module '{module.Path}' ({module.Spec.Kind}): {name} is {value}; expected >= 1");
+            }
+        }
+
+        switch (module.Spec)
+        {
+            case LinearSpec l:
+                Positive(l.InFeatures, "in_features");
+                Positive(l.OutFeatures, "out_features");
+                break;
+            case EmbeddingSpec e:
+                Positive(e.NumEmbeddings, "num_embeddings");
+                Positive(e.EmbeddingDim, "embedding_dim");
+                break;
+            case Conv1dSpec c:
+                Positive(c.InChannels, "in_channels");
+                Positive(c.OutChannels, "out_channels");
+                Positive(c.KernelSize, "kernel_size");
+                Positive(c.Stride, "stride");
+                Positive(c.Dilation, "dilation");
+                Positive(c.Groups, "groups");
+                if (c.Padding < 0 || c.InChannels % c.Groups != 0 || c.OutChannels % c.Groups != 0)
+                {
+                    throw new GraphException($"module '{module.Path}' (Conv1d): padding must be >= 0 and groups ({c.Groups}) must divide in_channels ({c.InChannels}) and out_channels ({c.OutChannels})");
+                }
+
+                break;
+            case RecurrentSpec r:
+                Positive(r.InputSize, "input_size");
+                Positive(r.HiddenSize, "hidden_size");
+                Positive(r.NumLayers, "num_layers");
+                break;
+            case LayerNormSpec n:
+                if (n.NormalizedShape.IsEmpty || n.NormalizedShape.Any(d => d < 1))
+                {
+                    throw new GraphException($"module '{module.Path}' (LayerNorm): normalized_shape [{string.Join(", ", n.NormalizedShape)}] must be non-empty with dimensions >= 1");
+                }
+
+                break;
+            case BatchNorm1dSpec b:
+                Positive(b.NumFeatures, "num_features");
+                break;
+        }
+    }
+}
+
+/// <summary>An inconsistent graph: the message names the node and what disagrees.</summary>
+public sealed class GraphException : Exception
+{
+    public GraphException(string message)
+        : base(message)
+    {
+    }
+
+    public GraphException(string message, Exception inner)
+        : base(message, inner)
+    {
+    }
+
+    public GraphException()
+    {
+    }
+}

@@ -1,0 +1,827 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+using System.Text;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using NeuralSurgery.Collections;
+using NeuralSurgery.Graph;
+
+namespace NeuralSurgery.Json;
+
+/// <summary>
+/// The stable, versioned JSON form of a <see cref="ModelGraph"/> (DESIGN.md section 4).
+/// </summary>
+/// <remarks>
+/// <para>Layout (fixed property order, 2-space indentation, <c>\n</c> line endings, final newline):</para>
+/// <code>
+/// {
+///   "format": "neuralsurgery.graph",
+///   "version": 1,
+///   "name": "Mlp",
+///   "inputs": [ { "name", "shape", "role", "schemaInput" } ],
+///   "modules": [ { "path", "spec": { "kind": "Linear", ...attributes } } ],
+///   "nodes": [ { "id", "op": { "kind": "call", ...attributes }, "operands", "outputShapes" } ],
+///   "outputs": [ { "name", "value", "schemaOutput" } ],
+///   "parameters": [ { "name", "module", "shape", "role", "buffer", "dtype" } ]
+/// }
+/// </code>
+/// <para>
+/// Dimensions are strings in <see cref="Dim.ToString"/> form (<c>"64"</c>, <c>"B"</c>, <c>"2*N+4"</c>,
+/// <c>"-1"</c>); shapes, operand lists and output-shape lists are written on one line. Op kinds are
+/// <see cref="NodeOp.Kind"/>, layer kinds <see cref="LayerSpec.Kind"/>; other enums are lower-case
+/// snake_case strings. Doubles use round-trip (<c>"R"</c>) formatting. "parameters" is derived: on read it
+/// is recomputed from the modules and must equal what the file lists.
+/// </para>
+/// </remarks>
+public static class GraphJson
+{
+    /// <summary>The value of the top-level <c>"format"</c> property.</summary>
+    public const string FormatName = "neuralsurgery.graph";
+
+    /// <summary>The only version this code reads and writes.</summary>
+    public const int FormatVersion = 1;
+
+    private static readonly string[] TopLevelProperties = ["format", "version", "name", "inputs", "modules", "nodes", "outputs", "parameters"];
+
+    private static readonly string[] OpKinds =
+    [
+        "call", "activation", "softmax", "log_softmax", "dropout", "add", "sub", "mul", "concat", "stack", "max", "mean",
+        "sum", "reshape", "flatten", "unsqueeze", "squeeze", "narrow", "slice", "transpose",
+    ];
+
+    private static readonly string[] LayerKinds = ["Linear", "Embedding", "Conv1d", "LSTM", "GRU", "LayerNorm", "BatchNorm1d"];
+
+    private static readonly JavaScriptEncoder Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping;
+
+    /// <summary>Writes <paramref name="graph"/> as JSON text (see the remarks on <see cref="GraphJson"/>).</summary>
+    public static string Write(ModelGraph graph) => Encoding.UTF8.GetString(WriteUtf8(graph));
+
+    /// <summary>Writes <paramref name="graph"/> as UTF-8 JSON without a byte order mark.</summary>
+    public static byte[] WriteUtf8(ModelGraph graph)
+    {
+        if (graph is null)
+        {
+            throw new ArgumentNullException(nameof(graph));
+        }
+
+        var options = new JsonWriterOptions
+        {
+            Indented = true,
+            Encoder = Encoder,
+#if NET9_0_OR_GREATER
+            IndentCharacter = ' ',
+            IndentSize = 2,
+            NewLine = "\n",
+#endif
+        };
+
+        using var stream = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(stream, options))
+        {
+            WriteGraph(writer, graph);
+        }
+
+        stream.WriteByte((byte)'\n');
+        return NormalizeNewLines(stream.ToArray());
+    }
+
+    /// <summary>
+    /// Reads a graph written by <see cref="Write"/>. Every structural error, and every inconsistency that
+    /// <see cref="ModelGraph.Create"/> finds, is a <see cref="JsonFormatException"/> naming
+    /// <paramref name="path"/> (when given) and the JSON path of the offending element.
+    /// </summary>
+    public static ModelGraph Read(string json, string? path = null)
+    {
+        if (json is null)
+        {
+            throw new ArgumentNullException(nameof(json));
+        }
+
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(json, default);
+        }
+        catch (JsonException e)
+        {
+            throw SyntaxError(e, path);
+        }
+
+        using (document)
+        {
+            return ReadGraph(document.RootElement, path);
+        }
+    }
+
+    /// <summary>Reads a graph from UTF-8 bytes, as <see cref="WriteUtf8"/> writes them.</summary>
+    public static ModelGraph ReadUtf8(ReadOnlyMemory<byte> utf8Json, string? path = null)
+    {
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(utf8Json, default);
+        }
+        catch (JsonException e)
+        {
+            throw SyntaxError(e, path);
+        }
+
+        using (document)
+        {
+            return ReadGraph(document.RootElement, path);
+        }
+    }
+
+    private static JsonFormatException SyntaxError(JsonException e, string? path) =>
+        new(path, null, e.LineNumber + 1, e.BytePositionInLine + 1, "invalid JSON: " + e.Message, e);
+
+    // ---------------------------------------------------------------- writing
+
+    private static void WriteGraph(Utf8JsonWriter w, ModelGraph g)
+    {
+        w.WriteStartObject();
+        w.WriteString("format", FormatName);
+        w.WriteNumber("version", FormatVersion);
+        w.WriteString("name", g.Name);
+
+        w.WriteStartArray("inputs");
+        foreach (var input in g.Inputs)
+        {
+            w.WriteStartObject();
+            w.WriteString("name", input.Name);
+            WriteShape(w, "shape", input.Shape);
+            w.WriteString("role", EnumName(input.Role));
+            WriteNullableString(w, "schemaInput", input.SchemaInput);
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
+
+        w.WriteStartArray("modules");
+        foreach (var module in g.Modules)
+        {
+            w.WriteStartObject();
+            w.WriteString("path", module.Path);
+            w.WriteStartObject("spec");
+            WriteSpec(w, module.Spec);
+            w.WriteEndObject();
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
+
+        w.WriteStartArray("nodes");
+        foreach (var node in g.Nodes)
+        {
+            w.WriteStartObject();
+            w.WriteString("id", node.Id);
+            w.WriteStartObject("op");
+            WriteOp(w, node.Op);
+            w.WriteEndObject();
+            WriteInline(w, "operands", node.Operands.Select(o => Quote(o.ToString())));
+            WriteInline(w, "outputShapes", node.OutputShapes.Select(ShapeText));
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
+
+        w.WriteStartArray("outputs");
+        foreach (var output in g.Outputs)
+        {
+            w.WriteStartObject();
+            w.WriteString("name", output.Name);
+            w.WriteString("value", output.Value.ToString());
+            WriteNullableString(w, "schemaOutput", output.SchemaOutput);
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
+
+        w.WriteStartArray("parameters");
+        foreach (var parameter in g.Parameters)
+        {
+            w.WriteStartObject();
+            w.WriteString("name", parameter.Name);
+            w.WriteString("module", parameter.Module);
+            WriteShape(w, "shape", parameter.Shape);
+            w.WriteString("role", EnumName(parameter.Role));
+            w.WriteBoolean("buffer", parameter.IsBuffer);
+            w.WriteString("dtype", parameter.Declaration.DType);
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
+        w.WriteEndObject();
+    }
+
+    private static void WriteSpec(Utf8JsonWriter w, LayerSpec spec)
+    {
+        w.WriteString("kind", spec.Kind);
+        switch (spec)
+        {
+            case LinearSpec l:
+                w.WriteNumber("inFeatures", l.InFeatures);
+                w.WriteNumber("outFeatures", l.OutFeatures);
+                w.WriteBoolean("bias", l.Bias);
+                break;
+            case EmbeddingSpec e:
+                w.WriteNumber("numEmbeddings", e.NumEmbeddings);
+                w.WriteNumber("embeddingDim", e.EmbeddingDim);
+                break;
+            case Conv1dSpec c:
+                w.WriteNumber("inChannels", c.InChannels);
+                w.WriteNumber("outChannels", c.OutChannels);
+                w.WriteNumber("kernelSize", c.KernelSize);
+                w.WriteNumber("stride", c.Stride);
+                w.WriteNumber("padding", c.Padding);
+                w.WriteNumber("dilation", c.Dilation);
+                w.WriteNumber("groups", c.Groups);
+                w.WriteBoolean("bias", c.Bias);
+                break;
+            case RecurrentSpec r:
+                w.WriteNumber("inputSize", r.InputSize);
+                w.WriteNumber("hiddenSize", r.HiddenSize);
+                w.WriteNumber("numLayers", r.NumLayers);
+                w.WriteBoolean("bias", r.Bias);
+                w.WriteBoolean("batchFirst", r.BatchFirst);
+                w.WriteBoolean("bidirectional", r.Bidirectional);
+                break;
+            case LayerNormSpec n:
+                WriteInline(w, "normalizedShape", n.NormalizedShape.Select(d => d.ToString(CultureInfo.InvariantCulture)));
+                WriteDouble(w, "eps", n.Eps);
+                w.WriteBoolean("elementwiseAffine", n.ElementwiseAffine);
+                w.WriteBoolean("bias", n.Bias);
+                break;
+            case BatchNorm1dSpec b:
+                w.WriteNumber("numFeatures", b.NumFeatures);
+                WriteDouble(w, "eps", b.Eps);
+                WriteDouble(w, "momentum", b.Momentum);
+                w.WriteBoolean("affine", b.Affine);
+                w.WriteBoolean("trackRunningStats", b.TrackRunningStats);
+                break;
+            default:
+                throw new ArgumentException($"layer kind '{spec.Kind}' ({spec.GetType().Name}) has no JSON form", nameof(spec));
+        }
+    }
+
+    private static void WriteOp(Utf8JsonWriter w, NodeOp op)
+    {
+        w.WriteString("kind", op.Kind);
+        switch (op)
+        {
+            case CallOp c:
+                w.WriteString("module", c.Module);
+                break;
+            case ActivationOp a:
+                w.WriteString("activation", EnumName(a.Activation));
+                break;
+            case SoftmaxOp s:
+                w.WriteNumber("axis", s.Axis);
+                break;
+            case DropoutOp d:
+                WriteDouble(w, "p", d.P);
+                break;
+            case BinaryOp:
+                break;
+            case ConcatOp c:
+                w.WriteNumber("axis", c.Axis);
+                break;
+            case StackOp s:
+                w.WriteNumber("axis", s.Axis);
+                break;
+            case ReduceOp r:
+                w.WriteNumber("axis", r.Axis);
+                w.WriteBoolean("keepDim", r.KeepDim);
+                break;
+            case ReshapeOp r:
+                WriteInline(w, "target", r.Target.Select(d => Quote(d.ToString())));
+                break;
+            case FlattenOp f:
+                w.WriteNumber("startAxis", f.StartAxis);
+                w.WriteNumber("endAxis", f.EndAxis);
+                break;
+            case UnsqueezeOp u:
+                w.WriteNumber("axis", u.Axis);
+                break;
+            case SqueezeOp s:
+                w.WriteNumber("axis", s.Axis);
+                break;
+            case NarrowOp n:
+                w.WriteNumber("axis", n.Axis);
+                w.WriteNumber("start", n.Start);
+                w.WriteNumber("length", n.Length);
+                break;
+            case SliceOp s:
+                w.WriteNumber("axis", s.Axis);
+                w.WriteNumber("start", s.Start);
+                w.WriteNumber("end", s.End);
+                w.WriteNumber("step", s.Step);
+                break;
+            case TransposeOp t:
+                w.WriteNumber("axis0", t.Axis0);
+                w.WriteNumber("axis1", t.Axis1);
+                break;
+            default:
+                throw new ArgumentException($"op kind '{op.Kind}' ({op.GetType().Name}) has no JSON form", nameof(op));
+        }
+    }
+
+    private static void WriteNullableString(Utf8JsonWriter w, string name, string? value)
+    {
+        if (value is null)
+        {
+            w.WriteNull(name);
+        }
+        else
+        {
+            w.WriteString(name, value);
+        }
+    }
+
+    private static void WriteShape(Utf8JsonWriter w, string name, Shape shape) => w.WriteRawProperty(name, ShapeText(shape));
+
+    private static void WriteInline(Utf8JsonWriter w, string name, IEnumerable<string> items) =>
+        w.WriteRawProperty(name, "[" + string.Join(", ", items) + "]");
+
+    private static void WriteRawProperty(this Utf8JsonWriter w, string name, string rawJson)
+    {
+        w.WritePropertyName(name);
+        w.WriteRawValue(rawJson);
+    }
+
+    /// <summary>Round-trip text of a double, identical on every target framework (<c>0.5</c>, <c>1E-05</c>).</summary>
+    private static void WriteDouble(Utf8JsonWriter w, string name, double value)
+    {
+        if (double.IsNaN(value) || double.IsInfinity(value))
+        {
+            throw new ArgumentException($"'{name}' is {value.ToString(CultureInfo.InvariantCulture)}; JSON has no non-finite numbers", nameof(value));
+        }
+
+        w.WriteRawProperty(name, value.ToString("R", CultureInfo.InvariantCulture));
+    }
+
+    private static string ShapeText(Shape shape) => "[" + string.Join(", ", shape.Dims.Select(d => Quote(d.ToString()))) + "]";
+
+    /// <summary>A JSON string literal escaped exactly as the writer escapes strings.</summary>
+    private static string Quote(string value) => "\"" + JsonEncodedText.Encode(value, Encoder).ToString() + "\"";
+
+    private static byte[] NormalizeNewLines(byte[] bytes)
+    {
+        // System.Text.Json 8 (netstandard2.0) indents with Environment.NewLine; strings never hold a raw CR.
+        if (Array.IndexOf(bytes, (byte)'\r') < 0)
+        {
+            return bytes;
+        }
+
+        return bytes.Where(b => b != (byte)'\r').ToArray();
+    }
+
+    private static string EnumName<T>(T value)
+        where T : struct, Enum
+    {
+        if (!Enum.IsDefined(typeof(T), value))
+        {
+            throw new ArgumentException($"{typeof(T).Name} value {value} is not defined", nameof(value));
+        }
+
+        var text = value.ToString();
+        var sb = new StringBuilder(text.Length + 4);
+        for (var i = 0; i < text.Length; i++)
+        {
+            var c = text[i];
+            if (char.IsUpper(c))
+            {
+                if (i > 0)
+                {
+                    sb.Append('_');
+                }
+
+                sb.Append(char.ToLowerInvariant(c));
+            }
+            else
+            {
+                sb.Append(c);
+            }
+        }
+
+        return sb.ToString();
+    }
+
+    // ---------------------------------------------------------------- reading
+
+    private static ModelGraph ReadGraph(JsonElement rootElement, string? file)
+    {
+        var root = JsonObjectReader.Open(rootElement, "$", file);
+        var format = root.String("format");
+        if (!string.Equals(format, FormatName, StringComparison.Ordinal))
+        {
+            throw JsonObjectReader.Fail(file, root.PathOf("format"), $"unknown format '{format}'; expected '{FormatName}'");
+        }
+
+        var versionElement = root.Required("version");
+        var version = JsonObjectReader.ReadInt64(versionElement, root.PathOf("version"), file);
+        if (version != FormatVersion)
+        {
+            throw JsonObjectReader.Fail(file, root.PathOf("version"), $"version {version.ToString(CultureInfo.InvariantCulture)} is not supported; expected {FormatVersion.ToString(CultureInfo.InvariantCulture)}");
+        }
+
+        root.Allow(TopLevelProperties);
+        var name = root.String("name");
+
+        var inputs = new List<GraphInput>();
+        foreach (var (element, path) in root.Array("inputs"))
+        {
+            var o = JsonObjectReader.Open(element, path, file);
+            o.Allow("name", "shape", "role", "schemaInput");
+            inputs.Add(new GraphInput(
+                o.String("name"),
+                ReadShape(o, "shape"),
+                ReadEnum<InputRole>(o, "role", "input role"),
+                o.NullableString("schemaInput")));
+        }
+
+        var modules = new List<GraphModule>();
+        foreach (var (element, path) in root.Array("modules"))
+        {
+            var o = JsonObjectReader.Open(element, path, file);
+            o.Allow("path", "spec");
+            modules.Add(new GraphModule(o.String("path"), ReadSpec(o.Object("spec"))));
+        }
+
+        var moduleNames = new HashSet<string>(modules.Select(m => m.Path), StringComparer.Ordinal);
+
+        // Output counts of the values seen so far, to point at a dangling operand by its JSON path.
+        var values = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var input in inputs)
+        {
+            values[input.Name] = 1;
+        }
+
+        var nodes = new List<GraphNode>();
+        foreach (var (element, path) in root.Array("nodes"))
+        {
+            var o = JsonObjectReader.Open(element, path, file);
+            o.Allow("id", "op", "operands", "outputShapes");
+            var id = o.String("id");
+            var op = ReadOp(o.Object("op"), moduleNames);
+            var operands = new List<ValueRef>();
+            foreach (var (operandElement, operandPath) in o.Array("operands"))
+            {
+                operands.Add(ReadValueRef(operandElement, operandPath, file, values));
+            }
+
+            var shapes = new List<Shape>();
+            foreach (var (shapeElement, shapePath) in o.Array("outputShapes"))
+            {
+                shapes.Add(ReadShape(shapeElement, shapePath, file));
+            }
+
+            if (shapes.Count == 0)
+            {
+                throw JsonObjectReader.Fail(file, o.PathOf("outputShapes"), "expected at least one output shape");
+            }
+
+            if (!values.ContainsKey(id))
+            {
+                values[id] = shapes.Count;
+            }
+
+            nodes.Add(new GraphNode(id, op, operands.ToEquatableArray(), shapes.ToEquatableArray()));
+        }
+
+        var outputs = new List<GraphOutput>();
+        foreach (var (element, path) in root.Array("outputs"))
+        {
+            var o = JsonObjectReader.Open(element, path, file);
+            o.Allow("name", "value", "schemaOutput");
+            outputs.Add(new GraphOutput(
+                o.String("name"),
+                ReadValueRef(o.Required("value"), o.PathOf("value"), file, values),
+                o.NullableString("schemaOutput")));
+        }
+
+        var parameters = new List<(string Name, string Module, Shape Shape, ParameterRole Role, bool Buffer, string DType)>();
+        var parameterPaths = new List<string>();
+        foreach (var (element, path) in root.Array("parameters"))
+        {
+            var o = JsonObjectReader.Open(element, path, file);
+            o.Allow("name", "module", "shape", "role", "buffer", "dtype");
+            parameters.Add((
+                o.String("name"),
+                o.String("module"),
+                ReadShape(o, "shape"),
+                ReadEnum<ParameterRole>(o, "role", "parameter role"),
+                o.Boolean("buffer"),
+                o.String("dtype")));
+            parameterPaths.Add(path);
+        }
+
+        ModelGraph graph;
+        try
+        {
+            graph = ModelGraph.Create(name, inputs, modules, nodes, outputs);
+        }
+        catch (GraphException e)
+        {
+            throw new JsonFormatException(file, Locate(name, inputs, modules, nodes, outputs), null, null, e.Message, e);
+        }
+
+        CheckParameters(graph, parameters, parameterPaths, file);
+        return graph;
+    }
+
+    private static void CheckParameters(
+        ModelGraph graph,
+        List<(string Name, string Module, Shape Shape, ParameterRole Role, bool Buffer, string DType)> listed,
+        List<string> paths,
+        string? file)
+    {
+        const string Order = "the state_dict derived from the modules (parameters, then buffers, in module order)";
+        var derived = graph.Parameters;
+        for (var i = 0; i < Math.Min(listed.Count, derived.Count); i++)
+        {
+            var (name, module, shape, role, buffer, dtype) = listed[i];
+            var d = derived[i];
+            var path = paths[i];
+            if (!string.Equals(name, d.Name, StringComparison.Ordinal))
+            {
+                throw JsonObjectReader.Fail(file, path + ".name", $"parameter '{name}' disagrees with {Order}, whose entry {i.ToString(CultureInfo.InvariantCulture)} is '{d.Name}'");
+            }
+
+            string? field = null;
+            string? detail = null;
+            if (!string.Equals(module, d.Module, StringComparison.Ordinal))
+            {
+                (field, detail) = ("module", $"module '{module}' but the modules give '{d.Module}'");
+            }
+            else if (shape != d.Shape)
+            {
+                (field, detail) = ("shape", $"shape {shape} but the modules give {d.Shape}");
+            }
+            else if (role != d.Role)
+            {
+                (field, detail) = ("role", $"role '{EnumName(role)}' but the modules give '{EnumName(d.Role)}'");
+            }
+            else if (buffer != d.IsBuffer)
+            {
+                (field, detail) = ("buffer", $"buffer {(buffer ? "true" : "false")} but the modules give {(d.IsBuffer ? "true" : "false")}");
+            }
+            else if (!string.Equals(dtype, d.Declaration.DType, StringComparison.Ordinal))
+            {
+                (field, detail) = ("dtype", $"dtype '{dtype}' but the modules give '{d.Declaration.DType}'");
+            }
+
+            if (field is not null)
+            {
+                throw JsonObjectReader.Fail(file, path + "." + field, $"parameter '{name}' is listed with {detail}");
+            }
+        }
+
+        if (listed.Count > derived.Count)
+        {
+            var extra = listed[derived.Count];
+            throw JsonObjectReader.Fail(file, paths[derived.Count], $"parameter '{extra.Name}' is not in {Order}, which has {derived.Count.ToString(CultureInfo.InvariantCulture)} entries");
+        }
+
+        if (listed.Count < derived.Count)
+        {
+            throw JsonObjectReader.Fail(file, "$.parameters", $"parameter '{derived[listed.Count].Name}' of {Order} is missing (expected as entry {listed.Count.ToString(CultureInfo.InvariantCulture)})");
+        }
+    }
+
+    /// <summary>
+    /// JSON path of the first element that makes <see cref="ModelGraph.Create"/> fail: validation runs
+    /// through name, inputs, modules, nodes and outputs in order, so the shortest failing prefix pins it.
+    /// </summary>
+    private static string? Locate(string name, List<GraphInput> inputs, List<GraphModule> modules, List<GraphNode> nodes, List<GraphOutput> outputs)
+    {
+        bool Fails(int i, int m, int n, int o)
+        {
+            try
+            {
+                ModelGraph.Create(name, inputs.Take(i), modules.Take(m), nodes.Take(n), outputs.Take(o));
+                return false;
+            }
+            catch (GraphException)
+            {
+                return true;
+            }
+        }
+
+        // Smallest k in 1..count with fails(k), or -1.
+        static int FirstFailing(int count, Func<int, bool> fails)
+        {
+            if (count == 0 || !fails(count))
+            {
+                return -1;
+            }
+
+            int lo = 1, hi = count;
+            while (lo < hi)
+            {
+                var mid = lo + ((hi - lo) / 2);
+                if (fails(mid))
+                {
+                    hi = mid;
+                }
+                else
+                {
+                    lo = mid + 1;
+                }
+            }
+
+            return lo;
+        }
+
+        static string At(string array, int k) => "$." + array + "[" + (k - 1).ToString(CultureInfo.InvariantCulture) + "]";
+
+        if (Fails(0, 0, 0, 0))
+        {
+            return "$.name";
+        }
+
+        int k;
+        if ((k = FirstFailing(inputs.Count, c => Fails(c, 0, 0, 0))) > 0)
+        {
+            return At("inputs", k);
+        }
+
+        if ((k = FirstFailing(modules.Count, c => Fails(inputs.Count, c, 0, 0))) > 0)
+        {
+            return At("modules", k);
+        }
+
+        if ((k = FirstFailing(nodes.Count, c => Fails(inputs.Count, modules.Count, c, 0))) > 0)
+        {
+            return At("nodes", k);
+        }
+
+        if ((k = FirstFailing(outputs.Count, c => Fails(inputs.Count, modules.Count, nodes.Count, c))) > 0)
+        {
+            return At("outputs", k);
+        }
+
+        return null;
+    }
+
+    private static LayerSpec ReadSpec(JsonObjectReader o)
+    {
+        var kind = LayerKinds[JsonObjectReader.ReadChoice(o.Required("kind"), o.PathOf("kind"), o.File, LayerKinds, "layer kind")];
+        switch (kind)
+        {
+            case "Linear":
+                o.Allow("kind", "inFeatures", "outFeatures", "bias");
+                return new LinearSpec(o.Int64("inFeatures"), o.Int64("outFeatures"), o.Boolean("bias"));
+            case "Embedding":
+                o.Allow("kind", "numEmbeddings", "embeddingDim");
+                return new EmbeddingSpec(o.Int64("numEmbeddings"), o.Int64("embeddingDim"));
+            case "Conv1d":
+                o.Allow("kind", "inChannels", "outChannels", "kernelSize", "stride", "padding", "dilation", "groups", "bias");
+                return new Conv1dSpec(
+                    o.Int64("inChannels"),
+                    o.Int64("outChannels"),
+                    o.Int64("kernelSize"),
+                    o.Int64("stride"),
+                    o.Int64("padding"),
+                    o.Int64("dilation"),
+                    o.Int64("groups"),
+                    o.Boolean("bias"));
+            case "LSTM":
+            case "GRU":
+                o.Allow("kind", "inputSize", "hiddenSize", "numLayers", "bias", "batchFirst", "bidirectional");
+                return new RecurrentSpec(
+                    kind == "LSTM" ? RecurrentKind.Lstm : RecurrentKind.Gru,
+                    o.Int64("inputSize"),
+                    o.Int64("hiddenSize"),
+                    o.Int32("numLayers"),
+                    o.Boolean("bias"),
+                    o.Boolean("batchFirst"),
+                    o.Boolean("bidirectional"));
+            case "LayerNorm":
+            {
+                o.Allow("kind", "normalizedShape", "eps", "elementwiseAffine", "bias");
+                var shape = o.Array("normalizedShape").Select(e => JsonObjectReader.ReadInt64(e.Element, e.Path, o.File)).ToEquatableArray();
+                return new LayerNormSpec(shape, o.Double("eps"), o.Boolean("elementwiseAffine"), o.Boolean("bias"));
+            }
+
+            default:
+                o.Allow("kind", "numFeatures", "eps", "momentum", "affine", "trackRunningStats");
+                return new BatchNorm1dSpec(o.Int64("numFeatures"), o.Double("eps"), o.Double("momentum"), o.Boolean("affine"), o.Boolean("trackRunningStats"));
+        }
+    }
+
+    private static NodeOp ReadOp(JsonObjectReader o, HashSet<string> modules)
+    {
+        var kind = OpKinds[JsonObjectReader.ReadChoice(o.Required("kind"), o.PathOf("kind"), o.File, OpKinds, "op kind")];
+        switch (kind)
+        {
+            case "call":
+            {
+                o.Allow("kind", "module");
+                var module = o.String("module");
+                if (!modules.Contains(module))
+                {
+                    throw JsonObjectReader.Fail(o.File, o.PathOf("module"), $"module '{module}' is not declared in $.modules");
+                }
+
+                return new CallOp(module);
+            }
+
+            case "activation":
+                o.Allow("kind", "activation");
+                return new ActivationOp(ReadEnum<ActivationKind>(o, "activation", "activation"));
+            case "softmax":
+            case "log_softmax":
+                o.Allow("kind", "axis");
+                return new SoftmaxOp(o.Int32("axis"), kind == "log_softmax");
+            case "dropout":
+                o.Allow("kind", "p");
+                return new DropoutOp(o.Double("p"));
+            case "add":
+                o.Allow("kind");
+                return new BinaryOp(BinaryKind.Add);
+            case "sub":
+                o.Allow("kind");
+                return new BinaryOp(BinaryKind.Sub);
+            case "mul":
+                o.Allow("kind");
+                return new BinaryOp(BinaryKind.Mul);
+            case "concat":
+                o.Allow("kind", "axis");
+                return new ConcatOp(o.Int32("axis"));
+            case "stack":
+                o.Allow("kind", "axis");
+                return new StackOp(o.Int32("axis"));
+            case "max":
+            case "mean":
+            case "sum":
+                o.Allow("kind", "axis", "keepDim");
+                return new ReduceOp(kind == "max" ? ReduceKind.Max : kind == "mean" ? ReduceKind.Mean : ReduceKind.Sum, o.Int32("axis"), o.Boolean("keepDim"));
+            case "reshape":
+                o.Allow("kind", "target");
+                return new ReshapeOp(ReadDims(o.Required("target"), o.PathOf("target"), o.File).ToEquatableArray());
+            case "flatten":
+                o.Allow("kind", "startAxis", "endAxis");
+                return new FlattenOp(o.Int32("startAxis"), o.Int32("endAxis"));
+            case "unsqueeze":
+                o.Allow("kind", "axis");
+                return new UnsqueezeOp(o.Int32("axis"));
+            case "squeeze":
+                o.Allow("kind", "axis");
+                return new SqueezeOp(o.Int32("axis"));
+            case "narrow":
+                o.Allow("kind", "axis", "start", "length");
+                return new NarrowOp(o.Int32("axis"), o.Int64("start"), o.Int64("length"));
+            case "slice":
+                o.Allow("kind", "axis", "start", "end", "step");
+                return new SliceOp(o.Int32("axis"), o.Int64("start"), o.Int64("end"), o.Int64("step"));
+            default:
+                o.Allow("kind", "axis0", "axis1");
+                return new TransposeOp(o.Int32("axis0"), o.Int32("axis1"));
+        }
+    }
+
+    private static ValueRef ReadValueRef(JsonElement element, string path, string? file, Dictionary<string, int> values)
+    {
+        var text = JsonObjectReader.ReadString(element, path, file);
+        var value = ValueRef.Parse(text);
+        if (!values.TryGetValue(value.Source, out var count) || value.Index >= count)
+        {
+            throw JsonObjectReader.Fail(file, path, $"'{text}' refers to no input or earlier node output");
+        }
+
+        return value;
+    }
+
+    private static Shape ReadShape(JsonObjectReader o, string name) => ReadShape(o.Required(name), o.PathOf(name), o.File);
+
+    private static Shape ReadShape(JsonElement element, string path, string? file) => new(ReadDims(element, path, file));
+
+    private static List<Dim> ReadDims(JsonElement element, string path, string? file)
+    {
+        var dims = new List<Dim>();
+        foreach (var (item, itemPath) in JsonObjectReader.ReadArray(element, path, file))
+        {
+            var text = JsonObjectReader.ReadString(item, itemPath, file);
+            if (!Dim.TryParse(text, out var dim) || dim is null)
+            {
+                throw JsonObjectReader.Fail(file, itemPath, $"'{text}' is not a dimension; expected a constant, a symbol or a linear form such as \"64\", \"B\", \"2*N+4\"");
+            }
+
+            dims.Add(dim);
+        }
+
+        return dims;
+    }
+
+    private static T ReadEnum<T>(JsonObjectReader o, string name, string what)
+        where T : struct, Enum
+    {
+        var values = (T[])Enum.GetValues(typeof(T));
+        var names = values.Select(EnumName).ToList();
+        return values[JsonObjectReader.ReadChoice(o.Required(name), o.PathOf(name), o.File, names, what)];
+    }
+}

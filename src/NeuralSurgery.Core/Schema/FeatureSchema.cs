@@ -1,0 +1,52 @@
+using System;
+using NeuralSurgery.Collections;
+
+namespace NeuralSurgery.Schema;
+
+/// <summary>
+/// A parsed feature schema (one model version). Immutable and value-equatable, so the incremental
+/// generator can cache on it: every collection is an <see cref="EquatableArray{T}"/>, and no field may
+/// hold a lookup cache or anything without structural equality.
+/// </summary>
+/// <param name="Model">The model class the schema describes.</param>
+/// <param name="Version">The schema version (a non-negative integer).</param>
+/// <param name="Inputs">The inputs in declaration order.</param>
+/// <param name="Outputs">The outputs in declaration order.</param>
+/// <param name="Renames">Old name to new name, in declaration order.</param>
+/// <param name="Path">The file the schema was read from.</param>
+public sealed record FeatureSchema(
+    string Model,
+    int Version,
+    EquatableArray<SchemaInput> Inputs,
+    EquatableArray<SchemaOutput> Outputs,
+    EquatableArray<SchemaRename> Renames,
+    string Path)
+{
+    /// <summary>The input with this name, or null.</summary>
+    public SchemaInput? FindInput(string name)
+    {
+        foreach (var input in Inputs)
+        {
+            if (string.Equals(input.Name, name, StringComparison.Ordinal))
+            {
+                return input;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>The output with this name, or null.</summary>
+    public SchemaOutput? FindOutput(string name)
+    {
+        foreach (var output in Outputs)
+        {
+            if (string.Equals(output.Name, name, StringComparison.Ordinal))
+            {
+                return output;
+            }
+        }
+
+        return null;
+    }
+}

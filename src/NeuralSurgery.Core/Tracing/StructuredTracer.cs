@@ -1,0 +1,523 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Linq;
+using NeuralSurgery.Graph;
+
+namespace NeuralSurgery.Tracing;
+
+/// <summary>
+/// The mirror on per-axis run-length layouts (DESIGN.md section 5): the rules of docs/mirror.md applied to
+/// whole axes at once, so the cost grows with features, units and ops, not with parameters. It must agree
+/// exactly with <see cref="ReferenceTracer"/> on input features; in addition it tags axes with unit keys.
+/// </summary>
+public static class StructuredTracer
+{
+    public static InteractionMap Trace(ModelGraph graph, FeatureSpace features, TraceOptions? options = null) =>
+        new Tracer(graph, features, options ?? TraceOptions.Default).Execute();
+
+    private sealed class Tracer
+    {
+        private readonly ModelGraph _graph;
+        private readonly FeatureSpace _features;
+        private readonly TraceOptions _options;
+        private readonly Dictionary<ValueRef, Layout> _values = [];
+        private readonly Dictionary<string, Layout> _phi = new(StringComparer.Ordinal);
+        private readonly List<KeySpace> _spaces = [];
+        private readonly Dictionary<string, int> _spaceIds = new(StringComparer.Ordinal);
+
+        public Tracer(ModelGraph graph, FeatureSpace features, TraceOptions options)
+        {
+            _graph = graph;
+            _features = features;
+            _options = options;
+            _spaces.Add(new KeySpace(0, KeySpaceKind.Slots, string.Empty, "slots", features.Count));
+        }
+
+        public InteractionMap Execute()
+        {
+            foreach (var module in _graph.Modules)
+            {
+                DeclareSpaces(module);
+            }
+
+            foreach (var p in _graph.Parameters)
+            {
+                _phi[p.Name] = StructuralPhi(p);
+            }
+
+            foreach (var input in _graph.Inputs)
+            {
+                _values[new ValueRef(input.Name)] = InputLayout(input);
+            }
+
+            foreach (var node in _graph.Nodes)
+            {
+                var operands = node.Operands.Select(o => _values[o]).ToList();
+                var outputs = Evaluate(node, operands);
+                for (var i = 0; i < outputs.Count; i++)
+                {
+                    var expected = Concrete(node.OutputShapes[i]);
+                    if (!expected.SequenceEqual(outputs[i].Shape))
+                    {
+                        throw new GraphException($"node '{node.Id}' ({node.Op.Kind}): the mirror produced shape [{string.Join(", ", outputs[i].Shape)}] but the graph says [{string.Join(", ", expected)}]");
+                    }
+
+                    _values[new ValueRef(node.Id, i)] = outputs[i];
+                }
+            }
+
+            return new InteractionMap(_graph, _features, _spaces, _phi, _values);
+        }
+
+        private long[] Concrete(Shape shape) => shape.Evaluate(_options.SizeOf);
+
+        private Layout InputLayout(GraphInput input)
+        {
+            var shape = Concrete(input.Shape);
+            switch (input.Role)
+            {
+                case InputRole.Features:
+                {
+                    var (start, length) = _features.InputSlots(input.Name);
+                    if (length != shape[shape.Length - 1])
+                    {
+                        throw new GraphException($"input '{input.Name}' has {shape[shape.Length - 1]} features on its last axis but the feature space gives it {length} slots");
+                    }
+
+                    return Layout.WithAxis(shape, shape.Length - 1, AxisLayout.Keyed(length, 0, start));
+                }
+
+                case InputRole.Categorical:
+                {
+                    // The one-hot view: an Embedding lookup is a product with a one-hot input (docs/mirror.md).
+                    var (start, length) = _features.InputSlots(input.Name);
+                    var full = shape.Concat([(long)length]).ToArray();
+                    return Layout.WithAxis(full, full.Length - 1, AxisLayout.Keyed(length, 0, start));
+                }
+
+                default:
+                    return Layout.Uniform(shape, FeatureSet.Empty);
+            }
+        }
+
+        // ---- key spaces and the structural part of Φ ----
+
+        private int Space(KeySpaceKind kind, string module, string name, long size, int layer = 0, bool reverse = false, string? gate = null)
+        {
+            if (!_spaceIds.TryGetValue(name, out var id))
+            {
+                id = _spaces.Count;
+                _spaces.Add(new KeySpace(id, kind, module, name, size, layer, reverse, gate));
+                _spaceIds.Add(name, id);
+            }
+
+            return id;
+        }
+
+        private void DeclareSpaces(GraphModule module)
+        {
+            switch (module.Spec)
+            {
+                case LinearSpec l:
+                    Space(KeySpaceKind.Units, module.Path, module.Path, l.OutFeatures);
+                    break;
+                case EmbeddingSpec e:
+                    Space(KeySpaceKind.Units, module.Path, module.Path, e.EmbeddingDim);
+                    break;
+                case Conv1dSpec c:
+                    Space(KeySpaceKind.Units, module.Path, module.Path, c.OutChannels);
+                    break;
+                case RecurrentSpec r:
+                    for (var layer = 0; layer < r.NumLayers; layer++)
+                    {
+                        for (var d = 0; d < r.Directions; d++)
+                        {
+                            var name = HiddenName(module.Path, layer, d == 1);
+                            Space(KeySpaceKind.Units, module.Path, name, r.HiddenSize, layer, d == 1);
+                            foreach (var g in r.GateNames)
+                            {
+                                Space(KeySpaceKind.Gate, module.Path, name + "." + g, r.HiddenSize, layer, d == 1, g);
+                            }
+                        }
+                    }
+
+                    break;
+            }
+        }
+
+        internal static string HiddenName(string module, int layer, bool reverse) =>
+            module + ".l" + layer.ToString(CultureInfo.InvariantCulture) + (reverse ? "_reverse" : string.Empty);
+
+        private int UnitSpace(string module) => _spaceIds[module];
+
+        private AxisLayout GateRows(string module, RecurrentSpec r, int layer, bool reverse)
+        {
+            var name = HiddenName(module, layer, reverse);
+            return AxisLayout.Concat(r.GateNames.Select(g => AxisLayout.Keyed(r.HiddenSize, _spaceIds[name + "." + g])));
+        }
+
+        /// <summary>Φ before any interaction: empty sets, with the keys a parameter's own output axes always carry.</summary>
+        private Layout StructuralPhi(GraphParameter p)
+        {
+            var shape = p.Shape.Dims.Select(d => d.Value).ToArray();
+            var spec = _graph.FindModule(p.Module)!.Spec;
+            switch (spec)
+            {
+                case LinearSpec or Conv1dSpec:
+                    return Layout.WithAxis(shape, 0, AxisLayout.Keyed(shape[0], UnitSpace(p.Module)));
+                case EmbeddingSpec:
+                    return Layout.WithAxis(shape, 1, AxisLayout.Keyed(shape[1], UnitSpace(p.Module)));
+                case RecurrentSpec r:
+                {
+                    var rows = Layout.WithAxis(shape, 0, GateRows(p.Module, r, p.Declaration.Layer, p.Declaration.Reverse));
+                    if (p.Role == ParameterRole.WeightHh)
+                    {
+                        var hidden = AxisLayout.Keyed(r.HiddenSize, _spaceIds[HiddenName(p.Module, p.Declaration.Layer, p.Declaration.Reverse)]);
+                        return Layout.Combine(shape, [.. rows.Blocks, .. Layout.WithAxis(shape, 1, hidden).Blocks]);
+                    }
+
+                    return rows;
+                }
+
+                default:
+                    return Layout.Uniform(shape, FeatureSet.Empty);
+            }
+        }
+
+        private void Interact(string parameter, Layout contribution)
+        {
+            var current = _phi[parameter];
+            if (!current.Shape.SequenceEqual(contribution.Shape))
+            {
+                throw new GraphException($"parameter '{parameter}' has shape [{string.Join(", ", current.Shape)}] but an interaction of shape [{string.Join(", ", contribution.Shape)}] reached it");
+            }
+
+            _phi[parameter] = Layout.Combine(current.Shape, [.. current.Blocks, .. contribution.Blocks]);
+        }
+
+        private string Param(string module, string local) => module + "." + local;
+
+        // ---- op rules ----
+
+        private List<Layout> Evaluate(GraphNode node, List<Layout> x)
+        {
+            long[] OutShape(int i = 0) => Concrete(node.OutputShapes[i]);
+
+            switch (node.Op)
+            {
+                case CallOp call:
+                    return CallModule(call.Module, _graph.FindModule(call.Module)!.Spec, x);
+                case ActivationOp or DropoutOp:
+                    return [x[0]];
+                case SoftmaxOp s:
+                    // Every output element depends on the whole axis.
+                    return [Layout.Elementwise(x[0], x[0].Reduce(s.Axis, keepDim: true), x[0].Shape)];
+                case BinaryOp:
+                    return [Layout.Elementwise(x[0], x[1], OutShape())];
+                case ConcatOp c:
+                    return [Layout.Concat(c.Axis, x)];
+                case StackOp s:
+                    return [Layout.Concat(s.Axis, x.Select(v => v.Unsqueeze(s.Axis)).ToList())];
+                case ReduceOp r:
+                    return [x[0].Reduce(r.Axis, r.KeepDim)];
+                case ReshapeOp or FlattenOp:
+                    return [x[0].Reshape(OutShape())];
+                case UnsqueezeOp u:
+                    return [x[0].Unsqueeze(u.Axis)];
+                case SqueezeOp s:
+                    return [x[0].Squeeze(s.Axis)];
+                case NarrowOp n:
+                    return [x[0].Select(n.Axis, n.Start, n.Length)];
+                case SliceOp s:
+                    return [x[0].Select(s.Axis, s.Start, ShapeInference.SliceLength(s), s.Step)];
+                case TransposeOp t:
+                    return [x[0].Transpose(t.Axis0, t.Axis1)];
+                default:
+                    throw new GraphException($"node '{node.Id}': the structured tracer has no rule for {node.Op.Kind}");
+            }
+        }
+
+        private List<Layout> CallModule(string module, LayerSpec spec, List<Layout> x)
+        {
+            switch (spec)
+            {
+                case LinearSpec l:
+                    return [Linear(module, l, x[0])];
+                case EmbeddingSpec e:
+                    return [Embedding(module, e, x[0])];
+                case Conv1dSpec c:
+                    return [Conv1d(module, c, x[0])];
+                case RecurrentSpec r:
+                    return Recurrent(module, r, x);
+                case LayerNormSpec n:
+                    return [LayerNorm(module, n, x[0])];
+                case BatchNorm1dSpec b:
+                    return [BatchNorm(module, b, x[0])];
+                default:
+                    throw new GraphException($"module '{module}': the structured tracer has no rule for {spec.Kind}");
+            }
+        }
+
+        /// <summary>y[p,o] = ∪_i x[p,i]; W[o,i] ∪= x[p,i]; b[o] ∪= everything x carries.</summary>
+        private Layout Linear(string module, LinearSpec spec, Layout x)
+        {
+            var last = x.Rank - 1;
+            var units = AxisLayout.Keyed(spec.OutFeatures, UnitSpace(module));
+            Interact(Param(module, "weight"), x.ReduceTo(last).InsertAxis(0, units));
+            if (spec.Bias)
+            {
+                Interact(Param(module, "bias"), Layout.WithAxis([spec.OutFeatures], 0, units, x.AllFeatures()));
+            }
+
+            return x.Reduce(last, keepDim: false).InsertAxis(last, units);
+        }
+
+        /// <summary>A Linear without bias over the one-hot view, with the weight stored [vocabulary, dim].</summary>
+        private Layout Embedding(string module, EmbeddingSpec spec, Layout onehot)
+        {
+            var last = onehot.Rank - 1;
+            var units = AxisLayout.Keyed(spec.EmbeddingDim, UnitSpace(module));
+            Interact(Param(module, "weight"), onehot.ReduceTo(last).InsertAxis(1, units));
+            return onehot.Reduce(last, keepDim: false).InsertAxis(last, units);
+        }
+
+        private Layout Conv1d(string module, Conv1dSpec c, Layout input)
+        {
+            var x = input.Rank == 2 ? input.Unsqueeze(0) : input;
+            long batch = x.Shape[0], length = x.Shape[2];
+            var outLength = ShapeInference.ConvLength(c, length).Constant;
+            long cg = c.InChannels / c.Groups, og = c.OutChannels / c.Groups;
+            var space = UnitSpace(module);
+            var groups = new List<Layout>();
+            var weightParts = new List<LayoutBlock>();
+            var biasParts = new List<LayoutBlock>();
+            for (long g = 0; g < c.Groups; g++)
+            {
+                var xg = x.Select(1, g * cg, cg);
+                var units = AxisLayout.Keyed(og, space, g * og);
+
+                // y[b, o, t] = ∪ over the group's channels and the taps that land inside [0, L).
+                var collapsed = xg.ReduceTo(0, 2);
+                var parts = new List<LayoutBlock>();
+                foreach (var block in collapsed.Blocks)
+                {
+                    long bs = block.Start[1], be = bs + block.Size[1];
+                    for (long t = 0; t < outLength; t++)
+                    {
+                        var set = block.Common;
+                        var any = false;
+                        for (long k = 0; k < c.KernelSize; k++)
+                        {
+                            var pos = (t * c.Stride) + (k * c.Dilation) - c.Padding;
+                            if (pos >= bs && pos < be)
+                            {
+                                set = set.Union(block.Axes[1].FeaturesAt(pos - bs));
+                                any = true;
+                            }
+                        }
+
+                        if (any)
+                        {
+                            parts.Add(new LayoutBlock([block.Start[0], t], [block.Size[0], 1], set, [block.Axes[0], AxisLayout.Empty(1)]));
+                        }
+                    }
+                }
+
+                var yg = Layout.Combine([batch, outLength], parts).InsertAxis(1, units);
+                groups.Add(yg);
+                biasParts.Add(new LayoutBlock([g * og], [og], yg.AllFeatures(), [units]));
+
+                // W[o, c', k] ∪= x[b, g·Cg + c', t·s + k·d - pad] over the valid t of tap k.
+                for (long k = 0; k < c.KernelSize; k++)
+                {
+                    var offset = (k * c.Dilation) - c.Padding;
+                    var tMin = Math.Max(0, CeilDiv(-offset, c.Stride));
+                    var tMax = Math.Min(outLength - 1, FloorDiv(length - 1 - offset, c.Stride));
+                    if (tMax < tMin)
+                    {
+                        continue;
+                    }
+
+                    var taps = xg.Select(2, (tMin * c.Stride) + offset, tMax - tMin + 1, c.Stride).ReduceTo(1);
+                    foreach (var block in taps.Blocks)
+                    {
+                        weightParts.Add(new LayoutBlock([g * og, block.Start[0], k], [og, block.Size[0], 1], block.Common, [units, block.Axes[0], AxisLayout.Empty(1)]));
+                    }
+                }
+            }
+
+            Interact(Param(module, "weight"), Layout.Combine([c.OutChannels, cg, c.KernelSize], weightParts));
+            if (c.Bias)
+            {
+                Interact(Param(module, "bias"), Layout.Combine([c.OutChannels], biasParts));
+            }
+
+            var y = Layout.Concat(1, groups);
+            return input.Rank == 2 ? y.Squeeze(0) : y;
+        }
+
+        private static long FloorDiv(long a, long b) => a >= 0 ? a / b : -((-a + b - 1) / b);
+
+        private static long CeilDiv(long a, long b) => -FloorDiv(-a, b);
+
+        /// <summary>LSTM and GRU, step by step per batch element (docs/mirror.md, recurrent layers).</summary>
+        private List<Layout> Recurrent(string module, RecurrentSpec r, List<Layout> operands)
+        {
+            var unbatched = operands[0].Rank == 2;
+            Layout Normalize(Layout v, bool sequence) =>
+                unbatched ? v.Unsqueeze(1) : (sequence && r.BatchFirst ? v.Transpose(0, 1) : v);
+
+            var x = Normalize(operands[0], sequence: true); // [T, B, in]
+            var h0 = operands.Count > 1 ? Normalize(operands[1], sequence: false) : null; // [L·D, B, H]
+            var c0 = operands.Count > 2 ? Normalize(operands[2], sequence: false) : null;
+            long steps = x.Shape[0], batch = x.Shape[1], hidden = r.HiddenSize;
+            var lstm = r.Cell == RecurrentKind.Lstm;
+            var hnParts = new List<LayoutBlock>();
+            var cnParts = new List<LayoutBlock>();
+            var layerInput = x;
+            for (var layer = 0; layer < r.NumLayers; layer++)
+            {
+                var perStep = layerInput.Reduce(2, keepDim: false); // ∪_i X_t[i] for each (t, b)
+                var inputColumns = layerInput.ReduceTo(2);
+                var directions = new List<Layout>();
+                for (var d = 0; d < r.Directions; d++)
+                {
+                    var reverse = d == 1;
+                    var suffix = "_l" + layer.ToString(CultureInfo.InvariantCulture) + (reverse ? "_reverse" : string.Empty);
+                    var hiddenSpace = _spaceIds[HiddenName(module, layer, reverse)];
+                    var stateRow = (layer * r.Directions) + d;
+                    var whh = AxisLayout.Keyed(hidden, hiddenSpace);
+                    var bias = FeatureSet.Empty;
+                    var outParts = new List<LayoutBlock>();
+                    for (long b = 0; b < batch; b++)
+                    {
+                        var h = Rekey(h0?.Line([stateRow, b, 0], 2), hidden, hiddenSpace);
+                        var cs = Rekey(c0?.Line([stateRow, b, 0], 2), hidden, hiddenSpace);
+                        for (long i = 0; i < steps; i++)
+                        {
+                            var t = reverse ? steps - 1 - i : i;
+                            var gates = perStep.FeaturesAt([t, b]).Union(h.AllFeatures());
+                            whh = whh.Merge(h);
+                            bias = bias.Union(gates);
+                            if (lstm)
+                            {
+                                cs = cs.AddBits(gates);
+                                h = cs;
+                            }
+                            else
+                            {
+                                h = h.AddBits(gates);
+                            }
+
+                            outParts.Add(new LayoutBlock([t, b, 0], [1, 1, hidden], FeatureSet.Empty, [AxisLayout.Empty(1), AxisLayout.Empty(1), h]));
+                        }
+
+                        hnParts.Add(new LayoutBlock([stateRow, b, 0], [1, 1, hidden], FeatureSet.Empty, [AxisLayout.Empty(1), AxisLayout.Empty(1), h]));
+                        cnParts.Add(new LayoutBlock([stateRow, b, 0], [1, 1, hidden], FeatureSet.Empty, [AxisLayout.Empty(1), AxisLayout.Empty(1), cs]));
+                    }
+
+                    var rows = GateRows(module, r, layer, reverse);
+                    Interact(Param(module, "weight_ih" + suffix), inputColumns.InsertAxis(0, rows));
+                    Interact(Param(module, "weight_hh" + suffix), Layout.WithAxis([hidden], 0, whh).InsertAxis(0, rows));
+                    if (r.Bias)
+                    {
+                        // Both bias vectors are added into the same gate pre-activation (docs/mirror.md).
+                        Interact(Param(module, "bias_ih" + suffix), Layout.WithAxis([rows.Length], 0, rows, bias));
+                        Interact(Param(module, "bias_hh" + suffix), Layout.WithAxis([rows.Length], 0, rows, bias));
+                    }
+
+                    directions.Add(Layout.Combine([steps, batch, hidden], outParts));
+                }
+
+                layerInput = directions.Count == 1 ? directions[0] : Layout.Concat(2, directions);
+            }
+
+            var stateShape = new long[] { r.NumLayers * r.Directions, batch, hidden };
+            Layout Restore(Layout v, bool sequence) =>
+                unbatched ? v.Squeeze(1) : (sequence && r.BatchFirst ? v.Transpose(0, 1) : v);
+
+            var result = new List<Layout> { Restore(layerInput, sequence: true), Restore(Layout.Combine(stateShape, hnParts), sequence: false) };
+            if (lstm)
+            {
+                result.Add(Restore(Layout.Combine(stateShape, cnParts), sequence: false));
+            }
+
+            return result;
+        }
+
+        /// <summary>A state line with its features kept and its keys replaced by the layer's own hidden units.</summary>
+        private static AxisLayout Rekey(AxisLayout? line, long hidden, int space)
+        {
+            if (line is null)
+            {
+                return AxisLayout.Keyed(hidden, space);
+            }
+
+            var runs = new List<Run>();
+            long start = 0;
+            foreach (var run in line.Runs)
+            {
+                if (run.HasSlotKeys)
+                {
+                    for (long k = 0; k < run.Length; k++)
+                    {
+                        runs.Add(new Run(1, run.FeaturesAt(k), [new KeySeq(space, start + k, 1)]));
+                    }
+                }
+                else
+                {
+                    runs.Add(new Run(run.Length, run.Bits, [new KeySeq(space, start, 1)]));
+                }
+
+                start += run.Length;
+            }
+
+            return AxisLayout.FromRuns(runs);
+        }
+
+        /// <summary>y[p, q] = ∪_{q'} x[p, q'] over the normalised block; weight and bias see y.</summary>
+        private Layout LayerNorm(string module, LayerNormSpec spec, Layout x)
+        {
+            var k = spec.NormalizedShape.Count;
+            var prefix = Enumerable.Range(0, x.Rank - k).ToArray();
+            var stats = x.ReduceTo(prefix);
+            for (var i = 0; i < k; i++)
+            {
+                stats = stats.Unsqueeze(stats.Rank);
+            }
+
+            var y = Layout.Elementwise(x, stats, x.Shape);
+            if (spec.ElementwiseAffine)
+            {
+                var phi = y.ReduceTo(Enumerable.Range(x.Rank - k, k).ToArray());
+                Interact(Param(module, "weight"), phi);
+                if (spec.Bias)
+                {
+                    Interact(Param(module, "bias"), phi);
+                }
+            }
+
+            return y;
+        }
+
+        /// <summary>Eval form: y = x; per-channel parameters and statistics see their channel.</summary>
+        private Layout BatchNorm(string module, BatchNorm1dSpec spec, Layout x)
+        {
+            var phi = x.ReduceTo(1);
+            if (spec.Affine)
+            {
+                Interact(Param(module, "weight"), phi);
+                Interact(Param(module, "bias"), phi);
+            }
+
+            if (spec.TrackRunningStats)
+            {
+                Interact(Param(module, "running_mean"), phi);
+                Interact(Param(module, "running_var"), phi);
+            }
+
+            return x;
+        }
+    }
+}

@@ -1,0 +1,75 @@
+using NeuralSurgery.Graph;
+
+namespace NeuralSurgery.Tests.Graph;
+
+/// <summary>Graphs shared by the graph IR and graph JSON tests.</summary>
+internal static class TestGraphs
+{
+    public static readonly Dim B = Dim.Batch;
+    public static readonly Dim N = Dim.Symbol("N");
+    public static readonly Dim M = Dim.Symbol("M");
+
+    /// <summary>x[B, 4] -> fc1(8) -> relu -> fc2(2) -> y.</summary>
+    public static ModelGraph Mlp(long hidden = 8)
+    {
+        var b = new GraphBuilder("Mlp");
+        var x = b.FeatureInput("x", B, 4);
+        var h = b.Relu(b.Linear("fc1", x, hidden));
+        b.Output("y", b.Linear("fc2", h, 2));
+        return b.Build();
+    }
+
+    /// <summary>A graph that uses every op kind and every layer kind, with symbolic dims.</summary>
+    public static ModelGraph Everything()
+    {
+        var b = new GraphBuilder("Everything");
+        var x = b.FeatureInput("x", B, 16);
+        var tokens = b.CategoricalInput("tokens", B, 10);
+        var items = b.FeatureInput("items", B, N, 4);
+        var others = b.FeatureInput("others", B, M, 4);
+        var h0 = b.StateInput("h0", 1, B, 12);
+        var c0 = b.StateInput("c0", 1, B, 12);
+
+        // Embedding -> LSTM with initial states -> bidirectional 2-layer GRU.
+        var emb = b.Embedding("emb", tokens, 100, 8);                                       // [B, 10, 8]
+        var (lstmOut, lstmH, _) = b.Lstm("lstm", emb, 12, batchFirst: true, h0: h0, c0: c0); // [B, 10, 12]
+        var (gruOut, gruH) = b.Gru("gru", lstmOut, 6, numLayers: 2, batchFirst: true, bidirectional: true); // [B, 10, 12], [4, B, 6]
+
+        // Conv1d with padding, stride and groups, then BatchNorm1d.
+        var channels = b.Transpose(gruOut, 1, 2);                                               // [B, 12, 10]
+        var conv = b.Conv1d("conv", channels, 6, 3, stride: 2, padding: 1, groups: 3);          // [B, 6, 5]
+        var bn = b.BatchNorm1d("bn", conv);
+        var flat = b.Flatten(b.Activation(bn, ActivationKind.Gelu));                            // [B, 30]
+        var ln = b.LayerNorm("ln", flat);
+
+        // Elementwise ops with a Linear (no bias) on the dense input.
+        var fc = b.Linear("fc", x, 30, bias: false);
+        var mixed = b.Mul(b.Sub(b.Add(ln, fc), b.Sigmoid(fc)), b.Tanh(ln));
+        var dropped = b.Dropout(mixed, 0.1);
+
+        // Sets: concat along a symbolic axis, reshape with -1 and symbolic dims, reductions.
+        var all = b.Concat(1, items, others);                                                   // [B, M+N, 4]
+        var pooled = b.Max(all, 1);                                                             // [B, 4]
+        var meanPooled = b.Mean(all, 1, keepDim: true);                                         // [B, 1, 4]
+        var summed = b.Sum(b.Squeeze(meanPooled, 1), 1, keepDim: true);                        // [B, 1]
+        var wide = b.Reshape(items, B, -1);                                                     // [B, 4*N]
+        var back = b.Reshape(wide, B, N, 4);                                                    // [B, N, 4]
+        var setSum = b.Sum(back, 1);                                                            // [B, 4]
+        var grid = b.Reshape(x, B, 4, -1);                                                      // [B, 4, 4]
+        var gridRows = b.Flatten(grid, 1, 2);                                                   // [B, 16]
+
+        // Narrow, slice with step, stack, unsqueeze, softmax, log-softmax, other activations.
+        var narrowed = b.Narrow(gridRows, 1, 2, 4);                                             // [B, 4]
+        var sliced = b.Slice(x, 1, 1, 15, 3);                                                   // [B, 5]
+        var stacked = b.Stack(1, pooled, setSum, narrowed);                                     // [B, 3, 4]
+        var joined = b.Concat(1, b.Flatten(stacked), sliced, summed, b.Unsqueeze(b.Sum(dropped, 1), 1)); // [B, 19]
+        var act = b.Activation(b.Activation(b.Activation(joined, ActivationKind.Silu), ActivationKind.Elu), ActivationKind.LeakyRelu);
+        var act2 = b.Activation(b.Activation(act, ActivationKind.Softplus), ActivationKind.Identity);
+        var head = b.Linear("head", b.Relu(act2), 3);
+        b.Output("probs", b.Softmax(head, -1));
+        b.Output("logp", b.Softmax(head, 1, log: true), "log_probs");
+        b.StateOutput("h", lstmH);
+        b.StateOutput("g", gruH);
+        return b.Build();
+    }
+}

@@ -1,0 +1,1243 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Linq;
+using System.Text;
+using NeuralSurgery.Graph;
+
+namespace NeuralSurgery.Tests.Support;
+
+/// <summary>Limits of <see cref="RandomGraphs"/>: small, because the reference tracer works per scalar.</summary>
+public sealed record RandomGraphOptions
+{
+    public static RandomGraphOptions Default { get; } = new();
+
+    /// <summary>At most this many nodes (a composite step may not cross it).</summary>
+    public int MaxNodes { get; init; } = 12;
+
+    /// <summary>Largest size the generator picks (feature widths, out features, hidden sizes, vocabularies).</summary>
+    public int MaxDim { get; init; } = 6;
+
+    /// <summary>Largest constant size a derived axis may reach (concat, merge, bidirectional outputs).</summary>
+    public int MaxDerivedDim { get; init; } = 12;
+
+    /// <summary>Largest element count of any value with every symbol at <see cref="SymbolSizeForLimits"/>.</summary>
+    public long MaxElements { get; init; } = 256;
+
+    public long SymbolSizeForLimits { get; init; } = 3;
+
+    public int MaxRank { get; init; } = 4;
+}
+
+/// <summary>
+/// A seeded generator of small valid graphs for property tests that compare tracers. Over many seeds it uses
+/// every op and layer of the IR with their variants (<see cref="Traits"/> names what a graph exercises).
+/// Symbolic dimensions are <c>B</c> (batch) and <c>N</c> (set or sequence size). Deterministic for a seed.
+/// </summary>
+public sealed class RandomGraphs
+{
+    private static readonly Dim B = Dim.Batch;
+    private static readonly Dim N = Dim.Symbol("N");
+    private static readonly ActivationKind[] Activations = (ActivationKind[])Enum.GetValues(typeof(ActivationKind));
+    private static readonly ReduceKind[] Reductions = (ReduceKind[])Enum.GetValues(typeof(ReduceKind));
+
+    private readonly Random _rng;
+    private readonly RandomGraphOptions _o;
+    private readonly GraphBuilder _b;
+    private readonly List<Live> _pool = [];
+    private readonly Dictionary<string, int> _names = new(StringComparer.Ordinal);
+    private readonly List<(string Module, LinearSpec Spec)> _linears = [];
+    private readonly List<(string Module, EmbeddingSpec Spec)> _embeddings = [];
+    private readonly List<(GraphValue Input, long Vocabulary)> _categoricals = [];
+    private int _nodes;
+
+    private RandomGraphs(Random rng, RandomGraphOptions options, string name)
+    {
+        _rng = rng;
+        _o = options;
+        _b = new GraphBuilder(name);
+    }
+
+    /// <summary>The graph of a seed, with <see cref="RandomGraphOptions.Default"/>.</summary>
+    public static ModelGraph Generate(int seed) => Generate(seed, RandomGraphOptions.Default);
+
+    public static ModelGraph Generate(int seed, RandomGraphOptions options) =>
+        Generate(new Random(seed), options, "random_" + seed.ToString(CultureInfo.InvariantCulture).Replace('-', 'm'));
+
+    public static ModelGraph Generate(Random rng, RandomGraphOptions options, string name = "random")
+    {
+        _ = rng ?? throw new ArgumentNullException(nameof(rng));
+        _ = options ?? throw new ArgumentNullException(nameof(options));
+        return new RandomGraphs(rng, options, name).Run();
+    }
+
+    private sealed class Live(GraphValue value, bool isRecurrentState = false)
+    {
+        public GraphValue V { get; } = value;
+
+        public Shape Shape => V.Shape;
+
+        public bool IsNode => !IsInput;
+
+        public bool IsInput { get; init; }
+
+        public bool IsRecurrentState { get; } = isRecurrentState;
+
+        public bool Used { get; set; }
+    }
+
+    private sealed record Step(string Name, int Cost, Func<bool> Apply);
+
+    private ModelGraph Run()
+    {
+        NewFeatureInput();
+        if (_rng.Next(3) == 0)
+        {
+            NewFeatureInput();
+        }
+
+        Step[] steps =
+        [
+            new("linear", 2, TryLinear),
+            new("embedding", 1, TryEmbedding),
+            new("conv1d", 2, TryConv1d),
+            new("recurrent", 3, TryRecurrent),
+            new("layer_norm", 1, TryLayerNorm),
+            new("batch_norm", 2, TryBatchNorm),
+            new("dropout", 1, TryDropout),
+            new("activation", 1, TryActivation),
+            new("softmax", 1, TrySoftmax),
+            new("binary", 2, TryBinary),
+            new("concat", 1, TryConcat),
+            new("concat_groups", 3, TryConcatGroups),
+            new("stack", 1, TryStack),
+            new("reduce", 1, TryReduce),
+            new("pool_set", 3, TryPoolSet),
+            new("reshape", 1, TryReshape),
+            new("flatten", 1, TryFlatten),
+            new("unsqueeze", 1, TryUnsqueeze),
+            new("squeeze", 2, TrySqueeze),
+            new("narrow", 1, TryNarrow),
+            new("slice", 1, TrySlice),
+            new("transpose", 1, TryTranspose),
+        ];
+
+        var target = 1 + _rng.Next(_o.MaxNodes);
+        for (var attempt = 0; attempt < 200 && _nodes < target; attempt++)
+        {
+            var step = steps[_rng.Next(steps.Length)];
+            if (_nodes + step.Cost <= _o.MaxNodes)
+            {
+                step.Apply();
+            }
+        }
+
+        if (_nodes == 0)
+        {
+            var x = _pool.First(l => LastConstant(l.Shape));
+            Add(_b.Linear(NextName("fc"), Use(x), 1 + _rng.Next(_o.MaxDim)));
+        }
+
+        var outputs = 0;
+        foreach (var live in _pool.Where(l => l.IsNode && !l.Used))
+        {
+            if (live.IsRecurrentState)
+            {
+                if (_rng.Next(2) == 0)
+                {
+                    _b.StateOutput(NextName("state"), live.V);
+                }
+            }
+            else
+            {
+                _b.Output(NextName("y"), live.V);
+                outputs++;
+            }
+        }
+
+        if (outputs == 0)
+        {
+            _b.Output(NextName("y"), _pool.Last(l => l.IsNode && !l.IsRecurrentState).V);
+        }
+
+        return _b.Build();
+    }
+
+    // ----- steps -----
+
+    private bool TryLinear()
+    {
+        var x = Pick(l => LastConstant(l.Shape));
+        if (x is null)
+        {
+            return false;
+        }
+
+        var inFeatures = x.Shape[x.Shape.Rank - 1].Value;
+        var shared = _linears.Where(m => m.Spec.InFeatures == inFeatures).ToList();
+        GraphValue y;
+        if (shared.Count > 0 && _rng.Next(4) == 0)
+        {
+            var (module, spec) = shared[_rng.Next(shared.Count)];
+            y = Add(_b.Linear(module, Use(x), spec.OutFeatures, spec.Bias));
+        }
+        else
+        {
+            y = Add(Linear(Use(x)));
+        }
+
+        if (_rng.Next(5) < 2)
+        {
+            Add(_b.Activation(Use(y), RandomActivation()));
+        }
+
+        return true;
+    }
+
+    private bool TryEmbedding()
+    {
+        if (_categoricals.Count > 0 && _rng.Next(5) == 0)
+        {
+            // A second table over an existing categorical input (same vocabulary).
+            var (input, vocabulary) = _categoricals[_rng.Next(_categoricals.Count)];
+            Add(_b.Embedding(NextName("emb"), input, vocabulary, 1 + _rng.Next(4)));
+            return true;
+        }
+
+        Add(EmbedNew(_rng.Next(3) switch
+        {
+            0 => [B],
+            1 => [B, N],
+            _ => [_rng.Next(2) == 0 ? N : Dim.Of(2 + _rng.Next(3))],
+        }));
+        return true;
+    }
+
+    private bool TryConv1d()
+    {
+        var x = Pick(l => l.Shape.Rank is 2 or 3 && l.Shape[l.Shape.Rank - 2].IsConstant && ConvLengthOk(l.Shape[l.Shape.Rank - 1]));
+        GraphValue input;
+        var transposed = false;
+        if (x is not null)
+        {
+            input = x.V;
+        }
+        else
+        {
+            x = Pick(l => l.Shape.Rank == 3 && LastConstant(l.Shape) && ConvLengthOk(l.Shape[1]));
+            if (x is null)
+            {
+                return false;
+            }
+
+            input = Add(_b.Transpose(Use(x), 1, 2));
+            transposed = true;
+        }
+
+        var channels = input.Shape[input.Shape.Rank - 2].Value;
+        var length = input.Shape[input.Shape.Rank - 1];
+        for (var attempt = 0; attempt < 20; attempt++)
+        {
+            var kernel = 1 + _rng.Next(3);
+            var dilation = _rng.Next(3) == 0 ? 2 : 1;
+            var padding = _rng.Next(3) == 0 ? 0 : _rng.Next(3);
+            var stride = length.IsConstant && _rng.Next(2) == 0 ? 2 : 1;
+            var divisors = Enumerable.Range(1, (int)channels).Where(g => channels % g == 0).ToList();
+            var groups = _rng.Next(2) == 0 ? 1 : divisors[_rng.Next(divisors.Count)];
+            var outChannels = groups * (1 + _rng.Next(Math.Max(1, _o.MaxDim / groups)));
+            var bias = _rng.Next(4) != 0;
+            var shrink = (2 * padding) - (dilation * (kernel - 1));
+            var outLength = length.IsConstant ? (((length.Value + shrink - 1) / stride) + 1) : -1;
+            if ((length.IsConstant && outLength < 1) || (!length.IsConstant && shrink < 0) || outLength > _o.MaxDerivedDim)
+            {
+                continue;
+            }
+
+            var outShape = input.Shape.With(input.Shape.Rank - 2, outChannels).With(input.Shape.Rank - 1, length.IsConstant ? Dim.Of(outLength) : length + shrink);
+            if (!Fits(outShape))
+            {
+                continue;
+            }
+
+            Add(_b.Conv1d(NextName("conv"), Use(input), outChannels, kernel, stride, padding, dilation, groups, bias));
+            return true;
+        }
+
+        return transposed; // a transpose without its conv stays: a valid node of its own
+    }
+
+    private bool TryRecurrent()
+    {
+        var x = Pick(l => l.Shape.Rank is 2 or 3 && LastConstant(l.Shape));
+        if (x is null)
+        {
+            return false;
+        }
+
+        var lstm = _rng.Next(2) == 0;
+        var hidden = 1 + _rng.Next(4);
+        var layers = _rng.Next(10) < 3 ? 2 : 1;
+        var bidirectional = _rng.Next(10) < 3;
+        var batchFirst = _rng.Next(2) == 0;
+        var bias = _rng.Next(5) != 0;
+        var directions = bidirectional ? 2 : 1;
+        var shape = x.Shape;
+        var stateShape = shape.Rank == 3
+            ? Shape.Of(Dim.Of(layers * directions), shape[batchFirst ? 0 : 1], Dim.Of(hidden))
+            : Shape.Of(layers * directions, hidden);
+        var input = Use(x);
+
+        GraphValue? h0 = null, c0 = null;
+        var mode = _rng.Next(20);
+        if (mode < 7)
+        {
+            h0 = State("h", stateShape);
+            c0 = lstm ? State("c", stateShape) : null;
+        }
+        else if (mode < 11 && shape.Rank == 3 && layers * directions == 1 && _nodes + 3 <= _o.MaxNodes)
+        {
+            // An initial state computed from features: Linear of a [batch, k] value, unsqueezed to [1, batch, H].
+            var batch = stateShape[1];
+            var source = Pick(l => l.Shape.Rank == 2 && l.Shape[0] == batch && LastConstant(l.Shape) && !l.IsRecurrentState);
+            if (source is not null)
+            {
+                h0 = Add(_b.Unsqueeze(Add(_b.Linear(NextName("fc"), Use(source), hidden)), 0));
+                c0 = lstm ? (_rng.Next(2) == 0 ? h0 : State("c", stateShape)) : null;
+            }
+        }
+
+        if (lstm)
+        {
+            var (output, h, c) = _b.Lstm(NextName("lstm"), input, hidden, layers, batchFirst, bidirectional, bias, h0, c0);
+            _nodes++;
+            _pool.Add(new Live(output));
+            _pool.Add(new Live(h, isRecurrentState: true));
+            _pool.Add(new Live(c, isRecurrentState: true));
+        }
+        else
+        {
+            var (output, h) = _b.Gru(NextName("gru"), input, hidden, layers, batchFirst, bidirectional, bias, h0);
+            _nodes++;
+            _pool.Add(new Live(output));
+            _pool.Add(new Live(h, isRecurrentState: true));
+        }
+
+        return true;
+    }
+
+    private bool TryLayerNorm()
+    {
+        var x = Pick(l => LastConstant(l.Shape));
+        if (x is null)
+        {
+            return false;
+        }
+
+        var s = x.Shape;
+        var last = s[s.Rank - 1].Value;
+        long[] normalized = s.Rank >= 2 && s[s.Rank - 2].IsConstant && _rng.Next(3) == 0 ? [s[s.Rank - 2].Value, last] : [last];
+        var affine = _rng.Next(6) != 0;
+        var bias = _rng.Next(6) != 0;
+        var spec = new LayerNormSpec(normalized, ElementwiseAffine: affine, Bias: bias);
+        Add(_b.Call(_b.Module(NextName("ln"), spec), Use(x))[0]);
+        return true;
+    }
+
+    private bool TryBatchNorm()
+    {
+        var x = Pick(l => l.Shape.Rank is 2 or 3 && l.Shape[1].IsConstant);
+        GraphValue input;
+        if (x is not null)
+        {
+            input = Use(x);
+        }
+        else
+        {
+            x = Pick(l => l.Shape.Rank == 3 && LastConstant(l.Shape));
+            if (x is null)
+            {
+                return false;
+            }
+
+            input = Add(_b.Transpose(Use(x), 1, 2));
+        }
+
+        var spec = new BatchNorm1dSpec(input.Shape[1].Value, Affine: _rng.Next(6) != 0, TrackRunningStats: _rng.Next(6) != 0);
+        Add(_b.Call(_b.Module(NextName("bn"), spec), input)[0]);
+        return true;
+    }
+
+    private bool TryDropout()
+    {
+        var x = Pick(_ => true);
+        if (x is null)
+        {
+            return false;
+        }
+
+        Add(_b.Dropout(Use(x), _rng.Next(2) == 0 ? 0.1 : 0.5));
+        return true;
+    }
+
+    private bool TryActivation()
+    {
+        var x = Pick(_ => true);
+        if (x is null)
+        {
+            return false;
+        }
+
+        Add(_b.Activation(Use(x), RandomActivation()));
+        return true;
+    }
+
+    private bool TrySoftmax()
+    {
+        var x = Pick(l => l.Shape.Rank >= 1);
+        if (x is null)
+        {
+            return false;
+        }
+
+        var axis = _rng.Next(x.Shape.Rank) - (_rng.Next(2) == 0 ? 0 : x.Shape.Rank);
+        Add(_b.Softmax(Use(x), axis, log: _rng.Next(2) == 0));
+        return true;
+    }
+
+    private bool TryBinary()
+    {
+        var x = Pick(l => l.Shape.Rank >= 1);
+        if (x is null)
+        {
+            return false;
+        }
+
+        GraphValue a = x.V, other;
+        switch (_rng.Next(4))
+        {
+            case 0:
+            {
+                // x - mean(x, axis, keepdim): broadcasting against a size-1 axis.
+                var axis = _rng.Next(a.Shape.Rank);
+                other = Add(_b.Reduce(a, RandomReduction(), axis, keepDim: true));
+                break;
+            }
+
+            case 1:
+            {
+                // A new feature input of a broadcastable shape: a suffix of x's shape, some axes set to 1.
+                var keep = 1 + _rng.Next(a.Shape.Rank);
+                var dims = a.Shape.Dims.Skip(a.Shape.Rank - keep).Select(d => _rng.Next(3) == 0 || !(d.IsConstant || d.IsPlainSymbol) ? Dim.Of(1) : d).ToArray();
+                if (!dims[dims.Length - 1].IsConstant)
+                {
+                    dims[dims.Length - 1] = 1;
+                }
+
+                other = Input(_b.FeatureInput(NextName("x"), dims));
+                break;
+            }
+
+            default:
+            {
+                var partner = Pick(l => Broadcast(l.Shape, a.Shape) is { } r && Fits(r), preferUnused: false) ?? x;
+                other = Use(partner);
+                break;
+            }
+        }
+
+        Use(x);
+        var (left, right) = _rng.Next(2) == 0 ? (a, other) : (other, a);
+        Add(_rng.Next(3) switch
+        {
+            0 => _b.Add(left, right),
+            1 => _b.Sub(left, right),
+            _ => _b.Mul(left, right),
+        });
+        return true;
+    }
+
+    private bool TryConcat()
+    {
+        var x = Pick(l => l.Shape.Rank >= 1);
+        if (x is null)
+        {
+            return false;
+        }
+
+        var s = x.Shape;
+        var axis = _rng.Next(s.Rank);
+        var partners = _pool
+            .Where(l => l.Shape.Rank == s.Rank && Enumerable.Range(0, s.Rank).All(i => i == axis || l.Shape[i] == s[i]))
+            .ToList();
+        var operands = new List<GraphValue> { x.V };
+        var count = 1 + _rng.Next(2);
+        for (var i = 0; i < count; i++)
+        {
+            var p = partners.Count > 0 && _rng.Next(4) != 0 ? partners[_rng.Next(partners.Count)] : x;
+            operands.Add(p.V);
+        }
+
+        var total = operands.Aggregate(Dim.Of(0), (acc, o) => acc + o.Shape[axis]);
+        while (!Fits(s.With(axis, total)) && operands.Count > 2)
+        {
+            total -= operands[operands.Count - 1].Shape[axis];
+            operands.RemoveAt(operands.Count - 1);
+        }
+
+        if (!Fits(s.With(axis, total)))
+        {
+            return false;
+        }
+
+        foreach (var o in operands)
+        {
+            MarkUsed(o);
+        }
+
+        Add(_b.Concat(axis - (_rng.Next(2) == 0 ? 0 : s.Rank), operands.ToArray()));
+        return true;
+    }
+
+    /// <summary>Two (or three) groups encoded separately (Linear or Embedding), concatenated along the feature axis.</summary>
+    private bool TryConcatGroups()
+    {
+        // Budget: one node per group, the concat, then optional ReLUs and a third group while they fit.
+        Dim[] leading = _rng.Next(3) == 0 ? [B, N] : [B];
+        var count = _rng.Next(4) == 0 && _nodes + 4 <= _o.MaxNodes ? 3 : 2;
+        var pending = count + 1;
+        var groups = new List<GraphValue>();
+        var existing = Pick(l => l.Shape.Rank == leading.Length + 1 && LastConstant(l.Shape) && l.Shape.Dims.Take(leading.Length).SequenceEqual(leading) && !l.IsRecurrentState);
+        groups.Add(Encode(existing is not null && _rng.Next(2) == 0 ? existing.V : NewInput()));
+        for (var i = 1; i < count; i++)
+        {
+            groups.Add(_rng.Next(4) == 0 ? Embed() : Encode(NewInput()));
+        }
+
+        foreach (var g in groups)
+        {
+            MarkUsed(g);
+        }
+
+        Add(_b.Concat(-1, groups.ToArray()));
+        return true;
+
+        GraphValue NewInput() => Input(_b.FeatureInput(NextName("x"), [.. leading, Dim.Of(1 + _rng.Next(_o.MaxDim))]));
+
+        GraphValue Embed()
+        {
+            pending--;
+            return EmbedNew(leading);
+        }
+
+        GraphValue Encode(GraphValue v)
+        {
+            pending--;
+            var y = Add(Linear(v));
+            return _rng.Next(2) == 0 && _nodes + pending + 1 <= _o.MaxNodes ? Add(_b.Relu(Use(y))) : y;
+        }
+    }
+
+    private bool TryReduce()
+    {
+        var x = Pick(l => l.Shape.Rank >= 2);
+        if (x is null)
+        {
+            return false;
+        }
+
+        Add(_b.Reduce(Use(x), RandomReduction(), _rng.Next(x.Shape.Rank), keepDim: _rng.Next(5) < 2));
+        return true;
+    }
+
+    /// <summary>A set input [B, N, F], optionally encoded per unit, pooled over the set axis.</summary>
+    private bool TryPoolSet()
+    {
+        var x = Input(_b.FeatureInput(NextName("x"), B, N, 1 + _rng.Next(_o.MaxDim)));
+        if (_rng.Next(3) != 0)
+        {
+            x = Add(Linear(Use(x)));
+            if (_rng.Next(2) == 0)
+            {
+                x = Add(_b.Relu(Use(x)));
+            }
+        }
+
+        Add(_b.Reduce(Use(x), RandomReduction(), _rng.Next(2) == 0 ? 1 : -2, keepDim: _rng.Next(4) == 0));
+        return true;
+    }
+
+    private bool TryStack()
+    {
+        var x = Pick(l => l.Shape.Rank < _o.MaxRank);
+        if (x is null)
+        {
+            return false;
+        }
+
+        var partners = _pool.Where(l => l.Shape == x.Shape && l.V.Ref != x.V.Ref).ToList();
+        var operands = new List<GraphValue> { x.V };
+        var count = 1 + _rng.Next(2);
+        for (var i = 0; i < count; i++)
+        {
+            operands.Add((partners.Count > 0 && _rng.Next(3) != 0 ? partners[_rng.Next(partners.Count)] : x).V);
+        }
+
+        if (!Fits(x.Shape.Insert(0, operands.Count)))
+        {
+            operands.RemoveAt(operands.Count - 1);
+            if (!Fits(x.Shape.Insert(0, operands.Count)))
+            {
+                return false;
+            }
+        }
+
+        foreach (var o in operands)
+        {
+            MarkUsed(o);
+        }
+
+        var axis = _rng.Next(x.Shape.Rank + 1);
+        Add(_b.Stack(_rng.Next(2) == 0 ? axis : axis - (x.Shape.Rank + 1), operands.ToArray()));
+        return true;
+    }
+
+    private bool TryReshape()
+    {
+        switch (_rng.Next(3))
+        {
+            case 0:
+            {
+                // Split the feature axis [..., w] into [..., k, w/k].
+                var x = Pick(l => l.Shape.Rank < _o.MaxRank && LastConstant(l.Shape) && Divisors(l.Shape[l.Shape.Rank - 1].Value).Count > 0);
+                if (x is null)
+                {
+                    return false;
+                }
+
+                var s = x.Shape;
+                var w = s[s.Rank - 1].Value;
+                var ks = Divisors(w);
+                var k = ks[_rng.Next(ks.Count)];
+                var target = s.Dims.Take(s.Rank - 1).Concat([Dim.Of(k), Dim.Of(w / k)]).ToArray();
+                Add(_b.Reshape(Use(x), InferOne(target)));
+                return true;
+            }
+
+            case 1:
+            {
+                // Merge two adjacent axes (at most one symbolic).
+                var x = Pick(l => l.Shape.Rank >= 2 && MergeAxes(l.Shape).Count > 0);
+                if (x is null)
+                {
+                    return false;
+                }
+
+                var s = x.Shape;
+                var options = MergeAxes(s);
+                var a = options[_rng.Next(options.Count)];
+                var merged = s[a].IsConstant ? s[a + 1] * s[a].Value : s[a] * s[a + 1].Value;
+                var target = s.Dims.Take(a).Concat([merged]).Concat(s.Dims.Skip(a + 2)).ToArray();
+                Add(_b.Reshape(Use(x), InferOne(target)));
+                return true;
+            }
+
+            default:
+            {
+                // [d0, -1]: everything after the first axis into one (at most one symbolic factor there).
+                var x = Pick(l => l.Shape.Rank >= 2 && l.Shape.Dims.Skip(1).Count(d => !d.IsConstant) <= 1 && RestFits(l.Shape));
+                if (x is null)
+                {
+                    return false;
+                }
+
+                Add(_b.Reshape(Use(x), x.Shape[0], Dim.Of(-1)));
+                return true;
+            }
+        }
+    }
+
+    private bool TryFlatten()
+    {
+        var x = Pick(l => l.Shape.Rank >= 2 && MergeAxes(l.Shape).Count > 0);
+        if (x is null)
+        {
+            return false;
+        }
+
+        var s = x.Shape;
+        var options = new List<(int Start, int End)>();
+        for (var start = 0; start < s.Rank; start++)
+        {
+            for (var end = start + 1; end < s.Rank; end++)
+            {
+                var range = s.Dims.Skip(start).Take(end - start + 1).ToList();
+                var merged = range.Where(d => d.IsConstant).Aggregate(1L, (p, d) => p * d.Value);
+                var symbolic = range.Where(d => !d.IsConstant).ToList();
+                var dim = symbolic.Count == 0 ? Dim.Of(merged) : symbolic[0] * merged;
+                if (symbolic.Count <= 1 && Fits(new Shape(s.Dims.Take(start).Concat([dim]).Concat(s.Dims.Skip(end + 1)))))
+                {
+                    options.Add((start, end));
+                }
+            }
+        }
+
+        if (options.Count == 0)
+        {
+            return false;
+        }
+
+        var (st, en) = options[_rng.Next(options.Count)];
+        Add(_rng.Next(3) == 0 && en == s.Rank - 1 ? _b.Flatten(Use(x), st) : _b.Flatten(Use(x), st, en));
+        return true;
+    }
+
+    private bool TryUnsqueeze()
+    {
+        var x = Pick(l => l.Shape.Rank < _o.MaxRank);
+        if (x is null)
+        {
+            return false;
+        }
+
+        Add(_b.Unsqueeze(Use(x), _rng.Next(x.Shape.Rank + 1)));
+        return true;
+    }
+
+    private bool TrySqueeze()
+    {
+        var x = Pick(l => l.Shape.Dims.Any(d => d == Dim.Of(1)) && l.Shape.Rank >= 2);
+        if (x is not null)
+        {
+            var ones = Enumerable.Range(0, x.Shape.Rank).Where(i => x.Shape[i] == Dim.Of(1)).ToList();
+            Add(_b.Squeeze(Use(x), ones[_rng.Next(ones.Count)]));
+            return true;
+        }
+
+        x = Pick(l => l.Shape.Rank >= 2);
+        if (x is null)
+        {
+            return false;
+        }
+
+        var axis = _rng.Next(x.Shape.Rank);
+        Add(_b.Squeeze(Add(_b.Reduce(Use(x), RandomReduction(), axis, keepDim: true)), axis));
+        return true;
+    }
+
+    private bool TryNarrow()
+    {
+        var x = Pick(l => ConstantAxes(l.Shape, 2).Count > 0);
+        if (x is null)
+        {
+            return false;
+        }
+
+        var axes = ConstantAxes(x.Shape, 2);
+        var axis = axes[_rng.Next(axes.Count)];
+        var d = x.Shape[axis].Value;
+        var start = _rng.Next((int)d);
+        var length = 1 + _rng.Next((int)(d - start));
+        Add(_b.Narrow(Use(x), axis, _rng.Next(3) == 0 ? start - d : start, length));
+        return true;
+    }
+
+    private bool TrySlice()
+    {
+        var x = Pick(l => ConstantAxes(l.Shape, 2).Count > 0);
+        if (x is null)
+        {
+            return false;
+        }
+
+        var axes = ConstantAxes(x.Shape, 2);
+        var axis = axes[_rng.Next(axes.Count)];
+        var d = x.Shape[axis].Value;
+        var step = _rng.Next(5) < 3 ? 2 + _rng.Next(2) : 1;
+        var start = _rng.Next((int)d - 1);
+        var end = start + 1 + _rng.Next((int)(d - start));
+        long? s = _rng.Next(4) switch
+        {
+            0 when start == 0 => null,
+            1 => start - d,
+            _ => start,
+        };
+        long? e = _rng.Next(4) switch
+        {
+            0 when end == d => null,
+            1 when end < d => end - d,
+            _ => end,
+        };
+        Add(_b.Slice(Use(x), axis, s, e, step));
+        return true;
+    }
+
+    private bool TryTranspose()
+    {
+        var x = Pick(l => l.Shape.Rank >= 2);
+        if (x is null)
+        {
+            return false;
+        }
+
+        var a0 = _rng.Next(x.Shape.Rank);
+        var a1 = (a0 + 1 + _rng.Next(x.Shape.Rank - 1)) % x.Shape.Rank;
+        Add(_b.Transpose(Use(x), a0, a1 - (_rng.Next(3) == 0 ? x.Shape.Rank : 0)));
+        return true;
+    }
+
+    // ----- helpers -----
+
+    private void NewFeatureInput()
+    {
+        var f = Dim.Of(1 + _rng.Next(_o.MaxDim));
+        Dim[] shape = _rng.Next(5) switch
+        {
+            0 => [B, f],
+            1 => [B, N, f],
+            2 => [B, 2 + _rng.Next(_o.MaxDim - 1), f],
+            3 => [N, f],
+            _ => _rng.Next(2) == 0 ? [B, f] : [B, N, f],
+        };
+        Input(_b.FeatureInput(NextName("x"), shape));
+    }
+
+    private GraphValue EmbedNew(Dim[] shape)
+    {
+        var vocabulary = 2 + _rng.Next(_o.MaxDim - 1);
+        var input = _b.CategoricalInput(NextName("idx"), shape);
+        _categoricals.Add((input, vocabulary));
+        var shared = _embeddings.Where(e => e.Spec.NumEmbeddings == vocabulary).ToList();
+        if (shared.Count > 0 && _rng.Next(3) == 0)
+        {
+            var (module, spec) = shared[_rng.Next(shared.Count)];
+            return Add(_b.Embedding(module, input, spec.NumEmbeddings, spec.EmbeddingDim));
+        }
+
+        var name = NextName("emb");
+        var dim = 1 + _rng.Next(4);
+        _embeddings.Add((name, new EmbeddingSpec(vocabulary, dim)));
+        return Add(_b.Embedding(name, input, vocabulary, dim));
+    }
+
+    private GraphValue Linear(GraphValue x)
+    {
+        var name = NextName("fc");
+        var spec = new LinearSpec(x.Shape[x.Shape.Rank - 1].Value, 1 + _rng.Next(_o.MaxDim), _rng.Next(10) < 7);
+        _linears.Add((name, spec));
+        return _b.Linear(name, Use(x), spec.OutFeatures, spec.Bias);
+    }
+
+    private GraphValue State(string stem, Shape shape) => _b.StateInput(NextName(stem), shape.Dims.ToArray());
+
+    private GraphValue Input(GraphValue v)
+    {
+        _pool.Add(new Live(v) { IsInput = true });
+        return v;
+    }
+
+    private GraphValue Add(GraphValue v)
+    {
+        _nodes++;
+        _pool.Add(new Live(v));
+        return v;
+    }
+
+    private GraphValue Use(Live l)
+    {
+        l.Used = true;
+        return l.V;
+    }
+
+    private GraphValue Use(GraphValue v)
+    {
+        MarkUsed(v);
+        return v;
+    }
+
+    private void MarkUsed(GraphValue v)
+    {
+        foreach (var l in _pool.Where(l => l.V.Ref == v.Ref))
+        {
+            l.Used = true;
+        }
+    }
+
+    /// <summary>A random live value satisfying <paramref name="ok"/> and the size limits, preferring unused ones.</summary>
+    private Live? Pick(Func<Live, bool> ok, bool preferUnused = true)
+    {
+        var candidates = _pool.Where(l => ok(l) && Fits(l.Shape)).ToList();
+        if (candidates.Count == 0)
+        {
+            return null;
+        }
+
+        if (preferUnused && _rng.Next(4) != 0)
+        {
+            var unused = candidates.Where(l => !l.Used).ToList();
+            if (unused.Count > 0)
+            {
+                return unused[_rng.Next(unused.Count)];
+            }
+        }
+
+        return candidates[_rng.Next(candidates.Count)];
+    }
+
+    private bool Fits(Shape s)
+    {
+        if (s.Rank > _o.MaxRank)
+        {
+            return false;
+        }
+
+        long elements = 1;
+        foreach (var d in s.Dims)
+        {
+            if (d.IsConstant && d.Value > _o.MaxDerivedDim)
+            {
+                return false;
+            }
+
+            var v = d.Evaluate(_ => _o.SymbolSizeForLimits);
+            if (v < 1)
+            {
+                return false;
+            }
+
+            elements *= v;
+        }
+
+        return elements <= _o.MaxElements;
+    }
+
+    private bool RestFits(Shape s)
+    {
+        var rest = s.Dims.Skip(1).ToList();
+        var constant = rest.Where(d => d.IsConstant).Aggregate(1L, (p, d) => p * d.Value);
+        var symbolic = rest.FirstOrDefault(d => !d.IsConstant);
+        return Fits(Shape.Of(s[0], symbolic is null ? Dim.Of(constant) : symbolic * constant));
+    }
+
+    private List<int> MergeAxes(Shape s) =>
+        Enumerable.Range(0, s.Rank - 1)
+            .Where(a => s[a].IsConstant || s[a + 1].IsConstant)
+            .Where(a => Fits(new Shape(s.Dims.Take(a).Concat([s[a].IsConstant ? s[a + 1] * s[a].Value : s[a] * s[a + 1].Value]).Concat(s.Dims.Skip(a + 2)))))
+            .ToList();
+
+    /// <summary>Replaces one dimension by -1 half of the time.</summary>
+    private Dim[] InferOne(Dim[] target)
+    {
+        if (_rng.Next(2) == 0)
+        {
+            target[_rng.Next(target.Length)] = Dim.Of(-1);
+        }
+
+        return target;
+    }
+
+    private bool ConvLengthOk(Dim length) => length.IsConstant || length.IsPlainSymbol;
+
+    private string NextName(string stem)
+    {
+        _names.TryGetValue(stem, out var n);
+        _names[stem] = n + 1;
+        return stem + n.ToString(CultureInfo.InvariantCulture);
+    }
+
+    private ActivationKind RandomActivation() => Activations[_rng.Next(Activations.Length)];
+
+    private ReduceKind RandomReduction() => Reductions[_rng.Next(Reductions.Length)];
+
+    private static bool LastConstant(Shape s) => s.Rank >= 1 && s[s.Rank - 1].IsConstant;
+
+    private static List<int> ConstantAxes(Shape s, long min) =>
+        Enumerable.Range(0, s.Rank).Where(i => s[i].IsConstant && s[i].Value >= min).ToList();
+
+    /// <summary>Proper divisors k of w with 1 &lt; k &lt; w.</summary>
+    private static List<long> Divisors(long w) => Enumerable.Range(2, (int)Math.Max(0, w - 2)).Select(k => (long)k).Where(k => w % k == 0).ToList();
+
+    /// <summary>PyTorch broadcasting of two shapes, or null.</summary>
+    public static Shape? Broadcast(Shape a, Shape b)
+    {
+        var rank = Math.Max(a.Rank, b.Rank);
+        var dims = new Dim[rank];
+        for (var i = 0; i < rank; i++)
+        {
+            var da = i < rank - a.Rank ? Dim.Of(1) : a[i - (rank - a.Rank)];
+            var db = i < rank - b.Rank ? Dim.Of(1) : b[i - (rank - b.Rank)];
+            if (da == db || db == Dim.Of(1))
+            {
+                dims[i] = da;
+            }
+            else if (da == Dim.Of(1))
+            {
+                dims[i] = db;
+            }
+            else
+            {
+                return null;
+            }
+        }
+
+        return new Shape(dims);
+    }
+
+    // ----- traits and description -----
+
+    /// <summary>
+    /// What a graph exercises, read off its structure: layer kinds with variants (<c>Linear.nobias</c>,
+    /// <c>LSTM.bidirectional</c>, …), op kinds with variants (<c>slice.step</c>, <c>reshape.split_features</c>,
+    /// <c>concat.groups</c>, <c>pool.set_input</c>, …). Property tests assert coverage over many seeds.
+    /// </summary>
+    public static IReadOnlyCollection<string> Traits(ModelGraph graph)
+    {
+        _ = graph ?? throw new ArgumentNullException(nameof(graph));
+        var traits = new SortedSet<string>(StringComparer.Ordinal);
+        var origins = new Dictionary<ValueRef, HashSet<string>>();
+        var encoded = new Dictionary<ValueRef, bool>();
+        var inputs = graph.Inputs.ToDictionary(i => i.Name, StringComparer.Ordinal);
+        foreach (var input in graph.Inputs)
+        {
+            origins[new ValueRef(input.Name)] = input.Role == InputRole.State ? [] : [input.Name];
+            encoded[new ValueRef(input.Name)] = false;
+        }
+
+        var calls = graph.Nodes.Where(n => n.Op is CallOp).GroupBy(n => ((CallOp)n.Op).Module).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
+        foreach (var node in graph.Nodes)
+        {
+            var shapes = node.Operands.Select(graph.ShapeOf).ToList();
+            var from = new HashSet<string>(node.Operands.SelectMany(o => origins[o]), StringComparer.Ordinal);
+            var isEncoded = node.Operands.Any(o => encoded[o]);
+            switch (node.Op)
+            {
+                case CallOp call:
+                {
+                    var spec = graph.FindModule(call.Module)!.Spec;
+                    isEncoded = true;
+                    var kind = spec.Kind;
+                    traits.Add(kind);
+                    if (calls[call.Module] > 1)
+                    {
+                        traits.Add(kind + ".shared");
+                    }
+
+                    switch (spec)
+                    {
+                        case LinearSpec l:
+                            traits.Add(l.Bias ? "Linear.bias" : "Linear.nobias");
+                            break;
+                        case EmbeddingSpec:
+                            traits.Add("Embedding.rank" + shapes[0].Rank.ToString(CultureInfo.InvariantCulture));
+                            if (graph.Nodes.Count(n => n.Op is CallOp && n.Operands[0] == node.Operands[0]) > 1)
+                            {
+                                traits.Add("Embedding.same_input_twice");
+                            }
+
+                            break;
+                        case Conv1dSpec c:
+                            AddIf(c.Stride > 1, "Conv1d.stride");
+                            AddIf(c.Padding > 0, "Conv1d.padding");
+                            AddIf(c.Dilation > 1, "Conv1d.dilation");
+                            AddIf(c.Groups > 1, "Conv1d.groups");
+                            AddIf(c.Groups > 1 && c.Groups == c.InChannels, "Conv1d.depthwise");
+                            AddIf(!c.Bias, "Conv1d.nobias");
+                            AddIf(shapes[0].Rank == 2, "Conv1d.unbatched");
+                            AddIf(!shapes[0][shapes[0].Rank - 1].IsConstant, "Conv1d.symbolic_length");
+                            break;
+                        case RecurrentSpec r:
+                            traits.Add(kind + (r.NumLayers > 1 ? ".multilayer" : ".single_layer"));
+                            AddIf(r.Bidirectional, kind + ".bidirectional");
+                            AddIf(r.BatchFirst && shapes[0].Rank == 3, kind + ".batch_first");
+                            AddIf(!r.BatchFirst && shapes[0].Rank == 3, kind + ".sequence_first");
+                            AddIf(shapes[0].Rank == 2, kind + ".unbatched");
+                            AddIf(!r.Bias, kind + ".nobias");
+                            if (node.Operands.Count == 1)
+                            {
+                                traits.Add(kind + ".no_initial_state");
+                            }
+                            else
+                            {
+                                var stateInputs = node.Operands.Skip(1).All(o => inputs.TryGetValue(o.Source, out var i) && i.Role == InputRole.State);
+                                traits.Add(kind + (stateInputs ? ".state_input" : ".computed_state"));
+                            }
+
+                            break;
+                        case LayerNormSpec n:
+                            AddIf(n.NormalizedShape.Count > 1, "LayerNorm.multi_axis");
+                            AddIf(!n.ElementwiseAffine, "LayerNorm.no_affine");
+                            AddIf(n.ElementwiseAffine && !n.Bias, "LayerNorm.nobias");
+                            break;
+                        case BatchNorm1dSpec bn:
+                            traits.Add("BatchNorm1d.rank" + shapes[0].Rank.ToString(CultureInfo.InvariantCulture));
+                            AddIf(!bn.Affine, "BatchNorm1d.no_affine");
+                            AddIf(!bn.TrackRunningStats, "BatchNorm1d.no_running_stats");
+                            break;
+                    }
+
+                    break;
+                }
+
+                case ActivationOp a:
+                    traits.Add("activation." + a.Activation);
+                    break;
+
+                case BinaryOp:
+                    traits.Add(node.Op.Kind);
+                    AddIf(shapes[0].Rank != shapes[1].Rank, "binary.broadcast_rank");
+                    AddIf(BroadcastsOne(shapes[0], shapes[1]), "binary.broadcast_one");
+                    AddIf(node.Operands[0] == node.Operands[1], "binary.same_operand");
+                    break;
+
+                case ConcatOp c:
+                {
+                    traits.Add("concat");
+                    AddIf(c.Axis != shapes[0].Rank - 1, "concat.nonlast");
+                    var groups = node.Operands.Where(o => encoded[o] && origins[o].Count > 0).Select(o => origins[o]).ToList();
+                    var disjoint = groups.Where((g, i) => groups.Where((_, j) => j != i).Any(h => !g.Overlaps(h))).Count();
+                    AddIf(disjoint >= 2, "concat.groups");
+                    break;
+                }
+
+                case ReduceOp r:
+                {
+                    traits.Add(node.Op.Kind);
+                    traits.Add(r.KeepDim ? "reduce.keepdim" : "reduce.drop");
+                    var d = shapes[0][r.Axis];
+                    if (!d.IsConstant)
+                    {
+                        traits.Add("reduce.symbolic_axis");
+                        var pooled = from.Any(name => inputs[name].Role == InputRole.Features && inputs[name].Shape.Rank >= 3 && inputs[name].Shape[inputs[name].Shape.Rank - 2] == d);
+                        AddIf(pooled, "pool.set_input");
+                    }
+
+                    break;
+                }
+
+                case ReshapeOp rs:
+                {
+                    traits.Add("reshape");
+                    AddIf(rs.Target.Any(t => t == Dim.Of(-1)), "reshape.infer");
+                    var input = shapes[0];
+                    var output = node.OutputShapes[0];
+                    var split = output.Rank == input.Rank + 1
+                        && input.Dims.Take(input.Rank - 1).SequenceEqual(output.Dims.Take(input.Rank - 1))
+                        && input[input.Rank - 1].IsConstant
+                        && output[output.Rank - 1].IsConstant && output[output.Rank - 2].IsConstant
+                        && output[output.Rank - 1].Value > 1 && output[output.Rank - 2].Value > 1;
+                    AddIf(split, "reshape.split_features");
+                    AddIf(output.Rank < input.Rank, "reshape.merge");
+                    break;
+                }
+
+                case SliceOp s:
+                    traits.Add("slice");
+                    AddIf(s.Step > 1, "slice.step");
+                    break;
+
+                case SoftmaxOp or DropoutOp or StackOp or FlattenOp or UnsqueezeOp or SqueezeOp or NarrowOp or TransposeOp:
+                    traits.Add(node.Op.Kind);
+                    break;
+            }
+
+            for (var i = 0; i < node.OutputShapes.Count; i++)
+            {
+                origins[new ValueRef(node.Id, i)] = from;
+                encoded[new ValueRef(node.Id, i)] = isEncoded;
+            }
+        }
+
+        foreach (var output in graph.Outputs)
+        {
+            traits.Add(output.SchemaOutput is null ? "output.state" : "output");
+        }
+
+        return traits;
+
+        void AddIf(bool condition, string trait)
+        {
+            if (condition)
+            {
+                traits.Add(trait);
+            }
+        }
+    }
+
+    private static bool BroadcastsOne(Shape a, Shape b)
+    {
+        var rank = Math.Min(a.Rank, b.Rank);
+        for (var i = 1; i <= rank; i++)
+        {
+            var da = a[a.Rank - i];
+            var db = b[b.Rank - i];
+            if (da != db && (da == Dim.Of(1) || db == Dim.Of(1)))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>A compact listing of a graph: inputs, modules, nodes with operands and shapes, outputs.</summary>
+    public static string Describe(ModelGraph graph)
+    {
+        _ = graph ?? throw new ArgumentNullException(nameof(graph));
+        var sb = new StringBuilder();
+        sb.Append("graph ").Append(graph.Name).Append('\n');
+        foreach (var i in graph.Inputs)
+        {
+            sb.Append("  input ").Append(i.Name).Append(' ').Append(i.Shape).Append(' ').Append(i.Role.ToString().ToLowerInvariant()).Append('\n');
+        }
+
+        foreach (var m in graph.Modules)
+        {
+            sb.Append("  module ").Append(m.Path).Append(' ').Append(SpecText(m.Spec)).Append('\n');
+        }
+
+        foreach (var n in graph.Nodes)
+        {
+            sb.Append("  ").Append(n.Id).Append(" = ").Append(OpText(n.Op))
+                .Append('(').Append(string.Join(", ", n.Operands)).Append(") -> ")
+                .Append(string.Join(", ", n.OutputShapes)).Append('\n');
+        }
+
+        foreach (var o in graph.Outputs)
+        {
+            sb.Append("  output ").Append(o.Name).Append(" = ").Append(o.Value).Append(o.SchemaOutput is null ? " (state)" : string.Empty).Append('\n');
+        }
+
+        return sb.ToString();
+    }
+
+    private static string SpecText(LayerSpec spec) => spec switch
+    {
+        LinearSpec l => Inv($"Linear({l.InFeatures} -> {l.OutFeatures}{(l.Bias ? string.Empty : ", no bias")})"),
+        EmbeddingSpec e => Inv($"Embedding({e.NumEmbeddings} x {e.EmbeddingDim})"),
+        Conv1dSpec c => Inv($"Conv1d({c.InChannels} -> {c.OutChannels}, k {c.KernelSize}, s {c.Stride}, p {c.Padding}, d {c.Dilation}, g {c.Groups}{(c.Bias ? string.Empty : ", no bias")})"),
+        RecurrentSpec r => Inv($"{r.Kind}({r.InputSize} -> {r.HiddenSize}, layers {r.NumLayers}{(r.Bidirectional ? ", bidirectional" : string.Empty)}{(r.BatchFirst ? ", batch_first" : string.Empty)}{(r.Bias ? string.Empty : ", no bias")})"),
+        LayerNormSpec n => Inv($"LayerNorm([{string.Join(", ", n.NormalizedShape)}]{(n.ElementwiseAffine ? (n.Bias ? string.Empty : ", no bias") : ", no affine")})"),
+        BatchNorm1dSpec b => Inv($"BatchNorm1d({b.NumFeatures}{(b.Affine ? string.Empty : ", no affine")}{(b.TrackRunningStats ? string.Empty : ", no running stats")})"),
+        _ => spec.ToString(),
+    };
+
+    private static string OpText(NodeOp op) => op switch
+    {
+        CallOp c => c.Module,
+        ActivationOp a => a.Activation.ToString().ToLowerInvariant(),
+        SoftmaxOp s => Inv($"{s.Kind}[axis {s.Axis}]"),
+        DropoutOp d => Inv($"dropout[p {d.P}]"),
+        ConcatOp c => Inv($"concat[axis {c.Axis}]"),
+        StackOp s => Inv($"stack[axis {s.Axis}]"),
+        ReduceOp r => Inv($"{r.Kind}[axis {r.Axis}{(r.KeepDim ? ", keepdim" : string.Empty)}]"),
+        ReshapeOp r => "reshape[" + string.Join(", ", r.Target) + "]",
+        FlattenOp f => Inv($"flatten[{f.StartAxis}..{f.EndAxis}]"),
+        UnsqueezeOp u => Inv($"unsqueeze[{u.Axis}]"),
+        SqueezeOp s => Inv($"squeeze[{s.Axis}]"),
+        NarrowOp n => Inv($"narrow[axis {n.Axis}, start {n.Start}, length {n.Length}]"),
+        SliceOp s => Inv($"slice[axis {s.Axis}, {s.Start}:{s.End}:{s.Step}]"),
+        TransposeOp t => Inv($"transpose[{t.Axis0}, {t.Axis1}]"),
+        _ => op.Kind,
+    };
+
+    private static string Inv(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
+}
