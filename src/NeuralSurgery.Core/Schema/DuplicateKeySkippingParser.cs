@@ -33,9 +33,12 @@ internal sealed class DuplicateKeySkippingParser : IParser
 
     public ParsingEvent? Current => _inner.Current;
 
+    /// <summary>The end of the last event the inner parser produced: where parsing got to.</summary>
+    public Mark LastEnd { get; private set; } = Mark.Empty;
+
     public bool MoveNext()
     {
-        if (!_inner.MoveNext())
+        if (!Advance())
         {
             return false;
         }
@@ -52,13 +55,24 @@ internal sealed class DuplicateKeySkippingParser : IParser
             Duplicates.Add(new DuplicateKey(value, top.Path, first, key.Start, key.End));
 
             // Drop the key, then its value node, and look at whatever follows (another key or the mapping end).
-            if (!_inner.MoveNext() || !SkipNode() || !_inner.MoveNext())
+            if (!Advance() || !SkipNode() || !Advance())
             {
                 return false;
             }
         }
 
         Track(_inner.Current!);
+        return true;
+    }
+
+    private bool Advance()
+    {
+        if (!_inner.MoveNext())
+        {
+            return false;
+        }
+
+        LastEnd = _inner.Current!.End;
         return true;
     }
 
@@ -85,7 +99,7 @@ internal sealed class DuplicateKeySkippingParser : IParser
                 return true;
             }
         }
-        while (_inner.MoveNext());
+        while (Advance());
 
         return false;
     }

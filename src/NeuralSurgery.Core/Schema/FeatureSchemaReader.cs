@@ -47,6 +47,13 @@ public static class FeatureSchemaReader
         {
             reader.ReportYamlException(ex, yaml, parser.UnknownAlias);
         }
+        catch (Exception ex) when (IsThrownByYamlDotNet(ex))
+        {
+            // YamlDotNet's scanner occasionally fails on malformed input with a plain .NET exception
+            // (e.g. InvalidOperationException for an unclosed flow sequence spanning lines). Bad input
+            // must still become a diagnostic; exceptions from our own code are not caught here.
+            reader.ReportParserFailure(ex, parser.LastEnd);
+        }
 
         foreach (var duplicate in parser.Duplicates)
         {
@@ -66,6 +73,9 @@ public static class FeatureSchemaReader
             .ToEquatableArray();
         return new SchemaReadResult(ordered.IsEmpty ? schema : null, ordered);
     }
+
+    private static bool IsThrownByYamlDotNet(Exception exception) =>
+        exception.TargetSite?.DeclaringType?.Assembly == typeof(Parser).Assembly;
 
     /// <summary>Parses schema text, throwing <see cref="SchemaException"/> with every error found.</summary>
     public static FeatureSchema ParseOrThrow(string yaml, string path)

@@ -67,6 +67,15 @@ internal sealed class SchemaDocumentReader
         Report(SchemaErrorCodes.YamlSyntax, "invalid YAML: " + detail + "; expected well-formed YAML", location);
     }
 
+    public void ReportParserFailure(Exception exception, Mark lastEnd)
+    {
+        var detail = exception.Message.TrimEnd('.', ' ');
+        Report(
+            SchemaErrorCodes.YamlSyntax,
+            $"invalid YAML: the YAML parser stopped after this point ({exception.GetType().Name}: {detail}); expected well-formed YAML",
+            Loc(lastEnd, lastEnd));
+    }
+
     /// <summary>The first tab in the leading whitespace of a line, or null.</summary>
     private SourceLocation? FindIndentationTab(string text)
     {

@@ -144,8 +144,8 @@ public class SchemaDiagnosticTests
     {
         var d = Single(Schema("inputs:", "  hero:", "    features: [a]", "outputs:", "  logits:", "    features: [noop, move, noop]"));
 
-        AssertAt(d, SchemaErrorCodes.DuplicateName, 8, 31);
-        Assert.Equal("feature 'noop' in output 'logits' is declared more than once (first at line 8, column 17); expected unique feature names", d.Message);
+        AssertAt(d, SchemaErrorCodes.DuplicateName, 8, 28);
+        Assert.Equal("feature 'noop' in output 'logits' is declared more than once (first at line 8, column 16); expected unique feature names", d.Message);
     }
 
     [Fact]
@@ -173,6 +173,15 @@ public class SchemaDiagnosticTests
 
         AssertAt(d, SchemaErrorCodes.DuplicateName, 7, 5);
         Assert.Equal("key 'set' appears more than once in input 'units' (first at line 5, column 5); expected each key once", d.Message);
+    }
+
+    [Fact]
+    public void NS0003_duplicate_key_in_a_feature_mapping()
+    {
+        var d = Single(Schema("inputs:", "  hero:", "    features:", "      - { name: position, width: 2, width: 3 }"));
+
+        AssertAt(d, SchemaErrorCodes.DuplicateName, 6, 37);
+        Assert.Equal("key 'width' appears more than once in a feature of input 'hero' (first at line 6, column 27); expected each key once", d.Message);
     }
 
     [Fact]
@@ -217,7 +226,7 @@ public class SchemaDiagnosticTests
     {
         var d = Single(Schema("inputs:", "  hero:", "    features: [a]", "outputs:", "  move:", "    features: [{ name: dx, width: 0 }]"));
 
-        AssertAt(d, SchemaErrorCodes.InvalidWidth, 8, 34);
+        AssertAt(d, SchemaErrorCodes.InvalidWidth, 8, 35);
         Assert.Equal("feature 'dx' in output 'move' has width 0; expected an integer >= 1", d.Message);
     }
 
@@ -284,7 +293,7 @@ public class SchemaDiagnosticTests
     {
         var d = Single(Schema("inputs:", "  hero_id:", "    categorical: [axe, bane, axe]"));
 
-        AssertAt(d, SchemaErrorCodes.DuplicateCategoricalValue, 5, 29);
+        AssertAt(d, SchemaErrorCodes.DuplicateCategoricalValue, 5, 30);
         Assert.Equal("categorical value 'axe' in input 'hero_id' is declared more than once (first at line 5, column 19); expected unique values", d.Message);
     }
 
@@ -324,7 +333,7 @@ public class SchemaDiagnosticTests
     {
         var d = Single(Schema("inputs:", "  hero_id:", "    categorical: [axe]", "renames:", "  hero_id.lion: hero_id.lina"));
 
-        AssertAt(d, SchemaErrorCodes.RenameTargetNotFound, 7, 18);
+        AssertAt(d, SchemaErrorCodes.RenameTargetNotFound, 7, 17);
         Assert.Equal("rename 'hero_id.lion' -> 'hero_id.lina' points nowhere: input 'hero_id' has no categorical value 'lina'; expected a categorical value declared in input 'hero_id'", d.Message);
     }
 
@@ -582,7 +591,7 @@ public class SchemaDiagnosticTests
                 (SchemaErrorCodes.InvalidWidth, 7, 34),
                 (SchemaErrorCodes.DuplicateName, 8, 9),
                 (SchemaErrorCodes.UnknownKey, 9, 5),
-                (SchemaErrorCodes.DuplicateCategoricalValue, 11, 23),
+                (SchemaErrorCodes.DuplicateCategoricalValue, 11, 24),
                 (SchemaErrorCodes.EmptyDeclaration, 14, 15),
                 (SchemaErrorCodes.DuplicateName, 15, 3),
                 (SchemaErrorCodes.RenameTargetNotFound, 18, 7),
@@ -609,7 +618,7 @@ public class SchemaDiagnosticTests
 
         Assert.Equal(3, exception.Diagnostics.Count);
         Assert.Equal(
-            "policy.v2.features.yaml(5,22): error NS0003: feature 'a' in input 'hero' is declared more than once (first at line 5, column 19); expected unique feature names (and 2 more)",
+            "policy.v2.features.yaml(5,19): error NS0003: feature 'a' in input 'hero' is declared more than once (first at line 5, column 16); expected unique feature names (and 2 more)",
             exception.Message);
     }
 

@@ -102,10 +102,10 @@ public static class OpenAiFiveGraphs
     /// Version 1 (hero without the extra group) or 2 (extra group appended to <c>hero</c>). The schema is
     /// generated to match and read with <see cref="FeatureSchemaReader.ParseOrThrow"/>.
     /// </summary>
-    public static (ModelGraph Graph, FeatureSchema Schema) Build(FiveConfig c, int version) => Build(c, version, newGroup: false);
+    public static (ModelGraph Graph, FeatureSchema Schema) Build(FiveConfig c, int version) => BuildCore(c, version, newGroup: false);
 
     /// <summary>Version 2 where the extra group is a new input <c>hero_extra</c> with its own encoder.</summary>
-    public static (ModelGraph Graph, FeatureSchema Schema) BuildWithNewGroup(FiveConfig c) => Build(c, 2, newGroup: true);
+    public static (ModelGraph Graph, FeatureSchema Schema) BuildWithNewGroup(FiveConfig c) => BuildCore(c, 2, newGroup: true);
 
     /// <summary>The schema YAML that <see cref="Build"/> parses.</summary>
     public static string SchemaYaml(FiveConfig c, int version, bool newGroup = false)
@@ -199,7 +199,7 @@ public static class OpenAiFiveGraphs
     public static long ExpectedNewElementsWithNewGroup(FiveConfig c) =>
         ((long)c.ExtraEncoder * (c.ExtraHeroFeatures + 1)) + ((long)c.Lstm * c.ExtraEncoder);
 
-    private static (ModelGraph Graph, FeatureSchema Schema) Build(FiveConfig c, int version, bool newGroup)
+    private static (ModelGraph Graph, FeatureSchema Schema) BuildCore(FiveConfig c, int version, bool newGroup)
     {
         CheckVersion(version, newGroup);
         var yaml = SchemaYaml(c, version, newGroup);

@@ -176,9 +176,15 @@ public sealed class RandomGraphs
         var inFeatures = x.Shape[x.Shape.Rank - 1].Value;
         var shared = _linears.Where(m => m.Spec.InFeatures == inFeatures).ToList();
         GraphValue y;
-        if (shared.Count > 0 && _rng.Next(4) == 0)
+        if (shared.Count > 0 && _rng.Next(2) == 0)
         {
+            // Weight sharing, like one encoder applied to two unit sets.
             var (module, spec) = shared[_rng.Next(shared.Count)];
+            if (!Fits(x.Shape.With(x.Shape.Rank - 1, spec.OutFeatures)))
+            {
+                return false;
+            }
+
             y = Add(_b.Linear(module, Use(x), spec.OutFeatures, spec.Bias));
         }
         else
@@ -196,7 +202,7 @@ public sealed class RandomGraphs
 
     private bool TryEmbedding()
     {
-        if (_categoricals.Count > 0 && _rng.Next(5) == 0)
+        if (_categoricals.Count > 0 && _rng.Next(3) == 0)
         {
             // A second table over an existing categorical input (same vocabulary).
             var (input, vocabulary) = _categoricals[_rng.Next(_categoricals.Count)];
@@ -204,12 +210,12 @@ public sealed class RandomGraphs
             return true;
         }
 
-        Add(EmbedNew(_rng.Next(3) switch
+        EmbedNew(_rng.Next(3) switch
         {
             0 => [B],
             1 => [B, N],
             _ => [_rng.Next(2) == 0 ? N : Dim.Of(2 + _rng.Next(3))],
-        }));
+        });
         return true;
     }
 
@@ -280,8 +286,14 @@ public sealed class RandomGraphs
         var bidirectional = _rng.Next(10) < 3;
         var batchFirst = _rng.Next(2) == 0;
         var bias = _rng.Next(5) != 0;
-        var directions = bidirectional ? 2 : 1;
         var shape = x.Shape;
+        while (hidden > 1 && !Fits(shape.With(shape.Rank - 1, hidden * (bidirectional ? 2 : 1))))
+        {
+            hidden--;
+        }
+
+        bidirectional &= Fits(shape.With(shape.Rank - 1, hidden * 2));
+        var directions = bidirectional ? 2 : 1;
         var stateShape = shape.Rank == 3
             ? Shape.Of(Dim.Of(layers * directions), shape[batchFirst ? 0 : 1], Dim.Of(hidden))
             : Shape.Of(layers * directions, hidden);
@@ -294,14 +306,22 @@ public sealed class RandomGraphs
             h0 = State("h", stateShape);
             c0 = lstm ? State("c", stateShape) : null;
         }
-        else if (mode < 11 && shape.Rank == 3 && layers * directions == 1 && _nodes + 3 <= _o.MaxNodes)
+        else if (mode < 13 && _nodes + 3 <= _o.MaxNodes)
         {
-            // An initial state computed from features: Linear of a [batch, k] value, unsqueezed to [1, batch, H].
-            var batch = stateShape[1];
-            var source = Pick(l => l.Shape.Rank == 2 && l.Shape[0] == batch && LastConstant(l.Shape) && !l.IsRecurrentState);
-            if (source is not null)
+            // An initial state computed from features: a Linear of a [batch, k] value ([k] when unbatched), then
+            // unsqueezed to [1, batch, H], or stacked to [L·D, batch, H] for several layers or directions.
+            Dim[] lead = shape.Rank == 3 ? [stateShape[1]] : [];
+            var source = Pick(l => l.Shape.Rank == lead.Length + 1 && l.Shape.Dims.Take(lead.Length).SequenceEqual(lead) && LastConstant(l.Shape) && !l.IsRecurrentState)?.V;
+            if (source is null && lead.All(d => d.IsConstant || d.IsPlainSymbol))
             {
-                h0 = Add(_b.Unsqueeze(Add(_b.Linear(NextName("fc"), Use(source), hidden)), 0));
+                source = Input(_b.FeatureInput(NextName("x"), [.. lead, Dim.Of(1 + _rng.Next(_o.MaxDim))]));
+            }
+
+            if (source is { } src)
+            {
+                var h = Add(_b.Linear(NextName("fc"), Use(src), hidden));
+                var copies = layers * directions;
+                h0 = Add(copies == 1 && _rng.Next(3) != 0 ? _b.Unsqueeze(h, 0) : _b.Stack(0, Enumerable.Repeat(h, copies).ToArray()));
                 c0 = lstm ? (_rng.Next(2) == 0 ? h0 : State("c", stateShape)) : null;
             }
         }
@@ -505,6 +525,7 @@ public sealed class RandomGraphs
         Dim[] leading = _rng.Next(3) == 0 ? [B, N] : [B];
         var count = _rng.Next(4) == 0 && _nodes + 4 <= _o.MaxNodes ? 3 : 2;
         var pending = count + 1;
+        var room = (int)Math.Min(_o.MaxDerivedDim, _o.MaxElements / new Shape(leading).Evaluate(_ => _o.SymbolSizeForLimits).Aggregate(1L, (p, d) => p * d));
         var groups = new List<GraphValue>();
         var existing = Pick(l => l.Shape.Rank == leading.Length + 1 && LastConstant(l.Shape) && l.Shape.Dims.Take(leading.Length).SequenceEqual(leading) && !l.IsRecurrentState);
         groups.Add(Encode(existing is not null && _rng.Next(2) == 0 ? existing.V : NewInput()));
@@ -523,16 +544,22 @@ public sealed class RandomGraphs
 
         GraphValue NewInput() => Input(_b.FeatureInput(NextName("x"), [.. leading, Dim.Of(1 + _rng.Next(_o.MaxDim))]));
 
+        // Width left for this group: the others still to come get at least 1 each.
+        int Room() => room - (count - groups.Count - 1);
+
         GraphValue Embed()
         {
             pending--;
-            return EmbedNew(leading);
+            var e = EmbedNew(leading, Room());
+            room -= (int)e.Shape[e.Shape.Rank - 1].Value;
+            return e;
         }
 
         GraphValue Encode(GraphValue v)
         {
             pending--;
-            var y = Add(Linear(v));
+            var y = Add(Linear(v, Room()));
+            room -= (int)y.Shape[y.Shape.Rank - 1].Value;
             return _rng.Next(2) == 0 && _nodes + pending + 1 <= _o.MaxNodes ? Add(_b.Relu(Use(y))) : y;
         }
     }
@@ -801,28 +828,38 @@ public sealed class RandomGraphs
         Input(_b.FeatureInput(NextName("x"), shape));
     }
 
-    private GraphValue EmbedNew(Dim[] shape)
+    private GraphValue EmbedNew(Dim[] shape, int maxDim = 4)
     {
+        var shared = _embeddings.Where(e => e.Spec.EmbeddingDim <= maxDim).ToList();
+        if (shared.Count > 0 && _rng.Next(2) == 0)
+        {
+            // One table for two index inputs of the same vocabulary.
+            var (module, spec) = shared[_rng.Next(shared.Count)];
+            var sharedInput = _b.CategoricalInput(NextName("idx"), shape);
+            _categoricals.Add((sharedInput, spec.NumEmbeddings));
+            return Add(_b.Embedding(module, sharedInput, spec.NumEmbeddings, spec.EmbeddingDim));
+        }
+
         var vocabulary = 2 + _rng.Next(_o.MaxDim - 1);
         var input = _b.CategoricalInput(NextName("idx"), shape);
         _categoricals.Add((input, vocabulary));
-        var shared = _embeddings.Where(e => e.Spec.NumEmbeddings == vocabulary).ToList();
-        if (shared.Count > 0 && _rng.Next(3) == 0)
-        {
-            var (module, spec) = shared[_rng.Next(shared.Count)];
-            return Add(_b.Embedding(module, input, spec.NumEmbeddings, spec.EmbeddingDim));
-        }
 
         var name = NextName("emb");
-        var dim = 1 + _rng.Next(4);
+        var dim = 1 + _rng.Next(Math.Min(4, maxDim));
         _embeddings.Add((name, new EmbeddingSpec(vocabulary, dim)));
         return Add(_b.Embedding(name, input, vocabulary, dim));
     }
 
-    private GraphValue Linear(GraphValue x)
+    private GraphValue Linear(GraphValue x, int maxOut = int.MaxValue)
     {
         var name = NextName("fc");
-        var spec = new LinearSpec(x.Shape[x.Shape.Rank - 1].Value, 1 + _rng.Next(_o.MaxDim), _rng.Next(10) < 7);
+        var outFeatures = 1 + _rng.Next(Math.Max(1, Math.Min(_o.MaxDim, maxOut)));
+        while (outFeatures > 1 && !Fits(x.Shape.With(x.Shape.Rank - 1, outFeatures)))
+        {
+            outFeatures--;
+        }
+
+        var spec = new LinearSpec(x.Shape[x.Shape.Rank - 1].Value, outFeatures, _rng.Next(10) < 7);
         _linears.Add((name, spec));
         return _b.Linear(name, Use(x), spec.OutFeatures, spec.Bias);
     }

@@ -305,6 +305,24 @@ public class ReferenceTracerTests
     }
 
     [Fact]
+    public void Lstm_cell_state_feeds_the_hidden_state()
+    {
+        var g = new GraphBuilder("M");
+        var x = g.FeatureInput("x", T, B, 2);
+        var h0 = g.StateInput("h0", 1, B, 2);
+        var c0 = g.FeatureInput("c0", 1, B, 2); // slots 2, 3
+        var (output, h, c) = g.Lstm("lstm", x, 2, h0: h0, c0: c0);
+        var graph = g.Output("y", output).StateOutput("h", h).StateOutput("c", c).Build();
+        var trace = Trace(graph, Steps(2));
+
+        // Step 0: G = {0, 1}; c[j] = G ∪ {2 + j}; h[j] = G ∪ c[j]. Step 1: G = {0, 1} ∪ h, so everything.
+        AssertValue(trace, output, [2, 2, 2], i => i[0] == 0 ? S(0, 1, 2 + (int)i[2]) : Upto(4));
+        AssertValue(trace, c, [1, 2, 2], _ => Upto(4));
+        AssertParameter(trace, graph, "lstm.weight_hh_l0", i => S(0, 1, 2 + (int)i[1]));
+        AssertParameter(trace, graph, "lstm.bias_ih_l0", _ => Upto(4));
+    }
+
+    [Fact]
     public void Bidirectional_two_layer_lstm_gives_every_deep_input_column_every_feature()
     {
         var g = new GraphBuilder("M");

@@ -1,0 +1,241 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Linq;
+using NeuralSurgery.Graph;
+using NeuralSurgery.Plan;
+using NeuralSurgery.Schema;
+using NeuralSurgery.Tracing;
+
+namespace NeuralSurgery.Diff;
+
+/// <summary>
+/// Translates keys of the new model into keys of the old one (DESIGN.md section 6): feature slots by schema
+/// input, feature name (after renames) and slot; categorical values by value; output-head units by output
+/// feature name; other units by layer (after module renames) and position, or an explicit unit map.
+/// </summary>
+internal sealed class KeyTranslator
+{
+    private readonly ModelSide _old;
+    private readonly ModelSide _new;
+    private readonly Dictionary<string, string> _moduleToOld = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, UnitMap> _unitMaps = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> _oldSpaces = new(StringComparer.Ordinal);
+    private readonly Dictionary<long, string> _newHeads = [];
+    private readonly Dictionary<string, long> _oldHeadsByName = new(StringComparer.Ordinal);
+    private readonly Dictionary<long, string> _oldHeads = [];
+    private readonly Dictionary<int, long> _slotCache = [];
+    private readonly Dictionary<long, long> _cache = [];
+
+    public KeyTranslator(ModelSide oldSide, ModelSide newSide, PlanOptions options)
+    {
+        _old = oldSide;
+        _new = newSide;
+        foreach (var r in options.ModuleRenames)
+        {
+            _moduleToOld[r.To] = r.From;
+        }
+
+        foreach (var m in options.UnitMaps)
+        {
+            _unitMaps[m.Space] = m;
+        }
+
+        foreach (var s in oldSide.Map.KeySpaces)
+        {
+            _oldSpaces[s.Name] = s.Id;
+        }
+
+        foreach (var (atom, name) in HeadIdentities(newSide))
+        {
+            _newHeads[atom] = name;
+        }
+
+        foreach (var (atom, name) in HeadIdentities(oldSide))
+        {
+            _oldHeads[atom] = name;
+            _oldHeadsByName[name] = atom;
+        }
+    }
+
+    /// <summary>Old module path of a new one.</summary>
+    public string OldModule(string module) => _moduleToOld.TryGetValue(module, out var old) ? old : module;
+
+    /// <summary>Whether a new unit key is a row of an output head (identified with an output feature).</summary>
+    public bool IsHead(long atom) => _newHeads.ContainsKey(atom);
+
+    /// <summary>Output feature name of an old head unit, if it is one.</summary>
+    public string? OldHeadName(long atom) => _oldHeads.TryGetValue(atom, out var n) ? n : null;
+
+    /// <summary>The old key of a new key, or -1 when the new key has no counterpart.</summary>
+    public long Translate(long atom)
+    {
+        if (_cache.TryGetValue(atom, out var cached))
+        {
+            return cached;
+        }
+
+        var space = Atom.Space(atom);
+        var id = Atom.Id(atom);
+        long result;
+        if (space == 0)
+        {
+            var old = TranslateSlot((int)id);
+            result = old < 0 ? -1 : Atom.Pack(0, old);
+        }
+        else if (_newHeads.TryGetValue(atom, out var head))
+        {
+            result = _oldHeadsByName.TryGetValue(OldOutputName(head), out var oldAtom) ? oldAtom : -1;
+        }
+        else
+        {
+            result = TranslateUnit(_new.Map.KeySpaces[space], id);
+        }
+
+        _cache[atom] = result;
+        return result;
+    }
+
+    private long TranslateUnit(KeySpace space, long id)
+    {
+        var oldModule = OldModule(space.Module);
+        var oldName = oldModule + space.Name.Substring(space.Module.Length);
+        if (!_oldSpaces.TryGetValue(oldName, out var oldSpace))
+        {
+            return -1;
+        }
+
+        var size = _old.Map.KeySpaces[oldSpace].Size;
+        long source;
+        if (_unitMaps.TryGetValue(space.Gate is null ? space.Name : space.Name.Substring(0, space.Name.Length - space.Gate.Length - 1), out var map))
+        {
+            source = id < map.Sources.Count ? map.Sources[(int)id] : -1;
+        }
+        else
+        {
+            source = id;
+        }
+
+        return source >= 0 && source < size ? Atom.Pack(oldSpace, source) : -1;
+    }
+
+    /// <summary>Old slot id of a new slot: same schema input, feature (after renames) and slot.</summary>
+    public long TranslateSlot(int slot)
+    {
+        if (_slotCache.TryGetValue(slot, out var cached))
+        {
+            return cached;
+        }
+
+        var s = _new.Map.Features.Slots[slot];
+        var newInput = _new.Graph.FindInput(s.Input)!;
+        var newSchemaInput = newInput.SchemaInput ?? newInput.Name;
+        var oldSchemaInput = RenameBack(newSchemaInput, null);
+        var oldFeature = RenameBack(s.Feature, newSchemaInput);
+        long result = -1;
+        foreach (var oldInput in _old.Graph.Inputs)
+        {
+            if (oldInput.Role != InputRole.State && (oldInput.SchemaInput ?? oldInput.Name) == oldSchemaInput && _old.Map.Features.HasInput(oldInput.Name))
+            {
+                var range = _old.Map.Features.FeatureSlots(oldInput.Name, oldFeature);
+                if (range is { } r && s.Slot < r.Length && _old.Map.Features.Slots[r.Start].IsCategorical == s.IsCategorical)
+                {
+                    result = r.Start + s.Slot;
+                }
+
+                break;
+            }
+        }
+
+        _slotCache[slot] = result;
+        return result;
+    }
+
+    private string OldOutputName(string head)
+    {
+        // head = "output/feature/slot"
+        var parts = head.Split('/');
+        return RenameBack(parts[0], null) + "/" + RenameBack(parts[1], parts[0]) + "/" + parts[2];
+    }
+
+    /// <summary>
+    /// The old name of a new name through the new schema's renames (<c>old: new</c>), plain or qualified by
+    /// <paramref name="scope"/> (an input or output name).
+    /// </summary>
+    private string RenameBack(string name, string? scope)
+    {
+        var schema = _new.Schema;
+        if (schema is null)
+        {
+            return name;
+        }
+
+        foreach (var r in schema.Renames)
+        {
+            var (toScope, toName) = Split(r.To);
+            var (_, fromName) = Split(r.From);
+            if (toName == name && (toScope is null || toScope == scope) && (scope is not null || toScope is null))
+            {
+                return fromName;
+            }
+        }
+
+        return name;
+    }
+
+    private static (string? Scope, string Name) Split(string qualified)
+    {
+        var dot = qualified.IndexOf('.');
+        return dot < 0 ? (null, qualified) : (qualified.Substring(0, dot), qualified.Substring(dot + 1));
+    }
+
+    /// <summary>
+    /// Unit keys along the last axis of every output bound to a schema output, named
+    /// <c>output/feature/slot</c>: head rows are matched by these names, not by position.
+    /// </summary>
+    private static IEnumerable<(long Atom, string Name)> HeadIdentities(ModelSide side)
+    {
+        foreach (var output in side.Graph.Outputs)
+        {
+            if (output.SchemaOutput is null || !side.Map.Values.TryGetValue(output.Value, out var layout) || layout.Rank == 0)
+            {
+                continue;
+            }
+
+            var names = OutputSlotNames(side.Schema?.FindOutput(output.SchemaOutput), output.SchemaOutput, layout.Shape[layout.Rank - 1]);
+            var keys = AxisKeys.Of(layout, layout.Rank - 1);
+            for (var j = 0; j < keys.Length; j++)
+            {
+                foreach (var atom in keys[j])
+                {
+                    if (Atom.Space(atom) != 0)
+                    {
+                        yield return (atom, names[j]);
+                    }
+                }
+            }
+        }
+    }
+
+    private static string[] OutputSlotNames(SchemaOutput? output, string name, long width)
+    {
+        var names = new List<string>();
+        if (output is not null)
+        {
+            foreach (var f in output.Features)
+            {
+                for (var k = 0; k < f.Width; k++)
+                {
+                    names.Add(name + "/" + f.Name + "/" + k.ToString(CultureInfo.InvariantCulture));
+                }
+            }
+        }
+
+        for (var j = names.Count; j < width; j++)
+        {
+            names.Add(name + "/#" + j.ToString(CultureInfo.InvariantCulture) + "/0");
+        }
+
+        return names.ToArray();
+    }
+}

@@ -1,0 +1,294 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Linq;
+using NeuralSurgery.Collections;
+using NeuralSurgery.Graph;
+using NeuralSurgery.Plan;
+using NeuralSurgery.Tracing;
+
+namespace NeuralSurgery.Diff;
+
+/// <summary>
+/// Diffs Φ_old against Φ_new into a <see cref="SurgeryPlan"/> (paper 001 section 2.4, DESIGN.md section 6):
+/// every new tensor is matched to the old one of the same name (after module renames); on each axis, new
+/// indices map to old indices with the same keys; an element is copied when every axis maps, otherwise it is
+/// initialised so the new model computes what the old one did (eq. 1).
+/// </summary>
+public static class SurgeryDiffer
+{
+    public static SurgeryPlan Diff(ModelSide oldSide, ModelSide newSide, PlanOptions? options = null)
+    {
+        options ??= PlanOptions.Default;
+        var keys = new KeyTranslator(oldSide, newSide, options);
+        var tensors = new List<TensorPlan>();
+        var notes = new List<string>();
+        var usedSources = new HashSet<string>(StringComparer.Ordinal);
+        var oldUnmapped = new Dictionary<string, List<long>[]>(StringComparer.Ordinal);
+        var survivingOldAtoms = new HashSet<long>();
+
+        foreach (var p in newSide.Graph.Parameters)
+        {
+            var spec = newSide.Graph.FindModule(p.Module)!.Spec;
+            var shape = p.Shape.Dims.Select(d => d.Value).ToArray();
+            var roles = AxisRoles(spec, p);
+            var init = DefaultInit(spec, p);
+            var oldName = keys.OldModule(p.Module) + "." + p.Declaration.LocalName;
+            var source = oldSide.Graph.FindParameter(oldName);
+            if (source is not null && (source.Shape.Rank != p.Shape.Rank || source.Role != p.Role || source.IsBuffer != p.IsBuffer))
+            {
+                notes.Add($"'{p.Name}' does not take '{oldName}': it was a {source.Role} of rank {source.Shape.Rank}, now a {p.Role} of rank {p.Shape.Rank}");
+                source = null;
+            }
+
+            if (source is null)
+            {
+                notes.Add($"'{p.Name}' is new: initialised with {init}");
+                var empty = roles.Select((r, a) => new AxisMap(r, shape[a], 0, AxisMap.Encode(Enumerable.Repeat(-1L, (int)shape[a]).ToArray()), init)).ToEquatableArray();
+                tensors.Add(new TensorPlan(p.Name, shape.ToEquatableArray(), p.Declaration.DType, p.IsBuffer, null, EquatableArray<long>.Empty, empty, InitOrder(roles), init));
+                continue;
+            }
+
+            usedSources.Add(source.Name);
+            var sourceShape = source.Shape.Dims.Select(d => d.Value).ToArray();
+            var newPhi = newSide.Map[p.Name];
+            var oldPhi = oldSide.Map[source.Name];
+            var axes = new List<AxisMap>();
+            var unmappedOld = new List<long>[shape.Length];
+            var headRows = IsHeadTensor(newPhi, roles, keys);
+            for (var a = 0; a < shape.Length; a++)
+            {
+                var map = MapAxis(AxisKeys.Of(newPhi, a), AxisKeys.Of(oldPhi, a), keys, survivingOldAtoms);
+                var rule = roles[a] switch
+                {
+                    AxisRole.Input or AxisRole.Kernel => InitRule.Zeros,
+                    AxisRole.Output when headRows => p.Role == ParameterRole.Bias ? InitRule.Constant(options.NewOutputBias) : InitRule.Zeros,
+                    _ => init,
+                };
+                axes.Add(new AxisMap(roles[a], shape[a], sourceShape[a], AxisMap.Encode(map), rule));
+                var hit = new bool[sourceShape[a]];
+                foreach (var s in map.Where(s => s >= 0))
+                {
+                    hit[s] = true;
+                }
+
+                unmappedOld[a] = Enumerable.Range(0, (int)sourceShape[a]).Where(i => !hit[i]).Select(i => (long)i).ToList();
+                if (roles[a] == AxisRole.Elementwise && spec is LayerNormSpec && map.Any(s => s < 0))
+                {
+                    notes.Add($"LayerNorm '{p.Module}' normalises over {map.Count(s => s < 0)} indices the old model did not have: its outputs change, since no initialisation keeps a normalisation over a wider axis");
+                }
+            }
+
+            oldUnmapped[source.Name] = unmappedOld;
+            tensors.Add(new TensorPlan(p.Name, shape.ToEquatableArray(), p.Declaration.DType, p.IsBuffer, source.Name, sourceShape.ToEquatableArray(), axes.ToEquatableArray(), InitOrder(roles), init));
+        }
+
+        NoteNormalisedHeads(newSide, tensors, notes);
+        var dropped = Dropped(oldSide, keys, usedSources, oldUnmapped, survivingOldAtoms);
+        var parameters = tensors.Where(t => !t.IsBuffer).ToList();
+        var totals = new PlanTotals(parameters.Sum(t => t.CopiedElements), parameters.Sum(t => t.TotalElements), oldSide.Graph.ParameterElementCount);
+        var distinctNotes = notes.Distinct(StringComparer.Ordinal).ToEquatableArray();
+        return new SurgeryPlan(Version(oldSide), Version(newSide), options, tensors.ToEquatableArray(), totals, dropped, distinctNotes);
+    }
+
+    private static ModelVersion Version(ModelSide side) =>
+        side.Schema is null ? new ModelVersion(side.Graph.Name, 0) : new ModelVersion(side.Schema.Model, side.Schema.Version);
+
+    /// <summary>
+    /// New index → old index with exactly the translated keys; indices with equal keys (positional axes) pair
+    /// up in order. A key with no old counterpart leaves the index unmapped.
+    /// </summary>
+    private static long[] MapAxis(long[][] newKeys, long[][] oldKeys, KeyTranslator keys, HashSet<long> surviving)
+    {
+        var byKey = new Dictionary<KeyTuple, Queue<long>>();
+        for (long i = 0; i < oldKeys.Length; i++)
+        {
+            var k = new KeyTuple(oldKeys[i]);
+            if (!byKey.TryGetValue(k, out var q))
+            {
+                byKey[k] = q = new Queue<long>();
+            }
+
+            q.Enqueue(i);
+        }
+
+        var result = new long[newKeys.Length];
+        var translated = new List<long>();
+        for (var i = 0; i < newKeys.Length; i++)
+        {
+            translated.Clear();
+            var ok = true;
+            foreach (var atom in newKeys[i])
+            {
+                var old = keys.Translate(atom);
+                if (old < 0)
+                {
+                    ok = false;
+                    break;
+                }
+
+                translated.Add(old);
+                surviving.Add(old);
+            }
+
+            result[i] = -1;
+            if (ok)
+            {
+                translated.Sort();
+                if (byKey.TryGetValue(new KeyTuple(translated.Distinct().ToArray()), out var q) && q.Count > 0)
+                {
+                    result[i] = q.Dequeue();
+                }
+            }
+        }
+
+        return result;
+    }
+
+    private static bool IsHeadTensor(Layout phi, AxisRole[] roles, KeyTranslator keys)
+    {
+        var output = Array.IndexOf(roles, AxisRole.Output);
+        return output >= 0 && AxisKeys.Of(phi, output).Any(k => k.Any(keys.IsHead));
+    }
+
+    private static AxisRole[] AxisRoles(LayerSpec spec, GraphParameter p) => spec switch
+    {
+        LinearSpec => p.Role == ParameterRole.Weight ? [AxisRole.Output, AxisRole.Input] : [AxisRole.Output],
+        EmbeddingSpec => [AxisRole.Input, AxisRole.Output],
+        Conv1dSpec => p.Role == ParameterRole.Weight ? [AxisRole.Output, AxisRole.Input, AxisRole.Kernel] : [AxisRole.Output],
+        RecurrentSpec => p.Role is ParameterRole.WeightIh or ParameterRole.WeightHh ? [AxisRole.Output, AxisRole.Input] : [AxisRole.Output],
+        _ => Enumerable.Repeat(AxisRole.Elementwise, p.Shape.Rank).ToArray(),
+    };
+
+    /// <summary>Input-side axes decide first: a new column is zero even in a new row, so outputs do not change.</summary>
+    private static EquatableArray<int> InitOrder(AxisRole[] roles)
+    {
+        int Rank(AxisRole r) => r switch
+        {
+            AxisRole.Input => 0,
+            AxisRole.Kernel => 1,
+            AxisRole.Elementwise => 2,
+            _ => 3,
+        };
+        return Enumerable.Range(0, roles.Length).OrderBy(a => Rank(roles[a])).ThenBy(a => a).ToEquatableArray();
+    }
+
+    /// <summary>TorchSharp's default initialisation of each layer's tensors (its reset_parameters).</summary>
+    private static InitRule DefaultInit(LayerSpec spec, GraphParameter p) => spec switch
+    {
+        LinearSpec l => InitRule.Uniform(1 / Math.Sqrt(l.InFeatures)),
+        Conv1dSpec c => InitRule.Uniform(1 / Math.Sqrt(c.InChannels / c.Groups * c.KernelSize)),
+        EmbeddingSpec => InitRule.Normal(1),
+        RecurrentSpec r => InitRule.Uniform(1 / Math.Sqrt(r.HiddenSize)),
+        _ => p.Role is ParameterRole.Weight or ParameterRole.RunningVar ? InitRule.Ones : InitRule.Zeros,
+    };
+
+    private static void NoteNormalisedHeads(ModelSide newSide, List<TensorPlan> tensors, List<string> notes)
+    {
+        var newHeadRows = tensors.Any(t => t.Source is not null && t.Axes.Any(a => a.Role == AxisRole.Output && a.Unmapped.Kind == InitKind.Constant && a.MappedCount < a.Length));
+        if (!newHeadRows)
+        {
+            return;
+        }
+
+        foreach (var output in newSide.Graph.Outputs)
+        {
+            if (output.SchemaOutput is not null && newSide.Graph.FindNode(output.Value.Source)?.Op is SoftmaxOp s)
+            {
+                notes.Add($"output '{output.Name}' is a {s.Kind} across its features: new head rows change the old probabilities unless NewOutputBias is very negative");
+            }
+        }
+    }
+
+    /// <summary>Old features, values, head rows and units whose keys no new key translates to, with the elements they take along.</summary>
+    private static EquatableArray<DroppedItem> Dropped(
+        ModelSide oldSide,
+        KeyTranslator keys,
+        HashSet<string> usedSources,
+        Dictionary<string, List<long>[]> oldUnmapped,
+        HashSet<long> surviving)
+    {
+        var items = new Dictionary<(DroppedKind, string), Dictionary<string, long>>();
+        void Add(DroppedKind kind, string name, string parameter, long elements)
+        {
+            if (!items.TryGetValue((kind, name), out var perParam))
+            {
+                items[(kind, name)] = perParam = new Dictionary<string, long>(StringComparer.Ordinal);
+            }
+
+            perParam.TryGetValue(parameter, out var n);
+            perParam[parameter] = n + elements;
+        }
+
+        foreach (var p in oldSide.Graph.Parameters)
+        {
+            if (!usedSources.Contains(p.Name))
+            {
+                Add(DroppedKind.Parameter, p.Name, p.Name, p.ElementCount);
+                continue;
+            }
+
+            var unmapped = oldUnmapped[p.Name];
+            var phi = oldSide.Map[p.Name];
+            var shape = p.Shape.Dims.Select(d => d.Value).ToArray();
+            for (var a = 0; a < shape.Length; a++)
+            {
+                if (unmapped[a].Count == 0)
+                {
+                    continue;
+                }
+
+                var slice = shape.Where((_, i) => i != a).Aggregate(1L, (x, y) => x * y);
+                var axisKeys = AxisKeys.Of(phi, a);
+                foreach (var i in unmapped[a])
+                {
+                    var named = false;
+                    foreach (var atom in axisKeys[i])
+                    {
+                        if (surviving.Contains(atom))
+                        {
+                            continue;
+                        }
+
+                        var (kind, name) = Describe(oldSide, keys, atom);
+                        Add(kind, name, p.Name, slice);
+                        named = true;
+                    }
+
+                    if (!named)
+                    {
+                        Add(DroppedKind.Parameter, p.Name + " (unmatched indices on axis " + a.ToString(CultureInfo.InvariantCulture) + ")", p.Name, slice);
+                    }
+                }
+            }
+        }
+
+        return items
+            .OrderBy(kv => kv.Key.Item1)
+            .ThenBy(kv => kv.Key.Item2, StringComparer.Ordinal)
+            .Select(kv => new DroppedItem(kv.Key.Item1, kv.Key.Item2, kv.Value.OrderBy(e => e.Key, StringComparer.Ordinal).Select(e => new LostElements(e.Key, e.Value)).ToEquatableArray()))
+            .ToEquatableArray();
+    }
+
+    private static (DroppedKind, string) Describe(ModelSide side, KeyTranslator keys, long atom)
+    {
+        var space = Atom.Space(atom);
+        var id = Atom.Id(atom);
+        if (space == 0)
+        {
+            var slot = side.Map.Features.Slots[(int)id];
+            return slot.IsCategorical ? (DroppedKind.CategoricalValue, slot.ToString()) : (DroppedKind.Feature, slot.Input + "." + slot.Feature);
+        }
+
+        var head = keys.OldHeadName(atom);
+        if (head is not null)
+        {
+            var parts = head.Split('/');
+            return (DroppedKind.OutputFeature, parts[0] + "." + parts[1]);
+        }
+
+        var ks = side.Map.KeySpaces[space];
+        var name = ks.Gate is null ? ks.Name : ks.Name.Substring(0, ks.Name.Length - ks.Gate.Length - 1);
+        return (DroppedKind.Units, name);
+    }
+}
