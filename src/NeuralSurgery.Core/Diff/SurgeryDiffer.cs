@@ -20,6 +20,7 @@ public static class SurgeryDiffer
     public static SurgeryPlan Diff(ModelSide oldSide, ModelSide newSide, PlanOptions? options = null)
     {
         options ??= PlanOptions.Default;
+        Validate(oldSide, newSide, options);
         var keys = new KeyTranslator(oldSide, newSide, options);
         var tensors = new List<TensorPlan>();
         var notes = new List<string>();
@@ -89,6 +90,66 @@ public static class SurgeryDiffer
         var totals = new PlanTotals(parameters.Sum(t => t.CopiedElements), parameters.Sum(t => t.TotalElements), oldSide.Graph.ParameterElementCount);
         var distinctNotes = notes.Distinct(StringComparer.Ordinal).ToEquatableArray();
         return new SurgeryPlan(Version(oldSide), Version(newSide), options, tensors.ToEquatableArray(), totals, dropped, distinctNotes);
+    }
+
+    /// <summary>Renames and unit maps must name what exists; a silent no-op would re-initialise weights the user meant to keep.</summary>
+    private static void Validate(ModelSide oldSide, ModelSide newSide, PlanOptions options)
+    {
+        foreach (var r in options.ModuleRenames)
+        {
+            if (oldSide.Graph.FindModule(r.From) is null)
+            {
+                throw new PlanException($"module rename '{r.From}' -> '{r.To}': the old model '{oldSide.Graph.Name}' has no module '{r.From}'; expected one of {Names(oldSide.Graph.Modules.Select(m => m.Path))}");
+            }
+
+            if (newSide.Graph.FindModule(r.To) is null)
+            {
+                throw new PlanException($"module rename '{r.From}' -> '{r.To}': the new model '{newSide.Graph.Name}' has no module '{r.To}'; expected one of {Names(newSide.Graph.Modules.Select(m => m.Path))}");
+            }
+        }
+
+        foreach (var duplicate in options.ModuleRenames.GroupBy(r => r.To).Where(g => g.Count() > 1))
+        {
+            throw new PlanException($"module '{duplicate.Key}' is the target of {duplicate.Count()} renames; expected at most one");
+        }
+
+        foreach (var map in options.UnitMaps)
+        {
+            var space = newSide.Map.KeySpaces.FirstOrDefault(s => s.Kind == KeySpaceKind.Units && s.Name == map.Space)
+                ?? throw new PlanException($"unit map '{map.Space}': the new model has no layer units of that name; expected one of {Names(newSide.Map.KeySpaces.Where(s => s.Kind == KeySpaceKind.Units).Select(s => s.Name))}");
+            if (map.Sources.Count != space.Size)
+            {
+                throw new PlanException($"unit map '{map.Space}' lists {map.Sources.Count} sources but the layer has {space.Size} units; expected one source (or -1) per unit");
+            }
+
+            var oldModule = options.ModuleRenames.FirstOrDefault(r => r.To == space.Module)?.From ?? space.Module;
+            var oldSpace = oldSide.Map.KeySpaces.FirstOrDefault(s => s.Kind == KeySpaceKind.Units && s.Name == oldModule + space.Name.Substring(space.Module.Length))
+                ?? throw new PlanException($"unit map '{map.Space}': the old model has no layer '{oldModule + space.Name.Substring(space.Module.Length)}' to take units from");
+            var seen = new HashSet<long>();
+            foreach (var s in map.Sources)
+            {
+                if (s >= oldSpace.Size)
+                {
+                    throw new PlanException($"unit map '{map.Space}' takes old unit {s} but the old layer '{oldSpace.Name}' has {oldSpace.Size} units");
+                }
+
+                if (s >= 0 && !seen.Add(s))
+                {
+                    throw new PlanException($"unit map '{map.Space}' takes old unit {s} twice; each old unit can be copied once");
+                }
+
+                if (s < -1)
+                {
+                    throw new PlanException($"unit map '{map.Space}' has source {s}; expected an old unit index or -1");
+                }
+            }
+        }
+    }
+
+    private static string Names(IEnumerable<string> names)
+    {
+        var list = names.Take(8).Select(n => "'" + n + "'").ToList();
+        return list.Count == 0 ? "(none)" : string.Join(", ", list);
     }
 
     private static ModelVersion Version(ModelSide side) =>

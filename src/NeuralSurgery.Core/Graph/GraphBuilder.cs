@@ -77,43 +77,69 @@ public sealed class GraphBuilder
             throw new GraphException($"module '{module}' is not declared");
         }
 
+        if (id is not null && _names.Contains(id))
+        {
+            throw new GraphException($"node id '{id}' is already used; input and node names must be unique");
+        }
+
         return Add(new CallOp(module), id ?? module.Replace('.', '_'), operands);
     }
 
     public GraphValue Linear(string module, GraphValue x, long outFeatures, bool bias = true) =>
-        Call(Module(module, new LinearSpec(LastConstant(x, module), outFeatures, bias)), x)[0];
+        CallNew(module, new LinearSpec(LastConstant(x, module), outFeatures, bias), x)[0];
 
-    public GraphValue Embedding(string module, GraphValue indices, long numEmbeddings, long embeddingDim) =>
-        Call(Module(module, new EmbeddingSpec(numEmbeddings, embeddingDim)), indices)[0];
+    public GraphValue Embedding(string module, GraphValue indices, long numEmbeddings, long embeddingDim)
+    {
+        if (!_categorical.Contains(indices.Ref.Source))
+        {
+            throw new GraphException($"module '{module}' (Embedding): operand '{indices.Ref}' is not a categorical input; the mirror reads embeddings as products with a one-hot input");
+        }
+
+        return CallNew(module, new EmbeddingSpec(numEmbeddings, embeddingDim), indices)[0];
+    }
 
     public GraphValue Conv1d(string module, GraphValue x, long outChannels, long kernelSize, long stride = 1, long padding = 0, long dilation = 1, long groups = 1, bool bias = true)
     {
         var channels = x.Shape.Rank >= 2 && x.Shape[x.Shape.Rank - 2].IsConstant ? x.Shape[x.Shape.Rank - 2].Constant : throw new GraphException($"module '{module}' (Conv1d): operand '{x.Ref}' has shape {x.Shape}; expected a constant channel axis");
-        return Call(Module(module, new Conv1dSpec(channels, outChannels, kernelSize, stride, padding, dilation, groups, bias)), x)[0];
+        return CallNew(module, new Conv1dSpec(channels, outChannels, kernelSize, stride, padding, dilation, groups, bias), x)[0];
     }
 
     public (GraphValue Output, GraphValue H, GraphValue C) Lstm(string module, GraphValue x, long hiddenSize, int numLayers = 1, bool batchFirst = false, bool bidirectional = false, bool bias = true, GraphValue? h0 = null, GraphValue? c0 = null)
     {
         var spec = new RecurrentSpec(RecurrentKind.Lstm, LastConstant(x, module), hiddenSize, numLayers, bias, batchFirst, bidirectional);
         var operands = h0 is null && c0 is null ? [x] : new[] { x, h0 ?? throw new ArgumentNullException(nameof(h0)), c0 ?? throw new ArgumentNullException(nameof(c0)) };
-        var r = Call(Module(module, spec), operands);
+        var r = CallNew(module, spec, operands);
         return (r[0], r[1], r[2]);
     }
 
     public (GraphValue Output, GraphValue H) Gru(string module, GraphValue x, long hiddenSize, int numLayers = 1, bool batchFirst = false, bool bidirectional = false, bool bias = true, GraphValue? h0 = null)
     {
         var spec = new RecurrentSpec(RecurrentKind.Gru, LastConstant(x, module), hiddenSize, numLayers, bias, batchFirst, bidirectional);
-        var r = Call(Module(module, spec), h0 is null ? [x] : [x, h0.Value]);
+        var r = CallNew(module, spec, h0 is null ? [x] : [x, h0.Value]);
         return (r[0], r[1]);
     }
 
     public GraphValue LayerNorm(string module, GraphValue x, params long[] normalizedShape) =>
-        Call(Module(module, new LayerNormSpec(normalizedShape.Length == 0 ? [LastConstant(x, module)] : normalizedShape)), x)[0];
+        CallNew(module, new LayerNormSpec(normalizedShape.Length == 0 ? [LastConstant(x, module)] : normalizedShape), x)[0];
 
     public GraphValue BatchNorm1d(string module, GraphValue x)
     {
         var channels = x.Shape.Rank >= 2 && x.Shape[1].IsConstant ? x.Shape[1].Constant : throw new GraphException($"module '{module}' (BatchNorm1d): operand '{x.Ref}' has shape {x.Shape}; expected a constant channel axis 1");
-        return Call(Module(module, new BatchNorm1dSpec(channels)), x)[0];
+        return CallNew(module, new BatchNorm1dSpec(channels), x)[0];
+    }
+
+    /// <summary>Declares (or reuses) a module and calls it; the module is registered only if the call is valid.</summary>
+    private GraphValue[] CallNew(string module, LayerSpec spec, params GraphValue[] operands)
+    {
+        var existing = _modules.FirstOrDefault(m => m.Path == module);
+        if (existing is not null)
+        {
+            return Call(Module(module, spec), operands);
+        }
+
+        var refs = operands.Select(o => o.Ref).ToEquatableArray();
+        ShapeInference.Infer(module.Replace('.', '_'), new CallOp(module), spec, operands.Select(o => o.Shape).ToList(), refs);
+        return Call(Module(module, spec), operands);
     }
 
     public GraphValue Activation(GraphValue x, ActivationKind kind) => One(new ActivationOp(kind), kind.ToString().ToLowerInvariant(), x);
@@ -126,7 +152,7 @@ public sealed class GraphBuilder
 
     public GraphValue Dropout(GraphValue x, double p = 0.5) => One(new DropoutOp(p), "dropout", x);
 
-    public GraphValue Softmax(GraphValue x, int axis, bool log = false) => One(new SoftmaxOp(x.Shape.NormalizeAxis(axis), log), log ? "log_softmax" : "softmax", x);
+    public GraphValue Softmax(GraphValue x, int axis, bool log = false) => One(new SoftmaxOp(Axis(x, axis, log ? "log_softmax" : "softmax"), log), log ? "log_softmax" : "softmax", x);
 
     public GraphValue Add(GraphValue a, GraphValue b) => One(new BinaryOp(BinaryKind.Add), "add", a, b);
 
@@ -134,12 +160,12 @@ public sealed class GraphBuilder
 
     public GraphValue Mul(GraphValue a, GraphValue b) => One(new BinaryOp(BinaryKind.Mul), "mul", a, b);
 
-    public GraphValue Concat(int axis, params GraphValue[] xs) => One(new ConcatOp(First(xs).Shape.NormalizeAxis(axis)), "cat", xs);
+    public GraphValue Concat(int axis, params GraphValue[] xs) => One(new ConcatOp(Axis(First(xs), axis, "concat")), "cat", xs);
 
-    public GraphValue Stack(int axis, params GraphValue[] xs) => One(new StackOp(First(xs).Shape.NormalizeAxis(axis, extra: 1)), "stack", xs);
+    public GraphValue Stack(int axis, params GraphValue[] xs) => One(new StackOp(Axis(First(xs), axis, "stack", extra: 1)), "stack", xs);
 
     public GraphValue Reduce(GraphValue x, ReduceKind kind, int axis, bool keepDim = false) =>
-        One(new ReduceOp(kind, x.Shape.NormalizeAxis(axis), keepDim), kind.ToString().ToLowerInvariant(), x);
+        One(new ReduceOp(kind, Axis(x, axis, kind.ToString().ToLowerInvariant()), keepDim), kind.ToString().ToLowerInvariant(), x);
 
     public GraphValue Max(GraphValue x, int axis, bool keepDim = false) => Reduce(x, ReduceKind.Max, axis, keepDim);
 
@@ -151,15 +177,15 @@ public sealed class GraphBuilder
     public GraphValue Reshape(GraphValue x, params Dim[] target) => One(new ReshapeOp(target.ToEquatableArray()), "reshape", x);
 
     public GraphValue Flatten(GraphValue x, int startAxis = 1, int endAxis = -1) =>
-        One(new FlattenOp(x.Shape.NormalizeAxis(startAxis), x.Shape.NormalizeAxis(endAxis)), "flatten", x);
+        One(new FlattenOp(Axis(x, startAxis, "flatten"), Axis(x, endAxis, "flatten")), "flatten", x);
 
-    public GraphValue Unsqueeze(GraphValue x, int axis) => One(new UnsqueezeOp(x.Shape.NormalizeAxis(axis, extra: 1)), "unsqueeze", x);
+    public GraphValue Unsqueeze(GraphValue x, int axis) => One(new UnsqueezeOp(Axis(x, axis, "unsqueeze", extra: 1)), "unsqueeze", x);
 
-    public GraphValue Squeeze(GraphValue x, int axis) => One(new SqueezeOp(x.Shape.NormalizeAxis(axis)), "squeeze", x);
+    public GraphValue Squeeze(GraphValue x, int axis) => One(new SqueezeOp(Axis(x, axis, "squeeze")), "squeeze", x);
 
     public GraphValue Narrow(GraphValue x, int axis, long start, long length)
     {
-        var a = x.Shape.NormalizeAxis(axis);
+        var a = Axis(x, axis, "narrow");
         if (start < 0 && x.Shape[a].IsConstant)
         {
             start += x.Shape[a].Constant;
@@ -171,14 +197,14 @@ public sealed class GraphBuilder
     /// <summary><c>x[..., start:end:step]</c> along one axis, with Python's negative indices and clamping.</summary>
     public GraphValue Slice(GraphValue x, int axis, long? start, long? end, long step = 1)
     {
-        var a = x.Shape.NormalizeAxis(axis);
+        var a = Axis(x, axis, "slice");
         var d = x.Shape[a].IsConstant ? x.Shape[a].Constant : throw new GraphException($"slice: operand '{x.Ref}' has shape {x.Shape}; expected a constant size on axis {a}");
         static long Clamp(long v, long d) => Math.Min(Math.Max(v < 0 ? v + d : v, 0), d);
         return One(new SliceOp(a, Clamp(start ?? 0, d), Clamp(end ?? d, d), step), "slice", x);
     }
 
     public GraphValue Transpose(GraphValue x, int axis0, int axis1) =>
-        One(new TransposeOp(x.Shape.NormalizeAxis(axis0), x.Shape.NormalizeAxis(axis1)), "transpose", x);
+        One(new TransposeOp(Axis(x, axis0, "transpose"), Axis(x, axis1, "transpose")), "transpose", x);
 
     public GraphBuilder Output(string name, GraphValue value, string? schemaOutput = null)
     {
@@ -243,6 +269,18 @@ public sealed class GraphBuilder
         {
             throw new GraphException($"name '{name}' is used twice; input and node names must be unique");
         }
+    }
+
+    private static int Axis(GraphValue x, int axis, string op, int extra = 0)
+    {
+        var rank = x.Shape.Rank + extra;
+        var a = axis < 0 ? axis + rank : axis;
+        if (a < 0 || a >= rank)
+        {
+            throw new GraphException($"{op}: axis {axis} is out of range for operand '{x.Ref}' of shape {x.Shape}");
+        }
+
+        return a;
     }
 
     private static GraphValue First(GraphValue[] xs) => xs.Length > 0 ? xs[0] : throw new GraphException("concat/stack needs at least one operand");

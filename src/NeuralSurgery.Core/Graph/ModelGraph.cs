@@ -149,9 +149,9 @@ public sealed record ModelGraph
         foreach (var input in inputList)
         {
             CheckName(input.Name, "input", names);
-            if (input.Role == InputRole.Features && input.Shape.Rank == 0)
+            if (input.Role == InputRole.Features && (input.Shape.Rank == 0 || !input.Shape[input.Shape.Rank - 1].IsConstant))
             {
-                throw new GraphException($"input '{input.Name}' has shape {input.Shape}; a feature input needs a feature axis (rank >= 1)");
+                throw new GraphException($"input '{input.Name}' has shape {input.Shape}; a feature input needs a constant feature axis (its last dimension is the schema width)");
             }
 
             CheckPositive(input.Shape, $"input '{input.Name}'");
@@ -177,7 +177,6 @@ public sealed record ModelGraph
         }
 
         var nodeList = new List<GraphNode>();
-        var used = new HashSet<string>(StringComparer.Ordinal);
         foreach (var node in nodes)
         {
             CheckName(node.Id, "node", names);
@@ -206,7 +205,6 @@ public sealed record ModelGraph
                 }
 
                 spec = module.Spec;
-                used.Add(call.Module);
                 if (spec is EmbeddingSpec && (node.Operands.Count != 1 || !roles.TryGetValue(node.Operands[0], out var r) || r != InputRole.Categorical))
                 {
                     throw new GraphException($"node '{node.Id}' (Embedding '{call.Module}'): operand must be a categorical input; the mirror reads embeddings as products with a one-hot input");
@@ -289,13 +287,27 @@ public sealed record ModelGraph
         }
     }
 
+    /// <summary>Bounds that keep a hostile graph file from asking for absurd work.</summary>
+    private const int MaxLayers = 1024;
+
+    private const long MaxElements = 1L << 40;
+
     private static void ValidateSpec(GraphModule module)
     {
+
         void Positive(long value, string name)
         {
             if (value < 1)
             {
                 throw new GraphException($"module '{module.Path}' ({module.Spec.Kind}): {name} is {value}; expected >= 1");
+            }
+        }
+
+        void Finite(double value, string name, bool positive)
+        {
+            if (double.IsNaN(value) || double.IsInfinity(value) || value < 0 || (positive && value == 0))
+            {
+                throw new GraphException($"module '{module.Path}' ({module.Spec.Kind}): {name} is {value.ToString(System.Globalization.CultureInfo.InvariantCulture)}; expected a finite number {(positive ? "> 0" : ">= 0")}");
             }
         }
 
@@ -326,8 +338,14 @@ public sealed record ModelGraph
                 Positive(r.InputSize, "input_size");
                 Positive(r.HiddenSize, "hidden_size");
                 Positive(r.NumLayers, "num_layers");
+                if (r.NumLayers > MaxLayers)
+                {
+                    throw new GraphException($"module '{module.Path}' ({r.Kind}): num_layers is {r.NumLayers}; expected at most {MaxLayers}");
+                }
+
                 break;
             case LayerNormSpec n:
+                Finite(n.Eps, "eps", positive: true);
                 if (n.NormalizedShape.IsEmpty || n.NormalizedShape.Any(d => d < 1))
                 {
                     throw new GraphException($"module '{module.Path}' (LayerNorm): normalized_shape [{string.Join(", ", n.NormalizedShape)}] must be non-empty with dimensions >= 1");
@@ -336,7 +354,21 @@ public sealed record ModelGraph
                 break;
             case BatchNorm1dSpec b:
                 Positive(b.NumFeatures, "num_features");
+                Finite(b.Eps, "eps", positive: true);
+                Finite(b.Momentum, "momentum", positive: false);
                 break;
+        }
+
+        foreach (var p in module.Spec.Parameters())
+        {
+            long count = 1;
+            foreach (var d in p.Shape.Dims)
+            {
+                if (d.Constant > MaxElements || (count *= Math.Max(d.Constant, 1)) > MaxElements)
+                {
+                    throw new GraphException($"module '{module.Path}' ({module.Spec.Kind}): parameter '{p.LocalName}' of shape {p.Shape} exceeds {MaxElements} elements");
+                }
+            }
         }
     }
 }

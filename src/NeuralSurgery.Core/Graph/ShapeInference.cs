@@ -39,7 +39,16 @@ internal static class ShapeInference
             case CallOp:
                 return InferCall(spec!, operands, Arity, Mismatch, Where);
 
-            case ActivationOp or DropoutOp:
+            case DropoutOp d:
+                Arity(1, 1);
+                if (!(d.P >= 0 && d.P <= 1))
+                {
+                    throw new GraphException($"{Where()}: p is {d.P.ToString(System.Globalization.CultureInfo.InvariantCulture)}; expected a probability in [0, 1]");
+                }
+
+                return [operands[0]];
+
+            case ActivationOp:
                 Arity(1, 1);
                 return [operands[0]];
 
@@ -202,7 +211,9 @@ internal static class ShapeInference
             return c.Stride == 1 ? length + shrink : throw new GraphException("symbolic conv length");
         }
 
-        return Dim.Of(((length.Constant + shrink - 1) / c.Stride) + 1);
+        // Floor division: a numerator below zero means the input is shorter than the receptive field.
+        var numerator = length.Constant + shrink - 1;
+        return Dim.Of((numerator >= 0 ? numerator / c.Stride : -((-numerator + c.Stride - 1) / c.Stride)) + 1);
     }
 
     private static List<Shape> InferCall(

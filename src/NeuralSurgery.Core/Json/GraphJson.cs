@@ -103,11 +103,16 @@ public static class GraphJson
         JsonDocument document;
         try
         {
-            document = JsonDocument.Parse(json, default);
+            document = JsonDocument.Parse(json.Length > 0 && json[0] == '\uFEFF' ? json.AsMemory(1) : json.AsMemory(), default);
         }
         catch (JsonException e)
         {
             throw SyntaxError(e, path);
+        }
+        catch (ArgumentException e)
+        {
+            // Lone surrogates: the text cannot be transcoded to UTF-8.
+            throw new JsonFormatException(path, null, null, null, "invalid text: " + e.Message, e);
         }
 
         using (document)
@@ -116,13 +121,15 @@ public static class GraphJson
         }
     }
 
-    /// <summary>Reads a graph from UTF-8 bytes, as <see cref="WriteUtf8"/> writes them.</summary>
+    /// <summary>Reads a graph from UTF-8 bytes, as <see cref="WriteUtf8"/> writes them (a byte order mark is skipped).</summary>
     public static ModelGraph ReadUtf8(ReadOnlyMemory<byte> utf8Json, string? path = null)
     {
         JsonDocument document;
         try
         {
-            document = JsonDocument.Parse(utf8Json, default);
+            var span = utf8Json.Span;
+            var bom = span.Length >= 3 && span[0] == 0xEF && span[1] == 0xBB && span[2] == 0xBF;
+            document = JsonDocument.Parse(bom ? utf8Json.Slice(3) : utf8Json, default);
         }
         catch (JsonException e)
         {

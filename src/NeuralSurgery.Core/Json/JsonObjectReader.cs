@@ -40,12 +40,22 @@ internal sealed class JsonObjectReader
         var properties = new Dictionary<string, JsonElement>(StringComparer.Ordinal);
         foreach (var property in element.EnumerateObject())
         {
-            if (properties.ContainsKey(property.Name))
+            string name;
+            try
             {
-                throw Fail(file, PropertyPath(path, property.Name), $"duplicate property '{property.Name}'");
+                name = property.Name;
+            }
+            catch (InvalidOperationException e)
+            {
+                throw new JsonFormatException(file, path, null, null, "a property name is not valid UTF-8", e);
             }
 
-            properties.Add(property.Name, property.Value);
+            if (properties.ContainsKey(name))
+            {
+                throw Fail(file, PropertyPath(path, name), $"duplicate property '{name}'");
+            }
+
+            properties.Add(name, property.Value);
         }
 
         return new JsonObjectReader(element, path, file, properties);
@@ -114,10 +124,22 @@ internal sealed class JsonObjectReader
             .ToList();
     }
 
-    public static string ReadString(JsonElement element, string path, string? file) =>
-        element.ValueKind == JsonValueKind.String
-            ? element.GetString()!
-            : throw Fail(file, path, $"expected a string, found {Describe(element)}");
+    public static string ReadString(JsonElement element, string path, string? file)
+    {
+        if (element.ValueKind != JsonValueKind.String)
+        {
+            throw Fail(file, path, $"expected a string, found {Describe(element)}");
+        }
+
+        try
+        {
+            return element.GetString()!;
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new JsonFormatException(file, path, null, null, "the string is not valid UTF-8", e);
+        }
+    }
 
     public static bool ReadBoolean(JsonElement element, string path, string? file) => element.ValueKind switch
     {
@@ -180,7 +202,16 @@ internal sealed class JsonObjectReader
             case JsonValueKind.Array:
                 return "an array";
             case JsonValueKind.String:
-                var text = element.GetString() ?? string.Empty;
+                string text;
+                try
+                {
+                    text = element.GetString() ?? string.Empty;
+                }
+                catch (InvalidOperationException)
+                {
+                    return "a string that is not valid UTF-8";
+                }
+
                 return "the string \"" + (text.Length > 40 ? text.Substring(0, 40) + "..." : text) + "\"";
             case JsonValueKind.Number:
                 return "the number " + element.GetRawText();

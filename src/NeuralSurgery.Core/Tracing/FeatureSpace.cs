@@ -146,15 +146,21 @@ public sealed class FeatureSpace
 
     private static long? VocabularySize(ModelGraph graph, string input)
     {
+        long? size = null;
         foreach (var node in graph.Nodes)
         {
             if (node.Op is CallOp call && graph.FindModule(call.Module)?.Spec is EmbeddingSpec e && node.Operands[0].Source == input)
             {
-                return e.NumEmbeddings;
+                if (size is not null && size != e.NumEmbeddings)
+                {
+                    throw new GraphException($"categorical input '{input}' is read by Embeddings of {size} and {e.NumEmbeddings} rows; one vocabulary needs one size");
+                }
+
+                size = e.NumEmbeddings;
             }
         }
 
-        return null;
+        return size;
     }
 
     private static void CheckVocabulary(ModelGraph graph, string input, int size, string what)

@@ -70,7 +70,16 @@ public static class StructuredTracer
             return new InteractionMap(_graph, _features, _spaces, _phi, _values);
         }
 
-        private long[] Concrete(Shape shape) => shape.Evaluate(_options.SizeOf);
+        private long[] Concrete(Shape shape)
+        {
+            var dims = shape.Evaluate(_options.SizeOf);
+            if (dims.Any(d => d < 1))
+            {
+                throw new GraphException($"shape {shape} has a dimension below 1 with the trace's symbol sizes; give its symbols larger sizes in TraceOptions");
+            }
+
+            return dims;
+        }
 
         private Layout InputLayout(GraphInput input)
         {

@@ -251,3 +251,41 @@ public class SurgeryDifferTests
         Assert.Empty(plan.Dropped);
     }
 }
+
+public class SurgeryDifferOptionErrorTests
+{
+    private static readonly ModelSide Old = Mlp(ParseSchema(Yaml(1, "[a, b, c]"), 1), hidden: 6);
+    private static readonly ModelSide New = Mlp(ParseSchema(Yaml(2, "[a, b, c]"), 2), hidden: 4);
+
+    [Fact]
+    public void Rename_from_a_module_the_old_model_lacks_is_refused()
+    {
+        var e = Assert.Throws<PlanException>(() => MakePlan(Old, New, PlanOptions.Default with { ModuleRenames = new[] { new ModuleRename("encoder", "fc1") } }));
+        Assert.Equal("module rename 'encoder' -> 'fc1': the old model 'Policy' has no module 'encoder'; expected one of 'fc1', 'head'", e.Message);
+    }
+
+    [Fact]
+    public void Rename_to_a_module_the_new_model_lacks_is_refused()
+    {
+        var e = Assert.Throws<PlanException>(() => MakePlan(Old, New, PlanOptions.Default with { ModuleRenames = new[] { new ModuleRename("fc1", "encoder") } }));
+        Assert.Contains("the new model 'Policy' has no module 'encoder'", e.Message);
+    }
+
+    [Fact]
+    public void Unit_map_of_an_unknown_layer_is_refused()
+    {
+        var e = Assert.Throws<PlanException>(() => MakePlan(Old, New, PlanOptions.Default with { UnitMaps = new[] { new UnitMap("fc9", new long[] { 0 }) } }));
+        Assert.Equal("unit map 'fc9': the new model has no layer units of that name; expected one of 'fc1', 'head'", e.Message);
+    }
+
+    [Theory]
+    [InlineData(new long[] { 0, 1, 2 }, "unit map 'fc1' lists 3 sources but the layer has 4 units; expected one source (or -1) per unit")]
+    [InlineData(new long[] { 0, 1, 1, -1 }, "unit map 'fc1' takes old unit 1 twice; each old unit can be copied once")]
+    [InlineData(new long[] { 0, 1, 6, -1 }, "unit map 'fc1' takes old unit 6 but the old layer 'fc1' has 6 units")]
+    [InlineData(new long[] { 0, 1, -2, -1 }, "unit map 'fc1' has source -2; expected an old unit index or -1")]
+    public void Bad_unit_maps_are_refused_with_the_reason(long[] sources, string message)
+    {
+        var e = Assert.Throws<PlanException>(() => MakePlan(Old, New, PlanOptions.Default with { UnitMaps = new[] { new UnitMap("fc1", sources) } }));
+        Assert.Equal(message, e.Message);
+    }
+}

@@ -216,8 +216,15 @@ public class GraphBuilderTests
     {
         var b = new GraphBuilder("M");
         var x = b.FeatureInput("x", B, 3);
-        b.Output("e", b.Embedding("emb", x, 10, 4));
-        Mentions(Assert.Throws<GraphException>(() => b.Build()), "node 'emb' (Embedding 'emb')", "categorical");
+        Mentions(Assert.Throws<GraphException>(() => b.Embedding("emb", x, 10, 4)), "'emb'", "Embedding", "operand 'x'", "categorical");
+
+        var e = Assert.Throws<GraphException>(() => ModelGraph.Create(
+            "M",
+            new[] { new GraphInput("x", Shape.Of(B, 3), InputRole.Features, "x") },
+            new[] { new GraphModule("emb", new EmbeddingSpec(10, 4)) },
+            new[] { new GraphNode("emb", new CallOp("emb"), new[] { new ValueRef("x") }, default) },
+            Array.Empty<GraphOutput>()));
+        Mentions(e, "node 'emb' (Embedding 'emb')", "categorical");
     }
 
     [Fact]
@@ -301,6 +308,28 @@ public class GraphBuilderTests
     [InlineData("1.5")]
     [InlineData(" B")]
     public void Bad_dims_do_not_parse(string text) => Assert.False(Dim.TryParse(text, out _));
+
+    [Fact]
+    public void Random_linear_forms_print_and_parse_back_to_equal_dims()
+    {
+        var random = new Random(1234);
+        var symbols = new[] { "B", "M", "N", "T_2" };
+        for (var i = 0; i < 500; i++)
+        {
+            var dim = Dim.Of(random.Next(-20, 21));
+            foreach (var symbol in symbols)
+            {
+                if (random.Next(2) == 0)
+                {
+                    dim += Dim.Symbol(symbol) * random.Next(-4, 5);
+                }
+            }
+
+            Assert.True(Dim.TryParse(dim.ToString(), out var parsed), dim.ToString());
+            Assert.Equal(dim, parsed);
+            Assert.Equal(dim.GetHashCode(), parsed!.GetHashCode());
+        }
+    }
 
     [Fact]
     public void Dim_arithmetic_is_canonical()

@@ -231,27 +231,27 @@ public class GraphJsonTests
             },
             new[]
             {
-                new GraphNode("drop", new DropoutOp(value), new[] { new ValueRef("x") }, default),
-                new GraphNode("bn", new CallOp("bn"), new[] { new ValueRef("drop") }, default),
+                new GraphNode("bn", new CallOp("bn"), new[] { new ValueRef("x") }, default),
                 new GraphNode("ln", new CallOp("ln"), new[] { new ValueRef("bn") }, default),
             },
             new[] { new GraphOutput("y", new ValueRef("ln"), "y") });
         var json = GraphJson.Write(g);
-        Assert.Contains("\"p\": " + text + "\n", json, StringComparison.Ordinal);
         Assert.Contains("\"eps\": " + text + ",\n", json, StringComparison.Ordinal);
         Assert.Contains("\"momentum\": " + text + ",\n", json, StringComparison.Ordinal);
         var read = GraphJson.Read(json);
         Assert.Equal(g, read);
-        Assert.Equal(BitConverter.DoubleToInt64Bits(value), BitConverter.DoubleToInt64Bits(((DropoutOp)read.Nodes[0].Op).P));
+        Assert.Equal(BitConverter.DoubleToInt64Bits(value), BitConverter.DoubleToInt64Bits(((LayerNormSpec)read.Modules[1].Spec).Eps));
         Assert.Equal(json, GraphJson.Write(read));
     }
 
     [Fact]
-    public void Non_finite_doubles_cannot_be_written()
+    public void Non_finite_doubles_never_reach_a_graph()
     {
         var b = new GraphBuilder("M");
-        b.Output("y", b.Dropout(b.FeatureInput("x", B, 4), double.NaN));
-        Assert.Throws<ArgumentException>(() => GraphJson.Write(b.Build()));
+        Assert.Throws<GraphException>(() => b.Dropout(b.FeatureInput("x", B, 4), double.NaN));
+        b.Module("ln", new LayerNormSpec(new long[] { 4 }, double.PositiveInfinity));
+        b.Output("y", b.Call("ln", b.FeatureInput("x2", B, 4))[0]);
+        Assert.Contains("eps", Assert.Throws<GraphException>(() => b.Build()).Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -445,6 +445,58 @@ public class GraphJsonTests
             "\"schemaOutput\": \"y\"\n    }",
             "\"schemaOutput\": \"y\"\n    },\n    {\n      \"name\": \"y\",\n      \"value\": \"relu\",\n      \"schemaOutput\": null\n    }");
         Fails(twoOutputs, "$.outputs[1]", "output 'y' is declared twice");
+    }
+
+    [Fact]
+    public void Mutated_documents_either_read_and_round_trip_or_fail_with_a_json_format_exception()
+    {
+        var json = GraphJson.Write(Everything());
+        var tokens = System.Text.RegularExpressions.Regex.Matches(json, "\"[^\"\n]*\"|(?<=[:\\[ ])-?[0-9][0-9.E+-]*");
+        var read = 0;
+        foreach (System.Text.RegularExpressions.Match token in tokens)
+        {
+            var replacements = token.Value.StartsWith('"') ? new[] { "\"\"", "\"lstm:1\"" } : new[] { "0", "-1", "2", "99999999999" };
+            foreach (var replacement in replacements)
+            {
+                var mutated = json.Substring(0, token.Index) + replacement + json.Substring(token.Index + token.Length);
+                try
+                {
+                    var g = GraphJson.Read(mutated, "fuzz.json");
+                    Assert.Equal(g, GraphJson.Read(GraphJson.Write(g)));
+                    read++;
+                }
+                catch (JsonFormatException e)
+                {
+                    Assert.StartsWith("fuzz.json: ", e.Message, StringComparison.Ordinal);
+                }
+            }
+        }
+
+        Assert.True(tokens.Count > 500);
+        Assert.True(read > 0);
+    }
+
+    [Fact]
+    public void A_byte_order_mark_is_skipped()
+    {
+        var utf8 = GraphJson.WriteUtf8(Mlp());
+        Assert.Equal(Mlp(), GraphJson.ReadUtf8(new byte[] { 0xEF, 0xBB, 0xBF }.Concat(utf8).ToArray()));
+        Assert.Equal(Mlp(), GraphJson.Read("\uFEFF" + Golden));
+    }
+
+    [Fact]
+    public void Invalid_text_encodings_are_format_errors()
+    {
+        var surrogate = Assert.Throws<JsonFormatException>(() => GraphJson.Read(Edit("\"Mlp\"", "\"M\ud800\""), File));
+        Assert.StartsWith(File + ": invalid text", surrogate.Message, StringComparison.Ordinal);
+
+        var utf8 = Encoding.UTF8.GetBytes(Edit("\"Mlp\"", "\"M@p\""));
+        utf8[Array.IndexOf(utf8, (byte)'@')] = 0xFF;
+        Assert.Throws<JsonFormatException>(() => GraphJson.ReadUtf8(utf8, File));
+
+        var key = Encoding.UTF8.GetBytes(Edit("\"name\": \"Mlp\"", "\"n@me\": \"Mlp\""));
+        key[Array.IndexOf(key, (byte)'@')] = 0xFF;
+        Assert.Throws<JsonFormatException>(() => GraphJson.ReadUtf8(key, File));
     }
 
     [Fact]

@@ -253,7 +253,8 @@ public sealed class RandomGraphs
             var outChannels = groups * (1 + _rng.Next(Math.Max(1, _o.MaxDim / groups)));
             var bias = _rng.Next(4) != 0;
             var shrink = (2 * padding) - (dilation * (kernel - 1));
-            var outLength = length.IsConstant ? (((length.Value + shrink - 1) / stride) + 1) : -1;
+            // The receptive field must fit: a negative numerator has no output (PyTorch raises).
+            var outLength = length.IsConstant ? (length.Value + shrink - 1 < 0 ? 0 : ((length.Value + shrink - 1) / stride) + 1) : -1;
             if ((length.IsConstant && outLength < 1) || (!length.IsConstant && shrink < 0) || outLength > _o.MaxDerivedDim)
             {
                 continue;

@@ -1,0 +1,21 @@
+using System;
+using System.Linq;
+using BenchmarkDotNet.Running;
+using NeuralSurgery.Benchmarks;
+
+// dotnet run -c Release --project tests/NeuralSurgery.Benchmarks -- trace [options]
+// dotnet run -c Release --project tests/NeuralSurgery.Benchmarks -- bdn [BenchmarkDotNet arguments, e.g. --filter *]
+var command = args.Length > 0 ? args[0] : string.Empty;
+var rest = args.Skip(1).ToArray();
+switch (command)
+{
+    case "trace":
+        return TraceBench.Run(rest);
+    case "bdn":
+        BenchmarkSwitcher.FromAssembly(typeof(TracerBenchmarks).Assembly).Run(rest);
+        return 0;
+    default:
+        Console.Error.WriteLine("usage: NeuralSurgery.Benchmarks trace [--reference-limit SECONDS] [--runs N]");
+        Console.Error.WriteLine("       NeuralSurgery.Benchmarks bdn [BenchmarkDotNet arguments, e.g. --filter *]");
+        return command is "" or "-h" or "--help" or "help" ? 0 : 2;
+}
