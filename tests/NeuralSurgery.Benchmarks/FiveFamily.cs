@@ -32,11 +32,6 @@ public static class FiveFamily
         return Interpolate(a, b, t);
     }
 
-    /// <summary>The config named by <see cref="Name"/> (Small, Medium, Large, f0.33, f1.25, …).</summary>
-    public static FiveConfig ByName(string name) =>
-        Positions.Where(p => Name(p) == name).Select(At).FirstOrDefault()
-        ?? throw new ArgumentException($"no size '{name}'; expected one of {string.Join(", ", Positions.Select(Name))}", nameof(name));
-
     /// <summary>A short name: Small, Medium, Large, or the position such as <c>f1.25</c>.</summary>
     public static string Name(double position) => position switch
     {

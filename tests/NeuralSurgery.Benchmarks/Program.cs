@@ -1,5 +1,7 @@
 using System;
+using System.IO;
 using System.Linq;
+using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Running;
 using NeuralSurgery.Benchmarks;
 
@@ -12,8 +14,10 @@ switch (command)
     case "trace":
         return TraceBench.Run(rest);
     case "bdn":
-        BenchmarkSwitcher.FromAssembly(typeof(TracerBenchmarks).Assembly).Run(rest);
-        return 0;
+        // Artifacts (logs, reports) go next to the binaries unless --artifacts says otherwise, not into the working directory.
+        var config = DefaultConfig.Instance.WithArtifactsPath(Path.Combine(AppContext.BaseDirectory, "BenchmarkDotNet.Artifacts"));
+        var summaries = BenchmarkSwitcher.FromAssembly(typeof(TracerBenchmarks).Assembly).Run(rest, config);
+        return summaries.Any(s => s.HasCriticalValidationErrors || s.Reports.Any(r => !r.Success)) ? 1 : 0;
     default:
         Console.Error.WriteLine("usage: NeuralSurgery.Benchmarks trace [--reference-limit SECONDS] [--runs N]");
         Console.Error.WriteLine("       NeuralSurgery.Benchmarks bdn [BenchmarkDotNet arguments, e.g. --filter *]");

@@ -76,8 +76,8 @@ internal static class TraceBench
         var largeOk = MeasureLarge(largeRuns, rows.LastOrDefault(r => r.Name == "Large"));
         Console.WriteLine();
         Console.WriteLine($"total bench time {total.Elapsed.TotalSeconds.ToString("F0", Inv)} s");
-        var disagreements = rows.Count(r => r.Agreement is not null);
-        return disagreements == 0 && largeOk ? 0 : 1;
+        var failures = rows.Count(r => r.Agreement is not null || !r.TransferOk);
+        return failures == 0 && largeOk ? 0 : 1;
     }
 
     private sealed record Row(
@@ -92,7 +92,8 @@ internal static class TraceBench
         double DiffMs,
         int DiffRuns,
         bool Checked,
-        string? Agreement);
+        string? Agreement,
+        bool TransferOk);
 
     private static Row MeasureSize(double position, double limitSeconds, double? lastReferenceMs, long lastParameters)
     {
@@ -114,7 +115,7 @@ internal static class TraceBench
         var side2 = ModelSide.Trace(graph2, schema2);
         Measure.WarmUp(() => SurgeryDiffer.Diff(side1, side2), 3, 50);
         var (diffMs, diffRuns) = Measure.Repeat(() => SurgeryDiffer.Diff(side1, side2), 5, 500, 101);
-        CheckTransfer(name, config, SurgeryDiffer.Diff(side1, side2));
+        var transferOk = CheckTransfer(name, config, SurgeryDiffer.Diff(side1, side2));
 
         // Reference tracer: skipped when the previous size predicts it would pass the limit (time grows with parameters).
         double? referenceMs = null;
@@ -149,7 +150,7 @@ internal static class TraceBench
             referenceRuns = times.Count;
         }
 
-        return new Row(name, parameters, space.Count, referenceMs, referenceRuns, skip, structuredMs, structuredRuns, diffMs, diffRuns, checkedPhi, agreement);
+        return new Row(name, parameters, space.Count, referenceMs, referenceRuns, skip, structuredMs, structuredRuns, diffMs, diffRuns, checkedPhi, agreement, transferOk);
     }
 
     private static bool CheckTransfer(string name, FiveConfig config, SurgeryPlan plan)
@@ -273,7 +274,7 @@ internal static class TraceBench
         }
 
         Console.WriteLine("graphs: OpenAI-Five-shaped policies (tests/NeuralSurgery.Core.Tests/Support/OpenAiFiveGraphs.cs), a geometric family");
-        Console.WriteLine("  Small -> Medium -> Large (every size interpolated in log space; f1.5 is half way from Medium to Large), version 1;");
+        Console.WriteLine("  Small -> Medium -> Large, every size interpolated in log space (fX = position X on the path: 0 Small, 1 Medium, 2 Large), version 1;");
         Console.WriteLine("  diff = SurgeryDiffer.Diff of the v1 and v2 structured maps (v2 appends 12 hero features).");
         Console.WriteLine($"both tracers run on the same graph and FeatureSpace in this process; medians, run counts in brackets; reference skipped where");
         Console.WriteLine($"  the previous size predicts more than {limitSeconds.ToString("0.#", Inv)} s (--reference-limit). Φ: every parameter and value element compared (Layout.Expand).");
@@ -301,6 +302,16 @@ internal static class TraceBench
         foreach (var r in rows.Where(r => r.Agreement is not null))
         {
             Console.WriteLine($"{r.Name}: tracers DISAGREE: {r.Agreement}");
+        }
+
+        foreach (var r in rows.Where(r => !r.TransferOk))
+        {
+            Console.WriteLine($"{r.Name}: the v1 -> v2 plan does NOT copy what a correct surgery copies (OpenAiFiveGraphs.ExpectedTransferredElements)");
+        }
+
+        if (rows.All(r => r.TransferOk))
+        {
+            Console.WriteLine("every v1 -> v2 plan copies exactly OpenAiFiveGraphs.ExpectedTransferredElements (all of v1).");
         }
     }
 

@@ -1,3 +1,6 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
 using BenchmarkDotNet.Attributes;
 using NeuralSurgery.Diff;
 using NeuralSurgery.Graph;
@@ -19,13 +22,16 @@ public class TracerBenchmarks
     private ModelGraph _graph = null!;
     private FeatureSpace _space = null!;
 
-    [Params("Small", "f0.33", "f0.67", "Medium")]
-    public string Size { get; set; } = "Small";
+    /// <summary>The first four sizes of <see cref="FiveFamily.Positions"/>: Small, f0.33, f0.67, Medium.</summary>
+    public static IEnumerable<FiveSize> Sizes => FiveFamily.Positions.Take(4).Select(p => new FiveSize(p));
+
+    [ParamsSource(nameof(Sizes))]
+    public FiveSize Size { get; set; } = new(0);
 
     [GlobalSetup]
     public void Setup()
     {
-        var (graph, schema) = OpenAiFiveGraphs.Build(FiveFamily.ByName(Size), 1);
+        var (graph, schema) = OpenAiFiveGraphs.Build(FiveFamily.At(Size.Position), 1);
         _graph = graph;
         _space = FeatureSpace.Bind(graph, schema);
     }
@@ -35,6 +41,20 @@ public class TracerBenchmarks
 
     [Benchmark]
     public InteractionMap Structured() => StructuredTracer.Trace(_graph, _space);
+}
+
+/// <summary>A size of <see cref="FiveFamily"/>: shown by name, ordered by position (so BenchmarkDotNet lists Small first).</summary>
+public sealed class FiveSize : IComparable<FiveSize>, IComparable
+{
+    public FiveSize(double position) => Position = position;
+
+    public double Position { get; }
+
+    public int CompareTo(FiveSize? other) => other is null ? 1 : Position.CompareTo(other.Position);
+
+    public int CompareTo(object? obj) => CompareTo(obj as FiveSize);
+
+    public override string ToString() => FiveFamily.Name(Position);
 }
 
 /// <summary>

@@ -82,19 +82,27 @@ internal static class AxisKeys
                 continue;
             }
 
-            list.Sort();
-            var n = 0;
-            for (var j = 0; j < list.Count; j++)
-            {
-                if (n == 0 || list[j] != list[n - 1])
-                {
-                    list[n++] = list[j];
-                }
-            }
-
-            result[i] = list.Take(n).ToArray();
+            result[i] = SortedDistinct(list);
         }
 
+        return result;
+    }
+
+    /// <summary>The atoms sorted, each once.</summary>
+    public static long[] SortedDistinct(List<long> atoms)
+    {
+        atoms.Sort();
+        var n = 0;
+        for (var j = 0; j < atoms.Count; j++)
+        {
+            if (n == 0 || atoms[j] != atoms[n - 1])
+            {
+                atoms[n++] = atoms[j];
+            }
+        }
+
+        var result = new long[n];
+        atoms.CopyTo(0, result, 0, n);
         return result;
     }
 }

@@ -19,9 +19,11 @@ internal sealed class KeyTranslator
     private readonly ModelSide _old;
     private readonly ModelSide _new;
     private readonly Dictionary<string, string> _moduleToOld = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _renamedAway = new(StringComparer.Ordinal);
     private readonly Dictionary<string, UnitMap> _unitMaps = new(StringComparer.Ordinal);
     private readonly Dictionary<string, int> _oldSpaces = new(StringComparer.Ordinal);
     private readonly Dictionary<long, string> _newHeads = [];
+    private readonly HashSet<int> _headSpaces = [];
     private readonly Dictionary<string, long> _oldHeadsByName = new(StringComparer.Ordinal);
     private readonly Dictionary<long, string> _oldHeads = [];
     private readonly Dictionary<int, long> _slotCache = [];
@@ -34,6 +36,7 @@ internal sealed class KeyTranslator
         foreach (var r in options.ModuleRenames)
         {
             _moduleToOld[r.To] = r.From;
+            _renamedAway.Add(r.From);
         }
 
         foreach (var m in options.UnitMaps)
@@ -49,6 +52,7 @@ internal sealed class KeyTranslator
         foreach (var (atom, name) in HeadIdentities(newSide))
         {
             _newHeads[atom] = name;
+            _headSpaces.Add(Atom.Space(atom));
         }
 
         foreach (var (atom, name) in HeadIdentities(oldSide))
@@ -58,11 +62,15 @@ internal sealed class KeyTranslator
         }
     }
 
-    /// <summary>Old module path of a new one.</summary>
-    public string OldModule(string module) => _moduleToOld.TryGetValue(module, out var old) ? old : module;
+    /// <summary>
+    /// Old module path of a new one, or null when it has none: a new module that reuses the name of an old module
+    /// renamed away is new, so one old tensor never feeds two new ones.
+    /// </summary>
+    public string? OldModule(string module) =>
+        _moduleToOld.TryGetValue(module, out var old) ? old : _renamedAway.Contains(module) ? null : module;
 
-    /// <summary>Whether a new unit key is a row of an output head (identified with an output feature).</summary>
-    public bool IsHead(long atom) => _newHeads.ContainsKey(atom);
+    /// <summary>Whether keys of this new space are rows of an output head (identified with output features).</summary>
+    public bool IsHeadSpace(int space) => _headSpaces.Contains(space);
 
     /// <summary>Output feature name of an old head unit, if it is one.</summary>
     public string? OldHeadName(long atom) => _oldHeads.TryGetValue(atom, out var n) ? n : null;
@@ -99,8 +107,7 @@ internal sealed class KeyTranslator
     private long TranslateUnit(KeySpace space, long id)
     {
         var oldModule = OldModule(space.Module);
-        var oldName = oldModule + space.Name.Substring(space.Module.Length);
-        if (!_oldSpaces.TryGetValue(oldName, out var oldSpace))
+        if (oldModule is null || !_oldSpaces.TryGetValue(oldModule + space.Name.Substring(space.Module.Length), out var oldSpace))
         {
             return -1;
         }

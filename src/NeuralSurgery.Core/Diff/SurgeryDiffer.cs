@@ -26,7 +26,8 @@ public static class SurgeryDiffer
         var notes = new List<string>();
         var usedSources = new HashSet<string>(StringComparer.Ordinal);
         var oldUnmapped = new Dictionary<string, List<long>[]>(StringComparer.Ordinal);
-        var survivingOldAtoms = new HashSet<long>();
+        var survivingOldAtoms = new SurvivingKeys(oldSide.Map.KeySpaces);
+        var matcher = new AxisMatcher(keys, survivingOldAtoms);
 
         foreach (var p in newSide.Graph.Parameters)
         {
@@ -34,8 +35,9 @@ public static class SurgeryDiffer
             var shape = p.Shape.Dims.Select(d => d.Value).ToArray();
             var roles = AxisRoles(spec, p);
             var init = DefaultInit(spec, p);
-            var oldName = keys.OldModule(p.Module) + "." + p.Declaration.LocalName;
-            var source = oldSide.Graph.FindParameter(oldName);
+            var oldModule = keys.OldModule(p.Module);
+            var oldName = oldModule + "." + p.Declaration.LocalName;
+            var source = oldModule is null ? null : oldSide.Graph.FindParameter(oldName);
             if (source is not null && (source.Shape.Rank != p.Shape.Rank || source.Role != p.Role || source.IsBuffer != p.IsBuffer))
             {
                 notes.Add($"'{p.Name}' does not take '{oldName}': it was a {source.Role} of rank {source.Shape.Rank}, now a {p.Role} of rank {p.Shape.Rank}");
@@ -56,10 +58,11 @@ public static class SurgeryDiffer
             var oldPhi = oldSide.Map[source.Name];
             var axes = new List<AxisMap>();
             var unmappedOld = new List<long>[shape.Length];
-            var headRows = IsHeadTensor(newPhi, roles, keys);
+            var output = Array.IndexOf(roles, AxisRole.Output);
+            var headRows = output >= 0 && matcher.HasHeadKeys(newPhi, output);
             for (var a = 0; a < shape.Length; a++)
             {
-                var map = MapAxis(AxisKeys.Of(newPhi, a), AxisKeys.Of(oldPhi, a), keys, survivingOldAtoms);
+                var map = matcher.Map(newPhi, oldPhi, a);
                 var rule = roles[a] switch
                 {
                     AxisRole.Input or AxisRole.Kernel => InitRule.Zeros,
@@ -155,63 +158,6 @@ public static class SurgeryDiffer
     private static ModelVersion Version(ModelSide side) =>
         side.Schema is null ? new ModelVersion(side.Graph.Name, 0) : new ModelVersion(side.Schema.Model, side.Schema.Version);
 
-    /// <summary>
-    /// New index → old index with exactly the translated keys; indices with equal keys (positional axes) pair
-    /// up in order. A key with no old counterpart leaves the index unmapped.
-    /// </summary>
-    private static long[] MapAxis(long[][] newKeys, long[][] oldKeys, KeyTranslator keys, HashSet<long> surviving)
-    {
-        var byKey = new Dictionary<KeyTuple, Queue<long>>();
-        for (long i = 0; i < oldKeys.Length; i++)
-        {
-            var k = new KeyTuple(oldKeys[i]);
-            if (!byKey.TryGetValue(k, out var q))
-            {
-                byKey[k] = q = new Queue<long>();
-            }
-
-            q.Enqueue(i);
-        }
-
-        var result = new long[newKeys.Length];
-        var translated = new List<long>();
-        for (var i = 0; i < newKeys.Length; i++)
-        {
-            translated.Clear();
-            var ok = true;
-            foreach (var atom in newKeys[i])
-            {
-                var old = keys.Translate(atom);
-                if (old < 0)
-                {
-                    ok = false;
-                    break;
-                }
-
-                translated.Add(old);
-                surviving.Add(old);
-            }
-
-            result[i] = -1;
-            if (ok)
-            {
-                translated.Sort();
-                if (byKey.TryGetValue(new KeyTuple(translated.Distinct().ToArray()), out var q) && q.Count > 0)
-                {
-                    result[i] = q.Dequeue();
-                }
-            }
-        }
-
-        return result;
-    }
-
-    private static bool IsHeadTensor(Layout phi, AxisRole[] roles, KeyTranslator keys)
-    {
-        var output = Array.IndexOf(roles, AxisRole.Output);
-        return output >= 0 && AxisKeys.Of(phi, output).Any(k => k.Any(keys.IsHead));
-    }
-
     private static AxisRole[] AxisRoles(LayerSpec spec, GraphParameter p) => spec switch
     {
         LinearSpec => p.Role == ParameterRole.Weight ? [AxisRole.Output, AxisRole.Input] : [AxisRole.Output],
@@ -267,7 +213,7 @@ public static class SurgeryDiffer
         KeyTranslator keys,
         HashSet<string> usedSources,
         Dictionary<string, List<long>[]> oldUnmapped,
-        HashSet<long> surviving)
+        SurvivingKeys surviving)
     {
         var items = new Dictionary<(DroppedKind, string), Dictionary<string, long>>();
         void Add(DroppedKind kind, string name, string parameter, long elements)

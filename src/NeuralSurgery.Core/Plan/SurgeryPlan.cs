@@ -37,8 +37,8 @@ public sealed record InitRule(InitKind Kind, double Value = 0)
         InitKind.Zeros => "zeros",
         InitKind.Ones => "ones",
         InitKind.Constant => "constant(" + Value.ToString("R", CultureInfo.InvariantCulture) + ")",
-        InitKind.Uniform => "uniform(±" + Value.ToString("R", CultureInfo.InvariantCulture) + ")",
-        _ => "normal(σ=" + Value.ToString("R", CultureInfo.InvariantCulture) + ")",
+        InitKind.Uniform => "uniform(-" + Value.ToString("R", CultureInfo.InvariantCulture) + ", " + Value.ToString("R", CultureInfo.InvariantCulture) + ")",
+        _ => "normal(0, std " + Value.ToString("R", CultureInfo.InvariantCulture) + ")",
     };
 }
 
@@ -69,12 +69,23 @@ public sealed record AxisMap(AxisRole Role, long Length, long SourceLength, Equa
 {
     public long MappedCount => Segments.Where(s => s.IsMapped).Sum(s => s.Length);
 
-    /// <summary>Source index of target index <paramref name="index"/>, or -1.</summary>
+    /// <summary>Source index of target index <paramref name="index"/>, or -1 (binary search over the segments).</summary>
     public long SourceIndex(long index)
     {
-        foreach (var s in Segments)
+        int lo = 0, hi = Segments.Count - 1;
+        while (lo <= hi)
         {
-            if (index >= s.Start && index < s.Start + s.Length)
+            var mid = (lo + hi) >> 1;
+            var s = Segments[mid];
+            if (index < s.Start)
+            {
+                hi = mid - 1;
+            }
+            else if (index >= s.Start + s.Length)
+            {
+                lo = mid + 1;
+            }
+            else
             {
                 return s.IsMapped ? s.SourceStart + (index - s.Start) : -1;
             }

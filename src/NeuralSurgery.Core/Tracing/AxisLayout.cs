@@ -96,11 +96,22 @@ public sealed class Run : IEquatable<Run>
             return false;
         }
 
-        for (var i = 0; i < Keys.Length; i++)
+        // Keys pair up as a bijection, not by position: slicing can reorder two keys of one space.
+        var used = Keys.Length <= 64 ? 0UL : throw new InvalidOperationException("a run holds more than 64 keys");
+        foreach (var b in next.Keys)
         {
-            var a = Keys[i];
-            var b = next.Keys[i];
-            if (a.Space != b.Space || a.Stride != b.Stride || a.At(Length) != b.Start)
+            var found = false;
+            for (var i = 0; i < Keys.Length && !found; i++)
+            {
+                var a = Keys[i];
+                if ((used & (1UL << i)) == 0 && a.Space == b.Space && a.Stride == b.Stride && a.At(Length) == b.Start)
+                {
+                    used |= 1UL << i;
+                    found = true;
+                }
+            }
+
+            if (!found)
             {
                 return false;
             }

@@ -195,6 +195,21 @@ public class SurgeryDifferTests
     }
 
     [Fact]
+    public void A_new_module_reusing_a_renamed_modules_name_is_new()
+    {
+        // fc1 was renamed to encoder; the new model's fc1 is another layer and must not copy old fc1 again.
+        var schema = ParseSchema(Yaml(1, "[a, b]"), 1);
+        var old = Mlp(schema);
+        var b = new NeuralSurgery.Graph.GraphBuilder("Policy");
+        var obs = b.FeatureInput("obs", NeuralSurgery.Graph.Dim.Batch, 2);
+        b.Output("logits", b.Linear("head", b.Relu(b.Linear("fc1", b.Relu(b.Linear("encoder", obs, 4)), 4)), 3));
+        var plan = MakePlan(old, ModelSide.Trace(b.Build(), schema), PlanOptions.Default with { ModuleRenames = new[] { new ModuleRename("fc1", "encoder") } });
+        Assert.Equal("fc1.weight", plan.FindTensor("encoder.weight")!.Source);
+        Assert.Null(plan.FindTensor("fc1.weight")!.Source);
+        Assert.True(plan.Totals.ShareOfSource <= 1);
+    }
+
+    [Fact]
     public void Lstm_input_widened_keeps_every_gate_block()
     {
         var old = Recurrent(ParseSchema(Yaml(1, "[a, b]"), 1), core: 3, hidden: 2);

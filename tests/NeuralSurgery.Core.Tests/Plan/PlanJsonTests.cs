@@ -424,7 +424,7 @@ public class PlanJsonTests
         Assert.Contains("\"shape\": [],", json, StringComparison.Ordinal);
         Assert.Contains("\"segments\": []", json, StringComparison.Ordinal);
         Assert.Contains("\"source\": null,", json, StringComparison.Ordinal);
-        Assert.Contains("'extra_encoder.weight' is new: initialised with uniform(±0.5773502691896258)", PlanJson.Write(BuildPlan("new parameter without source")), StringComparison.Ordinal);
+        Assert.Contains("'extra_encoder.weight' is new: initialised with uniform(-0.5773502691896258, 0.5773502691896258)", PlanJson.Write(BuildPlan("new parameter without source")), StringComparison.Ordinal);
     }
 
     [Fact]
