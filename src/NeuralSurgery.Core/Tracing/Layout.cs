@@ -315,7 +315,7 @@ public sealed class Layout
         return true;
     }
 
-    /// <summary>Merges boxes adjacent along one axis whose other axes and common sets are equal.</summary>
+    /// <summary>Merges boxes adjacent along one axis whose other axes are equal (see <see cref="Join"/>).</summary>
     internal static List<LayoutBlock> Coalesce(IEnumerable<LayoutBlock> input)
     {
         var blocks = input.ToList();
@@ -342,7 +342,7 @@ public sealed class Layout
                         var b = sorted[i];
                         if (current.Start[axis] + current.Size[axis] == b.Start[axis])
                         {
-                            current = current.With(axis, current.Start[axis], AxisLayout.Concat([current.Axes[axis], b.Axes[axis]]));
+                            current = Join(current, b, axis);
                             changed = true;
                         }
                         else
@@ -360,6 +360,26 @@ public sealed class Layout
         }
 
         return blocks.OrderBy(b => b.Start, LexComparer.Instance).ToList();
+    }
+
+    /// <summary>
+    /// Two boxes adjacent along <paramref name="axis"/> with equal other axes as one box: where their common sets
+    /// differ, each moves into its own runs along that axis, which cover every element of the box.
+    /// </summary>
+    private static LayoutBlock Join(LayoutBlock left, LayoutBlock right, int axis)
+    {
+        if (left.Common.Equals(right.Common))
+        {
+            return left.With(axis, left.Start[axis], AxisLayout.Concat([left.Axes[axis], right.Axes[axis]]));
+        }
+
+        var shared = left.Common.Intersect(right.Common);
+        var joined = AxisLayout.Concat([left.Axes[axis].AddBits(left.Common.Except(shared)), right.Axes[axis].AddBits(right.Common.Except(shared))]);
+        var axes = (AxisLayout[])left.Axes.Clone();
+        axes[axis] = joined;
+        var size = (long[])left.Size.Clone();
+        size[axis] = joined.Length;
+        return new LayoutBlock(left.Start, size, shared, axes);
     }
 
     // ---- structural ops (every one keeps the partition exact) ----
@@ -717,7 +737,7 @@ public sealed class Layout
         }
     }
 
-    /// <summary>Everything about a box except its extent along one axis: boxes with equal signatures may merge.</summary>
+    /// <summary>A box's other axes (start and layout): boxes with equal signatures, adjacent along the axis, merge.</summary>
     private readonly struct Signature : IEquatable<Signature>
     {
         private readonly LayoutBlock _block;
@@ -728,7 +748,7 @@ public sealed class Layout
         {
             _block = block;
             _axis = axis;
-            var h = block.Common.GetHashCode();
+            var h = 7;
             for (var a = 0; a < block.Rank; a++)
             {
                 if (a != axis)
@@ -743,7 +763,7 @@ public sealed class Layout
 
         public bool Equals(Signature other)
         {
-            if (_hash != other._hash || !_block.Common.Equals(other._block.Common))
+            if (_hash != other._hash)
             {
                 return false;
             }
