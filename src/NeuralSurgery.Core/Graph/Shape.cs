@@ -29,19 +29,6 @@ public sealed record Shape
     /// <summary>Number of elements; only for constant shapes.</summary>
     public long ElementCount => Dims.Aggregate(1L, (acc, d) => acc * d.Value);
 
-    /// <summary>Normalises a possibly negative axis (PyTorch style) or throws.</summary>
-    public int NormalizeAxis(int axis, int extra = 0)
-    {
-        var rank = Rank + extra;
-        var a = axis < 0 ? axis + rank : axis;
-        if (a < 0 || a >= rank)
-        {
-            throw new ArgumentOutOfRangeException(nameof(axis), $"dimension {axis} is out of range for a tensor of rank {Rank}");
-        }
-
-        return a;
-    }
-
     public Shape With(int axis, Dim dim) => new(Dims.Select((d, i) => i == axis ? dim : d));
 
     public Shape Remove(int axis) => new(Dims.Where((_, i) => i != axis));

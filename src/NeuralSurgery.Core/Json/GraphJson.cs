@@ -1,10 +1,8 @@
 using System;
 using System.Collections.Generic;
 using System.Globalization;
-using System.IO;
 using System.Linq;
 using System.Text;
-using System.Text.Encodings.Web;
 using System.Text.Json;
 using NeuralSurgery.Collections;
 using NeuralSurgery.Graph;
@@ -54,10 +52,8 @@ public static class GraphJson
 
     private static readonly string[] LayerKinds = ["Linear", "Embedding", "Conv1d", "LSTM", "GRU", "LayerNorm", "BatchNorm1d"];
 
-    private static readonly JavaScriptEncoder Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping;
-
     /// <summary>Writes <paramref name="graph"/> as JSON text (see the remarks on <see cref="GraphJson"/>).</summary>
-    public static string Write(ModelGraph graph) => Encoding.UTF8.GetString(WriteUtf8(graph));
+    public static string Write(ModelGraph graph) => JsonDocumentIO.ToText(WriteUtf8(graph));
 
     /// <summary>Writes <paramref name="graph"/> as UTF-8 JSON without a byte order mark.</summary>
     public static byte[] WriteUtf8(ModelGraph graph)
@@ -67,25 +63,7 @@ public static class GraphJson
             throw new ArgumentNullException(nameof(graph));
         }
 
-        var options = new JsonWriterOptions
-        {
-            Indented = true,
-            Encoder = Encoder,
-#if NET9_0_OR_GREATER
-            IndentCharacter = ' ',
-            IndentSize = 2,
-            NewLine = "\n",
-#endif
-        };
-
-        using var stream = new MemoryStream();
-        using (var writer = new Utf8JsonWriter(stream, options))
-        {
-            WriteGraph(writer, graph);
-        }
-
-        stream.WriteByte((byte)'\n');
-        return NormalizeNewLines(stream.ToArray());
+        return JsonDocumentIO.WriteUtf8(graph, WriteGraph);
     }
 
     /// <summary>
@@ -93,57 +71,10 @@ public static class GraphJson
     /// <see cref="ModelGraph.Create"/> finds, is a <see cref="JsonFormatException"/> naming
     /// <paramref name="path"/> (when given) and the JSON path of the offending element.
     /// </summary>
-    public static ModelGraph Read(string json, string? path = null)
-    {
-        if (json is null)
-        {
-            throw new ArgumentNullException(nameof(json));
-        }
-
-        JsonDocument document;
-        try
-        {
-            document = JsonDocument.Parse(json.Length > 0 && json[0] == '\uFEFF' ? json.AsMemory(1) : json.AsMemory(), default);
-        }
-        catch (JsonException e)
-        {
-            throw SyntaxError(e, path);
-        }
-        catch (ArgumentException e)
-        {
-            // Lone surrogates: the text cannot be transcoded to UTF-8.
-            throw new JsonFormatException(path, null, null, null, "invalid text: " + e.Message, e);
-        }
-
-        using (document)
-        {
-            return ReadGraph(document.RootElement, path);
-        }
-    }
+    public static ModelGraph Read(string json, string? path = null) => JsonDocumentIO.Read(json, path, ReadGraph);
 
     /// <summary>Reads a graph from UTF-8 bytes, as <see cref="WriteUtf8"/> writes them (a byte order mark is skipped).</summary>
-    public static ModelGraph ReadUtf8(ReadOnlyMemory<byte> utf8Json, string? path = null)
-    {
-        JsonDocument document;
-        try
-        {
-            var span = utf8Json.Span;
-            var bom = span.Length >= 3 && span[0] == 0xEF && span[1] == 0xBB && span[2] == 0xBF;
-            document = JsonDocument.Parse(bom ? utf8Json.Slice(3) : utf8Json, default);
-        }
-        catch (JsonException e)
-        {
-            throw SyntaxError(e, path);
-        }
-
-        using (document)
-        {
-            return ReadGraph(document.RootElement, path);
-        }
-    }
-
-    private static JsonFormatException SyntaxError(JsonException e, string? path) =>
-        new(path, null, e.LineNumber + 1, e.BytePositionInLine + 1, "invalid JSON: " + e.Message, e);
+    public static ModelGraph ReadUtf8(ReadOnlyMemory<byte> utf8Json, string? path = null) => JsonDocumentIO.ReadUtf8(utf8Json, path, ReadGraph);
 
     // ---------------------------------------------------------------- writing
 
@@ -188,7 +119,7 @@ public static class GraphJson
             w.WriteStartObject("op");
             WriteOp(w, node.Op);
             w.WriteEndObject();
-            WriteInline(w, "operands", node.Operands.Select(o => Quote(o.ToString())));
+            WriteInline(w, "operands", node.Operands.Select(o => JsonDocumentIO.Quote(o.ToString())));
             WriteInline(w, "outputShapes", node.OutputShapes.Select(ShapeText));
             w.WriteEndObject();
         }
@@ -258,14 +189,14 @@ public static class GraphJson
                 break;
             case LayerNormSpec n:
                 WriteInline(w, "normalizedShape", n.NormalizedShape.Select(d => d.ToString(CultureInfo.InvariantCulture)));
-                WriteDouble(w, "eps", n.Eps);
+                WriteFiniteDouble(w, "eps", n.Eps);
                 w.WriteBoolean("elementwiseAffine", n.ElementwiseAffine);
                 w.WriteBoolean("bias", n.Bias);
                 break;
             case BatchNorm1dSpec b:
                 w.WriteNumber("numFeatures", b.NumFeatures);
-                WriteDouble(w, "eps", b.Eps);
-                WriteDouble(w, "momentum", b.Momentum);
+                WriteFiniteDouble(w, "eps", b.Eps);
+                WriteFiniteDouble(w, "momentum", b.Momentum);
                 w.WriteBoolean("affine", b.Affine);
                 w.WriteBoolean("trackRunningStats", b.TrackRunningStats);
                 break;
@@ -289,7 +220,7 @@ public static class GraphJson
                 w.WriteNumber("axis", s.Axis);
                 break;
             case DropoutOp d:
-                WriteDouble(w, "p", d.P);
+                WriteFiniteDouble(w, "p", d.P);
                 break;
             case BinaryOp:
                 break;
@@ -304,7 +235,7 @@ public static class GraphJson
                 w.WriteBoolean("keepDim", r.KeepDim);
                 break;
             case ReshapeOp r:
-                WriteInline(w, "target", r.Target.Select(d => Quote(d.ToString())));
+                WriteInline(w, "target", r.Target.Select(d => JsonDocumentIO.Quote(d.ToString())));
                 break;
             case FlattenOp f:
                 w.WriteNumber("startAxis", f.StartAxis);
@@ -353,38 +284,18 @@ public static class GraphJson
     private static void WriteInline(Utf8JsonWriter w, string name, IEnumerable<string> items) =>
         w.WriteRawProperty(name, "[" + string.Join(", ", items) + "]");
 
-    private static void WriteRawProperty(this Utf8JsonWriter w, string name, string rawJson)
-    {
-        w.WritePropertyName(name);
-        w.WriteRawValue(rawJson);
-    }
-
-    /// <summary>Round-trip text of a double, identical on every target framework (<c>0.5</c>, <c>1E-05</c>).</summary>
-    private static void WriteDouble(Utf8JsonWriter w, string name, double value)
+    /// <summary>Round-trip text of a double (<see cref="JsonDocumentIO.DoubleText"/>); non-finite values have no JSON form.</summary>
+    private static void WriteFiniteDouble(Utf8JsonWriter w, string name, double value)
     {
         if (double.IsNaN(value) || double.IsInfinity(value))
         {
             throw new ArgumentException($"'{name}' is {value.ToString(CultureInfo.InvariantCulture)}; JSON has no non-finite numbers", nameof(value));
         }
 
-        w.WriteRawProperty(name, value.ToString("R", CultureInfo.InvariantCulture));
+        w.WriteDouble(name, value);
     }
 
-    private static string ShapeText(Shape shape) => "[" + string.Join(", ", shape.Dims.Select(d => Quote(d.ToString()))) + "]";
-
-    /// <summary>A JSON string literal escaped exactly as the writer escapes strings.</summary>
-    private static string Quote(string value) => "\"" + JsonEncodedText.Encode(value, Encoder).ToString() + "\"";
-
-    private static byte[] NormalizeNewLines(byte[] bytes)
-    {
-        // System.Text.Json 8 (netstandard2.0) indents with Environment.NewLine; strings never hold a raw CR.
-        if (Array.IndexOf(bytes, (byte)'\r') < 0)
-        {
-            return bytes;
-        }
-
-        return bytes.Where(b => b != (byte)'\r').ToArray();
-    }
+    private static string ShapeText(Shape shape) => "[" + string.Join(", ", shape.Dims.Select(d => JsonDocumentIO.Quote(d.ToString()))) + "]";
 
     private static string EnumName<T>(T value)
         where T : struct, Enum
@@ -421,21 +332,7 @@ public static class GraphJson
 
     private static ModelGraph ReadGraph(JsonElement rootElement, string? file)
     {
-        var root = JsonObjectReader.Open(rootElement, "$", file);
-        var format = root.String("format");
-        if (!string.Equals(format, FormatName, StringComparison.Ordinal))
-        {
-            throw JsonObjectReader.Fail(file, root.PathOf("format"), $"unknown format '{format}'; expected '{FormatName}'");
-        }
-
-        var versionElement = root.Required("version");
-        var version = JsonObjectReader.ReadInt64(versionElement, root.PathOf("version"), file);
-        if (version != FormatVersion)
-        {
-            throw JsonObjectReader.Fail(file, root.PathOf("version"), $"version {version.ToString(CultureInfo.InvariantCulture)} is not supported; expected {FormatVersion.ToString(CultureInfo.InvariantCulture)}");
-        }
-
-        root.Allow(TopLevelProperties);
+        var root = JsonDocumentIO.OpenRoot(rootElement, file, FormatName, FormatVersion, TopLevelProperties);
         var name = root.String("name");
 
         var inputs = new List<GraphInput>();

@@ -1,10 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Globalization;
-using System.IO;
 using System.Linq;
-using System.Text;
-using System.Text.Encodings.Web;
 using System.Text.Json;
 using NeuralSurgery.Collections;
 using NeuralSurgery.Plan;
@@ -92,11 +89,9 @@ public static class PlanJson
         (DroppedKind.Parameter, "parameter"),
     ];
 
-    private static readonly JavaScriptEncoder Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping;
-
     /// <summary>Writes <paramref name="plan"/> as JSON text (see the remarks on <see cref="PlanJson"/>).</summary>
     /// <exception cref="ArgumentException">The plan is inconsistent (a file <see cref="Read"/> would reject); the message names the JSON path.</exception>
-    public static string Write(SurgeryPlan plan) => Encoding.UTF8.GetString(WriteUtf8(plan));
+    public static string Write(SurgeryPlan plan) => JsonDocumentIO.ToText(WriteUtf8(plan));
 
     /// <summary>Writes <paramref name="plan"/> as UTF-8 JSON without a byte order mark.</summary>
     /// <exception cref="ArgumentException">The plan is inconsistent (a file <see cref="Read"/> would reject); the message names the JSON path.</exception>
@@ -112,25 +107,7 @@ public static class PlanJson
             throw new ArgumentException($"the plan cannot be written: {problem.Path}: {problem.Detail}", nameof(plan));
         }
 
-        var options = new JsonWriterOptions
-        {
-            Indented = true,
-            Encoder = Encoder,
-#if NET9_0_OR_GREATER
-            IndentCharacter = ' ',
-            IndentSize = 2,
-            NewLine = "\n",
-#endif
-        };
-
-        using var stream = new MemoryStream();
-        using (var writer = new Utf8JsonWriter(stream, options))
-        {
-            WritePlan(writer, plan);
-        }
-
-        stream.WriteByte((byte)'\n');
-        return NormalizeNewLines(stream.ToArray());
+        return JsonDocumentIO.WriteUtf8(plan, WritePlan);
     }
 
     /// <summary>
@@ -138,57 +115,10 @@ public static class PlanJson
     /// that do not tile their axis, derived counts that disagree, ...) is a <see cref="JsonFormatException"/>
     /// naming <paramref name="path"/> (when given), the JSON path of the offending element and the tensor.
     /// </summary>
-    public static SurgeryPlan Read(string json, string? path = null)
-    {
-        if (json is null)
-        {
-            throw new ArgumentNullException(nameof(json));
-        }
-
-        JsonDocument document;
-        try
-        {
-            document = JsonDocument.Parse(json.Length > 0 && json[0] == '\uFEFF' ? json.AsMemory(1) : json.AsMemory(), default);
-        }
-        catch (JsonException e)
-        {
-            throw SyntaxError(e, path);
-        }
-        catch (ArgumentException e)
-        {
-            // Lone surrogates: the text cannot be transcoded to UTF-8.
-            throw new JsonFormatException(path, null, null, null, "invalid text: " + e.Message, e);
-        }
-
-        using (document)
-        {
-            return ReadPlan(document.RootElement, path);
-        }
-    }
+    public static SurgeryPlan Read(string json, string? path = null) => JsonDocumentIO.Read(json, path, ReadPlan);
 
     /// <summary>Reads a plan from UTF-8 bytes, as <see cref="WriteUtf8"/> writes them (a byte order mark is skipped).</summary>
-    public static SurgeryPlan ReadUtf8(ReadOnlyMemory<byte> utf8Json, string? path = null)
-    {
-        JsonDocument document;
-        try
-        {
-            var span = utf8Json.Span;
-            var bom = span.Length >= 3 && span[0] == 0xEF && span[1] == 0xBB && span[2] == 0xBF;
-            document = JsonDocument.Parse(bom ? utf8Json.Slice(3) : utf8Json, default);
-        }
-        catch (JsonException e)
-        {
-            throw SyntaxError(e, path);
-        }
-
-        using (document)
-        {
-            return ReadPlan(document.RootElement, path);
-        }
-    }
-
-    private static JsonFormatException SyntaxError(JsonException e, string? path) =>
-        new(path, null, e.LineNumber + 1, e.BytePositionInLine + 1, "invalid JSON: " + e.Message, e);
+    public static SurgeryPlan ReadUtf8(ReadOnlyMemory<byte> utf8Json, string? path = null) => JsonDocumentIO.ReadUtf8(utf8Json, path, ReadPlan);
 
     // ---------------------------------------------------------------- writing
 
@@ -201,7 +131,7 @@ public static class PlanJson
         WriteVersion(w, "to", plan.To);
 
         w.WriteStartObject("options");
-        WriteDouble(w, "newOutputBias", plan.Options.NewOutputBias);
+        w.WriteDouble("newOutputBias", plan.Options.NewOutputBias);
         w.WriteStartArray("moduleRenames");
         foreach (var rename in plan.Options.ModuleRenames)
         {
@@ -217,7 +147,7 @@ public static class PlanJson
         {
             w.WriteStartObject();
             w.WriteString("space", map.Space);
-            WriteRawProperty(w, "sources", Numbers(map.Sources));
+            w.WriteRawProperty("sources", Numbers(map.Sources));
             w.WriteEndObject();
         }
 
@@ -228,8 +158,8 @@ public static class PlanJson
         w.WriteNumber("copied", plan.Totals.CopiedElements);
         w.WriteNumber("target", plan.Totals.TargetElements);
         w.WriteNumber("source", plan.Totals.SourceElements);
-        WriteDouble(w, "shareOfTarget", plan.Totals.ShareOfTarget);
-        WriteDouble(w, "shareOfSource", plan.Totals.ShareOfSource);
+        w.WriteDouble("shareOfTarget", plan.Totals.ShareOfTarget);
+        w.WriteDouble("shareOfSource", plan.Totals.ShareOfSource);
         w.WriteEndObject();
 
         w.WriteStartArray("tensors");
@@ -284,7 +214,7 @@ public static class PlanJson
     {
         w.WriteStartObject();
         w.WriteString("name", t.Name);
-        WriteRawProperty(w, "shape", Numbers(t.Shape));
+        w.WriteRawProperty("shape", Numbers(t.Shape));
         w.WriteString("dtype", t.DType);
         w.WriteBoolean("buffer", t.IsBuffer);
         if (t.Source is null)
@@ -296,7 +226,7 @@ public static class PlanJson
             w.WriteString("source", t.Source);
         }
 
-        WriteRawProperty(w, "sourceShape", Numbers(t.SourceShape));
+        w.WriteRawProperty("sourceShape", Numbers(t.SourceShape));
         w.WriteStartArray("axes");
         foreach (var axis in t.Axes)
         {
@@ -304,14 +234,14 @@ public static class PlanJson
             w.WriteString("role", NameOf(AxisRoles, axis.Role));
             w.WriteNumber("length", axis.Length);
             w.WriteNumber("sourceLength", axis.SourceLength);
-            WriteRawProperty(w, "unmapped", RuleText(axis.Unmapped));
-            WriteRawProperty(w, "segments", "[" + string.Join(", ", axis.Segments.Select(s => Numbers([s.Start, s.Length, s.SourceStart]))) + "]");
+            w.WriteRawProperty("unmapped", RuleText(axis.Unmapped));
+            w.WriteRawProperty("segments", "[" + string.Join(", ", axis.Segments.Select(s => Numbers([s.Start, s.Length, s.SourceStart]))) + "]");
             w.WriteEndObject();
         }
 
         w.WriteEndArray();
-        WriteRawProperty(w, "initOrder", Numbers(t.InitOrder.Select(a => (long)a)));
-        WriteRawProperty(w, "init", RuleText(t.Init));
+        w.WriteRawProperty("initOrder", Numbers(t.InitOrder.Select(a => (long)a)));
+        w.WriteRawProperty("init", RuleText(t.Init));
         w.WriteNumber("copied", t.CopiedElements);
         w.WriteNumber("total", t.TotalElements);
         w.WriteEndObject();
@@ -321,35 +251,12 @@ public static class PlanJson
     private static string RuleText(InitRule rule)
     {
         var kind = "{\"kind\": \"" + NameOf(InitKinds, rule.Kind) + "\"";
-        return HasValue(rule.Kind) ? kind + ", \"value\": " + DoubleText(rule.Value) + "}" : kind + "}";
+        return HasValue(rule.Kind) ? kind + ", \"value\": " + JsonDocumentIO.DoubleText(rule.Value) + "}" : kind + "}";
     }
 
     private static bool HasValue(InitKind kind) => kind is InitKind.Constant or InitKind.Uniform or InitKind.Normal;
 
     private static string Numbers(IEnumerable<long> values) => "[" + string.Join(", ", values.Select(v => v.ToString(CultureInfo.InvariantCulture))) + "]";
-
-    private static void WriteRawProperty(Utf8JsonWriter w, string name, string rawJson)
-    {
-        w.WritePropertyName(name);
-        w.WriteRawValue(rawJson);
-    }
-
-    /// <summary>Round-trip text of a double, identical on every target framework (<c>0.5</c>, <c>1</c>, <c>1E-05</c>).</summary>
-    private static void WriteDouble(Utf8JsonWriter w, string name, double value) => WriteRawProperty(w, name, DoubleText(value));
-
-    /// <summary>"R" text; <see cref="Check"/> keeps non-finite values out of what is written. Negative zero is "-0", valid JSON that reads back equal.</summary>
-    private static string DoubleText(double value) => value.ToString("R", CultureInfo.InvariantCulture);
-
-    private static byte[] NormalizeNewLines(byte[] bytes)
-    {
-        // System.Text.Json 8 (netstandard2.0) indents with Environment.NewLine; strings never hold a raw CR.
-        if (Array.IndexOf(bytes, (byte)'\r') < 0)
-        {
-            return bytes;
-        }
-
-        return bytes.Where(b => b != (byte)'\r').ToArray();
-    }
 
     private static string NameOf<T>((T Value, string Name)[] names, T value)
         where T : struct, Enum
@@ -369,20 +276,7 @@ public static class PlanJson
 
     private static SurgeryPlan ReadPlan(JsonElement rootElement, string? file)
     {
-        var root = JsonObjectReader.Open(rootElement, "$", file);
-        var format = root.String("format");
-        if (!string.Equals(format, FormatName, StringComparison.Ordinal))
-        {
-            throw JsonObjectReader.Fail(file, root.PathOf("format"), $"unknown format '{format}'; expected '{FormatName}'");
-        }
-
-        var version = root.Int64("version");
-        if (version != FormatVersion)
-        {
-            throw JsonObjectReader.Fail(file, root.PathOf("version"), $"version {N(version)} is not supported; expected {N(FormatVersion)}");
-        }
-
-        root.Allow(TopLevelProperties);
+        var root = JsonDocumentIO.OpenRoot(rootElement, file, FormatName, FormatVersion, TopLevelProperties);
         var from = ReadVersion(root.Object("from"));
         var to = ReadVersion(root.Object("to"));
         var options = ReadOptions(root.Object("options"));
@@ -463,7 +357,7 @@ public static class PlanJson
     {
         if (Math.Abs(written - computed) > ShareTolerance * Math.Max(1, Math.Abs(computed)))
         {
-            throw JsonObjectReader.Fail(file, path, $"share is {DoubleText(written)} but {what} is {DoubleText(computed)}");
+            throw JsonObjectReader.Fail(file, path, $"share is {JsonDocumentIO.DoubleText(written)} but {what} is {JsonDocumentIO.DoubleText(computed)}");
         }
     }
 
@@ -589,7 +483,7 @@ public static class PlanJson
 
         if (!IsFinite(plan.Options.NewOutputBias))
         {
-            return ("$.options.newOutputBias", $"expected a finite number, found {DoubleText(plan.Options.NewOutputBias)}");
+            return ("$.options.newOutputBias", $"expected a finite number, found {JsonDocumentIO.DoubleText(plan.Options.NewOutputBias)}");
         }
 
         var renameTargets = new HashSet<string>(StringComparer.Ordinal);
@@ -898,17 +792,17 @@ public static class PlanJson
         if (!HasValue(rule.Kind))
         {
             // Written without a value; a stray one would not survive the round trip.
-            return rule.Value == 0 ? null : (at, $"init rule '{NameOf(InitKinds, rule.Kind)}' carries the value {DoubleText(rule.Value)}; expected none (0)");
+            return rule.Value == 0 ? null : (at, $"init rule '{NameOf(InitKinds, rule.Kind)}' carries the value {JsonDocumentIO.DoubleText(rule.Value)}; expected none (0)");
         }
 
         if (!IsFinite(rule.Value))
         {
-            return (at + ".value", $"expected a finite number, found {DoubleText(rule.Value)}");
+            return (at + ".value", $"expected a finite number, found {JsonDocumentIO.DoubleText(rule.Value)}");
         }
 
         if (rule.Kind != InitKind.Constant && rule.Value < 0)
         {
-            return (at + ".value", $"{NameOf(InitKinds, rule.Kind)} {(rule.Kind == InitKind.Uniform ? "bound" : "standard deviation")} is {DoubleText(rule.Value)}; expected a non-negative number");
+            return (at + ".value", $"{NameOf(InitKinds, rule.Kind)} {(rule.Kind == InitKind.Uniform ? "bound" : "standard deviation")} is {JsonDocumentIO.DoubleText(rule.Value)}; expected a non-negative number");
         }
 
         return null;

@@ -257,45 +257,21 @@ internal sealed class SchemaDocumentReader
             return;
         }
 
-        if (node is not YamlMappingNode mapping)
-        {
-            Report(SchemaErrorCodes.InvalidValue, $"'inputs' is {Describe(node)}; expected a mapping from input names to their features", Loc(node));
-            return;
-        }
-
-        foreach (var pair in mapping.Children)
-        {
-            var name = ReadKey(pair.Key, "in 'inputs'");
-            if (name is null)
-            {
-                continue;
-            }
-
-            CheckName(name, pair.Key, "input", string.Empty);
-            inputs.Add(ReadInput(name, pair.Key, pair.Value));
-        }
+        ReadDeclarations(node, "inputs", "input", inputs, ReadInput);
     }
 
     private SchemaInput ReadInput(string name, YamlNode keyNode, YamlNode node)
     {
         var owner = $"input '{name}'";
         var location = Loc(keyNode);
+        if (DeclarationMapping(node, owner, location, "a mapping with 'features' or 'categorical'") is not { } mapping)
+        {
+            return new SchemaInput(name, InputKind.Dense, false, EquatableArray<SchemaFeature>.Empty, EquatableArray<string>.Empty, location);
+        }
+
         var features = new List<SchemaFeature>();
         var values = new List<string>();
         var isSet = false;
-
-        if (IsNull(node))
-        {
-            Report(SchemaErrorCodes.EmptyDeclaration, $"{owner} is empty; expected a mapping with 'features' or 'categorical'", location);
-            return new SchemaInput(name, InputKind.Dense, false, EquatableArray<SchemaFeature>.Empty, EquatableArray<string>.Empty, location);
-        }
-
-        if (node is not YamlMappingNode mapping)
-        {
-            Report(SchemaErrorCodes.InvalidValue, $"{owner} is {Describe(node)}; expected a mapping with 'features' or 'categorical'", Loc(node));
-            return new SchemaInput(name, InputKind.Dense, false, EquatableArray<SchemaFeature>.Empty, EquatableArray<string>.Empty, location);
-        }
-
         YamlNode? featuresKey = null;
         YamlNode? categoricalKey = null;
         foreach (var pair in mapping.Children)
@@ -334,6 +310,24 @@ internal sealed class SchemaDocumentReader
             : new SchemaInput(name, InputKind.Dense, isSet, features.ToEquatableArray(), EquatableArray<string>.Empty, location);
     }
 
+    /// <summary>The mapping of an input or output declaration, or null (reported) when it is empty or not a mapping.</summary>
+    private YamlMappingNode? DeclarationMapping(YamlNode node, string owner, SourceLocation location, string expected)
+    {
+        if (IsNull(node))
+        {
+            Report(SchemaErrorCodes.EmptyDeclaration, $"{owner} is empty; expected {expected}", location);
+            return null;
+        }
+
+        if (node is not YamlMappingNode mapping)
+        {
+            Report(SchemaErrorCodes.InvalidValue, $"{owner} is {Describe(node)}; expected {expected}", Loc(node));
+            return null;
+        }
+
+        return mapping;
+    }
+
     private void ReportIfBoth(string owner, YamlNode? earlierKey, YamlNode laterKey)
     {
         if (earlierKey is not null)
@@ -361,15 +355,8 @@ internal sealed class SchemaDocumentReader
 
     private void ReadFeatures(YamlNode keyNode, YamlNode node, string owner, List<SchemaFeature> features)
     {
-        if (IsNull(node) || node is YamlSequenceNode { Children.Count: 0 })
+        if (ListOf(keyNode, node, owner, "features", "feature", "feature names") is not { } sequence)
         {
-            Report(SchemaErrorCodes.EmptyDeclaration, $"{owner} has an empty 'features' list; expected at least one feature", ValueLoc(keyNode, node));
-            return;
-        }
-
-        if (node is not YamlSequenceNode sequence)
-        {
-            Report(SchemaErrorCodes.InvalidValue, $"'features' of {owner} is {Describe(node)}; expected a list of feature names", Loc(node));
             return;
         }
 
@@ -401,26 +388,61 @@ internal sealed class SchemaDocumentReader
                 continue;
             }
 
-            var name = nameNode.Value ?? string.Empty;
-            var location = Loc(nameNode);
-            if (!CheckName(name, nameNode, "feature", " in " + owner))
+            if (ReadUniqueName(nameNode, "feature", owner, seen, SchemaErrorCodes.DuplicateName, "unique feature names") is not { } name)
             {
                 continue;
             }
 
-            if (seen.TryGetValue(name, out var first))
-            {
-                Report(
-                    SchemaErrorCodes.DuplicateName,
-                    $"feature '{name}' in {owner} is declared more than once (first at {At(first)}); expected unique feature names",
-                    location);
-                continue;
-            }
-
-            seen.Add(name, location);
-            features.Add(new SchemaFeature(name, width, offset, location));
+            features.Add(new SchemaFeature(name, width, offset, Loc(nameNode)));
             offset += width;
         }
+    }
+
+    /// <summary>
+    /// The entries of the list <paramref name="key"/> ('features' or 'categorical') of <paramref name="owner"/>,
+    /// or null (reported) when it is empty or not a list.
+    /// </summary>
+    private YamlSequenceNode? ListOf(YamlNode keyNode, YamlNode node, string owner, string key, string item, string items)
+    {
+        if (IsNull(node) || node is YamlSequenceNode { Children.Count: 0 })
+        {
+            Report(SchemaErrorCodes.EmptyDeclaration, $"{owner} has an empty '{key}' list; expected at least one {item}", ValueLoc(keyNode, node));
+            return null;
+        }
+
+        if (node is not YamlSequenceNode sequence)
+        {
+            Report(SchemaErrorCodes.InvalidValue, $"'{key}' of {owner} is {Describe(node)}; expected a list of {items}", Loc(node));
+            return null;
+        }
+
+        return sequence;
+    }
+
+    /// <summary>
+    /// The name of a list entry, recorded with its location in <paramref name="seen"/>; null (reported) when it
+    /// is not a valid name or repeats an earlier entry.
+    /// </summary>
+    private string? ReadUniqueName(YamlScalarNode node, string kind, string owner, Dictionary<string, SourceLocation> seen, string duplicateId, string expected)
+    {
+        var name = node.Value ?? string.Empty;
+        var location = Loc(node);
+        if (!CheckName(name, node, kind, " in " + owner))
+        {
+            return null;
+        }
+
+        if (seen.TryGetValue(name, out var first))
+        {
+            Report(
+                duplicateId,
+                $"{kind} '{name}' in {owner} is declared more than once (first at {At(first)}); expected {expected}",
+                location);
+            return null;
+        }
+
+        seen.Add(name, location);
+        return name;
     }
 
     /// <summary>Reads <c>{ name, width }</c>; returns the name node (null when missing) and the width (1 when invalid).</summary>
@@ -492,15 +514,8 @@ internal sealed class SchemaDocumentReader
 
     private void ReadCategorical(YamlNode keyNode, YamlNode node, string owner, List<string> values)
     {
-        if (IsNull(node) || node is YamlSequenceNode { Children.Count: 0 })
+        if (ListOf(keyNode, node, owner, "categorical", "value", "values") is not { } sequence)
         {
-            Report(SchemaErrorCodes.EmptyDeclaration, $"{owner} has an empty 'categorical' list; expected at least one value", ValueLoc(keyNode, node));
-            return;
-        }
-
-        if (node is not YamlSequenceNode sequence)
-        {
-            Report(SchemaErrorCodes.InvalidValue, $"'categorical' of {owner} is {Describe(node)}; expected a list of values", Loc(node));
             return;
         }
 
@@ -517,24 +532,10 @@ internal sealed class SchemaDocumentReader
                 continue;
             }
 
-            var value = scalar.Value ?? string.Empty;
-            var location = Loc(scalar);
-            if (!CheckName(value, scalar, "categorical value", " in " + owner))
+            if (ReadUniqueName(scalar, "categorical value", owner, seen, SchemaErrorCodes.DuplicateCategoricalValue, "unique values") is { } value)
             {
-                continue;
+                values.Add(value);
             }
-
-            if (seen.TryGetValue(value, out var first))
-            {
-                Report(
-                    SchemaErrorCodes.DuplicateCategoricalValue,
-                    $"categorical value '{value}' in {owner} is declared more than once (first at {At(first)}); expected unique values",
-                    location);
-                continue;
-            }
-
-            seen.Add(value, location);
-            values.Add(value);
         }
     }
 
@@ -545,22 +546,39 @@ internal sealed class SchemaDocumentReader
             return;
         }
 
+        ReadDeclarations(node, "outputs", "output", outputs, ReadOutput);
+    }
+
+    /// <summary>
+    /// Reads the section <paramref name="section"/> ('inputs' or 'outputs'): a mapping from names of
+    /// <paramref name="kind"/> to their declarations, each checked and read by <paramref name="read"/>.
+    /// </summary>
+    private void ReadDeclarations<T>(YamlNode node, string section, string kind, List<T> declarations, Func<string, YamlNode, YamlNode, T> read) =>
+        ReadEntries(node, section, $"a mapping from {kind} names to their features", (name, keyNode, value) =>
+        {
+            CheckName(name, keyNode, kind, string.Empty);
+            declarations.Add(read(name, keyNode, value));
+        });
+
+    /// <summary>
+    /// Hands each entry of the top-level section <paramref name="section"/> with a scalar key to
+    /// <paramref name="readEntry"/> (name, key node, value node), in order; reports a value that is not a mapping.
+    /// </summary>
+    private void ReadEntries(YamlNode node, string section, string expected, Action<string, YamlNode, YamlNode> readEntry)
+    {
         if (node is not YamlMappingNode mapping)
         {
-            Report(SchemaErrorCodes.InvalidValue, $"'outputs' is {Describe(node)}; expected a mapping from output names to their features", Loc(node));
+            Report(SchemaErrorCodes.InvalidValue, $"'{section}' is {Describe(node)}; expected {expected}", Loc(node));
             return;
         }
 
         foreach (var pair in mapping.Children)
         {
-            var name = ReadKey(pair.Key, "in 'outputs'");
-            if (name is null)
+            var name = ReadKey(pair.Key, $"in '{section}'");
+            if (name is not null)
             {
-                continue;
+                readEntry(name, pair.Key, pair.Value);
             }
-
-            CheckName(name, pair.Key, "output", string.Empty);
-            outputs.Add(ReadOutput(name, pair.Key, pair.Value));
         }
     }
 
@@ -569,16 +587,7 @@ internal sealed class SchemaDocumentReader
         var owner = $"output '{name}'";
         var location = Loc(keyNode);
         var features = new List<SchemaFeature>();
-
-        if (IsNull(node))
-        {
-            Report(SchemaErrorCodes.EmptyDeclaration, $"{owner} is empty; expected a mapping with 'features'", location);
-        }
-        else if (node is not YamlMappingNode mapping)
-        {
-            Report(SchemaErrorCodes.InvalidValue, $"{owner} is {Describe(node)}; expected a mapping with 'features'", Loc(node));
-        }
-        else
+        if (DeclarationMapping(node, owner, location, "a mapping with 'features'") is { } mapping)
         {
             var sawFeatures = false;
             foreach (var pair in mapping.Children)
@@ -614,34 +623,22 @@ internal sealed class SchemaDocumentReader
             return;
         }
 
-        if (node is not YamlMappingNode mapping)
+        ReadEntries(node, "renames", "a mapping from old names to new names", (from, keyNode, value) =>
         {
-            Report(SchemaErrorCodes.InvalidValue, $"'renames' is {Describe(node)}; expected a mapping from old names to new names", Loc(node));
-            return;
-        }
-
-        foreach (var pair in mapping.Children)
-        {
-            var from = ReadKey(pair.Key, "in 'renames'");
-            if (from is null)
-            {
-                continue;
-            }
-
-            var valid = CheckRenameName(from, pair.Key, $"old name '{from}' in 'renames'");
-            if (pair.Value is not YamlScalarNode toNode)
+            var valid = CheckRenameName(from, keyNode, $"old name '{from}' in 'renames'");
+            if (value is not YamlScalarNode toNode)
             {
                 Report(
                     SchemaErrorCodes.InvalidValue,
-                    $"the new name for '{from}' in 'renames' is {Describe(pair.Value)}; expected 'name' or 'scope.name'",
-                    Loc(pair.Value));
-                continue;
+                    $"the new name for '{from}' in 'renames' is {Describe(value)}; expected 'name' or 'scope.name'",
+                    Loc(value));
+                return;
             }
 
             var to = toNode.Value ?? string.Empty;
             valid &= CheckRenameName(to, toNode, $"new name '{to}' for '{from}' in 'renames'");
-            renames.Add(new RenameEntry(from, to, pair.Key, toNode, valid));
-        }
+            renames.Add(new RenameEntry(from, to, keyNode, toNode, valid));
+        });
     }
 
     private bool CheckRenameName(string name, YamlNode node, string subject)
@@ -661,13 +658,8 @@ internal sealed class SchemaDocumentReader
                 return false;
             }
 
-            var bad = SchemaNames.FirstInvalidChar(part);
-            if (bad >= 0)
+            if (!CheckChars(part, node, subject, "'name' or 'scope.name' made of letters, digits and '_'"))
             {
-                Report(
-                    SchemaErrorCodes.InvalidValue,
-                    $"{subject} contains {SchemaNames.DescribeChar(part[bad])}; expected 'name' or 'scope.name' made of letters, digits and '_'",
-                    Loc(node));
                 return false;
             }
         }
@@ -696,17 +688,20 @@ internal sealed class SchemaDocumentReader
             return false;
         }
 
-        var bad = SchemaNames.FirstInvalidChar(name);
-        if (bad >= 0)
+        return CheckChars(name, node, $"{kind} name '{name}'{owner}", "only letters, digits and '_'");
+    }
+
+    /// <summary>Reports the first character of <paramref name="text"/> other than a letter, digit or '_'; false when there is one.</summary>
+    private bool CheckChars(string text, YamlNode node, string subject, string expected)
+    {
+        var bad = SchemaNames.FirstInvalidChar(text);
+        if (bad < 0)
         {
-            Report(
-                SchemaErrorCodes.InvalidValue,
-                $"{kind} name '{name}'{owner} contains {SchemaNames.DescribeChar(name[bad])}; expected only letters, digits and '_'",
-                Loc(node));
-            return false;
+            return true;
         }
 
-        return true;
+        Report(SchemaErrorCodes.InvalidValue, $"{subject} contains {SchemaNames.DescribeChar(text[bad])}; expected {expected}", Loc(node));
+        return false;
     }
 
     /// <summary>The text of a scalar key, or null (reported) for a sequence or mapping used as a key.</summary>

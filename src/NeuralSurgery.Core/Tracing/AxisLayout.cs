@@ -277,9 +277,26 @@ public sealed class AxisLayout : IEquatable<AxisLayout>
     public FeatureSet FeaturesOver(long start, long count, long step = 1)
     {
         var set = FeatureSet.Empty;
+        foreach (var (run, offset, n) in Selected(start, count, step))
+        {
+            set = set.Union(run.FeaturesOver(offset, n, step));
+        }
+
+        return set;
+    }
+
+    /// <summary>Indices <c>start, start+step, …</c> (<paramref name="count"/> of them) as a new layout.</summary>
+    public AxisLayout Slice(long start, long count, long step = 1) =>
+        start == 0 && count == Length && step == 1
+            ? this
+            : FromRuns(Selected(start, count, step).Select(s => s.Run.Slice(s.Offset, s.Count, step)));
+
+    /// <summary>The runs a strided selection touches: per run, the first selected offset in it and how many.</summary>
+    private IEnumerable<(Run Run, long Offset, long Count)> Selected(long start, long count, long step)
+    {
         if (count <= 0)
         {
-            return set;
+            yield break;
         }
 
         var last = start + ((count - 1) * step);
@@ -293,45 +310,12 @@ public sealed class AxisLayout : IEquatable<AxisLayout>
                 var first = start >= runStart ? start : start + (((runStart - start + step - 1) / step) * step);
                 if (first < runEnd && first <= last)
                 {
-                    var n = Math.Min((runEnd - 1 - first) / step, (last - first) / step) + 1;
-                    set = set.Union(r.FeaturesOver(first - runStart, n, step));
+                    yield return (r, first - runStart, Math.Min((runEnd - 1 - first) / step, (last - first) / step) + 1);
                 }
             }
 
             runStart = runEnd;
         }
-
-        return set;
-    }
-
-    /// <summary>Indices <c>start, start+step, …</c> (<paramref name="count"/> of them) as a new layout.</summary>
-    public AxisLayout Slice(long start, long count, long step = 1)
-    {
-        if (start == 0 && count == Length && step == 1)
-        {
-            return this;
-        }
-
-        var runs = new List<Run>();
-        long runStart = 0;
-        var last = start + ((count - 1) * step);
-        foreach (var r in Runs)
-        {
-            var runEnd = runStart + r.Length;
-            if (runEnd > start && runStart <= last)
-            {
-                var first = start >= runStart ? start : start + (((runStart - start + step - 1) / step) * step);
-                if (first < runEnd && first <= last)
-                {
-                    var n = Math.Min((runEnd - 1 - first) / step, (last - first) / step) + 1;
-                    runs.Add(r.Slice(first - runStart, n, step));
-                }
-            }
-
-            runStart = runEnd;
-        }
-
-        return FromRuns(runs);
     }
 
     /// <summary>A length-1 axis stretched to <paramref name="length"/> (broadcasting): keys become constant.</summary>
@@ -347,8 +331,6 @@ public sealed class AxisLayout : IEquatable<AxisLayout>
     }
 
     public AxisLayout AddBits(FeatureSet bits) => bits.IsEmpty ? this : FromRuns(Runs.Select(r => r.AddBits(bits)));
-
-    public AxisLayout WithoutKeys() => Runs.All(r => r.Keys.Length == 0) ? this : FromRuns(Runs.Select(r => new Run(r.Length, r.Bits)));
 
     /// <summary>Offset-by-offset union of two layouts of equal length.</summary>
     public AxisLayout Merge(AxisLayout other)

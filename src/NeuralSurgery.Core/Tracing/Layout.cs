@@ -479,17 +479,6 @@ public sealed class Layout
         return keepDim ? reduced.Unsqueeze(axis) : reduced;
     }
 
-    /// <summary>This layout with its keys removed along one axis (features stay).</summary>
-    public Layout DropKeys(int axis) =>
-        new(Shape, Coalesce(Blocks.Select(b => b.With(axis, b.Start[axis], b.Axes[axis].WithoutKeys().AddBits(FeatureSet.Empty)))));
-
-    /// <summary>Replaces axis <paramref name="axis"/> by a full-length axis with <paramref name="layout"/> in every box.</summary>
-    public Layout ReplaceAxis(int axis, AxisLayout layout)
-    {
-        var reduced = Reduce(axis, keepDim: false);
-        return reduced.InsertAxis(axis, layout);
-    }
-
     /// <summary>Broadcasts to <paramref name="shape"/> with PyTorch's rules (leading axes added, length-1 axes stretched).</summary>
     public Layout BroadcastTo(long[] shape)
     {
@@ -539,10 +528,6 @@ public sealed class Layout
 
         return new Layout(shape, Coalesce(blocks));
     }
-
-    /// <summary>Adds features to every element.</summary>
-    public Layout AddCommon(FeatureSet features) =>
-        features.IsEmpty ? this : new Layout(Shape, Blocks.Select(b => new LayoutBlock(b.Start, b.Size, b.Common.Union(features), b.Axes)).ToList());
 
     /// <summary>The line through <paramref name="index"/> along <paramref name="axis"/>, features folded in, keys of that axis kept.</summary>
     public AxisLayout Line(long[] index, int axis)
