@@ -24,7 +24,7 @@ internal sealed class KeyTranslator
     private readonly Dictionary<string, int> _oldSpaces = new(StringComparer.Ordinal);
     private readonly Dictionary<long, string> _newHeads = [];
     private readonly HashSet<int> _headSpaces = [];
-    private readonly Dictionary<string, long> _oldHeadsByName = new(StringComparer.Ordinal);
+    private readonly Dictionary<(string Name, int Space), long> _oldHeadsByName = [];
     private readonly Dictionary<long, string> _oldHeads = [];
     private readonly Dictionary<int, long> _slotCache = [];
     private readonly Dictionary<long, long> _cache = [];
@@ -58,7 +58,7 @@ internal sealed class KeyTranslator
         foreach (var (atom, name) in HeadIdentities(oldSide))
         {
             _oldHeads[atom] = name;
-            _oldHeadsByName[name] = atom;
+            _oldHeadsByName[(name, Atom.Space(atom))] = atom;
         }
     }
 
@@ -93,7 +93,10 @@ internal sealed class KeyTranslator
         }
         else if (_newHeads.TryGetValue(atom, out var head))
         {
-            result = _oldHeadsByName.TryGetValue(OldOutputName(head), out var oldAtom) ? oldAtom : -1;
+            // Rows of a head are matched by output feature within the same layer: several layers (two summed heads,
+            // stacked recurrent states) can put units at one output position.
+            var oldSpace = OldSpace(_new.Map.KeySpaces[space]);
+            result = oldSpace >= 0 && _oldHeadsByName.TryGetValue((OldOutputName(head), oldSpace), out var oldAtom) ? oldAtom : -1;
         }
         else
         {
@@ -104,10 +107,17 @@ internal sealed class KeyTranslator
         return result;
     }
 
-    private long TranslateUnit(KeySpace space, long id)
+    /// <summary>The old key space of a new one (same layer after module renames, same suffix), or -1.</summary>
+    private int OldSpace(KeySpace space)
     {
         var oldModule = OldModule(space.Module);
-        if (oldModule is null || !_oldSpaces.TryGetValue(oldModule + space.Name.Substring(space.Module.Length), out var oldSpace))
+        return oldModule is not null && _oldSpaces.TryGetValue(oldModule + space.Name.Substring(space.Module.Length), out var id) ? id : -1;
+    }
+
+    private long TranslateUnit(KeySpace space, long id)
+    {
+        var oldSpace = OldSpace(space);
+        if (oldSpace < 0)
         {
             return -1;
         }
@@ -117,6 +127,14 @@ internal sealed class KeyTranslator
         if (_unitMaps.TryGetValue(space.Gate is null ? space.Name : space.Name.Substring(0, space.Name.Length - space.Gate.Length - 1), out var map))
         {
             source = id < map.Sources.Count ? map.Sources[(int)id] : -1;
+        }
+        else if (_new.Graph.FindModule(space.Module)?.Spec is Conv1dSpec { Groups: > 1 } conv
+            && _old.Graph.FindModule(OldModule(space.Module)!)?.Spec is Conv1dSpec oldConv && oldConv.Groups == conv.Groups)
+        {
+            // A grouped convolution's unit is (group, index in group): its channels read only their group's inputs.
+            var perGroup = conv.OutChannels / conv.Groups;
+            var oldPerGroup = oldConv.OutChannels / oldConv.Groups;
+            source = id % perGroup < oldPerGroup ? ((id / perGroup) * oldPerGroup) + (id % perGroup) : -1;
         }
         else
         {
@@ -180,11 +198,19 @@ internal sealed class KeyTranslator
         foreach (var r in schema.Renames)
         {
             var (toScope, toName) = Split(r.To);
-            var (_, fromName) = Split(r.From);
-            if (toName == name && (toScope is null || toScope == scope) && (scope is not null || toScope is null))
+            var (fromScope, fromName) = Split(r.From);
+            if (toName != name || (toScope is not null && toScope != scope) || (scope is null && toScope is not null))
             {
-                return fromName;
+                continue;
             }
+
+            // A source qualified by an input or output (by its old or its new name) applies only inside that scope.
+            if (fromScope is not null && (scope is null || (fromScope != scope && fromScope != RenameBack(scope, null))))
+            {
+                continue;
+            }
+
+            return fromName;
         }
 
         return name;
@@ -197,10 +223,21 @@ internal sealed class KeyTranslator
     }
 
     /// <summary>
-    /// Unit keys along the last axis of every output bound to a schema output, named
+    /// Unit keys along the last axis of every output bound to a schema output, each position named
     /// <c>output/feature/slot</c>: head rows are matched by these names, not by position.
     /// </summary>
     private static IEnumerable<(long Atom, string Name)> HeadIdentities(ModelSide side)
+    {
+        // A layer is a head only if each of its units sits at exactly one output position; a unit that reaches
+        // several (a head also returned sliced, a layer feeding two outputs) has no single name, so that layer's
+        // units are matched by position like hidden units.
+        var all = AllHeadPositions(side).Distinct().ToList();
+        var ambiguous = new HashSet<int>(all.GroupBy(h => h.Atom).Where(g => g.Count() > 1).Select(g => Atom.Space(g.Key)));
+        ambiguous.UnionWith(all.GroupBy(h => (h.Name, Space: Atom.Space(h.Atom))).Where(g => g.Count() > 1).Select(g => g.Key.Space));
+        return all.Where(h => !ambiguous.Contains(Atom.Space(h.Atom))).Distinct();
+    }
+
+    private static IEnumerable<(long Atom, string Name)> AllHeadPositions(ModelSide side)
     {
         foreach (var output in side.Graph.Outputs)
         {

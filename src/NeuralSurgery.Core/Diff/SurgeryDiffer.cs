@@ -87,7 +87,7 @@ public static class SurgeryDiffer
             tensors.Add(new TensorPlan(p.Name, shape.ToEquatableArray(), p.Declaration.DType, p.IsBuffer, source.Name, sourceShape.ToEquatableArray(), axes.ToEquatableArray(), InitOrder(roles), init));
         }
 
-        NoteNormalisedHeads(newSide, tensors, notes);
+        NoteCombinedNewIndices(newSide, keys, notes);
         var dropped = Dropped(oldSide, keys, usedSources, oldUnmapped, survivingOldAtoms);
         var parameters = tensors.Where(t => !t.IsBuffer).ToList();
         var totals = new PlanTotals(parameters.Sum(t => t.CopiedElements), parameters.Sum(t => t.TotalElements), oldSide.Graph.ParameterElementCount);
@@ -114,6 +114,11 @@ public static class SurgeryDiffer
         foreach (var duplicate in options.ModuleRenames.GroupBy(r => r.To).Where(g => g.Count() > 1))
         {
             throw new PlanException($"module '{duplicate.Key}' is the target of {duplicate.Count()} renames; expected at most one");
+        }
+
+        foreach (var duplicate in options.ModuleRenames.GroupBy(r => r.From).Where(g => g.Count() > 1))
+        {
+            throw new PlanException($"old module '{duplicate.Key}' is renamed {duplicate.Count()} times ({string.Join(", ", duplicate.Select(r => "'" + r.To + "'"))}); one old tensor can feed one new tensor");
         }
 
         foreach (var map in options.UnitMaps)
@@ -190,20 +195,40 @@ public static class SurgeryDiffer
         _ => p.Role is ParameterRole.Weight or ParameterRole.RunningVar ? InitRule.Ones : InitRule.Zeros,
     };
 
-    private static void NoteNormalisedHeads(ModelSide newSide, List<TensorPlan> tensors, List<string> notes)
+    /// <summary>
+    /// New features and units reach later layers through zero columns, so outputs keep their values; but an op that
+    /// combines the indices of an axis (sum, mean, max, softmax) sees them directly. Say so where it happens.
+    /// </summary>
+    private static void NoteCombinedNewIndices(ModelSide newSide, KeyTranslator keys, List<string> notes)
     {
-        var newHeadRows = tensors.Any(t => t.Source is not null && t.Axes.Any(a => a.Role == AxisRole.Output && a.Unmapped.Kind == InitKind.Constant && a.MappedCount < a.Length));
-        if (!newHeadRows)
+        foreach (var node in newSide.Graph.Nodes)
         {
-            return;
-        }
-
-        foreach (var output in newSide.Graph.Outputs)
-        {
-            if (output.SchemaOutput is not null && newSide.Graph.FindNode(output.Value.Source)?.Op is SoftmaxOp s)
+            var axis = node.Op switch
             {
-                notes.Add($"output '{output.Name}' is a {s.Kind} across its features: new head rows change the old probabilities unless NewOutputBias is very negative");
+                ReduceOp r => r.Axis,
+                SoftmaxOp s => s.Axis,
+                _ => -1,
+            };
+            if (axis < 0)
+            {
+                continue;
             }
+
+            var indexKeys = AxisKeys.Of(newSide.Map.Values[node.Operands[0]], axis);
+            var fresh = indexKeys.Count(k => k.Any(atom => keys.Translate(atom) < 0));
+            if (fresh == 0)
+            {
+                continue;
+            }
+
+            var newAtoms = indexKeys.SelectMany(k => k).Where(atom => keys.Translate(atom) < 0).ToList();
+            var heads = newAtoms.Any(atom => keys.IsHeadSpace(Atom.Space(atom)));
+            var origins = newAtoms.Select(atom => Atom.Space(atom) == 0
+                    ? newSide.Map.Features.Slots[(int)Atom.Id(atom)].Input + "." + newSide.Map.Features.Slots[(int)Atom.Id(atom)].Feature
+                    : newSide.Map.KeySpaces[Atom.Space(atom)].Name + " units")
+                .Distinct(StringComparer.Ordinal).Take(4);
+            notes.Add($"node '{node.Id}' ({node.Op.Kind}) combines axis {axis.ToString(CultureInfo.InvariantCulture)}, where {fresh.ToString(CultureInfo.InvariantCulture)} indices are new ({string.Join(", ", origins)}): its outputs change"
+                + (heads ? " (for new head rows, a very negative NewOutputBias keeps old probabilities)" : string.Empty));
         }
     }
 
@@ -235,9 +260,12 @@ public static class SurgeryDiffer
                 continue;
             }
 
+            // Per item, the old indices it takes on each axis; it loses the union of their slices (a tensor whose
+            // rows and columns are the same units must not count their crossing twice).
             var unmapped = oldUnmapped[p.Name];
             var phi = oldSide.Map[p.Name];
             var shape = p.Shape.Dims.Select(d => d.Value).ToArray();
+            var taken = new Dictionary<(DroppedKind, string), HashSet<long>[]>();
             for (var a = 0; a < shape.Length; a++)
             {
                 if (unmapped[a].Count == 0)
@@ -245,28 +273,31 @@ public static class SurgeryDiffer
                     continue;
                 }
 
-                var slice = shape.Where((_, i) => i != a).Aggregate(1L, (x, y) => x * y);
                 var axisKeys = AxisKeys.Of(phi, a);
                 foreach (var i in unmapped[a])
                 {
-                    var named = false;
-                    foreach (var atom in axisKeys[i])
+                    var owners = axisKeys[i].Where(atom => !surviving.Contains(atom)).Select(atom => Describe(oldSide, keys, atom)).ToList();
+                    if (owners.Count == 0)
                     {
-                        if (surviving.Contains(atom))
+                        owners.Add((DroppedKind.Parameter, p.Name + " (unmatched indices on axis " + a.ToString(CultureInfo.InvariantCulture) + ")"));
+                    }
+
+                    foreach (var owner in owners)
+                    {
+                        if (!taken.TryGetValue(owner, out var perAxis))
                         {
-                            continue;
+                            taken[owner] = perAxis = shape.Select(_ => new HashSet<long>()).ToArray();
                         }
 
-                        var (kind, name) = Describe(oldSide, keys, atom);
-                        Add(kind, name, p.Name, slice);
-                        named = true;
-                    }
-
-                    if (!named)
-                    {
-                        Add(DroppedKind.Parameter, p.Name + " (unmatched indices on axis " + a.ToString(CultureInfo.InvariantCulture) + ")", p.Name, slice);
+                        perAxis[a].Add(i);
                     }
                 }
+            }
+
+            foreach (var entry in taken)
+            {
+                var kept = shape.Select((d, a) => d - entry.Value[a].Count).Aggregate(1L, (x, y) => x * y);
+                Add(entry.Key.Item1, entry.Key.Item2, p.Name, p.ElementCount - kept);
             }
         }
 
