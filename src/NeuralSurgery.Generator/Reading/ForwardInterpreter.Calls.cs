@@ -1,0 +1,925 @@
+using System;
+using System.Collections.Generic;
+using System.Collections.Immutable;
+using System.Linq;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.Operations;
+using NeuralSurgery.Graph;
+
+namespace NeuralSurgery.Generator.Reading;
+
+/// <summary>Calls in forward: modules, torch functions, functional activations, tensor methods and indexing.</summary>
+internal sealed partial class ForwardInterpreter
+{
+    /// <summary>Elementwise functions outside the IR: their output element has its input element's feature set.</summary>
+    private static readonly HashSet<string> ElementwiseFallback = new(StringComparer.Ordinal)
+    {
+        "exp", "abs", "log", "log1p", "expm1", "sqrt", "rsqrt", "square", "neg", "sin", "cos", "erf", "reciprocal",
+    };
+
+    private static readonly Dictionary<string, ActivationKind> Activations = new(StringComparer.Ordinal)
+    {
+        ["relu"] = ActivationKind.Relu,
+        ["tanh"] = ActivationKind.Tanh,
+        ["sigmoid"] = ActivationKind.Sigmoid,
+        ["gelu"] = ActivationKind.Gelu,
+        ["silu"] = ActivationKind.Silu,
+        ["elu"] = ActivationKind.Elu,
+        ["leaky_relu"] = ActivationKind.LeakyRelu,
+        ["softplus"] = ActivationKind.Softplus,
+    };
+
+    /// <summary>Arguments by parameter name and in parameter order, defaults included (as Roslyn lists them).</summary>
+    private sealed class CallArgs
+    {
+        private readonly Dictionary<string, IArgumentOperation> _byName = new(StringComparer.Ordinal);
+
+        public CallArgs(ImmutableArray<IArgumentOperation> arguments)
+        {
+            Ordered = arguments.Where(a => a.Parameter is not null).OrderBy(a => a.Parameter!.Ordinal).ToList();
+            foreach (var a in Ordered)
+            {
+                _byName[a.Parameter!.Name] = a;
+            }
+        }
+
+        public IReadOnlyList<IArgumentOperation> Ordered { get; }
+
+        public IArgumentOperation? this[string name] => _byName.TryGetValue(name, out var a) ? a : null;
+
+        public bool Has(string name) => _byName.ContainsKey(name);
+    }
+
+    private Value Invocation(IInvocationOperation call, Frame f)
+    {
+        var method = call.TargetMethod;
+        var type = method.ContainingType;
+        if (method.Name is "forward" or "call" && !method.IsStatic && TorchSymbols.IsModule(type) && call.Instance is not null)
+        {
+            var receiver = Eval(call.Instance, f);
+            if (receiver is PoisonValue)
+            {
+                return Poison;
+            }
+
+            if (receiver is not ModuleValue module)
+            {
+                return Unsupported(call.Syntax, "call", f.Where, "the reader calls modules held in fields only");
+            }
+
+            var args = new CallArgs(call.Arguments);
+            return CallModule(module.Node, args.Ordered.Select(a => Eval(a.Value, f)).ToList(), call.Syntax, FirstArgumentSyntax(call), f);
+        }
+
+        if (IsInPlace(method))
+        {
+            return Unsupported(call.Syntax, "call", f.Where, "in-place operations change a tensor that other expressions may share");
+        }
+
+        if (TorchSymbols.IsTorch(type))
+        {
+            return TorchFunction(call, f);
+        }
+
+        if (TorchSymbols.IsFunctional(type))
+        {
+            return Functional(call, f);
+        }
+
+        if (TorchSymbols.IsTensor(type) && !method.IsStatic && call.Instance is not null)
+        {
+            return TensorMethod(call, f);
+        }
+
+        if (TorchSymbols.IsTensorIndex(type))
+        {
+            return TensorIndexFactory(call, f);
+        }
+
+        if (!TorchSymbols.IsTorchSharpType(type) && method.DeclaringSyntaxReferences.Length > 0 && method.MethodKind == MethodKind.Ordinary)
+        {
+            // A helper method of a module class (or a static helper anywhere in source): inlined like forward.
+            var module = f.Module;
+            if (!method.IsStatic)
+            {
+                if (call.Instance is not (null or IInstanceReferenceOperation))
+                {
+                    return Unsupported(call.Syntax, "call", f.Where, "the reader inlines helper methods of the module itself only");
+                }
+
+                method = Implementation(module.Type, method);
+            }
+
+            var args = new CallArgs(call.Arguments);
+            return Invoke(module, method, args.Ordered.Select(a => Eval(a.Value, f)).ToList(), call.Syntax, f.Where);
+        }
+
+        return Unsupported(call.Syntax, "call", f.Where, $"the mirror has no rule for '{type?.Name}.{method.Name}'");
+    }
+
+    private static SyntaxNode? FirstArgumentSyntax(IInvocationOperation call) =>
+        call.Arguments.Where(a => a.Parameter is not null && a.ArgumentKind != ArgumentKind.DefaultValue).OrderBy(a => a.Parameter!.Ordinal).FirstOrDefault()?.Value.Syntax;
+
+    /// <summary>The override of a virtual helper in the concrete module class.</summary>
+    private static IMethodSymbol Implementation(INamedTypeSymbol type, IMethodSymbol method)
+    {
+        if (!(method.IsVirtual || method.IsAbstract || method.IsOverride))
+        {
+            return method;
+        }
+
+        for (var t = type; t is not null; t = t.BaseType)
+        {
+            foreach (var m in t.GetMembers(method.Name).OfType<IMethodSymbol>())
+            {
+                for (var o = m; o is not null; o = o.OverriddenMethod)
+                {
+                    if (SymbolEqualityComparer.Default.Equals(o.OriginalDefinition, method.OriginalDefinition) && !m.IsAbstract)
+                    {
+                        return m;
+                    }
+                }
+            }
+        }
+
+        return method;
+    }
+
+    // ---------------------------------------------------------------- modules
+
+    private Value CallModule(ModuleNode node, IReadOnlyList<Value> args, SyntaxNode site, SyntaxNode? inputSyntax, Frame f)
+    {
+        switch (node)
+        {
+            case FailedNode { Unassigned: true }:
+                return Unsupported(site, "call", f.Where, $"module field '{node.Path}' is never assigned");
+            case FailedNode:
+                return Poison;
+            case LayerNode layer:
+                return CallLayer(layer, args, site, inputSyntax, f);
+            case FunctionNode function:
+            {
+                var x = args.Count == 1 ? Tensor(args[0], site, f) : null;
+                if (x is not { } v)
+                {
+                    return args.Count == 1 ? Poison : Unsupported(site, "call", f.Where, $"{function.Factory} takes one tensor");
+                }
+
+                return function.Function switch
+                {
+                    FunctionKind.Relu => Build(site, () => _b.Relu(v)),
+                    FunctionKind.Tanh => Build(site, () => _b.Tanh(v)),
+                    FunctionKind.Sigmoid => Build(site, () => _b.Sigmoid(v)),
+                    FunctionKind.Gelu => Build(site, () => _b.Activation(v, ActivationKind.Gelu)),
+                    FunctionKind.Dropout => Build(site, () => _b.Dropout(v, function.P)),
+                    FunctionKind.Flatten => Build(site, () => _b.Flatten(v, Axis(function.StartDim), Axis(function.EndDim))),
+                    _ => new TensorValue(v),
+                };
+            }
+
+            case ContainerNode { IsSequential: true } sequential:
+            {
+                if (args.Count != 1)
+                {
+                    return Unsupported(site, "call", f.Where, "Sequential takes one tensor");
+                }
+
+                var value = args[0];
+                foreach (var child in sequential.Children)
+                {
+                    value = CallModule(child, [value], site, inputSyntax, f);
+                    if (value is PoisonValue)
+                    {
+                        return Poison;
+                    }
+                }
+
+                return value;
+            }
+
+            case ContainerNode list:
+                return Unsupported(site, "call", f.Where, $"{list.Kind} '{list.Path}' is not callable; index it or enumerate it with foreach");
+            case UserModuleNode user:
+            {
+                var forward = FindForward(user.Type);
+                return forward is null
+                    ? Unsupported(site, "call", f.Where, $"'{user.Type.Name}' declares no forward in source")
+                    : Invoke(user, forward, args, site, f.Where);
+            }
+
+            default:
+                return Unsupported(site, "call", f.Where, "the reader has no rule for this module");
+        }
+    }
+
+    private static int Axis(long axis) => axis > int.MaxValue ? int.MaxValue : axis < int.MinValue ? int.MinValue : (int)axis;
+
+    private Value CallLayer(LayerNode layer, IReadOnlyList<Value> args, SyntaxNode site, SyntaxNode? inputSyntax, Frame f)
+    {
+        if (args.Count == 0)
+        {
+            return Unsupported(site, "call", f.Where, $"{layer.Factory} needs an input");
+        }
+
+        var input = Tensor(args[0], site, f);
+        if (input is not { } x)
+        {
+            return Poison;
+        }
+
+        if (InputSizeMismatch(layer, x, site, inputSyntax))
+        {
+            return Poison;
+        }
+
+        if (layer.Spec is EmbeddingSpec && (x.Ref.Index != 0 || !_categorical.Contains(x.Ref.Source)))
+        {
+            return ShapeError(site, $"Embedding '{layer.Path}' reads '{x.Ref}', which is not a categorical input; the mirror reads an embedding as a product with a one-hot input, so its indices must be a forward parameter declared 'categorical' in the schema");
+        }
+
+        if (layer.Spec is not RecurrentSpec recurrent)
+        {
+            if (args.Count > 1)
+            {
+                return Unsupported(site, "call", f.Where, $"{layer.Factory} takes one tensor");
+            }
+
+            return Build(site, () => _b.Call(layer.Path, x)[0]);
+        }
+
+        // The initial state: null or absent, (h0, c0) for an LSTM, h0 for a GRU. A forward parameter without a
+        // schema input in that position is a state input, shaped [layers x directions, batch, hidden_size].
+        var operands = new List<GraphValue> { x };
+        var stateArg = args.Count > 1 ? args[1] : ConstValue.Null;
+        var expected = StateShape(recurrent, x.Shape);
+        var failed = false;
+
+        void State(Value v)
+        {
+            switch (v)
+            {
+                case TensorValue t:
+                    operands.Add(t.GraphValue);
+                    break;
+                case PendingValue p when expected is not null:
+                    if (!DiscoveredStates.ContainsKey(p.Parameter.Name))
+                    {
+                        DiscoveredStates.Add(p.Parameter.Name, expected);
+                    }
+
+                    failed = true;
+                    break;
+                default:
+                    failed = true;
+                    _ = Tensor(v, site, f);
+                    break;
+            }
+        }
+
+        switch (stateArg)
+        {
+            case ConstValue { Value: null }:
+                break;
+            case TupleValue { Items.Length: 2 } pair when recurrent.Cell == RecurrentKind.Lstm:
+                State(pair.Items[0]);
+                State(pair.Items[1]);
+                break;
+            case TupleValue:
+                return Unsupported(site, "call", f.Where, "an LSTM's initial state is a (h0, c0) tuple");
+            default:
+                if (recurrent.Cell == RecurrentKind.Lstm && stateArg is not PoisonValue)
+                {
+                    return Unsupported(site, "call", f.Where, "an LSTM's initial state is a (h0, c0) tuple");
+                }
+
+                State(stateArg);
+                break;
+        }
+
+        if (failed)
+        {
+            return Poison;
+        }
+
+        try
+        {
+            return new TupleValue(_b.Call(layer.Path, operands.ToArray()).Select(v => (Value)new TensorValue(v)).ToImmutableArray());
+        }
+        catch (GraphException e)
+        {
+            _d.Shape(site, e);
+            return Poison;
+        }
+    }
+
+    /// <summary>[layers x directions, batch, hidden] for a batched input, [layers x directions, hidden] otherwise.</summary>
+    private static Shape? StateShape(RecurrentSpec r, Shape x) => x.Rank switch
+    {
+        3 => Shape.Of(Dim.Of(r.NumLayers * r.Directions), x[r.BatchFirst ? 0 : 1], Dim.Of(r.HiddenSize)),
+        2 => Shape.Of(r.NumLayers * r.Directions, r.HiddenSize),
+        _ => null,
+    };
+
+    /// <summary>NS1006: a layer whose declared input size disagrees with a constant size of its input.</summary>
+    private bool InputSizeMismatch(LayerNode layer, GraphValue x, SyntaxNode site, SyntaxNode? inputSyntax)
+    {
+        (string Parameter, long Expected, int Axis)? check = layer.Spec switch
+        {
+            LinearSpec l => ("inputSize", l.InFeatures, -1),
+            RecurrentSpec r => ("inputSize", r.InputSize, -1),
+            Conv1dSpec conv => ("in_channels", conv.InChannels, -2),
+            BatchNorm1dSpec n => ("num_features", n.NumFeatures, 1),
+            LayerNormSpec { NormalizedShape.Count: 1 } n => ("normalized_shape", n.NormalizedShape[0], -1),
+            _ => null,
+        };
+        if (check is not { } c)
+        {
+            return false;
+        }
+
+        var axis = c.Axis < 0 ? x.Shape.Rank + c.Axis : c.Axis;
+        if (axis < 0 || axis >= x.Shape.Rank || !x.Shape[axis].IsConstant || x.Shape[axis].Constant == c.Expected)
+        {
+            return false;
+        }
+
+        var actual = x.Shape[axis].Constant.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var argument = layer.Arguments.TryGetValue(c.Parameter, out var a) ? a : null;
+        _d.Add(
+            ModelDiagnostics.LayerInputSizeMismatch,
+            site.GetLocation(),
+            ReaderDiagnostic.GraphNotBuilt,
+            argument is null ? null : [argument.GetLocation()],
+            [new DiagnosticProperty("Module", layer.Path), new DiagnosticProperty("Argument", c.Parameter), new DiagnosticProperty("Size", actual)],
+            layer.Path,
+            layer.Factory,
+            c.Parameter,
+            c.Expected.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            inputSyntax is null ? x.Ref.ToString() : ReaderText.Of(inputSyntax),
+            x.Shape.ToString());
+        return true;
+    }
+
+    // ---------------------------------------------------------------- torch.*, functional.*
+
+    private Value TorchFunction(IInvocationOperation call, Frame f)
+    {
+        var name = call.TargetMethod.Name;
+        var args = new CallArgs(call.Arguments);
+        var where = "torch." + name;
+        switch (name)
+        {
+            case "cat":
+            case "concat":
+            case "concatenate":
+            case "stack":
+            {
+                var tensors = TensorList(args["tensors"], call.Syntax, f);
+                var dim = LongArg(args, "dim", where, f);
+                if (tensors is null || dim is null)
+                {
+                    return Poison;
+                }
+
+                return name == "stack"
+                    ? Build(call.Syntax, () => _b.Stack(Axis(dim.Value), tensors))
+                    : Build(call.Syntax, () => _b.Concat(Axis(dim.Value), tensors));
+            }
+
+            case "tanh":
+            case "sigmoid":
+                return Activation(args.Ordered[0], Activations[name], call.Syntax, f);
+            case "mean":
+                return Reduce(args["input"], ReduceKind.Mean, args["dims"], args["keepdim"], call.Syntax, where, f);
+            case "sum":
+                return Reduce(args["input"], ReduceKind.Sum, args["dim"], args["keepdim"], call.Syntax, where, f);
+            case "narrow":
+                return Narrow(args["input"]!.Value, args, call.Syntax, where, f);
+            case "NewDisposeScope":
+                return ScopeValue.Instance;
+            default:
+                if (ElementwiseFallback.Contains(name) && args.Ordered.Count == 1)
+                {
+                    return Elementwise(args.Ordered[0].Value, call.Syntax, f);
+                }
+
+                return Unsupported(call.Syntax, "call", f.Where, $"the mirror has no rule for torch.{name}");
+        }
+    }
+
+    private Value Functional(IInvocationOperation call, Frame f)
+    {
+        var name = call.TargetMethod.Name;
+        var args = new CallArgs(call.Arguments);
+        var where = "functional." + name;
+        if (args["inplace"] is { } inplace && Eval(inplace.Value, f) is ConstValue { Value: true })
+        {
+            _d.Approximated(inplace.Value.Syntax, "option", f.Where, ModuleTreeReader.InPlaceFallback);
+        }
+
+        if (Activations.TryGetValue(name, out var kind) && args.Ordered.Count > 0)
+        {
+            return Activation(args.Ordered[0], kind, call.Syntax, f);
+        }
+
+        switch (name)
+        {
+            case "softmax":
+            case "log_softmax":
+            {
+                var x = Tensor(Eval(args.Ordered[0].Value, f), call.Syntax, f);
+                var dim = LongArg(args, "dim", where, f);
+                return x is { } v && dim is { } d ? Build(call.Syntax, () => _b.Softmax(v, Axis(d), name == "log_softmax")) : Poison;
+            }
+
+            case "dropout":
+            {
+                var x = Tensor(Eval(args.Ordered[0].Value, f), call.Syntax, f);
+                var p = DoubleArg(args, "p", where, f);
+                return x is { } v && p is { } q ? Build(call.Syntax, () => _b.Dropout(v, q)) : Poison;
+            }
+
+            default:
+                return Unsupported(call.Syntax, "call", f.Where, $"the mirror has no rule for functional.{name}");
+        }
+    }
+
+    private Value Activation(IArgumentOperation argument, ActivationKind kind, SyntaxNode site, Frame f) =>
+        Tensor(Eval(argument.Value, f), site, f) is { } x ? Build(site, () => _b.Activation(x, kind)) : Poison;
+
+    private Value Elementwise(IOperation operand, SyntaxNode site, Frame f)
+    {
+        var x = Tensor(Eval(operand, f), site, f);
+        if (x is null)
+        {
+            return Poison;
+        }
+
+        _d.Approximated(site, "call", f.Where, "the identity (an elementwise function keeps every element's feature set)");
+        return new TensorValue(x.Value);
+    }
+
+    // ---------------------------------------------------------------- tensor methods
+
+    private Value TensorMethod(IInvocationOperation call, Frame f)
+    {
+        var name = call.TargetMethod.Name;
+        var receiver = Eval(call.Instance!, f);
+        if (receiver is PendingValue pending)
+        {
+            return PendingUse(pending);
+        }
+
+        if (Tensor(receiver, call.Instance!.Syntax, f) is not { } x)
+        {
+            return Poison;
+        }
+
+        var args = new CallArgs(call.Arguments);
+        var where = "Tensor." + name;
+        switch (name)
+        {
+            case "view":
+            case "reshape":
+            {
+                var dims = Dims(args["shape"]!, where, f);
+                return dims is null ? Poison : Build(call.Syntax, () => _b.Reshape(x, dims));
+            }
+
+            case "flatten":
+            {
+                var start = LongArg(args, "start_dim", where, f);
+                var end = LongArg(args, "end_dim", where, f);
+                return start is { } s && end is { } e ? Build(call.Syntax, () => _b.Flatten(x, Axis(s), Axis(e))) : Poison;
+            }
+
+            case "unsqueeze":
+                return LongArg(args, "dim", where, f) is { } u ? Build(call.Syntax, () => _b.Unsqueeze(x, Axis(u))) : Poison;
+            case "squeeze":
+            {
+                var dim = args["dim"] is { } a ? Eval(a.Value, f) : ConstValue.Null;
+                if (dim is ConstValue { Value: null })
+                {
+                    return SqueezeAll(x, call.Syntax, f);
+                }
+
+                return LongArg(args, "dim", where, f) is { } sq ? Build(call.Syntax, () => _b.Squeeze(x, Axis(sq))) : Poison;
+            }
+
+            case "narrow":
+                return Narrow(null, args, call.Syntax, where, f, x);
+            case "transpose":
+            {
+                var d0 = LongArg(args, "dim0", where, f);
+                var d1 = LongArg(args, "dim1", where, f);
+                return d0 is { } a0 && d1 is { } a1 ? Build(call.Syntax, () => _b.Transpose(x, Axis(a0), Axis(a1))) : Poison;
+            }
+
+            case "contiguous":
+            case "MoveToOuterDisposeScope":
+                return new TensorValue(x);
+            case "softmax":
+            case "log_softmax":
+                return LongArg(args, "dim", where, f) is { } sd ? Build(call.Syntax, () => _b.Softmax(x, Axis(sd), name == "log_softmax")) : Poison;
+            case "max" when args.Has("dim"):
+            {
+                var values = Reduce(x, ReduceKind.Max, args["dim"], args["keepdim"], call.Syntax, where, f);
+                return values is PoisonValue
+                    ? Poison
+                    : new TupleValue([values, new OpaqueValue(call.Syntax, "value", "the indexes of max(dim) are integer positions, which the graph IR does not hold")]);
+            }
+
+            case "max":
+            case "mean":
+            case "sum":
+            {
+                var kind = name == "max" ? ReduceKind.Max : name == "mean" ? ReduceKind.Mean : ReduceKind.Sum;
+                var dims = args["dimensions"] ?? args["dim"];
+                return Reduce(x, kind, dims, args["keepdim"], call.Syntax, where, f);
+            }
+
+            case "size":
+            {
+                var dim = LongArg(args, "dim", where, f);
+                if (dim is null)
+                {
+                    return Poison;
+                }
+
+                var axis = dim.Value < 0 ? dim.Value + x.Shape.Rank : dim.Value;
+                return axis >= 0 && axis < x.Shape.Rank ? new DimValue(x.Shape[(int)axis]) : ShapeError(call.Syntax, $"size({dim.Value}) is out of range for shape {x.Shape}");
+            }
+
+            default:
+                if (Activations.TryGetValue(name, out var activation) && args.Ordered.Count == 0)
+                {
+                    return Build(call.Syntax, () => _b.Activation(x, activation));
+                }
+
+                if (ElementwiseFallback.Contains(name) && args.Ordered.Count == 0)
+                {
+                    _d.Approximated(call.Syntax, "call", f.Where, "the identity (an elementwise function keeps every element's feature set)");
+                    return new TensorValue(x);
+                }
+
+                return Unsupported(call.Syntax, "call", f.Where, $"the mirror has no rule for Tensor.{name}");
+        }
+    }
+
+    private Value SqueezeAll(GraphValue x, SyntaxNode site, Frame f)
+    {
+        if (x.Shape.Dims.Any(d => !d.IsConstant))
+        {
+            _d.Approximated(site, "call", f.Where, "squeezing only the axes of constant size 1 (symbolic sizes are assumed not to be 1)");
+        }
+
+        Value value = new TensorValue(x);
+        for (var axis = x.Shape.Rank - 1; axis >= 0; axis--)
+        {
+            if (x.Shape[axis] == Dim.Of(1) && value is TensorValue t)
+            {
+                var a = axis;
+                value = Build(site, () => _b.Squeeze(t.GraphValue, a));
+            }
+        }
+
+        return value;
+    }
+
+    private Value Narrow(IOperation? input, CallArgs args, SyntaxNode site, string where, Frame f, GraphValue? receiver = null)
+    {
+        var x = receiver ?? (input is null ? null : Tensor(Eval(input, f), site, f));
+        var dim = LongArg(args, "dim", where, f);
+        var start = LongArg(args, "start", where, f);
+        var length = LongArg(args, "length", where, f);
+        return x is { } v && dim is { } d && start is { } s && length is { } l ? Build(site, () => _b.Narrow(v, Axis(d), s, l)) : Poison;
+    }
+
+    private Value Reduce(IArgumentOperation? input, ReduceKind kind, IArgumentOperation? dims, IArgumentOperation? keepdim, SyntaxNode site, string where, Frame f)
+    {
+        var x = input is null ? null : Tensor(Eval(input.Value, f), site, f);
+        return x is { } v ? Reduce(v, kind, dims, keepdim, site, where, f) : Poison;
+    }
+
+    /// <summary>A reduction over one axis, a list of axes (applied from the last), or every axis when none is given.</summary>
+    private Value Reduce(GraphValue x, ReduceKind kind, IArgumentOperation? dims, IArgumentOperation? keepdim, SyntaxNode site, string where, Frame f)
+    {
+        var keep = false;
+        if (keepdim is not null)
+        {
+            var k = Eval(keepdim.Value, f);
+            if (k is not ConstValue { Value: bool b })
+            {
+                NonConstant(k, keepdim.Value.Syntax, "keepdim", where);
+                return Poison;
+            }
+
+            keep = b;
+        }
+
+        var axes = new List<long>();
+        var d = dims is null ? ConstValue.Null : Eval(dims.Value, f);
+        switch (d)
+        {
+            case ConstValue { Value: null }:
+                axes.AddRange(Enumerable.Range(0, x.Shape.Rank).Select(i => (long)i));
+                break;
+            case ConstValue { Value: long l }:
+                axes.Add(l);
+                break;
+            case ConstValue { Value: long[] array }:
+                axes.AddRange(array);
+                break;
+            case ListValue list:
+                for (var i = 0; i < list.Items.Length; i++)
+                {
+                    if (list.Items[i] is not ConstValue { Value: long a })
+                    {
+                        NonConstant(list.Items[i], ElementSyntax(dims!.Value, i), dims.Parameter?.Name ?? "dim", where);
+                        return Poison;
+                    }
+
+                    axes.Add(a);
+                }
+
+                break;
+            case PoisonValue:
+                return Poison;
+            default:
+                NonConstant(d, dims!.Value.Syntax, dims.Parameter?.Name ?? "dim", where);
+                return Poison;
+        }
+
+        var rank = x.Shape.Rank;
+        var normalized = new List<int>();
+        foreach (var a in axes)
+        {
+            var n = a < 0 ? a + rank : a;
+            if (n < 0 || n >= rank)
+            {
+                return ShapeError(site, $"{kind.ToString().ToLowerInvariant()}: axis {a} is out of range for operand '{x.Ref}' of shape {x.Shape}");
+            }
+
+            if (!normalized.Contains((int)n))
+            {
+                normalized.Add((int)n);
+            }
+        }
+
+        Value value = new TensorValue(x);
+        foreach (var axis in normalized.OrderByDescending(a => a))
+        {
+            var current = ((TensorValue)value).GraphValue;
+            value = Build(site, () => _b.Reduce(current, kind, axis, keep));
+            if (value is PoisonValue)
+            {
+                return Poison;
+            }
+        }
+
+        return value;
+    }
+
+    // ---------------------------------------------------------------- arguments
+
+    private long? LongArg(CallArgs args, string name, string callee, Frame f) =>
+        args[name] is { } a ? Long(a.Value, name, callee, f) : null;
+
+    private double? DoubleArg(CallArgs args, string name, string callee, Frame f)
+    {
+        if (args[name] is not { } a)
+        {
+            return null;
+        }
+
+        var v = Eval(a.Value, f);
+        if (v is ConstValue c && ConstantEvaluator.TryDouble(c.Value, out var d))
+        {
+            return d;
+        }
+
+        if (v is not PoisonValue)
+        {
+            NonConstant(v, a.Value.Syntax, name, callee);
+        }
+
+        return null;
+    }
+
+    private GraphValue[]? TensorList(IArgumentOperation? argument, SyntaxNode site, Frame f)
+    {
+        if (argument is null)
+        {
+            return null;
+        }
+
+        var v = Eval(argument.Value, f);
+        if (v is PoisonValue)
+        {
+            return null;
+        }
+
+        if (v is not ListValue list)
+        {
+            Unsupported(argument.Value.Syntax, "argument", f.Where, "the tensors must be listed in the call ([a, b] or new[] { a, b })");
+            return null;
+        }
+
+        var result = new GraphValue[list.Items.Length];
+        var ok = true;
+        for (var i = 0; i < result.Length; i++)
+        {
+            if (Tensor(list.Items[i], ElementSyntax(argument.Value, i), f) is { } t)
+            {
+                result[i] = t;
+            }
+            else
+            {
+                ok = false;
+            }
+        }
+
+        return ok ? result : null;
+    }
+
+    /// <summary>view/reshape sizes: constants, -1, and sizes read off shapes.</summary>
+    private Dim[]? Dims(IArgumentOperation argument, string callee, Frame f)
+    {
+        var v = Eval(argument.Value, f);
+        var items = v switch
+        {
+            ListValue l => l.Items,
+            ConstValue { Value: long[] a } => a.Select(x => (Value)new ConstValue(x)).ToImmutableArray(),
+            _ => [v],
+        };
+        var dims = new Dim[items.Length];
+        for (var i = 0; i < items.Length; i++)
+        {
+            switch (items[i])
+            {
+                case ConstValue { Value: long l }:
+                    dims[i] = Dim.Of(l);
+                    break;
+                case DimValue d:
+                    dims[i] = d.Dim;
+                    break;
+                case PoisonValue:
+                    return null;
+                default:
+                    NonConstant(items[i], ElementSyntax(argument.Value, i), argument.Parameter?.Name ?? "shape", callee);
+                    return null;
+            }
+        }
+
+        return dims;
+    }
+
+    // ---------------------------------------------------------------- indexing
+
+    private Value TensorIndexFactory(IInvocationOperation call, Frame f)
+    {
+        var args = new CallArgs(call.Arguments);
+        var name = call.TargetMethod.Name;
+
+        long? Optional(string parameter, out bool failed)
+        {
+            failed = false;
+            if (args[parameter] is not { } a)
+            {
+                return null;
+            }
+
+            var v = Eval(a.Value, f);
+            switch (v)
+            {
+                case ConstValue { Value: null }:
+                    return null;
+                case ConstValue { Value: long l }:
+                    return l;
+                case DimValue { Dim.IsConstant: true } d:
+                    return d.Dim.Constant;
+                default:
+                    failed = true;
+                    if (v is not PoisonValue)
+                    {
+                        NonConstant(v, a.Value.Syntax, parameter, "TensorIndex." + name);
+                    }
+
+                    return null;
+            }
+        }
+
+        switch (name)
+        {
+            case "Slice":
+            {
+                var start = Optional("start", out var f1);
+                var stop = Optional("stop", out var f2);
+                var step = Optional("step", out var f3);
+                return f1 || f2 || f3 ? Poison : new IndexValue(IndexKind.Slice, start, stop, step);
+            }
+
+            case "Single":
+            {
+                var index = Optional("index", out var failed);
+                return failed ? Poison : index is null ? new IndexValue(IndexKind.NewAxis) : new IndexValue(IndexKind.Single, index);
+            }
+
+            default:
+                return Unsupported(call.Syntax, "index", f.Where, $"TensorIndex.{name} is not read");
+        }
+    }
+
+    /// <summary>
+    /// <c>x[i, TensorIndex.Slice(a, b), ...]</c>: indices apply to leading axes, or after an Ellipsis to trailing ones;
+    /// a slice becomes a slice node, an integer a narrow of length 1 and a squeeze.
+    /// </summary>
+    private Value Index(TensorValue x, IPropertyReferenceOperation op, Frame f)
+    {
+        var indices = new List<IndexValue>();
+        foreach (var arg in op.Arguments)
+        {
+            var v = Eval(arg.Value, f);
+            var items = v is ListValue l ? l.Items : [v];
+            for (var k = 0; k < items.Length; k++)
+            {
+                var item = items[k];
+                switch (item)
+                {
+                    case IndexValue index:
+                        indices.Add(index);
+                        break;
+                    case ConstValue { Value: long i }:
+                        indices.Add(new IndexValue(IndexKind.Single, i));
+                        break;
+                    case PoisonValue:
+                        return Poison;
+                    default:
+                        NonConstant(item, ElementSyntax(arg.Value, k), "index", "indexer");
+                        return Poison;
+                }
+            }
+        }
+
+        if (indices.Any(i => i.Kind == IndexKind.NewAxis))
+        {
+            return Unsupported(op.Syntax, "index", f.Where, "new axes in an index are not read; use unsqueeze");
+        }
+
+        var ellipsis = indices.FindIndex(i => i.Kind == IndexKind.Ellipsis);
+        if (indices.Count(i => i.Kind == IndexKind.Ellipsis) > 1)
+        {
+            return ShapeError(op.Syntax, "an index has more than one Ellipsis");
+        }
+
+        var rank = x.Shape.Rank;
+        var consuming = indices.Count(i => i.Kind != IndexKind.Ellipsis);
+        if (consuming > rank)
+        {
+            return ShapeError(op.Syntax, $"{consuming} indices for operand '{x.GraphValue.Ref}' of shape {x.Shape}");
+        }
+
+        var placed = new List<(int Axis, IndexValue Index)>();
+        for (var i = 0; i < indices.Count; i++)
+        {
+            if (ellipsis < 0 || i < ellipsis)
+            {
+                placed.Add((i, indices[i]));
+            }
+            else if (i > ellipsis)
+            {
+                placed.Add((rank - (indices.Count - i), indices[i]));
+            }
+        }
+
+        Value value = x;
+        foreach (var (axis, index) in placed.OrderByDescending(p => p.Axis))
+        {
+            var current = ((TensorValue)value).GraphValue;
+            switch (index.Kind)
+            {
+                case IndexKind.Colon:
+                    continue;
+                case IndexKind.Slice when index.Start is null && index.Stop is null && index.Step is null or 1:
+                    continue;
+                case IndexKind.Slice:
+                    value = Build(op.Syntax, () => _b.Slice(current, axis, index.Start, index.Stop, index.Step ?? 1));
+                    break;
+                case IndexKind.Single:
+                {
+                    var d = current.Shape[axis];
+                    var start = index.Start!.Value < 0 && d.IsConstant ? index.Start.Value + d.Constant : index.Start.Value;
+                    value = Build(op.Syntax, () => _b.Squeeze(_b.Narrow(current, axis, start, 1), axis));
+                    break;
+                }
+            }
+
+            if (value is PoisonValue)
+            {
+                return Poison;
+            }
+        }
+
+        return value;
+    }
+}

@@ -1,0 +1,810 @@
+using System;
+using System.Collections.Generic;
+using System.Collections.Immutable;
+using System.Linq;
+using System.Threading;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+using Microsoft.CodeAnalysis.Operations;
+using NeuralSurgery.Graph;
+
+namespace NeuralSurgery.Generator.Reading;
+
+/// <summary>
+/// Follows <c>forward</c> (and the forwards and helper methods it calls) as straight-line code over Roslyn's
+/// operation tree, building the graph with <see cref="GraphBuilder"/>. Every value is exact: tensors are graph
+/// values, sizes are constants or dimensions read off shapes. What it cannot follow is an error at its location;
+/// what it follows with a fallback is a warning that names the fallback.
+/// </summary>
+internal sealed partial class ForwardInterpreter
+{
+    private const int MaxCallDepth = 32;
+
+    private readonly SemanticModels _models;
+    private readonly GraphBuilder _b;
+    private readonly DiagnosticBag _d;
+    private readonly string _schemaName;
+    private readonly CancellationToken _ct;
+    private readonly HashSet<string> _reportedPending = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _categorical = new(StringComparer.Ordinal);
+    private int _depth;
+
+    public ForwardInterpreter(
+        SemanticModels models,
+        GraphBuilder builder,
+        DiagnosticBag diagnostics,
+        string schemaName,
+        CancellationToken ct)
+    {
+        _models = models;
+        _b = builder;
+        _d = diagnostics;
+        _schemaName = schemaName;
+        _ct = ct;
+    }
+
+    /// <summary>Declares a categorical graph input: only an Embedding call may read it.</summary>
+    public void Categorical(string input) => _categorical.Add(input);
+
+    /// <summary>State shapes learnt in this pass from the recurrent layers that pending parameters feed.</summary>
+    public Dictionary<string, Shape> DiscoveredStates { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>Forward parameters read at least once.</summary>
+    public HashSet<string> UsedParameters { get; } = new(StringComparer.Ordinal);
+
+    /// <summary>The return statement that ended the model's own forward.</summary>
+    public IReturnOperation? RootReturn { get; private set; }
+
+    private static readonly PoisonValue Poison = PoisonValue.Instance;
+
+    private sealed class Frame
+    {
+        public Frame(UserModuleNode module, IMethodSymbol method)
+        {
+            Module = module;
+            Method = method;
+            Where = module.Type.Name + "." + method.Name;
+        }
+
+        public UserModuleNode Module { get; }
+
+        public IMethodSymbol Method { get; }
+
+        public string Where { get; }
+
+        public Dictionary<ISymbol, Value> Locals { get; } = new(SymbolEqualityComparer.Default);
+    }
+
+    /// <summary>The forward of a module class: the nearest declaration named forward with a body in source.</summary>
+    public static IMethodSymbol? FindForward(INamedTypeSymbol type)
+    {
+        for (var t = type; t is not null && !TorchSymbols.IsTorchSharpType(t); t = t.BaseType)
+        {
+            foreach (var m in t.GetMembers("forward").OfType<IMethodSymbol>())
+            {
+                if (!m.IsStatic && !m.IsAbstract && m.Parameters.Length > 0 && m.DeclaringSyntaxReferences.Length > 0)
+                {
+                    return m;
+                }
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Runs a method of <paramref name="module"/> (its forward or a helper) with bound arguments.</summary>
+    public Value Invoke(UserModuleNode module, IMethodSymbol method, IReadOnlyList<Value> arguments, SyntaxNode site, string where)
+    {
+        _ct.ThrowIfCancellationRequested();
+        if (_depth >= MaxCallDepth)
+        {
+            return Unsupported(site, "call", where, "calls nest more than " + MaxCallDepth + " deep (recursion is not followed)");
+        }
+
+        var syntax = method.DeclaringSyntaxReferences.Length > 0 ? method.DeclaringSyntaxReferences[0].GetSyntax(_ct) : null;
+        if (syntax is not MethodDeclarationSyntax
+            || _models.Get(syntax.SyntaxTree).GetOperation(syntax, _ct) is not IMethodBodyOperation body
+            || (body.BlockBody ?? body.ExpressionBody) is not { } block)
+        {
+            return Unsupported(site, "call", where, $"the body of '{method.Name}' is not available in source");
+        }
+
+        var frame = new Frame(module, method);
+        for (var i = 0; i < method.Parameters.Length; i++)
+        {
+            frame.Locals[method.Parameters[i]] = i < arguments.Count ? arguments[i] : ConstValue.Null;
+        }
+
+        _depth++;
+        try
+        {
+            var result = Exec(block, frame);
+            if (result is null)
+            {
+                return Unsupported(syntax, "method", frame.Where, "it ends without returning a value");
+            }
+
+            return result;
+        }
+        finally
+        {
+            _depth--;
+        }
+    }
+
+    // ---------------------------------------------------------------- statements
+
+    /// <summary>Executes a statement; a non-null result is the returned value (or poison after an unsupported statement).</summary>
+    private Value? Exec(IOperation op, Frame f)
+    {
+        _ct.ThrowIfCancellationRequested();
+        switch (op)
+        {
+            case IBlockOperation block:
+                foreach (var s in block.Operations)
+                {
+                    var r = Exec(s, f);
+                    if (r is not null)
+                    {
+                        return r;
+                    }
+                }
+
+                return null;
+
+            case IVariableDeclarationGroupOperation group:
+                Declare(group, f);
+                return null;
+
+            case IUsingDeclarationOperation usingDeclaration:
+                Declare(usingDeclaration.DeclarationGroup, f);
+                return null;
+
+            case IUsingOperation usingBlock:
+                if (usingBlock.Resources is IVariableDeclarationGroupOperation resources)
+                {
+                    Declare(resources, f);
+                }
+                else if (Eval(usingBlock.Resources, f) is PoisonValue)
+                {
+                    return Poison;
+                }
+
+                return Exec(usingBlock.Body, f);
+
+            case IExpressionStatementOperation statement:
+                ExecExpression(statement.Operation, f);
+                return null;
+
+            case IReturnOperation ret when ret.ReturnedValue is not null:
+                if (_depth == 1)
+                {
+                    RootReturn = ret;
+                }
+
+                return Eval(ret.ReturnedValue, f);
+
+            case IForEachLoopOperation loop:
+                return ForEach(loop, f);
+
+            case IEmptyOperation:
+            case ILocalFunctionOperation:
+                return null;
+
+            default:
+                return Unsupported(op.Syntax, "statement", f.Where, StatementReason(op));
+        }
+    }
+
+    private static string StatementReason(IOperation op) => op switch
+    {
+        IConditionalOperation => "the reader follows straight-line code; a branch is taken or not depending on values it does not know",
+        ILoopOperation => "the reader unrolls only foreach over a ModuleList or Sequential field",
+        ISwitchOperation => "the reader follows straight-line code; a switch depends on values it does not know",
+        IThrowOperation => "the reader follows straight-line code to a return",
+        _ => "the reader has no rule for this statement",
+    };
+
+    private void Declare(IVariableDeclarationGroupOperation group, Frame f)
+    {
+        foreach (var declaration in group.Declarations)
+        {
+            foreach (var declarator in declaration.Declarators)
+            {
+                var init = declarator.Initializer ?? declaration.Initializer;
+                if (init is not null)
+                {
+                    f.Locals[declarator.Symbol] = AsLocal(Eval(init.Value, f));
+                }
+            }
+        }
+    }
+
+    /// <summary>
+    /// A scalar stored in a non-const local stops being a compile-time constant (DESIGN.md section 4: sizes are
+    /// literals, const fields or locals); sizes read off shapes stay exact.
+    /// </summary>
+    private static Value AsLocal(Value value) =>
+        value is ConstValue { Value: long or double or bool } ? new NonConstValue(null) : value;
+
+    private void ExecExpression(IOperation op, Frame f)
+    {
+        switch (op)
+        {
+            case ISimpleAssignmentOperation { Target: IFieldReferenceOperation field }:
+                Assign(field, Poison, f);
+                break;
+            case ISimpleAssignmentOperation assignment:
+                Assign(assignment.Target, Eval(assignment.Value, f), f);
+                break;
+            case IDeconstructionAssignmentOperation deconstruction:
+                Assign(deconstruction.Target, Eval(deconstruction.Value, f), f);
+                break;
+            case ICompoundAssignmentOperation compound:
+                Assign(compound.Target, Binary(compound.OperatorKind, Eval(compound.Target, f), Eval(compound.Value, f), compound.Syntax, f), f);
+                break;
+            case IInvocationOperation call:
+                if (IsInPlace(call.TargetMethod))
+                {
+                    Unsupported(call.Syntax, "call", f.Where, "in-place operations change a tensor that other expressions may share");
+                    break;
+                }
+
+                Eval(call, f);
+                break;
+            default:
+                Unsupported(op.Syntax, "statement", f.Where, "the reader has no rule for this statement");
+                break;
+        }
+    }
+
+    private static bool IsInPlace(IMethodSymbol method) =>
+        method.Name.EndsWith("_", StringComparison.Ordinal) && (TorchSymbols.IsTensor(method.ContainingType) || TorchSymbols.IsTorchSharpType(method.ContainingType));
+
+    private void Assign(IOperation target, Value value, Frame f)
+    {
+        switch (target)
+        {
+            case ILocalReferenceOperation local:
+                f.Locals[local.Local] = AsLocal(value);
+                break;
+            case IParameterReferenceOperation parameter:
+                f.Locals[parameter.Parameter] = AsLocal(value);
+                break;
+            case IDeclarationExpressionOperation declaration:
+                Assign(declaration.Expression, value, f);
+                break;
+            case IDiscardOperation:
+                break;
+            case ITupleOperation tuple:
+                if (value is TupleValue t && t.Items.Length == tuple.Elements.Length)
+                {
+                    for (var i = 0; i < t.Items.Length; i++)
+                    {
+                        Assign(tuple.Elements[i], t.Items[i], f);
+                    }
+                }
+                else
+                {
+                    if (value is not PoisonValue)
+                    {
+                        Unsupported(tuple.Syntax, "deconstruction", f.Where, "the value is not a tuple of the same length");
+                    }
+
+                    foreach (var e in tuple.Elements)
+                    {
+                        Assign(e, Poison, f);
+                    }
+                }
+
+                break;
+            case IFieldReferenceOperation field:
+                Unsupported(target.Syntax, "assignment", f.Where, $"assigning field '{field.Field.Name}' changes module state that the graph does not hold");
+                break;
+            default:
+                Unsupported(target.Syntax, "assignment", f.Where, "the reader assigns only locals, parameters and tuples of them");
+                break;
+        }
+    }
+
+    private Value? ForEach(IForEachLoopOperation loop, Frame f)
+    {
+        var collection = Eval(loop.Collection, f);
+        if (collection is PoisonValue)
+        {
+            return Poison;
+        }
+
+        if (collection is not ModuleValue { Node: ContainerNode container }
+            || loop.LoopControlVariable is not IVariableDeclaratorOperation variable)
+        {
+            return Unsupported(loop.Syntax, "statement", f.Where, StatementReason(loop));
+        }
+
+        foreach (var child in container.Children)
+        {
+            f.Locals[variable.Symbol] = new ModuleValue(child);
+            var r = Exec(loop.Body, f);
+            if (r is not null)
+            {
+                return r;
+            }
+        }
+
+        return null;
+    }
+
+    // ---------------------------------------------------------------- expressions
+
+    private Value Eval(IOperation op, Frame f)
+    {
+        _ct.ThrowIfCancellationRequested();
+        if (op.ConstantValue.HasValue)
+        {
+            return new ConstValue(ConstantEvaluator.Normalize(op.ConstantValue.Value));
+        }
+
+        switch (op)
+        {
+            case IConversionOperation conversion:
+            {
+                var inner = Eval(conversion.Operand, f);
+                return inner is ConstValue c ? new ConstValue(ConstantEvaluator.Convert(c.Value, conversion.Type)) : inner;
+            }
+
+            case ILocalReferenceOperation local:
+                return f.Locals.TryGetValue(local.Local, out var lv)
+                    ? lv
+                    : Unsupported(op.Syntax, "expression", f.Where, $"local '{local.Local.Name}' is read before the reader saw it assigned");
+
+            case IParameterReferenceOperation parameter:
+                if (f.Locals.TryGetValue(parameter.Parameter, out var pv))
+                {
+                    if (_depth == 1)
+                    {
+                        UsedParameters.Add(parameter.Parameter.Name);
+                    }
+
+                    return pv;
+                }
+
+                return new NonConstValue(null);
+
+            case IFieldReferenceOperation field:
+                return Field(field, f);
+
+            case IPropertyReferenceOperation property:
+                return Property(property, f);
+
+            case IInvocationOperation call:
+                return Invocation(call, f);
+
+            case IBinaryOperation binary:
+                return Binary(binary.OperatorKind, Eval(binary.LeftOperand, f), Eval(binary.RightOperand, f), binary.Syntax, f);
+
+            case IUnaryOperation unary:
+                return Unary(unary, Eval(unary.Operand, f), f);
+
+            case ITupleOperation tuple:
+                return new TupleValue(tuple.Elements.Select(e => Eval(e, f)).ToImmutableArray());
+
+            case IArrayCreationOperation { Initializer: { } init }:
+                return new ListValue(init.ElementValues.Select(e => Eval(e, f)).ToImmutableArray());
+
+            case ICollectionExpressionOperation collection when collection.Elements.All(e => e is not ISpreadOperation):
+                return new ListValue(collection.Elements.Select(e => Eval(e, f)).ToImmutableArray());
+
+            case IArrayElementReferenceOperation element:
+                return ArrayElement(element, f);
+
+            case IDefaultValueOperation:
+                return ConstValue.Null;
+
+            case IInstanceReferenceOperation:
+                return new ModuleValue(f.Module);
+
+            default:
+                return Unsupported(op.Syntax, "expression", f.Where, "the reader has no rule for this expression");
+        }
+    }
+
+    private Value Field(IFieldReferenceOperation op, Frame f)
+    {
+        var field = op.Field;
+        if (field.ContainingType.IsTupleType)
+        {
+            var tuple = op.Instance is null ? Poison : Eval(op.Instance, f);
+            var index = TupleIndex(field);
+            return tuple switch
+            {
+                PoisonValue => Poison,
+                TupleValue t when index >= 0 && index < t.Items.Length => t.Items[index] is OpaqueValue o
+                    ? Unsupported(op.Syntax, "expression", f.Where, o.Reason)
+                    : t.Items[index],
+                _ => Unsupported(op.Syntax, "expression", f.Where, "the reader reads tuple elements only of tuples it built"),
+            };
+        }
+
+        if (field.IsStatic)
+        {
+            return new NonConstValue(null);
+        }
+
+        UserModuleNode? owner = null;
+        if (op.Instance is null or IInstanceReferenceOperation)
+        {
+            owner = f.Module;
+        }
+        else
+        {
+            switch (Eval(op.Instance, f))
+            {
+                case PoisonValue:
+                    return Poison;
+                case ModuleValue { Node: UserModuleNode u }:
+                    owner = u;
+                    break;
+            }
+        }
+
+        if (owner is null)
+        {
+            return Unsupported(op.Syntax, "field", f.Where, "the reader reads fields only of module classes it read");
+        }
+
+        if (owner.Fields.TryGetValue(field, out var node))
+        {
+            return new ModuleValue(node);
+        }
+
+        if (TorchSymbols.IsTensor(field.Type))
+        {
+            return Unsupported(op.Syntax, "field", f.Where, $"tensor field '{field.Name}' is not part of the graph IR (only layers hold parameters)");
+        }
+
+        if (TorchSymbols.IsModule(field.Type))
+        {
+            return Unsupported(op.Syntax, "field", f.Where, $"module field '{field.Name}' is not registered");
+        }
+
+        var binding = owner.Scope.Get(field);
+        return binding is { IsConstant: true } ? new ConstValue(binding.Value) : new NonConstValue(binding);
+    }
+
+    /// <summary>Item1 → 0, …; -1 beyond Item7 (Rest).</summary>
+    private static int TupleIndex(IFieldSymbol field)
+    {
+        var name = (field.CorrespondingTupleField ?? field).Name;
+        return name.StartsWith("Item", StringComparison.Ordinal) && int.TryParse(name.Substring(4), out var n) && n is >= 1 and <= 7 ? n - 1 : -1;
+    }
+
+    private Value Property(IPropertyReferenceOperation op, Frame f)
+    {
+        var property = op.Property;
+        if (TorchSymbols.IsTensorIndex(property.ContainingType) && property.IsStatic)
+        {
+            return property.Name switch
+            {
+                "Ellipsis" => new IndexValue(IndexKind.Ellipsis),
+                "Colon" => new IndexValue(IndexKind.Colon),
+                "None" => new IndexValue(IndexKind.NewAxis),
+                _ => Unsupported(op.Syntax, "index", f.Where, $"TensorIndex.{property.Name} is not read"),
+            };
+        }
+
+        var instance = op.Instance is null ? null : Eval(op.Instance, f);
+        if (instance is PoisonValue)
+        {
+            return Poison;
+        }
+
+        if (instance is PendingValue pending)
+        {
+            return PendingUse(pending);
+        }
+
+        if (property.IsIndexer)
+        {
+            switch (instance)
+            {
+                case TensorValue tensor:
+                    return Index(tensor, op, f);
+                case ModuleValue { Node: ContainerNode container } when op.Arguments.Length == 1:
+                {
+                    var i = Long(op.Arguments[0].Value, "index", "indexer", f);
+                    if (i is null)
+                    {
+                        return Poison;
+                    }
+
+                    var index = i.Value < 0 ? i.Value + container.Children.Count : i.Value;
+                    return index >= 0 && index < container.Children.Count
+                        ? new ModuleValue(container.Children[(int)index])
+                        : Unsupported(op.Syntax, "indexer", f.Where, $"index {i.Value} is out of range for {container.Kind} '{container.Path}' of {container.Children.Count} children");
+                }
+
+                default:
+                    return Unsupported(op.Syntax, "indexer", f.Where, "the reader indexes tensors and ModuleList or Sequential fields only");
+            }
+        }
+
+        if (instance is TensorValue t && property.Name == "shape")
+        {
+            return new ShapeValue(t.Shape);
+        }
+
+        if (TorchSymbols.IsModule(property.Type) || TorchSymbols.IsTensor(property.Type))
+        {
+            return Unsupported(op.Syntax, "property", f.Where, "modules and tensors are read from fields only");
+        }
+
+        // A scalar property (e.g. Module.training): fine where the reader ignores it, NS1003 where it is a size.
+        return new NonConstValue(null);
+    }
+
+    private Value ArrayElement(IArrayElementReferenceOperation op, Frame f)
+    {
+        var array = Eval(op.ArrayReference, f);
+        if (array is PoisonValue || op.Indices.Length != 1)
+        {
+            return array is PoisonValue ? Poison : Unsupported(op.Syntax, "expression", f.Where, "only one index is read");
+        }
+
+        var i = Long(op.Indices[0], "index", "[]", f);
+        if (i is null)
+        {
+            return Poison;
+        }
+
+        switch (array)
+        {
+            case ShapeValue s:
+            {
+                var axis = i.Value < 0 ? i.Value + s.Shape.Rank : i.Value;
+                return axis >= 0 && axis < s.Shape.Rank
+                    ? new DimValue(s.Shape[(int)axis])
+                    : ShapeError(op.Syntax, $"shape index {i.Value} is out of range for shape {s.Shape}");
+            }
+
+            case ListValue l when i.Value >= 0 && i.Value < l.Items.Length:
+                return l.Items[(int)i.Value];
+            default:
+                return Unsupported(op.Syntax, "expression", f.Where, "the reader indexes shapes and lists it built only");
+        }
+    }
+
+    private Value Binary(BinaryOperatorKind kind, Value left, Value right, SyntaxNode site, Frame f)
+    {
+        if (left is PoisonValue || right is PoisonValue)
+        {
+            return Poison;
+        }
+
+        if (left is PendingValue pl)
+        {
+            return PendingUse(pl);
+        }
+
+        if (right is PendingValue pr)
+        {
+            return PendingUse(pr);
+        }
+
+        if (left is TensorValue a && right is TensorValue b)
+        {
+            switch (kind)
+            {
+                case BinaryOperatorKind.Add:
+                    return Build(site, () => _b.Add(a.GraphValue, b.GraphValue));
+                case BinaryOperatorKind.Subtract:
+                    return Build(site, () => _b.Sub(a.GraphValue, b.GraphValue));
+                case BinaryOperatorKind.Multiply:
+                    return Build(site, () => _b.Mul(a.GraphValue, b.GraphValue));
+                case BinaryOperatorKind.Divide:
+                    // x_i / x_j has the feature sets of x_i * x_j (paper 001 Table 1); the IR has no division.
+                    _d.Approximated(site, "operator", f.Where, "an elementwise product (same broadcasting and feature sets)");
+                    return Build(site, () => _b.Mul(a.GraphValue, b.GraphValue));
+                default:
+                    return Unsupported(site, "operator", f.Where, "the IR has +, - and * of tensors");
+            }
+        }
+
+        if (left is TensorValue || right is TensorValue)
+        {
+            var tensor = left as TensorValue ?? (TensorValue)right;
+            var scalar = left is TensorValue ? right : left;
+            if (scalar is ConstValue { Value: long or double } or NonConstValue or DimValue
+                && kind is BinaryOperatorKind.Add or BinaryOperatorKind.Subtract or BinaryOperatorKind.Multiply or BinaryOperatorKind.Divide)
+            {
+                // A scalar operand carries no features (docs/mirror.md), so the result has the tensor's sets.
+                _d.Approximated(site, "operator", f.Where, "the identity of its tensor operand (a scalar operand carries no features)");
+                return tensor;
+            }
+
+            return Unsupported(site, "operator", f.Where, "the operand is not a tensor or a number");
+        }
+
+        return Scalar(kind, left, right, site, f);
+    }
+
+    /// <summary>Arithmetic of sizes: constants, and dimensions read off shapes (linear forms only).</summary>
+    private Value Scalar(BinaryOperatorKind kind, Value left, Value right, SyntaxNode site, Frame f)
+    {
+        if (left is NonConstValue nl)
+        {
+            return nl;
+        }
+
+        if (right is NonConstValue nr)
+        {
+            return nr;
+        }
+
+        if (left is ConstValue cl && right is ConstValue cr)
+        {
+            var r = ConstantEvaluator.Arithmetic(kind, cl.Value, cr.Value);
+            return r.IsConstant ? new ConstValue(r.Value) : Unsupported(site, "operator", f.Where, "the constant arithmetic overflows or is not defined");
+        }
+
+        var dl = AsDim(left);
+        var dr = AsDim(right);
+        if (dl is not null && dr is not null)
+        {
+            switch (kind)
+            {
+                case BinaryOperatorKind.Add:
+                    return new DimValue(dl + dr);
+                case BinaryOperatorKind.Subtract:
+                    return new DimValue(dl - dr);
+                case BinaryOperatorKind.Multiply when dr.IsConstant:
+                    return new DimValue(dl * dr.Constant);
+                case BinaryOperatorKind.Multiply when dl.IsConstant:
+                    return new DimValue(dr * dl.Constant);
+            }
+
+            return Unsupported(site, "operator", f.Where, "sizes read off shapes combine only linearly (+, -, and * by a constant)");
+        }
+
+        return Unsupported(site, "operator", f.Where, "the operands are not numbers or sizes");
+    }
+
+    private static Dim? AsDim(Value v) => v switch
+    {
+        DimValue d => d.Dim,
+        ConstValue { Value: long l } => Dim.Of(l),
+        _ => null,
+    };
+
+    private Value Unary(IUnaryOperation op, Value operand, Frame f)
+    {
+        switch (operand)
+        {
+            case PoisonValue:
+                return Poison;
+            case PendingValue p:
+                return PendingUse(p);
+            case NonConstValue:
+                return operand;
+            case ConstValue { Value: long l } when op.OperatorKind == UnaryOperatorKind.Minus:
+                return new ConstValue(-l);
+            case ConstValue { Value: double d } when op.OperatorKind == UnaryOperatorKind.Minus:
+                return new ConstValue(-d);
+            case DimValue d when op.OperatorKind == UnaryOperatorKind.Minus:
+                return new DimValue(d.Dim * -1);
+            case TensorValue when op.OperatorKind is UnaryOperatorKind.Minus or UnaryOperatorKind.Plus:
+                _d.Approximated(op.Syntax, "operator", f.Where, "the identity (negation keeps every element's feature set)");
+                return operand;
+            default:
+                return Unsupported(op.Syntax, "operator", f.Where, "the reader has no rule for this operator");
+        }
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    private PoisonValue Unsupported(SyntaxNode node, string kind, string where, string reason)
+    {
+        _d.Unsupported(node, kind, where, reason);
+        return Poison;
+    }
+
+    private PoisonValue ShapeError(SyntaxNode node, string message)
+    {
+        _d.Shape(node, new GraphException(message));
+        return Poison;
+    }
+
+    /// <summary>A builder call; a <see cref="GraphException"/> becomes NS1007 at <paramref name="site"/>.</summary>
+    private Value Build(SyntaxNode site, Func<GraphValue> build)
+    {
+        try
+        {
+            return new TensorValue(build());
+        }
+        catch (GraphException e)
+        {
+            _d.Shape(site, e);
+            return Poison;
+        }
+    }
+
+    /// <summary>
+    /// A forward parameter without a schema input used where its shape matters: NS1004 at the parameter, once.
+    /// </summary>
+    private PoisonValue PendingUse(PendingValue pending)
+    {
+        var p = pending.Parameter;
+        if (_reportedPending.Add(p.Name))
+        {
+            _d.Add(ModelDiagnostics.ForwardParameterWithoutSchemaInput, p.Locations[0], ReaderDiagnostic.GraphNotBuilt, null, null, p.Name, _schemaName);
+        }
+
+        return Poison;
+    }
+
+    /// <summary>The operand as a graph value; null (already reported) when it is not a tensor.</summary>
+    private GraphValue? Tensor(Value value, SyntaxNode site, Frame f)
+    {
+        switch (value)
+        {
+            case TensorValue t:
+                return t.GraphValue;
+            case PoisonValue:
+                return null;
+            case PendingValue p:
+                PendingUse(p);
+                return null;
+            case OpaqueValue o:
+                Unsupported(o.Site, o.Kind, f.Where, o.Reason);
+                return null;
+            default:
+                Unsupported(site, "argument", f.Where, "expected a tensor");
+                return null;
+        }
+    }
+
+    /// <summary>A constant integer argument (an axis, start, length, index); NS1003 otherwise.</summary>
+    private long? Long(IOperation argument, string name, string callee, Frame f)
+    {
+        var v = Eval(argument, f);
+        switch (v)
+        {
+            case ConstValue { Value: long l }:
+                return l;
+            case DimValue { Dim.IsConstant: true } d:
+                return d.Dim.Constant;
+            case PoisonValue:
+                return null;
+            default:
+                NonConstant(v, argument.Syntax, name, callee);
+                return null;
+        }
+    }
+
+    /// <summary>The syntax of element <paramref name="i"/> of a listed argument (params array, array or collection), else the argument's.</summary>
+    private static SyntaxNode ElementSyntax(IOperation argument, int i)
+    {
+        var list = ModuleTreeReader.Unwrap(argument) switch
+        {
+            IArrayCreationOperation { Initializer: { } init } => init.ElementValues,
+            ICollectionExpressionOperation c => c.Elements,
+            _ => ImmutableArray<IOperation>.Empty,
+        };
+        return i < list.Length ? list[i].Syntax : argument.Syntax;
+    }
+
+    private void NonConstant(Value value, SyntaxNode site, string name, string callee)
+    {
+        if (value is NonConstValue { Binding: { Site: { } bindingSite } binding })
+        {
+            _d.NonConstant(bindingSite, binding.Argument ?? name, binding.Callee ?? callee);
+        }
+        else if (value is PendingValue p)
+        {
+            PendingUse(p);
+        }
+        else
+        {
+            _d.NonConstant(site, name, callee);
+        }
+    }
+}

@@ -1,0 +1,167 @@
+using System.Collections.Generic;
+using System.Collections.Immutable;
+using Microsoft.CodeAnalysis;
+
+namespace NeuralSurgery.Generator.Reading;
+
+/// <summary>
+/// The NS1xxx catalogue (model and mirror, DESIGN.md section 8): what the model reader reports. Each rule has a
+/// stable id, a title, a message format whose arguments name what is involved, a default severity, the
+/// <see cref="Category"/> and a help link to docs/diagnostics/NSxxxx.md; AnalyzerReleases.Unshipped.md lists them.
+/// </summary>
+/// <remarks>
+/// The reader returns <see cref="ReaderDiagnostic"/> values (plain data); <see cref="ReaderDiagnostic.ToDiagnostic"/>
+/// turns one into a Roslyn <see cref="Diagnostic"/> with the descriptor found here by id.
+/// </remarks>
+public static class ModelDiagnostics
+{
+    public const string Category = "NeuralSurgery.Model";
+
+    /// <summary>Relative help links: the generator's package documentation lives in docs/diagnostics.</summary>
+    public const string HelpLinkFormat = "docs/diagnostics/{0}.md";
+
+    /// <summary>
+    /// {0} kind of construct (call, statement, expression, …), {1} its code, {2} where (Type.forward or Type constructor),
+    /// {3} why it cannot be followed.
+    /// </summary>
+    public static readonly DiagnosticDescriptor UnsupportedConstruct = Create(
+        "NS1001",
+        "Unsupported construct in a model class",
+        "Unsupported {0} '{1}' in {2}: {3}; the model graph is not built",
+        DiagnosticSeverity.Error);
+
+    /// <summary>{0} kind, {1} code, {2} where, {3} what the mirror treats it as.</summary>
+    public static readonly DiagnosticDescriptor ApproximatedConstruct = Create(
+        "NS1002",
+        "Construct approximated by the mirror",
+        "Unsupported {0} '{1}' in {2}: the graph treats it as {3}; feature sets stay exact but numeric execution of the graph differs",
+        DiagnosticSeverity.Warning);
+
+    /// <summary>{0} parameter name, {1} callee (factory, method or constructor), {2} the argument's code.</summary>
+    public static readonly DiagnosticDescriptor NonConstantSize = Create(
+        "NS1003",
+        "Non-constant size or layer option",
+        "Argument '{0}' of '{1}' is '{2}', which is not a compile-time constant; sizes and layer options must be literals, const fields or locals, or arithmetic of them",
+        DiagnosticSeverity.Error);
+
+    /// <summary>{0} forward parameter, {1} the schema file (or "the feature schema (none was given)").</summary>
+    public static readonly DiagnosticDescriptor ForwardParameterWithoutSchemaInput = Create(
+        "NS1004",
+        "Forward parameter without a schema input",
+        "Forward parameter '{0}' has no input in {1} and is not the initial state of an LSTM or GRU, so its shape is unknown",
+        DiagnosticSeverity.Error);
+
+    /// <summary>{0} schema input, {1} schema file, {2} the forward method.</summary>
+    public static readonly DiagnosticDescriptor SchemaInputWithoutForwardParameter = Create(
+        "NS1005",
+        "Schema input without a forward parameter",
+        "Schema input '{0}' in {1} has no parameter of that name in {2}",
+        DiagnosticSeverity.Warning);
+
+    /// <summary>{0} module path, {1} layer kind, {2} factory parameter, {3} its value, {4} the input's code, {5} the input's shape.</summary>
+    public static readonly DiagnosticDescriptor LayerInputSizeMismatch = Create(
+        "NS1006",
+        "Layer input size disagrees with its input",
+        "Module '{0}' ({1}) has {2} = {3}, but its input '{4}' has shape {5}",
+        DiagnosticSeverity.Error);
+
+    /// <summary>{0} the expression's code, {1} the graph error.</summary>
+    public static readonly DiagnosticDescriptor GraphShapeError = Create(
+        "NS1007",
+        "Inconsistent shapes in forward",
+        "The graph is inconsistent at '{0}': {1}",
+        DiagnosticSeverity.Error);
+
+    /// <summary>{0} forward parameter, {1} the schema file (or "the feature schema (none was given)").</summary>
+    public static readonly DiagnosticDescriptor UnusedForwardParameter = Create(
+        "NS1008",
+        "Unused forward parameter",
+        "Forward parameter '{0}' is never used and has no input in {1}; it is left out of the graph",
+        DiagnosticSeverity.Warning);
+
+    /// <summary>{0} schema output, {1} schema file, {2} the forward method.</summary>
+    public static readonly DiagnosticDescriptor SchemaOutputNotReturned = Create(
+        "NS1009",
+        "Schema output not returned",
+        "Schema output '{0}' in {1} is not returned by {2}",
+        DiagnosticSeverity.Warning);
+
+    /// <summary>{0} returned code, {1} schema output, {2} its width, {3} schema file, {4} the returned shape.</summary>
+    public static readonly DiagnosticDescriptor OutputWidthMismatch = Create(
+        "NS1010",
+        "Returned width disagrees with the schema output",
+        "Returned value '{0}' is bound to schema output '{1}' of width {2} in {3}, but has shape {4}",
+        DiagnosticSeverity.Error);
+
+    /// <summary>{0} field, {1} the module class.</summary>
+    public static readonly DiagnosticDescriptor ModuleFieldNotAssigned = Create(
+        "NS1011",
+        "Module field never assigned",
+        "Module field '{0}' of '{1}' is not assigned by an initialiser or the constructor; RegisterComponents() skips it, so it has no state_dict entries",
+        DiagnosticSeverity.Warning);
+
+    /// <summary>{0} field, {1} "parameter" or "buffer", {2} the module class.</summary>
+    public static readonly DiagnosticDescriptor DirectParameterField = Create(
+        "NS1012",
+        "Parameter or buffer registered directly on a module",
+        "Field '{0}' registers a {1} directly on '{2}'; the graph IR only holds the parameters of layers, so its state_dict entry cannot be mapped",
+        DiagnosticSeverity.Error);
+
+    /// <summary>{0} the model class.</summary>
+    public static readonly DiagnosticDescriptor ForwardNotFound = Create(
+        "NS1013",
+        "Model class without forward",
+        "'{0}' declares no forward method with tensor parameters; the model graph is not built",
+        DiagnosticSeverity.Error);
+
+    /// <summary>{0} the module class.</summary>
+    public static readonly DiagnosticDescriptor ComponentsNotRegistered = Create(
+        "NS1014",
+        "Module class never calls RegisterComponents",
+        "'{0}' has module fields but its constructor never calls RegisterComponents(); TorchSharp registers none of them, so a checkpoint's state_dict will not have the names the reader derives",
+        DiagnosticSeverity.Warning);
+
+    /// <summary>Every rule, in id order.</summary>
+    public static ImmutableArray<DiagnosticDescriptor> All { get; } = ImmutableArray.Create(
+        UnsupportedConstruct,
+        ApproximatedConstruct,
+        NonConstantSize,
+        ForwardParameterWithoutSchemaInput,
+        SchemaInputWithoutForwardParameter,
+        LayerInputSizeMismatch,
+        GraphShapeError,
+        UnusedForwardParameter,
+        SchemaOutputNotReturned,
+        OutputWidthMismatch,
+        ModuleFieldNotAssigned,
+        DirectParameterField,
+        ForwardNotFound,
+        ComponentsNotRegistered);
+
+    private static readonly Dictionary<string, DiagnosticDescriptor> ById = Index();
+
+    /// <summary>The descriptor with this id; throws for an unknown id.</summary>
+    public static DiagnosticDescriptor Find(string id) =>
+        ById.TryGetValue(id, out var d) ? d : throw new KeyNotFoundException("no NS1xxx rule has id '" + id + "'");
+
+    private static Dictionary<string, DiagnosticDescriptor> Index()
+    {
+        var index = new Dictionary<string, DiagnosticDescriptor>(System.StringComparer.Ordinal);
+        foreach (var d in All)
+        {
+            index.Add(d.Id, d);
+        }
+
+        return index;
+    }
+
+    private static DiagnosticDescriptor Create(string id, string title, string messageFormat, DiagnosticSeverity severity) =>
+        new(
+            id,
+            title,
+            messageFormat,
+            Category,
+            severity,
+            isEnabledByDefault: true,
+            helpLinkUri: string.Format(System.Globalization.CultureInfo.InvariantCulture, HelpLinkFormat, id));
+}

@@ -1,0 +1,418 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Linq;
+using System.Threading;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+using Microsoft.CodeAnalysis.Operations;
+using NeuralSurgery.Collections;
+using NeuralSurgery.Graph;
+using NeuralSurgery.Schema;
+
+namespace NeuralSurgery.Generator.Reading;
+
+/// <summary>
+/// Reads a TorchSharp model class into the graph IR (DESIGN.md section 4).
+/// <list type="bullet">
+/// <item>Modules come from the class's fields, in TorchSharp's registration order (see <see cref="ModuleTreeReader"/>);
+/// sizes must be compile-time constants.</item>
+/// <item>Inputs are forward's parameters, bound to schema inputs by name: a dense input is
+/// <c>[B, width]</c>, or <c>[B, N, width]</c> with <c>set: true</c>; a categorical input <c>[B]</c> or <c>[B, N]</c>.
+/// <c>N</c> (<see cref="SetSymbol"/>) is one symbol shared by every set input, because the schema does not say which
+/// set axes coincide (a set input and its categorical types usually do). A parameter without a schema input is a
+/// recurrent state, shaped by the LSTM or GRU it feeds.</item>
+/// <item>Outputs are forward's return value: one tensor or a tuple. Binding rule: when the name of at least one
+/// returned element (an explicit tuple element name, else the return type's element name, else the returned local or
+/// parameter) equals a schema output's name, elements are bound by name; otherwise by position. Elements left over
+/// (e.g. recurrent states) are state outputs, named as above or <c>output{i}</c>.</item>
+/// </list>
+/// </summary>
+public static class ModelReader
+{
+    /// <summary>The symbol of the set axis of every <c>set: true</c> input.</summary>
+    public const string SetSymbol = "N";
+
+    public static ModelReadResult Read(Compilation compilation, INamedTypeSymbol modelClass, FeatureSchema? schema, CancellationToken cancellationToken)
+    {
+        _ = compilation ?? throw new ArgumentNullException(nameof(compilation));
+        _ = modelClass ?? throw new ArgumentNullException(nameof(modelClass));
+        if (modelClass.DeclaringSyntaxReferences.Length == 0)
+        {
+            throw new ArgumentException($"'{modelClass.Name}' has no declaration in source", nameof(modelClass));
+        }
+
+        return new Reading(compilation, modelClass, schema, cancellationToken).Run();
+    }
+
+    private sealed class Reading
+    {
+        private readonly INamedTypeSymbol _class;
+        private readonly FeatureSchema? _schema;
+        private readonly CancellationToken _ct;
+        private readonly SemanticModels _models;
+        private readonly string _schemaName;
+        private readonly List<SourceMapEntry> _sourceMap = [];
+
+        public Reading(Compilation compilation, INamedTypeSymbol modelClass, FeatureSchema? schema, CancellationToken ct)
+        {
+            _class = modelClass;
+            _schema = schema;
+            _ct = ct;
+            _models = new SemanticModels(compilation);
+            _schemaName = schema is null ? "the feature schema (none was given)" : schema.Path;
+        }
+
+        public ModelReadResult Run()
+        {
+            var name = _class.Name;
+            var treeDiagnostics = new DiagnosticBag();
+            var classSyntax = _class.DeclaringSyntaxReferences[0].GetSyntax(_ct);
+            Map(SourceMapKind.Class, name, _class.Locations[0]);
+            var root = new ModuleTreeReader(_models, treeDiagnostics, _ct).ReadRoot(_class, classSyntax);
+            var layers = ModuleTreeReader.Layers(root).ToList();
+            foreach (var layer in layers)
+            {
+                Map(SourceMapKind.Module, layer.Path, layer.Site.GetLocation());
+            }
+
+            var modules = layers.Select(l => new GraphModule(l.Path, l.Spec)).ToEquatableArray();
+            var forward = ForwardInterpreter.FindForward(_class);
+            if (forward is null)
+            {
+                treeDiagnostics.Add(ModelDiagnostics.ForwardNotFound, _class.Locations[0], ReaderDiagnostic.GraphNotBuilt, null, null, name);
+                return new ModelReadResult(name, null, modules, treeDiagnostics.ToArray(), _sourceMap.ToEquatableArray());
+            }
+
+            Map(SourceMapKind.Forward, forward.Name, forward.Locations[0]);
+
+            // Pass after pass until no new state shape is learnt: a state's shape is known only once the layer it
+            // feeds is reached with a real input, which may itself depend on an earlier state.
+            var known = new Dictionary<string, Shape>(StringComparer.Ordinal);
+            Pass pass;
+            while (true)
+            {
+                pass = new Pass(this, root, forward, layers, known);
+                pass.Execute();
+                var learnt = pass.Interpreter.DiscoveredStates.Where(kv => !known.ContainsKey(kv.Key)).ToList();
+                if (learnt.Count == 0)
+                {
+                    break;
+                }
+
+                foreach (var kv in learnt)
+                {
+                    known.Add(kv.Key, kv.Value);
+                }
+            }
+
+            _sourceMap.AddRange(pass.SourceMap);
+            var diagnostics = Merge(treeDiagnostics, pass.Diagnostics);
+            var graph = diagnostics.Any(d => d.Fallback == ReaderDiagnostic.GraphNotBuilt) ? null : pass.Graph;
+            return new ModelReadResult(name, graph, modules, diagnostics, _sourceMap.ToEquatableArray());
+        }
+
+        private static EquatableArray<ReaderDiagnostic> Merge(DiagnosticBag first, DiagnosticBag second)
+        {
+            var seen = new HashSet<ReaderDiagnostic>();
+            return first.ToArray().Concat(second.ToArray()).Where(seen.Add).ToEquatableArray();
+        }
+
+        private void Map(SourceMapKind kind, string name, Location location) =>
+            _sourceMap.Add(new SourceMapEntry(kind, name, ReaderLocation.From(location)));
+
+        /// <summary>One reading of forward with a fresh builder.</summary>
+        private sealed class Pass
+        {
+            private readonly Reading _r;
+            private readonly UserModuleNode _root;
+            private readonly IMethodSymbol _forward;
+            private readonly List<LayerNode> _layers;
+            private readonly IReadOnlyDictionary<string, Shape> _known;
+            private readonly GraphBuilder _b;
+
+            public Pass(Reading reading, UserModuleNode root, IMethodSymbol forward, List<LayerNode> layers, IReadOnlyDictionary<string, Shape> known)
+            {
+                _r = reading;
+                _root = root;
+                _forward = forward;
+                _layers = layers;
+                _known = known;
+                _b = new GraphBuilder(reading._class.Name);
+                Interpreter = new ForwardInterpreter(reading._models, _b, Diagnostics, reading._schemaName, reading._ct);
+            }
+
+            public DiagnosticBag Diagnostics { get; } = new();
+
+            public ForwardInterpreter Interpreter { get; }
+
+            public ModelGraph? Graph { get; private set; }
+
+            public List<SourceMapEntry> SourceMap { get; } = [];
+
+            private string Where => _r._class.Name + "." + _forward.Name;
+
+            public void Execute()
+            {
+                foreach (var layer in _layers)
+                {
+                    _b.Module(layer.Path, layer.Spec);
+                }
+
+                var arguments = Inputs();
+                if (arguments is null)
+                {
+                    return;
+                }
+
+                var returned = Interpreter.Invoke(_root, _forward, arguments, _forward.DeclaringSyntaxReferences[0].GetSyntax(_r._ct), Where);
+                if (Interpreter.DiscoveredStates.Keys.Any(k => !_known.ContainsKey(k)))
+                {
+                    // Values fed by a state learnt in this pass were left unread; the next pass reads them.
+                    return;
+                }
+
+                foreach (var p in _forward.Parameters)
+                {
+                    if (arguments[p.Ordinal] is PendingValue && !Interpreter.UsedParameters.Contains(p.Name))
+                    {
+                        Diagnostics.Add(ModelDiagnostics.UnusedForwardParameter, p.Locations[0], "left out of the graph", null, null, p.Name, _r._schemaName);
+                    }
+                }
+
+                if (returned is PoisonValue || Diagnostics.GraphFailed)
+                {
+                    return;
+                }
+
+                Outputs(returned);
+                if (Diagnostics.GraphFailed)
+                {
+                    return;
+                }
+
+                try
+                {
+                    Graph = _b.Build();
+                }
+                catch (GraphException e)
+                {
+                    Diagnostics.Shape(_forward.DeclaringSyntaxReferences[0].GetSyntax(_r._ct), e);
+                }
+            }
+
+            private List<Value>? Inputs()
+            {
+                var schema = _r._schema;
+                var arguments = new List<Value>();
+                var ok = true;
+                foreach (var p in _forward.Parameters)
+                {
+                    SourceMap.Add(new SourceMapEntry(SourceMapKind.Input, p.Name, ReaderLocation.From(p.Locations[0])));
+                    if (!TorchSymbols.IsTensor(p.Type))
+                    {
+                        Diagnostics.Unsupported(p.DeclaringSyntaxReferences[0].GetSyntax(_r._ct), "parameter", Where, "forward parameters must be tensors");
+                        ok = false;
+                        arguments.Add(PoisonValue.Instance);
+                        continue;
+                    }
+
+                    var input = schema?.FindInput(p.Name);
+                    try
+                    {
+                        arguments.Add(input switch
+                        {
+                            { Kind: InputKind.Dense, IsSet: false } => new TensorValue(_b.FeatureInput(p.Name, Dim.Batch, input.Width)),
+                            { Kind: InputKind.Dense, IsSet: true } => new TensorValue(_b.FeatureInput(p.Name, Dim.Batch, Dim.Symbol(SetSymbol), input.Width)),
+                            { Kind: InputKind.Categorical, IsSet: false } => Categorical(p.Name, Dim.Batch),
+                            { Kind: InputKind.Categorical, IsSet: true } => Categorical(p.Name, Dim.Batch, Dim.Symbol(SetSymbol)),
+                            _ when _known.TryGetValue(p.Name, out var shape) => new TensorValue(_b.Input(p.Name, shape, InputRole.State, null)),
+                            _ => new PendingValue(p),
+                        });
+                    }
+                    catch (GraphException e)
+                    {
+                        Diagnostics.Shape(p.DeclaringSyntaxReferences[0].GetSyntax(_r._ct), e);
+                        ok = false;
+                        arguments.Add(PoisonValue.Instance);
+                    }
+                }
+
+                if (schema is not null)
+                {
+                    foreach (var input in schema.Inputs)
+                    {
+                        if (!_forward.Parameters.Any(p => p.Name == input.Name))
+                        {
+                            Diagnostics.Add(
+                                ModelDiagnostics.SchemaInputWithoutForwardParameter,
+                                ReaderLocation.FromSchema(input.Location),
+                                Format(ModelDiagnostics.SchemaInputWithoutForwardParameter, input.Name, schema.Path, Where),
+                                "no graph input",
+                                null,
+                                null,
+                                [input.Name, schema.Path, Where]);
+                        }
+                    }
+                }
+
+                return ok ? arguments : null;
+            }
+
+            private TensorValue Categorical(string name, params Dim[] shape)
+            {
+                Interpreter.Categorical(name);
+                return new TensorValue(_b.CategoricalInput(name, shape));
+            }
+
+            private static string Format(DiagnosticDescriptor d, params string[] args) =>
+                string.Format(CultureInfo.InvariantCulture, d.MessageFormat.ToString(CultureInfo.InvariantCulture), args);
+
+            private sealed record Element(string? Name, Value Value, SyntaxNode Syntax);
+
+            private void Outputs(Value returned)
+            {
+                var site = Interpreter.RootReturn?.ReturnedValue ?? null;
+                var siteSyntax = site?.Syntax ?? _forward.DeclaringSyntaxReferences[0].GetSyntax(_r._ct);
+                var literal = ModuleTreeReader.Unwrap(site);
+                var elements = new List<Element>();
+                if (returned is TupleValue tuple)
+                {
+                    var typeNames = _forward.ReturnType is INamedTypeSymbol { IsTupleType: true } rt
+                        ? rt.TupleElements.Select(e => e.IsExplicitlyNamedTupleElement ? e.Name : null).ToList()
+                        : [];
+                    for (var i = 0; i < tuple.Items.Length; i++)
+                    {
+                        string? name = i < typeNames.Count ? typeNames[i] : null;
+                        var syntax = siteSyntax;
+                        if (literal is ITupleOperation t && i < t.Elements.Length)
+                        {
+                            syntax = t.Elements[i].Syntax;
+                            var explicitName = (t.Syntax as TupleExpressionSyntax)?.Arguments[i].NameColon?.Name.Identifier.ValueText;
+                            name = explicitName ?? name ?? LocalName(t.Elements[i]);
+                        }
+
+                        elements.Add(new Element(name, tuple.Items[i], syntax));
+                    }
+                }
+                else
+                {
+                    elements.Add(new Element(site is null ? null : LocalName(site), returned, siteSyntax));
+                }
+
+                var values = new List<GraphValue?>();
+                foreach (var e in elements)
+                {
+                    switch (e.Value)
+                    {
+                        case TensorValue t:
+                            values.Add(t.GraphValue);
+                            break;
+                        case PendingValue p:
+                            Diagnostics.Add(ModelDiagnostics.ForwardParameterWithoutSchemaInput, p.Parameter.Locations[0], ReaderDiagnostic.GraphNotBuilt, null, null, p.Parameter.Name, _r._schemaName);
+                            values.Add(null);
+                            break;
+                        case PoisonValue:
+                            values.Add(null);
+                            break;
+                        case OpaqueValue o:
+                            Diagnostics.Unsupported(o.Site, o.Kind, Where, o.Reason);
+                            values.Add(null);
+                            break;
+                        default:
+                            Diagnostics.Unsupported(e.Syntax, "return value", Where, "forward returns a tensor or a flat tuple of tensors");
+                            values.Add(null);
+                            break;
+                    }
+                }
+
+                if (Diagnostics.GraphFailed)
+                {
+                    return;
+                }
+
+                if (values.Any(v => v is null))
+                {
+                    // Every unreadable value is reported where it arises; this guards the result's contract.
+                    Diagnostics.Unsupported(siteSyntax, "return value", Where, "a returned value could not be read");
+                    return;
+                }
+
+                var schema = _r._schema;
+                var bound = new string?[elements.Count];
+                if (schema is not null)
+                {
+                    var byName = elements.Any(e => e.Name is not null && schema.FindOutput(e.Name) is not null);
+                    for (var i = 0; i < elements.Count; i++)
+                    {
+                        bound[i] = byName
+                            ? (elements[i].Name is { } n && schema.FindOutput(n) is not null ? n : null)
+                            : i < schema.Outputs.Count ? schema.Outputs[i].Name : null;
+                    }
+
+                    foreach (var output in schema.Outputs)
+                    {
+                        if (!bound.Contains(output.Name))
+                        {
+                            Diagnostics.Add(ModelDiagnostics.SchemaOutputNotReturned, siteSyntax.GetLocation(), "no graph output", null, null, output.Name, schema.Path, Where);
+                        }
+                    }
+                }
+
+                var used = new HashSet<string>(bound.Where(b => b is not null)!, StringComparer.Ordinal);
+                for (var i = 0; i < elements.Count; i++)
+                {
+                    var value = values[i]!.Value;
+                    if (bound[i] is { } outputName)
+                    {
+                        var width = schema!.FindOutput(outputName)!.Width;
+                        var shape = value.Shape;
+                        if (shape.Rank == 0 || shape[shape.Rank - 1] != Dim.Of(width))
+                        {
+                            Diagnostics.Add(
+                                ModelDiagnostics.OutputWidthMismatch,
+                                elements[i].Syntax.GetLocation(),
+                                null,
+                                null,
+                                [new DiagnosticProperty("Output", outputName), new DiagnosticProperty("Width", width.ToString(CultureInfo.InvariantCulture))],
+                                ReaderText.Of(elements[i].Syntax),
+                                outputName,
+                                width.ToString(CultureInfo.InvariantCulture),
+                                schema.Path,
+                                shape.ToString());
+                        }
+
+                        _b.Output(outputName, value, outputName);
+                        SourceMap.Add(new SourceMapEntry(SourceMapKind.Output, outputName, ReaderLocation.From(elements[i].Syntax.GetLocation())));
+                        continue;
+                    }
+
+                    var stateName = elements[i].Name ?? "output" + i.ToString(CultureInfo.InvariantCulture);
+                    if (!IsIdentifier(stateName) || used.Contains(stateName))
+                    {
+                        stateName = "output" + i.ToString(CultureInfo.InvariantCulture);
+                    }
+
+                    for (var k = 1; used.Contains(stateName); k++)
+                    {
+                        stateName = "output" + i.ToString(CultureInfo.InvariantCulture) + "_" + k.ToString(CultureInfo.InvariantCulture);
+                    }
+
+                    used.Add(stateName);
+                    _b.StateOutput(stateName, value);
+                    SourceMap.Add(new SourceMapEntry(SourceMapKind.Output, stateName, ReaderLocation.From(elements[i].Syntax.GetLocation())));
+                }
+            }
+
+            private static bool IsIdentifier(string name) =>
+                name.Length > 0 && !char.IsDigit(name[0]) && name.All(c => char.IsLetterOrDigit(c) || c == '_');
+
+            private static string? LocalName(IOperation op) => ModuleTreeReader.Unwrap(op) switch
+            {
+                ILocalReferenceOperation l => l.Local.Name,
+                IParameterReferenceOperation p => p.Parameter.Name,
+                _ => null,
+            };
+        }
+    }
+}

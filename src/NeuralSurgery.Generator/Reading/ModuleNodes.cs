@@ -1,0 +1,141 @@
+using System.Collections.Generic;
+using Microsoft.CodeAnalysis;
+using NeuralSurgery.Graph;
+
+namespace NeuralSurgery.Generator.Reading;
+
+/// <summary>
+/// A module as the constructor leaves it, before forward is read: the reader's internal tree (it holds symbols and
+/// syntax, so it never leaves the reader). Paths are state_dict prefixes: field names (or ComponentName), joined
+/// with '.', Sequential and ModuleList children by position or tuple name.
+/// </summary>
+internal abstract class ModuleNode
+{
+    protected ModuleNode(string path, SyntaxNode site)
+    {
+        Path = path;
+        Site = site;
+    }
+
+    public string Path { get; }
+
+    /// <summary>The factory call or object creation that makes the module.</summary>
+    public SyntaxNode Site { get; }
+
+    /// <summary>Kind used in messages (Linear, Sequential, or the user class name).</summary>
+    public abstract string Kind { get; }
+}
+
+/// <summary>A layer with weights (Linear, Embedding, Conv1d, LSTM, GRU, LayerNorm, BatchNorm1d).</summary>
+internal sealed class LayerNode : ModuleNode
+{
+    public LayerNode(string path, SyntaxNode site, string factory, LayerSpec spec, IReadOnlyDictionary<string, SyntaxNode> arguments)
+        : base(path, site)
+    {
+        Factory = factory;
+        Spec = spec;
+        Arguments = arguments;
+    }
+
+    public string Factory { get; }
+
+    public LayerSpec Spec { get; }
+
+    /// <summary>Explicit arguments by TorchSharp parameter name (for NS1006's code-fix location).</summary>
+    public IReadOnlyDictionary<string, SyntaxNode> Arguments { get; }
+
+    public override string Kind => Factory;
+}
+
+internal enum FunctionKind
+{
+    Relu,
+    Tanh,
+    Sigmoid,
+    Gelu,
+    Identity,
+    Dropout,
+    Flatten,
+}
+
+/// <summary>A module without weights: activations, Identity, Dropout, Flatten.</summary>
+internal sealed class FunctionNode : ModuleNode
+{
+    public FunctionNode(string path, SyntaxNode site, string factory, FunctionKind function, double p = 0, long startDim = 1, long endDim = -1)
+        : base(path, site)
+    {
+        Factory = factory;
+        Function = function;
+        P = p;
+        StartDim = startDim;
+        EndDim = endDim;
+    }
+
+    public string Factory { get; }
+
+    public FunctionKind Function { get; }
+
+    public double P { get; }
+
+    public long StartDim { get; }
+
+    public long EndDim { get; }
+
+    public override string Kind => Factory;
+}
+
+/// <summary>Sequential (callable) or ModuleList (indexable, enumerable).</summary>
+internal sealed class ContainerNode : ModuleNode
+{
+    public ContainerNode(string path, SyntaxNode site, bool isSequential, IReadOnlyList<ModuleNode> children)
+        : base(path, site)
+    {
+        IsSequential = isSequential;
+        Children = children;
+    }
+
+    public bool IsSequential { get; }
+
+    public IReadOnlyList<ModuleNode> Children { get; }
+
+    public override string Kind => IsSequential ? "Sequential" : "ModuleList";
+}
+
+/// <summary>A user module class: its registered children, constants, and forward.</summary>
+internal sealed class UserModuleNode : ModuleNode
+{
+    public UserModuleNode(string path, SyntaxNode site, INamedTypeSymbol type)
+        : base(path, site)
+    {
+        Type = type;
+    }
+
+    public INamedTypeSymbol Type { get; }
+
+    /// <summary>Module fields in registration order with what they hold (a <see cref="FailedNode"/> when unreadable).</summary>
+    public Dictionary<IFieldSymbol, ModuleNode> Fields { get; } = new(SymbolEqualityComparer.Default);
+
+    public List<ModuleNode> Children { get; } = [];
+
+    /// <summary>Constructor parameters and readonly fields with the values this instance was built with.</summary>
+    public ConstScope Scope { get; set; } = new();
+
+    public override string Kind => Type.Name;
+}
+
+/// <summary>
+/// A module the reader could not read (already reported as an error), or a field left unassigned (reported when
+/// forward uses it). Calls on it yield nothing further.
+/// </summary>
+internal sealed class FailedNode : ModuleNode
+{
+    public FailedNode(string path, SyntaxNode site, bool unassigned)
+        : base(path, site)
+    {
+        Unassigned = unassigned;
+    }
+
+    public bool Unassigned { get; }
+
+    public override string Kind => "module";
+}

@@ -1,0 +1,739 @@
+using System.Collections.Generic;
+using System.Globalization;
+using System.Linq;
+using System.Threading;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+using Microsoft.CodeAnalysis.Operations;
+using NeuralSurgery.Collections;
+using NeuralSurgery.Graph;
+
+namespace NeuralSurgery.Generator.Reading;
+
+/// <summary>
+/// Reads a module class's fields into a <see cref="UserModuleNode"/> tree the way TorchSharp's
+/// <c>RegisterComponents()</c> sees them (TORCHSHARP.md, state_dict names): instance fields in declaration order,
+/// derived type first, then user base classes; a field's value is its last assignment in constructor execution
+/// order (field initialisers, the base constructor, then the constructor body); the name is the field name or
+/// <c>[ComponentName(Name = …)]</c>. Nested user modules are read recursively with their constructor arguments
+/// bound to constants.
+/// </summary>
+internal sealed class ModuleTreeReader
+{
+    private const int MaxDepth = 32;
+
+    private readonly SemanticModels _models;
+    private readonly DiagnosticBag _diagnostics;
+    private readonly CancellationToken _ct;
+    private readonly List<INamedTypeSymbol> _inProgress = [];
+
+    public ModuleTreeReader(SemanticModels models, DiagnosticBag diagnostics, CancellationToken ct)
+    {
+        _models = models;
+        _diagnostics = diagnostics;
+        _ct = ct;
+    }
+
+    public static string Join(string parent, string name) => parent.Length == 0 ? name : parent + "." + name;
+
+    /// <summary>Modules with weights in registration order (depth first), which fixes state_dict order.</summary>
+    public static IEnumerable<LayerNode> Layers(ModuleNode node)
+    {
+        switch (node)
+        {
+            case LayerNode layer:
+                yield return layer;
+                break;
+            case ContainerNode container:
+                foreach (var layer in container.Children.SelectMany(Layers))
+                {
+                    yield return layer;
+                }
+
+                break;
+            case UserModuleNode user:
+                foreach (var layer in user.Children.SelectMany(Layers))
+                {
+                    yield return layer;
+                }
+
+                break;
+        }
+    }
+
+    /// <summary>Reads the model class; its constructor parameters are not constants (nothing binds them).</summary>
+    public UserModuleNode ReadRoot(INamedTypeSymbol type, SyntaxNode site)
+    {
+        var scope = new ConstScope();
+        var ctor = RootConstructor(type);
+        if (ctor is not null)
+        {
+            foreach (var p in ctor.Parameters)
+            {
+                scope.Set(p, ConstBinding.NonConstant());
+            }
+        }
+
+        return ReadUser(type, string.Empty, site, ctor, scope);
+    }
+
+    /// <summary>
+    /// The constructor that builds the model: the only one declared, else the parameterless one (it follows a
+    /// <c>this(...)</c> chain with constant arguments); several with parameters leave the sizes unknowable.
+    /// </summary>
+    private IMethodSymbol? RootConstructor(INamedTypeSymbol type)
+    {
+        var declared = type.InstanceConstructors.Where(c => !c.IsImplicitlyDeclared && c.DeclaringSyntaxReferences.Length > 0).ToList();
+        if (declared.Count <= 1)
+        {
+            return declared.FirstOrDefault();
+        }
+
+        var parameterless = declared.FirstOrDefault(c => c.Parameters.IsEmpty);
+        if (parameterless is not null)
+        {
+            return parameterless;
+        }
+
+        var syntax = declared[1].DeclaringSyntaxReferences[0].GetSyntax(_ct);
+        _diagnostics.Unsupported(
+            syntax is ConstructorDeclarationSyntax c ? c.ParameterList : syntax,
+            "constructor",
+            type.Name,
+            "the model class has several constructors with parameters and none without; the reader cannot tell which one builds the modules");
+        return declared[0];
+    }
+
+    private UserModuleNode ReadUser(INamedTypeSymbol type, string path, SyntaxNode site, IMethodSymbol? ctor, ConstScope scope)
+    {
+        _ct.ThrowIfCancellationRequested();
+        var node = new UserModuleNode(path, site, type) { Scope = scope };
+        if (_inProgress.Count >= MaxDepth || _inProgress.Contains(type, SymbolEqualityComparer.Default))
+        {
+            _diagnostics.Unsupported(site, "module", path.Length == 0 ? type.Name : path, $"module class '{type.Name}' contains itself (directly or through other modules)");
+            return node;
+        }
+
+        _inProgress.Add(type);
+        try
+        {
+            var state = new ConstructorState(scope);
+            RunConstructor(type, ctor, runInitializers: true, state);
+            ReadFields(node, state);
+            if (!state.Registered && node.Fields.Count > 0)
+            {
+                _diagnostics.Add(ModelDiagnostics.ComponentsNotRegistered, type.Locations[0], "modules read as if registered", null, null, type.Name);
+            }
+        }
+        finally
+        {
+            _inProgress.RemoveAt(_inProgress.Count - 1);
+        }
+
+        return node;
+    }
+
+    private sealed class ConstructorState
+    {
+        public ConstructorState(ConstScope scope) => Scope = scope;
+
+        /// <summary>Parameters of the constructors run so far and readonly fields assigned constants.</summary>
+        public ConstScope Scope { get; }
+
+        /// <summary>Whether a constructor that runs calls RegisterComponents().</summary>
+        public bool Registered { get; set; }
+
+        /// <summary>Last assignment of each module or tensor field, with the scope it is evaluated in.</summary>
+        public Dictionary<IFieldSymbol, (IOperation Value, ConstScope Scope)> Assignments { get; } = new(SymbolEqualityComparer.Default);
+    }
+
+    /// <summary>C# order: initialisers of the type that calls base(...), the base constructor, then the body.</summary>
+    private void RunConstructor(INamedTypeSymbol type, IMethodSymbol? ctor, bool runInitializers, ConstructorState state)
+    {
+        _ct.ThrowIfCancellationRequested();
+        IConstructorBodyOperation? body = null;
+        if (ctor is not null && ctor.DeclaringSyntaxReferences.Length > 0 && ctor.DeclaringSyntaxReferences[0].GetSyntax(_ct) is ConstructorDeclarationSyntax syntax)
+        {
+            body = _models.Get(syntax.SyntaxTree).GetOperation(syntax, _ct) as IConstructorBodyOperation;
+        }
+
+        var chained = Unwrap(body?.Initializer) as IInvocationOperation;
+        var where = type.Name + " constructor";
+        if (chained is not null && SymbolEqualityComparer.Default.Equals(chained.TargetMethod.ContainingType, type))
+        {
+            Bind(chained.Arguments, state.Scope, state.Scope, type.Name);
+            RunConstructor(type, chained.TargetMethod, runInitializers, state);
+        }
+        else
+        {
+            if (runInitializers)
+            {
+                RunInitializers(type, state);
+            }
+
+            if (TorchSymbols.IsUserModule(type.BaseType) && type.BaseType is { } baseType)
+            {
+                var baseCtor = chained?.TargetMethod ?? baseType.InstanceConstructors.FirstOrDefault(c => c.Parameters.IsEmpty);
+                if (chained is not null)
+                {
+                    Bind(chained.Arguments, state.Scope, state.Scope, baseType.Name);
+                }
+
+                RunConstructor(baseType, baseCtor, runInitializers: true, state);
+            }
+        }
+
+        if (body?.BlockBody is { } block)
+        {
+            RunBody(block, state, where);
+        }
+        else if (body?.ExpressionBody is { } expression)
+        {
+            RunStatement(expression, state, where);
+        }
+    }
+
+    private void RunInitializers(INamedTypeSymbol type, ConstructorState state)
+    {
+        foreach (var field in type.GetMembers().OfType<IFieldSymbol>())
+        {
+            if (field.IsStatic || field.DeclaringSyntaxReferences.Length == 0)
+            {
+                continue;
+            }
+
+            if (field.DeclaringSyntaxReferences[0].GetSyntax(_ct) is VariableDeclaratorSyntax { Initializer: { } init }
+                && _models.Get(init.SyntaxTree).GetOperation(init, _ct) is IFieldInitializerOperation op)
+            {
+                Assign(field, op.Value, state);
+            }
+        }
+    }
+
+    private void RunBody(IBlockOperation block, ConstructorState state, string where)
+    {
+        foreach (var statement in block.Operations)
+        {
+            RunStatement(statement, state, where);
+        }
+    }
+
+    private void RunStatement(IOperation statement, ConstructorState state, string where)
+    {
+        switch (statement)
+        {
+            case IBlockOperation block:
+                RunBody(block, state, where);
+                return;
+            case IExpressionStatementOperation { Operation: ISimpleAssignmentOperation { Target: IFieldReferenceOperation target } assignment }
+                when IsThisField(target):
+                Assign(target.Field, assignment.Value, state);
+                return;
+            case IExpressionStatementOperation { Operation: IInvocationOperation call }:
+                if (call.TargetMethod.Name == "RegisterComponents" && call.Instance is null or IInstanceReferenceOperation && TorchSymbols.IsModule(call.TargetMethod.ContainingType))
+                {
+                    state.Registered = true;
+                }
+                else if (call.Instance is IFieldReferenceOperation receiver && IsThisField(receiver) && IsRegistered(receiver.Field.Type))
+                {
+                    _diagnostics.Unsupported(statement.Syntax, "call", where, $"the reader reads a module from its factory call; changing '{receiver.Field.Name}' after creation is not followed");
+                }
+                else if (call.TargetMethod.Name is "register_module" or "register_parameter" or "register_buffer" && TorchSymbols.IsModule(call.TargetMethod.ContainingType))
+                {
+                    _diagnostics.Unsupported(statement.Syntax, "call", where, "explicit registration is not followed; assign the module to a field and call RegisterComponents()");
+                }
+
+                return;
+            case IVariableDeclarationGroupOperation:
+            case IEmptyOperation:
+                return;
+        }
+
+        // Any other statement (if, loops, ...) may or may not run; a module field assigned inside it has no
+        // value the reader can know.
+        foreach (var d in statement.Descendants())
+        {
+            if (d is ISimpleAssignmentOperation { Target: IFieldReferenceOperation f } && IsThisField(f) && IsRegistered(f.Field.Type))
+            {
+                _diagnostics.Unsupported(statement.Syntax, "statement", where, $"module field '{f.Field.Name}' must be assigned by a top-level statement of the constructor or by its initialiser");
+                return;
+            }
+        }
+    }
+
+    private static bool IsThisField(IFieldReferenceOperation f) => !f.Field.IsStatic && f.Instance is IInstanceReferenceOperation;
+
+    private static bool IsRegistered(ITypeSymbol type) => TorchSymbols.IsModule(type) || TorchSymbols.IsTensor(type);
+
+    private static void Assign(IFieldSymbol field, IOperation value, ConstructorState state)
+    {
+        if (IsRegistered(field.Type))
+        {
+            state.Assignments[field] = (value, state.Scope.Clone());
+        }
+        else if (field.IsReadOnly)
+        {
+            // A readonly field assigned a constant (directly or from a constant constructor argument) is as fixed
+            // as a const; forward may use it as a size.
+            var r = ConstantEvaluator.Evaluate(value, state.Scope);
+            state.Scope.Set(field, r.IsConstant ? ConstBinding.Of(r.Value) : r.FailedBinding?.Site is not null ? r.FailedBinding : ConstBinding.NonConstant());
+        }
+    }
+
+    /// <summary>Binds a called constructor's parameters to the constant values of its arguments.</summary>
+    private static void Bind(IEnumerable<IArgumentOperation> arguments, ConstScope evaluateIn, ConstScope bindInto, string callee)
+    {
+        foreach (var arg in arguments)
+        {
+            if (arg.Parameter is null)
+            {
+                continue;
+            }
+
+            var r = ConstantEvaluator.Evaluate(arg.Value, evaluateIn);
+            bindInto.Set(
+                arg.Parameter,
+                r.IsConstant ? ConstBinding.Of(r.Value)
+                : r.FailedBinding?.Site is not null ? r.FailedBinding
+                : ConstBinding.NonConstant(arg.ArgumentKind == ArgumentKind.DefaultValue ? null : arg.Value.Syntax, arg.Parameter.Name, callee));
+        }
+    }
+
+    private void ReadFields(UserModuleNode node, ConstructorState state)
+    {
+        var names = new HashSet<string>(System.StringComparer.Ordinal);
+        for (var t = node.Type; t is not null && TorchSymbols.IsUserModule(t); t = t.BaseType)
+        {
+            foreach (var field in t.GetMembers().OfType<IFieldSymbol>())
+            {
+                _ct.ThrowIfCancellationRequested();
+                if (field.IsStatic || field.IsConst || !IsRegistered(field.Type))
+                {
+                    continue;
+                }
+
+                if (field.IsImplicitlyDeclared)
+                {
+                    if (field.AssociatedSymbol is IPropertySymbol property && property.DeclaringSyntaxReferences.Length > 0)
+                    {
+                        _diagnostics.Unsupported(
+                            property.DeclaringSyntaxReferences[0].GetSyntax(_ct),
+                            "auto-property",
+                            t.Name,
+                            "RegisterComponents() registers the compiler's backing field, whose name is not the property's; store modules and tensors in fields");
+                    }
+
+                    continue;
+                }
+
+                state.Assignments.TryGetValue(field, out var assigned);
+                var value = assigned.Value is null ? null : Unwrap(assigned.Value);
+                if (value is not null && value.ConstantValue is { HasValue: true, Value: null })
+                {
+                    value = null;
+                }
+
+                if (TorchSymbols.IsTensor(field.Type))
+                {
+                    if (value is not null)
+                    {
+                        _diagnostics.Add(
+                            ModelDiagnostics.DirectParameterField,
+                            field.Locations[0],
+                            ReaderDiagnostic.GraphNotBuilt,
+                            null,
+                            null,
+                            field.Name,
+                            TorchSymbols.IsParameter(value.Type) || TorchSymbols.IsParameter(field.Type) ? "parameter" : "buffer",
+                            t.Name);
+                    }
+
+                    continue;
+                }
+
+                var componentName = ComponentName(field) ?? field.Name;
+                var path = Join(node.Path, componentName);
+                if (!names.Add(componentName))
+                {
+                    _diagnostics.Unsupported(field.DeclaringSyntaxReferences[0].GetSyntax(_ct), "field", t.Name, $"state_dict name '{componentName}' is already used by another field (TorchSharp rejects it)");
+                    continue;
+                }
+
+                if (value is null)
+                {
+                    if (assigned.Value is null)
+                    {
+                        _diagnostics.Add(ModelDiagnostics.ModuleFieldNotAssigned, field.Locations[0], "not registered", null, null, field.Name, t.Name);
+                    }
+
+                    node.Fields[field] = new FailedNode(path, field.DeclaringSyntaxReferences[0].GetSyntax(_ct), unassigned: true);
+                    continue;
+                }
+
+                var child = ReadModule(value, path, assigned.Scope, t.Name + " constructor") ?? new FailedNode(path, value.Syntax, unassigned: true);
+                node.Fields[field] = child;
+                if (child is not FailedNode { Unassigned: true })
+                {
+                    node.Children.Add(child);
+                }
+            }
+        }
+    }
+
+    private static string? ComponentName(IFieldSymbol field)
+    {
+        foreach (var a in field.GetAttributes())
+        {
+            if (!TorchSymbols.IsComponentNameAttribute(a.AttributeClass))
+            {
+                continue;
+            }
+
+            foreach (var named in a.NamedArguments)
+            {
+                if (named.Key == "Name" && named.Value.Value is string s && s.Length > 0)
+                {
+                    return s;
+                }
+            }
+
+            if (a.ConstructorArguments.Length > 0 && a.ConstructorArguments[0].Value is string c && c.Length > 0)
+            {
+                return c;
+            }
+        }
+
+        return null;
+    }
+
+    internal static IOperation? Unwrap(IOperation? operation)
+    {
+        while (true)
+        {
+            switch (operation)
+            {
+                case IConversionOperation c:
+                    operation = c.Operand;
+                    break;
+                case IExpressionStatementOperation s:
+                    operation = s.Operation;
+                    break;
+                default:
+                    return operation;
+            }
+        }
+    }
+
+    /// <summary>A module expression: a torch.nn factory call or <c>new</c> of a user module; null for a null literal.</summary>
+    private ModuleNode? ReadModule(IOperation value, string path, ConstScope scope, string where)
+    {
+        var op = Unwrap(value)!;
+        if (op.ConstantValue is { HasValue: true, Value: null })
+        {
+            return null;
+        }
+
+        switch (op)
+        {
+            case IInvocationOperation call when TorchSymbols.IsNn(call.TargetMethod.ContainingType):
+                return ReadFactory(call, path, scope, where);
+            case IObjectCreationOperation { Type: INamedTypeSymbol type } creation when TorchSymbols.IsUserModule(type):
+            {
+                var inner = new ConstScope();
+                Bind(creation.Arguments, scope, inner, type.Name);
+                return ReadUser(type, path, creation.Syntax, creation.Constructor, inner);
+            }
+
+            default:
+                _diagnostics.Unsupported(op.Syntax, "module initialiser", where, "a module field must hold a torch.nn factory call (Linear(...), Sequential(...), ...) or 'new' of a module class");
+                return new FailedNode(path, op.Syntax, unassigned: false);
+        }
+    }
+
+    private ModuleNode ReadFactory(IInvocationOperation call, string path, ConstScope scope, string where)
+    {
+        var name = call.TargetMethod.Name;
+        var reader = new FactoryArguments(call, scope, _diagnostics, name);
+        LayerSpec? spec = null;
+        ModuleNode? node = null;
+        switch (name)
+        {
+            case "Linear":
+                spec = new LinearSpec(reader.Long("inputSize"), reader.Long("outputSize"), reader.Bool("hasBias"));
+                break;
+            case "Embedding":
+                spec = new EmbeddingSpec(reader.Long("num_embeddings"), reader.Long("embedding_dims"));
+                break;
+            case "Conv1d":
+                spec = new Conv1dSpec(
+                    reader.Long("in_channels"),
+                    reader.Long("out_channels"),
+                    reader.Long("kernel_size"),
+                    reader.Long("stride"),
+                    reader.Long("padding"),
+                    reader.Long("dilation"),
+                    reader.Long("groups"),
+                    reader.Bool("bias"));
+                if (reader.Long("padding_mode") != 0)
+                {
+                    _diagnostics.Approximated(reader.Syntax("padding_mode") ?? call.Syntax, "padding mode", where, "zero padding");
+                }
+
+                break;
+            case "LSTM":
+            case "GRU":
+            {
+                var layers = reader.Long("numLayers");
+                if (layers > int.MaxValue)
+                {
+                    _diagnostics.Shape(reader.Syntax("numLayers") ?? call.Syntax, new GraphException($"module '{path}' ({name}): num_layers is {layers}; expected at most {int.MaxValue}"));
+                    reader.Failed = true;
+                }
+
+                spec = new RecurrentSpec(
+                    name == "LSTM" ? RecurrentKind.Lstm : RecurrentKind.Gru,
+                    reader.Long("inputSize"),
+                    reader.Long("hiddenSize"),
+                    (int)System.Math.Min(layers, int.MaxValue),
+                    reader.Bool("bias"),
+                    reader.Bool("batchFirst"),
+                    reader.Bool("bidirectional"));
+                break;
+            }
+
+            case "LayerNorm":
+                spec = new LayerNormSpec(reader.Longs("normalized_shape").ToEquatableArray(), reader.Double("eps"), reader.Bool("elementwise_affine"), reader.Bool("bias"));
+                break;
+            case "BatchNorm1d":
+                spec = new BatchNorm1dSpec(reader.Long("num_features"), reader.Double("eps"), reader.Double("momentum"), reader.Bool("affine"), reader.Bool("track_running_stats"));
+                break;
+            case "ReLU":
+                InPlace(reader, call, where);
+                node = new FunctionNode(path, call.Syntax, name, FunctionKind.Relu);
+                break;
+            case "Tanh":
+                node = new FunctionNode(path, call.Syntax, name, FunctionKind.Tanh);
+                break;
+            case "Sigmoid":
+                node = new FunctionNode(path, call.Syntax, name, FunctionKind.Sigmoid);
+                break;
+            case "GELU":
+                node = new FunctionNode(path, call.Syntax, name, FunctionKind.Gelu);
+                break;
+            case "Identity":
+                node = new FunctionNode(path, call.Syntax, name, FunctionKind.Identity);
+                break;
+            case "Dropout":
+                InPlace(reader, call, where);
+                node = new FunctionNode(path, call.Syntax, name, FunctionKind.Dropout, p: reader.Double("p"));
+                break;
+            case "Flatten":
+                node = new FunctionNode(path, call.Syntax, name, FunctionKind.Flatten, startDim: reader.Long("start_dim"), endDim: reader.Long("end_dim"));
+                break;
+            case "Sequential":
+            case "ModuleList":
+                node = ReadContainer(call, path, scope, where, name == "Sequential");
+                break;
+            default:
+                _diagnostics.Unsupported(call.Syntax, "layer", where, $"the mirror has no rule for torch.nn.{name}");
+                return new FailedNode(path, call.Syntax, unassigned: false);
+        }
+
+        if (reader.Failed)
+        {
+            return new FailedNode(path, call.Syntax, unassigned: false);
+        }
+
+        if (node is not null)
+        {
+            return node;
+        }
+
+        try
+        {
+            // Validates sizes the way the IR does (>= 1, groups divide channels, ...), at the factory call.
+            ModelGraph.Create("M", [], [new GraphModule(path, spec!)], [], []);
+        }
+        catch (GraphException e)
+        {
+            _diagnostics.Shape(call.Syntax, e);
+            return new FailedNode(path, call.Syntax, unassigned: false);
+        }
+
+        return new LayerNode(path, call.Syntax, name, spec!, reader.Explicit);
+    }
+
+    /// <summary>
+    /// NS1002 for <c>inplace: true</c>: the output aliases the input, so a later read of the input sees the result.
+    /// The graph reads it unchanged; for an activation or dropout the feature sets are the same either way.
+    /// </summary>
+    private void InPlace(FactoryArguments reader, IInvocationOperation call, string where)
+    {
+        if (reader.Bool("inplace"))
+        {
+            _diagnostics.Approximated(reader.Syntax("inplace") ?? call.Syntax, "option", where, InPlaceFallback);
+        }
+    }
+
+    internal const string InPlaceFallback = "an out-of-place operation (later reads of its input see the input unchanged; an activation or dropout keeps feature sets either way)";
+
+    private ModuleNode ReadContainer(IInvocationOperation call, string path, ConstScope scope, string where, bool sequential)
+    {
+        var elements = new List<IOperation>();
+        foreach (var arg in call.Arguments)
+        {
+            var value = Unwrap(arg.Value);
+            switch (value)
+            {
+                case IArrayCreationOperation { Initializer: { } init }:
+                    elements.AddRange(init.ElementValues);
+                    break;
+                case ICollectionExpressionOperation collection when collection.Elements.All(e => e is not ISpreadOperation):
+                    elements.AddRange(collection.Elements);
+                    break;
+                default:
+                    _diagnostics.Unsupported(arg.Syntax, "argument", where, $"the children of {(sequential ? "Sequential" : "ModuleList")} must be listed in the call");
+                    return new FailedNode(path, call.Syntax, unassigned: false);
+            }
+        }
+
+        var children = new List<ModuleNode>();
+        var names = new HashSet<string>(System.StringComparer.Ordinal);
+        var failed = false;
+        for (var i = 0; i < elements.Count; i++)
+        {
+            var element = Unwrap(elements[i])!;
+            var name = i.ToString(CultureInfo.InvariantCulture);
+            var module = element;
+            if (element is ITupleOperation { Elements.Length: 2 } tuple)
+            {
+                var key = ConstantEvaluator.Evaluate(tuple.Elements[0], scope);
+                if (!key.IsConstant || key.Value is not string s || s.Length == 0)
+                {
+                    _diagnostics.NonConstant(tuple.Elements[0].Syntax, "name", "Sequential");
+                    failed = true;
+                    continue;
+                }
+
+                name = s;
+                module = tuple.Elements[1];
+            }
+
+            if (!names.Add(name))
+            {
+                _diagnostics.Unsupported(element.Syntax, "module", where, $"child name '{name}' is used twice in this {(sequential ? "Sequential" : "ModuleList")} (TorchSharp rejects it)");
+                failed = true;
+                continue;
+            }
+
+            var child = ReadModule(module, Join(path, name), scope, where);
+            if (child is null)
+            {
+                _diagnostics.Unsupported(module.Syntax, "module", where, "a container child cannot be null");
+                failed = true;
+                continue;
+            }
+
+            failed |= child is FailedNode;
+            children.Add(child);
+        }
+
+        return failed ? new FailedNode(path, call.Syntax, unassigned: false) : new ContainerNode(path, call.Syntax, sequential, children);
+    }
+
+    /// <summary>Arguments of a torch.nn factory by TorchSharp parameter name, with defaults, as constants.</summary>
+    private sealed class FactoryArguments
+    {
+        private readonly Dictionary<string, IArgumentOperation> _args = new(System.StringComparer.Ordinal);
+        private readonly ConstScope _scope;
+        private readonly DiagnosticBag _diagnostics;
+        private readonly string _callee;
+        private readonly SyntaxNode _call;
+
+        public FactoryArguments(IInvocationOperation call, ConstScope scope, DiagnosticBag diagnostics, string callee)
+        {
+            foreach (var a in call.Arguments)
+            {
+                if (a.Parameter is not null)
+                {
+                    _args[a.Parameter.Name] = a;
+                }
+            }
+
+            _scope = scope;
+            _diagnostics = diagnostics;
+            _callee = callee;
+            _call = call.Syntax;
+        }
+
+        public bool Failed { get; set; }
+
+        public IReadOnlyDictionary<string, SyntaxNode> Explicit =>
+            _args.Where(kv => kv.Value.ArgumentKind != ArgumentKind.DefaultValue).ToDictionary(kv => kv.Key, kv => kv.Value.Value.Syntax, System.StringComparer.Ordinal);
+
+        public SyntaxNode? Syntax(string name) =>
+            _args.TryGetValue(name, out var a) && a.ArgumentKind != ArgumentKind.DefaultValue ? a.Value.Syntax : null;
+
+        public long Long(string name) => Get(name) is { } v && ConstantEvaluator.TryLong(v, out var l) ? l : 0;
+
+        public double Double(string name) => Get(name) is { } v && ConstantEvaluator.TryDouble(v, out var d) ? d : 0;
+
+        public bool Bool(string name) => Get(name) is true;
+
+        public long[] Longs(string name) => Get(name) switch
+        {
+            long l => [l],
+            long[] a => a,
+            _ => [],
+        };
+
+        private object? Get(string name)
+        {
+            if (!_args.TryGetValue(name, out var arg))
+            {
+                Failed = true;
+                _diagnostics.Unsupported(_call, "call", _callee, $"the reader expects a parameter named '{name}' (TorchSharp's signature)");
+                return null;
+            }
+
+            var r = ConstantEvaluator.Evaluate(arg.Value, _scope);
+            if (r.IsConstant)
+            {
+                return r.Value;
+            }
+
+            Failed = true;
+            if (r.FailedBinding is { Site: { } site } binding)
+            {
+                _diagnostics.NonConstant(site, binding.Argument ?? name, binding.Callee ?? _callee);
+            }
+            else
+            {
+                _diagnostics.NonConstant(arg.Value.Syntax, name, _callee);
+            }
+
+            return null;
+        }
+    }
+}
+
+/// <summary>One semantic model per syntax tree, created on first use.</summary>
+internal sealed class SemanticModels
+{
+    private readonly Compilation _compilation;
+    private readonly Dictionary<SyntaxTree, SemanticModel> _models = [];
+
+    public SemanticModels(Compilation compilation) => _compilation = compilation;
+
+    public SemanticModel Get(SyntaxTree tree)
+    {
+        if (!_models.TryGetValue(tree, out var model))
+        {
+            model = _compilation.GetSemanticModel(tree);
+            _models.Add(tree, model);
+        }
+
+        return model;
+    }
+}
