@@ -236,6 +236,11 @@ public sealed class GraphBuilder
             }
         }
 
+        if (spec is EmbeddingSpec && (operands.Length != 1 || !_categorical.Contains(operands[0].Ref.Source)))
+        {
+            throw new GraphException($"node '{id}' (Embedding '{((CallOp)op).Module}'): operand must be a categorical input; the mirror reads embeddings as products with a one-hot input");
+        }
+
         var shapes = ShapeInference.Infer(id, op, spec, operands.Select(o => o.Shape).ToList(), refs);
         _names.Add(id);
         _nodes.Add(new GraphNode(id, op, refs, shapes.ToEquatableArray()));
