@@ -1,0 +1,77 @@
+using System;
+using System.Globalization;
+using Spectre.Console;
+
+namespace NeuralSurgery.Cli.Infrastructure;
+
+/// <summary>Tensors and bytes done so far, from whichever library progress type the work reports.</summary>
+internal delegate void ProgressUpdate(int tensorsDone, int tensorCount, long bytesDone, long bytesTotal);
+
+/// <summary>
+/// Progress of long work: a Spectre progress bar (tensors and bytes) on a terminal, otherwise a plain line at each
+/// tenth of the bytes, and nothing at all for <c>--json</c> so stdout stays one document.
+/// </summary>
+internal static class ProgressDisplay
+{
+    public static void Run(CliConsole console, string title, bool quiet, Action<ProgressUpdate> work)
+    {
+        if (quiet)
+        {
+            work(static (_, _, _, _) => { });
+            return;
+        }
+
+        if (console.IsTerminal)
+        {
+            RunBar(console, title, work);
+            return;
+        }
+
+        var lastDecile = -1;
+        work((done, count, bytes, total) =>
+        {
+            // Tenths of the bytes (of the tensors when there are no bytes): at most eleven lines, whatever the size.
+            var decile = total > 0 ? (int)(bytes * 10 / total) : count > 0 ? done * 10 / count : 10;
+            if (decile == lastDecile && done < count)
+            {
+                return;
+            }
+
+            lastDecile = decile;
+            var percent = total > 0 ? (double)bytes / total : count > 0 ? (double)done / count : 1;
+            console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{title}: {done}/{count} tensors, {Format.Bytes(bytes)} of {Format.Bytes(total)} ({percent * 100:0} %)"));
+        });
+    }
+
+    private static void RunBar(CliConsole console, string title, Action<ProgressUpdate> work)
+    {
+        console.Ansi.Progress()
+            .AutoClear(false)
+            .Columns(
+                new TaskDescriptionColumn(),
+                new ProgressBarColumn(),
+                new PercentageColumn(),
+                new DownloadedColumn(),
+                new RemainingTimeColumn(),
+                new SpinnerColumn())
+            .Start(context =>
+            {
+                var task = context.AddTask(Markup.Escape(title), maxValue: 1);
+                work((done, count, bytes, total) =>
+                {
+                    task.MaxValue = Math.Max(total, 1);
+                    task.Value = total > 0 ? bytes : done >= count ? 1 : 0;
+                    task.Description = Markup.Escape(string.Create(CultureInfo.InvariantCulture, $"{title} {done}/{count} tensors"));
+                });
+                task.Value = task.MaxValue;
+                task.StopTask();
+            });
+    }
+}
+
+/// <summary>An <see cref="IProgress{T}"/> that reports on the caller's thread (Progress&lt;T&gt; would post to a pool).</summary>
+internal sealed class SyncProgress<T>(Action<T> report) : IProgress<T>
+{
+    public void Report(T value) => report(value);
+}
