@@ -1,7 +1,6 @@
 using System;
 using System.Linq;
 using System.Text.Json;
-using NeuralSurgery.Cli.Comparison;
 using NeuralSurgery.Runtime.Checkpoints;
 
 namespace NeuralSurgery.Cli.Tests;

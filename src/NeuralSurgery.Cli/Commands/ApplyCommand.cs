@@ -43,7 +43,7 @@ internal static class ApplyCommand
             ProgressDisplay.Run(console, "apply", quiet, update =>
                 PlanExecutor.Apply(plan, inPath, outPath, options with
                 {
-                    Progress = new SyncProgress<ApplyProgress>(p => update(p.TensorsDone, p.TensorCount, p.BytesDone, p.BytesTotal)),
+                    Progress = new SyncProgress<CheckpointProgress>(p => update(p.TensorsDone, p.TensorCount, p.BytesDone, p.BytesTotal)),
                 }));
 
             var bytes = new FileInfo(outPath).Length;

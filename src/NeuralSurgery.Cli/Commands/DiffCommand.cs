@@ -1,7 +1,6 @@
 using System.CommandLine;
-using NeuralSurgery.Cli.Comparison;
-using NeuralSurgery.Cli.Infrastructure;
 using NeuralSurgery.Runtime.Checkpoints;
+using NeuralSurgery.Cli.Infrastructure;
 
 namespace NeuralSurgery.Cli.Commands;
 

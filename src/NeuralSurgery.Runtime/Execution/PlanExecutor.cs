@@ -12,9 +12,6 @@ using NeuralSurgery.Runtime.Checkpoints;
 
 namespace NeuralSurgery.Runtime.Execution;
 
-/// <summary>Progress of applying a plan: tensors written so far.</summary>
-public readonly record struct ApplyProgress(int TensorsDone, int TensorCount, string Tensor, long BytesDone, long BytesTotal);
-
 public sealed record ApplyOptions
 {
     /// <summary>Seed of the initialised elements (<see cref="InitValues"/>).</summary>
@@ -26,7 +23,8 @@ public sealed record ApplyOptions
     /// <summary>Output format; by default from the target's extension.</summary>
     public CheckpointFormat? Format { get; init; }
 
-    public IProgress<ApplyProgress>? Progress { get; init; }
+    /// <summary>Tensors written so far, the same report a checkpoint conversion gives.</summary>
+    public IProgress<CheckpointProgress>? Progress { get; init; }
 
     public CancellationToken Cancellation { get; init; }
 }
@@ -260,7 +258,7 @@ public static class PlanExecutor
                 }
 
                 done += job.Target.ByteLength;
-                options.Progress?.Report(new ApplyProgress(i + 1, jobs.Count, job.Target.Name, done, total));
+                options.Progress?.Report(new CheckpointProgress(i + 1, jobs.Count, job.Target.Name, done, total));
             }
         }
         finally

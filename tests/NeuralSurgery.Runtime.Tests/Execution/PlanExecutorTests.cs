@@ -257,15 +257,15 @@ public sealed class PlanExecutorTests : IDisposable
     public void Progress_reports_every_tensor_in_order()
     {
         var (plan, path) = SmallCase();
-        var seen = new List<ApplyProgress>();
+        var seen = new List<CheckpointProgress>();
         PlanExecutor.Apply(plan, path, Path.Combine(_dir, "out.dat"), new ApplyOptions { Progress = new SyncProgress(seen.Add) });
-        Assert.Equal(plan.Tensors.Select(t => t.Name), seen.Select(p => p.Tensor));
+        Assert.Equal(plan.Tensors.Select(t => t.Name), seen.Select(p => p.TensorName));
         Assert.Equal(seen[^1].BytesTotal, seen[^1].BytesDone);
     }
 
-    private sealed class SyncProgress(Action<ApplyProgress> report) : IProgress<ApplyProgress>
+    private sealed class SyncProgress(Action<CheckpointProgress> report) : IProgress<CheckpointProgress>
     {
-        public void Report(ApplyProgress value) => report(value);
+        public void Report(CheckpointProgress value) => report(value);
     }
 
     /// <summary>A source whose reads start failing after some tensors, like a disk error mid-way.</summary>

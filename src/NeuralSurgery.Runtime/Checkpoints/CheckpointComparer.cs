@@ -3,11 +3,10 @@ using System.Buffers.Binary;
 using System.Collections.Generic;
 using System.Linq;
 using System.Threading;
-using NeuralSurgery.Runtime.Checkpoints;
 
-namespace NeuralSurgery.Cli.Comparison;
+namespace NeuralSurgery.Runtime.Checkpoints;
 
-internal enum TensorChange
+public enum TensorChange
 {
     /// <summary>Same dtype, shape and values.</summary>
     Same,
@@ -31,11 +30,11 @@ internal enum TensorChange
 /// <param name="Change">What changed.</param>
 /// <param name="MaxAbsDifference">Max |a − b| over elements, for floating-point tensors of equal shape; +∞ where exactly one side is NaN.</param>
 /// <param name="DifferingElements">Elements that differ, for tensors of equal shape compared element by element.</param>
-internal sealed record TensorComparison(string Name, TensorInfo? A, TensorInfo? B, TensorChange Change, double? MaxAbsDifference, long? DifferingElements);
+public sealed record TensorComparison(string Name, TensorInfo? A, TensorInfo? B, TensorChange Change, double? MaxAbsDifference, long? DifferingElements);
 
-internal sealed record MetadataChange(string Key, string? A, string? B);
+public sealed record MetadataChange(string Key, string? A, string? B);
 
-internal sealed record CheckpointComparison(IReadOnlyList<TensorComparison> Tensors, IReadOnlyList<MetadataChange> Metadata)
+public sealed record CheckpointComparison(IReadOnlyList<TensorComparison> Tensors, IReadOnlyList<MetadataChange> Metadata)
 {
     public int Count(TensorChange change) => Tensors.Count(t => t.Change == change);
 }
@@ -48,7 +47,7 @@ internal sealed record CheckpointComparison(IReadOnlyList<TensorComparison> Tens
 /// This is library logic the Runtime lacks (a checkpoint comparison next to <see cref="CheckpointConverter"/>);
 /// it lives here until it moves to NeuralSurgery.Runtime.Checkpoints.
 /// </remarks>
-internal static class CheckpointComparer
+public static class CheckpointComparer
 {
     private const int BufferBytes = 1 << 20;
 
@@ -164,7 +163,7 @@ internal static class CheckpointComparer
     }
 
     /// <summary>0 for equal values and for NaN against NaN; +∞ for NaN against a number.</summary>
-    internal static double AbsDifference(double x, double y)
+    public static double AbsDifference(double x, double y)
     {
         if (x == y || (double.IsNaN(x) && double.IsNaN(y)))
         {
