@@ -37,7 +37,7 @@ public class FunctionPreservationTests
         var old = Mlp(ParseSchema(Yaml(1, oldObs, heroes: heroes is null ? null : "[axe, bane]"), 1), hidden: oldHidden);
         var @new = Mlp(ParseSchema(Yaml(2, newObs, heroes: heroes, actions: actions, renames: renames, extra: extra), 2), hidden: newHidden);
         var plan = MakePlan(old, @new, PlanOptions.Default with { NewOutputBias = -3 });
-        Assert.True(NumericCheck.MaxOutputDifference(old, @new, plan, states: 20, seed: 7) < Tolerance);
+        Assert.True(Review.ReviewNumeric.MaxOutputDifference(old, @new, plan, states: 20, seed: 7) < Tolerance);
     }
 
     [Theory]
@@ -49,7 +49,7 @@ public class FunctionPreservationTests
         var old = Recurrent(ParseSchema(Yaml(1, "[a, b]"), 1), oldCore, oldHidden);
         var @new = Recurrent(ParseSchema(Yaml(2, "[a, q, b]"), 2), newCore, newHidden);
         var plan = MakePlan(old, @new);
-        Assert.True(NumericCheck.MaxOutputDifference(old, @new, plan, states: 20, seed: 11) < Tolerance);
+        Assert.True(Review.ReviewNumeric.MaxOutputDifference(old, @new, plan, states: 20, seed: 11) < Tolerance);
     }
 
     [Fact]
@@ -62,7 +62,7 @@ public class FunctionPreservationTests
             var old = ModelSide.Trace(g1, s1);
             var @new = ModelSide.Trace(g2, s2);
             var plan = SurgeryDiffer.Diff(old, @new);
-            Assert.True(NumericCheck.MaxOutputDifference(old, @new, plan, states: 10, seed: 3) < Tolerance);
+            Assert.True(Review.ReviewNumeric.MaxOutputDifference(old, @new, plan, states: 10, seed: 3) < Tolerance);
         }
     }
 
@@ -79,6 +79,6 @@ public class FunctionPreservationTests
                 ? t with { Axes = t.Axes.Select(a => a.Role == AxisRole.Input ? a with { Unmapped = InitRule.Uniform(1) } : a).ToEquatableArray() }
                 : t).ToEquatableArray(),
         };
-        Assert.True(NumericCheck.MaxOutputDifference(old, @new, broken, states: 20, seed: 7) > 1e-3);
+        Assert.True(Review.ReviewNumeric.MaxOutputDifference(old, @new, broken, states: 20, seed: 7) > 1e-3);
     }
 }
