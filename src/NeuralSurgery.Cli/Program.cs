@@ -74,6 +74,7 @@ public static class Program
             new VersionOption(),
             InspectCommand.Create(console),
             SchemaCommand.Create(console),
+            GraphCommand.Create(console),
             PlanCommand.Create(console),
             ApplyCommand.Create(console),
             ConvertCommand.Create(console),

@@ -98,11 +98,14 @@ public sealed class PlanTests : System.IDisposable
     }
 
     [Fact]
-    public void Csharp_models_are_refused_with_a_pointer_to_graph_json()
+    public void Csharp_sources_without_a_model_class_are_refused()
     {
         var (v1, _, _) = _h.Five(1);
         var model = _h.Write("Policy.cs", "class Policy {}");
-        CliHarness.AssertUserError(CliHarness.Run("plan", "--from", v1, "--to", model), model, "needs the generator's reader", "export the graph JSON");
+        var torchSharp = typeof(TorchSharp.torch).Assembly.Location;
+        CliHarness.AssertUserError(
+            CliHarness.Run("plan", "--from", v1, "--to", model, "--torchsharp", torchSharp),
+            model, "no class derives from TorchSharp's torch.nn.Module");
     }
 
     [Fact]

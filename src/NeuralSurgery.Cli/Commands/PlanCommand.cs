@@ -3,7 +3,10 @@ using System.Collections.Generic;
 using System.CommandLine;
 using System.IO;
 using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
 using NeuralSurgery.Cli.Infrastructure;
+using NeuralSurgery.Cli.Models;
 using NeuralSurgery.Collections;
 using NeuralSurgery.Diff;
 using NeuralSurgery.Graph;
@@ -21,8 +24,11 @@ internal static class PlanCommand
 {
     public static Command Create(CliConsole console)
     {
-        var from = new Option<string>("--from") { Description = "The old model's graph (*.graph.json).", Required = true, HelpName = "old.graph.json" };
-        var to = new Option<string>("--to") { Description = "The new model's graph (*.graph.json).", Required = true, HelpName = "new.graph.json" };
+        var from = new Option<string>("--from") { Description = "The old model: C# source (*.cs) or its graph (*.graph.json).", Required = true, HelpName = "old.cs|old.graph.json" };
+        var to = new Option<string>("--to") { Description = "The new model: C# source (*.cs) or its graph (*.graph.json).", Required = true, HelpName = "new.cs|new.graph.json" };
+        var fromClass = ModelOptions.Class("--from-class", "--from");
+        var toClass = ModelOptions.Class("--to-class", "--to");
+        var torchSharp = ModelOptions.TorchSharp();
         var fromSchema = new Option<string?>("--from-schema") { Description = "The old model's feature schema (*.features.yaml).", HelpName = "a.features.yaml" };
         var toSchema = new Option<string?>("--to-schema") { Description = "The new model's feature schema (*.features.yaml).", HelpName = "b.features.yaml" };
         var output = new Option<string?>("--out") { Description = "Write the plan JSON to this file (*.json; replaced atomically).", HelpName = "plan.json" };
@@ -36,9 +42,9 @@ internal static class PlanCommand
         var json = CommonOptions.Json("the plan");
         var command = new Command("plan", "Diff two model versions into a surgery plan: per tensor what is copied and how the rest is initialised.")
         {
-            from, to, fromSchema, toSchema, output, bias, renames, json,
+            from, to, fromSchema, toSchema, fromClass, toClass, torchSharp, output, bias, renames, json,
         };
-        command.SetAction(parse =>
+        command.SetAction((parse, cancellation) =>
         {
             var options = new PlanOptions
             {
@@ -52,8 +58,9 @@ internal static class PlanCommand
                 throw new CliException($"--out {outPath}: a plan is written to a *.json file");
             }
 
-            var oldSide = Side(CommonOptions.Required(parse.GetValue(from), "--from"), parse.GetValue(fromSchema));
-            var newSide = Side(CommonOptions.Required(parse.GetValue(to), "--to"), parse.GetValue(toSchema));
+            var torchSharpPath = parse.GetValue(torchSharp);
+            var oldSide = Side(CommonOptions.Required(parse.GetValue(from), "--from"), parse.GetValue(fromSchema), parse.GetValue(fromClass), torchSharpPath, console, cancellation);
+            var newSide = Side(CommonOptions.Required(parse.GetValue(to), "--to"), parse.GetValue(toSchema), parse.GetValue(toClass), torchSharpPath, console, cancellation);
             var plan = SurgeryDiffer.Diff(oldSide, newSide, options);
             if (outPath is not null)
             {
@@ -73,7 +80,7 @@ internal static class PlanCommand
                 }
             }
 
-            return ExitCodes.Ok;
+            return Task.FromResult(ExitCodes.Ok);
         });
         return command;
     }
@@ -95,24 +102,21 @@ internal static class PlanCommand
         return result.ToEquatableArray();
     }
 
-    private static ModelSide Side(string graphPath, string? schemaPath)
+    private static ModelSide Side(string modelPath, string? schemaPath, string? className, string? torchSharp, CliConsole console, CancellationToken cancellation)
     {
-        var graph = ReadGraph(graphPath);
         var schema = schemaPath is null ? null : FeatureSchemaReader.Load(schemaPath);
+        var graph = ModelSourceLoader.IsSource(modelPath)
+            ? ModelSourceLoader.Load([modelPath], schema, className, torchSharp, console, cancellation)
+            : ReadGraph(modelPath);
         return ModelSide.Trace(graph, schema);
     }
 
-    /// <summary>Graph JSON only, until the Generator's model reader can be called from here.</summary>
+    /// <summary>A graph JSON file (C# sources go through <see cref="ModelSourceLoader"/>).</summary>
     internal static ModelGraph ReadGraph(string path)
     {
-        if (path.EndsWith(".cs", StringComparison.OrdinalIgnoreCase))
-        {
-            throw new CliException($"{path}: reading C# models needs the generator's reader; export the graph JSON (*.graph.json) and pass that");
-        }
-
         if (!path.EndsWith(".json", StringComparison.OrdinalIgnoreCase))
         {
-            throw new CliException($"{path}: expected a graph JSON file (*.graph.json or *.json)");
+            throw new CliException($"{path}: expected C# model source (*.cs) or a graph JSON file (*.graph.json or *.json)");
         }
 
         return GraphJson.Read(File.ReadAllText(path), path);

@@ -1,0 +1,259 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Threading;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using NeuralSurgery.Cli.Infrastructure;
+using NeuralSurgery.Generator.Reading;
+using NeuralSurgery.Graph;
+using NeuralSurgery.Schema;
+
+namespace NeuralSurgery.Cli.Models;
+
+/// <summary>
+/// Reads a TorchSharp model class from C# source with the Generator's <see cref="ModelReader"/>: parses the files,
+/// binds them against TorchSharp and the platform assemblies (a compilation, never emitted), picks the model class,
+/// and prints every diagnostic as <c>path(line,col): error NS1xxx: message</c> on stderr.
+/// </summary>
+/// <remarks>
+/// The compilation set-up and the class lookup are generic enough to belong in the Generator (next to
+/// <see cref="ModelReader"/>); they live here until the Generator grows a public entry point for them.
+/// </remarks>
+internal static class ModelSourceLoader
+{
+    /// <summary>Whether a path names C# source rather than graph JSON.</summary>
+    public static bool IsSource(string path) => path.EndsWith(".cs", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// The graph of the model class in <paramref name="files"/>. Warnings are printed and reading goes on; errors
+    /// are all printed, then a <see cref="CliException"/> says how many there were.
+    /// </summary>
+    public static ModelGraph Load(
+        IReadOnlyList<string> files,
+        FeatureSchema? schema,
+        string? className,
+        string? torchSharpPath,
+        CliConsole console,
+        CancellationToken cancellation)
+    {
+        ArgumentNullException.ThrowIfNull(files);
+        ArgumentNullException.ThrowIfNull(console);
+        if (files.Count == 0)
+        {
+            throw new CliException("no model source given (*.cs)");
+        }
+
+        foreach (var file in files)
+        {
+            if (!IsSource(file))
+            {
+                throw new CliException($"{file}: expected C# model source (*.cs)");
+            }
+
+            if (!File.Exists(file))
+            {
+                throw new CliException($"{file}: no such file");
+            }
+        }
+
+        var (torchSharp, discovered) = TorchSharpLocator.Resolve(torchSharpPath);
+        if (discovered)
+        {
+            console.Error.WriteLine($"using TorchSharp from {torchSharp}");
+        }
+
+        var compilation = Compile(files, torchSharp, cancellation);
+
+        // Syntax errors always matter: the reader would follow a different program from the one written.
+        var syntaxErrors = compilation.SyntaxTrees
+            .SelectMany(t => t.GetDiagnostics(cancellation))
+            .Where(d => d.Severity == DiagnosticSeverity.Error)
+            .ToList();
+        if (syntaxErrors.Count > 0)
+        {
+            Fail(console, syntaxErrors.Select(Format), files[0]);
+        }
+
+        var modelClass = FindClass(compilation, className, files);
+        var result = ModelReader.Read(compilation, modelClass, schema, cancellation);
+        if (result.HasErrors || result.Graph is null)
+        {
+            // Binding errors in the model class (a missing using, a typo) are the likely cause: show them first.
+            var bindErrors = CompileErrors(compilation, modelClass, cancellation).Select(Format);
+            Fail(console, bindErrors.Concat(result.Diagnostics.Select(Format)), Where(modelClass, files[0]), result.ModelName);
+        }
+
+        foreach (var diagnostic in result.Diagnostics)
+        {
+            console.Error.WriteLine(Format(diagnostic));
+        }
+
+        return result.Graph!;
+    }
+
+    /// <summary><c>path(line,col): error NS1xxx: message</c>, as MSBuild prints a diagnostic.</summary>
+    public static string Format(ReaderDiagnostic diagnostic) =>
+        $"{diagnostic.Location}: {Severity(diagnostic.Severity)} {diagnostic.Id}: {ErrorReport.OneLine(diagnostic.Message)}";
+
+    public static string Format(Diagnostic diagnostic)
+    {
+        var span = diagnostic.Location.GetLineSpan();
+        var where = diagnostic.Location.IsInSource
+            ? $"{span.Path}({span.StartLinePosition.Line + 1},{span.StartLinePosition.Character + 1}): "
+            : string.Empty;
+        return $"{where}{Severity(diagnostic.Severity)} {diagnostic.Id}: {ErrorReport.OneLine(diagnostic.GetMessage(System.Globalization.CultureInfo.InvariantCulture))}";
+    }
+
+    internal static CSharpCompilation Compile(IReadOnlyList<string> files, string torchSharp, CancellationToken cancellation)
+    {
+        var options = new CSharpParseOptions(LanguageVersion.Latest);
+        var trees = files
+            .Select(f => CSharpSyntaxTree.ParseText(File.ReadAllText(f), options, f, cancellationToken: cancellation))
+            .ToList();
+        var references = PlatformReferences()
+            .Append(MetadataReference.CreateFromFile(torchSharp))
+            .ToList();
+        return CSharpCompilation.Create(
+            "NeuralSurgery.Models",
+            trees,
+            references,
+            new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, nullableContextOptions: NullableContextOptions.Enable));
+    }
+
+    /// <summary>
+    /// The runtime's own assemblies (System.*, mscorlib, netstandard) from the trusted platform assemblies; the
+    /// tool's dependencies (Roslyn, Spectre) are left out so they cannot clash with the model's names.
+    /// </summary>
+    private static IEnumerable<MetadataReference> PlatformReferences()
+    {
+        var tpa = AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES") as string ?? string.Empty;
+        return tpa.Split(Path.PathSeparator, StringSplitOptions.RemoveEmptyEntries)
+            .Where(p =>
+            {
+                var name = Path.GetFileName(p);
+                return name.StartsWith("System.", StringComparison.Ordinal)
+                    || name.StartsWith("Microsoft.Win32.", StringComparison.Ordinal)
+                    || name is "mscorlib.dll" or "netstandard.dll" or "Microsoft.CSharp.dll";
+            })
+            .Where(p => !Path.GetFileName(p).Equals("TorchSharp.dll", StringComparison.OrdinalIgnoreCase))
+            .Select(p => (MetadataReference)MetadataReference.CreateFromFile(p));
+    }
+
+    /// <summary><c>--class</c>, else the one class deriving from TorchSharp's <c>Module</c> in the files.</summary>
+    internal static INamedTypeSymbol FindClass(CSharpCompilation compilation, string? className, IReadOnlyList<string> files)
+    {
+        var classes = SourceClasses(compilation).ToList();
+        var modules = classes.Where(c => !c.IsAbstract && IsModule(c)).ToList();
+        var what = files.Count == 1 ? files[0] : $"{files[0]} (and {files.Count - 1} more)";
+        if (className is not null)
+        {
+            var named = classes.Where(c => c.Name == className || c.ToDisplayString() == className).ToList();
+            if (named.Count == 0)
+            {
+                throw new CliException($"--class {className}: {what} has no such class; {Candidates(modules)}");
+            }
+
+            if (named.Count > 1)
+            {
+                throw new CliException($"--class {className}: several classes have this name ({string.Join(", ", named.Select(c => c.ToDisplayString()))}); give the full name");
+            }
+
+            return IsModule(named[0])
+                ? named[0]
+                : throw new CliException($"--class {className}: {named[0].ToDisplayString()} does not derive from TorchSharp's torch.nn.Module");
+        }
+
+        return modules.Count switch
+        {
+            1 => modules[0],
+            0 => throw new CliException($"{what}: no class derives from TorchSharp's torch.nn.Module"),
+            _ => throw new CliException($"{what}: several model classes ({string.Join(", ", modules.Select(c => c.ToDisplayString()))}); pick one with --class"),
+        };
+    }
+
+    private static string Candidates(IReadOnlyList<INamedTypeSymbol> modules) =>
+        modules.Count == 0
+            ? "no class derives from TorchSharp's torch.nn.Module"
+            : "model classes: " + string.Join(", ", modules.Select(c => c.ToDisplayString()));
+
+    private static IEnumerable<INamedTypeSymbol> SourceClasses(CSharpCompilation compilation)
+    {
+        var stack = new Stack<INamespaceOrTypeSymbol>();
+        stack.Push(compilation.Assembly.GlobalNamespace);
+        var result = new List<INamedTypeSymbol>();
+        while (stack.Count > 0)
+        {
+            foreach (var member in stack.Pop().GetMembers())
+            {
+                if (member is INamespaceSymbol ns)
+                {
+                    stack.Push(ns);
+                }
+                else if (member is INamedTypeSymbol { TypeKind: TypeKind.Class } type && type.DeclaringSyntaxReferences.Length > 0)
+                {
+                    result.Add(type);
+                    stack.Push(type);
+                }
+            }
+        }
+
+        // Source order: file, then position.
+        return result.OrderBy(t => t.Locations[0].SourceTree?.FilePath, StringComparer.Ordinal).ThenBy(t => t.Locations[0].SourceSpan.Start);
+    }
+
+    /// <summary>
+    /// Derives from the non-generic <c>TorchSharp.torch.nn.Module</c>; matched by name, as the reader's
+    /// TorchSymbols does (internal to the Generator, hence this copy).
+    /// </summary>
+    internal static bool IsModule(ITypeSymbol? type)
+    {
+        for (var t = type; t is not null; t = t.BaseType)
+        {
+            if (t is INamedTypeSymbol { Name: "Module", Arity: 0, ContainingType: { Name: "nn", ContainingType: { Name: "torch", ContainingType: null } torch } }
+                && torch.ContainingNamespace is { Name: "TorchSharp" } ns
+                && ns.ContainingNamespace is { IsGlobalNamespace: true })
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Compile errors in the files that declare the model class (the ones that can stop the reader).</summary>
+    private static IEnumerable<Diagnostic> CompileErrors(CSharpCompilation compilation, INamedTypeSymbol modelClass, CancellationToken cancellation)
+    {
+        var trees = modelClass.DeclaringSyntaxReferences.Select(r => r.SyntaxTree).ToHashSet();
+        return compilation.GetDiagnostics(cancellation)
+            .Where(d => d.Severity == DiagnosticSeverity.Error && d.Location.SourceTree is { } tree && trees.Contains(tree));
+    }
+
+    private static string Where(INamedTypeSymbol modelClass, string fallback) =>
+        modelClass.Locations.FirstOrDefault()?.SourceTree?.FilePath ?? fallback;
+
+    private static void Fail(CliConsole console, IEnumerable<string> lines, string path, string? model = null)
+    {
+        var errors = 0;
+        foreach (var line in lines)
+        {
+            console.Error.WriteLine(line);
+            if (line.Contains(": error ", StringComparison.Ordinal) || line.StartsWith("error ", StringComparison.Ordinal))
+            {
+                errors++;
+            }
+        }
+
+        var subject = model is null ? path : $"{path}: model '{model}'";
+        throw new CliException($"{subject}: {Infrastructure.Format.Plural(Math.Max(errors, 1), "error")} reading the model (listed above)");
+    }
+
+    private static string Severity(DiagnosticSeverity severity) => severity switch
+    {
+        DiagnosticSeverity.Error => "error",
+        DiagnosticSeverity.Warning => "warning",
+        DiagnosticSeverity.Info => "info",
+        _ => "hidden",
+    };
+}
