@@ -28,7 +28,8 @@ internal static class ApplyBench
         Directory.CreateDirectory(dir);
         try
         {
-            var c = OpenAiFiveGraphs.Large;
+            // The Large policy with a wider LSTM: about 1 GiB of float32, the size issue 4 names.
+            var c = OpenAiFiveGraphs.Large with { Lstm = 5632 };
             var (g1, s1) = OpenAiFiveGraphs.Build(c, 1);
             var (g2, s2) = OpenAiFiveGraphs.Build(c, 2);
             var (g3, s3) = OpenAiFiveGraphs.Build(c with { Lstm = c.Lstm + 8 }, 1);
@@ -36,7 +37,7 @@ internal static class ApplyBench
             var scenarios = new (string Name, SurgeryPlan Plan)[]
             {
                 ("v1 -> v2 (+12 hero features)", SurgeryDiffer.Diff(v1, ModelSide.Trace(g2, s2))),
-                ("LSTM 4096 -> 4104 (every LSTM tensor gathered)", SurgeryDiffer.Diff(v1, ModelSide.Trace(g3, s3))),
+                ($"LSTM {c.Lstm} -> {c.Lstm + 8} (every LSTM tensor gathered)", SurgeryDiffer.Diff(v1, ModelSide.Trace(g3, s3))),
             };
 
             var source = Path.Combine(dir, "v1.dat");

@@ -15,7 +15,7 @@ internal sealed class CheckpointFile(string path, SafeFileHandle handle, long le
     /// <summary>Read-only, shared with other readers; positioned reads only, so one handle serves many threads.</summary>
     public static CheckpointFile Open(string path)
     {
-        var handle = System.IO.File.OpenHandle(path, System.IO.FileMode.Open, System.IO.FileAccess.Read, System.IO.FileShare.Read, System.IO.FileOptions.RandomAccess);
+        var handle = System.IO.File.OpenHandle(path, System.IO.FileMode.Open, System.IO.FileAccess.Read, System.IO.FileShare.Read, System.IO.FileOptions.None);
         try
         {
             return new CheckpointFile(path, handle, System.IO.RandomAccess.GetLength(handle));

@@ -32,7 +32,7 @@ namespace NeuralSurgery.Runtime.Checkpoints;
 /// </remarks>
 public sealed class CheckpointWriter : IDisposable
 {
-    private const int CopyChunk = 1 << 20;
+    private const int CopyChunk = 4 << 20;
 
     private readonly TensorInfo[] _layout;
     private readonly KeyValuePair<string, string>[] _metadata;
