@@ -57,7 +57,7 @@ internal static class NumericCheck
         return result;
     }
 
-    private static void Unravel(long offset, long[] shape, long[] index)
+    internal static void Unravel(long offset, long[] shape, long[] index)
     {
         for (var a = shape.Length - 1; a >= 0; a--)
         {
@@ -66,7 +66,7 @@ internal static class NumericCheck
         }
     }
 
-    private static long Offset(long[] shape, long[] index)
+    internal static long Offset(long[] shape, long[] index)
     {
         long offset = 0;
         for (var a = 0; a < shape.Length; a++)

@@ -597,23 +597,7 @@ internal static class ReviewNumeric
         return new Tensor(shape, y);
     }
 
-    private static void Unravel(long offset, long[] shape, long[] index)
-    {
-        for (var a = shape.Length - 1; a >= 0; a--)
-        {
-            index[a] = offset % shape[a];
-            offset /= shape[a];
-        }
-    }
+    private static void Unravel(long offset, long[] shape, long[] index) => NumericCheck.Unravel(offset, shape, index);
 
-    private static long Offset(long[] shape, long[] index)
-    {
-        long offset = 0;
-        for (var a = 0; a < shape.Length; a++)
-        {
-            offset = (offset * shape[a]) + index[a];
-        }
-
-        return offset;
-    }
+    private static long Offset(long[] shape, long[] index) => NumericCheck.Offset(shape, index);
 }
