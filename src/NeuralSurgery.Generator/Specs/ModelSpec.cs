@@ -1,0 +1,30 @@
+using NeuralSurgery.Collections;
+using NeuralSurgery.Generator.Reading;
+
+namespace NeuralSurgery.Generator.Specs;
+
+/// <summary>A <c>[SurgeryModel]</c> class as plain data: where to emit, and the schema path its attribute names.</summary>
+/// <remarks>Must stay structurally equatable: no symbols, syntax or compilation.</remarks>
+/// <param name="Type">The class and the types around it.</param>
+/// <param name="SchemaPath">The attribute's argument, as written.</param>
+/// <param name="AttributeLocation">The attribute's argument (or the attribute) in C# source.</param>
+public sealed record ModelSpec(TypeSpec Type, string SchemaPath, ReaderLocation AttributeLocation);
+
+/// <summary>
+/// Where a partial declaration for the model goes: its namespace (empty for the global namespace), and the type
+/// declarations from the outermost containing type to the model class itself.
+/// </summary>
+/// <param name="Namespace">The namespace, or empty.</param>
+/// <param name="Name">The model class name.</param>
+/// <param name="FullName">Namespace and metadata names joined by dots (<c>global</c> for no namespace), for hint names.</param>
+/// <param name="Declarations">For example <c>partial class Outer</c>, <c>partial class Policy</c>.</param>
+public sealed record TypeSpec(string Namespace, string Name, string FullName, EquatableArray<string> Declarations);
+
+/// <summary>A model with the schema its attribute names; <see cref="Features"/> is null when the file was not found or has errors.</summary>
+public sealed record ResolvedModel(ModelSpec Model, bool SchemaFound, FeaturesSpec? Features);
+
+/// <summary>The input of the feature-constants emitter: no C# or YAML locations.</summary>
+public sealed record FeatureConstantsSpec(TypeSpec Type, FeaturesSpec Features);
+
+/// <summary>A generated file.</summary>
+public sealed record GeneratedSource(string HintName, string Text);

@@ -1,0 +1,218 @@
+using System;
+using System.Collections.Immutable;
+using System.Text;
+using System.Threading;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+using Microsoft.CodeAnalysis.Diagnostics;
+using Microsoft.CodeAnalysis.Text;
+using NeuralSurgery.Collections;
+using NeuralSurgery.Generator.Configuration;
+using NeuralSurgery.Generator.Diagnostics;
+using NeuralSurgery.Generator.Specs;
+using NeuralSurgery.Generator.Reading;
+using NeuralSurgery.Schema;
+
+namespace NeuralSurgery.Generator;
+
+/// <summary>The work of each pipeline step; every method takes and returns plain data except where it reads Roslyn inputs.</summary>
+public sealed partial class SurgeryGenerator
+{
+    /// <summary>The file name suffix of feature schemas.</summary>
+    public const string SchemaFileSuffix = ".features.yaml";
+
+    /// <summary>How <see cref="GeneratorOptions.IncludeSchemas"/> was set, for the message of a missing schema.</summary>
+    internal enum IncludeSchemasSetting
+    {
+        Unset,
+        On,
+        Off,
+    }
+
+    internal static bool IsSchemaFile(string path) => path.EndsWith(SchemaFileSuffix, StringComparison.OrdinalIgnoreCase);
+
+    internal static SchemaFileSpec ParseSchemaFile(AdditionalText file, CancellationToken cancellationToken)
+    {
+        var text = file.GetText(cancellationToken);
+        if (text is null)
+        {
+            var location = new ReaderLocation(file.Path, default, default);
+            var message = "cannot read schema file '" + file.Path + "'; expected a readable YAML file";
+            return new SchemaFileSpec(file.Path, null, EquatableArray.Create(new DiagnosticInfo(SchemaErrorCodes.FileNotReadable, location, EquatableArray.Create(message))));
+        }
+
+        var result = FeatureSchemaReader.Parse(text.ToString(), file.Path);
+        var diagnostics = ImmutableArray.CreateBuilder<DiagnosticInfo>(result.Diagnostics.Count);
+        foreach (var diagnostic in result.Diagnostics)
+        {
+            diagnostics.Add(new DiagnosticInfo(diagnostic.Id, ToLocation(file.Path, text, diagnostic.Location), EquatableArray.Create(diagnostic.Message)));
+        }
+
+        var features = result.Success ? ToFeatures(result.Schema!, file.Path) : null;
+        return new SchemaFileSpec(file.Path, features, diagnostics.ToImmutable());
+    }
+
+    /// <summary>
+    /// A Roslyn location inside the YAML file: the reader's 1-based, end-exclusive line and column become a 0-based
+    /// <see cref="LinePositionSpan"/> and the matching <see cref="TextSpan"/>, clamped to the text.
+    /// </summary>
+    internal static ReaderLocation ToLocation(string path, SourceText text, SourceLocation location)
+    {
+        var start = Clamp(text, location.Line, location.Column);
+        var end = Clamp(text, location.EndLine, location.EndColumn);
+        if (end < start)
+        {
+            end = start;
+        }
+
+        var span = TextSpan.FromBounds(start, end);
+        return new ReaderLocation(path, span, text.Lines.GetLinePositionSpan(span));
+    }
+
+    private static int Clamp(SourceText text, int line, int column)
+    {
+        if (text.Lines.Count == 0)
+        {
+            return 0;
+        }
+
+        var lineIndex = Math.Min(Math.Max(line - 1, 0), text.Lines.Count - 1);
+        var textLine = text.Lines[lineIndex];
+        return textLine.Start + Math.Min(Math.Max(column - 1, 0), textLine.End - textLine.Start);
+    }
+
+    private static FeaturesSpec ToFeatures(FeatureSchema schema, string path)
+    {
+        var inputs = ImmutableArray.CreateBuilder<InputSpec>(schema.Inputs.Count);
+        foreach (var input in schema.Inputs)
+        {
+            var features = ImmutableArray.CreateBuilder<FeatureSpec>(input.Features.Count);
+            foreach (var feature in input.Features)
+            {
+                features.Add(new FeatureSpec(feature.Name, feature.Offset, feature.Width));
+            }
+
+            inputs.Add(new InputSpec(input.Name, input.Kind == InputKind.Categorical, input.Width, features.ToImmutable(), input.Values));
+        }
+
+        return new FeaturesSpec(schema.Model, schema.Version, FileName(path), inputs.ToImmutable());
+    }
+
+    private static string FileName(string path)
+    {
+        var slash = Math.Max(path.LastIndexOf('/'), path.LastIndexOf('\\'));
+        return path.Substring(slash + 1);
+    }
+
+    internal static ModelSpec? ReadModel(GeneratorAttributeSyntaxContext context, CancellationToken cancellationToken)
+    {
+        if (context.TargetSymbol is not INamedTypeSymbol type || context.Attributes.Length == 0)
+        {
+            return null;
+        }
+
+        var attribute = context.Attributes[0];
+        var schemaPath = attribute.ConstructorArguments.Length == 1 && attribute.ConstructorArguments[0].Value is string path ? path : string.Empty;
+
+        var syntax = attribute.ApplicationSyntaxReference?.GetSyntax(cancellationToken) as AttributeSyntax;
+        var location = syntax?.ArgumentList is { Arguments.Count: > 0 } arguments
+            ? arguments.Arguments[0].Expression.GetLocation()
+            : syntax?.GetLocation() ?? context.TargetNode.GetLocation();
+
+        return new ModelSpec(ReadType(type), schemaPath, ReaderLocation.From(location));
+    }
+
+    private static TypeSpec ReadType(INamedTypeSymbol type)
+    {
+        var declarations = ImmutableArray.CreateBuilder<string>();
+        var fullName = new StringBuilder();
+        for (var current = type; current is not null; current = current.ContainingType)
+        {
+            declarations.Insert(0, Declaration(current));
+            fullName.Insert(0, current.MetadataName).Insert(0, '.');
+        }
+
+        var ns = type.ContainingNamespace is { IsGlobalNamespace: false } containing ? containing.ToDisplayString() : string.Empty;
+        fullName.Insert(0, ns.Length > 0 ? ns : "global");
+        return new TypeSpec(ns, type.Name, fullName.ToString(), declarations.ToImmutable());
+    }
+
+    private static string Declaration(INamedTypeSymbol type)
+    {
+        var keyword = type.TypeKind switch
+        {
+            TypeKind.Struct => type.IsRecord ? "record struct" : "struct",
+            TypeKind.Interface => "interface",
+            _ => type.IsRecord ? "record" : "class",
+        };
+        var declaration = "partial " + keyword + " " + type.Name;
+        if (type.TypeParameters.Length > 0)
+        {
+            var names = new string[type.TypeParameters.Length];
+            for (var i = 0; i < names.Length; i++)
+            {
+                names[i] = type.TypeParameters[i].Name;
+            }
+
+            declaration += "<" + string.Join(", ", names) + ">";
+        }
+
+        return declaration;
+    }
+
+    /// <summary>
+    /// The schema a model's attribute names: the AdditionalText whose path is the attribute's path or ends with
+    /// <c>/</c> and it (separators normalised, case-insensitive); of several, the first in ordinal path order.
+    /// </summary>
+    internal static ResolvedModel Resolve(ModelSpec model, ImmutableArray<SchemaFileSpec> files)
+    {
+        var wanted = Normalize(model.SchemaPath);
+        while (wanted.StartsWith("./", StringComparison.Ordinal))
+        {
+            wanted = wanted.Substring(2);
+        }
+
+        SchemaFileSpec? match = null;
+        if (wanted.Length > 0)
+        {
+            foreach (var file in files)
+            {
+                var path = Normalize(file.Path);
+                var matches = string.Equals(path, wanted, StringComparison.OrdinalIgnoreCase)
+                    || path.EndsWith("/" + wanted, StringComparison.OrdinalIgnoreCase);
+                if (matches && (match is null || string.CompareOrdinal(file.Path, match.Path) < 0))
+                {
+                    match = file;
+                }
+            }
+        }
+
+        return new ResolvedModel(model, match is not null, match?.Features);
+    }
+
+    private static string Normalize(string path) => path.Replace('\\', '/');
+
+    internal static IncludeSchemasSetting ReadIncludeSchemas(AnalyzerConfigOptions options)
+    {
+        if (!options.TryGetValue(GeneratorOptions.BuildPropertyPrefix + GeneratorOptions.IncludeSchemas, out var value) || string.IsNullOrWhiteSpace(value))
+        {
+            return IncludeSchemasSetting.Unset;
+        }
+
+        return string.Equals(value.Trim(), "false", StringComparison.OrdinalIgnoreCase) ? IncludeSchemasSetting.Off : IncludeSchemasSetting.On;
+    }
+
+    internal static DiagnosticInfo SchemaNotFound(ModelSpec model, IncludeSchemasSetting includeSchemas)
+    {
+        var hint = includeSchemas switch
+        {
+            IncludeSchemasSetting.On => "expected a *.features.yaml file in the project whose path ends with it",
+            IncludeSchemasSetting.Off => GeneratorOptions.IncludeSchemas + " is false, so add the file as <AdditionalFiles Include=\"" + model.SchemaPath + "\" />",
+            _ => "NeuralSurgery.props is not imported, so add the file as <AdditionalFiles Include=\"" + model.SchemaPath + "\" />",
+        };
+        return new DiagnosticInfo(
+            GeneratorDiagnostics.SchemaFileNotFound.Id,
+            model.AttributeLocation,
+            EquatableArray.Create(model.SchemaPath, model.Type.Name, hint));
+    }
+}
