@@ -35,16 +35,8 @@ public static class GeneratorDiagnostics
     public static readonly DiagnosticDescriptor FileNotReadable = CreateSchema(SchemaErrorCodes.FileNotReadable);
 
     /// <summary>The NS0xxx descriptors, in <see cref="SchemaErrorCodes.All"/> order.</summary>
-    public static ImmutableArray<DiagnosticDescriptor> Schema { get; } = ImmutableArray.Create(
-        YamlSyntax,
-        UnknownKey,
-        DuplicateName,
-        InvalidWidth,
-        EmptyDeclaration,
-        DuplicateCategoricalValue,
-        RenameTargetNotFound,
-        InvalidValue,
-        FileNotReadable);
+    public static ImmutableArray<DiagnosticDescriptor> Schema { get; } =
+        ImmutableArray.CreateRange(System.Linq.Enumerable.Select(SchemaErrorCodes.All, CreateSchema));
 
     /// <summary>{0} the path the attribute gives, {1} the model class, {2} how schemas reach the generator.</summary>
     public static readonly DiagnosticDescriptor SchemaFileNotFound = new(

@@ -46,15 +46,8 @@ internal static class GeneratorHarness
 
     public static readonly CSharpParseOptions ParseOptions = new(LanguageVersion.Latest);
 
-    private static readonly Lazy<MetadataReference[]> References = new(() =>
-    {
-        var tpa = ((string)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES")!).Split(System.IO.Path.PathSeparator);
-        return tpa
-            .Where(p => System.IO.Path.GetFileName(p).StartsWith("System.", StringComparison.Ordinal) || System.IO.Path.GetFileName(p) is "mscorlib.dll" or "netstandard.dll")
-            .Append(typeof(TorchSharp.torch).Assembly.Location)
-            .Select(p => (MetadataReference)MetadataReference.CreateFromFile(p))
-            .ToArray();
-    });
+    // The same references the reader tests compile against: the runtime's System assemblies and the TorchSharp fixture.
+    private static Lazy<MetadataReference[]> References => Reading.ModelSource.References;
 
     public static CSharpCompilation Compilation(params (string Path, string Text)[] sources) =>
         CSharpCompilation.Create(
