@@ -145,7 +145,7 @@ internal static class ModelSourceLoader
     internal static INamedTypeSymbol FindClass(CSharpCompilation compilation, string? className, IReadOnlyList<string> files)
     {
         var classes = SourceClasses(compilation).ToList();
-        var modules = classes.Where(c => !c.IsAbstract && IsModule(c)).ToList();
+        var modules = classes.Where(c => !c.IsAbstract && TorchSymbols.IsModule(c)).ToList();
         var what = files.Count == 1 ? files[0] : $"{files[0]} (and {files.Count - 1} more)";
         if (className is not null)
         {
@@ -160,7 +160,7 @@ internal static class ModelSourceLoader
                 throw new CliException($"--class {className}: several classes have this name ({string.Join(", ", named.Select(c => c.ToDisplayString()))}); give the full name");
             }
 
-            return IsModule(named[0])
+            return TorchSymbols.IsModule(named[0])
                 ? named[0]
                 : throw new CliException($"--class {className}: {named[0].ToDisplayString()} does not derive from TorchSharp's torch.nn.Module");
         }
@@ -201,25 +201,6 @@ internal static class ModelSourceLoader
 
         // Source order: file, then position.
         return result.OrderBy(t => t.Locations[0].SourceTree?.FilePath, StringComparer.Ordinal).ThenBy(t => t.Locations[0].SourceSpan.Start);
-    }
-
-    /// <summary>
-    /// Derives from the non-generic <c>TorchSharp.torch.nn.Module</c>; matched by name, as the reader's
-    /// TorchSymbols does (internal to the Generator, hence this copy).
-    /// </summary>
-    internal static bool IsModule(ITypeSymbol? type)
-    {
-        for (var t = type; t is not null; t = t.BaseType)
-        {
-            if (t is INamedTypeSymbol { Name: "Module", Arity: 0, ContainingType: { Name: "nn", ContainingType: { Name: "torch", ContainingType: null } torch } }
-                && torch.ContainingNamespace is { Name: "TorchSharp" } ns
-                && ns.ContainingNamespace is { IsGlobalNamespace: true })
-            {
-                return true;
-            }
-        }
-
-        return false;
     }
 
     /// <summary>Compile errors in the files that declare the model class (the ones that can stop the reader).</summary>

@@ -75,10 +75,6 @@ public sealed record Dim
             ? Of(0)
             : new Dim(left.Constant * factor, left.Terms.Select(t => new DimTerm(t.Symbol, t.Coefficient * factor)).ToEquatableArray());
 
-    public static Dim Add(Dim left, Dim right) => left + right;
-
-    public static Dim Multiply(Dim left, long factor) => left * factor;
-
     /// <summary>Whether this is a single symbol with coefficient 1 and no constant part.</summary>
     public bool IsPlainSymbol => Constant == 0 && Terms.Count == 1 && Terms[0].Coefficient == 1;
 

@@ -249,9 +249,8 @@ public sealed class GraphBuilder
 
     private string NextId(string stem)
     {
-        if (_names.Add(stem))
+        if (!_names.Contains(stem))
         {
-            _names.Remove(stem);
             return stem;
         }
 

@@ -20,12 +20,7 @@ public enum KeySpaceKind
 /// A named origin of indices (DESIGN.md section 5): slot ids, or the units of one layer such as
 /// <c>fc1</c>, <c>lstm.l0</c> (hidden units) and <c>lstm.l0.f</c> (rows of the forget gate).
 /// </summary>
-public sealed record KeySpace(int Id, KeySpaceKind Kind, string Module, string Name, long Size, int Layer = 0, bool Reverse = false, string? Gate = null)
-{
-    public string Describe(long index) => Kind == KeySpaceKind.Slots
-        ? "slot " + index.ToString(CultureInfo.InvariantCulture)
-        : Name + "#" + index.ToString(CultureInfo.InvariantCulture);
-}
+public sealed record KeySpace(int Id, KeySpaceKind Kind, string Module, string Name, long Size, int Layer = 0, bool Reverse = false, string? Gate = null);
 
 /// <summary>
 /// An affine run of keys: offset <c>k</c> of a run carries key <c>Start + k * Stride</c> of space
