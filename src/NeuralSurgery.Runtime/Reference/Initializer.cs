@@ -1,0 +1,90 @@
+using System;
+using NeuralSurgery.Graph;
+
+namespace NeuralSurgery.Runtime.Reference;
+
+/// <summary>How <see cref="ReferenceModel.Initialize"/> fills weights.</summary>
+public sealed record InitOptions
+{
+    /// <summary>torch.nn's reset_parameters for every layer.</summary>
+    public static InitOptions PyTorchDefault { get; } = new();
+
+    /// <summary>
+    /// Paper 001 section 2.3.1's first remedy for gradient mapping: every non-bias weight strictly positive (drawn
+    /// from (0.1·bound, bound] instead of [−bound, bound]), so no interaction cancels to a zero gradient by chance.
+    /// </summary>
+    public bool PositiveNonBias { get; init; }
+}
+
+/// <summary>
+/// PyTorch's default initialisation: Linear and Conv1d weight and bias U(−1/√fan_in, 1/√fan_in) (kaiming_uniform
+/// with a = √5), Embedding N(0, 1), LSTM/GRU U(−1/√H, 1/√H), LayerNorm and BatchNorm1d weight 1 and bias 0,
+/// running_mean 0, running_var 1. Each tensor draws from its own stream (seed, name).
+/// </summary>
+internal static class Initializer
+{
+    public static void Apply(ReferenceModel model, ModelGraph graph, int seed, InitOptions options)
+    {
+        foreach (var p in graph.Parameters)
+        {
+            if (p.Role == ParameterRole.NumBatchesTracked)
+            {
+                model.SetCounter(p.Name, 0);
+                continue;
+            }
+
+            var data = model.GetTensor(p.Name).Data;
+            var spec = graph.FindModule(p.Module)!.Spec;
+            var rng = new Random(Seeds.Mix((ulong)(uint)seed, Hash(p.Name)));
+            var bias = p.Role is ParameterRole.Bias or ParameterRole.BiasIh or ParameterRole.BiasHh;
+            var positive = options.PositiveNonBias && !bias;
+            switch (spec)
+            {
+                case LinearSpec l:
+                    Uniform(data, 1 / Math.Sqrt(l.InFeatures), positive, rng);
+                    break;
+                case Conv1dSpec c:
+                    Uniform(data, 1 / Math.Sqrt(c.InChannels / c.Groups * c.KernelSize), positive, rng);
+                    break;
+                case RecurrentSpec r:
+                    Uniform(data, 1 / Math.Sqrt(r.HiddenSize), positive, rng);
+                    break;
+                case EmbeddingSpec:
+                    for (var i = 0; i < data.Length; i++)
+                    {
+                        var g = Gaussian(rng);
+                        data[i] = (float)(positive ? 0.1 + Math.Abs(g) : g);
+                    }
+
+                    break;
+                default:
+                    // LayerNorm, BatchNorm1d: weight and running_var 1 (positive already), bias and running_mean 0.
+                    Array.Fill(data, p.Role is ParameterRole.Weight or ParameterRole.RunningVar ? 1f : 0f);
+                    break;
+            }
+        }
+    }
+
+    private static void Uniform(float[] data, double bound, bool positive, Random rng)
+    {
+        for (var i = 0; i < data.Length; i++)
+        {
+            var u = rng.NextDouble();
+            data[i] = (float)(positive ? bound * (0.1 + (0.9 * (1 - u))) : bound * ((2 * u) - 1));
+        }
+    }
+
+    private static double Gaussian(Random rng) =>
+        Math.Sqrt(-2 * Math.Log(1 - rng.NextDouble())) * Math.Cos(2 * Math.PI * rng.NextDouble());
+
+    private static ulong Hash(string name)
+    {
+        var hash = 14695981039346656037UL;
+        foreach (var c in name)
+        {
+            hash = (hash ^ c) * 1099511628211UL;
+        }
+
+        return hash;
+    }
+}

@@ -1,0 +1,211 @@
+using System;
+using System.Numerics.Tensors;
+using NeuralSurgery.Graph;
+using NeuralSurgery.Runtime.Reference.Kernels;
+
+namespace NeuralSurgery.Runtime.Reference;
+
+internal sealed class ActivationKernel(GraphNode node, string where, ActivationKind kind) : NodeKernel(node, where)
+{
+    public override Tensor[] Forward(Tensor[] x, KernelContext ctx, out object? saved)
+    {
+        saved = null;
+        var y = Tensor.Zeros(x[0].ShapeArray());
+        Activations.Forward(kind, x[0].Data, y.Data);
+        return [y];
+    }
+
+    public override Tensor?[] Backward(Tensor[] x, Tensor[] y, Tensor?[] dy, object? saved, KernelContext ctx)
+    {
+        var dx = Tensor.Zeros(x[0].ShapeArray());
+        Activations.Backward(kind, x[0].Data, y[0].Data, dy[0]!.Data, dx.Data);
+        return [dx];
+    }
+}
+
+/// <summary>
+/// Train mode: each element is kept with probability 1 − p and scaled by 1/(1 − p) (inverted dropout, as
+/// torch.nn.Dropout); the mask comes from the model's dropout seed, the pass and the node, so runs repeat.
+/// Eval mode: identity.
+/// </summary>
+internal sealed class DropoutKernel(GraphNode node, string where, double p) : NodeKernel(node, where)
+{
+    public override Tensor[] Forward(Tensor[] x, KernelContext ctx, out object? saved)
+    {
+        saved = null;
+        if (!ctx.Training || p == 0)
+        {
+            return [x[0]];
+        }
+
+        var mask = new float[x[0].Length];
+        if (p < 1)
+        {
+            var rng = new Random(Seeds.Mix(ctx.DropoutStream, (ulong)ctx.NodeIndex));
+            var scale = (float)(1 / (1 - p));
+            for (var i = 0; i < mask.Length; i++)
+            {
+                mask[i] = rng.NextDouble() >= p ? scale : 0f;
+            }
+        }
+
+        saved = mask;
+        var y = Tensor.Zeros(x[0].ShapeArray());
+        TensorPrimitives.Multiply(x[0].Data, mask, y.Data);
+        return [y];
+    }
+
+    public override Tensor?[] Backward(Tensor[] x, Tensor[] y, Tensor?[] dy, object? saved, KernelContext ctx)
+    {
+        if (saved is not float[] mask)
+        {
+            return [dy[0]];
+        }
+
+        var dx = Tensor.Zeros(x[0].ShapeArray());
+        TensorPrimitives.Multiply(dy[0]!.Data, mask, dx.Data);
+        return [dx];
+    }
+}
+
+internal sealed class SoftmaxKernel(GraphNode node, string where, SoftmaxOp op) : NodeKernel(node, where)
+{
+    public override Tensor[] Forward(Tensor[] x, KernelContext ctx, out object? saved)
+    {
+        saved = null;
+        return [AxisOps.Softmax(x[0], op.Axis, op.Log)];
+    }
+
+    public override Tensor?[] Backward(Tensor[] x, Tensor[] y, Tensor?[] dy, object? saved, KernelContext ctx) =>
+        [AxisOps.SoftmaxGrad(y[0], dy[0]!, op.Axis, op.Log)];
+}
+
+/// <summary>Add/sub/mul with broadcasting; backward sums each operand's gradient over the axes it was stretched on.</summary>
+internal sealed class BinaryKernel(GraphNode node, string where, BinaryKind kind) : NodeKernel(node, where)
+{
+    public override Tensor[] Forward(Tensor[] x, KernelContext ctx, out object? saved)
+    {
+        saved = null;
+        var shape = Broadcasting.Shape(x[0].Shape, x[1].Shape)
+            ?? throw Error($"operand '{Node.Operands[0]}' has shape {x[0].ShapeString} and operand '{Node.Operands[1]}' has shape {x[1].ShapeString}; expected shapes that broadcast");
+        return [Broadcasting.Apply(kind, x[0], x[1], shape)];
+    }
+
+    public override Tensor?[] Backward(Tensor[] x, Tensor[] y, Tensor?[] dy, object? saved, KernelContext ctx)
+    {
+        var g = dy[0]!;
+        var shape = g.ShapeArray();
+        Tensor da, db;
+        switch (kind)
+        {
+            case BinaryKind.Add:
+                da = Broadcasting.ReduceTo(g, x[0].ShapeArray());
+                db = Broadcasting.ReduceTo(g, x[1].ShapeArray());
+                break;
+            case BinaryKind.Sub:
+                da = Broadcasting.ReduceTo(g, x[0].ShapeArray());
+                var negated = Tensor.Zeros(shape);
+                TensorPrimitives.Negate(g.Data, negated.Data);
+                db = Broadcasting.ReduceTo(negated, x[1].ShapeArray());
+                break;
+            default:
+                da = Broadcasting.ReduceTo(Broadcasting.Apply(BinaryKind.Mul, g, x[1], shape), x[0].ShapeArray());
+                db = Broadcasting.ReduceTo(Broadcasting.Apply(BinaryKind.Mul, g, x[0], shape), x[1].ShapeArray());
+                break;
+        }
+
+        return [da, db];
+    }
+}
+
+internal sealed class ConcatKernel(GraphNode node, string where, int axis, bool stack) : NodeKernel(node, where)
+{
+    public override Tensor[] Forward(Tensor[] x, KernelContext ctx, out object? saved)
+    {
+        saved = null;
+        var outShape = ctx.Evaluate(Node.OutputShapes[0]);
+        var parts = stack ? Array.ConvertAll(x, t => t.Reshape(Unsqueezed(t.Shape))) : x;
+        return [AxisOps.Concat(parts, axis, outShape)];
+    }
+
+    public override Tensor?[] Backward(Tensor[] x, Tensor[] y, Tensor?[] dy, object? saved, KernelContext ctx)
+    {
+        var parts = stack ? Array.ConvertAll(x, t => t.Reshape(Unsqueezed(t.Shape))) : x;
+        var grads = AxisOps.SplitGrad(dy[0]!, parts, axis);
+        var result = new Tensor?[x.Length];
+        for (var i = 0; i < x.Length; i++)
+        {
+            result[i] = stack ? grads[i].Reshape(x[i].ShapeArray()) : grads[i];
+        }
+
+        return result;
+    }
+
+    private int[] Unsqueezed(ReadOnlySpan<int> shape)
+    {
+        var s = new int[shape.Length + 1];
+        for (int i = 0, j = 0; i < s.Length; i++)
+        {
+            s[i] = i == axis ? 1 : shape[j++];
+        }
+
+        return s;
+    }
+}
+
+internal sealed class ReduceKernel(GraphNode node, string where, ReduceOp op) : NodeKernel(node, where)
+{
+    public override Tensor[] Forward(Tensor[] x, KernelContext ctx, out object? saved)
+    {
+        var y = AxisOps.Reduce(x[0], op.Reduction, op.Axis, ctx.Evaluate(Node.OutputShapes[0]), out var argmax);
+        saved = argmax;
+        return [y];
+    }
+
+    public override Tensor?[] Backward(Tensor[] x, Tensor[] y, Tensor?[] dy, object? saved, KernelContext ctx) =>
+        [AxisOps.ReduceGrad(dy[0]!, op.Reduction, x[0].ShapeArray(), op.Axis, saved as int[])];
+}
+
+/// <summary>reshape/view, flatten, unsqueeze, squeeze: the same row-major data under the node's output shape.</summary>
+internal sealed class ViewKernel(GraphNode node, string where) : NodeKernel(node, where)
+{
+    public override Tensor[] Forward(Tensor[] x, KernelContext ctx, out object? saved)
+    {
+        saved = null;
+        var shape = ctx.Evaluate(Node.OutputShapes[0]);
+        if (Tensor.CheckedCount(shape) != x[0].Length)
+        {
+            throw Error($"operand '{Node.Operands[0]}' has shape {x[0].ShapeString}; expected {Tensor.CheckedCount(shape)} elements to view it as {Tensor.Describe(shape)}");
+        }
+
+        return [x[0].Reshape(shape)];
+    }
+
+    public override Tensor?[] Backward(Tensor[] x, Tensor[] y, Tensor?[] dy, object? saved, KernelContext ctx) =>
+        [dy[0]!.Reshape(x[0].ShapeArray())];
+}
+
+/// <summary>narrow(axis, start, length) and x[..., start:end:step]: a strided selection along one axis.</summary>
+internal sealed class SliceKernel(GraphNode node, string where, int axis, long start, long count, long step) : NodeKernel(node, where)
+{
+    public override Tensor[] Forward(Tensor[] x, KernelContext ctx, out object? saved)
+    {
+        saved = null;
+        return [AxisOps.Slice(x[0], axis, (int)start, (int)count, (int)step)];
+    }
+
+    public override Tensor?[] Backward(Tensor[] x, Tensor[] y, Tensor?[] dy, object? saved, KernelContext ctx) =>
+        [AxisOps.SliceGrad(dy[0]!, x[0].ShapeArray(), axis, (int)start, (int)step)];
+}
+
+internal sealed class TransposeKernel(GraphNode node, string where, int axis0, int axis1) : NodeKernel(node, where)
+{
+    public override Tensor[] Forward(Tensor[] x, KernelContext ctx, out object? saved)
+    {
+        saved = null;
+        return [AxisOps.Transpose(x[0], axis0, axis1)];
+    }
+
+    public override Tensor?[] Backward(Tensor[] x, Tensor[] y, Tensor?[] dy, object? saved, KernelContext ctx) =>
+        [AxisOps.Transpose(dy[0]!, axis0, axis1)];
+}

@@ -1,0 +1,391 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using NeuralSurgery.Graph;
+using NeuralSurgery.Runtime.Checkpoints;
+using NeuralSurgery.Runtime.Reference.Layers;
+
+namespace NeuralSurgery.Runtime.Reference;
+
+/// <summary>
+/// Runs a <see cref="ModelGraph"/> on the CPU in float32: forward and backward of every op and layer of the IR,
+/// with weights held by state_dict name (DESIGN.md section 9, reference executor). It exists to verify surgery
+/// (paper 001 eq. 1), to compute gradient maps (paper 001 section 2.3.1) and to run tuning end to end;
+/// TorchSharp stays the production trainer.
+/// </summary>
+/// <remarks>
+/// <para>Symbolic dimensions (B, N, ...) are bound from the shapes of the inputs of each call. Categorical inputs
+/// hold integer indices stored as floats.</para>
+/// <para><see cref="Training"/> is false (eval mode) until set: Dropout is the identity and BatchNorm1d uses its
+/// running statistics. In train mode Dropout draws a mask from <see cref="DropoutSeed"/> and a pass counter, and
+/// BatchNorm1d normalises with batch statistics and updates its running statistics.</para>
+/// <para>Not thread-safe: one pass at a time per model; kernels parallelise inside.</para>
+/// </remarks>
+public sealed class ReferenceModel
+{
+    private readonly NodeKernel[] _kernels;
+    private readonly int[][] _operandSlots;
+    private readonly int[][] _outputSlots;
+    private readonly int[] _graphOutputSlots;
+    private readonly Dictionary<ValueRef, int> _slots = [];
+    private readonly int _slotCount;
+    private readonly OrderedDictionary<string, Tensor> _parameters = new(StringComparer.Ordinal);
+    private readonly OrderedDictionary<string, Tensor> _buffers = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, StrongBox<long>> _counters = new(StringComparer.Ordinal);
+    private ulong _passes;
+
+    private ReferenceModel(ModelGraph graph)
+    {
+        Graph = graph;
+        foreach (var p in graph.Parameters)
+        {
+            if (p.Role == ParameterRole.NumBatchesTracked)
+            {
+                _counters.Add(p.Name, new StrongBox<long>(0));
+                continue;
+            }
+
+            var t = Tensor.Zeros(p.Shape.Dims.Select(d => checked((int)d.Value)).ToArray());
+            (p.IsBuffer ? _buffers : _parameters).Add(p.Name, t);
+        }
+
+        var slot = 0;
+        foreach (var input in graph.Inputs)
+        {
+            _slots[new ValueRef(input.Name)] = slot++;
+        }
+
+        _kernels = new NodeKernel[graph.Nodes.Count];
+        _operandSlots = new int[graph.Nodes.Count][];
+        _outputSlots = new int[graph.Nodes.Count][];
+        for (var n = 0; n < graph.Nodes.Count; n++)
+        {
+            var node = graph.Nodes[n];
+            _operandSlots[n] = node.Operands.Select(o => _slots[o]).ToArray();
+            _outputSlots[n] = new int[node.OutputShapes.Count];
+            for (var i = 0; i < node.OutputShapes.Count; i++)
+            {
+                _slots[new ValueRef(node.Id, i)] = slot;
+                _outputSlots[n][i] = slot++;
+            }
+
+            _kernels[n] = CreateKernel(node);
+        }
+
+        _slotCount = slot;
+        _graphOutputSlots = graph.Outputs.Select(o => _slots[o.Value]).ToArray();
+    }
+
+    public ModelGraph Graph { get; }
+
+    /// <summary>Trainable parameters by state_dict name, in state_dict order. Optimisers update these tensors in place.</summary>
+    public IReadOnlyDictionary<string, Tensor> Parameters => _parameters;
+
+    /// <summary>Float buffers (BatchNorm1d running_mean and running_var) by state_dict name.</summary>
+    public IReadOnlyDictionary<string, Tensor> Buffers => _buffers;
+
+    /// <summary>num_batches_tracked of each BatchNorm1d that tracks running statistics, by state_dict name.</summary>
+    public IReadOnlyDictionary<string, long> BatchesTracked => _counters.ToDictionary(kv => kv.Key, kv => kv.Value.Value, StringComparer.Ordinal);
+
+    /// <summary>Train mode (batch statistics, dropout) or eval mode (the default).</summary>
+    public bool Training { get; set; }
+
+    /// <summary>Seed of the dropout masks; with the pass counter it fixes every mask of a run.</summary>
+    public int DropoutSeed { get; set; }
+
+    /// <summary>A model with the weights of <paramref name="weights"/> (a <see cref="StateDict"/> or an open checkpoint).</summary>
+    /// <exception cref="ReferenceExecutionException">A tensor is missing, has another shape or a non-numeric dtype.</exception>
+    public static ReferenceModel Load(ModelGraph graph, ITensorSource weights)
+    {
+        ArgumentNullException.ThrowIfNull(graph);
+        ArgumentNullException.ThrowIfNull(weights);
+        var model = new ReferenceModel(graph);
+        model.LoadWeights(weights);
+        return model;
+    }
+
+    /// <summary>A model with freshly initialised weights (PyTorch's defaults unless <paramref name="options"/> says otherwise).</summary>
+    public static ReferenceModel Initialize(ModelGraph graph, int seed, InitOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(graph);
+        var model = new ReferenceModel(graph);
+        Initializer.Apply(model, graph, seed, options ?? InitOptions.PyTorchDefault);
+        return model;
+    }
+
+    /// <summary>Copies every parameter and buffer of the graph from <paramref name="weights"/>, converting float16, bfloat16 and float64 to float32.</summary>
+    public void LoadWeights(ITensorSource weights)
+    {
+        ArgumentNullException.ThrowIfNull(weights);
+        var problems = new List<string>();
+        foreach (var p in Graph.Parameters)
+        {
+            var info = weights.Find(p.Name);
+            var expected = p.Shape.Dims.Select(d => d.Value).ToArray();
+            var what = $"({Graph.FindModule(p.Module)!.Spec.Kind} '{p.Module}')";
+            if (info is null)
+            {
+                problems.Add($"tensor '{p.Name}' is missing from the weights; expected {p.Declaration.DType}{Describe(expected)} {what}");
+                continue;
+            }
+
+            if (!info.Shape.SequenceEqual(expected))
+            {
+                problems.Add($"tensor '{p.Name}' has shape {Describe(info.Shape.ToArray())}; expected {Describe(expected)} {what}");
+                continue;
+            }
+
+            if (info.DType == DType.Bool || (!info.DType.IsFloatingPoint() && p.Role != ParameterRole.NumBatchesTracked))
+            {
+                problems.Add($"tensor '{p.Name}' has dtype {info.DType.IrName()}; expected a floating-point dtype (float32, float64, float16 or bfloat16) {what}");
+                continue;
+            }
+
+            var bytes = weights.ReadAll(info);
+            if (p.Role == ParameterRole.NumBatchesTracked)
+            {
+                _counters[p.Name].Value = WeightConversion.ReadCount(bytes, info.DType);
+            }
+            else
+            {
+                WeightConversion.ToFloat32(bytes, info.DType, (_parameters.TryGetValue(p.Name, out var t) ? t : _buffers[p.Name]).Data);
+            }
+        }
+
+        if (problems.Count > 0)
+        {
+            throw new ReferenceExecutionException($"Weights for graph '{Graph.Name}' do not fit: " + string.Join("; ", problems) + ".");
+        }
+    }
+
+    /// <summary>The weights as a state dict in state_dict order: float32 parameters and buffers, num_batches_tracked as int64.</summary>
+    public StateDict ToStateDict()
+    {
+        var dict = new StateDict();
+        foreach (var p in Graph.Parameters)
+        {
+            var shape = p.Shape.Dims.Select(d => d.Value).ToArray();
+            if (_counters.TryGetValue(p.Name, out var count))
+            {
+                dict.Add(p.Name, [count.Value], shape);
+            }
+            else
+            {
+                var t = _parameters.TryGetValue(p.Name, out var param) ? param : _buffers[p.Name];
+                dict.Add(p.Name, (float[])t.Data.Clone(), shape);
+            }
+        }
+
+        return dict;
+    }
+
+    /// <summary>Runs the graph on <paramref name="inputs"/> (by graph input name) and keeps what backward needs.</summary>
+    /// <exception cref="ReferenceExecutionException">An input is missing, unknown or of a shape the graph does not accept.</exception>
+    public ForwardPass Forward(IReadOnlyDictionary<string, Tensor> inputs)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        var symbols = SymbolBinder.Bind(Graph, inputs);
+        var values = new Tensor[_slotCount];
+        for (var i = 0; i < Graph.Inputs.Count; i++)
+        {
+            values[i] = inputs[Graph.Inputs[i].Name];
+        }
+
+        var ctx = new KernelContext(Training, symbols, Seeds.Mix64((ulong)(uint)DropoutSeed, _passes++));
+        var saved = new object?[_kernels.Length];
+        for (var n = 0; n < _kernels.Length; n++)
+        {
+            ctx.NodeIndex = n;
+            var kernel = _kernels[n];
+            var x = Array.ConvertAll(_operandSlots[n], s => values[s]);
+            var y = kernel.Forward(x, ctx, out saved[n]);
+            for (var i = 0; i < y.Length; i++)
+            {
+                var expected = ctx.Evaluate(kernel.Node.OutputShapes[i]);
+                if (!y[i].HasShape(expected))
+                {
+                    throw new ReferenceExecutionException($"{kernel.Where}: output {i} has shape {y[i].ShapeString}; the graph expects {Tensor.Describe(expected)} ({kernel.Node.OutputShapes[i]} with {DescribeSymbols(symbols)})");
+                }
+
+                values[_outputSlots[n][i]] = y[i];
+            }
+        }
+
+        var outputs = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        for (var i = 0; i < Graph.Outputs.Count; i++)
+        {
+            outputs[Graph.Outputs[i].Name] = values[_graphOutputSlots[i]];
+        }
+
+        return new ForwardPass(this, values, saved, _slots, outputs, symbols, Training, ctx);
+    }
+
+    /// <summary>
+    /// Backpropagates <paramref name="outputGradients"/> (d loss / d output, by output name; outputs left out
+    /// count as zero) through <paramref name="pass"/>.
+    /// </summary>
+    public Gradients Backward(ForwardPass pass, IReadOnlyDictionary<string, Tensor> outputGradients)
+    {
+        ArgumentNullException.ThrowIfNull(pass);
+        ArgumentNullException.ThrowIfNull(outputGradients);
+        if (!ReferenceEquals(pass.Model, this))
+        {
+            throw new ArgumentException($"The forward pass belongs to another model than this one of graph '{Graph.Name}'.", nameof(pass));
+        }
+
+        if (pass.Consumed)
+        {
+            throw new InvalidOperationException("This forward pass was already backpropagated; run Forward again.");
+        }
+
+        pass.Consumed = true;
+        var grads = new Tensor?[_slotCount];
+        foreach (var (name, g) in outputGradients)
+        {
+            var index = IndexOfOutput(name);
+            var value = pass.Outputs[name];
+            if (!g.SameShape(value))
+            {
+                throw new ReferenceExecutionException($"gradient of output '{name}' has shape {g.ShapeString}; expected {value.ShapeString}, the output's shape");
+            }
+
+            Accumulate(grads, _graphOutputSlots[index], g);
+        }
+
+        var sink = new GradientSink();
+        var ctx = pass.Context;
+        ctx.Gradients = sink;
+        for (var n = _kernels.Length - 1; n >= 0; n--)
+        {
+            var dy = Array.ConvertAll(_outputSlots[n], s => grads[s]);
+            if (Array.TrueForAll(dy, g => g is null))
+            {
+                continue;
+            }
+
+            ctx.NodeIndex = n;
+            var x = Array.ConvertAll(_operandSlots[n], s => pass.Values[s]);
+            var y = Array.ConvertAll(_outputSlots[n], s => pass.Values[s]);
+            var dx = _kernels[n].Backward(x, y, dy, pass.Saved[n], ctx);
+            for (var i = 0; i < dx.Length; i++)
+            {
+                if (dx[i] is { } d)
+                {
+                    Accumulate(grads, _operandSlots[n][i], d);
+                }
+            }
+        }
+
+        ctx.Gradients = null;
+        var parameters = new OrderedDictionary<string, Tensor>(StringComparer.Ordinal);
+        foreach (var (name, p) in _parameters)
+        {
+            parameters.Add(name, sink.Grads.TryGetValue(name, out var g) ? g : Tensor.Zeros(p.ShapeArray()));
+        }
+
+        var inputs = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        for (var i = 0; i < Graph.Inputs.Count; i++)
+        {
+            if (Graph.Inputs[i].Role != InputRole.Categorical)
+            {
+                inputs[Graph.Inputs[i].Name] = grads[i] ?? Tensor.Zeros(pass.Values[i].ShapeArray());
+            }
+        }
+
+        return new Gradients(parameters, inputs);
+    }
+
+    /// <summary>The tensor of a parameter or float buffer by state_dict name.</summary>
+    public Tensor GetTensor(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        return _parameters.TryGetValue(name, out var t) || _buffers.TryGetValue(name, out t)
+            ? t
+            : throw new KeyNotFoundException($"Graph '{Graph.Name}' has no parameter or float buffer named '{name}'.");
+    }
+
+    internal void SetCounter(string name, long value) => _counters[name].Value = value;
+
+    private int IndexOfOutput(string name)
+    {
+        for (var i = 0; i < Graph.Outputs.Count; i++)
+        {
+            if (Graph.Outputs[i].Name == name)
+            {
+                return i;
+            }
+        }
+
+        throw new ReferenceExecutionException($"gradient given for output '{name}', which graph '{Graph.Name}' does not have; its outputs are {string.Join(", ", Graph.Outputs.Select(o => o.Name))}");
+    }
+
+    private static void Accumulate(Tensor?[] grads, int slot, Tensor g)
+    {
+        if (grads[slot] is not { } existing)
+        {
+            grads[slot] = g;
+            return;
+        }
+
+        // A new tensor rather than in place: the existing gradient may share data with a view or an input.
+        var sum = Tensor.Zeros(existing.ShapeArray());
+        TensorPrimitives.Add(existing.Data, g.Data, sum.Data);
+        grads[slot] = sum;
+    }
+
+    private NodeKernel CreateKernel(GraphNode node)
+    {
+        var where = $"node '{node.Id}' ({node.Op.Kind})";
+        switch (node.Op)
+        {
+            case CallOp call:
+            {
+                var module = Graph.FindModule(call.Module)!;
+                where = $"node '{node.Id}' ({module.Spec.Kind} '{module.Path}')";
+                var w = new ModuleWeights(module.Path, GetTensor);
+                return module.Spec switch
+                {
+                    LinearSpec l => new LinearKernel(node, where, l, w),
+                    EmbeddingSpec e => new EmbeddingKernel(node, where, e, w),
+                    Conv1dSpec c => new Conv1dKernel(node, where, c, w),
+                    RecurrentSpec r => new RecurrentKernel(node, where, r, w),
+                    LayerNormSpec n => new LayerNormKernel(node, where, n, w),
+                    BatchNorm1dSpec b => new BatchNormKernel(node, where, b, w, _counters.GetValueOrDefault(module.Path + ".num_batches_tracked")),
+                    _ => throw new ReferenceExecutionException($"{where}: layer kind '{module.Spec.Kind}' has no reference kernel; expected Linear, Embedding, Conv1d, LSTM, GRU, LayerNorm or BatchNorm1d"),
+                };
+            }
+
+            case ActivationOp a:
+                return new ActivationKernel(node, where, a.Activation);
+            case DropoutOp d:
+                return new DropoutKernel(node, where, d.P);
+            case SoftmaxOp s:
+                return new SoftmaxKernel(node, where, s);
+            case BinaryOp b:
+                return new BinaryKernel(node, where, b.Operation);
+            case ConcatOp c:
+                return new ConcatKernel(node, where, c.Axis, stack: false);
+            case StackOp s:
+                return new ConcatKernel(node, where, s.Axis, stack: true);
+            case ReduceOp r:
+                return new ReduceKernel(node, where, r);
+            case ReshapeOp or FlattenOp or UnsqueezeOp or SqueezeOp:
+                return new ViewKernel(node, where);
+            case NarrowOp n:
+                return new SliceKernel(node, where, n.Axis, n.Start, n.Length, 1);
+            case SliceOp s:
+                return new SliceKernel(node, where, s.Axis, s.Start, ((s.End - s.Start) + s.Step - 1) / s.Step, s.Step);
+            case TransposeOp t:
+                return new TransposeKernel(node, where, t.Axis0, t.Axis1);
+            default:
+                throw new ReferenceExecutionException($"{where}: op kind '{node.Op.Kind}' has no reference kernel");
+        }
+    }
+
+    private static string Describe(long[] shape) => "[" + string.Join(", ", shape) + "]";
+
+    private static string DescribeSymbols(IReadOnlyDictionary<string, long> symbols) =>
+        symbols.Count == 0 ? "no symbols" : string.Join(", ", symbols.Select(kv => $"{kv.Key} = {kv.Value}"));
+}
