@@ -34,7 +34,6 @@ public sealed class ReferenceModel
     private readonly OrderedDictionary<string, Tensor> _parameters = new(StringComparer.Ordinal);
     private readonly OrderedDictionary<string, Tensor> _buffers = new(StringComparer.Ordinal);
     private readonly Dictionary<string, StrongBox<long>> _counters = new(StringComparer.Ordinal);
-    private ulong _passes;
 
     private ReferenceModel(ModelGraph graph)
     {
@@ -92,8 +91,11 @@ public sealed class ReferenceModel
     /// <summary>Train mode (batch statistics, dropout) or eval mode (the default).</summary>
     public bool Training { get; set; }
 
-    /// <summary>Seed of the dropout masks; with the pass counter it fixes every mask of a run.</summary>
+    /// <summary>Seed of the dropout masks; with <see cref="DropoutStep"/> it fixes every mask of a run.</summary>
     public int DropoutSeed { get; set; }
+
+    /// <summary>Counter mixed with <see cref="DropoutSeed"/> into each pass's masks; advances by one per train-mode forward.</summary>
+    public long DropoutStep { get; set; }
 
     /// <summary>A model with the weights of <paramref name="weights"/> (a <see cref="StateDict"/> or an open checkpoint).</summary>
     /// <exception cref="ReferenceExecutionException">A tensor is missing, has another shape or a non-numeric dtype.</exception>
@@ -193,7 +195,12 @@ public sealed class ReferenceModel
             values[i] = inputs[Graph.Inputs[i].Name];
         }
 
-        var ctx = new KernelContext(Training, symbols, Seeds.Mix64((ulong)(uint)DropoutSeed, _passes++));
+        var ctx = new KernelContext(Training, symbols, Seeds.Mix64((ulong)(uint)DropoutSeed, (ulong)DropoutStep));
+        if (Training)
+        {
+            DropoutStep++;
+        }
+
         var saved = new object?[_kernels.Length];
         for (var n = 0; n < _kernels.Length; n++)
         {
