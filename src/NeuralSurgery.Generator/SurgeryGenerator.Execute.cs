@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Immutable;
+using System.Linq;
 using System.Text;
 using System.Threading;
 using Microsoft.CodeAnalysis;
@@ -9,6 +10,7 @@ using Microsoft.CodeAnalysis.Text;
 using NeuralSurgery.Collections;
 using NeuralSurgery.Generator.Configuration;
 using NeuralSurgery.Generator.Diagnostics;
+using NeuralSurgery.Generator.Emit;
 using NeuralSurgery.Generator.Specs;
 using NeuralSurgery.Generator.Reading;
 using NeuralSurgery.Schema;
@@ -48,8 +50,24 @@ public sealed partial class SurgeryGenerator
             diagnostics.Add(new DiagnosticInfo(diagnostic.Id, ToLocation(file.Path, text, diagnostic.Location), EquatableArray.Create(diagnostic.Message)));
         }
 
-        var features = result.Success ? ToFeatures(result.Schema!, file.Path) : null;
-        return new SchemaFileSpec(file.Path, features, diagnostics.ToImmutable());
+        if (!result.Success)
+        {
+            return new SchemaFileSpec(file.Path, null, diagnostics.ToImmutable());
+        }
+
+        var schema = result.Schema!;
+        var locations = ImmutableArray.CreateBuilder<FeatureLocation>();
+        foreach (var input in schema.Inputs)
+        {
+            // An empty feature name locates the input itself (categorical values have no locations of their own).
+            locations.Add(new FeatureLocation(input.Name, string.Empty, ToLocation(file.Path, text, input.Location)));
+            foreach (var feature in input.Features)
+            {
+                locations.Add(new FeatureLocation(input.Name, feature.Name, ToLocation(file.Path, text, feature.Location)));
+            }
+        }
+
+        return new SchemaFileSpec(file.Path, ToFeatures(schema, file.Path), diagnostics.ToImmutable(), schema, locations.ToImmutable());
     }
 
     /// <summary>
@@ -119,7 +137,41 @@ public sealed partial class SurgeryGenerator
             ? arguments.Arguments[0].Expression.GetLocation()
             : syntax?.GetLocation() ?? context.TargetNode.GetLocation();
 
-        return new ModelSpec(ReadType(type), schemaPath, ReaderLocation.From(location));
+        var sources = ImmutableArray.CreateBuilder<SurgerySourceSpec>();
+        var renames = ImmutableArray.CreateBuilder<RenameSpec>();
+        foreach (var other in type.GetAttributes())
+        {
+            var name = other.AttributeClass?.ToDisplayString();
+            if (name == AttributeSource.SurgeryFromAttributeFullName
+                && other.ConstructorArguments.Length == 1
+                && other.ConstructorArguments[0].Value is INamedTypeSymbol source)
+            {
+                var argument = (other.ApplicationSyntaxReference?.GetSyntax(cancellationToken) as AttributeSyntax)?.ArgumentList?.Arguments.FirstOrDefault();
+                var at = argument?.Expression.GetLocation() ?? location;
+                sources.Add(new SurgerySourceSpec(MetadataName(source), source.Name, ReaderLocation.From(at)));
+            }
+            else if (name == AttributeSource.SurgeryRenameAttributeFullName
+                && other.ConstructorArguments.Length == 2
+                && other.ConstructorArguments[0].Value is string from
+                && other.ConstructorArguments[1].Value is string to)
+            {
+                renames.Add(new RenameSpec(from, to));
+            }
+        }
+
+        return new ModelSpec(ReadType(type), MetadataName(type), schemaPath, ReaderLocation.From(location), sources.ToImmutable(), renames.ToImmutable());
+    }
+
+    /// <summary>Namespace, then containing types joined by <c>+</c>: what <c>GetTypeByMetadataName</c> takes.</summary>
+    private static string MetadataName(INamedTypeSymbol type)
+    {
+        var name = type.MetadataName;
+        for (var outer = type.ContainingType; outer is not null; outer = outer.ContainingType)
+        {
+            name = outer.MetadataName + "+" + name;
+        }
+
+        return type.ContainingNamespace is { IsGlobalNamespace: false } ns ? ns.ToDisplayString() + "." + name : name;
     }
 
     private static TypeSpec ReadType(INamedTypeSymbol type)
@@ -160,33 +212,10 @@ public sealed partial class SurgeryGenerator
         return declaration;
     }
 
-    /// <summary>
-    /// The schema a model's attribute names: the AdditionalText whose path is the attribute's path or ends with
-    /// <c>/</c> and it (separators normalised, case-insensitive); of several, the first in ordinal path order.
-    /// </summary>
+    /// <summary>A model with the schema its attribute names (see <see cref="FindSchemaFile"/>).</summary>
     internal static ResolvedModel Resolve(ModelSpec model, ImmutableArray<SchemaFileSpec> files)
     {
-        var wanted = Normalize(model.SchemaPath);
-        while (wanted.StartsWith("./", StringComparison.Ordinal))
-        {
-            wanted = wanted.Substring(2);
-        }
-
-        SchemaFileSpec? match = null;
-        if (wanted.Length > 0)
-        {
-            foreach (var file in files)
-            {
-                var path = Normalize(file.Path);
-                var matches = string.Equals(path, wanted, StringComparison.OrdinalIgnoreCase)
-                    || path.EndsWith("/" + wanted, StringComparison.OrdinalIgnoreCase);
-                if (matches && (match is null || string.CompareOrdinal(file.Path, match.Path) < 0))
-                {
-                    match = file;
-                }
-            }
-        }
-
+        var match = FindSchemaFile(model.SchemaPath, files);
         return new ResolvedModel(model, match is not null, match?.Features);
     }
 

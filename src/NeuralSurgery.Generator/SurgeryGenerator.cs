@@ -1,6 +1,8 @@
+using System.Collections.Immutable;
 using Microsoft.CodeAnalysis;
 using NeuralSurgery.Generator.Configuration;
 using NeuralSurgery.Generator.Emit;
+using NeuralSurgery.Generator.Reading;
 
 namespace NeuralSurgery.Generator;
 
@@ -57,5 +59,66 @@ public sealed partial class SurgeryGenerator : IIncrementalGenerator
             .Select(static (pair, _) => SchemaNotFound(pair.Left.Model, pair.Right))
             .WithTrackingName(TrackingNames.MissingSchemas);
         context.RegisterSourceOutput(missing, static (spc, diagnostic) => spc.ReportDiagnostic(diagnostic.ToDiagnostic()));
+
+        var facts = context.CompilationProvider
+            .Select(static (compilation, _) => ReadFacts(compilation))
+            .WithTrackingName(TrackingNames.CompilationFacts);
+
+        // The reader needs the compilation and the schema; see ReadGraph for why this step re-runs per compilation.
+        var read = models
+            .Combine(schemaFiles.Collect())
+            .Combine(context.CompilationProvider)
+            .Select(static (pair, ct) => ReadGraph(pair.Left.Left, pair.Left.Right, pair.Right, ct))
+            .WithTrackingName(TrackingNames.ReadModels);
+
+        var readerDiagnostics = read
+            .SelectMany(static (model, _) => model.Result?.Diagnostics.AsImmutableArray() ?? ImmutableArray<ReaderDiagnostic>.Empty)
+            .WithTrackingName(TrackingNames.ReaderDiagnostics);
+        context.RegisterSourceOutput(readerDiagnostics, static (spc, diagnostic) => spc.ReportDiagnostic(diagnostic.ToDiagnostic()));
+
+        var mirrors = read
+            .Select(static (model, _) => MirrorOf(model))
+            .Where(static mirror => mirror is not null)
+            .Select(static (mirror, _) => mirror!)
+            .WithTrackingName(TrackingNames.Mirrors);
+
+        var traced = mirrors
+            .Select(static (mirror, ct) => Trace(mirror, ct))
+            .WithTrackingName(TrackingNames.Traces);
+
+        var mirrorSources = traced
+            .Combine(facts)
+            .Where(static pair => pair.Right.HasCore && pair.Left.Error is null)
+            .Select(static (pair, _) => MirrorEmitter.Emit(pair.Left))
+            .WithTrackingName(TrackingNames.MirrorSource);
+        context.RegisterSourceOutput(mirrorSources, static (spc, source) => spc.AddSource(source.HintName, source.Text));
+
+        var unmapped = traced
+            .Combine(schemaFiles.Collect())
+            .SelectMany(static (pair, _) => UnmappedFeatureDiagnostics(pair.Left, pair.Right))
+            .WithTrackingName(TrackingNames.UnmappedFeatures);
+        context.RegisterSourceOutput(unmapped, static (spc, diagnostic) => spc.ReportDiagnostic(diagnostic.ToDiagnostic()));
+
+        var surgeries = read
+            .Select(static (model, _) => (model.Model, MirrorOf(model)))
+            .Collect()
+            .SelectMany(static (models, _) => Surgeries(models))
+            .WithTrackingName(TrackingNames.Surgeries);
+
+        var planned = surgeries
+            .Select(static (surgery, ct) => PlanSurgery(surgery, ct))
+            .WithTrackingName(TrackingNames.Plans);
+        context.RegisterSourceOutput(
+            planned.SelectMany(static (plan, _) => plan.Diagnostics.AsImmutableArray()),
+            static (spc, diagnostic) => spc.ReportDiagnostic(diagnostic.ToDiagnostic()));
+
+        var surgerySources = planned
+            .Where(static plan => plan.Emit is not null)
+            .Select(static (plan, _) => plan.Emit!)
+            .Combine(facts)
+            .Where(static pair => pair.Right.HasCore)
+            .Select(static (pair, _) => SurgeryEmitter.Emit(pair.Left, pair.Right.HasRuntime))
+            .WithTrackingName(TrackingNames.SurgerySource);
+        context.RegisterSourceOutput(surgerySources, static (spc, source) => spc.AddSource(source.HintName, source.Text));
     }
 }

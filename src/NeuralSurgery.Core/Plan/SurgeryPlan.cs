@@ -209,6 +209,13 @@ public sealed record PlanOptions
 {
     public static PlanOptions Default { get; } = new();
 
+    /// <summary>
+    /// Options from their parts. For callers compiled against the netstandard2.0 build (the generator): its init
+    /// accessors carry the polyfilled IsExternalInit, which does not bind to the net10.0 build's accessors.
+    /// </summary>
+    public static PlanOptions Create(double newOutputBias, EquatableArray<ModuleRename> moduleRenames, EquatableArray<UnitMap> unitMaps) =>
+        new() { NewOutputBias = newOutputBias, ModuleRenames = moduleRenames, UnitMaps = unitMaps };
+
     /// <summary>Bias of new output-head rows (their weights are zero). For softmax heads a very negative value keeps old probabilities.</summary>
     public double NewOutputBias { get; init; }
 

@@ -26,4 +26,34 @@ public static class TrackingNames
 
     /// <summary>The <see cref="GeneratorOptions.IncludeSchemas"/> switch.</summary>
     public const string IncludeSchemasOption = nameof(IncludeSchemasOption);
+
+    /// <summary>Whether the compilation references NeuralSurgery.Core and NeuralSurgery.Runtime.</summary>
+    public const string CompilationFacts = nameof(CompilationFacts);
+
+    /// <summary>Each model read by the model reader (re-runs per compilation; its output is value-equatable).</summary>
+    public const string ReadModels = nameof(ReadModels);
+
+    /// <summary>The reader's NS1xxx diagnostics.</summary>
+    public const string ReaderDiagnostics = nameof(ReaderDiagnostics);
+
+    /// <summary>Each model whose graph was built: graph and location-free schema.</summary>
+    public const string Mirrors = nameof(Mirrors);
+
+    /// <summary>Each mirror traced: graph JSON and unmapped features.</summary>
+    public const string Traces = nameof(Traces);
+
+    /// <summary>The mirror source text of each model.</summary>
+    public const string MirrorSource = nameof(MirrorSource);
+
+    /// <summary>NS1015 for features no parameter interacts with.</summary>
+    public const string UnmappedFeatures = nameof(UnmappedFeatures);
+
+    /// <summary>Each <c>[SurgeryFrom]</c> with both sides.</summary>
+    public const string Surgeries = nameof(Surgeries);
+
+    /// <summary>Each surgery planned: plan JSON and NS2xxx diagnostics.</summary>
+    public const string Plans = nameof(Plans);
+
+    /// <summary>The surgery map source text of each surgery.</summary>
+    public const string SurgerySource = nameof(SurgerySource);
 }

@@ -15,6 +15,12 @@ public sealed record DiagnosticInfo(string Id, ReaderLocation Location, Equatabl
             args[i] = MessageArgs[i];
         }
 
-        return Diagnostic.Create(GeneratorDiagnostics.Find(Id), Location.ToLocation(), args);
+        return Diagnostic.Create(Descriptor(Id), Location.ToLocation(), args);
     }
+
+    /// <summary>The descriptor of any NeuralSurgery id: NS0xxx from the generator's table, NS1xxx and NS2xxx from their catalogues.</summary>
+    internal static DiagnosticDescriptor Descriptor(string id) =>
+        id.StartsWith("NS1", System.StringComparison.Ordinal) ? ModelDiagnostics.Find(id)
+        : id.StartsWith("NS2", System.StringComparison.Ordinal) ? SurgeryDiagnostics.Find(id)
+        : GeneratorDiagnostics.Find(id);
 }

@@ -7,6 +7,10 @@ internal static class AttributeSource
 
     public const string SurgeryModelAttributeMetadataName = "NeuralSurgery.SurgeryModelAttribute";
 
+    public const string SurgeryFromAttributeFullName = "NeuralSurgery.SurgeryFromAttribute";
+
+    public const string SurgeryRenameAttributeFullName = "NeuralSurgery.SurgeryRenameAttribute";
+
     public const string Text = SourceWriter.Header + @"
 namespace NeuralSurgery
 {

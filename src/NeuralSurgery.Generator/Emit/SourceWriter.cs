@@ -36,5 +36,65 @@ internal sealed class SourceWriter
         return Line("}");
     }
 
+    /// <summary>Opens the namespace (if any) and the partial declarations from the outermost type to the model class.</summary>
+    public SourceWriter OpenType(Specs.TypeSpec type)
+    {
+        if (type.Namespace.Length > 0)
+        {
+            Open("namespace " + type.Namespace);
+        }
+
+        foreach (var declaration in type.Declarations)
+        {
+            Open(declaration);
+        }
+
+        return this;
+    }
+
+    /// <summary>Closes what <see cref="OpenType"/> opened.</summary>
+    public SourceWriter CloseType(Specs.TypeSpec type)
+    {
+        foreach (var _ in type.Declarations)
+        {
+            Close();
+        }
+
+        return type.Namespace.Length > 0 ? Close() : this;
+    }
+
+    /// <summary>A C# verbatim string literal holding <paramref name="text"/> exactly (line breaks included).</summary>
+    public static string Verbatim(string text) => "@\"" + text.Replace("\"", "\"\"") + "\"";
+
+    /// <summary>A C# regular string literal.</summary>
+    public static string Quote(string text)
+    {
+        var builder = new StringBuilder(text.Length + 2).Append('"');
+        foreach (var c in text)
+        {
+            switch (c)
+            {
+                case '"': builder.Append("\\\""); break;
+                case '\\': builder.Append("\\\\"); break;
+                case '\n': builder.Append("\\n"); break;
+                case '\r': builder.Append("\\r"); break;
+                case '\t': builder.Append("\\t"); break;
+                default:
+                    if (char.IsControl(c))
+                    {
+                        builder.Append("\\u").Append(((int)c).ToString("x4", System.Globalization.CultureInfo.InvariantCulture));
+                    }
+                    else
+                    {
+                        builder.Append(c);
+                    }
+
+                    break;
+            }
+        }
+
+        return builder.Append('"').ToString();
+    }
+
     public override string ToString() => _text.ToString();
 }

@@ -121,6 +121,23 @@ public static class ModelDiagnostics
         "'{0}' has module fields but its constructor never calls RegisterComponents(); TorchSharp registers none of them, so a checkpoint's state_dict will not have the names the reader derives",
         DiagnosticSeverity.Warning);
 
+    /// <summary>
+    /// {0} feature, {1} schema input, {2} schema file, {3} the model class. Reported in the YAML file at the feature
+    /// (paper 001 section 2.3.2: a feature no parameter element interacts with cannot influence training).
+    /// </summary>
+    public static readonly DiagnosticDescriptor UnmappedFeature = Create(
+        "NS1015",
+        "Feature reaches no parameter",
+        "Feature '{0}' of input '{1}' in {2} reaches no parameter of '{3}': no weight interacts with it, so the model cannot learn from it",
+        DiagnosticSeverity.Warning);
+
+    /// <summary>{0} the model class.</summary>
+    public static readonly DiagnosticDescriptor ModelClassNotPartial = Create(
+        "NS1016",
+        "Surgery model class is not partial",
+        "'{0}' has [SurgeryModel] but is not declared partial (nor are all the types around it), so the generator cannot add its feature constants, mirror graph and surgery maps",
+        DiagnosticSeverity.Error);
+
     /// <summary>Every rule, in id order.</summary>
     public static ImmutableArray<DiagnosticDescriptor> All { get; } = ImmutableArray.Create(
         UnsupportedConstruct,
@@ -136,7 +153,9 @@ public static class ModelDiagnostics
         ModuleFieldNotAssigned,
         DirectParameterField,
         ForwardNotFound,
-        ComponentsNotRegistered);
+        ComponentsNotRegistered,
+        UnmappedFeature,
+        ModelClassNotPartial);
 
     private static readonly Dictionary<string, DiagnosticDescriptor> ById = Index();
 

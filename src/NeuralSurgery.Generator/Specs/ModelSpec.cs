@@ -3,12 +3,30 @@ using NeuralSurgery.Generator.Reading;
 
 namespace NeuralSurgery.Generator.Specs;
 
-/// <summary>A <c>[SurgeryModel]</c> class as plain data: where to emit, and the schema path its attribute names.</summary>
+/// <summary>
+/// A <c>[SurgeryModel]</c> class as plain data: where to emit, the schema path its attribute names, and the
+/// <c>[SurgeryFrom]</c> and <c>[SurgeryRename]</c> attributes beside it.
+/// </summary>
 /// <remarks>Must stay structurally equatable: no symbols, syntax or compilation.</remarks>
 /// <param name="Type">The class and the types around it.</param>
+/// <param name="MetadataName">The name <see cref="Microsoft.CodeAnalysis.Compilation.GetTypeByMetadataName"/> finds it by.</param>
 /// <param name="SchemaPath">The attribute's argument, as written.</param>
 /// <param name="AttributeLocation">The attribute's argument (or the attribute) in C# source.</param>
-public sealed record ModelSpec(TypeSpec Type, string SchemaPath, ReaderLocation AttributeLocation);
+/// <param name="Sources">One per <c>[SurgeryFrom]</c>, in declaration order.</param>
+/// <param name="Renames">One per <c>[SurgeryRename]</c>, in declaration order.</param>
+public sealed record ModelSpec(
+    TypeSpec Type,
+    string MetadataName,
+    string SchemaPath,
+    ReaderLocation AttributeLocation,
+    EquatableArray<SurgerySourceSpec> Sources,
+    EquatableArray<RenameSpec> Renames);
+
+/// <summary>A <c>[SurgeryFrom(typeof(Old))]</c>: the old class's metadata name, its name as written, and where.</summary>
+public sealed record SurgerySourceSpec(string MetadataName, string Name, ReaderLocation Location);
+
+/// <summary>A <c>[SurgeryRename("old.path", "new.path")]</c>.</summary>
+public sealed record RenameSpec(string From, string To);
 
 /// <summary>
 /// Where a partial declaration for the model goes: its namespace (empty for the global namespace), and the type

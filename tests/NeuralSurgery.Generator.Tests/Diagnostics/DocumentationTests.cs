@@ -3,6 +3,7 @@ using System.Globalization;
 using System.IO;
 using System.Linq;
 using Microsoft.CodeAnalysis;
+using NeuralSurgery.Generator.Diagnostics;
 using NeuralSurgery.Generator.Reading;
 using NeuralSurgery.Schema;
 
@@ -25,7 +26,7 @@ public class DocumentationTests
             data.Add(id, SchemaErrorCodes.GetTitle(id)!, "Error");
         }
 
-        foreach (var descriptor in ModelDiagnostics.All)
+        foreach (var descriptor in ModelDiagnostics.All.Concat(SurgeryDiagnostics.All).Append(GeneratorDiagnostics.SchemaFileNotFound))
         {
             data.Add(descriptor.Id, descriptor.Title.ToString(CultureInfo.InvariantCulture), Severity(descriptor.DefaultSeverity));
         }
@@ -69,7 +70,7 @@ public class DocumentationTests
     public void Help_links_of_model_diagnostics_name_their_pages()
     {
         var root = FindRepositoryRoot();
-        Assert.All(ModelDiagnostics.All, descriptor =>
+        Assert.All(ModelDiagnostics.All.Concat(SurgeryDiagnostics.All).Append(GeneratorDiagnostics.SchemaFileNotFound), descriptor =>
         {
             Assert.Equal("docs/diagnostics/" + descriptor.Id + ".md", descriptor.HelpLinkUri);
             Assert.True(File.Exists(Path.Combine(root, descriptor.HelpLinkUri)), "help link does not resolve: " + descriptor.HelpLinkUri);
@@ -80,6 +81,7 @@ public class DocumentationTests
     {
         DiagnosticSeverity.Error => "Error",
         DiagnosticSeverity.Warning => "Warning",
+        DiagnosticSeverity.Info => "Info",
         _ => severity.ToString(),
     };
 

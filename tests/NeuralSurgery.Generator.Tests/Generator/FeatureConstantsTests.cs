@@ -125,8 +125,13 @@ public class FeatureConstantsTests
             """;
         var model = """
             [NeuralSurgery.SurgeryModel("m.features.yaml")]
-            internal partial class M
+            internal partial class M : TorchSharp.torch.nn.Module<TorchSharp.torch.Tensor, TorchSharp.torch.Tensor>
             {
+                private readonly TorchSharp.Modules.Linear fc = TorchSharp.torch.nn.Linear(4, 2);
+
+                public M() : base(nameof(M)) => RegisterComponents();
+
+                public override TorchSharp.torch.Tensor forward(TorchSharp.torch.Tensor features) => fc.forward(features);
             }
             """;
         var (_, output, diagnostics) = GeneratorHarness.Run(

@@ -94,8 +94,11 @@ public class GeneratorDiagnosticTests
     {
         var model = new Specs.ModelSpec(
             new Specs.TypeSpec("N", "M", "N.M", NeuralSurgery.Collections.EquatableArray.Create("partial class M")),
+            "N.M",
             attributePath,
-            new NeuralSurgery.Generator.Reading.ReaderLocation("M.cs", default, default));
+            new NeuralSurgery.Generator.Reading.ReaderLocation("M.cs", default, default),
+            NeuralSurgery.Collections.EquatableArray<Specs.SurgerySourceSpec>.Empty,
+            NeuralSurgery.Collections.EquatableArray<Specs.RenameSpec>.Empty);
         var file = new Specs.SchemaFileSpec(filePath, null, NeuralSurgery.Collections.EquatableArray<NeuralSurgery.Generator.Diagnostics.DiagnosticInfo>.Empty);
 
         Assert.Equal(found, SurgeryGenerator.Resolve(model, [file]).SchemaFound);

@@ -39,8 +39,16 @@ internal static class GeneratorHarness
         namespace Game.Models;
 
         [NeuralSurgery.SurgeryModel("policy.v2.features.yaml")]
-        public sealed partial class Policy
+        public sealed partial class Policy : Module<Tensor, Tensor, Tensor>
         {
+            private readonly TorchSharp.Modules.Linear encoder = Linear(4, 8);
+            private readonly TorchSharp.Modules.Embedding hero_embedding = Embedding(3, 2);
+            private readonly TorchSharp.Modules.Linear head = Linear(10, 2);
+
+            public Policy() : base(nameof(Policy)) => RegisterComponents();
+
+            public override Tensor forward(Tensor hero, Tensor hero_id) =>
+                head.forward(torch.cat([encoder.forward(hero), hero_embedding.call(hero_id)], -1));
         }
         """;
 

@@ -19,6 +19,8 @@ public class PipelineModelTests
     public static TheoryData<Type> PipelineTypes() =>
     [
         typeof(SchemaFileSpec), typeof(FeaturesSpec), typeof(ModelSpec), typeof(ResolvedModel), typeof(FeatureConstantsSpec), typeof(GeneratedSource), typeof(DiagnosticInfo),
+        typeof(CompilationFacts), typeof(ReadModel), typeof(MirrorSpec), typeof(TracedModel), typeof(SurgerySpec), typeof(SurgeryEmitSpec), typeof(PlannedSurgery),
+        typeof(NeuralSurgery.Generator.Reading.ModelReadResult),
     ];
 
     [Theory]

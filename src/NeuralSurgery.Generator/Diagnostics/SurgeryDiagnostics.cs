@@ -1,0 +1,80 @@
+using System.Collections.Generic;
+using System.Collections.Immutable;
+using Microsoft.CodeAnalysis;
+using NeuralSurgery.Generator.Reading;
+
+namespace NeuralSurgery.Generator.Diagnostics;
+
+/// <summary>
+/// The NS2xxx catalogue (surgery, DESIGN.md section 8): what a <c>[SurgeryFrom]</c> step costs or cannot do. Each
+/// rule has a help link to docs/diagnostics/NSxxxx.md and a row in AnalyzerReleases.Unshipped.md.
+/// </summary>
+public static class SurgeryDiagnostics
+{
+    public const string Category = "NeuralSurgery.Surgery";
+
+    /// <summary>{0} the source type as written, {1} the model class.</summary>
+    public static readonly DiagnosticDescriptor SourceNotSurgeryModel = Create(
+        "NS2001",
+        "Surgery source is not a surgery model",
+        "[SurgeryFrom(typeof({0}))] on '{1}': '{0}' has no [SurgeryModel] attribute, so there is no graph to diff against and no surgery map is generated",
+        DiagnosticSeverity.Error);
+
+    /// <summary>
+    /// {0} old model class, {1} new model class, {2} re-initialised elements, {3} all elements of the new model,
+    /// {4} the share as a percentage, {5} the tensors with most re-initialised elements.
+    /// </summary>
+    public static readonly DiagnosticDescriptor ReinitialisedShare = Create(
+        "NS2002",
+        "Parameters a surgery re-initialises",
+        "The surgery {0} → {1} re-initialises {2} of {3} parameter elements ({4}); most in {5}",
+        DiagnosticSeverity.Info);
+
+    /// <summary>{0} old model class, {1} new model class, {2} what is dropped (kind and name), {3} trained elements lost, {4} the tensors they are in.</summary>
+    public static readonly DiagnosticDescriptor DroppedByTheSurgery = Create(
+        "NS2003",
+        "Feature or unit dropped by a surgery",
+        "The surgery {0} → {1} drops {2}: {3} trained elements of {4} are not carried over",
+        DiagnosticSeverity.Warning);
+
+    /// <summary>{0} old model class, {1} new model class, {2} why.</summary>
+    public static readonly DiagnosticDescriptor SurgeryNotPlanned = Create(
+        "NS2004",
+        "Surgery cannot be planned",
+        "Cannot plan the surgery {0} → {1}: {2}",
+        DiagnosticSeverity.Error);
+
+    /// <summary>Every rule, in id order.</summary>
+    public static ImmutableArray<DiagnosticDescriptor> All { get; } = ImmutableArray.Create(
+        SourceNotSurgeryModel,
+        ReinitialisedShare,
+        DroppedByTheSurgery,
+        SurgeryNotPlanned);
+
+    private static readonly Dictionary<string, DiagnosticDescriptor> ById = Index();
+
+    /// <summary>The descriptor with this id; throws for an unknown id.</summary>
+    public static DiagnosticDescriptor Find(string id) =>
+        ById.TryGetValue(id, out var d) ? d : throw new KeyNotFoundException("no NS2xxx rule has id '" + id + "'");
+
+    private static Dictionary<string, DiagnosticDescriptor> Index()
+    {
+        var index = new Dictionary<string, DiagnosticDescriptor>(System.StringComparer.Ordinal);
+        foreach (var d in All)
+        {
+            index.Add(d.Id, d);
+        }
+
+        return index;
+    }
+
+    private static DiagnosticDescriptor Create(string id, string title, string messageFormat, DiagnosticSeverity severity) =>
+        new(
+            id,
+            title,
+            messageFormat,
+            Category,
+            severity,
+            isEnabledByDefault: true,
+            helpLinkUri: string.Format(System.Globalization.CultureInfo.InvariantCulture, ModelDiagnostics.HelpLinkFormat, id));
+}

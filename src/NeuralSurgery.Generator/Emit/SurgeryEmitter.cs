@@ -1,0 +1,78 @@
+using System.Globalization;
+using NeuralSurgery.Generator.Specs;
+
+namespace NeuralSurgery.Generator.Emit;
+
+/// <summary>
+/// Emits <c>NewModel.SurgeryFromOldModel</c> for each <c>[SurgeryFrom]</c> (DESIGN.md section 7): the surgery plan
+/// as JSON (exactly what <c>PlanJson.Write</c> gives for the same graphs, so the CLI and the build agree byte for
+/// byte), its totals, and, when NeuralSurgery.Runtime is referenced, <c>Apply</c> over checkpoint files and
+/// in-memory state dicts through the runtime's plan executor.
+/// </summary>
+internal static class SurgeryEmitter
+{
+    private const string Core = "global::NeuralSurgery.";
+
+    /// <summary>The generated class: <c>SurgeryFrom</c> and the old class name (already a C# identifier).</summary>
+    public static string ClassName(SurgeryEmitSpec spec) => "SurgeryFrom" + spec.SourceName;
+
+    public static GeneratedSource Emit(SurgeryEmitSpec spec, bool withRuntime)
+    {
+        var className = ClassName(spec);
+        var writer = new SourceWriter();
+        writer.Line(SourceWriter.Header.TrimEnd('\n'));
+        writer.Line();
+        writer.OpenType(spec.Target);
+        writer.Line("/// <summary>");
+        writer.Line("/// The surgery map " + Xml(spec.SourceName) + " → " + Xml(spec.Target.Name) + ": for each state_dict entry of " + Xml(spec.Target.Name) + ", the elements it copies");
+        writer.Line("/// from " + Xml(spec.SourceName) + " and how the rest is initialised so that the new model computes what the old one did.");
+        writer.Line("/// </summary>");
+        writer.Open("public static class " + className);
+        writer.Line("/// <summary>The surgery plan in NeuralSurgery's plan JSON.</summary>");
+        writer.Line("public const string PlanJson = " + SourceWriter.Verbatim(spec.PlanJson) + ";");
+        writer.Line();
+        writer.Line("/// <summary>The old model class, fully qualified.</summary>");
+        writer.Line("public const string SourceModel = " + SourceWriter.Quote(spec.SourceMetadataName) + ";");
+        writer.Line();
+        writer.Line("/// <summary>Parameter elements copied from the old model.</summary>");
+        writer.Line("public const long CopiedElements = " + Long(spec.Copied) + ";");
+        writer.Line();
+        writer.Line("/// <summary>Parameter elements of the new model.</summary>");
+        writer.Line("public const long TargetElements = " + Long(spec.TargetElements) + ";");
+        writer.Line();
+        writer.Line("/// <summary>Parameter elements of the old model.</summary>");
+        writer.Line("public const long SourceElements = " + Long(spec.SourceElements) + ";");
+        writer.Line();
+        writer.Line("private static readonly global::System.Lazy<" + Core + "Plan.SurgeryPlan> s_plan =");
+        writer.Line("    new(() => " + Core + "Json.PlanJson.Read(PlanJson), global::System.Threading.LazyThreadSafetyMode.ExecutionAndPublication);");
+        writer.Line();
+        writer.Line("/// <summary>The surgery plan.</summary>");
+        writer.Line("public static " + Core + "Plan.SurgeryPlan Plan => s_plan.Value;");
+        if (withRuntime)
+        {
+            writer.Line();
+            writer.Line("/// <summary>");
+            writer.Line("/// Applies the surgery to a checkpoint of " + Xml(spec.SourceName) + " (TorchSharp format or safetensors) and writes one of");
+            writer.Line("/// " + Xml(spec.Target.Name) + " through a temporary file renamed into place; the source is never modified.");
+            writer.Line("/// </summary>");
+            writer.Line("public static void Apply(string sourceCheckpoint, string targetCheckpoint, " + Core + "Runtime.Execution.ApplyOptions? options = null) =>");
+            writer.Line("    " + Core + "Runtime.Execution.PlanExecutor.Apply(Plan, sourceCheckpoint, targetCheckpoint, options);");
+            writer.Line();
+            writer.Line("/// <summary>Applies the surgery to any tensor source (a checkpoint or an in-memory state dict) and writes a checkpoint.</summary>");
+            writer.Line("public static void Apply(" + Core + "Runtime.Checkpoints.ITensorSource source, string targetCheckpoint, " + Core + "Runtime.Execution.ApplyOptions? options = null) =>");
+            writer.Line("    " + Core + "Runtime.Execution.PlanExecutor.Apply(Plan, source, targetCheckpoint, options);");
+            writer.Line();
+            writer.Line("/// <summary>Applies the surgery in memory: the new model's state dict.</summary>");
+            writer.Line("public static " + Core + "Runtime.Checkpoints.StateDict Apply(" + Core + "Runtime.Checkpoints.ITensorSource source, int seed = 0) =>");
+            writer.Line("    " + Core + "Runtime.Execution.PlanExecutor.ApplyInMemory(Plan, source, seed);");
+        }
+
+        writer.Close();
+        writer.CloseType(spec.Target);
+        return new GeneratedSource(spec.Target.FullName + "." + className + ".g.cs", writer.ToString());
+    }
+
+    private static string Long(long value) => value.ToString(CultureInfo.InvariantCulture) + "L";
+
+    private static string Xml(string text) => text.Replace("&", "&amp;").Replace("<", "&lt;").Replace(">", "&gt;");
+}
