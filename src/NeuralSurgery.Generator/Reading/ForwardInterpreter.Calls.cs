@@ -221,6 +221,24 @@ internal sealed partial class ForwardInterpreter
             return Unsupported(site, "call", f.Where, $"{layer.Factory} needs an input");
         }
 
+        if (args[0] is PendingValue pending && InputSizeCheck(layer) is { } size && _reportedPending.Add(pending.Parameter.Name))
+        {
+            // NS1004 where the layer's size tells what the missing schema input must be: the code fix adds the input
+            // with that many features.
+            _d.Add(
+                ModelDiagnostics.ForwardParameterWithoutSchemaInput,
+                pending.Parameter.Locations[0],
+                ReaderDiagnostic.GraphNotBuilt,
+                null,
+                SchemaProperties(
+                    new DiagnosticProperty("Input", pending.Parameter.Name),
+                    new DiagnosticProperty("Module", layer.Path),
+                    new DiagnosticProperty("Expected", size.Expected.ToString(System.Globalization.CultureInfo.InvariantCulture))),
+                pending.Parameter.Name,
+                _schemaName);
+            return Poison;
+        }
+
         var input = Tensor(args[0], site, f);
         if (input is not { } x)
         {
@@ -320,19 +338,33 @@ internal sealed partial class ForwardInterpreter
         _ => null,
     };
 
+    /// <summary>The factory argument a layer's input size comes from, its value, and the input axis it must equal.</summary>
+    private static (string Parameter, long Expected, int Axis)? SizeCheck(LayerNode layer) => layer.Spec switch
+    {
+        LinearSpec l => ("inputSize", l.InFeatures, -1),
+        RecurrentSpec r => ("inputSize", r.InputSize, -1),
+        Conv1dSpec conv => ("in_channels", conv.InChannels, -2),
+        BatchNorm1dSpec n => ("num_features", n.NumFeatures, 1),
+        LayerNormSpec { NormalizedShape.Count: 1 } n => ("normalized_shape", n.NormalizedShape[0], -1),
+        _ => null,
+    };
+
+    /// <summary>
+    /// The size check of a layer whose checked axis is the feature axis of a plain schema input (<c>[B, width]</c>:
+    /// axis 1 is the last), so the width a schema input must have to feed it is known; null otherwise (Conv1d
+    /// reads channels from axis -2).
+    /// </summary>
+    private static (string Parameter, long Expected, int Axis)? InputSizeCheck(LayerNode layer) =>
+        SizeCheck(layer) is { Axis: -1 or 1 } c ? c : null;
+
+    /// <summary>Code-fix properties, with <c>SchemaPath</c> (the schema file to edit) when a schema was given.</summary>
+    private DiagnosticProperty[] SchemaProperties(params DiagnosticProperty[] properties) =>
+        _schemaPath is null ? properties : [.. properties, new DiagnosticProperty("SchemaPath", _schemaPath)];
+
     /// <summary>NS1006: a layer whose declared input size disagrees with a constant size of its input.</summary>
     private bool InputSizeMismatch(LayerNode layer, GraphValue x, SyntaxNode site, SyntaxNode? inputSyntax)
     {
-        (string Parameter, long Expected, int Axis)? check = layer.Spec switch
-        {
-            LinearSpec l => ("inputSize", l.InFeatures, -1),
-            RecurrentSpec r => ("inputSize", r.InputSize, -1),
-            Conv1dSpec conv => ("in_channels", conv.InChannels, -2),
-            BatchNorm1dSpec n => ("num_features", n.NumFeatures, 1),
-            LayerNormSpec { NormalizedShape.Count: 1 } n => ("normalized_shape", n.NormalizedShape[0], -1),
-            _ => null,
-        };
-        if (check is not { } c)
+        if (SizeCheck(layer) is not { } c)
         {
             return false;
         }
@@ -345,16 +377,26 @@ internal sealed partial class ForwardInterpreter
 
         var actual = x.Shape[axis].Constant.ToString(System.Globalization.CultureInfo.InvariantCulture);
         var argument = layer.Arguments.TryGetValue(c.Parameter, out var a) ? a : null;
+        var expected = c.Expected.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        List<DiagnosticProperty> properties = [new("Module", layer.Path), new("Argument", c.Parameter), new("Size", actual), new("Expected", expected)];
+
+        // The input is a dense schema input itself (through calls and Sequential, but no op): the schema could grow
+        // to the layer's size instead, which the code fix for the schema offers.
+        if (x.Ref.Index == 0 && _featureInputs.Contains(x.Ref.Source) && axis == x.Shape.Rank - 1)
+        {
+            properties.Add(new DiagnosticProperty("SchemaInput", x.Ref.Source));
+        }
+
         _d.Add(
             ModelDiagnostics.LayerInputSizeMismatch,
             site.GetLocation(),
             ReaderDiagnostic.GraphNotBuilt,
             argument is null ? null : [argument.GetLocation()],
-            [new DiagnosticProperty("Module", layer.Path), new DiagnosticProperty("Argument", c.Parameter), new DiagnosticProperty("Size", actual)],
+            SchemaProperties([.. properties]),
             layer.Path,
             layer.Factory,
             c.Parameter,
-            c.Expected.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            expected,
             inputSyntax is null ? x.Ref.ToString() : ReaderText.Of(inputSyntax),
             x.Shape.ToString());
         return true;

@@ -27,6 +27,8 @@ internal sealed partial class ForwardInterpreter
     private readonly CancellationToken _ct;
     private readonly HashSet<string> _reportedPending = new(StringComparer.Ordinal);
     private readonly HashSet<string> _categorical = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _featureInputs = new(StringComparer.Ordinal);
+    private readonly string? _schemaPath;
     private int _depth;
 
     public ForwardInterpreter(
@@ -34,17 +36,22 @@ internal sealed partial class ForwardInterpreter
         GraphBuilder builder,
         DiagnosticBag diagnostics,
         string schemaName,
+        string? schemaPath,
         CancellationToken ct)
     {
         _models = models;
         _b = builder;
         _d = diagnostics;
         _schemaName = schemaName;
+        _schemaPath = schemaPath;
         _ct = ct;
     }
 
     /// <summary>Declares a categorical graph input: only an Embedding call may read it.</summary>
     public void Categorical(string input) => _categorical.Add(input);
+
+    /// <summary>Declares a dense graph input bound to the schema input of the same name (for NS1006's code-fix properties).</summary>
+    public void FeatureInput(string input) => _featureInputs.Add(input);
 
     /// <summary>State shapes learnt in this pass from the recurrent layers that pending parameters feed.</summary>
     public Dictionary<string, Shape> DiscoveredStates { get; } = new(StringComparer.Ordinal);

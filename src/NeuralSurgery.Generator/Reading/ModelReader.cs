@@ -139,7 +139,7 @@ public static class ModelReader
                 _layers = layers;
                 _known = known;
                 _b = new GraphBuilder(reading._class.Name);
-                Interpreter = new ForwardInterpreter(reading._models, _b, Diagnostics, reading._schemaName, reading._ct);
+                Interpreter = new ForwardInterpreter(reading._models, _b, Diagnostics, reading._schemaName, reading._schema?.Path, reading._ct);
             }
 
             public DiagnosticBag Diagnostics { get; } = new();
@@ -222,8 +222,8 @@ public static class ModelReader
                     {
                         arguments.Add(input switch
                         {
-                            { Kind: InputKind.Dense, IsSet: false } => new TensorValue(_b.FeatureInput(p.Name, Dim.Batch, input.Width)),
-                            { Kind: InputKind.Dense, IsSet: true } => new TensorValue(_b.FeatureInput(p.Name, Dim.Batch, Dim.Symbol(SetSymbol), input.Width)),
+                            { Kind: InputKind.Dense, IsSet: false } => Dense(p.Name, Dim.Batch, Dim.Of(input.Width)),
+                            { Kind: InputKind.Dense, IsSet: true } => Dense(p.Name, Dim.Batch, Dim.Symbol(SetSymbol), Dim.Of(input.Width)),
                             { Kind: InputKind.Categorical, IsSet: false } => Categorical(p.Name, Dim.Batch),
                             { Kind: InputKind.Categorical, IsSet: true } => Categorical(p.Name, Dim.Batch, Dim.Symbol(SetSymbol)),
                             _ when _known.TryGetValue(p.Name, out var shape) => new TensorValue(_b.Input(p.Name, shape, InputRole.State, null)),
@@ -257,6 +257,12 @@ public static class ModelReader
                 }
 
                 return ok ? arguments : null;
+            }
+
+            private TensorValue Dense(string name, params Dim[] shape)
+            {
+                Interpreter.FeatureInput(name);
+                return new TensorValue(_b.FeatureInput(name, shape));
             }
 
             private TensorValue Categorical(string name, params Dim[] shape)

@@ -267,7 +267,15 @@ public class DiagnosticTests
         var d = r.Diagnostics[0];
         Assert.Equal("Model.cs(10,52)", d.AdditionalLocations.Single().ToString());
         Assert.Equal(
-            new[] { new DiagnosticProperty("Module", "fc"), new DiagnosticProperty("Argument", "inputSize"), new DiagnosticProperty("Size", "4") },
+            new[]
+            {
+                new DiagnosticProperty("Module", "fc"),
+                new DiagnosticProperty("Argument", "inputSize"),
+                new DiagnosticProperty("Size", "4"),
+                new DiagnosticProperty("Expected", "10"),
+                new DiagnosticProperty("SchemaInput", "x"),
+                new DiagnosticProperty("SchemaPath", "model.features.yaml"),
+            },
             d.Properties.ToArray());
 
         var roslyn = d.ToDiagnostic();
@@ -276,6 +284,50 @@ public class DiagnosticTests
         Assert.Equal(11, roslyn.Location.GetLineSpan().StartLinePosition.Line);
         Assert.Equal("4", roslyn.Properties["Size"]);
         Assert.Equal(9, roslyn.AdditionalLocations.Single().GetLineSpan().StartLinePosition.Line);
+    }
+
+    [Fact]
+    public void NS1006_names_no_schema_input_when_an_op_stands_between_the_input_and_the_layer()
+    {
+        var r = ModelSource.Read(Model("""
+                private readonly Linear fc = Linear(inputSize: 10, outputSize: 2);
+
+                public override Tensor forward(Tensor x) => fc.forward(x.relu());
+            """), "M", X4);
+        var d = Assert.Single(r.Diagnostics);
+        Assert.Equal("NS1006", d.Id);
+        Assert.Equal(
+            new[] { "Module=fc", "Argument=inputSize", "Size=4", "Expected=10", "SchemaPath=model.features.yaml" },
+            d.Properties.Select(p => p.Key + "=" + p.Value).ToArray());
+    }
+
+    [Fact]
+    public void NS1004_at_a_layer_input_carries_the_size_the_missing_schema_input_needs()
+    {
+        var r = ModelSource.Read(Model("""
+                private readonly Linear fc = Linear(4, 2);
+                private readonly Linear gate = Linear(3, 2);
+
+                public override Tensor forward(Tensor x, Tensor mask) => fc.forward(x) * gate.forward(mask);
+            """, "Module<Tensor, Tensor, Tensor>"), "M", X4);
+        Assert.Equal(
+            new[] { "NS1004 (13,53): Forward parameter 'mask' has no input in model.features.yaml and is not the initial state of an LSTM or GRU, so its shape is unknown" },
+            ModelSource.Diagnostics(r));
+        Assert.Equal(
+            new[] { "Input=mask", "Module=gate", "Expected=3", "SchemaPath=model.features.yaml" },
+            r.Diagnostics[0].Properties.Select(p => p.Key + "=" + p.Value).ToArray());
+    }
+
+    [Fact]
+    public void NS1004_used_in_an_op_first_carries_no_size()
+    {
+        var r = ModelSource.Read(Model("""
+                private readonly Linear fc = Linear(4, 2);
+
+                public override Tensor forward(Tensor x, Tensor mask) => fc.forward(x * mask);
+            """, "Module<Tensor, Tensor, Tensor>"), "M", X4);
+        Assert.Equal("NS1004", Assert.Single(r.Diagnostics).Id);
+        Assert.Empty(r.Diagnostics[0].Properties);
     }
 
     [Fact]

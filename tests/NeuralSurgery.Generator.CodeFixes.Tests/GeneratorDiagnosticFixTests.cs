@@ -1,0 +1,69 @@
+using System.Collections.Immutable;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.Text;
+
+namespace NeuralSurgery.Generator.CodeFixes.Tests;
+
+/// <summary>The fixes on NS1006 as the generator reports it in a build (file locations, the AdditionalFiles path as SchemaPath).</summary>
+public class GeneratorDiagnosticFixTests
+{
+    private const string Source = """
+        [NeuralSurgery.SurgeryModel("model.features.yaml")]
+        public sealed partial class M : Module<Tensor, Tensor>
+        {
+            private readonly Linear fc = Linear(inputSize: 6, outputSize: 2);
+
+            public M() : base("M") => RegisterComponents();
+
+            public override Tensor forward(Tensor x) => fc.forward(x);
+        }
+        """;
+
+    private static async Task<Diagnostic> GeneratorNs1006Async(ModelWorkspace w)
+    {
+        var compilation = (await w.Project.GetCompilationAsync())!;
+        var schema = w.Project.AdditionalDocuments.Single();
+        var driver = CSharpGeneratorDriver.Create(
+            [new SurgeryGenerator().AsSourceGenerator()],
+            [new SchemaText(schema.FilePath!, (await schema.GetTextAsync()).ToString())],
+            (CSharpParseOptions)w.Project.ParseOptions!);
+        driver.RunGeneratorsAndUpdateCompilation(compilation, out _, out var diagnostics, CancellationToken.None);
+        return Assert.Single(diagnostics, d => d.Id == "NS1006");
+    }
+
+    [Fact]
+    public async Task Both_fixes_apply_to_the_diagnostic_the_generator_reports()
+    {
+        using var w = new ModelWorkspace(Source, SetLayerArgumentFixTests.X4);
+        var diagnostic = await GeneratorNs1006Async(w);
+        Assert.Equal(ModelWorkspace.SchemaPath, diagnostic.Properties["SchemaPath"]);
+
+        var argument = Assert.Single(await w.FixesAsync(new SetLayerArgumentCodeFixProvider(), diagnostic));
+        Assert.Equal("Set inputSize to 4", argument.Title);
+        var fixedSource = await ModelWorkspace.ApplyAsync(argument);
+        Assert.Equal(
+            ModelWorkspace.Usings + Source.Replace("inputSize: 6", "inputSize: 4", System.StringComparison.Ordinal),
+            await ModelWorkspace.SourceTextAsync(fixedSource));
+
+        var schema = Assert.Single(await w.FixesAsync(new SchemaCodeFixProvider(), diagnostic));
+        Assert.Equal("Add the 2 missing features to input 'x' in the schema", schema.Title);
+        var fixedSchema = await ModelWorkspace.ApplyAsync(schema);
+        Assert.Equal(
+            SetLayerArgumentFixTests.X4.Replace("[a, b, c, d]", "[a, b, c, d, feature_4, feature_5]", System.StringComparison.Ordinal),
+            await ModelWorkspace.SchemaTextAsync(fixedSchema));
+
+        Assert.Empty(ModelWorkspace.Diagnostics(await ModelWorkspace.ReadAsync(fixedSource, "M", withAttributes: true), "NS1006"));
+        Assert.Empty(ModelWorkspace.Diagnostics(await ModelWorkspace.ReadAsync(fixedSchema, "M", withAttributes: true), "NS1006"));
+    }
+
+    private sealed class SchemaText(string path, string text) : AdditionalText
+    {
+        public override string Path { get; } = path;
+
+        public override SourceText GetText(CancellationToken cancellationToken = default) => SourceText.From(text);
+    }
+}
