@@ -19,13 +19,6 @@ namespace NeuralSurgery.Generator.Analyzers;
 [DiagnosticAnalyzer(LanguageNames.CSharp)]
 public sealed class SurgeryAttributeAnalyzer : DiagnosticAnalyzer
 {
-    /// <summary>
-    /// The metadata name of the attribute <see cref="AttributeSource"/> emits for evolution steps. AttributeSource
-    /// names only <see cref="AttributeSource.SurgeryModelAttributeMetadataName"/> as a constant; this one must
-    /// stay in step with its text (an analyzer test compiles against that text).
-    /// </summary>
-    internal const string SurgeryFromAttributeMetadataName = "NeuralSurgery.SurgeryFromAttribute";
-
     /// <summary>Model classes are named with their containing types (<c>Outer.Policy</c>), as the user reads them in code.</summary>
     private static readonly SymbolDisplayFormat ClassFormat = new(
         typeQualificationStyle: SymbolDisplayTypeQualificationStyle.NameAndContainingTypes,
@@ -51,7 +44,7 @@ public sealed class SurgeryAttributeAnalyzer : DiagnosticAnalyzer
                 return;
             }
 
-            var from = start.Compilation.GetTypeByMetadataName(SurgeryFromAttributeMetadataName);
+            var from = start.Compilation.GetTypeByMetadataName(AttributeSource.SurgeryFromAttributeFullName);
             start.RegisterSymbolAction(symbol => Analyze(symbol, model, from), SymbolKind.NamedType);
         });
     }
