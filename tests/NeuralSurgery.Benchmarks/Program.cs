@@ -7,6 +7,7 @@ using NeuralSurgery.Benchmarks;
 
 // dotnet run -c Release --project tests/NeuralSurgery.Benchmarks -- trace [options]
 // dotnet run -c Release --project tests/NeuralSurgery.Benchmarks -- apply [--dir FOLDER] [--runs N]
+// dotnet run -c Release --project tests/NeuralSurgery.Benchmarks -- exec [--size N] [--runs N] [--config small|medium|large] [--units N]
 // dotnet run -c Release --project tests/NeuralSurgery.Benchmarks -- bdn [BenchmarkDotNet arguments, e.g. --filter *]
 var command = args.Length > 0 ? args[0] : string.Empty;
 var rest = args.Skip(1).ToArray();
@@ -16,6 +17,8 @@ switch (command)
         return TraceBench.Run(rest);
     case "apply":
         return ApplyBench.Run(rest);
+    case "exec":
+        return ExecBench.Run(rest);
     case "bdn":
         // Artifacts (logs, reports) go next to the binaries unless --artifacts says otherwise, not into the working directory.
         var config = DefaultConfig.Instance.WithArtifactsPath(Path.Combine(AppContext.BaseDirectory, "BenchmarkDotNet.Artifacts"));
@@ -24,6 +27,7 @@ switch (command)
     default:
         Console.Error.WriteLine("usage: NeuralSurgery.Benchmarks trace [--reference-limit SECONDS] [--runs N]");
         Console.Error.WriteLine("       NeuralSurgery.Benchmarks apply [--dir FOLDER] [--runs N]");
+        Console.Error.WriteLine("       NeuralSurgery.Benchmarks exec [--size N] [--runs N] [--config small|medium|large] [--units N]");
         Console.Error.WriteLine("       NeuralSurgery.Benchmarks bdn [BenchmarkDotNet arguments, e.g. --filter *]");
         return command is "" or "-h" or "--help" or "help" ? 0 : 2;
 }

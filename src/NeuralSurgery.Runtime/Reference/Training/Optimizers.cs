@@ -112,7 +112,7 @@ public sealed class Sgd : Optimizer
 
     protected override void Update(string name, float[] p, float[] g)
     {
-        float lr = (float)LearningRate, wd = (float)WeightDecay, mu = (float)Momentum, damp = 1 - (float)Dampening;
+        float lr = (float)LearningRate, wd = (float)WeightDecay, mu = (float)Momentum, damp = (float)(1 - Dampening);
         float[]? buffer = null;
         var first = false;
         if (Momentum != 0 && !_momentum.TryGetValue(name, out buffer))
@@ -137,7 +137,7 @@ public sealed class Sgd : Optimizer
 }
 
 /// <summary>
-/// torch.optim.Adam (amsgrad off): g ← g + λ·p (L2, not AdamW's decoupled decay); m ← β1·m + (1 − β1)·g;
+/// torch.optim.Adam (amsgrad off): g ← g + λ·p (L2, not AdamW's decoupled decay); m ← m + (1 − β1)·(g − m) (lerp);
 /// v ← β2·v + (1 − β2)·g²; p ← p − (lr / (1 − β1ᵗ)) · m / (√v / √(1 − β2ᵗ) + ε), with ε added after the bias
 /// correction of √v as PyTorch does, and t counted per parameter.
 /// </summary>
@@ -179,14 +179,15 @@ public sealed class Adam : Optimizer
         var bc1 = 1 - Math.Pow(Beta1, t);
         var bc2Sqrt = Math.Sqrt(1 - Math.Pow(Beta2, t));
         var stepSize = (float)(LearningRate / bc1);
-        float b1 = (float)Beta1, b2 = (float)Beta2, wd = (float)WeightDecay, eps = (float)Eps, c2 = (float)bc2Sqrt;
+        // Scalars in double, then rounded once, as PyTorch passes Python floats to its float32 kernels.
+        float w1 = (float)(1 - Beta1), b2 = (float)Beta2, w2 = (float)(1 - Beta2), wd = (float)WeightDecay, eps = (float)Eps, c2 = (float)bc2Sqrt;
         var m = s.M;
         var v = s.V;
         for (var i = 0; i < p.Length; i++)
         {
             var d = g[i] + (wd * p[i]);
-            m[i] = (b1 * m[i]) + ((1 - b1) * d);
-            v[i] = (b2 * v[i]) + ((1 - b2) * d * d);
+            m[i] += w1 * (d - m[i]);
+            v[i] = (b2 * v[i]) + (w2 * d * d);
             var denom = (MathF.Sqrt(v[i]) / c2) + eps;
             p[i] -= stepSize * m[i] / denom;
         }
