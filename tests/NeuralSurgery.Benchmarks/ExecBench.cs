@@ -8,6 +8,7 @@ using NeuralSurgery.Runtime.Reference;
 using NeuralSurgery.Runtime.Reference.Kernels;
 using NeuralSurgery.Runtime.Reference.Training;
 using NeuralSurgery.Tests.Support;
+using Tensor = NeuralSurgery.Runtime.Reference.Tensor;
 
 namespace NeuralSurgery.Benchmarks;
 
