@@ -7,6 +7,7 @@ using NeuralSurgery.Benchmarks;
 
 // dotnet run -c Release --project tests/NeuralSurgery.Benchmarks -- trace [options]
 // dotnet run -c Release --project tests/NeuralSurgery.Benchmarks -- apply [--dir FOLDER] [--runs N]
+// dotnet run -c Release --project tests/NeuralSurgery.Benchmarks -- table3 [--config small|medium] [--seed N]
 // dotnet run -c Release --project tests/NeuralSurgery.Benchmarks -- exec [--size N] [--runs N] [--config small|medium|large] [--units N]
 // dotnet run -c Release --project tests/NeuralSurgery.Benchmarks -- bdn [BenchmarkDotNet arguments, e.g. --filter *]
 var command = args.Length > 0 ? args[0] : string.Empty;
@@ -17,6 +18,8 @@ switch (command)
         return TraceBench.Run(rest);
     case "apply":
         return ApplyBench.Run(rest);
+    case "table3":
+        return Table3Bench.Run(rest);
     case "exec":
         return ExecBench.Run(rest);
     case "bdn":
@@ -27,6 +30,7 @@ switch (command)
     default:
         Console.Error.WriteLine("usage: NeuralSurgery.Benchmarks trace [--reference-limit SECONDS] [--runs N]");
         Console.Error.WriteLine("       NeuralSurgery.Benchmarks apply [--dir FOLDER] [--runs N]");
+        Console.Error.WriteLine("       NeuralSurgery.Benchmarks table3 [--config small|medium] [--seed N]");
         Console.Error.WriteLine("       NeuralSurgery.Benchmarks exec [--size N] [--runs N] [--config small|medium|large] [--units N]");
         Console.Error.WriteLine("       NeuralSurgery.Benchmarks bdn [BenchmarkDotNet arguments, e.g. --filter *]");
         return command is "" or "-h" or "--help" or "help" ? 0 : 2;

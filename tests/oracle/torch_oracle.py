@@ -695,7 +695,8 @@ def feature_slots(graph, layers):
 
 def init_gradmap(model, layers, opts):
     """Paper 001 section 2.3.1: 'random' is torch's default init; 'positive' draws every non-bias weight from
-    U(low, high) with low > 0. Biases are zero in both (Table 2's x + w row assumes the bias does not make an
+    U(low, high) / fan_in with low > 0 (paper 001 section 2.3.1: strictly positive weights, inputs of sigmoid and
+    tanh kept out of saturation). Biases are zero in both (Table 2's x + w row assumes the bias does not make an
     output non-zero on its own), BatchNorm's running statistics are 0 and 1."""
     gen = torch.Generator().manual_seed(opts.seed)
     torch.manual_seed(opts.seed)
@@ -710,7 +711,12 @@ def init_gradmap(model, layers, opts):
                 if "bias" in name:
                     p.zero_()
                 elif opts.init == "positive":
-                    p.copy_(torch.rand(p.shape, generator=gen, dtype=torch.float64).to(p.dtype) * (opts.positive_high - opts.positive_low) + opts.positive_low)
+                    u = torch.rand(p.shape, generator=gen, dtype=torch.float64) * (opts.positive_high - opts.positive_low) + opts.positive_low
+                    if p.dim() >= 2 and not isinstance(layer, nn.Embedding):
+                        # Divided by the fan-in so pre-activations stay in sigmoid/tanh's unsaturated range (the
+                        # paper's third remedy); an Embedding's input is one-hot, its fan-in is 1.
+                        u = u / (p.numel() // p.shape[0])
+                    p.copy_(u.to(p.dtype))
 
 
 def run_gradmap(req, graph, opts, model, layers):
@@ -767,11 +773,11 @@ def run_gradmap(req, graph, opts, model, layers):
             grads = [None] * len(params)
         else:
             grads = torch.autograd.grad(loss, [p for _, p in params], allow_unused=True)
-        byte, bit = s // 8, 1 << (s % 8)
+        byte, shift = s // 8, s % 8
         for (n, p), g in zip(params, grads):
             if g is not None:
-                hit = (g.reshape(-1) != 0)
-                bits[n][hit, byte] |= bit
+                column = bits[n][:, byte]
+                column |= (g.reshape(-1) != 0).to(torch.uint8) << shift
         if ex.footnote5:
             footnote5[s] = sorted(set(ex.footnote5))
     elapsed = time.perf_counter() - started

@@ -112,7 +112,8 @@ public sealed record MapComparison(
     long EqualElements,
     long NotSubsetElements,
     long MismatchedElements,
-    IReadOnlyList<string> Examples)
+    IReadOnlyList<string> Examples,
+    IReadOnlyDictionary<string, long> MissedPairsByParameter)
 {
     /// <summary>Share of the boolean map's interactions the gradient map found (Table 3, "interactions found").</summary>
     public double Found => BooleanPairs == 0 ? 1 : (double)CommonPairs / BooleanPairs;
@@ -131,8 +132,10 @@ public static class GradientMaps
         var relax = FeatureSet.FromIds(relaxed ?? new HashSet<int>());
         long bPairs = 0, gPairs = 0, common = 0, elements = 0, equal = 0, notSubset = 0, mismatched = 0;
         var examples = new List<string>();
+        var missed = new Dictionary<string, long>(StringComparer.Ordinal);
         foreach (var p in boolean.Graph.Parameters.Where(p => !p.IsBuffer))
         {
+            long missedHere = 0;
             var shape = p.Shape.Dims.Select(d => d.Constant).ToArray();
             var index = new long[shape.Length];
             var layout = boolean[p.Name];
@@ -152,6 +155,7 @@ public static class GradientMaps
                 gPairs += g.Count;
                 var both = b.Intersect(g).Count;
                 common += both;
+                missedHere += b.Count - both;
                 if (b.Equals(g))
                 {
                     equal++;
@@ -173,9 +177,14 @@ public static class GradientMaps
                     }
                 }
             }
+
+            if (missedHere > 0)
+            {
+                missed[p.Name] = missedHere;
+            }
         }
 
-        return new MapComparison(bPairs, gPairs, common, elements, equal, notSubset, mismatched, examples);
+        return new MapComparison(bPairs, gPairs, common, elements, equal, notSubset, mismatched, examples, missed);
     }
 
     public static string Describe(FeatureSet set, FeatureSpace space) =>
