@@ -79,6 +79,7 @@ public static class Program
             ApplyCommand.Create(console),
             ConvertCommand.Create(console),
             DiffCommand.Create(console),
+            PatchCommand.Create(console),
         };
 
         // The default prints the entry assembly's version, which is the test host's when run in-process.
