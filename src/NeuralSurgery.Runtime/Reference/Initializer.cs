@@ -10,10 +10,14 @@ public sealed record InitOptions
     public static InitOptions PyTorchDefault { get; } = new();
 
     /// <summary>
-    /// Paper 001 section 2.3.1's first remedy for gradient mapping: every non-bias weight strictly positive (drawn
-    /// from (0.1·bound, bound] instead of [−bound, bound]), so no interaction cancels to a zero gradient by chance.
+    /// Paper 001 section 2.3.1's first remedy for gradient mapping: every non-bias weight strictly positive, drawn
+    /// from U(0.1, 1)/fan_in (an Embedding's fan-in is 1), so no interaction cancels to a zero gradient by chance and
+    /// sigmoid and tanh inputs stay out of saturation.
     /// </summary>
     public bool PositiveNonBias { get; init; }
+
+    /// <summary>Biases 0, so a bias never makes a unit non-zero on its own (paper 001 Table 2's x + w row).</summary>
+    public bool ZeroBias { get; init; }
 }
 
 /// <summary>
@@ -38,22 +42,38 @@ internal static class Initializer
             var rng = new Random(Seeds.Mix((ulong)(uint)seed, Hash(p.Name)));
             var bias = p.Role is ParameterRole.Bias or ParameterRole.BiasIh or ParameterRole.BiasHh;
             var positive = options.PositiveNonBias && !bias;
+            if (bias && options.ZeroBias)
+            {
+                Array.Clear(data);
+                continue;
+            }
+
+            if (positive && spec is not (LayerNormSpec or BatchNorm1dSpec))
+            {
+                var fanIn = spec is EmbeddingSpec ? 1 : data.Length / p.Shape[0].Value;
+                for (var i = 0; i < data.Length; i++)
+                {
+                    data[i] = (float)((0.1 + (0.9 * rng.NextDouble())) / fanIn);
+                }
+
+                continue;
+            }
+
             switch (spec)
             {
                 case LinearSpec l:
-                    Uniform(data, 1 / Math.Sqrt(l.InFeatures), positive, rng);
+                    Uniform(data, 1 / Math.Sqrt(l.InFeatures), rng);
                     break;
                 case Conv1dSpec c:
-                    Uniform(data, 1 / Math.Sqrt(c.InChannels / c.Groups * c.KernelSize), positive, rng);
+                    Uniform(data, 1 / Math.Sqrt(c.InChannels / c.Groups * c.KernelSize), rng);
                     break;
                 case RecurrentSpec r:
-                    Uniform(data, 1 / Math.Sqrt(r.HiddenSize), positive, rng);
+                    Uniform(data, 1 / Math.Sqrt(r.HiddenSize), rng);
                     break;
                 case EmbeddingSpec:
                     for (var i = 0; i < data.Length; i++)
                     {
-                        var g = Gaussian(rng);
-                        data[i] = (float)(positive ? 0.1 + Math.Abs(g) : g);
+                        data[i] = (float)Gaussian(rng);
                     }
 
                     break;
@@ -65,12 +85,11 @@ internal static class Initializer
         }
     }
 
-    private static void Uniform(float[] data, double bound, bool positive, Random rng)
+    private static void Uniform(float[] data, double bound, Random rng)
     {
         for (var i = 0; i < data.Length; i++)
         {
-            var u = rng.NextDouble();
-            data[i] = (float)(positive ? bound * (0.1 + (0.9 * (1 - u))) : bound * ((2 * u) - 1));
+            data[i] = (float)(bound * ((2 * rng.NextDouble()) - 1));
         }
     }
 

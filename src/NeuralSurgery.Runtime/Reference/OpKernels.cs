@@ -157,13 +157,16 @@ internal sealed class ReduceKernel(GraphNode node, string where, ReduceOp op) : 
 {
     public override Tensor[] Forward(Tensor[] x, KernelContext ctx, out object? saved)
     {
-        var y = AxisOps.Reduce(x[0], op.Reduction, op.Axis, ctx.Evaluate(Node.OutputShapes[0]), out var argmax);
+        var kind = Kind(ctx);
+        var y = AxisOps.Reduce(x[0], kind, op.Axis, ctx.Evaluate(Node.OutputShapes[0]), out var argmax);
         saved = argmax;
         return [y];
     }
 
     public override Tensor?[] Backward(Tensor[] x, Tensor[] y, Tensor?[] dy, object? saved, KernelContext ctx) =>
-        [AxisOps.ReduceGrad(dy[0]!, op.Reduction, x[0].ShapeArray(), op.Axis, saved as int[])];
+        [AxisOps.ReduceGrad(dy[0]!, Kind(ctx), x[0].ShapeArray(), op.Axis, saved as int[])];
+
+    private ReduceKind Kind(KernelContext ctx) => ctx.MaxAsMean && op.Reduction == ReduceKind.Max ? ReduceKind.Mean : op.Reduction;
 }
 
 /// <summary>reshape/view, flatten, unsqueeze, squeeze: the same row-major data under the node's output shape.</summary>

@@ -185,7 +185,9 @@ public sealed class ReferenceModel
 
     /// <summary>Runs the graph on <paramref name="inputs"/> (by graph input name) and keeps what backward needs.</summary>
     /// <exception cref="ReferenceExecutionException">An input is missing, unknown or of a shape the graph does not accept.</exception>
-    public ForwardPass Forward(IReadOnlyDictionary<string, Tensor> inputs)
+    public ForwardPass Forward(IReadOnlyDictionary<string, Tensor> inputs) => ForwardCore(inputs, absentIndices: false, maxAsMean: false);
+
+    internal ForwardPass ForwardCore(IReadOnlyDictionary<string, Tensor> inputs, bool absentIndices, bool maxAsMean)
     {
         ArgumentNullException.ThrowIfNull(inputs);
         var symbols = SymbolBinder.Bind(Graph, inputs);
@@ -195,7 +197,11 @@ public sealed class ReferenceModel
             values[i] = inputs[Graph.Inputs[i].Name];
         }
 
-        var ctx = new KernelContext(Training, symbols, Seeds.Mix64((ulong)(uint)DropoutSeed, (ulong)DropoutStep));
+        var ctx = new KernelContext(Training, symbols, Seeds.Mix64((ulong)(uint)DropoutSeed, (ulong)DropoutStep))
+        {
+            AbsentIndices = absentIndices,
+            MaxAsMean = maxAsMean,
+        };
         if (Training)
         {
             DropoutStep++;

@@ -81,7 +81,7 @@ internal sealed class EmbeddingKernel(GraphNode node, string where, EmbeddingSpe
 {
     public override Tensor[] Forward(Tensor[] x, KernelContext ctx, out object? saved)
     {
-        var indices = Indices(x[0]);
+        var indices = Indices(x[0], ctx.AbsentIndices);
         saved = indices;
         var dim = (int)spec.EmbeddingDim;
         var shape = new int[x[0].Rank + 1];
@@ -91,7 +91,10 @@ internal sealed class EmbeddingKernel(GraphNode node, string where, EmbeddingSpe
         var table = w["weight"].Data;
         for (var i = 0; i < indices.Length; i++)
         {
-            table.AsSpan(indices[i] * dim, dim).CopyTo(y.Data.AsSpan(i * dim, dim));
+            if (indices[i] >= 0)
+            {
+                table.AsSpan(indices[i] * dim, dim).CopyTo(y.Data.AsSpan(i * dim, dim));
+            }
         }
 
         return [y];
@@ -105,6 +108,11 @@ internal sealed class EmbeddingKernel(GraphNode node, string where, EmbeddingSpe
         var g = dy[0]!.Data;
         for (var i = 0; i < indices.Length; i++)
         {
+            if (indices[i] < 0)
+            {
+                continue;
+            }
+
             var row = dw.AsSpan(indices[i] * dim, dim);
             TensorPrimitives.Add(row, g.AsSpan(i * dim, dim), row);
         }
@@ -112,12 +120,18 @@ internal sealed class EmbeddingKernel(GraphNode node, string where, EmbeddingSpe
         return [null];
     }
 
-    private int[] Indices(Tensor x)
+    private int[] Indices(Tensor x, bool absentAllowed)
     {
         var indices = new int[x.Length];
         for (var i = 0; i < indices.Length; i++)
         {
             var v = x.Data[i];
+            if (absentAllowed && v == -1)
+            {
+                indices[i] = -1;
+                continue;
+            }
+
             if (!(v >= 0 && v < spec.NumEmbeddings && v == MathF.Floor(v)))
             {
                 throw Error($"operand '{Node.Operands[0]}' holds {v} at element {i}; expected an integer index in [0, {spec.NumEmbeddings}) (num_embeddings)");
