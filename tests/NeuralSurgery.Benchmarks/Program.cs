@@ -9,6 +9,7 @@ using NeuralSurgery.Benchmarks;
 // dotnet run -c Release --project tests/NeuralSurgery.Benchmarks -- apply [--dir FOLDER] [--runs N]
 // dotnet run -c Release --project tests/NeuralSurgery.Benchmarks -- table3 [--config small|medium] [--seed N]
 // dotnet run -c Release --project tests/NeuralSurgery.Benchmarks -- exec [--size N] [--runs N] [--config small|medium|large] [--units N]
+// dotnet run -c Release --project tests/NeuralSurgery.Benchmarks -- tuning [--seed N] [--params N] [--steps K_EVERY] [--skip-table]
 // dotnet run -c Release --project tests/NeuralSurgery.Benchmarks -- bdn [BenchmarkDotNet arguments, e.g. --filter *]
 var command = args.Length > 0 ? args[0] : string.Empty;
 var rest = args.Skip(1).ToArray();
@@ -22,6 +23,8 @@ switch (command)
         return Table3Bench.Run(rest);
     case "exec":
         return ExecBench.Run(rest);
+    case "tuning":
+        return TuningBench.Run(rest);
     case "bdn":
         // Artifacts (logs, reports) go next to the binaries unless --artifacts says otherwise, not into the working directory.
         var config = DefaultConfig.Instance.WithArtifactsPath(Path.Combine(AppContext.BaseDirectory, "BenchmarkDotNet.Artifacts"));
@@ -32,6 +35,7 @@ switch (command)
         Console.Error.WriteLine("       NeuralSurgery.Benchmarks apply [--dir FOLDER] [--runs N]");
         Console.Error.WriteLine("       NeuralSurgery.Benchmarks table3 [--config small|medium] [--seed N]");
         Console.Error.WriteLine("       NeuralSurgery.Benchmarks exec [--size N] [--runs N] [--config small|medium|large] [--units N]");
+        Console.Error.WriteLine("       NeuralSurgery.Benchmarks tuning [--seed N] [--params N] [--steps K_EVERY] [--skip-table]");
         Console.Error.WriteLine("       NeuralSurgery.Benchmarks bdn [BenchmarkDotNet arguments, e.g. --filter *]");
         return command is "" or "-h" or "--help" or "help" ? 0 : 2;
 }
