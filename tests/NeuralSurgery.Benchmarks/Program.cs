@@ -10,6 +10,7 @@ using NeuralSurgery.Benchmarks;
 // dotnet run -c Release --project tests/NeuralSurgery.Benchmarks -- table3 [--config small|medium] [--seed N]
 // dotnet run -c Release --project tests/NeuralSurgery.Benchmarks -- exec [--size N] [--runs N] [--config small|medium|large] [--units N]
 // dotnet run -c Release --project tests/NeuralSurgery.Benchmarks -- tuning [--seed N] [--params N] [--steps K_EVERY] [--skip-table]
+// dotnet run -c Release --project tests/NeuralSurgery.Benchmarks -- generator [--runs N]
 // dotnet run -c Release --project tests/NeuralSurgery.Benchmarks -- bdn [BenchmarkDotNet arguments, e.g. --filter *]
 var command = args.Length > 0 ? args[0] : string.Empty;
 var rest = args.Skip(1).ToArray();
@@ -25,6 +26,8 @@ switch (command)
         return ExecBench.Run(rest);
     case "tuning":
         return TuningBench.Run(rest);
+    case "generator":
+        return GeneratorBench.Run(rest);
     case "bdn":
         // Artifacts (logs, reports) go next to the binaries unless --artifacts says otherwise, not into the working directory.
         var config = DefaultConfig.Instance.WithArtifactsPath(Path.Combine(AppContext.BaseDirectory, "BenchmarkDotNet.Artifacts"));
@@ -36,6 +39,7 @@ switch (command)
         Console.Error.WriteLine("       NeuralSurgery.Benchmarks table3 [--config small|medium] [--seed N]");
         Console.Error.WriteLine("       NeuralSurgery.Benchmarks exec [--size N] [--runs N] [--config small|medium|large] [--units N]");
         Console.Error.WriteLine("       NeuralSurgery.Benchmarks tuning [--seed N] [--params N] [--steps K_EVERY] [--skip-table]");
+        Console.Error.WriteLine("       NeuralSurgery.Benchmarks generator [--runs N]");
         Console.Error.WriteLine("       NeuralSurgery.Benchmarks bdn [BenchmarkDotNet arguments, e.g. --filter *]");
         return command is "" or "-h" or "--help" or "help" ? 0 : 2;
 }
