@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Linq;
 using NeuralSurgery.Graph;
 using NeuralSurgery.Runtime.Checkpoints;
+using NeuralSurgery.Schema;
 using NeuralSurgery.Tracing;
 
 namespace NeuralSurgery.Runtime.Reference.Mapping;
@@ -32,7 +33,55 @@ public static class Verifier
         ITensorSource newWeights,
         int samples = 1000,
         int seed = 0,
+        int symbolSize = 3) =>
+        Run(oldGraph, oldFeatures, oldWeights, newGraph, newFeatures, newWeights, samples, seed, symbolSize, Renames.None, null);
+
+    /// <summary>
+    /// The same check with both schemas: feature and categorical-value renames of the new schema are followed, and an
+    /// output whose schema output gained, lost or reordered features (a head action added or removed) is compared
+    /// column by column by output feature name. Columns of new actions are not compared: eq. 1 constrains only the
+    /// outputs the old model had.
+    /// </summary>
+    public static VerificationReport Verify(
+        ModelGraph oldGraph,
+        FeatureSchema oldSchema,
+        ITensorSource oldWeights,
+        ModelGraph newGraph,
+        FeatureSchema newSchema,
+        ITensorSource newWeights,
+        int samples = 1000,
+        int seed = 0,
         int symbolSize = 3)
+    {
+        ArgumentNullException.ThrowIfNull(oldSchema);
+        ArgumentNullException.ThrowIfNull(newSchema);
+        var renames = new Renames(newSchema);
+        return Run(
+            oldGraph,
+            FeatureSpace.Bind(oldGraph, oldSchema),
+            oldWeights,
+            newGraph,
+            FeatureSpace.Bind(newGraph, newSchema),
+            newWeights,
+            samples,
+            seed,
+            symbolSize,
+            renames,
+            OutputColumns(oldGraph, oldSchema, newGraph, newSchema, renames));
+    }
+
+    private static VerificationReport Run(
+        ModelGraph oldGraph,
+        FeatureSpace oldFeatures,
+        ITensorSource oldWeights,
+        ModelGraph newGraph,
+        FeatureSpace newFeatures,
+        ITensorSource newWeights,
+        int samples,
+        int seed,
+        int symbolSize,
+        Renames renames,
+        Dictionary<string, int[]>? outputColumns)
     {
         ArgumentNullException.ThrowIfNull(oldFeatures);
         ArgumentNullException.ThrowIfNull(newFeatures);
@@ -54,7 +103,7 @@ public static class Verifier
             {
                 if (input.Role == InputRole.Features && newFeatures.HasInput(input.Name) && oldFeatures.HasInput(input.Name))
                 {
-                    CopyFeatures(input.Name, old, t, oldFeatures, newFeatures);
+                    CopyFeatures(input.Name, old, t, oldFeatures, newFeatures, renames);
                 }
                 else if (input.Role == InputRole.Categorical && newFeatures.HasInput(input.Name) && oldFeatures.HasInput(input.Name) && old.SameShape(t))
                 {
@@ -63,7 +112,7 @@ public static class Verifier
                     for (var i = 0; i < t.Length; i++)
                     {
                         var value = oldFeatures.Slots[oldStart + (int)old.Data[i]].Feature;
-                        if (newFeatures.FeatureSlots(input.Name, value) is { } match)
+                        if (newFeatures.FeatureSlots(input.Name, renames.ToNew(input.Name, value)) is { } match)
                         {
                             t.Data[i] = match.Start - newStart;
                         }
@@ -84,7 +133,36 @@ public static class Verifier
         var skipped = new List<string>();
         foreach (var (name, a) in oldOut)
         {
-            if (!newOut.TryGetValue(name, out var b) || !a.SameShape(b))
+            if (!newOut.TryGetValue(name, out var b))
+            {
+                skipped.Add(name);
+                continue;
+            }
+
+            if (outputColumns is not null && outputColumns.TryGetValue(name, out var columns) && a.Rank == b.Rank && a.Rank > 0
+                && a.Dim(a.Rank - 1) == columns.Length && a.Length / columns.Length == b.Length / b.Dim(b.Rank - 1))
+            {
+                // Old column c is new column columns[c] (by output feature name); -1: the new model dropped it.
+                var (oldWidth, newWidth) = (columns.Length, b.Dim(b.Rank - 1));
+                double most = 0;
+                long compared = 0;
+                for (var r = 0; r < a.Length / oldWidth; r++)
+                {
+                    for (var c = 0; c < oldWidth; c++)
+                    {
+                        if (columns[c] >= 0)
+                        {
+                            most = Math.Max(most, Math.Abs((double)a.Data[(r * oldWidth) + c] - b.Data[(r * newWidth) + columns[c]]));
+                            compared++;
+                        }
+                    }
+                }
+
+                results.Add(new OutputDifference(name, most, compared));
+                continue;
+            }
+
+            if (!a.SameShape(b))
             {
                 skipped.Add(name);
                 continue;
@@ -114,7 +192,7 @@ public static class Verifier
         return t;
     }
 
-    private static void CopyFeatures(string input, Tensor old, Tensor t, FeatureSpace oldFeatures, FeatureSpace newFeatures)
+    private static void CopyFeatures(string input, Tensor old, Tensor t, FeatureSpace oldFeatures, FeatureSpace newFeatures, Renames renames)
     {
         var (oldStart, oldWidth) = oldFeatures.InputSlots(input);
         var (newStart, newWidth) = newFeatures.InputSlots(input);
@@ -127,7 +205,7 @@ public static class Verifier
         {
             var slot = newFeatures.Slots[newStart + k];
             var within = slot.Id - newFeatures.FeatureSlots(input, slot.Feature)!.Value.Start;
-            if (oldFeatures.FeatureSlots(input, slot.Feature) is not { } source || within >= source.Length)
+            if (oldFeatures.FeatureSlots(input, renames.ToOld(input, slot.Feature)) is not { } source || within >= source.Length)
             {
                 continue;
             }
@@ -138,5 +216,77 @@ public static class Verifier
                 t.Data[(r * newWidth) + k] = old.Data[(r * oldWidth) + from];
             }
         }
+    }
+
+    /// <summary>Per graph output bound to a schema output: for each old column, the new column of the same feature and slot, or -1.</summary>
+    private static Dictionary<string, int[]> OutputColumns(ModelGraph oldGraph, FeatureSchema oldSchema, ModelGraph newGraph, FeatureSchema newSchema, Renames renames)
+    {
+        var columns = new Dictionary<string, int[]>(StringComparer.Ordinal);
+        foreach (var oldOutput in oldGraph.Outputs)
+        {
+            var newOutput = newGraph.Outputs.FirstOrDefault(o => o.Name == oldOutput.Name);
+            if (oldOutput.SchemaOutput is not { } oldName || newOutput?.SchemaOutput is not { } newName
+                || oldSchema.FindOutput(oldName) is not { } from || newSchema.FindOutput(newName) is not { } to)
+            {
+                continue;
+            }
+
+            var map = new int[from.Features.Sum(f => f.Width)];
+            foreach (var feature in from.Features)
+            {
+                var target = to.Features.FirstOrDefault(f => f.Name == renames.ToNew(newName, feature.Name));
+                for (var k = 0; k < feature.Width; k++)
+                {
+                    map[feature.Offset + k] = target is not null && k < target.Width ? target.Offset + k : -1;
+                }
+            }
+
+            columns[oldOutput.Name] = map;
+        }
+
+        return columns;
+    }
+
+    /// <summary>The new schema's renames of features and values, plain (<c>hp</c>) or qualified (<c>hero.hp</c>).</summary>
+    private sealed class Renames
+    {
+        public static readonly Renames None = new(null);
+
+        private readonly IReadOnlyList<SchemaRename> _renames;
+
+        public Renames(FeatureSchema? schema) => _renames = schema is null ? [] : schema.Renames;
+
+        /// <summary>The old name of what input (or output) <paramref name="owner"/> now calls <paramref name="name"/>.</summary>
+        public string ToOld(string owner, string name)
+        {
+            foreach (var r in _renames)
+            {
+                if (Matches(r.To, owner, name))
+                {
+                    return Unqualified(r.From);
+                }
+            }
+
+            return name;
+        }
+
+        /// <summary>The new name of what <paramref name="owner"/> called <paramref name="name"/>.</summary>
+        public string ToNew(string owner, string name)
+        {
+            foreach (var r in _renames)
+            {
+                if (Matches(r.From, owner, name))
+                {
+                    return Unqualified(r.To);
+                }
+            }
+
+            return name;
+        }
+
+        private static bool Matches(string reference, string owner, string name) =>
+            reference == name || reference == owner + "." + name;
+
+        private static string Unqualified(string reference) => reference[(reference.LastIndexOf('.') + 1)..];
     }
 }
