@@ -80,6 +80,8 @@ public static class Program
             ConvertCommand.Create(console),
             DiffCommand.Create(console),
             PatchCommand.Create(console),
+            VerifyCommand.Create(console),
+            TuneCommand.Create(console),
         };
 
         // The default prints the entry assembly's version, which is the test host's when run in-process.

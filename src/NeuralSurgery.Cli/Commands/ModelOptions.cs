@@ -1,8 +1,13 @@
 using System.CommandLine;
+using System.Threading;
+using NeuralSurgery.Cli.Infrastructure;
+using NeuralSurgery.Cli.Models;
+using NeuralSurgery.Diff;
+using NeuralSurgery.Schema;
 
 namespace NeuralSurgery.Cli.Commands;
 
-/// <summary>Options of the commands that read TorchSharp model source (<c>graph</c>, <c>plan</c>).</summary>
+/// <summary>Options of the commands that read a model as C# source or graph JSON (<c>graph</c>, <c>plan</c>, <c>verify</c>, <c>tune</c>).</summary>
 internal static class ModelOptions
 {
     public static Option<string?> Class(string name, string which) => new(name)
@@ -16,4 +21,30 @@ internal static class ModelOptions
         Description = "TorchSharp.dll to read model source against (default: the newest in ~/.nuget/packages).",
         HelpName = "TorchSharp.dll",
     };
+
+    public static Option<string> Model(string name, string which) => new(name)
+    {
+        Description = $"{which}: C# source (*.cs) or its graph (*.graph.json).",
+        Required = true,
+        HelpName = "model.cs|model.graph.json",
+    };
+
+    public static Option<string?> Schema(string name, string which) => new(name)
+    {
+        Description = $"{which}'s feature schema (*.features.yaml); without it features are named f0, f1, ... per input.",
+        HelpName = "s.features.yaml",
+    };
+
+    /// <summary>
+    /// Reads a model the way every command does: C# source through the generator's model reader, else graph JSON;
+    /// bound to its schema when one is given, and traced (the interaction map Φ).
+    /// </summary>
+    public static ModelSide Side(string modelPath, string? schemaPath, string? className, string? torchSharp, CliConsole console, CancellationToken cancellation)
+    {
+        var schema = schemaPath is null ? null : FeatureSchemaReader.Load(schemaPath);
+        var graph = ModelSourceLoader.IsSource(modelPath)
+            ? ModelSourceLoader.Load([modelPath], schema, className, torchSharp, console, cancellation)
+            : PlanCommand.ReadGraph(modelPath);
+        return ModelSide.Trace(graph, schema);
+    }
 }

@@ -59,8 +59,8 @@ internal static class PlanCommand
             }
 
             var torchSharpPath = parse.GetValue(torchSharp);
-            var oldSide = Side(CommonOptions.Required(parse.GetValue(from), "--from"), parse.GetValue(fromSchema), parse.GetValue(fromClass), torchSharpPath, console, cancellation);
-            var newSide = Side(CommonOptions.Required(parse.GetValue(to), "--to"), parse.GetValue(toSchema), parse.GetValue(toClass), torchSharpPath, console, cancellation);
+            var oldSide = ModelOptions.Side(CommonOptions.Required(parse.GetValue(from), "--from"), parse.GetValue(fromSchema), parse.GetValue(fromClass), torchSharpPath, console, cancellation);
+            var newSide = ModelOptions.Side(CommonOptions.Required(parse.GetValue(to), "--to"), parse.GetValue(toSchema), parse.GetValue(toClass), torchSharpPath, console, cancellation);
             var plan = SurgeryDiffer.Diff(oldSide, newSide, options);
             if (outPath is not null)
             {
@@ -100,15 +100,6 @@ internal static class PlanCommand
         }
 
         return result.ToEquatableArray();
-    }
-
-    private static ModelSide Side(string modelPath, string? schemaPath, string? className, string? torchSharp, CliConsole console, CancellationToken cancellation)
-    {
-        var schema = schemaPath is null ? null : FeatureSchemaReader.Load(schemaPath);
-        var graph = ModelSourceLoader.IsSource(modelPath)
-            ? ModelSourceLoader.Load([modelPath], schema, className, torchSharp, console, cancellation)
-            : ReadGraph(modelPath);
-        return ModelSide.Trace(graph, schema);
     }
 
     /// <summary>A graph JSON file (C# sources go through <see cref="ModelSourceLoader"/>).</summary>

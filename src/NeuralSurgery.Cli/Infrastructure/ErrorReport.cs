@@ -4,6 +4,7 @@ using NeuralSurgery.Diff;
 using NeuralSurgery.Graph;
 using NeuralSurgery.Json;
 using NeuralSurgery.Runtime.Execution;
+using NeuralSurgery.Runtime.Tuning;
 using NeuralSurgery.Schema;
 
 namespace NeuralSurgery.Cli.Infrastructure;
@@ -24,6 +25,7 @@ internal static class ErrorReport
         or GraphException // a graph that does not fit its schema, or that the mirror cannot follow
         or PlanException
         or PlanApplicationException
+        or TrainingDataException // data that does not fit the model's inputs (names the file and the tensor)
         or OperationCanceledException;
 
     /// <summary>Writes the error line and returns the exit code.</summary>

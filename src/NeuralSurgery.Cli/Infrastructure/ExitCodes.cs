@@ -10,4 +10,10 @@ internal static class ExitCodes
 
     /// <summary>A bug: an exception nobody expected. The message names its type.</summary>
     public const int InternalError = 2;
+
+    /// <summary>
+    /// A check ran on good input and found a difference (<c>surgery verify</c>: an output beyond the tolerance). Its
+    /// own code so that a script can tell "not equivalent" from "could not check" (1) and from a bug (2).
+    /// </summary>
+    public const int CheckFailed = 3;
 }

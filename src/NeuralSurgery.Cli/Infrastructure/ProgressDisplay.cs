@@ -8,6 +8,12 @@ namespace NeuralSurgery.Cli.Infrastructure;
 internal delegate void ProgressUpdate(int tensorsDone, int tensorCount, long bytesDone, long bytesTotal);
 
 /// <summary>
+/// A training phase's position: its name, the epoch (from 0) of how many, the step (from 1) of the steps per
+/// epoch, and the last step's loss; <paramref name="stepsPerEpoch"/> 0 for a phase without steps (a selection).
+/// </summary>
+internal delegate void StepUpdate(string phase, int epoch, int epochs, int step, int stepsPerEpoch, double loss);
+
+/// <summary>
 /// Progress of long work: a Spectre progress bar (tensors and bytes) on a terminal, otherwise a plain line at each
 /// tenth of the bytes, and nothing at all for <c>--json</c> so stdout stays one document.
 /// </summary>
@@ -42,6 +48,64 @@ internal static class ProgressDisplay
             console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"{title}: {done}/{count} tensors, {Format.Bytes(bytes)} of {Format.Bytes(total)} ({percent * 100:0} %)"));
         });
+    }
+
+    /// <summary>
+    /// Progress of training: a Spectre bar per phase (steps of all epochs, with the loss) on a terminal, otherwise
+    /// one line per finished epoch and per step-less phase, and nothing for <c>--json</c>.
+    /// </summary>
+    public static void RunSteps(CliConsole console, string title, bool quiet, Action<StepUpdate> work)
+    {
+        if (quiet)
+        {
+            work(static (_, _, _, _, _, _) => { });
+            return;
+        }
+
+        if (!console.IsTerminal)
+        {
+            work((phase, epoch, epochs, step, steps, loss) =>
+            {
+                if (steps == 0)
+                {
+                    console.Out.WriteLine($"{title}: {phase}");
+                }
+                else if (step == steps)
+                {
+                    console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"{title}: {phase} epoch {epoch + 1}/{epochs}, {steps} steps, last loss {loss:G6}"));
+                }
+            });
+            return;
+        }
+
+        console.Ansi.Progress()
+            .AutoClear(false)
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn(), new SpinnerColumn())
+            .Start(context =>
+            {
+                ProgressTask? task = null;
+                string? current = null;
+                work((phase, epoch, epochs, step, steps, loss) =>
+                {
+                    if (phase != current)
+                    {
+                        task?.StopTask();
+                        current = phase;
+                        task = context.AddTask(Markup.Escape($"{title} {phase}"), maxValue: Math.Max((double)epochs * steps, 1));
+                    }
+
+                    task!.Value = steps == 0 ? task.MaxValue : ((double)epoch * steps) + step;
+                    task.Description = Markup.Escape(steps == 0
+                        ? $"{title} {phase}"
+                        : string.Create(CultureInfo.InvariantCulture, $"{title} {phase} epoch {epoch + 1}/{epochs} loss {loss:G4}"));
+                });
+                if (task is not null)
+                {
+                    task.Value = task.MaxValue;
+                    task.StopTask();
+                }
+            });
     }
 
     private static void RunBar(CliConsole console, string title, Action<ProgressUpdate> work)

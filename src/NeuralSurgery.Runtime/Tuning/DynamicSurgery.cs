@@ -47,9 +47,9 @@ public sealed record DynamicOptions
 /// |S| &gt; n deletes the N = min(|S| − n, η|S|) members with the least I_p and resets them to w_i.
 /// </summary>
 /// <remarks>
-/// An <see cref="IOptimizerHook"/> for the per-parameter work, plus <see cref="StepCompleted"/>, which the training
-/// loop calls once after each optimiser step (lines 4 and 8-10: the hooks have no end-of-step event; wire it with
-/// <see cref="Attach"/>). Indicator and mask work is vectorised with <see cref="TensorPrimitives"/>; deletions use
+/// An <see cref="IOptimizerHook"/>: the per-parameter work in <see cref="BeforeStep"/> and <see cref="AfterStep"/>,
+/// lines 4 and 8-10 in <see cref="StepCompleted"/>, which the optimiser calls once after each of its steps; add it
+/// to <see cref="Optimizer.Hooks"/> and nothing else needs wiring. Indicator and mask work is vectorised with <see cref="TensorPrimitives"/>; deletions use
 /// <see cref="TopN"/> (selection, not sorting) restricted to S.
 /// </remarks>
 public sealed class DynamicSurgery : IOptimizerHook
@@ -101,19 +101,6 @@ public sealed class DynamicSurgery : IOptimizerHook
     /// <summary>Deletions done so far.</summary>
     public int Deletions { get; private set; }
 
-    /// <summary>Adds this hook to <paramref name="trainer"/>'s optimiser and chains <see cref="StepCompleted"/> after its step callback.</summary>
-    public void Attach(Trainer trainer)
-    {
-        ArgumentNullException.ThrowIfNull(trainer);
-        trainer.Optimizer.Hooks.Add(this);
-        var previous = trainer.StepCompleted;
-        trainer.StepCompleted = step =>
-        {
-            StepCompleted();
-            previous?.Invoke(step);
-        };
-    }
-
     public void BeforeStep(string name, Tensor parameter, Tensor gradient)
     {
         ArgumentNullException.ThrowIfNull(gradient);
@@ -148,8 +135,11 @@ public sealed class DynamicSurgery : IOptimizerHook
         }
     }
 
-    /// <summary>Lines 4 and 8-10 of Algorithm 1, once after every optimiser step.</summary>
-    public void StepCompleted()
+    /// <summary>
+    /// Lines 4 and 8-10 of Algorithm 1, once after every optimiser step. K is counted here rather than read from
+    /// <paramref name="step"/> so that a hook added to an optimiser that already stepped still starts at K = 1.
+    /// </summary>
+    public void StepCompleted(long step)
     {
         K++;
         if (K % Options.KEvery == 0 && K >= Options.KStart && AllowedCount > Options.N)

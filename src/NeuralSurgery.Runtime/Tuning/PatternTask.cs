@@ -190,7 +190,7 @@ public sealed class PatternTask
                     N = n,
                     Indicator = method == TuningMethod.DynDelta ? DynamicIndicator.Delta : DynamicIndicator.Gradient,
                 });
-                dyn.Attach(trainer);
+                optimizer.Hooks.Add(dyn);
                 setting = FormattableString.Invariant($"n={n}");
                 break;
             default:

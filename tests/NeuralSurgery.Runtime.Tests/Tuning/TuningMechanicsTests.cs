@@ -69,7 +69,7 @@ public class TuningMechanicsTests
             var wi = WeightSnapshot.Of(model.Parameters);
             var trainer = new Trainer(model, new Adam(model.Parameters, 1e-2), task.Loss);
             var dyn = new DynamicSurgery(model.Parameters, wi, new DynamicOptions { N = 50, KStart = 4, KEvery = 2, Alpha = 0.9, Eta = 0.5, Indicator = indicator });
-            dyn.Attach(trainer);
+            trainer.Optimizer.Hooks.Add(dyn);
             var before = dyn.Allowed.Clone();
             ParameterMask? deletedFirst = null;
             trainer.StepCompleted += _ =>
@@ -108,7 +108,7 @@ public class TuningMechanicsTests
         var sizes = new List<long>();
         for (var step = 0; step < 8; step++)
         {
-            dyn.StepCompleted();
+            dyn.StepCompleted(step + 1);
             sizes.Add(dyn.AllowedCount);
         }
 

@@ -15,6 +15,15 @@ public interface IOptimizerHook
 
     /// <summary>After <paramref name="parameter"/> was updated; may change it in place.</summary>
     void AfterStep(string name, Tensor parameter);
+
+    /// <summary>
+    /// Once after every parameter of optimiser step <paramref name="step"/> (<see cref="Optimizer.Steps"/>, from 1)
+    /// was updated. For per-step state such as Algorithm 1's K and its deletions (paper 000): the optimiser is the
+    /// one place every step passes through, whether a <see cref="Trainer"/> drives it or a caller does.
+    /// </summary>
+    void StepCompleted(long step)
+    {
+    }
 }
 
 /// <summary>
@@ -74,6 +83,11 @@ public abstract class Optimizer
             {
                 hook.AfterStep(name, parameter);
             }
+        }
+
+        foreach (var hook in _hooks)
+        {
+            hook.StepCompleted(Steps);
         }
     }
 
