@@ -55,6 +55,13 @@ public static class Dotnet
         return Run(args, Path.GetDirectoryName(project)!, BuildTimeout);
     }
 
+    /// <summary><c>dotnet pack</c> of <paramref name="project"/> into the folder feed <paramref name="output"/>, built under <paramref name="artifacts"/>.</summary>
+    public static DotnetResult Pack(string project, string artifacts, string output) =>
+        Run(
+            ["pack", project, "-c", "Release", "-o", output, "--artifacts-path", artifacts, "-nologo", "-nodeReuse:false", "-p:UseSharedCompilation=false", "-tl:off"],
+            Path.GetDirectoryName(project)!,
+            BuildTimeout);
+
     public static DotnetResult Run(IReadOnlyList<string> args, string workingDirectory, TimeSpan timeout)
     {
         var start = new ProcessStartInfo(DotnetPath())

@@ -1,0 +1,129 @@
+using System;
+using System.IO;
+using System.IO.Compression;
+using System.Linq;
+
+namespace NeuralSurgery.Integration.Tests;
+
+/// <summary>
+/// The NeuralSurgery package as a user gets it (issue 7): `dotnet pack` into a folder feed, then a fresh project outside
+/// the repository that references the package from that feed (and the TorchSharp fixture) and builds. The generator,
+/// its dependencies and the props/targets all come from the package: the build writes the generated files and warns
+/// NS1015 in the schema file.
+/// </summary>
+public sealed class PackageTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("ns-package-").FullName;
+
+    public void Dispose()
+    {
+        try
+        {
+            Directory.Delete(_dir, recursive: true);
+        }
+        catch (IOException)
+        {
+            // A temporary folder left behind is not a test failure.
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+    }
+
+    [Fact]
+    public void A_fresh_project_referencing_the_package_generates_code_and_warns_ns1015()
+    {
+        var feed = Path.Combine(_dir, "feed");
+        var artifacts = Path.Combine(_dir, "artifacts");
+        foreach (var project in new[] { "NeuralSurgery.Core", "NeuralSurgery.Runtime" })
+        {
+            var pack = Dotnet.Pack(Path.Combine(Dotnet.RepoRoot, "src", project, project + ".csproj"), artifacts, feed);
+            Assert.True(pack.ExitCode == 0, pack.ToString());
+        }
+
+        // The package's layout: runtime in lib/, generator with Core and YamlDotNet (and the code fixes) in analyzers/, build files twice.
+        using (var package = ZipFile.OpenRead(Path.Combine(feed, "NeuralSurgery.1.0.0.nupkg")))
+        {
+            var entries = package.Entries.Select(e => e.FullName).ToHashSet(StringComparer.Ordinal);
+            string[] expected =
+            [
+                "lib/net10.0/NeuralSurgery.Runtime.dll",
+                "analyzers/dotnet/cs/NeuralSurgery.Generator.dll",
+                "analyzers/dotnet/cs/NeuralSurgery.Core.dll",
+                "analyzers/dotnet/cs/YamlDotNet.dll",
+                "analyzers/dotnet/cs/NeuralSurgery.Generator.CodeFixes.dll",
+                "build/NeuralSurgery.props",
+                "build/NeuralSurgery.targets",
+                "buildTransitive/NeuralSurgery.props",
+                "buildTransitive/NeuralSurgery.targets",
+            ];
+            var missing = expected.Where(e => !entries.Contains(e)).ToArray();
+            Assert.True(missing.Length == 0, $"missing from the package: {string.Join(", ", missing)}; it holds {string.Join(", ", entries.Order(StringComparer.Ordinal))}");
+        }
+
+        var consumer = WriteConsumer(feed);
+        var build = Dotnet.Build(Path.Combine(consumer, "Consumer.csproj"), artifacts, referencesBuilt: false);
+
+        Assert.True(build.ExitCode == 0, build.ToString());
+        var lines = build.Lines.Select(l => l.Replace('\\', '/')).ToArray();
+        var schema = File.ReadAllLines(Path.Combine(consumer, "models", "probe.features.yaml"));
+        var index = Array.FindIndex(schema, l => l.Contains("- unused", StringComparison.Ordinal));
+        var (line, column) = (index + 1, schema[index].IndexOf("unused", StringComparison.Ordinal) + 1);
+        Assert.Contains(lines, l => l.Contains($"/consumer/models/probe.features.yaml({line},{column}): warning NS1015: Feature 'unused' of input 'x'", StringComparison.Ordinal));
+
+        var generated = Path.Combine(artifacts, "obj", "Consumer", "release", "generated");
+        Assert.True(Directory.Exists(generated), build.ToString());
+        var files = Directory.GetFiles(generated, "*.g.cs", SearchOption.AllDirectories).Select(Path.GetFileName).ToArray();
+        Assert.Contains("TrainingRepo.Models.PolicyV2.Features.g.cs", files);
+        Assert.Contains("TrainingRepo.Models.PolicyV2.Mirror.g.cs", files);
+        Assert.Contains("TrainingRepo.Models.PolicyV2.SurgeryFromPolicyV1.g.cs", files);
+    }
+
+    /// <summary>
+    /// A project outside the repository (so none of its Directory.*.props apply) with the fixture's models and schemas,
+    /// a PackageReference to NeuralSurgery and a nuget.config that adds the folder feed. Packages restore into a folder
+    /// of this test, so a package of an earlier run (same version, other content) is never taken from a shared cache;
+    /// the machine's package folder is a fallback for everything else, so nothing is downloaded twice.
+    /// </summary>
+    private string WriteConsumer(string feed)
+    {
+        var consumer = Directory.CreateDirectory(Path.Combine(_dir, "consumer")).FullName;
+        File.WriteAllText(Path.Combine(_dir, "Directory.Build.props"), "<Project />\n");
+        File.WriteAllText(Path.Combine(_dir, "Directory.Build.targets"), "<Project />\n");
+        File.WriteAllText(Path.Combine(_dir, "Directory.Packages.props"), "<Project />\n");
+
+        var userPackages = Environment.GetEnvironmentVariable("NUGET_PACKAGES") is { Length: > 0 } set
+            ? set
+            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
+        var fallback = Directory.Exists(userPackages) ? $"""<fallbackPackageFolders><add key="machine" value="{userPackages}" /></fallbackPackageFolders>""" : string.Empty;
+        File.WriteAllText(Path.Combine(consumer, "nuget.config"), $"""
+            <?xml version="1.0" encoding="utf-8"?>
+            <configuration>
+              <config><add key="globalPackagesFolder" value="{Path.Combine(_dir, "packages")}" /></config>
+              <packageSources><add key="neuralsurgery-test-feed" value="{feed}" /></packageSources>
+              {fallback}
+            </configuration>
+            """);
+        var torchSharp = Path.Combine(Dotnet.RepoRoot, "tests", "Fixtures", "TorchSharp.Fixture", "TorchSharp.Fixture.csproj");
+        File.WriteAllText(Path.Combine(consumer, "Consumer.csproj"), $"""
+            <Project Sdk="Microsoft.NET.Sdk">
+              <PropertyGroup>
+                <TargetFramework>net10.0</TargetFramework>
+                <Nullable>enable</Nullable>
+                <EmitCompilerGeneratedFiles>true</EmitCompilerGeneratedFiles>
+              </PropertyGroup>
+              <ItemGroup>
+                <PackageReference Include="NeuralSurgery" Version="1.0.0" />
+                <ProjectReference Include="{torchSharp}" />
+              </ItemGroup>
+            </Project>
+            """);
+        var models = Directory.CreateDirectory(Path.Combine(consumer, "models")).FullName;
+        foreach (var file in Directory.GetFiles(Path.Combine(TrainingRepoBuild.Fixture, "models")))
+        {
+            File.Copy(file, Path.Combine(models, Path.GetFileName(file)));
+        }
+
+        return consumer;
+    }
+}
