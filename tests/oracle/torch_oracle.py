@@ -297,8 +297,8 @@ class Options:
         self.seed = int(raw.get("seed", 0))
         self.avg_pool = bool(raw.get("avg_pool", False))
         self.loss = raw.get("loss", "outputs")
-        if self.loss not in ("outputs", "all_values"):
-            raise OracleError(f"options: loss {self.loss!r}; expected 'outputs' or 'all_values'")
+        if self.loss not in ("outputs", "all_values", "sum_outputs", "given"):
+            raise OracleError(f"options: loss {self.loss!r}; expected 'outputs', 'all_values', 'sum_outputs' or 'given'")
         self.gate_bias = bool(raw.get("gate_bias", False))
         self.table2 = bool(raw.get("table2", False))
         self.slots = raw.get("slots")
@@ -738,6 +738,7 @@ def run_gradmap(req, graph, opts, model, layers):
     params = [(n, p) for n, p in model.named_parameters()]
     shapes = {i["name"]: shape_of(i["shape"], symbols, f"input '{i['name']}'") for i in graph["inputs"]}
     gen = torch.Generator().manual_seed(opts.seed + 1)
+    given_c = read_safetensors(req["inputs"]) if opts.loss == "given" and "inputs" in req else {}
     weights_c = {}  # positive loss weights per value: dC/dy != 0 for every element (eq. 4's assumption)
     bits = {n: torch.zeros(p.numel(), (len(slots) + 7) // 8, dtype=torch.uint8) for n, p in params}
     footnote5 = {}
@@ -758,7 +759,9 @@ def run_gradmap(req, graph, opts, model, layers):
             inputs[inp["name"]] = t
         ex.footnote5 = []
         env = ex.run(inputs)
-        if opts.loss == "outputs":
+        if opts.loss == "given":
+            values = [(("output", o["name"]), env[parse_ref(o["value"])]) for o in graph["outputs"]]
+        elif opts.loss in ("outputs", "sum_outputs"):
             values = [(parse_ref(o["value"]), env[parse_ref(o["value"])]) for o in graph["outputs"]]
         else:
             values = [((n["id"], i), env[(n["id"], i)]) for n in graph["nodes"] for i in range(len(n["outputShapes"]))]
@@ -766,7 +769,16 @@ def run_gradmap(req, graph, opts, model, layers):
         for key, v in values:
             if not v.requires_grad:
                 continue
-            if key not in weights_c:
+            if key not in weights_c and opts.loss == "given":
+                # c from the inputs file (seed.OUTPUT), e.g. the weights the C# GradientMapper used.
+                out_name = key[1]
+                if "seed." + out_name not in given_c:
+                    raise OracleError(f"loss 'given' needs 'seed.{out_name}' in the inputs file")
+                weights_c[key] = given_c["seed." + out_name].to(v.dtype).reshape(v.shape)
+            elif key not in weights_c and opts.loss == "sum_outputs":
+                # The plain sum of the outputs, as the C# GradientMapper seeds its backward pass (ones).
+                weights_c[key] = torch.ones(v.shape, dtype=v.dtype)
+            elif key not in weights_c:
                 weights_c[key] = (torch.rand(v.shape, generator=gen, dtype=torch.float64) + 0.5).to(v.dtype)
             loss = loss + (v * weights_c[key]).sum()
         if isinstance(loss, int):

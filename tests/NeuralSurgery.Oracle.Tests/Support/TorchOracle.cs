@@ -233,7 +233,15 @@ public static class TorchOracle
         {
             try
             {
-                Directory.Delete(dir, recursive: true);
+                // NEURALSURGERY_ORACLE_KEEP=1 keeps the request folder, to rerun a disagreeing request by hand.
+                if (Environment.GetEnvironmentVariable("NEURALSURGERY_ORACLE_KEEP") is not { Length: > 0 })
+                {
+                    Directory.Delete(dir, recursive: true);
+                }
+                else
+                {
+                    Console.Error.WriteLine("oracle requests kept in " + dir);
+                }
             }
             catch (IOException)
             {

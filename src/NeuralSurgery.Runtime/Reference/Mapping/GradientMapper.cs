@@ -20,6 +20,13 @@ public sealed record GradientMapOptions
 
     /// <summary>Size of every symbolic dimension during mapping (a one-hot fills every position of its feature).</summary>
     public int SymbolSize { get; init; } = 2;
+
+    /// <summary>
+    /// The loss is C = Σ c ⊙ y over the graph outputs. When null, c is drawn per element from U(0.5, 1.5) with
+    /// <see cref="Seed"/>; given here (by output name, the output's shape at <see cref="SymbolSize"/>), it is used
+    /// as is, e.g. to hand the same c to the PyTorch oracle.
+    /// </summary>
+    public IReadOnlyDictionary<string, Tensor>? OutputWeights { get; init; }
 }
 
 /// <summary>Per parameter element, the feature slots whose one-hot input gave it a non-zero gradient.</summary>
@@ -98,7 +105,7 @@ public sealed record GradientMapComparison(long BooleanPairs, long GradientPairs
 /// <summary>
 /// Gradient mapping, paper 001 section 2.3.1: for each input feature slot, an input that is one-hot in that slot
 /// (every position of the feature set to 1, every other feature 0, categorical inputs selecting no row except the
-/// slot's value, states 0) and a backward pass of the summed outputs; every parameter element with a non-zero
+/// slot's value, states 0) and a backward pass of C = Σ c ⊙ y over the outputs (c positive per element); every parameter element with a non-zero
 /// gradient interacts with the feature.
 /// </summary>
 public static class GradientMapper
@@ -123,6 +130,12 @@ public static class GradientMapper
             elements[name] = new List<int>?[p.Length];
         }
 
+        // Paper 001 eq. 4 needs ∂C/∂y ≠ 0 for every output element, and generically so: with C the plain sum of
+        // the outputs, an output whose elements sum to a constant (softmax sums to 1, a LayerNorm with unit weight
+        // to its bias) has ∂C/∂x = 0 upstream in exact arithmetic, and float32 leaves rounding noise that the map
+        // reads as interactions or not by chance (found against the PyTorch oracle, seed 10 of RandomGraphs).
+        // Positive random weights per element remove the cancellation, as the oracle's own loss does.
+        Dictionary<string, Tensor>? weights = null;
         var wasTraining = model.Training;
         model.Training = false;
         try
@@ -153,8 +166,8 @@ public static class GradientMapper
                 }
 
                 var pass = model.ForwardCore(inputs, absentIndices: true, maxAsMean: options.AveragePool);
-                var ones = pass.Outputs.ToDictionary(kv => kv.Key, kv => Tensor.Full(1f, kv.Value.ShapeArray()), StringComparer.Ordinal);
-                var grads = model.Backward(pass, ones);
+                weights ??= options.OutputWeights?.ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal) ?? PositiveWeights(pass.Outputs, options.Seed);
+                var grads = model.Backward(pass, weights);
                 foreach (var (name, g) in grads.Parameters)
                 {
                     var list = elements[name];
@@ -174,5 +187,23 @@ public static class GradientMapper
         }
 
         return new GradientMap(features, elements, watch.Elapsed);
+    }
+
+    private static Dictionary<string, Tensor> PositiveWeights(IReadOnlyDictionary<string, Tensor> outputs, int seed)
+    {
+        var rng = new Random(seed + 1);
+        var weights = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        foreach (var (name, y) in outputs)
+        {
+            var c = Tensor.Zeros(y.ShapeArray());
+            for (var i = 0; i < c.Length; i++)
+            {
+                c.Data[i] = (float)(0.5 + rng.NextDouble());
+            }
+
+            weights[name] = c;
+        }
+
+        return weights;
     }
 }
