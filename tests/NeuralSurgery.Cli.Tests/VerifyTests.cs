@@ -112,4 +112,56 @@ public sealed class VerifyTests : IDisposable
     {
         CliHarness.AssertUserError(CliHarness.Run([.. Args(Old, New), "--tolerance", "-1"]), "--tolerance");
     }
+
+    [Fact]
+    public void A_head_that_gained_an_action_is_compared_on_the_old_actions()
+    {
+        const string Model = """
+            using TorchSharp;
+            using TorchSharp.Modules;
+            using static TorchSharp.torch;
+            using static TorchSharp.torch.nn;
+
+            public sealed class Policy : Module<Tensor, Tensor>
+            {
+                private readonly Linear encoder = Linear(3, 8);
+                private readonly Linear head = Linear(8, ACTIONS);
+
+                public Policy() : base(nameof(Policy)) => RegisterComponents();
+
+                public override Tensor forward(Tensor hero) => head.forward(functional.relu(encoder.forward(hero)));
+            }
+            """;
+        const string Schema = """
+            model: Policy
+            version: VERSION
+            inputs:
+              hero:
+                features: [health, mana, level]
+            outputs:
+              action:
+                features: [ACTIONLIST]
+            """;
+        var v1 = _h.Write("head.v1.cs", Model.Replace("ACTIONS", "2", StringComparison.Ordinal));
+        var s1 = _h.Write("head.v1.features.yaml", Schema.Replace("VERSION", "1", StringComparison.Ordinal).Replace("ACTIONLIST", "move, attack", StringComparison.Ordinal));
+        var v2 = _h.Write("head.v2.cs", Model.Replace("ACTIONS", "3", StringComparison.Ordinal));
+        var s2 = _h.Write("head.v2.features.yaml", Schema.Replace("VERSION", "2", StringComparison.Ordinal).Replace("ACTIONLIST", "cast, move, attack", StringComparison.Ordinal));
+        var torchSharp = typeof(TorchSharp.torch).Assembly.Location;
+        var plan = _h.PathOf("head.plan.json");
+        CliHarness.AssertOk(CliHarness.Run("plan", "--from", v1, "--to", v2, "--from-schema", s1, "--to-schema", s2, "--torchsharp", torchSharp, "--out", plan));
+        var graph = CliHarness.Run("graph", v1, "--schema", s1, "--torchsharp", torchSharp, "--json");
+        CliHarness.AssertOk(graph);
+        var old = _h.PathOf("head.v1.safetensors");
+        ReferenceModel.Initialize(NeuralSurgery.Json.GraphJson.Read(graph.Out), 3).ToStateDict().Save(old);
+        var @new = _h.PathOf("head.v2.safetensors");
+        CliHarness.AssertOk(CliHarness.Run("apply", "--plan", plan, "--in", old, "--out", @new));
+
+        // The new action sits first, so the old actions are compared by name (move and attack), not by position:
+        // 1,000 states × 2 old actions.
+        var result = CliHarness.Run(
+            "verify", "--old-model", v1, "--old-schema", s1, "--old-checkpoint", old, "--new-model", v2, "--new-schema", s2, "--new-checkpoint", @new, "--torchsharp", torchSharp);
+        CliHarness.AssertOk(result);
+        Assert.DoesNotContain("not compared", result.Out, StringComparison.Ordinal);
+        Assert.True(result.Out.Contains("| action |    2,000 |            0 | pass   |", StringComparison.Ordinal), result.ToString());
+    }
 }

@@ -60,7 +60,10 @@ internal static class VerifyCommand
             var oldWeights = Weights(oldPath, oldSide, "--old-model");
             var newWeights = Weights(newPath, newSide, "--new-model");
             cancellation.ThrowIfCancellationRequested();
-            var report = Verifier.Verify(oldSide.Graph, oldSide.Map.Features, oldWeights, newSide.Graph, newSide.Map.Features, newWeights, count, parse.GetValue(seed));
+            // With both schemas, renames are followed and heads that gained or lost actions are compared by action name.
+            var report = oldSide.Schema is { } oldFeatures && newSide.Schema is { } newFeatures
+                ? Verifier.Verify(oldSide.Graph, oldFeatures, oldWeights, newSide.Graph, newFeatures, newWeights, count, parse.GetValue(seed))
+                : Verifier.Verify(oldSide.Graph, oldSide.Map.Features, oldWeights, newSide.Graph, newSide.Map.Features, newWeights, count, parse.GetValue(seed));
             var failed = report.Outputs.Where(o => !Within(o.MaxAbsDifference, tol)).Select(o => o.Output).ToList();
 
             // Nothing compared proves nothing: outputs renamed or reshaped on every head is a failure, not a pass.
