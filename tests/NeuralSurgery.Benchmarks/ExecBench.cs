@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Linq;
 using System.Numerics.Tensors;
 using NeuralSurgery.Graph;
+using NeuralSurgery.Runtime.Checkpoints;
 using NeuralSurgery.Runtime.Reference;
 using NeuralSurgery.Runtime.Reference.Kernels;
 using NeuralSurgery.Runtime.Reference.Training;
@@ -60,7 +61,9 @@ internal static class ExecBench
         Console.WriteLine();
         var ok = MatMulTable(size, runs);
         Console.WriteLine();
-        TrainingStepTable(config, units, runs);
+        var step = TrainingStepTable(config, units, runs);
+        Console.WriteLine();
+        TorchExecBench.Compare(size, runs, _oursMatMulMs, step.Graph, step.Weights, step.Inputs, step.Heads, 1e-4, step.Ms);
         return ok ? 0 : 1;
     }
 
@@ -74,6 +77,7 @@ internal static class ExecBench
 
         Measure.WarmUp(() => MatMul.Multiply(a, b, c, n, n, n), 3, 500);
         var (ours, oursRuns) = Measure.Repeat(() => MatMul.Multiply(a, b, c, n, n, n), runs, 2000, 100);
+        _oursMatMulMs = ours;
         var (oursNt, _) = Measure.Repeat(() => MatMul.Multiply(a, b, c, n, n, n, transposeB: true), runs, 2000, 100);
         var (oursTn, _) = Measure.Repeat(() => MatMul.Multiply(a, b, c, n, n, n, transposeA: true), runs, 2000, 100);
 
@@ -105,12 +109,15 @@ internal static class ExecBench
     private static void Row(string name, double ms, int runs, double flops, double reference) =>
         Console.WriteLine($"{name,-44} {ms.ToString("F1", Inv),7} [{runs}] {(flops / (ms / 1000) / 1e9).ToString("F1", Inv),9} {(ms / reference).ToString("F2", Inv),7}x");
 
-    private static void TrainingStepTable(string configName, int units, int runs)
+    private static double _oursMatMulMs;
+
+    private static (ModelGraph Graph, StateDict Weights, Dictionary<string, Tensor> Inputs, List<string> Heads, (double F, double B, double A, double Step) Ms) TrainingStepTable(string configName, int units, int runs)
     {
         var config = OpenAiFiveGraphs.Configs.First(c => c.Name == configName).Config;
         var (graph, _) = OpenAiFiveGraphs.Build(config, 2);
         const int batch = 64;
         var model = ReferenceModel.Initialize(graph, 1);
+        var initial = model.ToStateDict();
         model.Training = true;
         var rng = new Random(2);
         var inputs = new Dictionary<string, Tensor>(StringComparer.Ordinal);
@@ -177,6 +184,8 @@ internal static class ExecBench
         Console.WriteLine($"{"backward",-44} {Measure.Median(parts.Select(p => p.B).ToList()).ToString("F1", Inv),12}");
         Console.WriteLine($"{"Adam step",-44} {Measure.Median(parts.Select(p => p.A).ToList()).ToString("F1", Inv),12}");
         Console.WriteLine($"{"training step (all three)",-44} {stepMs.ToString("F1", Inv),12} [{stepRuns}]");
+        var ms = (Measure.Median(parts.Select(p => p.F).ToList()), Measure.Median(parts.Select(p => p.B).ToList()), Measure.Median(parts.Select(p => p.A).ToList()), stepMs);
+        return (graph, initial, inputs, targets.Keys.ToList(), ms);
     }
 
     /// <summary>Bᵀ once, then one vectorised dot product per output element.</summary>
