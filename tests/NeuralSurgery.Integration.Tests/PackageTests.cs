@@ -31,6 +31,27 @@ public sealed class PackageTests : IDisposable
     }
 
     [Fact]
+    public void The_cli_tool_package_installs_from_a_folder_and_reports_its_version()
+    {
+        var feed = Path.Combine(_dir, "tool-feed");
+        var pack = Dotnet.Pack(Path.Combine(Dotnet.RepoRoot, "src", "NeuralSurgery.Cli", "NeuralSurgery.Cli.csproj"), Path.Combine(_dir, "tool-artifacts"), feed);
+        Assert.True(pack.ExitCode == 0, pack.ToString());
+        var package = Assert.Single(Directory.GetFiles(feed, "NeuralSurgery.Cli.*.nupkg"));
+        var version = Path.GetFileNameWithoutExtension(package)["NeuralSurgery.Cli.".Length..];
+
+        // A local tool manifest in a fresh folder: `dotnet tool run` needs no PATH change and no global install.
+        var user = Directory.CreateDirectory(Path.Combine(_dir, "user")).FullName;
+        var manifest = Dotnet.Run(["new", "tool-manifest"], user, Dotnet.BuildTimeout);
+        Assert.True(manifest.ExitCode == 0, manifest.ToString());
+        var install = Dotnet.Run(["tool", "install", "NeuralSurgery.Cli", "--local", "--add-source", feed, "--version", version], user, Dotnet.BuildTimeout);
+        Assert.True(install.ExitCode == 0, install.ToString());
+
+        var run = Dotnet.Run(["tool", "run", "surgery", "--", "--version"], user, Dotnet.BuildTimeout);
+        Assert.True(run.ExitCode == 0, run.ToString());
+        Assert.StartsWith(version, run.Lines.First(l => l.Length > 0), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_fresh_project_referencing_the_package_generates_code_and_warns_ns1015()
     {
         var feed = Path.Combine(_dir, "feed");
