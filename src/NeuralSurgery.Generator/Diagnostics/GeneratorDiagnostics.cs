@@ -39,41 +39,21 @@ public static class GeneratorDiagnostics
         ImmutableArray.CreateRange(System.Linq.Enumerable.Select(SchemaErrorCodes.All, CreateSchema));
 
     /// <summary>{0} the path the attribute gives, {1} the model class, {2} how schemas reach the generator.</summary>
-    public static readonly DiagnosticDescriptor SchemaFileNotFound = new(
+    public static readonly DiagnosticDescriptor SchemaFileNotFound = DiagnosticCatalogue.Create(
         "NS0010",
         "Feature schema not found",
         "No AdditionalFiles item matches the feature schema '{0}' named by [SurgeryModel] on '{1}'; {2}",
         SchemaCategory,
-        DiagnosticSeverity.Error,
-        isEnabledByDefault: true,
-        helpLinkUri: string.Format(System.Globalization.CultureInfo.InvariantCulture, ModelDiagnostics.HelpLinkFormat, "NS0010"));
+        DiagnosticSeverity.Error);
 
     /// <summary>Every descriptor the generator reports.</summary>
     public static ImmutableArray<DiagnosticDescriptor> All { get; } = Schema.Add(SchemaFileNotFound);
 
-    private static readonly Dictionary<string, DiagnosticDescriptor> ById = Index();
+    private static readonly Dictionary<string, DiagnosticDescriptor> ById = DiagnosticCatalogue.Index(All);
 
     /// <summary>The descriptor for an id of <see cref="All"/>.</summary>
-    public static DiagnosticDescriptor Find(string id) => ById[id];
+    public static DiagnosticDescriptor Find(string id) => DiagnosticCatalogue.Find(ById, id, "NS0xxx");
 
     private static DiagnosticDescriptor CreateSchema(string id) =>
-        new(
-            id,
-            SchemaErrorCodes.GetTitle(id)!,
-            "{0}",
-            SchemaCategory,
-            DiagnosticSeverity.Error,
-            isEnabledByDefault: true,
-            helpLinkUri: string.Format(System.Globalization.CultureInfo.InvariantCulture, ModelDiagnostics.HelpLinkFormat, id));
-
-    private static Dictionary<string, DiagnosticDescriptor> Index()
-    {
-        var index = new Dictionary<string, DiagnosticDescriptor>(System.StringComparer.Ordinal);
-        foreach (var descriptor in All)
-        {
-            index.Add(descriptor.Id, descriptor);
-        }
-
-        return index;
-    }
+        DiagnosticCatalogue.Create(id, SchemaErrorCodes.GetTitle(id)!, "{0}", SchemaCategory, DiagnosticSeverity.Error);
 }

@@ -1,6 +1,7 @@
 using System.Collections.Generic;
 using System.Collections.Immutable;
 using Microsoft.CodeAnalysis;
+using NeuralSurgery.Generator.Diagnostics;
 
 namespace NeuralSurgery.Generator.Reading;
 
@@ -157,30 +158,11 @@ public static class ModelDiagnostics
         UnmappedFeature,
         ModelClassNotPartial);
 
-    private static readonly Dictionary<string, DiagnosticDescriptor> ById = Index();
+    private static readonly Dictionary<string, DiagnosticDescriptor> ById = DiagnosticCatalogue.Index(All);
 
     /// <summary>The descriptor with this id; throws for an unknown id.</summary>
-    public static DiagnosticDescriptor Find(string id) =>
-        ById.TryGetValue(id, out var d) ? d : throw new KeyNotFoundException("no NS1xxx rule has id '" + id + "'");
-
-    private static Dictionary<string, DiagnosticDescriptor> Index()
-    {
-        var index = new Dictionary<string, DiagnosticDescriptor>(System.StringComparer.Ordinal);
-        foreach (var d in All)
-        {
-            index.Add(d.Id, d);
-        }
-
-        return index;
-    }
+    public static DiagnosticDescriptor Find(string id) => DiagnosticCatalogue.Find(ById, id, "NS1xxx");
 
     private static DiagnosticDescriptor Create(string id, string title, string messageFormat, DiagnosticSeverity severity) =>
-        new(
-            id,
-            title,
-            messageFormat,
-            Category,
-            severity,
-            isEnabledByDefault: true,
-            helpLinkUri: string.Format(System.Globalization.CultureInfo.InvariantCulture, HelpLinkFormat, id));
+        DiagnosticCatalogue.Create(id, title, messageFormat, Category, severity);
 }
