@@ -7,8 +7,11 @@ using NeuralSurgery.Diff;
 using NeuralSurgery.Graph;
 using NeuralSurgery.Oracle;
 using NeuralSurgery.Plan;
+using NeuralSurgery.Runtime.Reference;
+using NeuralSurgery.Runtime.Reference.Mapping;
 using NeuralSurgery.Tests.Support;
 using NeuralSurgery.Tracing;
+using OracleMap = NeuralSurgery.Oracle.GradientMap;
 
 namespace NeuralSurgery.Benchmarks;
 
@@ -16,8 +19,9 @@ namespace NeuralSurgery.Benchmarks;
 /// The <c>table3</c> command: paper 001 Table 3 on the OpenAI-Five-shaped graph. Version 2 appends 12 hero
 /// features (paper 001 section 3). Rows: gradient maps by PyTorch autograd (tests/oracle) with random init, with
 /// strictly positive init, with positive init and max → avg (the paper's remedies, section 2.3.1), and with the
-/// remedies plus the Table-2 instrumentation the oracle tests use; then the boolean map of Core's structured
-/// tracer (section 2.3.2).
+/// remedies plus the Table-2 instrumentation the oracle tests use; beside each of the first three, the same
+/// setting computed by our own <see cref="GradientMapper"/> (the C# reference executor, float32); then the boolean
+/// map of Core's structured tracer (section 2.3.2).
 /// </summary>
 /// <remarks>
 /// Interactions found: (element, slot) pairs of v2's boolean map that the gradient map also has, over the boolean
@@ -25,8 +29,14 @@ namespace NeuralSurgery.Benchmarks;
 /// v2 element as transferred when the boolean plan (<see cref="SurgeryDiffer"/>) copies it and the gradient map
 /// gives it, and its v1 source element, the same sets as the boolean map; over all v2 parameter elements.
 /// This approximates a plan built from the gradient map (an element keyed wrongly is not matched); the boolean
-/// row is the plan's own copied share. Time: the one-hot passes in Python (torch import excluded) and the
-/// structured tracer's median, both for v1 and v2 together as a surgery needs both maps.
+/// row is the plan's own copied share. Time: the one-hot passes in Python (torch import excluded), those of
+/// <see cref="GradientMapper"/> (after a JIT warm-up) and the structured tracer's median, each for v1 and v2
+/// together as a surgery needs both maps. Our rows use the PyTorch rows' settings: zero biases
+/// (<see cref="InitOptions.ZeroBias"/>), non-bias weights from torch's default init or U(0.1, 1)/fan_in
+/// (<see cref="InitOptions.PositiveNonBias"/>), symbols of size 2, C = Σ c ⊙ y over the outputs with c from
+/// U(0.5, 1.5), the same seed (but other random streams, so random init draws other weights); PyTorch maps in
+/// float64, we in float32. "Same as PyTorch" is the share of v2 parameter elements whose feature set is the one
+/// the PyTorch row of that setting gives.
 /// </remarks>
 internal static class Table3Bench
 {
@@ -95,27 +105,48 @@ internal static class Table3Bench
             return 1;
         }
 
-        var missing = new List<(GradMapSettings, MapComparison)>();
+        // Our GradientMapper with the settings of the first three PyTorch rows (the instrumented row has no C# form).
+        GradientMapOptions Ours(GradMapSettings s) => new()
+        {
+            Seed = s.Seed,
+            Init = new InitOptions { PositiveNonBias = s.PositiveInit, ZeroBias = true },
+            AveragePool = s.AvgPool,
+            SymbolSize = 2,
+        };
+        GradientMapper.Map(g1, space1, Ours(settings[0])); // JIT warm-up, not timed
+        var ours = settings.Where(s => !s.Instrumented).ToDictionary(s => s, s => (V1: GradientMapper.Map(g1, space1, Ours(s)), V2: GradientMapper.Map(g2, space2, Ours(s))));
+
+        var missing = new List<(string, long, IReadOnlyDictionary<string, long>)>();
         Console.WriteLine();
-        Console.WriteLine($"{"Mapping",-58} {"Interactions found",19} {"Params transferred",19} {"Time (s)",10}");
+        Console.WriteLine($"{"Mapping",-62} {"Interactions found",19} {"Params transferred",19} {"Same as PyTorch",16} {"Time (s)",10}");
         for (var i = 0; i < settings.Length; i++)
         {
-            var m1 = GradientMap.Read(results[2 * i], space1);
-            var m2 = GradientMap.Read(results[(2 * i) + 1], space2);
+            var m1 = OracleMap.Read(results[2 * i], space1);
+            var m2 = OracleMap.Read(results[(2 * i) + 1], space2);
             var comparison = GradientMaps.Compare(m2, boolean2);
-            var transferred = Transferred(plan, g2, boolean1, boolean2, m1, m2);
-            Console.WriteLine($"{"Gradient (" + settings[i] + ")",-58} {comparison.Found,19:P2} {transferred,19:P2} {m1.Seconds + m2.Seconds,10:F3}");
-            missing.Add((settings[i], comparison));
+            var transferred = Transferred(plan, g2, boolean1, boolean2, m1.At, m2.At);
+            var name = "Gradient, PyTorch (" + settings[i] + ")";
+            Console.WriteLine($"{name,-62} {comparison.Found,19:P2} {transferred,19:P2} {"",16} {m1.Seconds + m2.Seconds,10:F3}");
+            missing.Add((name, comparison.BooleanPairs, comparison.MissedPairsByParameter));
+            if (ours.TryGetValue(settings[i], out var mine))
+            {
+                var (found, booleanPairs, missed) = Found(g2, mine.V2.FeaturesAt, boolean2);
+                var mineTransferred = Transferred(plan, g2, boolean1, boolean2, mine.V1.FeaturesAt, mine.V2.FeaturesAt);
+                var same = Same(g2, mine.V2.FeaturesAt, m2.At);
+                name = "Gradient, ours (" + settings[i] + ")";
+                Console.WriteLine($"{name,-62} {found,19:P2} {mineTransferred,19:P2} {same,16:P2} {(mine.V1.Elapsed + mine.V2.Elapsed).TotalSeconds,10:F3}");
+                missing.Add((name, booleanPairs, missed));
+            }
         }
 
         var booleanShare = Transferred(plan, g2, boolean1, boolean2, null, null);
-        Console.WriteLine($"{"Boolean logic (StructuredTracer)",-58} {1.0,19:P2} {booleanShare,19:P2} {booleanTimes[booleanTimes.Count / 2],10:F4}");
+        Console.WriteLine($"{"Boolean logic (StructuredTracer)",-62} {1.0,19:P2} {booleanShare,19:P2} {"",16} {booleanTimes[booleanTimes.Count / 2],10:F4}");
         Console.WriteLine();
         Console.WriteLine($"boolean interactions of v2: {boolean2.InteractionCount():N0}; plan copies {plan.Totals.CopiedElements:N0} of {plan.Totals.TargetElements:N0} state_dict elements");
-        foreach (var (setting, c) in missing.Where(m => m.Item2.MissedPairsByParameter.Count > 0))
+        foreach (var (name, booleanPairs, missed) in missing.Where(m => m.Item3.Count > 0))
         {
-            var top = c.MissedPairsByParameter.OrderByDescending(kv => kv.Value).Take(5).Select(kv => $"{kv.Key} {(double)kv.Value / c.BooleanPairs:P1}");
-            Console.WriteLine($"missed by {setting}: {string.Join(", ", top)}");
+            var top = missed.OrderByDescending(kv => kv.Value).Take(5).Select(kv => $"{kv.Key} {(double)kv.Value / booleanPairs:P1}");
+            Console.WriteLine($"missed by {name}: {string.Join(", ", top)}");
         }
 
         Console.WriteLine("paper 001 Table 3 (OpenAI Five, 2.9 GHz Core i7): gradient (random + init.) 0.52% / 90.13%; (random init.) 49.42% / 94.91%;");
@@ -123,8 +154,67 @@ internal static class Table3Bench
         return 0;
     }
 
+    /// <summary>Interactions found, counted as <see cref="GradientMaps.Compare"/> counts them (parameters, not buffers), and the missed pairs per parameter.</summary>
+    private static (double Found, long BooleanPairs, IReadOnlyDictionary<string, long> Missed) Found(ModelGraph graph, Func<string, long, FeatureSet> gradient, InteractionMap boolean)
+    {
+        long booleanPairs = 0, common = 0;
+        var missed = new Dictionary<string, long>(StringComparer.Ordinal);
+        foreach (var p in graph.Parameters.Where(p => !p.IsBuffer))
+        {
+            long missedHere = 0;
+            var layout = boolean[p.Name];
+            ForEachElement(p, (flat, index) =>
+            {
+                var b = layout.FeaturesAt(index);
+                var both = b.Intersect(gradient(p.Name, flat)).Count;
+                booleanPairs += b.Count;
+                common += both;
+                missedHere += b.Count - both;
+            });
+            if (missedHere > 0)
+            {
+                missed[p.Name] = missedHere;
+            }
+        }
+
+        return (booleanPairs == 0 ? 1 : (double)common / booleanPairs, booleanPairs, missed);
+    }
+
+    /// <summary>Share of the graph's parameter elements to which both gradient maps give the same feature set.</summary>
+    private static double Same(ModelGraph graph, Func<string, long, FeatureSet> a, Func<string, long, FeatureSet> b)
+    {
+        long total = 0, same = 0;
+        foreach (var p in graph.Parameters.Where(p => !p.IsBuffer))
+        {
+            for (long flat = 0; flat < p.ElementCount; flat++)
+            {
+                total++;
+                same += a(p.Name, flat).Equals(b(p.Name, flat)) ? 1 : 0;
+            }
+        }
+
+        return total == 0 ? 1 : (double)same / total;
+    }
+
+    private static void ForEachElement(GraphParameter p, Action<long, long[]> action)
+    {
+        var shape = p.Shape.Dims.Select(d => d.Constant).ToArray();
+        var index = new long[shape.Length];
+        for (long flat = 0; flat < p.ElementCount; flat++)
+        {
+            var rest = flat;
+            for (var a = shape.Length - 1; a >= 0; a--)
+            {
+                index[a] = rest % shape[a];
+                rest /= shape[a];
+            }
+
+            action(flat, index);
+        }
+    }
+
     /// <summary>Share of v2 parameter elements the plan copies whose sets (and their sources' sets) the gradient maps get right; null maps: the boolean plan itself.</summary>
-    private static double Transferred(SurgeryPlan plan, ModelGraph g2, InteractionMap boolean1, InteractionMap boolean2, GradientMap? m1, GradientMap? m2)
+    private static double Transferred(SurgeryPlan plan, ModelGraph g2, InteractionMap boolean1, InteractionMap boolean2, Func<string, long, FeatureSet>? m1, Func<string, long, FeatureSet>? m2)
     {
         long total = 0, transferred = 0;
         foreach (var p in g2.Parameters.Where(p => !p.IsBuffer))
@@ -169,7 +259,7 @@ internal static class Table3Bench
                     sourceFlat = (sourceFlat * sourceShape[a]) + sourceIndex[a];
                 }
 
-                if (m2.At(p.Name, flat).Equals(layout2.FeaturesAt(index)) && m1.At(source, sourceFlat).Equals(layout1.FeaturesAt(sourceIndex)))
+                if (m2(p.Name, flat).Equals(layout2.FeaturesAt(index)) && m1(source, sourceFlat).Equals(layout1.FeaturesAt(sourceIndex)))
                 {
                     transferred++;
                 }
