@@ -171,7 +171,14 @@ public sealed partial class SurgeryGenerator
             name = outer.MetadataName + "+" + name;
         }
 
-        return type.ContainingNamespace is { IsGlobalNamespace: false } ns ? ns.ToDisplayString() + "." + name : name;
+        // Namespace names one by one: ToDisplayString escapes keywords (Game.@event), which GetTypeByMetadataName
+        // does not find, so the model was silently never read.
+        for (var ns = type.ContainingNamespace; ns is { IsGlobalNamespace: false }; ns = ns.ContainingNamespace)
+        {
+            name = ns.MetadataName + "." + name;
+        }
+
+        return name;
     }
 
     private static TypeSpec ReadType(INamedTypeSymbol type)
@@ -184,9 +191,19 @@ public sealed partial class SurgeryGenerator
             fullName.Insert(0, current.MetadataName).Insert(0, '.');
         }
 
-        var ns = type.ContainingNamespace is { IsGlobalNamespace: false } containing ? containing.ToDisplayString() : string.Empty;
-        fullName.Insert(0, ns.Length > 0 ? ns : "global");
-        return new TypeSpec(ns, type.Name, fullName.ToString(), declarations.ToImmutable());
+        // The namespace twice: escaped for the generated namespace declaration (namespace Game.@event), and as its
+        // plain names for the hint name, which Roslyn rejects when it contains '@'.
+        var escaped = new StringBuilder();
+        var plain = new StringBuilder();
+        for (var ns = type.ContainingNamespace; ns is { IsGlobalNamespace: false }; ns = ns.ContainingNamespace)
+        {
+            var separator = plain.Length > 0 ? "." : string.Empty;
+            escaped.Insert(0, Identifiers.Escape(ns.Name) + separator);
+            plain.Insert(0, ns.Name + separator);
+        }
+
+        fullName.Insert(0, plain.Length > 0 ? plain.ToString() : "global");
+        return new TypeSpec(escaped.ToString(), type.Name, fullName.ToString(), declarations.ToImmutable());
     }
 
     private static string Declaration(INamedTypeSymbol type)
@@ -197,13 +214,14 @@ public sealed partial class SurgeryGenerator
             TypeKind.Interface => "interface",
             _ => type.IsRecord ? "record" : "class",
         };
-        var declaration = "partial " + keyword + " " + type.Name;
+        // Names are escaped: a class or type parameter may be called like a keyword (class @event).
+        var declaration = "partial " + keyword + " " + Identifiers.Escape(type.Name);
         if (type.TypeParameters.Length > 0)
         {
             var names = new string[type.TypeParameters.Length];
             for (var i = 0; i < names.Length; i++)
             {
-                names[i] = type.TypeParameters[i].Name;
+                names[i] = Identifiers.Escape(type.TypeParameters[i].Name);
             }
 
             declaration += "<" + string.Join(", ", names) + ">";

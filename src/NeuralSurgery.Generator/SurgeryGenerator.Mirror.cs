@@ -46,8 +46,36 @@ public sealed partial class SurgeryGenerator
             return new ReadModel(model, schema, null);
         }
 
-        return new ReadModel(model, schema, ModelReader.Read(compilation, type, schema, cancellationToken));
+        try
+        {
+            return new ReadModel(model, schema, ModelReader.Read(compilation, type, schema, cancellationToken));
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // An exception escaping a step fails the whole generator (CS8785) and drops every model's output; a
+            // reader or Core bug on one model becomes an NS1007 on that model instead.
+            var location = model.AttributeLocation;
+            var args = EquatableArray.Create(model.Type.Name + ".forward", Unexpected(e));
+            var diagnostic = new ReaderDiagnostic(
+                ModelDiagnostics.GraphShapeError.Id,
+                DiagnosticSeverity.Error,
+                string.Format(CultureInfo.InvariantCulture, ModelDiagnostics.GraphShapeError.MessageFormat.ToString(CultureInfo.InvariantCulture), args[0], args[1]),
+                location,
+                ReaderDiagnostic.GraphNotBuilt,
+                args,
+                EquatableArray<ReaderLocation>.Empty,
+                EquatableArray<DiagnosticProperty>.Empty);
+            var result = new ModelReadResult(model.Type.Name, null, EquatableArray<GraphModule>.Empty, EquatableArray.Create(diagnostic), EquatableArray<SourceMapEntry>.Empty);
+            return new ReadModel(model, schema, result);
+        }
     }
+
+    /// <summary>
+    /// The message of an exception Core or the reader did not expect to throw: its type too, since a bare
+    /// <c>ArgumentException</c> message is no help in a bug report.
+    /// </summary>
+    private static string Unexpected(Exception e) =>
+        e is GraphException or PlanException ? e.Message : e.GetType().Name + ": " + e.Message;
 
     /// <summary>The mirror input of a model whose graph was built: graph and schema without YAML locations.</summary>
     internal static MirrorSpec? MirrorOf(ReadModel read) =>
@@ -78,10 +106,11 @@ public sealed partial class SurgeryGenerator
     /// <summary>Traces one model with the structured tracer: its graph JSON and the features that reach no parameter.</summary>
     internal static TracedModel Trace(MirrorSpec mirror, CancellationToken cancellationToken)
     {
-        var json = GraphJson.Write(mirror.Graph);
-        cancellationToken.ThrowIfCancellationRequested();
+        var json = string.Empty;
         try
         {
+            json = GraphJson.Write(mirror.Graph);
+            cancellationToken.ThrowIfCancellationRequested();
             var side = ModelSide.Trace(mirror.Graph, mirror.Schema);
             var schemaInputOf = mirror.Graph.Inputs.ToDictionary(i => i.Name, i => i.SchemaInput ?? i.Name, StringComparer.Ordinal);
             var unmapped = side.Map.UnmappedFeatures()
@@ -91,10 +120,31 @@ public sealed partial class SurgeryGenerator
                 .ToEquatableArray();
             return new TracedModel(mirror, json, unmapped, null);
         }
-        catch (GraphException e)
+        catch (Exception e) when (e is not OperationCanceledException)
         {
-            return new TracedModel(mirror, json, EquatableArray<FeatureRef>.Empty, e.Message);
+            // Any exception, not only GraphException: one escaping the step would crash the generator (CS8785).
+            // TraceFailed reports it; the mirror is not emitted.
+            return new TracedModel(mirror, json, EquatableArray<FeatureRef>.Empty, Unexpected(e));
         }
+    }
+
+    /// <summary>
+    /// NS1007 at the <c>[SurgeryModel]</c> attribute for a graph the reader built but the tracer rejected; without
+    /// it the mirror (and NS1015) went missing without a word.
+    /// </summary>
+    internal static ImmutableArray<DiagnosticInfo> TraceFailed(TracedModel traced, ImmutableArray<ModelSpec> models)
+    {
+        if (traced.Error is null)
+        {
+            return ImmutableArray<DiagnosticInfo>.Empty;
+        }
+
+        var model = models.FirstOrDefault(m => m.MetadataName == traced.Mirror.MetadataName);
+        var location = model?.AttributeLocation ?? new ReaderLocation(string.Empty, default, default);
+        return ImmutableArray.Create(new DiagnosticInfo(
+            ModelDiagnostics.GraphShapeError.Id,
+            location,
+            EquatableArray.Create(traced.Mirror.Type.Name + ".forward", traced.Error)));
     }
 
     /// <summary>NS1015 for each feature no parameter interacts with, at the feature in the YAML file.</summary>
@@ -143,16 +193,66 @@ public sealed partial class SurgeryGenerator
                 continue;
             }
 
-            foreach (var source in model.Sources)
+            foreach (var (source, className) in SurgeryClassNames(model.Sources))
             {
                 if (mirrors.TryGetValue(source.MetadataName, out var old))
                 {
-                    surgeries.Add(new SurgerySpec(mirror, old, model.Renames, source.Location));
+                    surgeries.Add(new SurgerySpec(mirror, old, model.Renames, source.Location, className));
                 }
             }
         }
 
         return surgeries.ToImmutable();
+    }
+
+    /// <summary>
+    /// The distinct sources of one model, each with the name of its generated class: <c>SurgeryFrom</c> and the
+    /// source's simple name, or its namespace-qualified name where two sources share a simple name
+    /// (<c>SurgeryFromOld_Policy</c>, <c>SurgeryFromOlder_Policy</c>). Without this, <c>[SurgeryFrom]</c> twice with
+    /// the same type, or with two types called alike, emitted two files with one hint name and crashed the generator.
+    /// </summary>
+    internal static IEnumerable<(SurgerySourceSpec Source, string ClassName)> SurgeryClassNames(EquatableArray<SurgerySourceSpec> sources)
+    {
+        var distinct = new List<SurgerySourceSpec>();
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var source in sources)
+        {
+            if (seen.Add(source.MetadataName))
+            {
+                distinct.Add(source);
+            }
+        }
+
+        // Hint names are compared ignoring case, so simple names that differ only in case count as shared too.
+        var sharedNames = new HashSet<string>(
+            distinct.GroupBy(s => s.Name, StringComparer.OrdinalIgnoreCase).Where(g => g.Count() > 1).Select(g => g.Key),
+            StringComparer.OrdinalIgnoreCase);
+        var taken = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var source in distinct)
+        {
+            var name = "SurgeryFrom" + (sharedNames.Contains(source.Name) ? QualifiedIdentifier(source.MetadataName) : source.Name);
+            while (!taken.Add(name))
+            {
+                name += "_";
+            }
+
+            yield return (source, name);
+        }
+    }
+
+    /// <summary><c>Old.Zoo+Policy`1</c> as one identifier: <c>Old_Zoo_Policy_1</c>.</summary>
+    private static string QualifiedIdentifier(string metadataName)
+    {
+        var chars = metadataName.ToCharArray();
+        for (var i = 0; i < chars.Length; i++)
+        {
+            if (!char.IsLetterOrDigit(chars[i]) && chars[i] != '_')
+            {
+                chars[i] = '_';
+            }
+        }
+
+        return new string(chars);
     }
 
     /// <summary>
@@ -164,6 +264,7 @@ public sealed partial class SurgeryGenerator
         var oldName = surgery.Source.Type.Name;
         var newName = surgery.Target.Type.Name;
         SurgeryPlan plan;
+        string planJson;
         try
         {
             var oldSide = ModelSide.Trace(surgery.Source.Graph, surgery.Source.Schema);
@@ -173,10 +274,13 @@ public sealed partial class SurgeryGenerator
             var renames = surgery.Renames.Select(r => new ModuleRename(r.From, r.To)).ToEquatableArray();
             var options = PlanOptions.Create(PlanOptions.Default.NewOutputBias, renames, EquatableArray<UnitMap>.Empty);
             plan = SurgeryDiffer.Diff(oldSide, newSide, options);
+            planJson = PlanJson.Write(plan); // throws ArgumentException for a plan Core considers inconsistent
         }
-        catch (Exception e) when (e is PlanException or GraphException)
+        catch (Exception e) when (e is not OperationCanceledException)
         {
-            var error = new DiagnosticInfo(SurgeryDiagnostics.SurgeryNotPlanned.Id, surgery.Location, EquatableArray.Create(oldName, newName, e.Message));
+            // Any exception, not only PlanException and GraphException: one escaping the step would crash the
+            // generator (CS8785) and drop the output of every model, not just this surgery's.
+            var error = new DiagnosticInfo(SurgeryDiagnostics.SurgeryNotPlanned.Id, surgery.Location, EquatableArray.Create(oldName, newName, Unexpected(e)));
             return new PlannedSurgery(null, EquatableArray.Create(error));
         }
 
@@ -207,9 +311,10 @@ public sealed partial class SurgeryGenerator
 
         var emit = new SurgeryEmitSpec(
             surgery.Target.Type,
+            surgery.ClassName,
             oldName,
             surgery.Source.MetadataName,
-            PlanJson.Write(plan),
+            planJson,
             totals.CopiedElements,
             totals.TargetElements,
             totals.SourceElements);

@@ -93,6 +93,13 @@ public sealed partial class SurgeryGenerator : IIncrementalGenerator
             .WithTrackingName(TrackingNames.MirrorSource);
         context.RegisterSourceOutput(mirrorSources, static (spc, source) => spc.AddSource(source.HintName, source.Text));
 
+        var traceErrors = traced
+            .Where(static model => model.Error is not null)
+            .Combine(models.Collect())
+            .SelectMany(static (pair, _) => TraceFailed(pair.Left, pair.Right))
+            .WithTrackingName(TrackingNames.TraceErrors);
+        context.RegisterSourceOutput(traceErrors, static (spc, diagnostic) => spc.ReportDiagnostic(diagnostic.ToDiagnostic()));
+
         var unmapped = traced
             .Combine(schemaFiles.Collect())
             .SelectMany(static (pair, _) => UnmappedFeatureDiagnostics(pair.Left, pair.Right))

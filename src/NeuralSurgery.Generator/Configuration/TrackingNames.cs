@@ -45,6 +45,9 @@ public static class TrackingNames
     /// <summary>The mirror source text of each model.</summary>
     public const string MirrorSource = nameof(MirrorSource);
 
+    /// <summary>NS1007 for graphs the tracer rejected (their mirror is not emitted).</summary>
+    public const string TraceErrors = nameof(TraceErrors);
+
     /// <summary>NS1015 for features no parameter interacts with.</summary>
     public const string UnmappedFeatures = nameof(UnmappedFeatures);
 

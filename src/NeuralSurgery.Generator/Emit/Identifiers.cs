@@ -32,9 +32,11 @@ internal static class Identifiers
             builder.Insert(0, '_');
         }
 
-        var identifier = builder.ToString();
-        return SyntaxFacts.GetKeywordKind(identifier) == SyntaxKind.None ? identifier : "@" + identifier;
+        return Escape(builder.ToString());
     }
+
+    /// <summary>A C# name as it must be written in source: <c>@</c> before a reserved keyword (<c>@event</c>).</summary>
+    public static string Escape(string name) => SyntaxFacts.GetKeywordKind(name) == SyntaxKind.None ? name : "@" + name;
 
     /// <summary>
     /// A unique member name: <paramref name="name"/> in PascalCase, with underscores appended while it clashes with a

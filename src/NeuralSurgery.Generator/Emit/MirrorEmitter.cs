@@ -14,6 +14,9 @@ internal static class MirrorEmitter
 {
     private const string Core = "global::NeuralSurgery.";
 
+    /// <summary>Core's factory of the schema's arrays, called with an explicit type argument (empty arrays need one).</summary>
+    private const string Items = Core + "Collections.EquatableArray.Create";
+
     public static GeneratedSource Emit(TracedModel traced)
     {
         var mirror = traced.Mirror;
@@ -30,14 +33,16 @@ internal static class MirrorEmitter
         writer.Line("/// <summary>The graph IR of forward in NeuralSurgery's graph JSON (version-stamped, byte-stable).</summary>");
         writer.Line("public const string GraphJson = " + SourceWriter.Verbatim(traced.GraphJson) + ";");
         writer.Line();
+        // Explicit types, no target-typed new or generic local functions: the user's project may compile with C# 8, and a
+        // type parameter of the generated code could clash with one of a generic model class (warning CS0693).
         writer.Line("private static readonly global::System.Lazy<" + Core + "Graph.ModelGraph> s_graph =");
-        writer.Line("    new(() => " + Core + "Json.GraphJson.Read(GraphJson), global::System.Threading.LazyThreadSafetyMode.ExecutionAndPublication);");
+        writer.Line("    new global::System.Lazy<" + Core + "Graph.ModelGraph>(() => " + Core + "Json.GraphJson.Read(GraphJson), global::System.Threading.LazyThreadSafetyMode.ExecutionAndPublication);");
         writer.Line();
         writer.Line("private static readonly global::System.Lazy<" + Core + "Schema.FeatureSchema> s_schema =");
-        writer.Line("    new(CreateSchema, global::System.Threading.LazyThreadSafetyMode.ExecutionAndPublication);");
+        writer.Line("    new global::System.Lazy<" + Core + "Schema.FeatureSchema>(CreateSchema, global::System.Threading.LazyThreadSafetyMode.ExecutionAndPublication);");
         writer.Line();
         writer.Line("private static readonly global::System.Lazy<" + Core + "Tracing.InteractionMap> s_map =");
-        writer.Line("    new(() => " + Core + "Tracing.StructuredTracer.Trace(Graph, " + Core + "Tracing.FeatureSpace.Bind(Graph, Schema)), global::System.Threading.LazyThreadSafetyMode.ExecutionAndPublication);");
+        writer.Line("    new global::System.Lazy<" + Core + "Tracing.InteractionMap>(() => " + Core + "Tracing.StructuredTracer.Trace(Graph, " + Core + "Tracing.FeatureSpace.Bind(Graph, Schema)), global::System.Threading.LazyThreadSafetyMode.ExecutionAndPublication);");
         writer.Line();
         writer.Line("/// <summary>The graph IR of forward.</summary>");
         writer.Line("public static " + Core + "Graph.ModelGraph Graph => s_graph.Value;");
@@ -68,18 +73,18 @@ internal static class MirrorEmitter
         writer.Line("return new " + Core + "Schema.FeatureSchema(");
         writer.Line("    " + SourceWriter.Quote(schema.Model) + ",");
         writer.Line("    " + Int(schema.Version) + ",");
-        writer.Line("    Items<" + Core + "Schema.SchemaInput>(");
+        writer.Line("    " + Items + "<" + Core + "Schema.SchemaInput>(");
         for (var i = 0; i < schema.Inputs.Count; i++)
         {
             var input = schema.Inputs[i];
             writer.Line(
                 "        new " + Core + "Schema.SchemaInput(" + SourceWriter.Quote(input.Name) + ", " + Core + "Schema.InputKind." + input.Kind + ", "
-                + (input.IsSet ? "true" : "false") + ", " + Features(input.Features) + ", Items<string>(" + string.Join(", ", input.Values.Select(SourceWriter.Quote)) + "), at)"
+                + (input.IsSet ? "true" : "false") + ", " + Features(input.Features) + ", " + Items + "<string>(" + string.Join(", ", input.Values.Select(SourceWriter.Quote)) + "), at)"
                 + (i + 1 < schema.Inputs.Count ? "," : string.Empty));
         }
 
         writer.Line("    ),");
-        writer.Line("    Items<" + Core + "Schema.SchemaOutput>(");
+        writer.Line("    " + Items + "<" + Core + "Schema.SchemaOutput>(");
         for (var i = 0; i < schema.Outputs.Count; i++)
         {
             var output = schema.Outputs[i];
@@ -87,15 +92,13 @@ internal static class MirrorEmitter
         }
 
         writer.Line("    ),");
-        writer.Line("    Items<" + Core + "Schema.SchemaRename>(" + string.Join(", ", schema.Renames.Select(r => "new " + Core + "Schema.SchemaRename(" + SourceWriter.Quote(r.From) + ", " + SourceWriter.Quote(r.To) + ", at)")) + "),");
+        writer.Line("    " + Items + "<" + Core + "Schema.SchemaRename>(" + string.Join(", ", schema.Renames.Select(r => "new " + Core + "Schema.SchemaRename(" + SourceWriter.Quote(r.From) + ", " + SourceWriter.Quote(r.To) + ", at)")) + "),");
         writer.Line("    " + SourceWriter.Quote(schema.Path) + ");");
-        writer.Line();
-        writer.Line("static " + Core + "Collections.EquatableArray<T> Items<T>(params T[] items) => new(items);");
         writer.Close();
     }
 
     private static string Features(Collections.EquatableArray<SchemaFeature> features) =>
-        "Items<" + Core + "Schema.SchemaFeature>(" + string.Join(", ", features.Select(f =>
+        Items + "<" + Core + "Schema.SchemaFeature>(" + string.Join(", ", features.Select(f =>
             "new " + Core + "Schema.SchemaFeature(" + SourceWriter.Quote(f.Name) + ", " + Int(f.Width) + ", " + Int(f.Offset) + ", at)")) + ")";
 
     private static string Int(int value) => value.ToString(CultureInfo.InvariantCulture);

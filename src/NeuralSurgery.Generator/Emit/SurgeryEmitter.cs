@@ -13,12 +13,9 @@ internal static class SurgeryEmitter
 {
     private const string Core = "global::NeuralSurgery.";
 
-    /// <summary>The generated class: <c>SurgeryFrom</c> and the old class name (already a C# identifier).</summary>
-    public static string ClassName(SurgeryEmitSpec spec) => "SurgeryFrom" + spec.SourceName;
-
     public static GeneratedSource Emit(SurgeryEmitSpec spec, bool withRuntime)
     {
-        var className = ClassName(spec);
+        var className = spec.ClassName;
         var writer = new SourceWriter();
         writer.Line(SourceWriter.Header.TrimEnd('\n'));
         writer.Line();
@@ -44,7 +41,8 @@ internal static class SurgeryEmitter
         writer.Line("public const long SourceElements = " + Long(spec.SourceElements) + ";");
         writer.Line();
         writer.Line("private static readonly global::System.Lazy<" + Core + "Plan.SurgeryPlan> s_plan =");
-        writer.Line("    new(() => " + Core + "Json.PlanJson.Read(PlanJson), global::System.Threading.LazyThreadSafetyMode.ExecutionAndPublication);");
+        // An explicit type rather than target-typed new: the user's project may compile with C# 8.
+        writer.Line("    new global::System.Lazy<" + Core + "Plan.SurgeryPlan>(() => " + Core + "Json.PlanJson.Read(PlanJson), global::System.Threading.LazyThreadSafetyMode.ExecutionAndPublication);");
         writer.Line();
         writer.Line("/// <summary>The surgery plan.</summary>");
         writer.Line("public static " + Core + "Plan.SurgeryPlan Plan => s_plan.Value;");

@@ -43,17 +43,19 @@ public sealed record FeatureRef(string Input, string Feature);
 /// <param name="Source">The old model.</param>
 /// <param name="Renames">The new model's <c>[SurgeryRename]</c> attributes.</param>
 /// <param name="Location">The <c>[SurgeryFrom]</c> argument, where the surgery's diagnostics go.</param>
-public sealed record SurgerySpec(MirrorSpec Target, MirrorSpec Source, EquatableArray<RenameSpec> Renames, ReaderLocation Location);
+/// <param name="ClassName">The generated class, unique among the new model's surgeries (<see cref="SurgeryGenerator.SurgeryClassNames"/>).</param>
+public sealed record SurgerySpec(MirrorSpec Target, MirrorSpec Source, EquatableArray<RenameSpec> Renames, ReaderLocation Location, string ClassName);
 
 /// <summary>What a surgery's generated class is made from: no locations.</summary>
 /// <param name="Target">Where to emit (the new model).</param>
+/// <param name="ClassName">The generated class (<c>SurgeryFromPolicyV1</c>).</param>
 /// <param name="SourceName">The old model class name.</param>
 /// <param name="SourceMetadataName">The old model class, fully qualified.</param>
 /// <param name="PlanJson">The plan, exactly as <c>PlanJson.Write</c> writes it.</param>
 /// <param name="Copied">Elements copied.</param>
 /// <param name="TargetElements">Parameter elements of the new model.</param>
 /// <param name="SourceElements">Parameter elements of the old model.</param>
-public sealed record SurgeryEmitSpec(TypeSpec Target, string SourceName, string SourceMetadataName, string PlanJson, long Copied, long TargetElements, long SourceElements);
+public sealed record SurgeryEmitSpec(TypeSpec Target, string ClassName, string SourceName, string SourceMetadataName, string PlanJson, long Copied, long TargetElements, long SourceElements);
 
 /// <summary>A planned surgery: what to emit (null when it cannot be planned) and its NS2xxx diagnostics.</summary>
 public sealed record PlannedSurgery(SurgeryEmitSpec? Emit, EquatableArray<DiagnosticInfo> Diagnostics);

@@ -32,7 +32,7 @@ public sealed record RenameSpec(string From, string To);
 /// Where a partial declaration for the model goes: its namespace (empty for the global namespace), and the type
 /// declarations from the outermost containing type to the model class itself.
 /// </summary>
-/// <param name="Namespace">The namespace, or empty.</param>
+/// <param name="Namespace">The namespace as written in C# (keywords escaped: <c>Game.@event</c>), or empty.</param>
 /// <param name="Name">The model class name.</param>
 /// <param name="FullName">Namespace and metadata names joined by dots (<c>global</c> for no namespace), for hint names.</param>
 /// <param name="Declarations">For example <c>partial class Outer</c>, <c>partial class Policy</c>.</param>
