@@ -776,7 +776,7 @@ def run_gradmap(req, graph, opts, model, layers):
                     raise OracleError(f"loss 'given' needs 'seed.{out_name}' in the inputs file")
                 weights_c[key] = given_c["seed." + out_name].to(v.dtype).reshape(v.shape)
             elif key not in weights_c and opts.loss == "sum_outputs":
-                # The plain sum of the outputs, as the C# GradientMapper seeds its backward pass (ones).
+                # The plain sum of the outputs (ones as seeds); the C# GradientMapper now uses positive random weights (loss: given).
                 weights_c[key] = torch.ones(v.shape, dtype=v.dtype)
             elif key not in weights_c:
                 weights_c[key] = (torch.rand(v.shape, generator=gen, dtype=torch.float64) + 0.5).to(v.dtype)
