@@ -7,7 +7,7 @@ namespace NeuralSurgery.Integration.Tests;
 
 /// <summary>
 /// The NeuralSurgery package as a user gets it (issue 7): `dotnet pack` into a folder feed, then a fresh project outside
-/// the repository that references the package from that feed (and the TorchSharp fixture) and builds. The generator,
+/// the repository that references the package from that feed (and the TorchSharp package) and builds. The generator,
 /// its dependencies and the props/targets all come from the package: the build writes the generated files and warns
 /// NS1015 in the schema file.
 /// </summary>
@@ -125,7 +125,6 @@ public sealed class PackageTests : IDisposable
               {fallback}
             </configuration>
             """);
-        var torchSharp = Path.Combine(Dotnet.RepoRoot, "tests", "Fixtures", "TorchSharp.Fixture", "TorchSharp.Fixture.csproj");
         File.WriteAllText(Path.Combine(consumer, "Consumer.csproj"), $"""
             <Project Sdk="Microsoft.NET.Sdk">
               <PropertyGroup>
@@ -135,7 +134,7 @@ public sealed class PackageTests : IDisposable
               </PropertyGroup>
               <ItemGroup>
                 <PackageReference Include="NeuralSurgery" Version="1.0.0" />
-                <ProjectReference Include="{torchSharp}" />
+                <PackageReference Include="TorchSharp" Version="0.107.0" />
               </ItemGroup>
             </Project>
             """);

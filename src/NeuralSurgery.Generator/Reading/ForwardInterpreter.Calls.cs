@@ -30,24 +30,58 @@ internal sealed partial class ForwardInterpreter
     };
 
     /// <summary>Arguments by parameter name and in parameter order, defaults included (as Roslyn lists them).</summary>
+    /// <summary>
+    /// A call's arguments by parameter. TorchSharp names one role differently from function to function
+    /// (<c>torch.cat(…, dim)</c> but <c>torch.concatenate(…, axis)</c>; <c>mean(dimensions)</c> but <c>amax(dims)</c>),
+    /// so lookups take every alias, and a role the method has under none of them is reported, never read as absent.
+    /// </summary>
     private sealed class CallArgs
     {
+        /// <summary>Parameter names of the reduction axes, in every spelling TorchSharp uses.</summary>
+        public static readonly string[] DimNames = ["dim", "dims", "dimensions", "axis", "dim0", "dim1", "dim2"];
+
         private readonly Dictionary<string, IArgumentOperation> _byName = new(StringComparer.Ordinal);
 
-        public CallArgs(ImmutableArray<IArgumentOperation> arguments)
+        public CallArgs(IInvocationOperation call)
         {
-            Ordered = arguments.Where(a => a.Parameter is not null).OrderBy(a => a.Parameter!.Ordinal).ToList();
+            Site = call.Syntax;
+            Method = call.TargetMethod;
+            Ordered = call.Arguments.Where(a => a.Parameter is not null).OrderBy(a => a.Parameter!.Ordinal).ToList();
             foreach (var a in Ordered)
             {
                 _byName[a.Parameter!.Name] = a;
             }
         }
 
+        public SyntaxNode Site { get; }
+
+        public IMethodSymbol Method { get; }
+
         public IReadOnlyList<IArgumentOperation> Ordered { get; }
 
-        public IArgumentOperation? this[string name] => _byName.TryGetValue(name, out var a) ? a : null;
+        /// <summary>The argument of the first parameter named one of <paramref name="names"/>; null when the method has none.</summary>
+        public IArgumentOperation? this[params string[] names]
+        {
+            get
+            {
+                foreach (var name in names)
+                {
+                    if (_byName.TryGetValue(name, out var a))
+                    {
+                        return a;
+                    }
+                }
 
-        public bool Has(string name) => _byName.ContainsKey(name);
+                return null;
+            }
+        }
+
+        public bool Has(params string[] names) => this[names] is not null;
+
+        /// <summary>Every argument whose parameter is a reduction axis (<c>sum(dim0, dim1)</c> has two), in order.</summary>
+        public IReadOnlyList<IArgumentOperation> Dims => Ordered.Where(a => Array.IndexOf(DimNames, a.Parameter!.Name) >= 0).ToList();
+
+        public string Signature => Method.ContainingType.Name + "." + Method.Name + "(" + string.Join(", ", Method.Parameters.Select(p => p.Name)) + ")";
     }
 
     private Value Invocation(IInvocationOperation call, Frame f)
@@ -67,7 +101,7 @@ internal sealed partial class ForwardInterpreter
                 return Unsupported(call.Syntax, "call", f.Where, "the reader calls modules held in fields only");
             }
 
-            var args = new CallArgs(call.Arguments);
+            var args = new CallArgs(call);
             return CallModule(module.Node, args.Ordered.Select(a => Eval(a.Value, f)).ToList(), call.Syntax, FirstArgumentSyntax(call), f);
         }
 
@@ -110,7 +144,7 @@ internal sealed partial class ForwardInterpreter
                 method = Implementation(module.Type, method);
             }
 
-            var args = new CallArgs(call.Arguments);
+            var args = new CallArgs(call);
             return Invoke(module, method, args.Ordered.Select(a => Eval(a.Value, f)).ToList(), call.Syntax, f.Where);
         }
 
@@ -407,7 +441,7 @@ internal sealed partial class ForwardInterpreter
     private Value TorchFunction(IInvocationOperation call, Frame f)
     {
         var name = call.TargetMethod.Name;
-        var args = new CallArgs(call.Arguments);
+        var args = new CallArgs(call);
         var where = "torch." + name;
         switch (name)
         {
@@ -417,7 +451,7 @@ internal sealed partial class ForwardInterpreter
             case "stack":
             {
                 var tensors = TensorList(args["tensors"], call.Syntax, f);
-                var dim = LongArg(args, "dim", where, f);
+                var dim = LongArg(args, "dim", where, f, "axis");
                 if (tensors is null || dim is null)
                 {
                     return Poison;
@@ -432,9 +466,8 @@ internal sealed partial class ForwardInterpreter
             case "sigmoid":
                 return Activation(args.Ordered[0], Activations[name], call.Syntax, f);
             case "mean":
-                return Reduce(args["input"], ReduceKind.Mean, args["dims"], args["keepdim"], call.Syntax, where, f);
             case "sum":
-                return Reduce(args["input"], ReduceKind.Sum, args["dim"], args["keepdim"], call.Syntax, where, f);
+                return Reduce(args["input"], name == "mean" ? ReduceKind.Mean : ReduceKind.Sum, args, call.Syntax, where, f);
             case "narrow":
                 return Narrow(args["input"]!.Value, args, call.Syntax, where, f);
             case "NewDisposeScope":
@@ -452,7 +485,7 @@ internal sealed partial class ForwardInterpreter
     private Value Functional(IInvocationOperation call, Frame f)
     {
         var name = call.TargetMethod.Name;
-        var args = new CallArgs(call.Arguments);
+        var args = new CallArgs(call);
         var where = "functional." + name;
         if (args["inplace"] is { } inplace && Eval(inplace.Value, f) is ConstValue { Value: true })
         {
@@ -517,7 +550,7 @@ internal sealed partial class ForwardInterpreter
             return Poison;
         }
 
-        var args = new CallArgs(call.Arguments);
+        var args = new CallArgs(call);
         var where = "Tensor." + name;
         switch (name)
         {
@@ -565,7 +598,7 @@ internal sealed partial class ForwardInterpreter
                 return LongArg(args, "dim", where, f) is { } sd ? Build(call.Syntax, () => _b.Softmax(x, Axis(sd), name == "log_softmax")) : Poison;
             case "max" when args.Has("dim"):
             {
-                var values = Reduce(x, ReduceKind.Max, args["dim"], args["keepdim"], call.Syntax, where, f);
+                var values = Reduce(x, ReduceKind.Max, args, call.Syntax, where, f);
                 return values is PoisonValue
                     ? Poison
                     : new TupleValue([values, new OpaqueValue(call.Syntax, "value", "the indexes of max(dim) are integer positions, which the graph IR does not hold")]);
@@ -576,8 +609,7 @@ internal sealed partial class ForwardInterpreter
             case "sum":
             {
                 var kind = name == "max" ? ReduceKind.Max : name == "mean" ? ReduceKind.Mean : ReduceKind.Sum;
-                var dims = args["dimensions"] ?? args["dim"];
-                return Reduce(x, kind, dims, args["keepdim"], call.Syntax, where, f);
+                return Reduce(x, kind, args, call.Syntax, where, f);
             }
 
             case "size":
@@ -637,14 +669,80 @@ internal sealed partial class ForwardInterpreter
         return x is { } v && dim is { } d && start is { } s && length is { } l ? Build(site, () => _b.Narrow(v, Axis(d), s, l)) : Poison;
     }
 
-    private Value Reduce(IArgumentOperation? input, ReduceKind kind, IArgumentOperation? dims, IArgumentOperation? keepdim, SyntaxNode site, string where, Frame f)
+    private Value Reduce(IArgumentOperation? input, ReduceKind kind, CallArgs args, SyntaxNode site, string where, Frame f)
     {
         var x = input is null ? null : Tensor(Eval(input.Value, f), site, f);
-        return x is { } v ? Reduce(v, kind, dims, keepdim, site, where, f) : Poison;
+        return x is { } v ? Reduce(v, kind, args, site, where, f) : Poison;
     }
 
-    /// <summary>A reduction over one axis, a list of axes (applied from the last), or every axis when none is given.</summary>
-    private Value Reduce(GraphValue x, ReduceKind kind, IArgumentOperation? dims, IArgumentOperation? keepdim, SyntaxNode site, string where, Frame f)
+    /// <summary>
+    /// A reduction over the axes the call names (one, a list, or several parameters as in <c>sum(dim0, dim1)</c>;
+    /// applied from the last), or over every axis for the overloads that take none (<c>mean()</c>, <c>sum(type)</c>).
+    /// An overload with parameters the reader does not know is reported: reading it as "every axis" would silently
+    /// reduce over the batch.
+    /// </summary>
+    private Value Reduce(GraphValue x, ReduceKind kind, CallArgs args, SyntaxNode site, string where, Frame f)
+    {
+        var dimArgs = args.Dims;
+        var keepdim = args["keepdim"];
+        var known = new HashSet<string>(StringComparer.Ordinal) { "input", "keepdim", "type", "dtype", "out" };
+        if (dimArgs.Count == 0 && args.Method.Parameters.Any(p => !known.Contains(p.Name)))
+        {
+            MissingParameter(args, "dim", f);
+            return Poison;
+        }
+
+        var axes = new List<long>();
+        if (dimArgs.Count == 0)
+        {
+            axes.AddRange(Enumerable.Range(0, x.Shape.Rank).Select(i => (long)i));
+        }
+
+        foreach (var dims in dimArgs)
+        {
+            if (!ReductionAxes(dims, axes, where, f))
+            {
+                return Poison;
+            }
+        }
+
+        return Reduce(x, kind, axes, keepdim, site, where, f);
+    }
+
+    /// <summary>Adds the constant axes of one dimension argument (a long, a long[] or a collection of them).</summary>
+    private bool ReductionAxes(IArgumentOperation dims, List<long> axes, string where, Frame f)
+    {
+        var d = Eval(dims.Value, f);
+        switch (d)
+        {
+            case ConstValue { Value: long l }:
+                axes.Add(l);
+                return true;
+            case ConstValue { Value: long[] array }:
+                axes.AddRange(array);
+                return true;
+            case ListValue list:
+                for (var i = 0; i < list.Items.Length; i++)
+                {
+                    if (list.Items[i] is not ConstValue { Value: long a })
+                    {
+                        NonConstant(list.Items[i], ElementSyntax(dims.Value, i), dims.Parameter?.Name ?? "dim", where);
+                        return false;
+                    }
+
+                    axes.Add(a);
+                }
+
+                return true;
+            case PoisonValue:
+                return false;
+            default:
+                NonConstant(d, dims.Value.Syntax, dims.Parameter?.Name ?? "dim", where);
+                return false;
+        }
+    }
+
+    private Value Reduce(GraphValue x, ReduceKind kind, List<long> axes, IArgumentOperation? keepdim, SyntaxNode site, string where, Frame f)
     {
         var keep = false;
         if (keepdim is not null)
@@ -657,39 +755,6 @@ internal sealed partial class ForwardInterpreter
             }
 
             keep = b;
-        }
-
-        var axes = new List<long>();
-        var d = dims is null ? ConstValue.Null : Eval(dims.Value, f);
-        switch (d)
-        {
-            case ConstValue { Value: null }:
-                axes.AddRange(Enumerable.Range(0, x.Shape.Rank).Select(i => (long)i));
-                break;
-            case ConstValue { Value: long l }:
-                axes.Add(l);
-                break;
-            case ConstValue { Value: long[] array }:
-                axes.AddRange(array);
-                break;
-            case ListValue list:
-                for (var i = 0; i < list.Items.Length; i++)
-                {
-                    if (list.Items[i] is not ConstValue { Value: long a })
-                    {
-                        NonConstant(list.Items[i], ElementSyntax(dims!.Value, i), dims.Parameter?.Name ?? "dim", where);
-                        return Poison;
-                    }
-
-                    axes.Add(a);
-                }
-
-                break;
-            case PoisonValue:
-                return Poison;
-            default:
-                NonConstant(d, dims!.Value.Syntax, dims.Parameter?.Name ?? "dim", where);
-                return Poison;
         }
 
         var rank = x.Shape.Rank;
@@ -724,8 +789,24 @@ internal sealed partial class ForwardInterpreter
 
     // ---------------------------------------------------------------- arguments
 
-    private long? LongArg(CallArgs args, string name, string callee, Frame f) =>
-        args[name] is { } a ? Long(a.Value, name, callee, f) : null;
+    /// <summary>A constant integer argument (any alias); a method without such a parameter is reported, not skipped.</summary>
+    private long? LongArg(CallArgs args, string name, string callee, Frame f, params string[] aliases)
+    {
+        if (args[[name, .. aliases]] is { } a)
+        {
+            return Long(a.Value, a.Parameter?.Name ?? name, callee, f);
+        }
+
+        MissingParameter(args, name, f);
+        return null;
+    }
+
+    /// <summary>
+    /// The reader expected a parameter the TorchSharp method does not have (an overload or release it does not know):
+    /// an NS1003 naming the signature it found, so no path ends without a graph and without a diagnostic.
+    /// </summary>
+    private void MissingParameter(CallArgs args, string name, Frame f) =>
+        _d.Unsupported(args.Site, "call", f.Where, $"the reader expects a parameter '{name}' and found {args.Signature}");
 
     private double? DoubleArg(CallArgs args, string name, string callee, Frame f)
     {
@@ -820,7 +901,7 @@ internal sealed partial class ForwardInterpreter
 
     private Value TensorIndexFactory(IInvocationOperation call, Frame f)
     {
-        var args = new CallArgs(call.Arguments);
+        var args = new CallArgs(call);
         var name = call.TargetMethod.Name;
 
         long? Optional(string parameter, out bool failed)

@@ -434,7 +434,8 @@ internal sealed partial class ForwardInterpreter
 
         if (field.IsStatic)
         {
-            return new NonConstValue(null);
+            // TorchSharp 0.107 declares TensorIndex.Ellipsis/Colon/None/Null as static fields (older releases: properties).
+            return TorchSymbols.IsTensorIndex(field.ContainingType) ? TensorIndexMember(field.Name, op.Syntax, f) : new NonConstValue(null);
         }
 
         UserModuleNode? owner = null;
@@ -485,18 +486,21 @@ internal sealed partial class ForwardInterpreter
         return name.StartsWith("Item", StringComparison.Ordinal) && int.TryParse(name.Substring(4), out var n) && n is >= 1 and <= 7 ? n - 1 : -1;
     }
 
+    /// <summary><c>TensorIndex.Ellipsis</c>, <c>Colon</c>, <c>None</c> (and its alias <c>Null</c>), field or property.</summary>
+    private Value TensorIndexMember(string name, SyntaxNode site, Frame f) => name switch
+    {
+        "Ellipsis" => new IndexValue(IndexKind.Ellipsis),
+        "Colon" => new IndexValue(IndexKind.Colon),
+        "None" or "Null" => new IndexValue(IndexKind.NewAxis),
+        _ => Unsupported(site, "index", f.Where, $"TensorIndex.{name} is not read"),
+    };
+
     private Value Property(IPropertyReferenceOperation op, Frame f)
     {
         var property = op.Property;
         if (TorchSymbols.IsTensorIndex(property.ContainingType) && property.IsStatic)
         {
-            return property.Name switch
-            {
-                "Ellipsis" => new IndexValue(IndexKind.Ellipsis),
-                "Colon" => new IndexValue(IndexKind.Colon),
-                "None" => new IndexValue(IndexKind.NewAxis),
-                _ => Unsupported(op.Syntax, "index", f.Where, $"TensorIndex.{property.Name} is not read"),
-            };
+            return TensorIndexMember(property.Name, op.Syntax, f);
         }
 
         var instance = op.Instance is null ? null : Eval(op.Instance, f);

@@ -107,6 +107,17 @@ public static class ModelReader
             }
 
             _sourceMap.AddRange(pass.SourceMap);
+            if (pass.Graph is null && !treeDiagnostics.ToArray().Concat(pass.Diagnostics.ToArray()).Any(d => d.Fallback == ReaderDiagnostic.GraphNotBuilt))
+            {
+                // No path may end without a graph and without a diagnostic ("1 error (listed above)" with none listed):
+                // should one still be missed, the user gets a construct diagnostic at forward rather than silence.
+                pass.Diagnostics.Unsupported(
+                    forward.DeclaringSyntaxReferences[0].GetSyntax(_ct),
+                    "method",
+                    name + "." + forward.Name,
+                    "the reader stopped without building a graph and without a more specific reason; this is a reader bug worth reporting with the model");
+            }
+
             var diagnostics = Merge(treeDiagnostics, pass.Diagnostics);
             var graph = diagnostics.Any(d => d.Fallback == ReaderDiagnostic.GraphNotBuilt) ? null : pass.Graph;
             return new ModelReadResult(name, graph, modules, diagnostics, _sourceMap.ToEquatableArray());

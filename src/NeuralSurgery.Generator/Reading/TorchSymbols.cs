@@ -102,7 +102,11 @@ internal static class TorchSymbols
     public static bool IsModulesType(ITypeSymbol? type, string name) =>
         type is INamedTypeSymbol t && t.Name == name && t.ContainingType is null && IsNamespace(t.ContainingNamespace, ModulesNamespace);
 
-    /// <summary><c>TorchSharp.ComponentNameAttribute</c>.</summary>
+    /// <summary>
+    /// <c>TorchSharp.Utils.ComponentNameAttribute</c>, where TorchSharp declares it (also accepted in <c>TorchSharp</c>):
+    /// it renames a field's state_dict key, so missing it would name every tensor after the field.
+    /// </summary>
     public static bool IsComponentNameAttribute(ITypeSymbol? type) =>
-        type is INamedTypeSymbol { Name: "ComponentNameAttribute", ContainingType: null } t && IsNamespace(t.ContainingNamespace, Namespace);
+        type is INamedTypeSymbol { Name: "ComponentNameAttribute", ContainingType: null } t
+        && (IsNamespace(t.ContainingNamespace, Namespace) || IsNamespace(t.ContainingNamespace, Namespace + ".Utils"));
 }

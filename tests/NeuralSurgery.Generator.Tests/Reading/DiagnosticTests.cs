@@ -490,7 +490,7 @@ public class DiagnosticTests
     {
         var r = ModelSource.Read(Model("""
                 private readonly Linear fc = Linear(4, 2);
-                [ComponentName(Name = "fc")]
+                [TorchSharp.Utils.ComponentName(Name = "fc")]
                 private readonly Linear other = Linear(4, 2);
                 private readonly Sequential seq = Sequential(("a", ReLU()), ("a", Tanh()));
 

@@ -12,7 +12,7 @@ using NeuralSurgery.Schema;
 namespace NeuralSurgery.Generator.Tests.Reading;
 
 /// <summary>
-/// Compiles model source text against the signature-only TorchSharp fixture and the trusted platform
+/// Compiles model source text against the real TorchSharp package (0.107) and the trusted platform
 /// assemblies, and runs the model reader on one class.
 /// </summary>
 internal static class ModelSource

@@ -224,7 +224,7 @@ public class ModuleReadingTests
             public sealed class M : Module<Tensor, Tensor>
             {
                 private const long Width = 4;
-                [ComponentName(Name = "encoder")]
+                [TorchSharp.Utils.ComponentName(Name = "encoder")]
                 private readonly Block first = new Block(Width);
                 private readonly Sequential rest = Sequential(new Block(8, 6), new Block(6, outputs: 2));
 

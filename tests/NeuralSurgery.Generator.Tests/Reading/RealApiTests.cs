@@ -1,0 +1,101 @@
+using System.Linq;
+
+
+namespace NeuralSurgery.Generator.Tests.Reading;
+
+/// <summary>
+/// The reader on TorchSharp 0.107's real signatures, where they differ from what one might guess (each case was
+/// read wrongly, two of them silently, against the signature-only copy of the API these tests once compiled against).
+/// </summary>
+public class RealApiTests
+{
+    private const string X4 = """
+        model: M
+        version: 1
+        inputs:
+          x:
+            set: true
+            features: [a, b, c, d]
+        """;
+
+    private static global::NeuralSurgery.Generator.Reading.ModelReadResult Read(string members) =>
+        ModelSource.Read($$"""
+            public sealed class M : Module<Tensor, Tensor>
+            {
+                public M() : base("M") => RegisterComponents();
+
+            {{members}}
+            }
+            """, "M", X4);
+
+    [Fact]
+    public void Mean_reduces_over_the_dimensions_parameter_and_keeps_the_batch()
+    {
+        // torch.mean(Tensor input, long[] dimensions, bool keepdim, ScalarType? type): not "dims".
+        var g = ModelSource.Graph(Read("""
+                public override Tensor forward(Tensor x) => torch.mean(x, [1]) + x.mean([1L]);
+            """));
+        Assert.Equal(["mean = mean 1(x) -> [B, 4]", "mean_1 = mean 1(x) -> [B, 4]", "add = add(mean, mean_1) -> [B, 4]"], ModelSource.Nodes(g));
+    }
+
+    [Fact]
+    public void Sum_over_two_dimension_parameters_reduces_both()
+    {
+        // Tensor.sum(long dim0, long dim1, bool keepdim, ScalarType? type) has no "dim" parameter at all.
+        var g = ModelSource.Graph(Read("""
+                public override Tensor forward(Tensor x) => x.unsqueeze(2).sum(1, 2);
+            """));
+        Assert.Equal(["unsqueeze = unsqueeze 2(x) -> [B, N, 1, 4]", "sum = sum 2(unsqueeze) -> [B, N, 4]", "sum_1 = sum 1(sum) -> [B, 4]"], ModelSource.Nodes(g));
+    }
+
+    [Fact]
+    public void Concatenate_reads_its_axis_parameter()
+    {
+        // torch.concatenate(IList<Tensor> tensors, long axis): cat and concat call it "dim".
+        var g = ModelSource.Graph(Read("""
+                public override Tensor forward(Tensor x) => torch.concatenate([x, x], axis: -1) + torch.concatenate(new[] { x, x }, 2);
+            """));
+        Assert.Equal(["cat = concat 2(x, x) -> [B, N, 8]", "cat_1 = concat 2(x, x) -> [B, N, 8]", "add = add(cat, cat_1) -> [B, N, 8]"], ModelSource.Nodes(g));
+    }
+
+    [Fact]
+    public void TensorIndex_static_fields_are_indices()
+    {
+        // TensorIndex.Colon, Ellipsis, None and Null are static fields in 0.107.
+        var g = ModelSource.Graph(Read("""
+                public override Tensor forward(Tensor x) => x[TensorIndex.Colon, TensorIndex.Ellipsis, TensorIndex.Slice(0, 2)] + x[TensorIndex.Ellipsis, TensorIndex.Slice(2, 4)];
+            """));
+        Assert.Equal(["slice = slice 2 0:2:1(x) -> [B, N, 2]", "slice_1 = slice 2 2:4:1(x) -> [B, N, 2]", "add = add(slice, slice_1) -> [B, N, 2]"], ModelSource.Nodes(g));
+        // None/Null are recognised as new axes (which the reader does not take in an index and says so), not as
+        // non-constant arguments.
+        var none = Read("""
+                public override Tensor forward(Tensor x) => x[TensorIndex.Ellipsis, TensorIndex.None] + x[TensorIndex.Ellipsis, TensorIndex.Null];
+            """);
+        Assert.Equal(2, none.Diagnostics.Count(d => d.Id == "NS1001" && d.Message.Contains("new axes in an index are not read; use unsqueeze", System.StringComparison.Ordinal)));
+        Assert.DoesNotContain(none.Diagnostics, d => d.Id == "NS1003");
+    }
+
+    [Fact]
+    public void ComponentName_from_TorchSharp_Utils_names_the_state_dict_key()
+    {
+        var g = ModelSource.Graph(Read("""
+                [TorchSharp.Utils.ComponentName(Name = "encoder")]
+                private readonly Linear fc = Linear(4, 3);
+
+                public override Tensor forward(Tensor x) => fc.forward(x);
+            """));
+        Assert.Equal(["encoder.weight [3, 4]", "encoder.bias [3]"], ModelSource.StateDict(g));
+    }
+
+    [Fact]
+    public void An_overload_the_reader_does_not_know_is_reported_never_read_as_every_axis()
+    {
+        // Tensor.max(Tensor other) is an elementwise maximum; reading it as max over every axis would drop the batch.
+        var result = Read("""
+                public override Tensor forward(Tensor x) => x.max(x).sum(1);
+            """);
+        Assert.Null(result.Graph);
+        var diagnostic = Assert.Single(result.Diagnostics, d => d.Id == "NS1001");
+        Assert.Contains("Tensor.max(other)", diagnostic.Message, System.StringComparison.Ordinal);
+    }
+}
