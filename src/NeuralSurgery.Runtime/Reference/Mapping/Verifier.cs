@@ -83,104 +83,190 @@ public static class Verifier
         Renames renames,
         Dictionary<string, int[]>? outputColumns)
     {
-        ArgumentNullException.ThrowIfNull(oldFeatures);
-        ArgumentNullException.ThrowIfNull(newFeatures);
+        var check = new EquivalenceCheck(oldGraph, oldFeatures, newGraph, newFeatures, samples, seed, symbolSize, renames, outputColumns);
         var oldModel = ReferenceModel.Load(oldGraph, oldWeights);
         var newModel = ReferenceModel.Load(newGraph, newWeights);
-        long Size(string s) => s == Dim.BatchSymbol ? samples : symbolSize;
-        var rng = new Random(seed);
-        var oldInputs = new Dictionary<string, Tensor>(StringComparer.Ordinal);
-        foreach (var input in oldGraph.Inputs)
-        {
-            oldInputs[input.Name] = RandomInput(input, oldGraph, oldFeatures, Size, rng);
-        }
+        return check.Compare(oldModel.Forward(check.OldInputs).Outputs, newModel.Forward(check.NewInputs).Outputs);
+    }
 
-        var newInputs = new Dictionary<string, Tensor>(StringComparer.Ordinal);
-        foreach (var input in newGraph.Inputs)
+    /// <summary>
+    /// The inputs and the comparison of a verification, without running either model: what the TorchSharp verifier
+    /// feeds to the user's own <c>forward</c> and compares its outputs with, so both verifiers mean the same eq. 1.
+    /// </summary>
+    public static EquivalenceCheck Prepare(
+        ModelGraph oldGraph,
+        FeatureSchema oldSchema,
+        ModelGraph newGraph,
+        FeatureSchema newSchema,
+        int samples = 1000,
+        int seed = 0,
+        int symbolSize = 3)
+    {
+        ArgumentNullException.ThrowIfNull(oldGraph);
+        ArgumentNullException.ThrowIfNull(newGraph);
+        ArgumentNullException.ThrowIfNull(oldSchema);
+        ArgumentNullException.ThrowIfNull(newSchema);
+        var renames = new Renames(newSchema);
+        return new EquivalenceCheck(
+            oldGraph,
+            FeatureSpace.Bind(oldGraph, oldSchema),
+            newGraph,
+            FeatureSpace.Bind(newGraph, newSchema),
+            samples,
+            seed,
+            symbolSize,
+            renames,
+            OutputColumns(oldGraph, oldSchema, newGraph, newSchema, renames));
+    }
+
+    /// <summary>Random world states for both models (shared features equal) and the output comparison of eq. 1.</summary>
+    public sealed class EquivalenceCheck
+    {
+        private readonly Dictionary<string, int[]>? _outputColumns;
+
+        internal EquivalenceCheck(
+            ModelGraph oldGraph,
+            FeatureSpace oldFeatures,
+            ModelGraph newGraph,
+            FeatureSpace newFeatures,
+            int samples,
+            int seed,
+            int symbolSize,
+            Renames renames,
+            Dictionary<string, int[]>? outputColumns)
         {
-            var t = RandomInput(input, newGraph, newFeatures, Size, rng);
-            if (oldInputs.TryGetValue(input.Name, out var old))
+            ArgumentNullException.ThrowIfNull(oldFeatures);
+            ArgumentNullException.ThrowIfNull(newFeatures);
+            ArgumentOutOfRangeException.ThrowIfLessThan(samples, 1);
+            ArgumentOutOfRangeException.ThrowIfLessThan(symbolSize, 1);
+            Samples = samples;
+            _outputColumns = outputColumns;
+            long Size(string s) => s == Dim.BatchSymbol ? samples : symbolSize;
+            var rng = new Random(seed);
+            var oldInputs = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+            foreach (var input in oldGraph.Inputs)
             {
-                if (input.Role == InputRole.Features && newFeatures.HasInput(input.Name) && oldFeatures.HasInput(input.Name))
+                oldInputs[input.Name] = RandomInput(input, oldFeatures, Size, rng);
+            }
+
+            var newInputs = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+            foreach (var input in newGraph.Inputs)
+            {
+                var t = RandomInput(input, newFeatures, Size, rng);
+                if (oldInputs.TryGetValue(input.Name, out var old))
                 {
-                    CopyFeatures(input.Name, old, t, oldFeatures, newFeatures, renames);
-                }
-                else if (input.Role == InputRole.Categorical && newFeatures.HasInput(input.Name) && oldFeatures.HasInput(input.Name) && old.SameShape(t))
-                {
-                    var (oldStart, _) = oldFeatures.InputSlots(input.Name);
-                    var (newStart, _) = newFeatures.InputSlots(input.Name);
-                    for (var i = 0; i < t.Length; i++)
+                    if (input.Role == InputRole.Features && newFeatures.HasInput(input.Name) && oldFeatures.HasInput(input.Name))
                     {
-                        var value = oldFeatures.Slots[oldStart + (int)old.Data[i]].Feature;
-                        if (newFeatures.FeatureSlots(input.Name, renames.ToNew(input.Name, value)) is { } match)
+                        CopyFeatures(input.Name, old, t, oldFeatures, newFeatures, renames);
+                    }
+                    else if (input.Role == InputRole.Categorical && newFeatures.HasInput(input.Name) && oldFeatures.HasInput(input.Name) && old.SameShape(t))
+                    {
+                        var (oldStart, _) = oldFeatures.InputSlots(input.Name);
+                        var (newStart, _) = newFeatures.InputSlots(input.Name);
+                        for (var i = 0; i < t.Length; i++)
                         {
-                            t.Data[i] = match.Start - newStart;
+                            var value = oldFeatures.Slots[oldStart + (int)old.Data[i]].Feature;
+                            if (newFeatures.FeatureSlots(input.Name, renames.ToNew(input.Name, value)) is { } match)
+                            {
+                                t.Data[i] = match.Start - newStart;
+                            }
                         }
                     }
-                }
-                else if (old.SameShape(t))
-                {
-                    old.Data.CopyTo(t.Data, 0);
-                }
-            }
-
-            newInputs[input.Name] = t;
-        }
-
-        var oldOut = oldModel.Forward(oldInputs).Outputs;
-        var newOut = newModel.Forward(newInputs).Outputs;
-        var results = new List<OutputDifference>();
-        var skipped = new List<string>();
-        foreach (var (name, a) in oldOut)
-        {
-            if (!newOut.TryGetValue(name, out var b))
-            {
-                skipped.Add(name);
-                continue;
-            }
-
-            if (outputColumns is not null && outputColumns.TryGetValue(name, out var columns) && a.Rank == b.Rank && a.Rank > 0
-                && a.Dim(a.Rank - 1) == columns.Length && a.Length / columns.Length == b.Length / b.Dim(b.Rank - 1))
-            {
-                // Old column c is new column columns[c] (by output feature name); -1: the new model dropped it.
-                var (oldWidth, newWidth) = (columns.Length, b.Dim(b.Rank - 1));
-                double most = 0;
-                long compared = 0;
-                for (var r = 0; r < a.Length / oldWidth; r++)
-                {
-                    for (var c = 0; c < oldWidth; c++)
+                    else if (old.SameShape(t))
                     {
-                        if (columns[c] >= 0)
-                        {
-                            most = Math.Max(most, Math.Abs((double)a.Data[(r * oldWidth) + c] - b.Data[(r * newWidth) + columns[c]]));
-                            compared++;
-                        }
+                        old.Data.CopyTo(t.Data, 0);
                     }
                 }
 
-                results.Add(new OutputDifference(name, most, compared));
-                continue;
+                newInputs[input.Name] = t;
             }
 
+            OldInputs = oldInputs;
+            NewInputs = newInputs;
+        }
+
+        public int Samples { get; }
+
+        /// <summary>The old model's inputs by graph input name (categorical inputs hold indices as floats).</summary>
+        public IReadOnlyDictionary<string, Tensor> OldInputs { get; }
+
+        /// <summary>The new model's inputs: the same world states as <see cref="OldInputs"/>, new features random.</summary>
+        public IReadOnlyDictionary<string, Tensor> NewInputs { get; }
+
+        /// <summary>max |F_old − F_new| per old output, matched by name (and by column for schema outputs).</summary>
+        public VerificationReport Compare(IReadOnlyDictionary<string, Tensor> oldOutputs, IReadOnlyDictionary<string, Tensor> newOutputs)
+        {
+            ArgumentNullException.ThrowIfNull(oldOutputs);
+            ArgumentNullException.ThrowIfNull(newOutputs);
+            var results = new List<OutputDifference>();
+            var skipped = new List<string>();
+            foreach (var (name, a) in oldOutputs)
+            {
+                if (!newOutputs.TryGetValue(name, out var b))
+                {
+                    skipped.Add(name);
+                    continue;
+                }
+
+                if (_outputColumns is not null && _outputColumns.TryGetValue(name, out var columns) && a.Rank == b.Rank && a.Rank > 0
+                    && a.Dim(a.Rank - 1) == columns.Length && a.Length / columns.Length == b.Length / b.Dim(b.Rank - 1))
+                {
+                    // Old column c is new column columns[c] (by output feature name); -1: the new model dropped it.
+                    var (oldWidth, newWidth) = (columns.Length, b.Dim(b.Rank - 1));
+                    double most = 0;
+                    long compared = 0;
+                    for (var r = 0; r < a.Length / oldWidth; r++)
+                    {
+                        for (var c = 0; c < oldWidth; c++)
+                        {
+                            if (columns[c] >= 0)
+                            {
+                                most = Math.Max(most, Difference(a.Data[(r * oldWidth) + c], b.Data[(r * newWidth) + columns[c]]));
+                                compared++;
+                            }
+                        }
+                    }
+
+                    results.Add(new OutputDifference(name, most, compared));
+                    continue;
+                }
+
+                if (!a.SameShape(b))
+                {
+                    skipped.Add(name);
+                    continue;
+                }
+
+                results.Add(new OutputDifference(name, MaxDifference(a, b), a.Length));
+            }
+
+            return new VerificationReport(results, skipped, Samples);
+        }
+
+        /// <summary>max |a − b| over two tensors of one shape; NaN on either side counts as infinitely different.</summary>
+        public static double MaxDifference(Tensor a, Tensor b)
+        {
+            ArgumentNullException.ThrowIfNull(a);
+            ArgumentNullException.ThrowIfNull(b);
             if (!a.SameShape(b))
             {
-                skipped.Add(name);
-                continue;
+                throw new ArgumentException($"shapes differ: {a.ShapeString} and {b.ShapeString}", nameof(b));
             }
 
             double worst = 0;
             for (var i = 0; i < a.Length; i++)
             {
-                worst = Math.Max(worst, Math.Abs((double)a.Data[i] - b.Data[i]));
+                worst = Math.Max(worst, Difference(a.Data[i], b.Data[i]));
             }
 
-            results.Add(new OutputDifference(name, worst, a.Length));
+            return worst;
         }
 
-        return new VerificationReport(results, skipped, samples);
+        // A NaN must fail the check, and Math.Max(0, NaN) would hide it in the running maximum's next comparison.
+        private static double Difference(float a, float b) => float.IsNaN(a) || float.IsNaN(b) ? double.PositiveInfinity : Math.Abs((double)a - b);
     }
 
-    private static Tensor RandomInput(GraphInput input, ModelGraph graph, FeatureSpace features, Func<string, long> size, Random rng)
+    private static Tensor RandomInput(GraphInput input, FeatureSpace features, Func<string, long> size, Random rng)
     {
         var t = Tensor.Zeros(input.Shape.Evaluate(size).Select(d => (int)d).ToArray());
         var vocab = input.Role == InputRole.Categorical && features.HasInput(input.Name) ? features.InputSlots(input.Name).Length : 1;
@@ -248,7 +334,7 @@ public static class Verifier
     }
 
     /// <summary>The new schema's renames of features and values, plain (<c>hp</c>) or qualified (<c>hero.hp</c>).</summary>
-    private sealed class Renames
+    internal sealed class Renames
     {
         public static readonly Renames None = new(null);
 

@@ -1,0 +1,131 @@
+using System;
+using System.IO;
+using NeuralSurgery.Graph;
+using NeuralSurgery.Runtime.Checkpoints;
+using NeuralSurgery.Runtime.Execution;
+using NeuralSurgery.Schema;
+using NeuralSurgery.TorchSharp.Tests.Models;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace NeuralSurgery.TorchSharp.Tests;
+
+/// <summary>
+/// Paper 001 eq. 1 by the user's own forward: a trained-looking v1 module is saved with TorchSharp's Module.save, moved
+/// by the generated surgery map, loaded into v2 with TorchSharp's strict Module.load, and both modules' real forward
+/// agree on 1,000 random world states. Each case also checks both modules against the reference executor.
+/// </summary>
+public sealed class EvolutionTests : IDisposable
+{
+    private readonly string _dir = Directory.CreateTempSubdirectory("ns-torchsharp-").FullName;
+
+    public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+    [Fact]
+    public void Linear_embedding_and_concat_of_encoders_gain_a_feature_a_hero_and_an_action() =>
+        Check(
+            new PolicyV1(), PolicyV1.Mirror.Graph, PolicyV1.Mirror.Schema,
+            () => new PolicyV2(), PolicyV2.Mirror.Graph, PolicyV2.Mirror.Schema,
+            (from, to) => PolicyV2.SurgeryFromPolicyV1.Apply(from, to, Options));
+
+    [Fact]
+    public void Sets_LayerNorm_and_a_widened_BatchNorm1d_layer_with_a_renamed_and_a_new_unit_feature() =>
+        Check(
+            new ScoutV1(), ScoutV1.Mirror.Graph, ScoutV1.Mirror.Schema,
+            () => new ScoutV2(), ScoutV2.Mirror.Graph, ScoutV2.Mirror.Schema,
+            (from, to) => ScoutV2.SurgeryFromScoutV1.Apply(from, to, Options));
+
+    [Fact]
+    public void LSTM_and_GRU_widened_in_every_gate_block_with_a_new_input_feature() =>
+        Check(
+            new TrackerV1(), TrackerV1.Mirror.Graph, TrackerV1.Mirror.Schema,
+            () => new TrackerV2(), TrackerV2.Mirror.Graph, TrackerV2.Mirror.Schema,
+            (from, to) => TrackerV2.SurgeryFromTrackerV1.Apply(from, to, Options));
+
+    [Fact]
+    public void Conv1d_gains_an_input_channel_and_filters() =>
+        Check(
+            new SignalV1(), SignalV1.Mirror.Graph, SignalV1.Mirror.Schema,
+            () => new SignalV2(), SignalV2.Mirror.Graph, SignalV2.Mirror.Schema,
+            (from, to) => SignalV2.SurgeryFromSignalV1.Apply(from, to, Options));
+
+    [Fact]
+    public void A_new_model_that_did_not_go_through_surgery_fails_and_the_surgery_is_named_as_the_cause()
+    {
+        torch.manual_seed(7);
+        var v1 = Trained(new PolicyV1());
+        var v2 = new PolicyV2(); // its own random initialisation: not the old function
+        var report = ModuleVerifier.Verify(v1, PolicyV1.Mirror.Graph, PolicyV1.Mirror.Schema, v2, PolicyV2.Mirror.Graph, PolicyV2.Mirror.Schema);
+        Assert.False(report.Passed);
+        Assert.True(report.MaxAbsDifference > 1e-2, report.Diagnosis);
+        Assert.True(report.OldAgainstReference <= 1e-5 && report.NewAgainstReference <= 1e-5, report.Diagnosis);
+        Assert.Contains("the surgery changed the function", report.Diagnosis, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_module_of_another_class_is_refused_with_the_forward_it_lacks()
+    {
+        var error = Assert.Throws<ArgumentException>(() => ModuleVerifier.Verify(
+            new ScoutV1(), PolicyV1.Mirror.Graph, PolicyV1.Mirror.Schema, new PolicyV2(), PolicyV2.Mirror.Graph, PolicyV2.Mirror.Schema));
+        Assert.Contains("'ScoutV1' has no forward(Tensor, Tensor)", error.Message, StringComparison.Ordinal);
+    }
+
+    private static ApplyOptions Options => new() { Seed = 11, Overwrite = true, Format = CheckpointFormat.TorchSharp };
+
+    private void Check<TOld, TNew>(
+        TOld v1,
+        ModelGraph oldGraph,
+        FeatureSchema oldSchema,
+        Func<TNew> create,
+        ModelGraph newGraph,
+        FeatureSchema newSchema,
+        Action<string, string> apply)
+        where TOld : nn.Module
+        where TNew : nn.Module
+    {
+        torch.manual_seed(20261206);
+        Trained(v1);
+        var v1Path = Path.Combine(_dir, "v1.dat");
+        var v2Path = Path.Combine(_dir, "v2.dat");
+        v1.save(v1Path);
+        apply(v1Path, v2Path);
+        var v2 = create();
+        v2.load(v2Path); // TorchSharp's own strict load: names, dtypes and shapes must all match
+
+        var report = ModuleVerifier.Verify(v1, oldGraph, oldSchema, v2, newGraph, newSchema, new ModuleVerificationOptions { Samples = 1000, Seed = 3 });
+        Assert.True(report.Passed, report.Diagnosis);
+        Assert.True(report.MaxAbsDifference <= 1e-5, report.Diagnosis);
+        Assert.True(report.OldAgainstReference <= 1e-5, $"old model: TorchSharp vs reference {report.OldAgainstReference}");
+        Assert.True(report.NewAgainstReference <= 1e-5, $"new model: TorchSharp vs reference {report.NewAgainstReference}");
+    }
+
+    /// <summary>
+    /// Weights and running statistics away from their initial values, as after training: every parameter gets noise,
+    /// BatchNorm's running mean moves and its running variance spreads around 1.
+    /// </summary>
+    private static T Trained<T>(T model)
+        where T : nn.Module
+    {
+        using (torch.no_grad())
+        {
+            foreach (var p in model.parameters())
+            {
+                p.add_(torch.randn_like(p) * 0.3);
+            }
+
+            foreach (var (name, buffer) in model.named_buffers())
+            {
+                if (name.EndsWith("running_mean", StringComparison.Ordinal))
+                {
+                    buffer.add_(torch.randn_like(buffer) * 0.3);
+                }
+                else if (name.EndsWith("running_var", StringComparison.Ordinal))
+                {
+                    buffer.copy_(torch.rand_like(buffer) + 0.5);
+                }
+            }
+        }
+
+        return model;
+    }
+}
