@@ -203,7 +203,14 @@ public sealed partial class SurgeryGenerator
         }
 
         fullName.Insert(0, plain.Length > 0 ? plain.ToString() : "global");
-        return new TypeSpec(escaped.ToString(), type.Name, fullName.ToString(), declarations.ToImmutable());
+        var generic = false;
+        for (var current = type; current is not null; current = current.ContainingType)
+        {
+            generic |= current.IsGenericType;
+        }
+
+        var reference = generic ? null : type.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat);
+        return new TypeSpec(escaped.ToString(), type.Name, fullName.ToString(), declarations.ToImmutable(), reference);
     }
 
     private static string Declaration(INamedTypeSymbol type)

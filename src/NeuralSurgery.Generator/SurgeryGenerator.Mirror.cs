@@ -24,8 +24,13 @@ public sealed partial class SurgeryGenerator
 
     internal const string RuntimeMarkerType = "NeuralSurgery.Runtime.Execution.PlanExecutor";
 
+    internal const string TorchSharpMarkerType = "NeuralSurgery.TorchSharp.ModuleVerifier";
+
     internal static CompilationFacts ReadFacts(Compilation compilation) =>
-        new(compilation.GetTypeByMetadataName(CoreMarkerType) is not null, compilation.GetTypeByMetadataName(RuntimeMarkerType) is not null);
+        new(
+            compilation.GetTypeByMetadataName(CoreMarkerType) is not null,
+            compilation.GetTypeByMetadataName(RuntimeMarkerType) is not null,
+            compilation.GetTypeByMetadataName(TorchSharpMarkerType) is not null);
 
     /// <summary>
     /// Runs the model reader on one model against its schema. Roslyn gives syntax transforms no AdditionalTexts, so
@@ -317,7 +322,8 @@ public sealed partial class SurgeryGenerator
             planJson,
             totals.CopiedElements,
             totals.TargetElements,
-            totals.SourceElements);
+            totals.SourceElements,
+            surgery.Source.Type.Reference);
         return new PlannedSurgery(emit, diagnostics.ToImmutable());
     }
 

@@ -124,7 +124,7 @@ public sealed partial class SurgeryGenerator : IIncrementalGenerator
             .Select(static (plan, _) => plan.Emit!)
             .Combine(facts)
             .Where(static pair => pair.Right.HasCore)
-            .Select(static (pair, _) => SurgeryEmitter.Emit(pair.Left, pair.Right.HasRuntime))
+            .Select(static (pair, _) => SurgeryEmitter.Emit(pair.Left, pair.Right.HasRuntime, pair.Right.HasTorchSharp))
             .WithTrackingName(TrackingNames.SurgerySource);
         context.RegisterSourceOutput(surgerySources, static (spc, source) => spc.AddSource(source.HintName, source.Text));
     }

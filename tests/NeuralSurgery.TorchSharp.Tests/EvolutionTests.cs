@@ -63,6 +63,23 @@ public sealed class EvolutionTests : IDisposable
     }
 
     [Fact]
+    public void The_generated_Verify_takes_the_two_model_classes()
+    {
+        torch.manual_seed(9);
+        var v1 = Trained(new PolicyV1());
+        var v1Path = Path.Combine(_dir, "v1.dat");
+        var v2Path = Path.Combine(_dir, "v2.dat");
+        v1.save(v1Path);
+        PolicyV2.SurgeryFromPolicyV1.Apply(v1Path, v2Path, Options);
+        var v2 = new PolicyV2();
+        v2.load(v2Path);
+        var report = PolicyV2.SurgeryFromPolicyV1.Verify(v1, v2);
+        Assert.True(report.Passed, report.Diagnosis);
+        Assert.Equal(1000, report.Surgery.Samples);
+        Assert.StartsWith("the new model computes what the old one did", report.Diagnosis, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_module_of_another_class_is_refused_with_the_forward_it_lacks()
     {
         var error = Assert.Throws<ArgumentException>(() => ModuleVerifier.Verify(

@@ -13,7 +13,7 @@ internal static class SurgeryEmitter
 {
     private const string Core = "global::NeuralSurgery.";
 
-    public static GeneratedSource Emit(SurgeryEmitSpec spec, bool withRuntime)
+    public static GeneratedSource Emit(SurgeryEmitSpec spec, bool withRuntime, bool withTorchSharp = false)
     {
         var className = spec.ClassName;
         var writer = new SourceWriter();
@@ -63,6 +63,19 @@ internal static class SurgeryEmitter
             writer.Line("/// <summary>Applies the surgery in memory: the new model's state dict.</summary>");
             writer.Line("public static " + Core + "Runtime.Checkpoints.StateDict Apply(" + Core + "Runtime.Checkpoints.ITensorSource source, int seed = 0) =>");
             writer.Line("    " + Core + "Runtime.Execution.PlanExecutor.ApplyInMemory(Plan, source, seed);");
+        }
+
+        if (withRuntime && withTorchSharp && spec.SourceReference is { } source && spec.Target.Reference is { } target)
+        {
+            // Both mirrors exist (every surgery's models are [SurgeryModel] classes), and a generic model has no
+            // reference to name, so Verify is emitted for plain classes only.
+            writer.Line();
+            writer.Line("/// <summary>");
+            writer.Line("/// Paper 001 eq. 1 by the models' own <c>forward</c>: random world states from both schemas through both live");
+            writer.Line("/// modules on their device; max |F_old − F_new| per output, cross-checked with the reference executor.");
+            writer.Line("/// </summary>");
+            writer.Line("public static " + Core + "TorchSharp.ModuleVerificationReport Verify(" + source + " source, " + target + " target, " + Core + "TorchSharp.ModuleVerificationOptions? options = null) =>");
+            writer.Line("    " + Core + "TorchSharp.ModuleVerifier.Verify(source, " + source + ".Mirror.Graph, " + source + ".Mirror.Schema, target, " + target + ".Mirror.Graph, " + target + ".Mirror.Schema, options);");
         }
 
         writer.Close();

@@ -10,7 +10,7 @@ namespace NeuralSurgery.Generator.Specs;
 /// What the compilation offers generated code: the mirror needs NeuralSurgery.Core's types, <c>Apply</c> needs
 /// NeuralSurgery.Runtime's. Without them the generator emits only what compiles (the feature constants).
 /// </summary>
-public sealed record CompilationFacts(bool HasCore, bool HasRuntime);
+public sealed record CompilationFacts(bool HasCore, bool HasRuntime, bool HasTorchSharp);
 
 /// <summary>
 /// A model after the model reader ran: the schema it was read against (with YAML locations) and what the reader
@@ -55,7 +55,8 @@ public sealed record SurgerySpec(MirrorSpec Target, MirrorSpec Source, Equatable
 /// <param name="Copied">Elements copied.</param>
 /// <param name="TargetElements">Parameter elements of the new model.</param>
 /// <param name="SourceElements">Parameter elements of the old model.</param>
-public sealed record SurgeryEmitSpec(TypeSpec Target, string ClassName, string SourceName, string SourceMetadataName, string PlanJson, long Copied, long TargetElements, long SourceElements);
+/// <param name="SourceReference">The old model class as C# names it (<see cref="TypeSpec.Reference"/>), or null.</param>
+public sealed record SurgeryEmitSpec(TypeSpec Target, string ClassName, string SourceName, string SourceMetadataName, string PlanJson, long Copied, long TargetElements, long SourceElements, string? SourceReference);
 
 /// <summary>A planned surgery: what to emit (null when it cannot be planned) and its NS2xxx diagnostics.</summary>
 public sealed record PlannedSurgery(SurgeryEmitSpec? Emit, EquatableArray<DiagnosticInfo> Diagnostics);

@@ -36,7 +36,11 @@ public sealed record RenameSpec(string From, string To);
 /// <param name="Name">The model class name.</param>
 /// <param name="FullName">Namespace and metadata names joined by dots (<c>global</c> for no namespace), for hint names.</param>
 /// <param name="Declarations">For example <c>partial class Outer</c>, <c>partial class Policy</c>.</param>
-public sealed record TypeSpec(string Namespace, string Name, string FullName, EquatableArray<string> Declarations);
+/// <param name="Reference">
+/// The type as generated code names it from anywhere (<c>global::Game.Models.PolicyV1</c>), or null for a generic
+/// type or one inside a generic type, which has no such name.
+/// </param>
+public sealed record TypeSpec(string Namespace, string Name, string FullName, EquatableArray<string> Declarations, string? Reference);
 
 /// <summary>A model with the schema its attribute names; <see cref="Features"/> is null when the file was not found or has errors.</summary>
 public sealed record ResolvedModel(ModelSpec Model, bool SchemaFound, FeaturesSpec? Features);

@@ -344,7 +344,7 @@ public class EmissionReviewTests
         var schema = Schema.FeatureSchemaReader.ParseOrThrow(EvolutionSources.V1Schema, EvolutionSources.V1Path);
         var graph = global::NeuralSurgery.Generator.Reading.ModelReader.Read(compilation, compilation.GetTypeByMetadataName("Game.Models.PolicyV1")!, schema, CancellationToken.None).Graph!;
         var narrower = Schema.FeatureSchemaReader.ParseOrThrow(EvolutionSources.V1Schema.Replace("{ name: position, width: 2 }", "position", StringComparison.Ordinal), EvolutionSources.V1Path);
-        var type = new TypeSpec("Game.Models", "PolicyV1", "Game.Models.PolicyV1", Collections.EquatableArray.Create("partial class PolicyV1"));
+        var type = new TypeSpec("Game.Models", "PolicyV1", "Game.Models.PolicyV1", Collections.EquatableArray.Create("partial class PolicyV1"), "global::Game.Models.PolicyV1");
         var mirror = new MirrorSpec(type, "Game.Models.PolicyV1", "policy.v1.features.yaml", graph, SurgeryGenerator.WithoutLocations(narrower));
 
         var traced = SurgeryGenerator.Trace(mirror, CancellationToken.None);
