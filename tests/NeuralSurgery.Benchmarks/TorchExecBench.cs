@@ -61,7 +61,8 @@ internal static class TorchExecBench
         }
 
         var torchVersion = typeof(torch).Assembly.GetName().Version?.ToString(3) ?? "?";
-        Console.WriteLine($"TorchSharp {torchVersion} CPU (libtorch {torch.__version__}), torch.get_num_threads() = {torch.get_num_threads()}, reference executor threads (Environment.ProcessorCount) = {threads}");
+        var libtorch = string.Join('.', torch.__version__.Split('.').Take(3));
+        Console.WriteLine($"TorchSharp {torchVersion} CPU (libtorch {libtorch}), torch.get_num_threads() = {torch.get_num_threads()}, reference executor threads (Environment.ProcessorCount) = {threads}");
 
         var (mm, mmAgreement) = MatMul(size, runs, a, b, oursProduct);
         Console.WriteLine($"torch.mm agreement with MatMul.Multiply: max relative difference {mmAgreement:E2} ({(mmAgreement < 1e-4 ? "agree" : "DIFFER")})");
@@ -72,7 +73,7 @@ internal static class TorchExecBench
         var python = PythonColumn(size, runs, graph, weights, inputs, heads, lr);
 
         Console.WriteLine();
-        Console.WriteLine($"side by side with TorchSharp {torchVersion} CPU (libtorch {torch.__version__}), {torch.get_num_threads()} threads each, medians; ratio = ours / TorchSharp (goal ≤ 2)");
+        Console.WriteLine($"side by side with TorchSharp {torchVersion} CPU (libtorch {libtorch}), {torch.get_num_threads()} threads each, medians; ratio = ours / TorchSharp (goal ≤ 2)");
         var pyHeader = python is null ? string.Empty : $" {"py " + python.Value.Version + " ms",16}";
         Console.WriteLine($"{"work",-36} {"ours ms",9} {"TorchSharp ms",14} {"ratio",7}{pyHeader}");
         void Row(string name, double o, double t, double? p) =>

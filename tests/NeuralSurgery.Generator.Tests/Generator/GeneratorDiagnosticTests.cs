@@ -93,7 +93,7 @@ public class GeneratorDiagnosticTests
     public void The_attribute_path_matches_whole_trailing_path_segments(string attributePath, string filePath, bool found)
     {
         var model = new Specs.ModelSpec(
-            new Specs.TypeSpec("N", "M", "N.M", NeuralSurgery.Collections.EquatableArray.Create("partial class M")),
+            new Specs.TypeSpec("N", "M", "N.M", NeuralSurgery.Collections.EquatableArray.Create("partial class M"), "global::N.M"),
             "N.M",
             attributePath,
             new NeuralSurgery.Generator.Reading.ReaderLocation("M.cs", default, default),
