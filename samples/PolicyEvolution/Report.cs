@@ -2,7 +2,7 @@ using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
 using NeuralSurgery.Plan;
-using NeuralSurgery.Runtime.Reference.Mapping;
+using NeuralSurgery.TorchSharp;
 using Spectre.Console;
 
 namespace PolicyEvolution;
@@ -21,7 +21,7 @@ public sealed record TuningRow(
 /// <summary>The sample's tables.</summary>
 public static class Report
 {
-    public static void Surgery(string title, SurgeryPlan plan, VerificationReport verification)
+    public static void Surgery(string title, SurgeryPlan plan, ModuleVerificationReport verification)
     {
         var table = new Table().Title($"[bold]{Markup.Escape(title)}[/]").AddColumns("tensor", "shape", "copied", "elements", "transferred");
         foreach (var tensor in plan.Tensors.Where(t => !t.IsBuffer))
@@ -42,11 +42,14 @@ public static class Report
             $"{Share(plan.Totals.ShareOfTarget)} (of the old model: {Share(plan.Totals.ShareOfSource)})");
         AnsiConsole.Write(table);
 
-        foreach (var output in verification.Outputs)
+        foreach (var output in verification.Surgery.Outputs)
         {
             AnsiConsole.MarkupLine(
-                $"  equivalence on {verification.Samples} random states, output [bold]{Markup.Escape(output.Output)}[/]: max |ΔF| = [bold]{Scientific(output.MaxAbsDifference)}[/]");
+                $"  equivalence by both models' TorchSharp forward on {verification.Surgery.Samples} random states, output [bold]{Markup.Escape(output.Output)}[/]: max |ΔF| = [bold]{Scientific(output.MaxAbsDifference)}[/]");
         }
+
+        AnsiConsole.MarkupLine(
+            $"  TorchSharp against the reference executor (same weights and states): old model {Scientific(verification.OldAgainstReference ?? double.NaN)}, new model {Scientific(verification.NewAgainstReference ?? double.NaN)}");
 
         foreach (var note in plan.Notes)
         {
