@@ -49,9 +49,11 @@ public static class TorchSharpNative
     }
 
     /// <summary>The cause of a load failure, as far as the loader tells it.</summary>
-    internal static string Explain(Exception failure)
+    internal static string Explain(Exception failure) => Explain(failure, FindLibTorchSharp());
+
+    /// <summary>The cause of a load failure of <paramref name="library"/> (null: not found).</summary>
+    internal static string Explain(Exception failure, string? library)
     {
-        var library = FindLibTorchSharp();
         var loader = library is null ? null : LoaderMessage(library);
         if (loader is not null && loader.Contains("GLIBCXX_3.4.32", StringComparison.Ordinal))
         {
