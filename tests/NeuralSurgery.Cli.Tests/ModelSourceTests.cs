@@ -6,7 +6,7 @@ namespace NeuralSurgery.Cli.Tests;
 
 /// <summary>
 /// `surgery graph` and `surgery plan` on TorchSharp model source, read with the Generator's model reader against
-/// the signature-only TorchSharp fixture (`--torchsharp`).
+/// the real TorchSharp assembly (`--torchsharp`).
 /// </summary>
 public sealed class ModelSourceTests : System.IDisposable
 {

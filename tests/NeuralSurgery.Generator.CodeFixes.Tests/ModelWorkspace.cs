@@ -16,7 +16,7 @@ namespace NeuralSurgery.Generator.CodeFixes.Tests;
 
 /// <summary>
 /// An <see cref="AdhocWorkspace"/> with one C# project, as the IDE has it: the model source compiled against the
-/// signature-only TorchSharp fixture, and the feature schema as an AdditionalFiles document.
+/// real TorchSharp package (0.107), and the feature schema as an AdditionalFiles document.
 /// </summary>
 internal sealed class ModelWorkspace : IDisposable
 {

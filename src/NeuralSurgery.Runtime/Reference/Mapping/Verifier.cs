@@ -52,23 +52,7 @@ public static class Verifier
         int samples = 1000,
         int seed = 0,
         int symbolSize = 3)
-    {
-        ArgumentNullException.ThrowIfNull(oldSchema);
-        ArgumentNullException.ThrowIfNull(newSchema);
-        var renames = new Renames(newSchema);
-        return Run(
-            oldGraph,
-            FeatureSpace.Bind(oldGraph, oldSchema),
-            oldWeights,
-            newGraph,
-            FeatureSpace.Bind(newGraph, newSchema),
-            newWeights,
-            samples,
-            seed,
-            symbolSize,
-            renames,
-            OutputColumns(oldGraph, oldSchema, newGraph, newSchema, renames));
-    }
+        => Run(Prepare(oldGraph, oldSchema, newGraph, newSchema, samples, seed, symbolSize), oldGraph, oldWeights, newGraph, newWeights);
 
     private static VerificationReport Run(
         ModelGraph oldGraph,
@@ -81,9 +65,11 @@ public static class Verifier
         int seed,
         int symbolSize,
         Renames renames,
-        Dictionary<string, int[]>? outputColumns)
+        Dictionary<string, int[]>? outputColumns) =>
+        Run(new EquivalenceCheck(oldGraph, oldFeatures, newGraph, newFeatures, samples, seed, symbolSize, renames, outputColumns), oldGraph, oldWeights, newGraph, newWeights);
+
+    private static VerificationReport Run(EquivalenceCheck check, ModelGraph oldGraph, ITensorSource oldWeights, ModelGraph newGraph, ITensorSource newWeights)
     {
-        var check = new EquivalenceCheck(oldGraph, oldFeatures, newGraph, newFeatures, samples, seed, symbolSize, renames, outputColumns);
         var oldModel = ReferenceModel.Load(oldGraph, oldWeights);
         var newModel = ReferenceModel.Load(newGraph, newWeights);
         return check.Compare(oldModel.Forward(check.OldInputs).Outputs, newModel.Forward(check.NewInputs).Outputs);
