@@ -4,6 +4,7 @@ using System.CommandLine;
 using System.Linq;
 using System.Threading.Tasks;
 using NeuralSurgery.Cli.Infrastructure;
+using NeuralSurgery.Cli.Models;
 using NeuralSurgery.Diff;
 using NeuralSurgery.Runtime.Checkpoints;
 using NeuralSurgery.Runtime.Reference;
@@ -15,13 +16,21 @@ namespace NeuralSurgery.Cli.Commands;
 /// <c>surgery verify</c>: paper 001 eq. 1 on real checkpoints. Both models run in eval mode on the same random world
 /// states (<see cref="Verifier"/>); per output, max |F_old − F_new| against a tolerance. Exit 0 when every
 /// compared output is within it, <see cref="ExitCodes.CheckFailed"/> when one is not, 1 for input that cannot be
-/// verified (a missing file, a checkpoint that does not fit its graph).
+/// verified (a missing file, a checkpoint that does not fit its graph). With <c>--assembly</c> the models' own forward
+/// runs in TorchSharp instead: the training project's built assembly is loaded with its dependencies, the classes
+/// load their checkpoints with TorchSharp's <c>Module.load</c>, and both are also run on the reference executor to
+/// tell libtorch from the surgery (NeuralSurgery.TorchSharp's <c>ModuleVerifier</c>).
 /// </summary>
 internal static class VerifyCommand
 {
     public static Command Create(CliConsole console)
     {
         var oldModel = ModelOptions.Model("--old-model", "The old model");
+        var assembly = new Option<string?>("--assembly")
+        {
+            Description = "The training project's built assembly (bin/.../Training.dll): run the classes --old-class and --new-class with their own forward in TorchSharp instead of reading --old-model/--new-model.",
+            HelpName = "Training.dll",
+        };
         var oldSchema = ModelOptions.Schema("--old-schema", "The old model");
         var oldClass = ModelOptions.Class("--old-class", "--old-model");
         var oldCheckpoint = new Option<string>("--old-checkpoint") { Description = "The old model's checkpoint.", Required = true, HelpName = "old-checkpoint" };
@@ -34,9 +43,12 @@ internal static class VerifyCommand
         var seed = new Option<int>("--seed") { Description = "Seed of the random states (the same seed gives the same states).", HelpName = "N" };
         var tolerance = new Option<double>("--tolerance") { Description = "Largest max |F_old - F_new| an output may have and pass.", DefaultValueFactory = _ => 1e-5, HelpName = "X" };
         var json = CommonOptions.Json("the report");
+        // Either both model sources (reference executor) or --assembly (the models' own forward in TorchSharp).
+        oldModel.Required = false;
+        newModel.Required = false;
         var command = new Command("verify", "Check that a new model computes what the old one did (paper 001 eq. 1): max |F_old - F_new| per output on random states; exit 3 when one is beyond the tolerance.")
         {
-            oldModel, oldSchema, oldClass, oldCheckpoint, newModel, newSchema, newClass, newCheckpoint, torchSharp, samples, seed, tolerance, json,
+            oldModel, oldSchema, oldClass, oldCheckpoint, newModel, newSchema, newClass, newCheckpoint, assembly, torchSharp, samples, seed, tolerance, json,
         };
         command.SetAction((parse, cancellation) =>
         {
@@ -50,6 +62,26 @@ internal static class VerifyCommand
             if (!(tol >= 0) || double.IsInfinity(tol))
             {
                 throw new CliException($"--tolerance {Format.Number(tol)}: expected a finite number >= 0");
+            }
+
+            if (parse.GetValue(assembly) is { } dll)
+            {
+                if (parse.GetValue(oldModel) is not null || parse.GetValue(newModel) is not null)
+                {
+                    throw new CliException("--assembly runs the compiled classes: give --old-class and --new-class, not --old-model/--new-model");
+                }
+
+                return Task.FromResult(InTorchSharp(
+                    console,
+                    dll,
+                    CommonOptions.Required(parse.GetValue(oldClass), "--old-class"),
+                    CommonOptions.Required(parse.GetValue(oldCheckpoint), "--old-checkpoint"),
+                    CommonOptions.Required(parse.GetValue(newClass), "--new-class"),
+                    CommonOptions.Required(parse.GetValue(newCheckpoint), "--new-checkpoint"),
+                    count,
+                    parse.GetValue(seed),
+                    tol,
+                    parse.GetValue(json)));
             }
 
             var ts = parse.GetValue(torchSharp);
@@ -83,6 +115,63 @@ internal static class VerifyCommand
     }
 
     private static bool Within(double difference, double tolerance) => difference <= tolerance; // NaN fails
+
+    /// <summary>eq. 1 by the models' own forward, in the training project's assembly with its TorchSharp.</summary>
+    private static int InTorchSharp(CliConsole console, string dll, string oldClass, string oldPath, string newClass, string newPath, int samples, int seed, double tolerance, bool json)
+    {
+        var context = ModelAssemblyContext.Open(dll);
+        var verify = context.BridgeMethod("VerificationEntryPoint", "VerifyCheckpoints");
+        string report;
+        try
+        {
+            report = (string)verify.Invoke(null, [context.Models, oldClass, oldPath, newClass, newPath, samples, seed, tolerance])!;
+        }
+        catch (System.Reflection.TargetInvocationException e) when (e.InnerException is ArgumentException or System.IO.IOException or InvalidOperationException)
+        {
+            // The class, the checkpoint or TorchSharp itself (TorchSharpLoadException names the loader's cause).
+            throw new CliException($"{dll}: {e.InnerException.Message}", e.InnerException);
+        }
+        catch (System.Reflection.TargetInvocationException e) when (e.InnerException?.GetType().Name == "TorchSharpLoadException")
+        {
+            throw new CliException(e.InnerException.Message, e.InnerException);
+        }
+
+        using var document = System.Text.Json.JsonDocument.Parse(report);
+        var root = document.RootElement;
+        var passed = root.GetProperty("passed").GetBoolean();
+        if (json)
+        {
+            console.Out.WriteLine(report);
+        }
+        else
+        {
+            console.Out.WriteLine($"verify: {oldPath} ({oldClass}) -> {newPath} ({newClass}) by their own forward in TorchSharp ({root.GetProperty("device").GetString()}) on {Format.Count(root.GetProperty("samples").GetInt32())} random states, tolerance {Format.Difference(tolerance)}");
+            var table = Tables.Create(console, "output", ">elements", ">max abs diff", "result");
+            foreach (var o in root.GetProperty("outputs").EnumerateArray())
+            {
+                var diff = Number(o.GetProperty("maxAbsDiff"));
+                Tables.Row(table, o.GetProperty("name").GetString()!, Format.Count(o.GetProperty("elements").GetInt64()), Difference(diff), Within(diff, tolerance) ? "pass" : "FAIL");
+            }
+
+            foreach (var name in root.GetProperty("notCompared").EnumerateArray())
+            {
+                Tables.Row(table, name.GetString()!, "-", "-", "not compared (missing or reshaped in the new model)");
+            }
+
+            Tables.Write(console, table);
+            if (root.TryGetProperty("oldAgainstReference", out var o2) && root.TryGetProperty("newAgainstReference", out var n2))
+            {
+                console.Out.WriteLine($"TorchSharp against the reference executor (same weights and states): old {Difference(Number(o2))}, new {Difference(Number(n2))}");
+            }
+
+            console.Out.WriteLine((passed ? "ok: " : "FAILED: ") + root.GetProperty("diagnosis").GetString());
+        }
+
+        return passed ? ExitCodes.Ok : ExitCodes.CheckFailed;
+    }
+
+    private static double Number(System.Text.Json.JsonElement e) =>
+        e.ValueKind == System.Text.Json.JsonValueKind.Number ? e.GetDouble() : double.Parse(e.GetString()!, System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>
     /// The checkpoint, checked against its graph first so that a wrong or partial checkpoint is reported with its
