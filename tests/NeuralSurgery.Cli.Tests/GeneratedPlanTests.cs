@@ -107,7 +107,7 @@ public sealed class GeneratedPlanTests : IDisposable
 
         var result = CliHarness.Run(
             "plan", "--from", source, "--from-class", "PolicyV1", "--to", source, "--to-class", "PolicyV2",
-            "--from-schema", v1, "--to-schema", v2, "--torchsharp", typeof(TorchSharp.torch).Assembly.Location, "--out", planPath);
+            "--from-schema", v1, "--to-schema", v2, "--torchsharp", typeof(global::TorchSharp.torch).Assembly.Location, "--out", planPath);
         Assert.True(result.ExitCode == 0, result.ToString());
         var cliPlan = File.ReadAllBytes(planPath);
 
@@ -127,7 +127,7 @@ public sealed class GeneratedPlanTests : IDisposable
         var tpa = ((string)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES")!).Split(Path.PathSeparator);
         var references = tpa
             .Where(p => Path.GetFileName(p).StartsWith("System.", StringComparison.Ordinal) || Path.GetFileName(p) is "mscorlib.dll" or "netstandard.dll")
-            .Append(typeof(TorchSharp.torch).Assembly.Location)
+            .Append(typeof(global::TorchSharp.torch).Assembly.Location)
 
             // The generator emits the mirror and surgery maps only where the project references Core and Runtime.
             .Append(typeof(Graph.ModelGraph).Assembly.Location)

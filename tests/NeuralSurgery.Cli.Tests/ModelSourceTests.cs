@@ -47,7 +47,7 @@ public sealed class ModelSourceTests : System.IDisposable
 
     public void Dispose() => _h.Dispose();
 
-    private static string Fixture => typeof(TorchSharp.torch).Assembly.Location;
+    private static string Fixture => typeof(global::TorchSharp.torch).Assembly.Location;
 
     /// <summary>The policy of version 1 (3 observations, 2 actions) or 2 (adds the feature gold and the action heal).</summary>
     private (string Source, string Schema) Policy(int version)

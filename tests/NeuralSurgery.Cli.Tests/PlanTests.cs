@@ -102,7 +102,7 @@ public sealed class PlanTests : System.IDisposable
     {
         var (v1, _, _) = _h.Five(1);
         var model = _h.Write("Policy.cs", "class Policy {}");
-        var torchSharp = typeof(TorchSharp.torch).Assembly.Location;
+        var torchSharp = typeof(global::TorchSharp.torch).Assembly.Location;
         CliHarness.AssertUserError(
             CliHarness.Run("plan", "--from", v1, "--to", model, "--torchsharp", torchSharp),
             model, "no class derives from TorchSharp's torch.nn.Module");

@@ -146,7 +146,7 @@ public sealed class VerifyTests : IDisposable
         var s1 = _h.Write("head.v1.features.yaml", Schema.Replace("VERSION", "1", StringComparison.Ordinal).Replace("ACTIONLIST", "move, attack", StringComparison.Ordinal));
         var v2 = _h.Write("head.v2.cs", Model.Replace("ACTIONS", "3", StringComparison.Ordinal));
         var s2 = _h.Write("head.v2.features.yaml", Schema.Replace("VERSION", "2", StringComparison.Ordinal).Replace("ACTIONLIST", "cast, move, attack", StringComparison.Ordinal));
-        var torchSharp = typeof(TorchSharp.torch).Assembly.Location;
+        var torchSharp = typeof(global::TorchSharp.torch).Assembly.Location;
         var plan = _h.PathOf("head.plan.json");
         CliHarness.AssertOk(CliHarness.Run("plan", "--from", v1, "--to", v2, "--from-schema", s1, "--to-schema", s2, "--torchsharp", torchSharp, "--out", plan));
         var graph = CliHarness.Run("graph", v1, "--schema", s1, "--torchsharp", torchSharp, "--json");
