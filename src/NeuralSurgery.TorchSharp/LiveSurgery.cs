@@ -1,0 +1,213 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using NeuralSurgery.Plan;
+using NeuralSurgery.Runtime.Checkpoints;
+using NeuralSurgery.Runtime.Execution;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace NeuralSurgery.TorchSharp;
+
+/// <summary>
+/// Surgery plans applied to live TorchSharp modules: from an old module into a new one on the new module's device
+/// and dtype (copied elements are gathered with index_select on the device, never through host memory), or from an
+/// old checkpoint file straight into a new module. Initialised elements take the file executor's seeded values
+/// (<see cref="InitValues"/>), so on the CPU the result is bit for bit what <see cref="PlanExecutor"/> writes.
+/// </summary>
+public static class LiveSurgery
+{
+    /// <summary>
+    /// Sets every state_dict entry of <paramref name="target"/> from the plan: copies from <paramref name="source"/>
+    /// where the plan maps, the plan's init rules elsewhere. Everything is checked before anything is written: a
+    /// tensor the plan needs that a module lacks, or a shape that disagrees, is a <see cref="PlanApplicationException"/>
+    /// naming it, and the target is left untouched.
+    /// </summary>
+    public static void Apply(SurgeryPlan plan, nn.Module source, nn.Module target, int seed = 0)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        ArgumentNullException.ThrowIfNull(source);
+        ArgumentNullException.ThrowIfNull(target);
+        TorchSharpNative.EnsureLoaded();
+        var from = source.state_dict();
+        var to = target.state_dict();
+        var problems = Check(plan, to, "target module " + target.GetName());
+        foreach (var t in plan.Tensors.Where(t => t.Source is not null))
+        {
+            if (!from.TryGetValue(t.Source!, out var s))
+            {
+                problems.Add($"tensor '{t.Name}' copies '{t.Source}', which the source module {source.GetName()} does not have");
+            }
+            else if (!s.shape.SequenceEqual(t.SourceShape))
+            {
+                problems.Add($"tensor '{t.Name}' expects '{t.Source}' of shape [{string.Join(", ", t.SourceShape)}] but the source module has [{string.Join(", ", s.shape)}]");
+            }
+            else if (to.TryGetValue(t.Name, out var d) && s.is_floating_point() != d.is_floating_point())
+            {
+                problems.Add($"tensor '{t.Name}' is {d.dtype} in the target module but its source '{t.Source}' is {s.dtype}");
+            }
+        }
+
+        if (problems.Count > 0)
+        {
+            throw new PlanApplicationException("source module " + source.GetName(), problems);
+        }
+
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        foreach (var t in plan.Tensors)
+        {
+            var destination = to[t.Name];
+            using var value = Build(t, t.Source is null ? null : from[t.Source], destination, InitValues.TensorKey(seed, t.Name));
+            destination.copy_(value);
+        }
+    }
+
+    /// <summary>
+    /// Applies the plan to an old checkpoint (TorchSharp's format or safetensors) and loads the result into
+    /// <paramref name="target"/>, without an intermediate file. Checked like TorchSharp's strict load: every entry of the
+    /// target's state_dict must come out of the plan with its shape.
+    /// </summary>
+    public static void LoadInto(SurgeryPlan plan, string sourceCheckpoint, nn.Module target, int seed = 0)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        ArgumentNullException.ThrowIfNull(target);
+        TorchSharpNative.EnsureLoaded();
+        var to = target.state_dict();
+        var problems = Check(plan, to, "target module " + target.GetName());
+        if (problems.Count > 0)
+        {
+            throw new PlanApplicationException(sourceCheckpoint, problems);
+        }
+
+        StateDict result;
+        using (var reader = CheckpointReader.Open(sourceCheckpoint))
+        {
+            if (PlanExecutor.Validate(plan, reader) is { Count: > 0 } missing)
+            {
+                throw new PlanApplicationException(sourceCheckpoint, missing);
+            }
+
+            result = PlanExecutor.ApplyInMemory(plan, reader, seed);
+        }
+
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        foreach (var info in result.Tensors)
+        {
+            var destination = to[info.Name];
+            using var host = torch.empty(info.Shape.ToArray(), (ScalarType)info.DType.ScalarTypeCode());
+            result.GetData(info.Name).AsSpan().CopyTo(host.bytes);
+            destination.copy_(host);
+        }
+    }
+
+    /// <summary>What keeps the plan from filling <paramref name="target"/> exactly (strict, as Module.load).</summary>
+    private static List<string> Check(SurgeryPlan plan, Dictionary<string, Tensor> target, string name)
+    {
+        var problems = new List<string>();
+        foreach (var t in plan.Tensors)
+        {
+            if (!target.TryGetValue(t.Name, out var d))
+            {
+                problems.Add($"the plan writes '{t.Name}', which the {name} does not have");
+            }
+            else if (!d.shape.SequenceEqual(t.Shape))
+            {
+                problems.Add($"the plan makes '{t.Name}' [{string.Join(", ", t.Shape)}] but the {name} has [{string.Join(", ", d.shape)}]");
+            }
+        }
+
+        foreach (var key in target.Keys.Where(k => plan.FindTensor(k) is null))
+        {
+            problems.Add($"the {name} has '{key}', which the plan does not make (a plan for another model version?)");
+        }
+
+        return problems;
+    }
+
+    /// <summary>One target tensor on the destination's device and dtype: gathered copies, init values where unmapped.</summary>
+    private static Tensor Build(TensorPlan t, Tensor? source, Tensor destination, ulong key)
+    {
+        var device = destination.device;
+        var dtype = destination.dtype;
+        var unmappedAnywhere = source is null || t.Axes.Any(a => a.MappedCount < a.Length);
+        var init = unmappedAnywhere ? InitTensor(t, key, dtype, device) : null;
+        if (source is null)
+        {
+            return init!;
+        }
+
+        // Gather along each axis on the device (unmapped positions read index 0 and are replaced by init below).
+        var gathered = source.to(device).to_type(dtype);
+        var mask = (Tensor?)null;
+        for (var a = 0; a < t.Axes.Count; a++)
+        {
+            var axis = t.Axes[a];
+            if (axis.Segments.Count == 1 && axis.Segments[0].SourceStart == 0 && axis.Length == axis.SourceLength)
+            {
+                continue; // identity on this axis
+            }
+
+            var indices = new long[axis.Length];
+            var mapped = new bool[axis.Length];
+            for (long i = 0; i < axis.Length; i++)
+            {
+                var s = axis.SourceIndex(i);
+                indices[i] = Math.Max(s, 0);
+                mapped[i] = s >= 0;
+            }
+
+            gathered = gathered.index_select(a, torch.tensor(indices, device: device));
+            if (axis.MappedCount < axis.Length)
+            {
+                var shape = Enumerable.Repeat(1L, t.Axes.Count).ToArray();
+                shape[a] = axis.Length;
+                var axisMask = torch.tensor(mapped, device: device).reshape(shape);
+                mask = mask is null ? axisMask : mask.logical_and(axisMask);
+            }
+        }
+
+        return mask is null ? gathered : torch.where(mask, gathered, init!);
+    }
+
+    /// <summary>
+    /// The plan's init values for every element not copied (the rule of the first unmapped axis in the plan's init
+    /// order, or the tensor's rule without a source), computed on the host exactly as the file executor computes them.
+    /// </summary>
+    private static Tensor InitTensor(TensorPlan t, ulong key, ScalarType dtype, Device device)
+    {
+        var count = t.TotalElements;
+        var values = new double[count];
+        var shape = t.Shape.ToArray();
+        var index = new long[shape.Length];
+        var integral = dtype is not (ScalarType.Float32 or ScalarType.Float64 or ScalarType.Float16 or ScalarType.BFloat16);
+        for (long e = 0; e < count; e++)
+        {
+            var rem = e;
+            for (var a = shape.Length - 1; a >= 0; a--)
+            {
+                index[a] = rem % shape[a];
+                rem /= shape[a];
+            }
+
+            if (t.RuleFor(index) is { } rule)
+            {
+                values[e] = InitValues.Value(rule, key, e);
+            }
+
+            if (!integral)
+            {
+                continue;
+            }
+
+            values[e] = Math.Round(values[e]); // as InitValues.Write stores an integer element
+        }
+
+        // float32 values rounded here as the file executor rounds them ((float)value), not by libtorch.
+        var host = dtype == ScalarType.Float32
+            ? torch.tensor(values.Select(v => (float)v).ToArray(), shape)
+            : torch.tensor(values, shape).to_type(dtype);
+        return host.to(device);
+    }
+}
