@@ -35,6 +35,25 @@ public sealed class LiveSurgeryTests : IDisposable
     public void Signal_Conv1d_channels_and_filters() => Same(new SignalV1(), () => new SignalV2(), SignalV2.SurgeryFromSignalV1.Plan);
 
     [Fact]
+    public void The_generated_typed_overloads_apply_the_class_pair_plan()
+    {
+        torch.manual_seed(3);
+        var v1 = new PolicyV1();
+        var v1Path = Path.Combine(_dir, "typed.v1.dat");
+        var filePath = Path.Combine(_dir, "typed.v2.dat");
+        v1.save(v1Path);
+        PolicyV2.SurgeryFromPolicyV1.Apply(v1Path, filePath, new ApplyOptions { Seed = Seed, Format = CheckpointFormat.TorchSharp });
+
+        var live = new PolicyV2();
+        PolicyV2.SurgeryFromPolicyV1.Apply(v1, live, Seed);
+        var loaded = new PolicyV2();
+        PolicyV2.SurgeryFromPolicyV1.LoadInto(loaded, v1Path, Seed);
+        Assert.Equal(File.ReadAllBytes(filePath), Bytes(live));
+        Assert.Equal(File.ReadAllBytes(filePath), Bytes(loaded));
+        Assert.True(PolicyV2.SurgeryFromPolicyV1.Verify(v1, live).Passed);
+    }
+
+    [Fact]
     public void A_plan_for_other_models_is_refused_naming_the_tensors_and_the_target_is_untouched()
     {
         var target = new ScoutV2();

@@ -76,6 +76,17 @@ internal static class SurgeryEmitter
             writer.Line("/// </summary>");
             writer.Line("public static " + Core + "TorchSharp.ModuleVerificationReport Verify(" + source + " source, " + target + " target, " + Core + "TorchSharp.ModuleVerificationOptions? options = null) =>");
             writer.Line("    " + Core + "TorchSharp.ModuleVerifier.Verify(source, " + source + ".Mirror.Graph, " + source + ".Mirror.Schema, target, " + target + ".Mirror.Graph, " + target + ".Mirror.Schema, options);");
+            writer.Line();
+            writer.Line("/// <summary>");
+            writer.Line("/// Applies the surgery from a live " + Xml(spec.SourceName) + " into a live " + Xml(spec.Target.Name) + ", on the target's device and dtype;");
+            writer.Line("/// initialised elements take the same seeded values as <c>Apply</c> on checkpoint files.");
+            writer.Line("/// </summary>");
+            writer.Line("public static void Apply(" + source + " source, " + target + " target, int seed = 0) =>");
+            writer.Line("    " + Core + "TorchSharp.LiveSurgery.Apply(Plan, source, target, seed);");
+            writer.Line();
+            writer.Line("/// <summary>Applies the surgery to a checkpoint of " + Xml(spec.SourceName) + " and loads the result into <paramref name=\"target\"/>, without an intermediate file.</summary>");
+            writer.Line("public static void LoadInto(" + target + " target, string sourceCheckpoint, int seed = 0) =>");
+            writer.Line("    " + Core + "TorchSharp.LiveSurgery.LoadInto(Plan, sourceCheckpoint, target, seed);");
         }
 
         writer.Close();
