@@ -138,9 +138,19 @@ public static class LiveSurgery
             return init!;
         }
 
-        // Gather along each axis on the device (unmapped positions read index 0 and are replaced by init below).
+        var (gathered, mask) = Gather(t, source, device, dtype);
+        return mask is null ? gathered : torch.where(mask, gathered, init!);
+    }
+
+    /// <summary>
+    /// <paramref name="source"/> (shaped like the plan's source tensor) moved to the target's layout on the device:
+    /// one index_select per remapped axis. Unmapped positions read index 0; <c>Mask</c> is true where every axis maps
+    /// (null when all do), so the caller replaces the rest.
+    /// </summary>
+    internal static (Tensor Gathered, Tensor? Mask) Gather(TensorPlan t, Tensor source, Device device, ScalarType dtype)
+    {
         var gathered = source.to(device).to_type(dtype);
-        var mask = (Tensor?)null;
+        Tensor? mask = null;
         for (var a = 0; a < t.Axes.Count; a++)
         {
             var axis = t.Axes[a];
@@ -168,7 +178,7 @@ public static class LiveSurgery
             }
         }
 
-        return mask is null ? gathered : torch.where(mask, gathered, init!);
+        return (gathered, mask);
     }
 
     /// <summary>

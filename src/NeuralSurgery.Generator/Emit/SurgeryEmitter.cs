@@ -87,6 +87,13 @@ internal static class SurgeryEmitter
             writer.Line("/// <summary>Applies the surgery to a checkpoint of " + Xml(spec.SourceName) + " and loads the result into <paramref name=\"target\"/>, without an intermediate file.</summary>");
             writer.Line("public static void LoadInto(" + target + " target, string sourceCheckpoint, int seed = 0) =>");
             writer.Line("    " + Core + "TorchSharp.LiveSurgery.LoadInto(Plan, sourceCheckpoint, target, seed);");
+            writer.Line();
+            writer.Line("/// <summary>");
+            writer.Line("/// Carries the optimizer state of " + Xml(spec.SourceName) + " into the new optimizer of " + Xml(spec.Target.Name) + " (moments follow the weights, new");
+            writer.Line("/// elements start at zero); call it after <c>Apply</c> or <c>LoadInto</c>. Returns the state tensors carried.");
+            writer.Line("/// </summary>");
+            writer.Line("public static int CarryOptimizerState(" + source + " source, global::TorchSharp.Modules.OptimizerHelper sourceOptimizer, " + target + " target, global::TorchSharp.Modules.OptimizerHelper targetOptimizer) =>");
+            writer.Line("    " + Core + "TorchSharp.OptimizerCarry.Carry(Plan, source, sourceOptimizer, target, targetOptimizer);");
         }
 
         writer.Close();
