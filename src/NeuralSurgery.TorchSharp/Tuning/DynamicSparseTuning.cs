@@ -1,0 +1,162 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using NeuralSurgery.Runtime.Tuning;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace NeuralSurgery.TorchSharp.Tuning;
+
+/// <summary>
+/// Dyn-Δ and Dyn-Grad, paper 000 Algorithm 1, in a TorchSharp training loop on the parameters' device: S starts as
+/// every parameter element (or a given mask); each <see cref="Step"/> updates only p ∈ S (gradient masked before,
+/// non-members reset to w_i after), accumulates I_p = α I_p + f_p (f_p = (w_p − w_i,p)² after the update for Dyn-Δ,
+/// g_p² for Dyn-Grad), and when K % K_every = 0, K ≥ K_start and |S| &gt; n deletes the N = min(|S| − n, ⌊η|S|⌋)
+/// members with the least I_p (top-n on the device) and resets them. Same schedule and options as the reference
+/// runtime's <see cref="DynamicSurgery"/>.
+/// </summary>
+public sealed class DynamicSparseTuning
+{
+    private readonly List<(string Name, Parameter Parameter)> _parameters;
+    private readonly Dictionary<string, Tensor> _indicators;
+    private readonly MaskedStep _step;
+
+    public DynamicSparseTuning(nn.Module module, DynamicOptions options, DeviceMask? start = null)
+    {
+        ArgumentNullException.ThrowIfNull(module);
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.N < 0 || options.KEvery < 1 || options.KStart < 0 || !(options.Alpha >= 0) || !(options.Eta > 0 && options.Eta <= 1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), $"dynamic surgery needs n >= 0, K_every >= 1, K_start >= 0, α >= 0 and 0 < η <= 1; got {options}");
+        }
+
+        Options = options;
+        _parameters = module.named_parameters().Select(p => (p.name, p.parameter)).ToList();
+        _step = new MaskedStep(module, start ?? DeviceMask.All(module));
+        AllowedCount = _step.Mask.Count();
+        if (options.N > AllowedCount)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), $"n = {options.N} is more than the {AllowedCount} elements allowed to change");
+        }
+
+        _indicators = _parameters.ToDictionary(p => p.Name, p => torch.zeros_like(p.Parameter).detach(), StringComparer.Ordinal);
+    }
+
+    public DynamicOptions Options { get; }
+
+    /// <summary>S: the elements still allowed to change.</summary>
+    public DeviceMask Allowed => _step.Mask;
+
+    /// <summary>|S|.</summary>
+    public long AllowedCount { get; private set; }
+
+    /// <summary>K of Algorithm 1 (starts at 1).</summary>
+    public long K { get; private set; } = 1;
+
+    public int Deletions { get; private set; }
+
+    /// <summary>w_i.</summary>
+    public IReadOnlyDictionary<string, Tensor> Initial => _step.Initial;
+
+    /// <summary>I_p per parameter.</summary>
+    public IReadOnlyDictionary<string, Tensor> Indicators => _indicators;
+
+    /// <summary>One step of Algorithm 1 after <c>loss.backward()</c>.</summary>
+    public void Step(OptimizerHelper optimizer)
+    {
+        ArgumentNullException.ThrowIfNull(optimizer);
+        var alpha = Options.Alpha;
+        _step.MaskGradients();
+        using (torch.no_grad())
+        {
+            if (Options.Indicator == DynamicIndicator.Gradient)
+            {
+                foreach (var (name, p) in _parameters)
+                {
+                    if (p.grad is { } g)
+                    {
+                        _indicators[name].mul_(alpha).addcmul_(g, g, 1); // members only: the others' gradient is zero now
+                    }
+                }
+            }
+        }
+
+        optimizer.step();
+        _step.RestoreFrozen();
+        using (torch.no_grad())
+        {
+            if (Options.Indicator == DynamicIndicator.Delta)
+            {
+                foreach (var (name, p) in _parameters)
+                {
+                    using var delta = p - _step.Initial[name]; // zero for non-members after the reset
+                    _indicators[name].mul_(alpha).addcmul_(delta, delta, 1);
+                }
+            }
+        }
+
+        K++;
+        if (K % Options.KEvery == 0 && K >= Options.KStart && AllowedCount > Options.N)
+        {
+            var delete = Math.Min(AllowedCount - Options.N, (long)Math.Floor(Options.Eta * AllowedCount));
+            Delete(Math.Max(delete, 1)); // ⌊η|S|⌋ can be 0 for a small S; |S| must still reach n
+        }
+    }
+
+    /// <summary>Not in Algorithm 1: deletes down to exactly n now, for runs too short to get there on schedule.</summary>
+    public void Finish()
+    {
+        if (AllowedCount > Options.N)
+        {
+            Delete(AllowedCount - Options.N);
+        }
+    }
+
+    private void Delete(long count)
+    {
+        var keep = AllowedCount - count;
+        var order = _parameters.Select(p => p.Name).ToList();
+        _step.SetMask(DeviceMask.TopN(_indicators, order, keep, _step.Mask));
+        AllowedCount = keep;
+        Deletions++;
+    }
+}
+
+/// <summary>
+/// The selecting methods of paper 000 section 4.3 for live modules: each picks exactly n elements before tuning, which
+/// then runs with a <see cref="MaskedStep"/> over the result.
+/// </summary>
+public static class DeviceSelection
+{
+    /// <summary>
+    /// Sel-Rand: n elements drawn uniformly (seeded). The draw is the reference runtime's (<see cref="Selection.Random"/>),
+    /// so the same seed picks the same elements on either runtime.
+    /// </summary>
+    public static DeviceMask Random(nn.Module module, long n, int seed, ParameterMask? among = null)
+    {
+        ArgumentNullException.ThrowIfNull(module);
+        var like = module.named_parameters().Select(p => new KeyValuePair<string, float[]>(p.name, new float[p.parameter.NumberOfElements])).ToList();
+        return DeviceMask.From(Selection.Random(like, n, seed, among), module);
+    }
+
+    /// <summary>Sel-Δ: top-n |w_r − w_i|, with w_r a model tuned by the baseline method.</summary>
+    public static DeviceMask ByDelta(IReadOnlyDictionary<string, Tensor> initial, nn.Module reference, long n, DeviceMask? among = null)
+    {
+        ArgumentNullException.ThrowIfNull(initial);
+        ArgumentNullException.ThrowIfNull(reference);
+        using var noGrad = torch.no_grad();
+        var parameters = reference.named_parameters().ToList();
+        var delta = parameters.ToDictionary(p => p.name, p => (p.parameter - initial[p.name]).abs(), StringComparer.Ordinal);
+        return DeviceMask.TopN(delta, [.. parameters.Select(p => p.name)], n, among);
+    }
+
+    /// <summary>Sel-Grad: top-n |g| of a gradient (e.g. the mean gradient at w_i over the tuning data).</summary>
+    public static DeviceMask ByGradient(IReadOnlyDictionary<string, Tensor> gradient, IReadOnlyList<string> order, long n, DeviceMask? among = null)
+    {
+        ArgumentNullException.ThrowIfNull(gradient);
+        using var noGrad = torch.no_grad();
+        var magnitude = gradient.ToDictionary(kv => kv.Key, kv => kv.Value.abs(), StringComparer.Ordinal);
+        return DeviceMask.TopN(magnitude, order, n, among);
+    }
+}
