@@ -80,28 +80,25 @@ public sealed class GameTask(int seed)
         return new TensorDataset(inputs, new Dictionary<string, Tensor>(StringComparer.Ordinal) { ["action"] = new(action, count) });
     }
 
-    /// <summary>The model's action logits for every state, <c>[count, actions]</c>.</summary>
-    public static Tensor Logits(ReferenceModel model, TensorDataset data) => model.Forward(All(data).Inputs)["action"];
-
-    /// <summary>Share of states whose highest logit is the correct action.</summary>
-    public static double Accuracy(ReferenceModel model, TensorDataset data)
+    /// <summary>Share of states whose highest logit (<paramref name="logits"/>, <c>[count, actions]</c>) is the correct action.</summary>
+    public static double Accuracy(Tensor logits, TensorDataset data)
     {
-        var (logits, labels) = (Logits(model, data), All(data).Targets["action"]);
+        var labels = All(data).Targets["action"];
         return Enumerable.Range(0, data.Count).Count(i => ArgMax(logits, i) == (int)labels.Data[i]) / (double)data.Count;
     }
 
     /// <summary>Of the states whose correct action is cast, the share the model casts in.</summary>
-    public static double CastRecall(ReferenceModel model, TensorDataset data)
+    public static double CastRecall(Tensor logits, TensorDataset data)
     {
-        var (logits, labels) = (Logits(model, data), All(data).Targets["action"]);
+        var labels = All(data).Targets["action"];
         var casts = Enumerable.Range(0, data.Count).Where(i => (int)labels.Data[i] == Cast).ToList();
         return casts.Count == 0 ? 0 : casts.Count(i => ArgMax(logits, i) == Cast) / (double)casts.Count;
     }
 
     /// <summary>Per state, the probability the model gives the correct action: paper 000's per-instance score.</summary>
-    public static double[] TrueClassProbabilities(ReferenceModel model, TensorDataset data)
+    public static double[] TrueClassProbabilities(Tensor logits, TensorDataset data)
     {
-        var (logits, labels) = (Logits(model, data), All(data).Targets["action"]);
+        var labels = All(data).Targets["action"];
         var columns = logits.Dim(1);
         var scores = new double[data.Count];
         for (var i = 0; i < data.Count; i++)

@@ -1,6 +1,5 @@
 using System.Collections.Generic;
 using System.Linq;
-using NeuralSurgery.Runtime.Reference;
 using NeuralSurgery.Runtime.Tuning;
 using PolicyEvolution.Models;
 
@@ -24,10 +23,10 @@ public static class NewFeatureMask
 
     private static readonly string[] NewUnitInputs = ["lstm.weight_ih_l0", "lstm.bias_ih_l0", "lstm.bias_hh_l0"];
 
-    public static ParameterMask For(ReferenceModel model)
+    public static ParameterMask For(PolicyV3 model)
     {
         var map = PolicyV3.Mirror.Trace();
-        var mask = ParameterMask.Empty(model.Parameters.Select(p => new KeyValuePair<string, float[]>(p.Key, p.Value.Data)));
+        var mask = new ParameterMask(model.named_parameters().Select(p => new KeyValuePair<string, long>(p.name, p.parameter.NumberOfElements)));
         MaskSources.AddInteractions(mask, map, NewHeroFeatures.SelectMany(f => map.InteractionsOf("hero", f)).Where(p => p.Parameter == "hero_encoder.weight"));
         MaskSources.AddInteractions(mask, map, map.InteractionsOf("hero_id", "sven").Where(p => p.Parameter == "hero_embedding.weight"));
 
@@ -41,7 +40,7 @@ public static class NewFeatureMask
         }
 
         // The head row of the new action: weight row 3 and bias 3 of action_head [4, hidden].
-        var hidden = model.Parameters["action_head.weight"].Dim(1);
+        var hidden = model.named_parameters().Single(p => p.name == "action_head.weight").parameter.shape[1];
         mask.SetRange("action_head.weight", GameTask.Cast * hidden, hidden, true);
         mask.SetRange("action_head.bias", GameTask.Cast, 1, true);
         return mask;

@@ -5,11 +5,10 @@ using System.IO;
 using System.Linq;
 using NeuralSurgery.Runtime.Checkpoints;
 using NeuralSurgery.Runtime.Execution;
-using NeuralSurgery.Runtime.Reference;
-using NeuralSurgery.Runtime.Reference.Mapping;
 using NeuralSurgery.Runtime.Reference.Training;
 using NeuralSurgery.Runtime.Tuning;
 using NeuralSurgery.TorchSharp;
+using NeuralSurgery.TorchSharp.Tuning;
 using PolicyEvolution;
 using PolicyEvolution.Models;
 using Spectre.Console;
@@ -77,25 +76,22 @@ var v23 = PolicyV3.SurgeryFromPolicyV2.Verify(v2, v3, verify);
 Report.Surgery("PolicyV1 → PolicyV2", PolicyV2.SurgeryFromPolicyV1.Plan, v12);
 Report.Surgery("PolicyV2 → PolicyV3", PolicyV3.SurgeryFromPolicyV2.Plan, v23);
 
-// 3. Teach v3 to cast, two ways, from the same surgered checkpoint (on the reference executor, through the mirror graph).
-var loss = Losses.OnOutput("action", "action", Losses.CrossEntropy);
+// 3. Teach v3 to cast, two ways, from the same surgered checkpoint, in TorchSharp.
 var tuneTrain = task.Sample(6000, heroWidth: 8, newFeatures: true, castRule: true);
 var tuneTest = task.Sample(2000, heroWidth: 8, newFeatures: true, castRule: true);
-var v3Weights = StateDict.Load(v3Checkpoint);
 // The states v1 knew, as v3 reads them: the new hero features are zero and the hero is one of the first three.
 var oldStates = task.Sample(2000, heroWidth: 8, newFeatures: false, castRule: false);
-var v3Reference = ReferenceModel.Load(PolicyV3.Mirror.Graph, v3Weights);
-var oldLogits = GameTask.Logits(v3Reference, oldStates);
+var oldLogits = TorchTraining.Logits(v3, oldStates);
 
-var sparse = ReferenceModel.Load(PolicyV3.Mirror.Graph, v3Weights);
+var sparse = Load(v3Checkpoint);
 var mask = NewFeatureMask.For(sparse);
 var rows = new List<TuningRow>
 {
-    Tune("sparse (new features)", sparse, mask),
-    Tune("full", ReferenceModel.Load(PolicyV3.Mirror.Graph, v3Weights), mask: null),
+    Tune("sparse (new features)", sparse, DeviceMask.From(mask, sparse)),
+    Tune("full", Load(v3Checkpoint), mask: null),
 };
 Report.Tuning(rows, mask.Count(), mask.TotalElements);
-sparse.ToStateDict().Save(Path.Combine(output, "policy.v3.tuned.dat"), CheckpointFormat.TorchSharp, overwrite: true);
+sparse.save(Path.Combine(output, "policy.v3.tuned.dat"));
 
 // An output the verifier could not compare (a name or shape that differs) is a failure here: eq. 1 must be shown.
 var uncompared = v12.Surgery.NotCompared.Concat(v23.Surgery.NotCompared).ToList();
@@ -115,44 +111,36 @@ AnsiConsole.MarkupLine(worst <= 1e-5
     : $"[red]A surgery changed the outputs: max |ΔF| = {worst:0.###e+0} > 1e-5.[/]");
 return worst <= 1e-5 ? 0 : 1;
 
-TuningRow Tune(string name, ReferenceModel model, ParameterMask? mask)
+TuningRow Tune(string name, PolicyV3 model, DeviceMask? mask)
 {
-    var initial = WeightSnapshot.Of(model.Parameters);
-    var optimizer = new Adam(model.Parameters, 1e-2);
-    if (mask is not null)
+    // Every element may change without a mask; the step still snapshots w_i, so changed elements can be counted.
+    var step = new MaskedStep(model, mask ?? DeviceMask.All(model));
+    var oldTaskBefore = TorchTraining.Accuracy(model, oldStates);
+    var scoresBefore = GameTask.TrueClassProbabilities(TorchTraining.Logits(model, oldStates), oldStates);
+    torch.manual_seed(Seed);
+    AnsiConsole.Progress().Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn()).Start(ctx =>
     {
-        // Gradients are masked before the step and frozen weights restored after it (Adam's moments still move them).
-        optimizer.Hooks.Add(new MaskHook(mask, initial));
-    }
-
-    var oldTaskBefore = GameTask.Accuracy(model, oldStates);
-    var scoresBefore = GameTask.TrueClassProbabilities(model, oldStates);
-    Train(model, tuneTrain, optimizer, loss, epochs: 20, "tuning PolicyV3 (" + name + ")");
-    var scoresAfter = GameTask.TrueClassProbabilities(model, oldStates);
-    var drift = GameTask.MaxDifference(oldLogits, GameTask.Logits(model, oldStates), columns: 3);
+        var bar = ctx.AddTask("tuning PolicyV3 (" + name + ", TorchSharp)", maxValue: 20);
+        TorchTraining.Fit(model, tuneTrain, epochs: 20, batchSize: 64, learningRate: 1e-2, Seed, () => bar.Increment(1), mask is null ? null : step);
+    });
+    var oldLogitsAfter = TorchTraining.Logits(model, oldStates);
+    var testLogits = TorchTraining.Logits(model, tuneTest);
     return new TuningRow(
         name,
         oldTaskBefore,
-        GameTask.Accuracy(model, oldStates),
-        GameTask.Accuracy(model, tuneTest),
-        GameTask.CastRecall(model, tuneTest),
-        Consistency.Score(scoresBefore, scoresAfter),
-        Changes.Count(model.Parameters, initial),
-        drift);
+        GameTask.Accuracy(oldLogitsAfter, oldStates),
+        GameTask.Accuracy(testLogits, tuneTest),
+        GameTask.CastRecall(testLogits, tuneTest),
+        Consistency.Score(scoresBefore, GameTask.TrueClassProbabilities(oldLogitsAfter, oldStates)),
+        step.ChangedElements(),
+        GameTask.MaxDifference(oldLogits, oldLogitsAfter, columns: 3));
 }
 
-static double Train(ReferenceModel model, TensorDataset data, Optimizer optimizer, LossFunction loss, int epochs, string title)
+static PolicyV3 Load(string checkpoint)
 {
-    model.Training = true;
-    var trainer = new Trainer(model, optimizer, loss);
-    AnsiConsole.Progress().Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn()).Start(ctx =>
-    {
-        var bar = ctx.AddTask(title, maxValue: epochs);
-        trainer.EpochCompleted = _ => bar.Increment(1);
-        trainer.Fit(data, new TrainingOptions { Epochs = epochs, BatchSize = 64, Seed = Seed });
-    });
-    model.Training = false;
-    return GameTask.Accuracy(model, data);
+    var model = new PolicyV3();
+    model.load(checkpoint);
+    return model;
 }
 
 static string Percent(double share) => (100 * share).ToString("0.0", CultureInfo.InvariantCulture) + " %";

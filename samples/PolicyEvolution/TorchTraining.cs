@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using NeuralSurgery.Runtime.Reference.Training;
+using NeuralSurgery.TorchSharp.Tuning;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -14,7 +15,11 @@ namespace PolicyEvolution;
 public static class TorchTraining
 {
     /// <summary>One epoch's worth of calls is reported through <paramref name="epochCompleted"/>.</summary>
-    public static void Fit(nn.Module model, TensorDataset data, int epochs, int batchSize, double learningRate, int seed, Action? epochCompleted = null)
+    /// <remarks>
+    /// With <paramref name="masked"/>, each step is the sparse step of paper 000 (gradients masked, frozen elements
+    /// restored after the optimizer moved them).
+    /// </remarks>
+    public static void Fit(nn.Module model, TensorDataset data, int epochs, int batchSize, double learningRate, int seed, Action? epochCompleted = null, MaskedStep? masked = null)
     {
         var (inputs, labels) = ToTorch(data);
         using var optimizer = optim.Adam(model.parameters(), learningRate);
@@ -31,7 +36,14 @@ public static class TorchTraining
                 var loss = nn.functional.cross_entropy(logits, labels.index_select(0, rows));
                 optimizer.zero_grad();
                 loss.backward();
-                optimizer.step();
+                if (masked is null)
+                {
+                    optimizer.step();
+                }
+                else
+                {
+                    masked.Step(optimizer);
+                }
             }
 
             epochCompleted?.Invoke();
@@ -41,16 +53,19 @@ public static class TorchTraining
     }
 
     /// <summary>Share of states whose highest logit is the correct action.</summary>
-    public static double Accuracy(nn.Module model, TensorDataset data)
+    public static double Accuracy(nn.Module model, TensorDataset data) => GameTask.Accuracy(Logits(model, data), data);
+
+    /// <summary>The model's action logits for every state, in eval mode, as a host tensor <c>[count, actions]</c>.</summary>
+    public static NeuralSurgery.Runtime.Reference.Tensor Logits(nn.Module model, TensorDataset data)
     {
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        var (inputs, labels) = ToTorch(data);
+        var (inputs, _) = ToTorch(data);
         var training = model.training;
         model.eval();
-        var predicted = Forward(model, inputs).argmax(1);
+        var logits = Forward(model, inputs).contiguous();
         model.train(training);
-        return predicted.eq(labels).sum().item<long>() / (double)data.Count;
+        return new NeuralSurgery.Runtime.Reference.Tensor(logits.data<float>().ToArray(), [.. logits.shape.Select(d => (int)d)]);
     }
 
     /// <summary>The policies' forward: hero, hero_id, units.</summary>
