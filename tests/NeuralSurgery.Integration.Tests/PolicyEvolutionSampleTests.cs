@@ -14,7 +14,7 @@ namespace NeuralSurgery.Integration.Tests;
 /// </summary>
 public sealed class PolicyEvolutionSample : IDisposable
 {
-    /// <summary>A run trains v1 and tunes v3 twice on the reference executor: about 11 s on an idle 2-core machine.</summary>
+    /// <summary>A run trains v1 and tunes v3 twice in TorchSharp: about 16 s on an idle 2-core machine.</summary>
     private static readonly TimeSpan RunTimeout = TimeSpan.FromMinutes(4);
 
     public PolicyEvolutionSample()
