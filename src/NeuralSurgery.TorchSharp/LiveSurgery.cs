@@ -58,10 +58,19 @@ public static class LiveSurgery
         foreach (var t in plan.Tensors)
         {
             var destination = to[t.Name];
+            if (t.Source is not null && t.Axes.All(IsIdentity))
+            {
+                destination.copy_(from[t.Source]); // copied whole: one copy, as load_state_dict makes
+                continue;
+            }
+
             using var value = Build(t, t.Source is null ? null : from[t.Source], destination, InitValues.TensorKey(seed, t.Name));
             destination.copy_(value);
         }
     }
+
+    private static bool IsIdentity(AxisMap axis) =>
+        axis.Segments.Count == 1 && axis.Segments[0].SourceStart == 0 && axis.Length == axis.SourceLength;
 
     /// <summary>
     /// Applies the plan to an old checkpoint (TorchSharp's format or safetensors) and loads the result into
@@ -154,9 +163,9 @@ public static class LiveSurgery
         for (var a = 0; a < t.Axes.Count; a++)
         {
             var axis = t.Axes[a];
-            if (axis.Segments.Count == 1 && axis.Segments[0].SourceStart == 0 && axis.Length == axis.SourceLength)
+            if (IsIdentity(axis))
             {
-                continue; // identity on this axis
+                continue;
             }
 
             var indices = new long[axis.Length];
@@ -187,6 +196,13 @@ public static class LiveSurgery
     /// </summary>
     private static Tensor InitTensor(TensorPlan t, ulong key, ScalarType dtype, Device device)
     {
+        // Only the rules of axes that have unmapped positions ever apply.
+        var rules = t.Source is null ? [t.Init] : t.InitOrder.Where(a => t.Axes[a].MappedCount < t.Axes[a].Length).Select(a => t.Axes[a].Unmapped).ToList();
+        if (rules.All(r => r.Kind is InitKind.Zeros or InitKind.Ones or InitKind.Constant))
+        {
+            return ConstantInit(t, dtype, device);
+        }
+
         var count = t.TotalElements;
         var values = new double[count];
         var shape = t.Shape.ToArray();
@@ -219,5 +235,49 @@ public static class LiveSurgery
             ? torch.tensor(values.Select(v => (float)v).ToArray(), shape)
             : torch.tensor(values, shape).to_type(dtype);
         return host.to(device);
+    }
+
+    /// <summary>
+    /// Init values when every rule is a constant: built on the device, the rule of the first unmapped axis in the
+    /// plan's init order winning (applied last). Same values as the host loop, without touching host memory.
+    /// </summary>
+    private static Tensor ConstantInit(TensorPlan t, ScalarType dtype, Device device)
+    {
+        static double Constant(InitRule rule) => rule.Kind switch
+        {
+            InitKind.Zeros => 0,
+            InitKind.Ones => 1,
+            _ => rule.Value,
+        };
+
+        var shape = t.Shape.ToArray();
+        var integral = dtype is not (ScalarType.Float32 or ScalarType.Float64 or ScalarType.Float16 or ScalarType.BFloat16);
+        double Cast(double v) => integral ? Math.Round(v) : dtype == ScalarType.Float32 ? (float)v : v;
+        if (t.Source is null)
+        {
+            return torch.full(shape, Cast(Constant(t.Init)), dtype, device);
+        }
+
+        var init = torch.zeros(shape, dtype, device);
+        foreach (var a in t.InitOrder.Reverse())
+        {
+            var axis = t.Axes[a];
+            if (axis.MappedCount == axis.Length)
+            {
+                continue;
+            }
+
+            var unmapped = new bool[axis.Length];
+            for (long i = 0; i < axis.Length; i++)
+            {
+                unmapped[i] = axis.SourceIndex(i) < 0;
+            }
+
+            var view = Enumerable.Repeat(1L, shape.Length).ToArray();
+            view[a] = axis.Length;
+            init = torch.where(torch.tensor(unmapped, device: device).reshape(view), Cast(Constant(axis.Unmapped)), init);
+        }
+
+        return init;
     }
 }

@@ -267,7 +267,7 @@ internal static class GeneratorBench
         var tpa = ((string)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES")!).Split(Path.PathSeparator);
         return tpa
             .Where(p => Path.GetFileName(p).StartsWith("System.", StringComparison.Ordinal) || Path.GetFileName(p) is "mscorlib.dll" or "netstandard.dll")
-            .Append(typeof(TorchSharp.torch).Assembly.Location)
+            .Append(typeof(global::TorchSharp.torch).Assembly.Location)
             .Append(typeof(Graph.ModelGraph).Assembly.Location)
             .Append(typeof(Runtime.Checkpoints.StateDict).Assembly.Location)
             .Select(p => (MetadataReference)MetadataReference.CreateFromFile(p))

@@ -11,6 +11,7 @@ using NeuralSurgery.Benchmarks;
 // dotnet run -c Release --project tests/NeuralSurgery.Benchmarks -- exec [--size N] [--runs N] [--config small|medium|large] [--units N]
 // dotnet run -c Release --project tests/NeuralSurgery.Benchmarks -- tuning [--seed N] [--params N] [--steps K_EVERY] [--skip-table]
 // dotnet run -c Release --project tests/NeuralSurgery.Benchmarks -- generator [--runs N]
+// dotnet run -c Release --project tests/NeuralSurgery.Benchmarks -- torchsharp [--params N] [--runs N] [--steps K_EVERY]
 // dotnet run -c Release --project tests/NeuralSurgery.Benchmarks -- bdn [BenchmarkDotNet arguments, e.g. --filter *]
 var command = args.Length > 0 ? args[0] : string.Empty;
 var rest = args.Skip(1).ToArray();
@@ -28,6 +29,8 @@ switch (command)
         return TuningBench.Run(rest);
     case "generator":
         return GeneratorBench.Run(rest);
+    case "torchsharp":
+        return TorchRuntimeBench.Run(rest);
     case "bdn":
         // Artifacts (logs, reports) go next to the binaries unless --artifacts says otherwise, not into the working directory.
         var config = DefaultConfig.Instance.WithArtifactsPath(Path.Combine(AppContext.BaseDirectory, "BenchmarkDotNet.Artifacts"));
@@ -40,6 +43,7 @@ switch (command)
         Console.Error.WriteLine("       NeuralSurgery.Benchmarks exec [--size N] [--runs N] [--config small|medium|large] [--units N]");
         Console.Error.WriteLine("       NeuralSurgery.Benchmarks tuning [--seed N] [--params N] [--steps K_EVERY] [--skip-table]");
         Console.Error.WriteLine("       NeuralSurgery.Benchmarks generator [--runs N]");
+        Console.Error.WriteLine("       NeuralSurgery.Benchmarks torchsharp [--params N] [--runs N] [--steps K_EVERY]");
         Console.Error.WriteLine("       NeuralSurgery.Benchmarks bdn [BenchmarkDotNet arguments, e.g. --filter *]");
         return command is "" or "-h" or "--help" or "help" ? 0 : 2;
 }

@@ -95,6 +95,59 @@ public sealed class SparseTuningTests
         Assert.Equal(Bits(hook.Allowed), Bits(live.Allowed.ToParameterMask()));
     }
 
+    [Theory]
+    [InlineData(1_000, false, 64)]
+    [InlineData(4_000_000, true, 256)]
+    [InlineData(2_500_000, false, 0)]
+    public void Top_n_on_the_device_picks_the_reference_TopN_elements_ties_included(long n, bool restricted, int levels)
+    {
+        // 6M scores over three tensors (past the size where the threshold is bracketed by sampling), quantised to
+        // `levels` values when levels > 0 so that many tie at the threshold.
+        var rng = new Random(n.GetHashCode());
+        var sizes = new[] { ("a", 1_000_000), ("b", 3_000_000), ("c", 2_000_000) };
+        var host = sizes.Select(t => new KeyValuePair<string, float[]>(t.Item1, Enumerable.Range(0, t.Item2)
+            .Select(_ => levels > 0 ? rng.Next(levels) / (float)levels : rng.NextSingle()).ToArray())).ToList();
+        ParameterMask? among = null;
+        if (restricted)
+        {
+            among = new ParameterMask(host.Select(h => new KeyValuePair<string, long>(h.Key, h.Value.Length)));
+            foreach (var (name, values) in host)
+            {
+                for (var i = 0; i < values.Length; i++)
+                {
+                    among[name, i] = rng.Next(4) != 0;
+                }
+            }
+        }
+
+        var expected = TopN.Select(host, n, SelectionOrder.LargestMagnitude, among);
+        var scores = host.ToDictionary(h => h.Key, h => tensor(h.Value));
+        var order = host.Select(h => h.Key).ToList();
+        DeviceMask? deviceAmong = null;
+        if (among is not null)
+        {
+            var module = new ScoresModule(host);
+            deviceAmong = DeviceMask.From(among, module);
+        }
+
+        var actual = DeviceMask.TopN(scores, order, n, deviceAmong);
+        Assert.Equal(n, actual.Count());
+        Assert.True(Bits(expected).SequenceEqual(Bits(actual.ToParameterMask())), "the device's top-n differs from the reference TopN");
+    }
+
+    /// <summary>A module whose parameters are named like the scores, so a host mask converts to the device.</summary>
+    private sealed class ScoresModule : nn.Module
+    {
+        public ScoresModule(IEnumerable<KeyValuePair<string, float[]>> tensors)
+            : base(nameof(ScoresModule))
+        {
+            foreach (var (name, values) in tensors)
+            {
+                register_parameter(name, new global::TorchSharp.Modules.Parameter(zeros(values.Length)));
+            }
+        }
+    }
+
     [Fact]
     public void The_Lagrange_step_snaps_small_changes_back_to_w_i()
     {

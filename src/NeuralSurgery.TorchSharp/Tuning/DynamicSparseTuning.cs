@@ -20,6 +20,7 @@ public sealed class DynamicSparseTuning
 {
     private readonly List<(string Name, Parameter Parameter)> _parameters;
     private readonly Dictionary<string, Tensor> _indicators;
+    private readonly Dictionary<string, Tensor> _scratch;
     private readonly MaskedStep _step;
 
     public DynamicSparseTuning(nn.Module module, DynamicOptions options, DeviceMask? start = null)
@@ -41,6 +42,9 @@ public sealed class DynamicSparseTuning
         }
 
         _indicators = _parameters.ToDictionary(p => p.Name, p => torch.zeros_like(p.Parameter).detach(), StringComparer.Ordinal);
+        _scratch = Options.Indicator == DynamicIndicator.Delta
+            ? _parameters.ToDictionary(p => p.Name, p => torch.empty_like(p.Parameter).detach(), StringComparer.Ordinal)
+            : new Dictionary<string, Tensor>(StringComparer.Ordinal);
     }
 
     public DynamicOptions Options { get; }
@@ -90,7 +94,7 @@ public sealed class DynamicSparseTuning
             {
                 foreach (var (name, p) in _parameters)
                 {
-                    using var delta = p - _step.Initial[name]; // zero for non-members after the reset
+                    var delta = _scratch[name].copy_(p).sub_(_step.Initial[name]); // zero for non-members after the reset
                     _indicators[name].mul_(alpha).addcmul_(delta, delta, 1);
                 }
             }

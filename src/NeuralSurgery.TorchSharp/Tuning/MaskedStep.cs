@@ -20,6 +20,7 @@ namespace NeuralSurgery.TorchSharp.Tuning;
 public sealed class MaskedStep
 {
     private readonly List<(string Name, Parameter Parameter)> _parameters;
+    private Dictionary<string, Plan> _plans = new(StringComparer.Ordinal);
 
     /// <summary>Snapshots w_i (the values frozen elements keep) from <paramref name="module"/> now.</summary>
     public MaskedStep(nn.Module module, DeviceMask mask)
@@ -27,8 +28,9 @@ public sealed class MaskedStep
         ArgumentNullException.ThrowIfNull(module);
         ArgumentNullException.ThrowIfNull(mask);
         _parameters = module.named_parameters().Select(p => (p.name, p.parameter)).ToList();
-        Mask = mask;
         Initial = _parameters.ToDictionary(p => p.Name, p => p.Parameter.detach().clone(), StringComparer.Ordinal);
+        Mask = mask;
+        _plans = Plans(mask);
     }
 
     public DeviceMask Mask { get; private set; }
@@ -51,33 +53,71 @@ public sealed class MaskedStep
         using var noGrad = torch.no_grad();
         foreach (var (name, p) in _parameters)
         {
-            if (p.grad is { } g)
+            if (p.grad is not { } g)
             {
-                if (Mask.Contains(name))
-                {
-                    g.mul_(Mask[name]);
-                }
-                else
-                {
+                continue;
+            }
+
+            var plan = _plans[name];
+            switch (plan.Kind)
+            {
+                case PlanKind.All:
+                    break;
+                case PlanKind.None:
                     g.zero_();
+                    break;
+                case PlanKind.Tunable:
+                {
+                    // Few tunable elements: keep their gradients, clear the rest in one write.
+                    using var flat = g.view(-1);
+                    using var kept = flat.index_select(0, plan.Indices!);
+                    g.zero_();
+                    flat.index_copy_(0, plan.Indices!, kept);
+                    break;
+                }
+
+                default:
+                {
+                    using var flat = g.view(-1);
+                    flat.index_fill_(0, plan.Indices!, 0);
+                    break;
                 }
             }
         }
     }
 
-    /// <summary>w ← where(mask, w, w_i).</summary>
+    /// <summary>Frozen elements back to w_i.</summary>
     public void RestoreFrozen()
     {
         using var noGrad = torch.no_grad();
         foreach (var (name, p) in _parameters)
         {
-            if (Mask.Contains(name))
+            var plan = _plans[name];
+            var initial = Initial[name];
+            switch (plan.Kind)
             {
-                p.copy_(torch.where(Mask[name], p, Initial[name]));
-            }
-            else
-            {
-                p.copy_(Initial[name]);
+                case PlanKind.All:
+                    break;
+                case PlanKind.None:
+                    p.copy_(initial);
+                    break;
+                case PlanKind.Tunable:
+                {
+                    // Few tunable elements: save them, copy w_i over everything, put them back.
+                    using var flat = p.view(-1);
+                    using var kept = flat.index_select(0, plan.Indices!);
+                    p.copy_(initial);
+                    flat.index_copy_(0, plan.Indices!, kept);
+                    break;
+                }
+
+                default:
+                {
+                    using var flat = p.view(-1);
+                    using var source = initial.view(-1).index_select(0, plan.Indices!);
+                    flat.index_copy_(0, plan.Indices!, source);
+                    break;
+                }
             }
         }
     }
@@ -86,14 +126,57 @@ public sealed class MaskedStep
     public void SetMask(DeviceMask mask)
     {
         Mask = mask ?? throw new ArgumentNullException(nameof(mask));
+        _plans = Plans(mask);
         RestoreFrozen();
     }
+
+    /// <summary>
+    /// Per parameter, the cheapest form of its mask for the two passes above: nothing to do, everything frozen, or
+    /// the flat indices of whichever side is smaller (kept on the device; 8 bytes per index).
+    /// </summary>
+    private Dictionary<string, Plan> Plans(DeviceMask mask)
+    {
+        var plans = new Dictionary<string, Plan>(StringComparer.Ordinal);
+        foreach (var (name, p) in _parameters)
+        {
+            if (!mask.Contains(name))
+            {
+                plans[name] = new Plan(PlanKind.None, null);
+                continue;
+            }
+
+            var m = mask[name];
+            if (!m.shape.SequenceEqual(p.shape))
+            {
+                throw new ArgumentException($"the mask of '{name}' is [{string.Join(", ", m.shape)}] and the parameter [{string.Join(", ", p.shape)}]", nameof(mask));
+            }
+
+            var set = m.count_nonzero().item<long>();
+            var total = p.NumberOfElements;
+            plans[name] = set == total ? new Plan(PlanKind.All, null)
+                : set == 0 ? new Plan(PlanKind.None, null)
+                : set <= total / 2 ? new Plan(PlanKind.Tunable, m.view(-1).nonzero().view(-1))
+                : new Plan(PlanKind.Frozen, m.view(-1).logical_not().nonzero().view(-1));
+        }
+
+        return plans;
+    }
+
+    private enum PlanKind
+    {
+        All,
+        None,
+        Tunable,
+        Frozen,
+    }
+
+    private sealed record Plan(PlanKind Kind, Tensor? Indices);
 
     /// <summary>Elements that differ from w_i now.</summary>
     public long ChangedElements()
     {
         using var noGrad = torch.no_grad();
-        return _parameters.Sum(p => p.Parameter.ne(Initial[p.Name]).sum().item<long>());
+        return _parameters.Sum(p => p.Parameter.ne(Initial[p.Name]).count_nonzero().item<long>());
     }
 
     /// <summary>
