@@ -149,6 +149,65 @@ public sealed class SparseTuningTests
     }
 
     [Fact]
+    public void Sel_LCA_picks_the_reference_runtimes_elements_for_the_same_weights_and_data()
+    {
+        torch.manual_seed(12);
+        var model = new PolicyV1();
+        var initial = model.named_parameters().ToDictionary(p => p.name, p => p.parameter.detach().clone());
+        var (hero, ids, target) = Batch(3);
+
+        // w_r: a few full SGD steps from w_i, the baseline tuning whose path LCA splits among the elements.
+        var sgd = optim.SGD(model.parameters(), 0.1);
+        for (var i = 0; i < 5; i++)
+        {
+            sgd.zero_grad();
+            nn.functional.mse_loss(model.forward(hero, ids), target).backward();
+            sgd.step();
+        }
+
+        var tuned = model.named_parameters().ToDictionary(p => p.name, p => p.parameter.detach().clone());
+        var live = DeviceSelection.ByLca(
+            model,
+            initial,
+            tuned,
+            m => DeviceSelection.MeanGradient(m, x => nn.functional.mse_loss(((PolicyV1)x).forward(hero, ids), target)),
+            steps: 4,
+            n: 25);
+
+        var reference = ReferenceModel.Load(PolicyV1.Mirror.Graph, LiveStateDict.Of(model));
+        var output = PolicyV1.Mirror.Graph.Outputs[0].Name;
+        var batch = new TrainingData(hero, ids, target);
+        var expected = Selection.ByLca(
+            reference,
+            Snapshot(initial),
+            Snapshot(tuned),
+            r => GradientEstimate.Mean(r, batch, Losses.OnOutput(output, "target", Losses.MeanSquaredError), batchSize: 32),
+            steps: 4,
+            n: 25);
+
+        Assert.Equal(Bits(expected), Bits(live.ToParameterMask()));
+        Assert.True(model.named_parameters().All(p => p.parameter.eq(tuned[p.name]).all().item<bool>()), "the model did not get its weights back");
+    }
+
+    private static WeightSnapshot Snapshot(Dictionary<string, Tensor> tensors) =>
+        new(tensors.Select(kv => new KeyValuePair<string, float[]>(kv.Key, kv.Value.contiguous().data<float>().ToArray())));
+
+    /// <summary>One batch as the reference runtime's training data.</summary>
+    private sealed class TrainingData(Tensor hero, Tensor ids, Tensor target) : ITrainingData
+    {
+        public int Count => (int)hero.shape[0];
+
+        public TrainingBatch GetBatch(ReadOnlySpan<int> indices)
+        {
+            Assert.Equal(Count, indices.Length);
+            return new TrainingBatch(
+                new Dictionary<string, RefTensor> { ["hero"] = Host(hero), ["hero_id"] = Host(ids) },
+                new Dictionary<string, RefTensor> { ["target"] = Host(target) },
+                Count);
+        }
+    }
+
+    [Fact]
     public void The_Lagrange_step_snaps_small_changes_back_to_w_i()
     {
         var model = new PolicyV1();

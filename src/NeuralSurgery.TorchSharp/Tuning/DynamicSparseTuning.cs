@@ -163,4 +163,114 @@ public static class DeviceSelection
         var magnitude = gradient.ToDictionary(kv => kv.Key, kv => kv.Value.abs(), StringComparer.Ordinal);
         return DeviceMask.TopN(magnitude, order, n, among);
     }
+
+    /// <summary>
+    /// Sel-LCA (paper 000 section 4.3, eqs. 8-10): the n smallest (most negative) loss change allocations on the
+    /// straight path from w_i to w_r, LCA_k = Σ_t L′_k · (θ_{t+1} − θ_t)_k over <paramref name="steps"/> equal steps with
+    /// the RK4 rule ⅙(L′(θ_t) + 4L′((θ_t + θ_{t+1})/2) + L′(θ_{t+1})), as the reference runtime computes it.
+    /// </summary>
+    public static DeviceMask ByLca(
+        nn.Module model,
+        IReadOnlyDictionary<string, Tensor> initial,
+        IReadOnlyDictionary<string, Tensor> reference,
+        Func<nn.Module, IReadOnlyDictionary<string, Tensor>> gradient,
+        int steps,
+        long n,
+        DeviceMask? among = null)
+    {
+        var lca = Lca(model, initial, reference, gradient, steps);
+        using var noGrad = torch.no_grad();
+        var negated = lca.ToDictionary(kv => kv.Key, kv => kv.Value.neg(), StringComparer.Ordinal);
+        return DeviceMask.TopN(negated, [.. model.named_parameters().Select(p => p.name)], n, among);
+    }
+
+    /// <summary>
+    /// LCA_k of every element (Σ_k LCA_k ≈ L(w_r) − L(w_i), eq. 9). <paramref name="gradient"/> gives the mean
+    /// training-loss gradient at the model's current weights (see <see cref="MeanGradient"/>); the model gets its
+    /// weights back on return.
+    /// </summary>
+    public static Dictionary<string, Tensor> Lca(
+        nn.Module model,
+        IReadOnlyDictionary<string, Tensor> initial,
+        IReadOnlyDictionary<string, Tensor> reference,
+        Func<nn.Module, IReadOnlyDictionary<string, Tensor>> gradient,
+        int steps)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(initial);
+        ArgumentNullException.ThrowIfNull(reference);
+        ArgumentNullException.ThrowIfNull(gradient);
+        ArgumentOutOfRangeException.ThrowIfLessThan(steps, 1);
+        var parameters = model.named_parameters().Where(p => initial.ContainsKey(p.name)).ToList();
+        var saved = parameters.ToDictionary(p => p.name, p => p.parameter.detach().clone(), StringComparer.Ordinal);
+        var lca = parameters.ToDictionary(p => p.name, p => torch.zeros_like(p.parameter).detach(), StringComparer.Ordinal);
+        try
+        {
+            // g(θ_t) is shared by steps t−1 and t: 2T + 1 gradient evaluations in all.
+            var previous = At(0);
+            for (var t = 0; t < steps; t++)
+            {
+                var mid = At((t + 0.5) / steps);
+                var next = At((t + 1.0) / steps);
+                using var noGrad = torch.no_grad();
+                foreach (var (name, acc) in lca)
+                {
+                    using var step = (reference[name] - initial[name]) / steps;
+                    using var rule = (previous[name] + (mid[name] * 4) + next[name]) / 6;
+                    acc.addcmul_(rule, step, 1);
+                }
+
+                previous = next;
+            }
+        }
+        finally
+        {
+            using var noGrad = torch.no_grad();
+            foreach (var (name, p) in parameters)
+            {
+                p.copy_(saved[name]);
+            }
+        }
+
+        return lca;
+
+        IReadOnlyDictionary<string, Tensor> At(double fraction)
+        {
+            using (torch.no_grad())
+            {
+                foreach (var (name, p) in parameters)
+                {
+                    p.copy_(initial[name] + ((reference[name] - initial[name]) * (float)fraction));
+                }
+            }
+
+            return gradient(model);
+        }
+    }
+
+    /// <summary>
+    /// ∇L at the module's current weights in eval mode, for Sel-Grad and Sel-LCA: <paramref name="loss"/> computes the
+    /// loss (the mean over the tuning data, as the user defines it) with the module's own forward.
+    /// </summary>
+    public static IReadOnlyDictionary<string, Tensor> MeanGradient(nn.Module model, Func<nn.Module, Tensor> loss)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(loss);
+        var training = model.training;
+        model.eval();
+        try
+        {
+            model.zero_grad();
+            loss(model).backward();
+            return model.named_parameters().ToDictionary(
+                p => p.name,
+                p => p.parameter.grad is { } g ? g.detach().clone() : torch.zeros_like(p.parameter).detach(),
+                StringComparer.Ordinal);
+        }
+        finally
+        {
+            model.zero_grad();
+            model.train(training);
+        }
+    }
 }
