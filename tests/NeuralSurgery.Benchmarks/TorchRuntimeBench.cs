@@ -155,11 +155,7 @@ public static class TorchRuntimeBench
         return Measure.Median(times);
     }
 
-    private static int Option(string[] args, string name, int fallback)
-    {
-        var i = Array.IndexOf(args, name);
-        return i >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1], CultureInfo.InvariantCulture) : fallback;
-    }
+    private static int Option(string[] args, string name, int fallback) => Measure.IntOption(args, name, fallback);
 
     /// <summary>A module that only holds tensors under state_dict names (<c>a.b.weight</c> nests as TorchSharp nests).</summary>
     private sealed class ParameterTree : nn.Module

@@ -165,9 +165,5 @@ internal static class TuningBench
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  bookkeeping / plain   {bookkeeping / plainMs,9:F2}x   (total / plain {dynMs / plainMs:F2}x)"));
     }
 
-    private static int Option(string[] args, string name, int fallback)
-    {
-        var i = Array.IndexOf(args, name);
-        return i >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1], CultureInfo.InvariantCulture) : fallback;
-    }
+    private static int Option(string[] args, string name, int fallback) => Measure.IntOption(args, name, fallback);
 }
