@@ -29,7 +29,11 @@ internal static class TorchSymbols
         return ns is not null && ns.IsGlobalNamespace;
     }
 
-    /// <summary>Whether the type is declared in TorchSharp or TorchSharp.Modules (at any nesting).</summary>
+    /// <summary>
+    /// Whether the type is TorchSharp's own: declared in TorchSharp or TorchSharp.Modules (at any nesting) and not in
+    /// the compilation's source. TorchSharp's examples and tests declare their models in <c>namespace TorchSharp</c>;
+    /// those are user modules with a forward to read.
+    /// </summary>
     public static bool IsTorchSharpType(ITypeSymbol? type)
     {
         while (type?.ContainingType is { } outer)
@@ -37,7 +41,9 @@ internal static class TorchSymbols
             type = outer;
         }
 
-        return type is not null && (IsNamespace(type.ContainingNamespace, Namespace) || IsNamespace(type.ContainingNamespace, ModulesNamespace));
+        return type is not null
+            && type.DeclaringSyntaxReferences.Length == 0
+            && (IsNamespace(type.ContainingNamespace, Namespace) || IsNamespace(type.ContainingNamespace, ModulesNamespace));
     }
 
     /// <summary><c>TorchSharp.torch</c>.</summary>

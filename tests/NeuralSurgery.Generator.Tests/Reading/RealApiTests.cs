@@ -98,4 +98,25 @@ public class RealApiTests
         var diagnostic = Assert.Single(result.Diagnostics, d => d.Id == "NS1001");
         Assert.Contains("Tensor.max(other)", diagnostic.Message, System.StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void A_model_declared_in_namespace_TorchSharp_is_a_user_module_with_a_forward()
+    {
+        // TorchSharp's own examples and test models live in namespace TorchSharp; they are not library types.
+        var result = ModelSource.Read("""
+            namespace TorchSharp
+            {
+                public sealed class M : Module<Tensor, Tensor>
+                {
+                    private readonly Linear fc = Linear(4, 2);
+
+                    public M() : base("M") => RegisterComponents();
+
+                    public override Tensor forward(Tensor x) => fc.forward(x);
+                }
+            }
+            """, "TorchSharp.M", X4);
+        var g = ModelSource.Graph(result);
+        Assert.Equal(["fc.weight [2, 4]", "fc.bias [2]"], ModelSource.StateDict(g));
+    }
 }
