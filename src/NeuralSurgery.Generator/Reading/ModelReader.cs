@@ -163,6 +163,16 @@ public static class ModelReader
 
             private string Where => _r._class.Name + "." + _forward.Name;
 
+            /// <summary>Whether forward's body names <paramref name="parameter"/> anywhere.</summary>
+            private bool Mentioned(IParameterSymbol parameter)
+            {
+                var syntax = _forward.DeclaringSyntaxReferences[0].GetSyntax(_r._ct);
+                var model = _r._models.Get(syntax.SyntaxTree);
+                return syntax.DescendantNodes().OfType<IdentifierNameSyntax>().Any(id =>
+                    id.Identifier.ValueText == parameter.Name
+                    && SymbolEqualityComparer.Default.Equals(model.GetSymbolInfo(id, _r._ct).Symbol, parameter));
+            }
+
             public void Execute()
             {
                 foreach (var layer in _layers)
@@ -185,7 +195,9 @@ public static class ModelReader
 
                 foreach (var p in _forward.Parameters)
                 {
-                    if (arguments[p.Ordinal] is PendingValue && !Interpreter.UsedParameters.Contains(p.Name))
+                    // A parameter the reader never evaluated may still be named in forward, past a construct it could
+                    // not follow (an operand after an unsupported one): NS1008 is for parameters forward never names.
+                    if (arguments[p.Ordinal] is PendingValue && !Interpreter.UsedParameters.Contains(p.Name) && !Mentioned(p))
                     {
                         Diagnostics.Add(ModelDiagnostics.UnusedForwardParameter, p.Locations[0], "left out of the graph", null, null, p.Name, _r._schemaName);
                     }

@@ -119,4 +119,32 @@ public class RealApiTests
         var g = ModelSource.Graph(result);
         Assert.Equal(["fc.weight [2, 4]", "fc.bias [2]"], ModelSource.StateDict(g));
     }
+
+    [Fact]
+    public void An_unsupported_statement_is_the_only_diagnostic_not_also_a_false_unused_parameter()
+    {
+        // The reader stops at the statement it cannot follow; 'y' is used after it, so NS1008 ("never used") would be false.
+        var result = ModelSource.Read("""
+            public sealed class M : Module<Tensor, Tensor, Tensor>
+            {
+                private readonly Linear fc = Linear(4, 2);
+
+                public M() : base("M") => RegisterComponents();
+
+                public override Tensor forward(Tensor x, Tensor y)
+                {
+                    var h = x;
+                    while (h.shape[1] > 4)
+                    {
+                        h = h.narrow(1, 0, 4);
+                    }
+
+                    return fc.forward(h + y);
+                }
+            }
+            """, "M", X4);
+        Assert.Null(result.Graph);
+        Assert.Contains(result.Diagnostics, d => d.Id == "NS1001");
+        Assert.DoesNotContain(result.Diagnostics, d => d.Id == "NS1008");
+    }
 }
