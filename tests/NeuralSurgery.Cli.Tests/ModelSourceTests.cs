@@ -101,6 +101,44 @@ public sealed class ModelSourceTests : System.IDisposable
     }
 
     [Fact]
+    public void Model_files_of_a_project_with_implicit_usings_read_without_their_using_lines()
+    {
+        // The SDK's ImplicitUsings (System, System.Collections.Generic, System.Linq, ...) are on in new projects: a
+        // file that relies on them must not show CS0103/CS0246 beside the reader's own error, nor count them.
+        var model = _h.Write("Mlp.cs", Usings + """
+            public sealed class Mlp : Module<Tensor, Tensor>
+            {
+                private static readonly List<string> Names = new() { "fc1", "fc2" };
+                private readonly Linear fc1 = Linear(16, 64);
+                private readonly Linear fc2 = Linear(64, 3);
+
+                public Mlp() : base(nameof(Mlp))
+                {
+                    RegisterComponents();
+                    Console.WriteLine(string.Join(", ", Names.Select(n => n.ToUpperInvariant())));
+                }
+
+                public override Tensor forward(Tensor x)
+                {
+                    var h = x;
+                    while (h.shape[1] > 16)
+                    {
+                        h = h.narrow(1, 0, 16);
+                    }
+
+                    return fc2.forward(functional.relu(fc1.forward(h)));
+                }
+            }
+            """);
+        var schema = _h.Write("mlp.features.yaml", MlpSchema);
+        var result = CliHarness.Run("graph", model, "--schema", schema, "--torchsharp", Fixture);
+        Assert.True(result.ExitCode == 1, result.ToString());
+        Assert.Contains("error NS1001: Unsupported statement", result.Err, System.StringComparison.Ordinal);
+        Assert.DoesNotContain("error CS", result.Err, System.StringComparison.Ordinal);
+        Assert.Contains("1 error reading the model", result.Err, System.StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Graph_json_is_graph_json_that_plan_reads_back()
     {
         var model = _h.Write("Mlp.cs", MlpSource);

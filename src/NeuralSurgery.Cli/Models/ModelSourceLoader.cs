@@ -106,11 +106,27 @@ internal static class ModelSourceLoader
         return $"{where}{Severity(diagnostic.Severity)} {diagnostic.Id}: {ErrorReport.OneLine(diagnostic.GetMessage(System.Globalization.CultureInfo.InvariantCulture))}";
     }
 
+    /// <summary>
+    /// The global usings the .NET SDK adds to a console or library project (ImplicitUsings, on by default in new
+    /// projects): model files written for such a project use Console, List&lt;T&gt; or Task without a using. Where a
+    /// file has its own usings, the duplicates are harmless.
+    /// </summary>
+    private const string ImplicitUsings = """
+        global using System;
+        global using System.Collections.Generic;
+        global using System.IO;
+        global using System.Linq;
+        global using System.Net.Http;
+        global using System.Threading;
+        global using System.Threading.Tasks;
+        """;
+
     internal static CSharpCompilation Compile(IReadOnlyList<string> files, string torchSharp, CancellationToken cancellation)
     {
         var options = new CSharpParseOptions(LanguageVersion.Latest);
         var trees = files
             .Select(f => CSharpSyntaxTree.ParseText(File.ReadAllText(f), options, f, cancellationToken: cancellation))
+            .Append(CSharpSyntaxTree.ParseText(ImplicitUsings, options, "ImplicitUsings.g.cs", cancellationToken: cancellation))
             .ToList();
         var references = PlatformReferences()
             .Append(MetadataReference.CreateFromFile(torchSharp))
