@@ -28,7 +28,7 @@ public static class ReferenceTracer
             throw new ArgumentNullException(nameof(features));
         }
 
-        return new Evaluation(graph, features, options ?? TraceOptions.Default).Run();
+        return new Evaluation(graph, features, options ?? TraceOptions.For(graph)).Run();
     }
 
     private sealed class Evaluation

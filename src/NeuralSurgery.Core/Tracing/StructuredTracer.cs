@@ -14,7 +14,7 @@ namespace NeuralSurgery.Tracing;
 public static class StructuredTracer
 {
     public static InteractionMap Trace(ModelGraph graph, FeatureSpace features, TraceOptions? options = null) =>
-        new Tracer(graph, features, options ?? TraceOptions.Default).Execute();
+        new Tracer(graph, features, options ?? TraceOptions.For(graph)).Execute();
 
     private sealed class Tracer
     {
@@ -75,7 +75,7 @@ public static class StructuredTracer
             var dims = shape.Evaluate(_options.SizeOf);
             if (dims.Any(d => d < 1))
             {
-                throw new GraphException($"shape {shape} has a dimension below 1 with the trace's symbol sizes; give its symbols larger sizes in TraceOptions");
+                throw new GraphException($"shape {shape} has a dimension below 1 with the trace's symbol sizes (default {_options.DefaultSymbolSize}); no size up to {TraceOptions.MaxAutomaticSize} gives every shape of the graph a positive size, or the sizes given in TraceOptions are too small");
             }
 
             return dims;

@@ -47,6 +47,26 @@ public class TracerAgreementTests
     }
 
     [Fact]
+    public void A_conv_wider_than_the_default_set_size_is_traced_with_the_smallest_size_that_fits()
+    {
+        // Conv1d of kernel 5 over a set axis N: N − 4 positions, none at the default N = 2. Without options the trace
+        // takes N = 5, both tracers alike; the interaction sets do not depend on it.
+        var g = new GraphBuilder("m");
+        var x = g.FeatureInput("x", Dim.Batch, Dim.Symbol("N"), 3);
+        var conv = g.Conv1d("conv", g.Transpose(x, 1, 2), 4, 5);
+        g.Output("y", g.Reduce(conv, ReduceKind.Max, 2));
+        var graph = g.Build();
+        Assert.Equal(5, TraceOptions.For(graph).DefaultSymbolSize);
+        var space = FeatureSpace.FromGraph(graph);
+        Assert.Null(Compare(graph, space));
+        // Channels are features and positions are set members: each weight element reads its one channel.
+        Assert.All(StructuredTracer.Trace(graph, space)["conv.weight"].Expand(), set => Assert.Equal(1, set.Count));
+
+        var tooSmall = Assert.Throws<GraphException>(() => StructuredTracer.Trace(graph, space, new TraceOptions { DefaultSymbolSize = 2 }));
+        Assert.Contains("dimension below 1", tooSmall.Message, System.StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_disagreement_is_detected()
     {
         // The comparison itself must be able to fail: a map traced with a different feature numbering differs.

@@ -127,7 +127,10 @@ public static class Verifier
             ArgumentOutOfRangeException.ThrowIfLessThan(symbolSize, 1);
             Samples = samples;
             _outputColumns = outputColumns;
-            long Size(string s) => s == Dim.BatchSymbol ? samples : symbolSize;
+
+            // A set or sequence axis must be long enough for every shape of both graphs (a Conv1d of kernel k needs k).
+            var axis = Math.Max(symbolSize, Math.Max(TraceOptions.For(oldGraph).DefaultSymbolSize, TraceOptions.For(newGraph).DefaultSymbolSize));
+            long Size(string s) => s == Dim.BatchSymbol ? samples : axis;
             var rng = new Random(seed);
             var oldInputs = new Dictionary<string, Tensor>(StringComparer.Ordinal);
             foreach (var input in oldGraph.Inputs)
