@@ -28,6 +28,7 @@ internal sealed partial class ForwardInterpreter
     private readonly HashSet<string> _reportedPending = new(StringComparer.Ordinal);
     private readonly HashSet<string> _categorical = new(StringComparer.Ordinal);
     private readonly HashSet<string> _featureInputs = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> _featureInputRanks = new(StringComparer.Ordinal);
     private readonly string? _schemaPath;
     private int _depth;
 
@@ -51,7 +52,11 @@ internal sealed partial class ForwardInterpreter
     public void Categorical(string input) => _categorical.Add(input);
 
     /// <summary>Declares a dense graph input bound to the schema input of the same name (for NS1006's code-fix properties).</summary>
-    public void FeatureInput(string input) => _featureInputs.Add(input);
+    public void FeatureInput(string input, int rank = 2)
+    {
+        _featureInputs.Add(input);
+        _featureInputRanks[input] = rank;
+    }
 
     /// <summary>State shapes learnt in this pass from the recurrent layers that pending parameters feed.</summary>
     public Dictionary<string, Shape> DiscoveredStates { get; } = new(StringComparer.Ordinal);
@@ -733,9 +738,35 @@ internal sealed partial class ForwardInterpreter
         }
         catch (GraphException e)
         {
-            _d.Shape(site, e);
+            _d.Shape(site, SchemaHint(e));
             return Poison;
         }
+    }
+
+    /// <summary>
+    /// A shape error about a schema input itself most often means the schema gave it the wrong axes (a time series
+    /// declared as a plain vector): say where its shape comes from and how the schema would give it a set or sequence
+    /// axis.
+    /// </summary>
+    private GraphException SchemaHint(GraphException e)
+    {
+        // Only when the input is the first operand the message names: the subject of the error, not a bystander.
+        var first = e.Message.IndexOf("operand '", StringComparison.Ordinal);
+        foreach (var entry in _featureInputRanks)
+        {
+            var (input, rank) = (entry.Key, entry.Value);
+            if (first < 0 || string.CompareOrdinal(e.Message, first, "operand '" + input + "'", 0, input.Length + 10) != 0)
+            {
+                continue;
+            }
+
+            var hint = rank == 2
+                ? $"; '{input}' is shaped [B, features] by {_schemaName}: if it has a set or sequence axis before its features ([B, N, features]), add 'set: true' to the input there"
+                : $"; '{input}' is shaped [B, N, features] by {_schemaName} ('set: true'): if it has no set or sequence axis, remove 'set: true' there";
+            return new GraphException(e.Message + hint);
+        }
+
+        return e;
     }
 
     /// <summary>

@@ -284,7 +284,7 @@ public static class ModelReader
 
             private TensorValue Dense(string name, params Dim[] shape)
             {
-                Interpreter.FeatureInput(name);
+                Interpreter.FeatureInput(name, shape.Length);
                 return new TensorValue(_b.FeatureInput(name, shape));
             }
 

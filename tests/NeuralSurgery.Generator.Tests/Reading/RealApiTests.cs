@@ -147,4 +147,30 @@ public class RealApiTests
         Assert.Contains(result.Diagnostics, d => d.Id == "NS1001");
         Assert.DoesNotContain(result.Diagnostics, d => d.Id == "NS1008");
     }
+
+    [Fact]
+    public void A_shape_error_on_a_schema_input_says_how_the_schema_would_give_it_a_sequence_axis()
+    {
+        // A time series [B, T, F] declared as a plain vector of features: the first op that needs the time axis fails.
+        var result = ModelSource.Read("""
+            public sealed class M : Module<Tensor, Tensor>
+            {
+                private readonly Conv1d conv = Conv1d(3, 4, 1);
+
+                public M() : base("M") => RegisterComponents();
+
+                public override Tensor forward(Tensor track) => conv.forward(track.transpose(1, 2));
+            }
+            """, "M", """
+            model: M
+            version: 1
+            inputs:
+              track:
+                features: [x, y, speed]
+            """);
+        Assert.Null(result.Graph);
+        var error = Assert.Single(result.Diagnostics, d => d.Id == "NS1007");
+        Assert.Contains("'track' is shaped [B, features] by model.features.yaml", error.Message, System.StringComparison.Ordinal);
+        Assert.Contains("add 'set: true' to the input there", error.Message, System.StringComparison.Ordinal);
+    }
 }
