@@ -149,6 +149,33 @@ public sealed class SparseTuningTests
     }
 
     [Fact]
+    public void Sel_Delta_and_Sel_Grad_pick_exactly_n_and_the_reference_runtimes_elements()
+    {
+        torch.manual_seed(14);
+        var model = new PolicyV1();
+        var initial = model.named_parameters().ToDictionary(p => p.name, p => p.parameter.detach().clone());
+        var (hero, ids, target) = Batch(6);
+        var gradient = DeviceSelection.MeanGradient(model, m => nn.functional.mse_loss(((PolicyV1)m).forward(hero, ids), target));
+        var order = model.named_parameters().Select(p => p.name).ToList();
+        var byGradient = DeviceSelection.ByGradient(gradient, order, 30);
+        Assert.Equal(30, byGradient.Count());
+        Assert.Equal(Bits(Selection.ByGradient(Snapshot(gradient.ToDictionary(kv => kv.Key, kv => kv.Value)), 30)), Bits(byGradient.ToParameterMask()));
+
+        var sgd = optim.SGD(model.parameters(), 0.1);
+        for (var i = 0; i < 3; i++)
+        {
+            sgd.zero_grad();
+            nn.functional.mse_loss(model.forward(hero, ids), target).backward();
+            sgd.step();
+        }
+
+        var byDelta = DeviceSelection.ByDelta(initial, model, 30);
+        Assert.Equal(30, byDelta.Count());
+        var tuned = model.named_parameters().ToDictionary(p => p.name, p => p.parameter.detach().clone());
+        Assert.Equal(Bits(Selection.ByDelta(Snapshot(initial), Snapshot(tuned), 30)), Bits(byDelta.ToParameterMask()));
+    }
+
+    [Fact]
     public void Sel_LCA_picks_the_reference_runtimes_elements_for_the_same_weights_and_data()
     {
         torch.manual_seed(12);
