@@ -204,10 +204,15 @@ public static class LiveSurgery
         }
 
         var count = t.TotalElements;
-        var values = new double[count];
         var shape = t.Shape.ToArray();
-        var index = new long[shape.Length];
+        var float32 = dtype == ScalarType.Float32;
         var integral = dtype is not (ScalarType.Float32 or ScalarType.Float64 or ScalarType.Float16 or ScalarType.BFloat16);
+
+        // float32 (the common case) is written as the file executor writes it, (float)value, into a float array:
+        // half the host memory of doubles for a large widened tensor. Other dtypes go through doubles.
+        var singles = float32 ? new float[count] : null;
+        var doubles = float32 ? null : new double[count];
+        var index = new long[shape.Length];
         for (long e = 0; e < count; e++)
         {
             var rem = e;
@@ -217,23 +222,23 @@ public static class LiveSurgery
                 rem /= shape[a];
             }
 
-            if (t.RuleFor(index) is { } rule)
+            if (t.RuleFor(index) is not { } rule)
             {
-                values[e] = InitValues.Value(rule, key, e);
+                continue; // copied: the gather provides it
             }
 
-            if (!integral)
+            var value = InitValues.Value(rule, key, e);
+            if (singles is not null)
             {
-                continue;
+                singles[e] = (float)value;
             }
-
-            values[e] = Math.Round(values[e]); // as InitValues.Write stores an integer element
+            else
+            {
+                doubles![e] = integral ? Math.Round(value) : value; // as InitValues.Write stores an integer element
+            }
         }
 
-        // float32 values rounded here as the file executor rounds them ((float)value), not by libtorch.
-        var host = dtype == ScalarType.Float32
-            ? torch.tensor(values.Select(v => (float)v).ToArray(), shape)
-            : torch.tensor(values, shape).to_type(dtype);
+        var host = singles is not null ? torch.tensor(singles, shape) : torch.tensor(doubles!, shape).to_type(dtype);
         return host.to(device);
     }
 
