@@ -127,37 +127,10 @@ public sealed class DeviceMask
 
         // The n-th largest competing score is the threshold: everything above it is in, and ties at it fill the
         // remaining places in parameter order, then flat index (the reference TopN's order).
-        var threshold = n == 0 ? null : Threshold(flat.Select(f => (f.Score, f.Among)).ToList(), competingCount, n);
-        var remaining = n;
-        var chosen = new List<Tensor>();
-        foreach (var f in flat)
-        {
-            var above = threshold is null ? torch.zeros_like(f.Score, ScalarType.Bool) : f.Score.gt(threshold);
-            if (f.Among is not null)
-            {
-                above = above.logical_and(f.Among);
-            }
-
-            remaining -= above.count_nonzero().item<long>();
-            chosen.Add(above);
-        }
-
-        for (var i = 0; i < flat.Count && remaining > 0 && threshold is not null; i++)
-        {
-            var ties = flat[i].Score.eq(threshold);
-            if (flat[i].Among is not null)
-            {
-                ties = ties.logical_and(flat[i].Among!);
-            }
-
-            var positions = ties.nonzero().reshape(-1);
-            var take = Math.Min(remaining, positions.NumberOfElements);
-            if (take > 0)
-            {
-                chosen[i] = chosen[i].index_fill(0, positions.narrow(0, 0, take), true);
-                remaining -= take;
-            }
-        }
+        var pairs = flat.Select(f => (f.Score, f.Among)).ToList();
+        var chosen = n == 0
+            ? flat.Select(f => torch.zeros_like(f.Score, ScalarType.Bool)).ToList()
+            : Bracketed(pairs, competingCount, n) ?? Exhaustive(pairs, competingCount, n);
 
         var masks = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         for (var i = 0; i < flat.Count; i++)
@@ -172,23 +145,60 @@ public sealed class DeviceMask
     private const long SampleSize = 1 << 20;
 
     /// <summary>
-    /// The n-th largest competing score. Over a million competing elements the threshold is first bracketed from a
-    /// strided sample (a few standard deviations of the sample quantile either side), then found exactly among the
-    /// scores inside the bracket: a few passes of comparisons instead of a selection over every element (Algorithm 1
-    /// deletes from |S| of 10^8 elements every K_every steps). If the bracket misses, the exact selection runs.
+    /// The n largest competing elements by one exhaustive selection: the n-th largest score is the threshold,
+    /// everything above it is in, ties at it fill the remaining places in order.
     /// </summary>
-    private static Tensor Threshold(IReadOnlyList<(Tensor Score, Tensor? Among)> flat, long competing, long n)
+    private static List<Tensor> Exhaustive(IReadOnlyList<(Tensor Score, Tensor? Among)> flat, long competing, long n)
     {
-        Tensor Exact()
+        // Non-competing elements as +inf sort last, so the k-th smallest over everything is the competing one.
+        var values = torch.cat(flat.Select(f => f.Among is null ? f.Score : torch.where(f.Among, f.Score, float.PositiveInfinity)).ToList(), 0);
+        var threshold = values.kthvalue(competing - n + 1, 0).values;
+        var remaining = n;
+        var chosen = new List<Tensor>();
+        foreach (var (score, among) in flat)
         {
-            // Non-competing elements as +inf sort last, so the k-th smallest over everything is the competing one.
-            var values = torch.cat(flat.Select(f => f.Among is null ? f.Score : torch.where(f.Among, f.Score, float.PositiveInfinity)).ToList(), 0);
-            return values.kthvalue(competing - n + 1, 0).values;
+            var above = score.gt(threshold);
+            if (among is not null)
+            {
+                above = above.logical_and(among);
+            }
+
+            remaining -= above.count_nonzero().item<long>();
+            chosen.Add(above);
         }
 
+        for (var i = 0; i < flat.Count && remaining > 0; i++)
+        {
+            var ties = flat[i].Score.eq(threshold);
+            if (flat[i].Among is { } among)
+            {
+                ties = ties.logical_and(among);
+            }
+
+            var positions = ties.nonzero().reshape(-1);
+            var take = Math.Min(remaining, positions.NumberOfElements);
+            if (take > 0)
+            {
+                chosen[i] = chosen[i].index_fill(0, positions.narrow(0, 0, take), true);
+                remaining -= take;
+            }
+        }
+
+        return chosen;
+    }
+
+    /// <summary>
+    /// The same selection over more than four million competing elements without an exhaustive one: a strided
+    /// sample brackets the threshold (five binomial standard deviations either side of its quantile); one pass per
+    /// tensor keeps what lies above the bracket and collects what lies inside it, and the exact threshold, the
+    /// elements above it and the ties are found among those few. Null when the sample misjudged the bracket.
+    /// Algorithm 1 deletes from |S| of 10^8 elements every K_every steps, so this is its cost.
+    /// </summary>
+    private static List<Tensor>? Bracketed(IReadOnlyList<(Tensor Score, Tensor? Among)> flat, long competing, long n)
+    {
         if (competing <= SampleSize * 4)
         {
-            return Exact();
+            return null;
         }
 
         var total = flat.Sum(f => f.Score.NumberOfElements);
@@ -201,16 +211,17 @@ public sealed class DeviceMask
         var m = sample.NumberOfElements;
         if (m < 1000)
         {
-            return Exact();
+            return null;
         }
 
-        // Position of the threshold in the sample, with a margin of 5 binomial standard deviations plus some slack.
         var q = (double)(competing - n + 1) / competing;
         var margin = (5 * Math.Sqrt(m * q * (1 - q))) + 16;
         var lo = sample.kthvalue(Math.Clamp((long)Math.Floor((q * m) - margin), 1, m), 0).values;
         var hi = sample.kthvalue(Math.Clamp((long)Math.Ceiling((q * m) + margin), 1, m), 0).values;
         long above = 0;
-        var band = new List<Tensor>();
+        var chosen = new List<Tensor>();
+        var bandPositions = new List<Tensor>();
+        var bandValues = new List<Tensor>();
         foreach (var (score, among) in flat)
         {
             var over = score.gt(hi);
@@ -222,17 +233,41 @@ public sealed class DeviceMask
             }
 
             above += over.count_nonzero().item<long>();
-            band.Add(Select(score, inside));
+            chosen.Add(over);
+            var positions = inside.nonzero().reshape(-1);
+            bandPositions.Add(positions);
+            bandValues.Add(score.index_select(0, positions));
         }
 
-        var values = torch.cat(band, 0);
+        var band = torch.cat(bandValues, 0);
         var needed = n - above; // how many of the band's largest are in
-        if (needed < 1 || needed > values.NumberOfElements)
+        if (needed < 1 || needed > band.NumberOfElements)
         {
-            return Exact(); // the sample misjudged the distribution: do it the long way
+            return null;
         }
 
-        return values.kthvalue(values.NumberOfElements - needed + 1, 0).values;
+        var threshold = band.kthvalue(band.NumberOfElements - needed + 1, 0).values;
+        var remaining = needed;
+        for (var i = 0; i < flat.Count; i++)
+        {
+            var inBand = bandPositions[i].index_select(0, bandValues[i].gt(threshold).nonzero().reshape(-1));
+            chosen[i] = chosen[i].index_fill(0, inBand, true);
+            remaining -= inBand.NumberOfElements;
+        }
+
+        // Ties at the threshold, in parameter order and then flat index (nonzero gives positions ascending).
+        for (var i = 0; i < flat.Count && remaining > 0; i++)
+        {
+            var ties = bandPositions[i].index_select(0, bandValues[i].eq(threshold).nonzero().reshape(-1));
+            var take = Math.Min(remaining, ties.NumberOfElements);
+            if (take > 0)
+            {
+                chosen[i] = chosen[i].index_fill(0, ties.narrow(0, 0, take), true);
+                remaining -= take;
+            }
+        }
+
+        return chosen;
     }
 
     /// <summary>The elements of a flat tensor where <paramref name="mask"/> is set (libtorch's masked_select is a slow scan on the CPU).</summary>

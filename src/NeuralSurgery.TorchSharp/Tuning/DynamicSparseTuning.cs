@@ -42,9 +42,7 @@ public sealed class DynamicSparseTuning
         }
 
         _indicators = _parameters.ToDictionary(p => p.Name, p => torch.zeros_like(p.Parameter).detach(), StringComparer.Ordinal);
-        _scratch = Options.Indicator == DynamicIndicator.Delta
-            ? _parameters.ToDictionary(p => p.Name, p => torch.empty_like(p.Parameter).detach(), StringComparer.Ordinal)
-            : new Dictionary<string, Tensor>(StringComparer.Ordinal);
+        _scratch = new Dictionary<string, Tensor>(StringComparer.Ordinal); // Δ for devices without the fused update
     }
 
     public DynamicOptions Options { get; }
@@ -78,9 +76,19 @@ public sealed class DynamicSparseTuning
             {
                 foreach (var (name, p) in _parameters)
                 {
-                    if (p.grad is { } g)
+                    if (p.grad is not { } g)
                     {
-                        _indicators[name].mul_(alpha).addcmul_(g, g, 1); // members only: the others' gradient is zero now
+                        continue;
+                    }
+
+                    // Members only: the others' gradient is zero now.
+                    if (FusedIndicator.Applies(_indicators[name], g, null))
+                    {
+                        FusedIndicator.Update(_indicators[name], g, null, (float)alpha);
+                    }
+                    else
+                    {
+                        _indicators[name].mul_(alpha).addcmul_(g, g, 1);
                     }
                 }
             }
@@ -94,7 +102,20 @@ public sealed class DynamicSparseTuning
             {
                 foreach (var (name, p) in _parameters)
                 {
-                    var delta = _scratch[name].copy_(p).sub_(_step.Initial[name]); // zero for non-members after the reset
+                    // Δ is zero for non-members after the reset.
+                    if (FusedIndicator.Applies(_indicators[name], p, _step.Initial[name]))
+                    {
+                        FusedIndicator.Update(_indicators[name], p, _step.Initial[name], (float)alpha);
+                        continue;
+                    }
+
+                    if (!_scratch.TryGetValue(name, out var scratch))
+                    {
+                        scratch = torch.empty_like(p).detach();
+                        _scratch[name] = scratch;
+                    }
+
+                    var delta = scratch.copy_(p).sub_(_step.Initial[name]);
                     _indicators[name].mul_(alpha).addcmul_(delta, delta, 1);
                 }
             }
