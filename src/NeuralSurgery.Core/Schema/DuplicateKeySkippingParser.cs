@@ -16,6 +16,12 @@ namespace NeuralSurgery.Schema;
 /// </remarks>
 internal sealed class DuplicateKeySkippingParser : IParser
 {
+    /// <summary>
+    /// The deepest nesting of mappings and sequences read. A schema needs about four levels; YAML nested thousands
+    /// deep is hostile input, refused with a diagnostic at the first collection past the limit.
+    /// </summary>
+    public const int MaxDepth = 64;
+
     private readonly IParser _inner;
     private readonly List<Frame> _frames = new();
     private readonly HashSet<string> _anchors = new(StringComparer.Ordinal);
@@ -125,6 +131,16 @@ internal sealed class DuplicateKeySkippingParser : IParser
                 FillSlot(null);
                 break;
             case MappingStart or SequenceStart:
+                if (_frames.Count >= MaxDepth)
+                {
+                    // Before the representation model recurses into it (a stack overflow that would take the
+                    // compiler down with the generator) and before paths of quadratic total length are built.
+                    throw new YamlException(
+                        current.Start,
+                        current.End,
+                        $"collections nest more than {MaxDepth} levels deep here; a feature schema nests at most a few (inputs, an input, its features, a feature)");
+                }
+
                 var path = ChildPath();
                 FillSlot(null);
                 _frames.Add(new Frame(current is MappingStart, path));

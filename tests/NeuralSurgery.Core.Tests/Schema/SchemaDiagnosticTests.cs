@@ -1,3 +1,4 @@
+using System.Collections.Generic;
 using System.Linq;
 using NeuralSurgery.Schema;
 
@@ -41,6 +42,38 @@ public class SchemaDiagnosticTests
         AssertAt(d, SchemaErrorCodes.YamlSyntax, 6, 1);
         Assert.Equal("invalid YAML: While parsing a flow sequence, did not find expected ',' or ']'; expected well-formed YAML", d.Message);
     }
+
+    [Theory]
+    [InlineData("{a: ", "}", 20_000)]
+    [InlineData("[", "]", 20_000)]
+    [InlineData("[", "]", 100_000)]
+    public void NS0001_collections_nested_thousands_deep_are_refused_at_the_limit_without_a_crash(string open, string close, int depth)
+    {
+        // Hostile input: YamlDotNet's representation model recurses per level (a stack overflow that would take the
+        // compiler down with the generator), and per-level paths grow quadratically in memory.
+        var yaml = "model: Policy\nversion: 2\ninputs: " + string.Concat(Enumerable.Repeat(open, depth)) + "x" + string.Concat(Enumerable.Repeat(close, depth)) + "\n";
+        var d = Single(yaml);
+
+        // The first collection past the limit: inputs' value is level 2 (the document's mapping is level 1).
+        AssertAt(d, SchemaErrorCodes.YamlSyntax, 3, 9 + ((DuplicateKeyLimit - 1) * open.Length));
+        Assert.Contains($"collections nest more than {DuplicateKeyLimit} levels deep", d.Message, System.StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void NS0001_block_collections_nested_past_the_limit_are_refused_too()
+    {
+        var lines = new List<string> { "model: Policy", "version: 2" };
+        for (var level = 0; level < 80; level++)
+        {
+            lines.Add(new string(' ', level) + "k:");
+        }
+
+        var d = Single(Yaml([.. lines]));
+        Assert.Equal(SchemaErrorCodes.YamlSyntax, d.Id);
+        Assert.Contains("nest more than", d.Message, System.StringComparison.Ordinal);
+    }
+
+    private const int DuplicateKeyLimit = 64;
 
     [Fact]
     public void NS0001_unterminated_quoted_scalar_points_at_the_opening_quote()

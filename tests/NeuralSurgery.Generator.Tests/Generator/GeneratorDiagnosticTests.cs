@@ -52,6 +52,21 @@ public class GeneratorDiagnosticTests
     }
 
     [Fact]
+    public void A_schema_nested_20000_levels_deep_is_NS0001_not_a_compiler_crash()
+    {
+        // The generator runs inside the compiler: a stack overflow in the YAML reader would take the build down.
+        var yaml = "model: M\nversion: 1\ninputs: " + new string('[', 20_000) + new string(']', 20_000) + "\n";
+        var (_, _, diagnostics) = GeneratorHarness.Run(
+            GeneratorHarness.Compilation(("Empty.cs", "namespace Empty;")),
+            new InMemoryAdditionalText("deep.features.yaml", yaml));
+
+        var diagnostic = Assert.Single(diagnostics);
+        Assert.Equal("NS0001", diagnostic.Id);
+        Assert.Contains("nest more than 64 levels", diagnostic.GetMessage(System.Globalization.CultureInfo.InvariantCulture), System.StringComparison.Ordinal);
+        Assert.Equal("deep.features.yaml", diagnostic.Location.GetLineSpan().Path);
+    }
+
+    [Fact]
     public void A_schema_that_is_not_among_the_additional_files_is_NS0010_at_the_attribute_argument()
     {
         var (driver, _, diagnostics) = GeneratorHarness.Run(
