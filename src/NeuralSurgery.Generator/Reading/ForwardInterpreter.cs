@@ -20,6 +20,14 @@ internal sealed partial class ForwardInterpreter
 {
     private const int MaxCallDepth = 32;
 
+    /// <summary>
+    /// Expressions nested deeper are refused (NS1001) before the evaluator's recursion can exhaust the stack of the
+    /// compiler it runs in; real forward code nests a few dozen levels at most.
+    /// </summary>
+    public const int MaxExpressionDepth = 256;
+
+    private int _evalDepth;
+
     private readonly SemanticModels _models;
     private readonly GraphBuilder _b;
     private readonly DiagnosticBag _d;
@@ -351,6 +359,24 @@ internal sealed partial class ForwardInterpreter
     private Value Eval(IOperation op, Frame f)
     {
         _ct.ThrowIfCancellationRequested();
+        if (_evalDepth >= MaxExpressionDepth)
+        {
+            return Unsupported(op.Syntax, "expression", f.Where, $"expressions nest more than {MaxExpressionDepth} levels deep");
+        }
+
+        _evalDepth++;
+        try
+        {
+            return EvalCore(op, f);
+        }
+        finally
+        {
+            _evalDepth--;
+        }
+    }
+
+    private Value EvalCore(IOperation op, Frame f)
+    {
         if (op.ConstantValue.HasValue)
         {
             return new ConstValue(ConstantEvaluator.Normalize(op.ConstantValue.Value));

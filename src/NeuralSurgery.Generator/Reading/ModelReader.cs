@@ -42,7 +42,22 @@ public static class ModelReader
             throw new ArgumentException($"'{modelClass.Name}' has no declaration in source", nameof(modelClass));
         }
 
-        return new Reading(compilation, modelClass, schema, cancellationToken).Run();
+        try
+        {
+            return new Reading(compilation, modelClass, schema, cancellationToken).Run();
+        }
+        catch (InsufficientExecutionStackException)
+        {
+            // Roslyn's binder or our reader ran out of stack on code nested thousands deep: a diagnostic, never a
+            // crash of the compiler the generator runs in.
+            var bag = new DiagnosticBag();
+            bag.Unsupported(
+                modelClass.DeclaringSyntaxReferences[0].GetSyntax(cancellationToken),
+                "class",
+                modelClass.Name,
+                "its code nests too deeply to read (expressions thousands of levels deep)");
+            return new ModelReadResult(modelClass.Name, null, EquatableArray<GraphModule>.Empty, bag.ToArray(), EquatableArray<SourceMapEntry>.Empty);
+        }
     }
 
     private sealed class Reading

@@ -173,4 +173,16 @@ public class RealApiTests
         Assert.Contains("'track' is shaped [B, features] by model.features.yaml", error.Message, System.StringComparison.Ordinal);
         Assert.Contains("add 'set: true' to the input there", error.Message, System.StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void An_expression_nested_past_the_limit_is_NS1001_not_a_stack_overflow()
+    {
+        var chain = string.Concat(Enumerable.Repeat(".relu()", 2_000));
+        var result = Read($$"""
+                public override Tensor forward(Tensor x) => x{{chain}};
+            """);
+        Assert.Null(result.Graph);
+        var error = Assert.Single(result.Diagnostics, d => d.Id == "NS1001");
+        Assert.Contains("expressions nest more than 256 levels deep", error.Message, System.StringComparison.Ordinal);
+    }
 }
