@@ -28,6 +28,12 @@ public static class LiveSurgery
         ArgumentNullException.ThrowIfNull(plan);
         ArgumentNullException.ThrowIfNull(source);
         ArgumentNullException.ThrowIfNull(target);
+        if (ReferenceEquals(source, target))
+        {
+            // Remapped tensors would be gathered from values already overwritten: surgery never writes over its input.
+            throw new ArgumentException($"the source and the target are the same module ({source.GetName()}); apply the plan into a new instance of the new model", nameof(target));
+        }
+
         TorchSharpNative.EnsureLoaded();
         var from = source.state_dict();
         var to = target.state_dict();

@@ -32,6 +32,11 @@ public static class OptimizerCarry
         ArgumentNullException.ThrowIfNull(oldOptimizer);
         ArgumentNullException.ThrowIfNull(newModule);
         ArgumentNullException.ThrowIfNull(newOptimizer);
+        if (ReferenceEquals(oldOptimizer, newOptimizer) || ReferenceEquals(oldModule, newModule))
+        {
+            throw new ArgumentException("the old and the new optimizer (and module) must be different objects: create the new optimizer over the new module's parameters", nameof(newOptimizer));
+        }
+
         if (oldOptimizer.GetType() != newOptimizer.GetType())
         {
             throw new ArgumentException($"the old optimizer is {oldOptimizer.GetType().Name} and the new one {newOptimizer.GetType().Name}: state carries between optimizers of one kind", nameof(newOptimizer));

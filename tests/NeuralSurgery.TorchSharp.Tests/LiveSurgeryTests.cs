@@ -63,6 +63,9 @@ public sealed class LiveSurgeryTests : IDisposable
         Assert.Contains("has 'unit_encoder.weight', which the plan does not make", error.Message, StringComparison.Ordinal);
         Assert.Equal(before, Bytes(target));
 
+        var same = new PolicyV1();
+        Assert.Contains("the source and the target are the same module", Assert.Throws<ArgumentException>(() => LiveSurgery.Apply(PolicyV2.SurgeryFromPolicyV1.Plan, same, same, Seed)).Message, StringComparison.Ordinal);
+
         var wrongSource = Assert.Throws<PlanApplicationException>(() => LiveSurgery.Apply(PolicyV2.SurgeryFromPolicyV1.Plan, new ScoutV1(), new PolicyV2(), Seed));
         Assert.Contains("copies 'encoder.weight', which the source module ScoutV1 does not have", wrongSource.Message, StringComparison.Ordinal);
 
