@@ -16,8 +16,8 @@ trap 'rm -f "$log"' EXIT
 status=0
 # The CUDA subset (Category=Cuda) needs a GPU and TorchSharp-cuda-linux: scripts/test-cuda.sh runs it.
 dotnet test NeuralSurgery.sln -c Release --nologo --filter "Category!=Cuda" "$@" 2>&1 | tee "$log" || status=$?
-# One overall line after the per-assembly ones.
+# One overall line after the per-assembly ones, in the plain "N passed, N failed" form CI reads.
 awk '/(Passed|Failed)! +- +Failed: +[0-9]+, Passed: +[0-9]+/ {
        gsub(",", ""); for (i = 1; i <= NF; i++) { if ($i == "Failed:") f += $(i+1); if ($i == "Passed:") p += $(i+1); if ($i == "Skipped:") s += $(i+1) } }
-     END { printf "all test assemblies: %d passed, %d failed, %d skipped\n", p, f, s }' "$log"
+     END { printf "tests: %d passed, %d failed, %d skipped\n", p, f, s }' "$log"
 exit "$status"

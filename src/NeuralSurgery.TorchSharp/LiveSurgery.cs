@@ -64,7 +64,7 @@ public static class LiveSurgery
         foreach (var t in plan.Tensors)
         {
             var destination = to[t.Name];
-            if (t.Source is not null && t.Axes.All(IsIdentity))
+            if (t.Source is not null && t.Axes.All(a => a.IsIdentity))
             {
                 destination.copy_(from[t.Source]); // copied whole: one copy, as load_state_dict makes
                 continue;
@@ -74,9 +74,6 @@ public static class LiveSurgery
             destination.copy_(value);
         }
     }
-
-    private static bool IsIdentity(AxisMap axis) =>
-        axis.Segments.Count == 1 && axis.Segments[0].SourceStart == 0 && axis.Length == axis.SourceLength;
 
     /// <summary>
     /// Applies the plan to an old checkpoint (TorchSharp's format or safetensors) and loads the result into
@@ -98,12 +95,14 @@ public static class LiveSurgery
         StateDict result;
         using (var reader = CheckpointReader.Open(sourceCheckpoint))
         {
-            if (PlanExecutor.Validate(plan, reader) is { Count: > 0 } missing)
+            try
             {
-                throw new PlanApplicationException(sourceCheckpoint, missing);
+                result = PlanExecutor.ApplyInMemory(plan, reader, seed);
             }
-
-            result = PlanExecutor.ApplyInMemory(plan, reader, seed);
+            catch (PlanApplicationException e) when (e.Problems.Count > 0)
+            {
+                throw new PlanApplicationException(sourceCheckpoint, e.Problems); // name the file, not "the in-memory state dict"
+            }
         }
 
         using var scope = NewDisposeScope();
@@ -169,7 +168,7 @@ public static class LiveSurgery
         for (var a = 0; a < t.Axes.Count; a++)
         {
             var axis = t.Axes[a];
-            if (IsIdentity(axis))
+            if (axis.IsIdentity)
             {
                 continue;
             }

@@ -68,14 +68,7 @@ public sealed class CliVerifyTests : IDisposable
     private (string V1, string V2) Checkpoints(bool surgered)
     {
         torch.manual_seed(13);
-        var model = new PolicyV1();
-        using (torch.no_grad())
-        {
-            foreach (var p in model.parameters())
-            {
-                p.add_(torch.randn_like(p) * 0.3);
-            }
-        }
+        var model = Weights.Trained(new PolicyV1());
 
         var v1 = Path.Combine(_dir, "v1.dat");
         var v2 = Path.Combine(_dir, "v2.dat");

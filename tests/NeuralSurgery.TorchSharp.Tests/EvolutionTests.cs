@@ -53,7 +53,7 @@ public sealed class EvolutionTests : IDisposable
     public void A_new_model_that_did_not_go_through_surgery_fails_and_the_surgery_is_named_as_the_cause()
     {
         torch.manual_seed(7);
-        var v1 = Trained(new PolicyV1());
+        var v1 = Weights.Trained(new PolicyV1());
         var v2 = new PolicyV2(); // its own random initialisation: not the old function
         var report = ModuleVerifier.Verify(v1, PolicyV1.Mirror.Graph, PolicyV1.Mirror.Schema, v2, PolicyV2.Mirror.Graph, PolicyV2.Mirror.Schema);
         Assert.False(report.Passed);
@@ -66,7 +66,7 @@ public sealed class EvolutionTests : IDisposable
     public void The_generated_Verify_takes_the_two_model_classes()
     {
         torch.manual_seed(9);
-        var v1 = Trained(new PolicyV1());
+        var v1 = Weights.Trained(new PolicyV1());
         var v1Path = Path.Combine(_dir, "v1.dat");
         var v2Path = Path.Combine(_dir, "v2.dat");
         v1.save(v1Path);
@@ -101,7 +101,7 @@ public sealed class EvolutionTests : IDisposable
         where TNew : nn.Module
     {
         torch.manual_seed(20261206);
-        Trained(v1);
+        Weights.Trained(v1);
         var v1Path = Path.Combine(_dir, "v1.dat");
         var v2Path = Path.Combine(_dir, "v2.dat");
         v1.save(v1Path);
@@ -114,35 +114,5 @@ public sealed class EvolutionTests : IDisposable
         Assert.True(report.MaxAbsDifference <= 1e-5, report.Diagnosis);
         Assert.True(report.OldAgainstReference <= 1e-5, $"old model: TorchSharp vs reference {report.OldAgainstReference}");
         Assert.True(report.NewAgainstReference <= 1e-5, $"new model: TorchSharp vs reference {report.NewAgainstReference}");
-    }
-
-    /// <summary>
-    /// Weights and running statistics away from their initial values, as after training: every parameter gets noise,
-    /// BatchNorm's running mean moves and its running variance spreads around 1.
-    /// </summary>
-    private static T Trained<T>(T model)
-        where T : nn.Module
-    {
-        using (torch.no_grad())
-        {
-            foreach (var p in model.parameters())
-            {
-                p.add_(torch.randn_like(p) * 0.3);
-            }
-
-            foreach (var (name, buffer) in model.named_buffers())
-            {
-                if (name.EndsWith("running_mean", StringComparison.Ordinal))
-                {
-                    buffer.add_(torch.randn_like(buffer) * 0.3);
-                }
-                else if (name.EndsWith("running_var", StringComparison.Ordinal))
-                {
-                    buffer.copy_(torch.rand_like(buffer) + 0.5);
-                }
-            }
-        }
-
-        return model;
     }
 }

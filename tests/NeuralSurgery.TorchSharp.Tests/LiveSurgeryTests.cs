@@ -80,13 +80,7 @@ public sealed class LiveSurgeryTests : IDisposable
         where TNew : nn.Module
     {
         torch.manual_seed(17);
-        using (no_grad())
-        {
-            foreach (var p in v1.parameters())
-            {
-                p.add_(randn_like(p) * 0.3);
-            }
-        }
+        Weights.Trained(v1);
 
         var v1Path = Path.Combine(_dir, "v1.dat");
         var filePath = Path.Combine(_dir, "file.dat");

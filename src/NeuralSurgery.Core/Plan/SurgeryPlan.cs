@@ -69,6 +69,9 @@ public sealed record AxisMap(AxisRole Role, long Length, long SourceLength, Equa
 {
     public long MappedCount => Segments.Where(s => s.IsMapped).Sum(s => s.Length);
 
+    /// <summary>Every target index i reads source index i, and the lengths agree: the axis is copied as it is.</summary>
+    public bool IsIdentity => Segments.Count == 1 && Segments[0].SourceStart == 0 && Length == SourceLength;
+
     /// <summary>Source index of target index <paramref name="index"/>, or -1 (binary search over the segments).</summary>
     public long SourceIndex(long index)
     {

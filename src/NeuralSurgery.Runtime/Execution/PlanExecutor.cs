@@ -179,7 +179,7 @@ public static class PlanExecutor
                 continue;
             }
 
-            var whole = src is not null && t.Axes.All(a => a.Segments.Count == 1 && a.Segments[0].SourceStart == 0 && a.Length == a.SourceLength);
+            var whole = src is not null && t.Axes.All(a => a.IsIdentity);
             jobs.Add(new Job(t, TensorInfo.Create(t.Name, dtype, t.Shape.ToArray()), src, whole));
         }
 

@@ -39,6 +39,15 @@ public sealed record DynamicOptions
     public double Eta { get; init; } = 0.1;
 
     public DynamicIndicator Indicator { get; init; } = DynamicIndicator.Delta;
+
+    /// <summary>Throws <see cref="ArgumentOutOfRangeException"/> unless n ≥ 0, K_every ≥ 1, K_start ≥ 0, α ≥ 0 and 0 &lt; η ≤ 1.</summary>
+    public void EnsureValid()
+    {
+        if (N < 0 || KEvery < 1 || KStart < 0 || !(Alpha >= 0) || !(Eta > 0 && Eta <= 1))
+        {
+            throw new ArgumentOutOfRangeException("options", $"Dynamic surgery needs n >= 0, K_every >= 1, K_start >= 0, α >= 0 and 0 < η <= 1; got {this}.");
+        }
+    }
 }
 
 /// <summary>
@@ -63,10 +72,7 @@ public sealed class DynamicSurgery : IOptimizerHook
         ArgumentNullException.ThrowIfNull(parameters);
         ArgumentNullException.ThrowIfNull(initial);
         ArgumentNullException.ThrowIfNull(options);
-        if (options.N < 0 || options.KEvery < 1 || options.KStart < 0 || !(options.Alpha >= 0) || !(options.Eta > 0 && options.Eta <= 1))
-        {
-            throw new ArgumentOutOfRangeException(nameof(options), $"Dynamic surgery needs n >= 0, K_every >= 1, K_start >= 0, α >= 0 and 0 < η <= 1; got {options}.");
-        }
+        options.EnsureValid();
 
         _parameters = parameters;
         Initial = initial;

@@ -27,10 +27,7 @@ public sealed class DynamicSparseTuning
     {
         ArgumentNullException.ThrowIfNull(module);
         ArgumentNullException.ThrowIfNull(options);
-        if (options.N < 0 || options.KEvery < 1 || options.KStart < 0 || !(options.Alpha >= 0) || !(options.Eta > 0 && options.Eta <= 1))
-        {
-            throw new ArgumentOutOfRangeException(nameof(options), $"dynamic surgery needs n >= 0, K_every >= 1, K_start >= 0, α >= 0 and 0 < η <= 1; got {options}");
-        }
+        options.EnsureValid();
 
         Options = options;
         _parameters = module.named_parameters().Select(p => (p.name, p.parameter)).ToList();
