@@ -118,24 +118,43 @@ internal static class GraphCommand
     }
 
     /// <summary>An op with its arguments: <c>call fc1</c>, <c>concat 1</c>, <c>narrow 1 0 4</c>.</summary>
-    internal static string Describe(NodeOp op) => op switch
+    internal static string Describe(NodeOp op) => op.Accept(OpText.Instance, 0);
+
+    /// <summary>One line per op kind; a kind added to the IR without one is a compile error.</summary>
+    private sealed class OpText : IOpVisitor<int, string>
     {
-        CallOp c => "call " + c.Module,
-        ActivationOp a => a.Activation.ToString().ToLowerInvariant(),
-        SoftmaxOp s => s.Kind + " " + I(s.Axis),
-        DropoutOp d => "dropout " + d.P.ToString(CultureInfo.InvariantCulture),
-        ConcatOp c => "concat " + I(c.Axis),
-        StackOp s => "stack " + I(s.Axis),
-        ReduceOp r => r.Kind + " " + I(r.Axis) + (r.KeepDim ? " keepdim" : string.Empty),
-        ReshapeOp r => "reshape [" + string.Join(", ", r.Target) + "]",
-        FlattenOp f => $"flatten {I(f.StartAxis)}..{I(f.EndAxis)}",
-        UnsqueezeOp u => "unsqueeze " + I(u.Axis),
-        SqueezeOp s => "squeeze " + I(s.Axis),
-        NarrowOp n => $"narrow {I(n.Axis)} {I(n.Start)} {I(n.Length)}",
-        SliceOp s => $"slice {I(s.Axis)} {I(s.Start)}:{I(s.End)}:{I(s.Step)}",
-        TransposeOp t => $"transpose {I(t.Axis0)} {I(t.Axis1)}",
-        _ => op.Kind,
-    };
+        public static readonly OpText Instance = new();
+
+        public string VisitCall(CallOp c, int _) => "call " + c.Module;
+
+        public string VisitActivation(ActivationOp a, int _) => a.Activation.ToString().ToLowerInvariant();
+
+        public string VisitSoftmax(SoftmaxOp s, int _) => s.Kind + " " + I(s.Axis);
+
+        public string VisitDropout(DropoutOp d, int _) => "dropout " + d.P.ToString(CultureInfo.InvariantCulture);
+
+        public string VisitBinary(BinaryOp b, int _) => b.Kind;
+
+        public string VisitConcat(ConcatOp c, int _) => "concat " + I(c.Axis);
+
+        public string VisitStack(StackOp s, int _) => "stack " + I(s.Axis);
+
+        public string VisitReduce(ReduceOp r, int _) => r.Kind + " " + I(r.Axis) + (r.KeepDim ? " keepdim" : string.Empty);
+
+        public string VisitReshape(ReshapeOp r, int _) => "reshape [" + string.Join(", ", r.Target) + "]";
+
+        public string VisitFlatten(FlattenOp f, int _) => $"flatten {I(f.StartAxis)}..{I(f.EndAxis)}";
+
+        public string VisitUnsqueeze(UnsqueezeOp u, int _) => "unsqueeze " + I(u.Axis);
+
+        public string VisitSqueeze(SqueezeOp s, int _) => "squeeze " + I(s.Axis);
+
+        public string VisitNarrow(NarrowOp n, int _) => $"narrow {I(n.Axis)} {I(n.Start)} {I(n.Length)}";
+
+        public string VisitSlice(SliceOp s, int _) => $"slice {I(s.Axis)} {I(s.Start)}:{I(s.End)}:{I(s.Step)}";
+
+        public string VisitTranspose(TransposeOp t, int _) => $"transpose {I(t.Axis0)} {I(t.Axis1)}";
+    }
 
     private static string I(long value) => value.ToString(CultureInfo.InvariantCulture);
 }

@@ -33,8 +33,8 @@ public static class SurgeryDiffer
         {
             var spec = newSide.Graph.FindModule(p.Module)!.Spec;
             var shape = p.Shape.Dims.Select(d => d.Value).ToArray();
-            var roles = AxisRoles(spec, p);
-            var init = DefaultInit(spec, p);
+            var roles = spec.AxisRoles(p.Declaration);
+            var init = spec.DefaultInit(p.Declaration);
             var oldModule = keys.OldModule(p.Module);
             var oldName = oldModule + "." + p.Declaration.LocalName;
             var source = oldModule is null ? null : oldSide.Graph.FindParameter(oldName);
@@ -163,15 +163,6 @@ public static class SurgeryDiffer
     private static ModelVersion Version(ModelSide side) =>
         side.Schema is null ? new ModelVersion(side.Graph.Name, 0) : new ModelVersion(side.Schema.Model, side.Schema.Version);
 
-    private static AxisRole[] AxisRoles(LayerSpec spec, GraphParameter p) => spec switch
-    {
-        LinearSpec => p.Role == ParameterRole.Weight ? [AxisRole.Output, AxisRole.Input] : [AxisRole.Output],
-        EmbeddingSpec => [AxisRole.Input, AxisRole.Output],
-        Conv1dSpec => p.Role == ParameterRole.Weight ? [AxisRole.Output, AxisRole.Input, AxisRole.Kernel] : [AxisRole.Output],
-        RecurrentSpec => p.Role is ParameterRole.WeightIh or ParameterRole.WeightHh ? [AxisRole.Output, AxisRole.Input] : [AxisRole.Output],
-        _ => Enumerable.Repeat(AxisRole.Elementwise, p.Shape.Rank).ToArray(),
-    };
-
     /// <summary>Input-side axes decide first: a new column is zero even in a new row, so outputs do not change.</summary>
     private static EquatableArray<int> InitOrder(AxisRole[] roles)
     {
@@ -185,16 +176,6 @@ public static class SurgeryDiffer
         return Enumerable.Range(0, roles.Length).OrderBy(a => Rank(roles[a])).ThenBy(a => a).ToEquatableArray();
     }
 
-    /// <summary>TorchSharp's default initialisation of each layer's tensors (its reset_parameters).</summary>
-    private static InitRule DefaultInit(LayerSpec spec, GraphParameter p) => spec switch
-    {
-        LinearSpec l => InitRule.Uniform(1 / Math.Sqrt(l.InFeatures)),
-        Conv1dSpec c => InitRule.Uniform(1 / Math.Sqrt(c.InChannels / c.Groups * c.KernelSize)),
-        EmbeddingSpec => InitRule.Normal(1),
-        RecurrentSpec r => InitRule.Uniform(1 / Math.Sqrt(r.HiddenSize)),
-        _ => p.Role is ParameterRole.Weight or ParameterRole.RunningVar ? InitRule.Ones : InitRule.Zeros,
-    };
-
     /// <summary>
     /// New features and units reach later layers through zero columns, so outputs keep their values; but an op that
     /// combines the indices of an axis (sum, mean, max, softmax) sees them directly. Say so where it happens.
@@ -203,12 +184,7 @@ public static class SurgeryDiffer
     {
         foreach (var node in newSide.Graph.Nodes)
         {
-            var axis = node.Op switch
-            {
-                ReduceOp r => r.Axis,
-                SoftmaxOp s => s.Axis,
-                _ => -1,
-            };
+            var axis = node.Op.CombinedAxis;
             if (axis < 0)
             {
                 continue;

@@ -138,7 +138,7 @@ public sealed class GraphBuilder
         }
 
         var refs = operands.Select(o => o.Ref).ToEquatableArray();
-        ShapeInference.Infer(module.Replace('.', '_'), new CallOp(module), spec, operands.Select(o => o.Shape).ToList(), refs);
+        ShapeInference.Infer(new GraphNode(module.Replace('.', '_'), new CallOp(module), refs, default), new GraphModule(module, spec), operands.Select(o => o.Shape).ToList());
         return Call(Module(module, spec), operands);
     }
 
@@ -241,7 +241,10 @@ public sealed class GraphBuilder
             throw new GraphException($"node '{id}' (Embedding '{((CallOp)op).Module}'): operand must be a categorical input; the mirror reads embeddings as products with a one-hot input");
         }
 
-        var shapes = ShapeInference.Infer(id, op, spec, operands.Select(o => o.Shape).ToList(), refs);
+        var shapes = ShapeInference.Infer(
+            new GraphNode(id, op, refs, default),
+            op is CallOp called && spec is not null ? new GraphModule(called.Module, spec) : null,
+            operands.Select(o => o.Shape).ToList());
         _names.Add(id);
         _nodes.Add(new GraphNode(id, op, refs, shapes.ToEquatableArray()));
         return shapes.Select((s, i) => new GraphValue(new ValueRef(id, i), s)).ToArray();

@@ -1,7 +1,9 @@
+using System;
 using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
 using NeuralSurgery.Collections;
+using NeuralSurgery.Plan;
 
 namespace NeuralSurgery.Graph;
 
@@ -30,11 +32,47 @@ public abstract record LayerSpec
 
     /// <summary>Short kind name used in messages and JSON.</summary>
     public abstract string Kind { get; }
+
+    /// <summary>Double dispatch to the visitor's method for this layer kind.</summary>
+    public abstract TResult Accept<TArg, TResult>(ILayerVisitor<TArg, TResult> visitor, TArg arg);
+
+    /// <summary>What each axis of <paramref name="parameter"/> is to the layer: the differ's init order keys on it.</summary>
+    public abstract AxisRole[] AxisRoles(LayerParameter parameter);
+
+    /// <summary>TorchSharp's default initialisation of <paramref name="parameter"/> (its reset_parameters).</summary>
+    public abstract InitRule DefaultInit(LayerParameter parameter);
+
+    /// <summary>What is wrong with the hyperparameters ("in_features is 0; expected >= 1"); empty when valid.</summary>
+    public abstract IEnumerable<string> Problems();
+
+    /// <summary>Elementwise axes, weight and running_var 1, the rest 0: the norm layers' facts.</summary>
+    private protected static AxisRole[] ElementwiseRoles(LayerParameter p) => Enumerable.Repeat(AxisRole.Elementwise, p.Shape.Rank).ToArray();
+
+    private protected static InitRule NormInit(LayerParameter p) => p.Role is ParameterRole.Weight or ParameterRole.RunningVar ? InitRule.Ones : InitRule.Zeros;
+
+    private protected static string? Positive(long value, string name) =>
+        value < 1 ? $"{name} is {value.ToString(CultureInfo.InvariantCulture)}; expected >= 1" : null;
+
+    private protected static string? Finite(double value, string name, bool positive) =>
+        double.IsNaN(value) || double.IsInfinity(value) || value < 0 || (positive && value == 0)
+            ? $"{name} is {value.ToString(CultureInfo.InvariantCulture)}; expected a finite number {(positive ? "> 0" : ">= 0")}"
+            : null;
+
+    private protected static IEnumerable<string> Collect(params string?[] problems) => problems.Where(p => p is not null)!;
 }
 
 public sealed record LinearSpec(long InFeatures, long OutFeatures, bool Bias = true) : LayerSpec
 {
     public override string Kind => "Linear";
+
+    public override TResult Accept<TArg, TResult>(ILayerVisitor<TArg, TResult> visitor, TArg arg) => visitor.VisitLinear(this, arg);
+
+    public override AxisRole[] AxisRoles(LayerParameter parameter) =>
+        parameter.Role == ParameterRole.Weight ? [AxisRole.Output, AxisRole.Input] : [AxisRole.Output];
+
+    public override InitRule DefaultInit(LayerParameter parameter) => InitRule.Uniform(1 / Math.Sqrt(InFeatures));
+
+    public override IEnumerable<string> Problems() => Collect(Positive(InFeatures, "in_features"), Positive(OutFeatures, "out_features"));
 
     public override IEnumerable<LayerParameter> Parameters()
     {
@@ -49,6 +87,14 @@ public sealed record LinearSpec(long InFeatures, long OutFeatures, bool Bias = t
 public sealed record EmbeddingSpec(long NumEmbeddings, long EmbeddingDim) : LayerSpec
 {
     public override string Kind => "Embedding";
+
+    public override TResult Accept<TArg, TResult>(ILayerVisitor<TArg, TResult> visitor, TArg arg) => visitor.VisitEmbedding(this, arg);
+
+    public override AxisRole[] AxisRoles(LayerParameter parameter) => [AxisRole.Input, AxisRole.Output];
+
+    public override InitRule DefaultInit(LayerParameter parameter) => InitRule.Normal(1);
+
+    public override IEnumerable<string> Problems() => Collect(Positive(NumEmbeddings, "num_embeddings"), Positive(EmbeddingDim, "embedding_dim"));
 
     public override IEnumerable<LayerParameter> Parameters()
     {
@@ -67,6 +113,30 @@ public sealed record Conv1dSpec(
     bool Bias = true) : LayerSpec
 {
     public override string Kind => "Conv1d";
+
+    public override TResult Accept<TArg, TResult>(ILayerVisitor<TArg, TResult> visitor, TArg arg) => visitor.VisitConv1d(this, arg);
+
+    public override AxisRole[] AxisRoles(LayerParameter parameter) =>
+        parameter.Role == ParameterRole.Weight ? [AxisRole.Output, AxisRole.Input, AxisRole.Kernel] : [AxisRole.Output];
+
+    public override InitRule DefaultInit(LayerParameter parameter) => InitRule.Uniform(1 / Math.Sqrt(InChannels / Groups * KernelSize));
+
+    public override IEnumerable<string> Problems()
+    {
+        var basic = Collect(
+            Positive(InChannels, "in_channels"),
+            Positive(OutChannels, "out_channels"),
+            Positive(KernelSize, "kernel_size"),
+            Positive(Stride, "stride"),
+            Positive(Dilation, "dilation"),
+            Positive(Groups, "groups")).ToList();
+        if (basic.Count == 0 && (Padding < 0 || InChannels % Groups != 0 || OutChannels % Groups != 0))
+        {
+            basic.Add($"padding must be >= 0 and groups ({Groups}) must divide in_channels ({InChannels}) and out_channels ({OutChannels})");
+        }
+
+        return basic;
+    }
 
     public override IEnumerable<LayerParameter> Parameters()
     {
@@ -95,6 +165,22 @@ public sealed record RecurrentSpec(
     bool Bidirectional = false) : LayerSpec
 {
     public override string Kind => Cell == RecurrentKind.Lstm ? "LSTM" : "GRU";
+
+    /// <summary>More layers than any real model has: a bound that keeps a hostile graph file from asking for absurd work.</summary>
+    public const int MaxLayers = 1024;
+
+    public override TResult Accept<TArg, TResult>(ILayerVisitor<TArg, TResult> visitor, TArg arg) => visitor.VisitRecurrent(this, arg);
+
+    public override AxisRole[] AxisRoles(LayerParameter parameter) =>
+        parameter.Role is ParameterRole.WeightIh or ParameterRole.WeightHh ? [AxisRole.Output, AxisRole.Input] : [AxisRole.Output];
+
+    public override InitRule DefaultInit(LayerParameter parameter) => InitRule.Uniform(1 / Math.Sqrt(HiddenSize));
+
+    public override IEnumerable<string> Problems() => Collect(
+        Positive(InputSize, "input_size"),
+        Positive(HiddenSize, "hidden_size"),
+        Positive(NumLayers, "num_layers"),
+        NumLayers > MaxLayers ? $"num_layers is {NumLayers}; expected at most {MaxLayers}" : null);
 
     public int Gates => Cell == RecurrentKind.Lstm ? 4 : 3;
 
@@ -136,6 +222,16 @@ public sealed record LayerNormSpec(EquatableArray<long> NormalizedShape, double 
 {
     public override string Kind => "LayerNorm";
 
+    public override TResult Accept<TArg, TResult>(ILayerVisitor<TArg, TResult> visitor, TArg arg) => visitor.VisitLayerNorm(this, arg);
+
+    public override AxisRole[] AxisRoles(LayerParameter parameter) => ElementwiseRoles(parameter);
+
+    public override InitRule DefaultInit(LayerParameter parameter) => NormInit(parameter);
+
+    public override IEnumerable<string> Problems() => Collect(
+        Finite(Eps, "eps", positive: true),
+        NormalizedShape.IsEmpty || NormalizedShape.Any(d => d < 1) ? $"normalized_shape [{string.Join(", ", NormalizedShape)}] must be non-empty with dimensions >= 1" : null);
+
     public override IEnumerable<LayerParameter> Parameters()
     {
         if (!ElementwiseAffine)
@@ -155,6 +251,15 @@ public sealed record LayerNormSpec(EquatableArray<long> NormalizedShape, double 
 public sealed record BatchNorm1dSpec(long NumFeatures, double Eps = 1e-5, double Momentum = 0.1, bool Affine = true, bool TrackRunningStats = true) : LayerSpec
 {
     public override string Kind => "BatchNorm1d";
+
+    public override TResult Accept<TArg, TResult>(ILayerVisitor<TArg, TResult> visitor, TArg arg) => visitor.VisitBatchNorm1d(this, arg);
+
+    public override AxisRole[] AxisRoles(LayerParameter parameter) => ElementwiseRoles(parameter);
+
+    public override InitRule DefaultInit(LayerParameter parameter) => NormInit(parameter);
+
+    public override IEnumerable<string> Problems() => Collect(
+        Positive(NumFeatures, "num_features"), Finite(Eps, "eps", positive: true), Finite(Momentum, "momentum", positive: false));
 
     public override IEnumerable<LayerParameter> Parameters()
     {

@@ -196,7 +196,7 @@ public sealed record ModelGraph
                 operandShapes.Add(s);
             }
 
-            LayerSpec? spec = null;
+            GraphModule? called = null;
             if (node.Op is CallOp call)
             {
                 if (!modulePaths.TryGetValue(call.Module, out var module))
@@ -204,14 +204,14 @@ public sealed record ModelGraph
                     throw new GraphException($"node '{node.Id}' calls module '{call.Module}', which is not declared");
                 }
 
-                spec = module.Spec;
-                if (spec is EmbeddingSpec && (node.Operands.Count != 1 || !roles.TryGetValue(node.Operands[0], out var r) || r != InputRole.Categorical))
+                called = module;
+                if (module.Spec is EmbeddingSpec && (node.Operands.Count != 1 || !roles.TryGetValue(node.Operands[0], out var r) || r != InputRole.Categorical))
                 {
                     throw new GraphException($"node '{node.Id}' (Embedding '{call.Module}'): operand must be a categorical input; the mirror reads embeddings as products with a one-hot input");
                 }
             }
 
-            var inferred = ShapeInference.Infer(node.Id, node.Op, spec, operandShapes, node.Operands);
+            var inferred = ShapeInference.Infer(node, called, operandShapes);
             if (node.OutputShapes.Count > 0 && !node.OutputShapes.Equals(inferred.ToEquatableArray()))
             {
                 throw new GraphException(
@@ -287,76 +287,14 @@ public sealed record ModelGraph
         }
     }
 
-    /// <summary>Bounds that keep a hostile graph file from asking for absurd work.</summary>
-    private const int MaxLayers = 1024;
-
+    /// <summary>A bound that keeps a hostile graph file from asking for absurd work.</summary>
     private const long MaxElements = 1L << 40;
 
     private static void ValidateSpec(GraphModule module)
     {
-
-        void Positive(long value, string name)
+        foreach (var problem in module.Spec.Problems())
         {
-            if (value < 1)
-            {
-                throw new GraphException($"module '{module.Path}' ({module.Spec.Kind}): {name} is {value}; expected >= 1");
-            }
-        }
-
-        void Finite(double value, string name, bool positive)
-        {
-            if (double.IsNaN(value) || double.IsInfinity(value) || value < 0 || (positive && value == 0))
-            {
-                throw new GraphException($"module '{module.Path}' ({module.Spec.Kind}): {name} is {value.ToString(System.Globalization.CultureInfo.InvariantCulture)}; expected a finite number {(positive ? "> 0" : ">= 0")}");
-            }
-        }
-
-        switch (module.Spec)
-        {
-            case LinearSpec l:
-                Positive(l.InFeatures, "in_features");
-                Positive(l.OutFeatures, "out_features");
-                break;
-            case EmbeddingSpec e:
-                Positive(e.NumEmbeddings, "num_embeddings");
-                Positive(e.EmbeddingDim, "embedding_dim");
-                break;
-            case Conv1dSpec c:
-                Positive(c.InChannels, "in_channels");
-                Positive(c.OutChannels, "out_channels");
-                Positive(c.KernelSize, "kernel_size");
-                Positive(c.Stride, "stride");
-                Positive(c.Dilation, "dilation");
-                Positive(c.Groups, "groups");
-                if (c.Padding < 0 || c.InChannels % c.Groups != 0 || c.OutChannels % c.Groups != 0)
-                {
-                    throw new GraphException($"module '{module.Path}' (Conv1d): padding must be >= 0 and groups ({c.Groups}) must divide in_channels ({c.InChannels}) and out_channels ({c.OutChannels})");
-                }
-
-                break;
-            case RecurrentSpec r:
-                Positive(r.InputSize, "input_size");
-                Positive(r.HiddenSize, "hidden_size");
-                Positive(r.NumLayers, "num_layers");
-                if (r.NumLayers > MaxLayers)
-                {
-                    throw new GraphException($"module '{module.Path}' ({r.Kind}): num_layers is {r.NumLayers}; expected at most {MaxLayers}");
-                }
-
-                break;
-            case LayerNormSpec n:
-                Finite(n.Eps, "eps", positive: true);
-                if (n.NormalizedShape.IsEmpty || n.NormalizedShape.Any(d => d < 1))
-                {
-                    throw new GraphException($"module '{module.Path}' (LayerNorm): normalized_shape [{string.Join(", ", n.NormalizedShape)}] must be non-empty with dimensions >= 1");
-                }
-
-                break;
-            case BatchNorm1dSpec b:
-                Positive(b.NumFeatures, "num_features");
-                Finite(b.Eps, "eps", positive: true);
-                Finite(b.Momentum, "momentum", positive: false);
-                break;
+            throw new GraphException($"module '{module.Path}' ({module.Spec.Kind}): {problem}");
         }
 
         foreach (var p in module.Spec.Parameters())

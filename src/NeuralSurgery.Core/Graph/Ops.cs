@@ -7,12 +7,23 @@ public abstract record NodeOp
 {
     /// <summary>Short kind name used in messages and JSON.</summary>
     public abstract string Kind { get; }
+
+    /// <summary>
+    /// The axis whose indices every output element combines (reductions, softmax), or -1: new indices there change
+    /// outputs even behind zero columns, which the differ reports.
+    /// </summary>
+    public virtual int CombinedAxis => -1;
+
+    /// <summary>Double dispatch to the visitor's method for this op kind.</summary>
+    public abstract TResult Accept<TArg, TResult>(IOpVisitor<TArg, TResult> visitor, TArg arg);
 }
 
 /// <summary>A call of a module with weights; LSTM/GRU calls take optional initial states and return tuples.</summary>
 public sealed record CallOp(string Module) : NodeOp
 {
     public override string Kind => "call";
+
+    public override TResult Accept<TArg, TResult>(IOpVisitor<TArg, TResult> visitor, TArg arg) => visitor.VisitCall(this, arg);
 }
 
 public enum ActivationKind
@@ -32,17 +43,25 @@ public enum ActivationKind
 public sealed record ActivationOp(ActivationKind Activation) : NodeOp
 {
     public override string Kind => "activation";
+
+    public override TResult Accept<TArg, TResult>(IOpVisitor<TArg, TResult> visitor, TArg arg) => visitor.VisitActivation(this, arg);
 }
 
 /// <summary>Softmax or log-softmax along one axis: every output element depends on the whole axis.</summary>
 public sealed record SoftmaxOp(int Axis, bool Log) : NodeOp
 {
     public override string Kind => Log ? "log_softmax" : "softmax";
+
+    public override int CombinedAxis => Axis;
+
+    public override TResult Accept<TArg, TResult>(IOpVisitor<TArg, TResult> visitor, TArg arg) => visitor.VisitSoftmax(this, arg);
 }
 
 public sealed record DropoutOp(double P) : NodeOp
 {
     public override string Kind => "dropout";
+
+    public override TResult Accept<TArg, TResult>(IOpVisitor<TArg, TResult> visitor, TArg arg) => visitor.VisitDropout(this, arg);
 }
 
 public enum BinaryKind
@@ -61,16 +80,22 @@ public sealed record BinaryOp(BinaryKind Operation) : NodeOp
         BinaryKind.Sub => "sub",
         _ => "mul",
     };
+
+    public override TResult Accept<TArg, TResult>(IOpVisitor<TArg, TResult> visitor, TArg arg) => visitor.VisitBinary(this, arg);
 }
 
 public sealed record ConcatOp(int Axis) : NodeOp
 {
     public override string Kind => "concat";
+
+    public override TResult Accept<TArg, TResult>(IOpVisitor<TArg, TResult> visitor, TArg arg) => visitor.VisitConcat(this, arg);
 }
 
 public sealed record StackOp(int Axis) : NodeOp
 {
     public override string Kind => "stack";
+
+    public override TResult Accept<TArg, TResult>(IOpVisitor<TArg, TResult> visitor, TArg arg) => visitor.VisitStack(this, arg);
 }
 
 public enum ReduceKind
@@ -82,47 +107,65 @@ public enum ReduceKind
 
 public sealed record ReduceOp(ReduceKind Reduction, int Axis, bool KeepDim) : NodeOp
 {
+    public override int CombinedAxis => Axis;
+
     public override string Kind => Reduction switch
     {
         ReduceKind.Max => "max",
         ReduceKind.Mean => "mean",
         _ => "sum",
     };
+
+    public override TResult Accept<TArg, TResult>(IOpVisitor<TArg, TResult> visitor, TArg arg) => visitor.VisitReduce(this, arg);
 }
 
 /// <summary>view/reshape; one target dimension may be the constant -1 (inferred).</summary>
 public sealed record ReshapeOp(EquatableArray<Dim> Target) : NodeOp
 {
     public override string Kind => "reshape";
+
+    public override TResult Accept<TArg, TResult>(IOpVisitor<TArg, TResult> visitor, TArg arg) => visitor.VisitReshape(this, arg);
 }
 
 public sealed record FlattenOp(int StartAxis, int EndAxis) : NodeOp
 {
     public override string Kind => "flatten";
+
+    public override TResult Accept<TArg, TResult>(IOpVisitor<TArg, TResult> visitor, TArg arg) => visitor.VisitFlatten(this, arg);
 }
 
 public sealed record UnsqueezeOp(int Axis) : NodeOp
 {
     public override string Kind => "unsqueeze";
+
+    public override TResult Accept<TArg, TResult>(IOpVisitor<TArg, TResult> visitor, TArg arg) => visitor.VisitUnsqueeze(this, arg);
 }
 
 public sealed record SqueezeOp(int Axis) : NodeOp
 {
     public override string Kind => "squeeze";
+
+    public override TResult Accept<TArg, TResult>(IOpVisitor<TArg, TResult> visitor, TArg arg) => visitor.VisitSqueeze(this, arg);
 }
 
 public sealed record NarrowOp(int Axis, long Start, long Length) : NodeOp
 {
     public override string Kind => "narrow";
+
+    public override TResult Accept<TArg, TResult>(IOpVisitor<TArg, TResult> visitor, TArg arg) => visitor.VisitNarrow(this, arg);
 }
 
 /// <summary>Slicing <c>x[..., start:end:step]</c> along one axis.</summary>
 public sealed record SliceOp(int Axis, long Start, long End, long Step) : NodeOp
 {
     public override string Kind => "slice";
+
+    public override TResult Accept<TArg, TResult>(IOpVisitor<TArg, TResult> visitor, TArg arg) => visitor.VisitSlice(this, arg);
 }
 
 public sealed record TransposeOp(int Axis0, int Axis1) : NodeOp
 {
     public override string Kind => "transpose";
+
+    public override TResult Accept<TArg, TResult>(IOpVisitor<TArg, TResult> visitor, TArg arg) => visitor.VisitTranspose(this, arg);
 }

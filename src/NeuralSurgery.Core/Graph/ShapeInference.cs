@@ -6,198 +6,306 @@ using NeuralSurgery.Collections;
 namespace NeuralSurgery.Graph;
 
 /// <summary>Output shapes of each op; every rejection names the node, the operand and both shapes.</summary>
-internal static class ShapeInference
+internal sealed class ShapeInference : GraphInterpreter<Shape>
 {
-    public static List<Shape> Infer(string node, NodeOp op, LayerSpec? spec, IReadOnlyList<Shape> operands, EquatableArray<ValueRef> refs)
+    /// <summary>Stateless when used through <see cref="Infer"/>, so one instance serves every graph.</summary>
+    private static readonly ShapeInference Instance = new();
+
+    public static IReadOnlyList<Shape> Infer(GraphNode node, GraphModule? module, IReadOnlyList<Shape> operands) =>
+        Instance.Evaluate(new NodeArgs<Shape>(node, module, operands));
+
+    private static GraphException Mismatch(NodeArgs<Shape> a, int operand, string expected) =>
+        a.Error($"operand '{a.Node.Operands[operand]}' has shape {a.Operands[operand]}; expected {expected}");
+
+    private static int Axis(NodeArgs<Shape> a, int axis, int rank)
     {
-        string Where() => spec is null ? $"node '{node}' ({op.Kind})" : $"node '{node}' ({spec.Kind} '{((CallOp)op).Module}')";
-
-        void Arity(int min, int max)
+        if (axis < 0 || axis >= rank)
         {
-            if (operands.Count < min || operands.Count > max)
+            throw a.Error($"axis {axis} is out of range for operand '{a.Node.Operands[0]}' of shape {a.Operands[0]} (axes are stored normalised, 0 to {rank - 1})");
+        }
+
+        return axis;
+    }
+
+    private static Shape[] One(NodeArgs<Shape> a, Shape result)
+    {
+        a.Arity(1, 1);
+        return [result];
+    }
+
+    public override IReadOnlyList<Shape> VisitDropout(DropoutOp op, NodeArgs<Shape> a)
+    {
+        a.Arity(1, 1);
+        if (!(op.P >= 0 && op.P <= 1))
+        {
+            throw a.Error($"p is {op.P.ToString(System.Globalization.CultureInfo.InvariantCulture)}; expected a probability in [0, 1]");
+        }
+
+        return [a.X];
+    }
+
+    public override IReadOnlyList<Shape> VisitActivation(ActivationOp op, NodeArgs<Shape> a)
+    {
+        a.Arity(1, 1);
+        return [a.X];
+    }
+
+    public override IReadOnlyList<Shape> VisitSoftmax(SoftmaxOp op, NodeArgs<Shape> a)
+    {
+        a.Arity(1, 1);
+        Axis(a, op.Axis, a.X.Rank);
+        return [a.X];
+    }
+
+    public override IReadOnlyList<Shape> VisitBinary(BinaryOp op, NodeArgs<Shape> a)
+    {
+        a.Arity(2, 2);
+        return [Broadcast(a.Operands[0], a.Operands[1], a.Where, a.Node.Operands)];
+    }
+
+    public override IReadOnlyList<Shape> VisitConcat(ConcatOp op, NodeArgs<Shape> a)
+    {
+        a.Arity(1, int.MaxValue);
+        var operands = a.Operands;
+        var first = operands[0];
+        Axis(a, op.Axis, first.Rank);
+        var total = Dim.Of(0);
+        for (var i = 0; i < operands.Count; i++)
+        {
+            var s = operands[i];
+            if (s.Rank != first.Rank || Enumerable.Range(0, s.Rank).Any(x => x != op.Axis && s[x] != first[x]))
             {
-                var expected = min == max ? min.ToString(System.Globalization.CultureInfo.InvariantCulture) : $"{min} to {max}";
-                throw new GraphException($"{Where()}: has {operands.Count} operands; expected {expected}");
+                throw a.Error($"operand '{a.Node.Operands[i]}' has shape {s} but operand '{a.Node.Operands[0]}' has shape {first}; concat along axis {op.Axis} needs equal sizes on every other axis");
+            }
+
+            total += s[op.Axis];
+        }
+
+        return [first.With(op.Axis, total)];
+    }
+
+    public override IReadOnlyList<Shape> VisitStack(StackOp op, NodeArgs<Shape> a)
+    {
+        a.Arity(1, int.MaxValue);
+        var first = a.X;
+        if (op.Axis < 0 || op.Axis > first.Rank)
+        {
+            throw a.Error($"axis {op.Axis} is out of range for stacking tensors of rank {first.Rank}");
+        }
+
+        for (var i = 1; i < a.Operands.Count; i++)
+        {
+            if (a.Operands[i] != first)
+            {
+                throw a.Error($"operand '{a.Node.Operands[i]}' has shape {a.Operands[i]} but operand '{a.Node.Operands[0]}' has shape {first}; stack needs equal shapes");
             }
         }
 
-        GraphException Mismatch(int operand, string expected) =>
-            new($"{Where()}: operand '{refs[operand]}' has shape {operands[operand]}; expected {expected}");
+        return [first.Insert(op.Axis, a.Operands.Count)];
+    }
 
-        int Axis(int axis, int rank)
+    public override IReadOnlyList<Shape> VisitReduce(ReduceOp op, NodeArgs<Shape> a)
+    {
+        a.Arity(1, 1);
+        Axis(a, op.Axis, a.X.Rank);
+        return [op.KeepDim ? a.X.With(op.Axis, 1) : a.X.Remove(op.Axis)];
+    }
+
+    public override IReadOnlyList<Shape> VisitReshape(ReshapeOp op, NodeArgs<Shape> a)
+    {
+        a.Arity(1, 1);
+        return [Reshape(a.X, op.Target, a.Where, a.Node.Operands[0])];
+    }
+
+    public override IReadOnlyList<Shape> VisitFlatten(FlattenOp op, NodeArgs<Shape> a)
+    {
+        a.Arity(1, 1);
+        var s = a.X;
+        if (s.Rank == 0)
         {
-            if (axis < 0 || axis >= rank)
-            {
-                throw new GraphException($"{Where()}: axis {axis} is out of range for operand '{refs[0]}' of shape {operands[0]} (axes are stored normalised, 0 to {rank - 1})");
-            }
-
-            return axis;
+            return [Shape.Of(1L)];
         }
 
-        switch (op)
+        Axis(a, op.StartAxis, s.Rank);
+        Axis(a, op.EndAxis, s.Rank);
+        if (op.EndAxis < op.StartAxis)
         {
-            case CallOp:
-                return InferCall(spec!, operands, Arity, Mismatch, Where);
-
-            case DropoutOp d:
-                Arity(1, 1);
-                if (!(d.P >= 0 && d.P <= 1))
-                {
-                    throw new GraphException($"{Where()}: p is {d.P.ToString(System.Globalization.CultureInfo.InvariantCulture)}; expected a probability in [0, 1]");
-                }
-
-                return [operands[0]];
-
-            case ActivationOp:
-                Arity(1, 1);
-                return [operands[0]];
-
-            case SoftmaxOp s:
-                Arity(1, 1);
-                Axis(s.Axis, operands[0].Rank);
-                return [operands[0]];
-
-            case BinaryOp:
-                Arity(2, 2);
-                return [Broadcast(operands[0], operands[1], Where(), refs)];
-
-            case ConcatOp c:
-            {
-                Arity(1, int.MaxValue);
-                var first = operands[0];
-                Axis(c.Axis, first.Rank);
-                var total = Dim.Of(0);
-                for (var i = 0; i < operands.Count; i++)
-                {
-                    var s = operands[i];
-                    if (s.Rank != first.Rank || Enumerable.Range(0, s.Rank).Any(a => a != c.Axis && s[a] != first[a]))
-                    {
-                        throw new GraphException($"{Where()}: operand '{refs[i]}' has shape {s} but operand '{refs[0]}' has shape {first}; concat along axis {c.Axis} needs equal sizes on every other axis");
-                    }
-
-                    total += s[c.Axis];
-                }
-
-                return [first.With(c.Axis, total)];
-            }
-
-            case StackOp st:
-            {
-                Arity(1, int.MaxValue);
-                var first = operands[0];
-                if (st.Axis < 0 || st.Axis > first.Rank)
-                {
-                    throw new GraphException($"{Where()}: axis {st.Axis} is out of range for stacking tensors of rank {first.Rank}");
-                }
-
-                for (var i = 1; i < operands.Count; i++)
-                {
-                    if (operands[i] != first)
-                    {
-                        throw new GraphException($"{Where()}: operand '{refs[i]}' has shape {operands[i]} but operand '{refs[0]}' has shape {first}; stack needs equal shapes");
-                    }
-                }
-
-                return [first.Insert(st.Axis, operands.Count)];
-            }
-
-            case ReduceOp r:
-                Arity(1, 1);
-                Axis(r.Axis, operands[0].Rank);
-                return [r.KeepDim ? operands[0].With(r.Axis, 1) : operands[0].Remove(r.Axis)];
-
-            case ReshapeOp rs:
-                Arity(1, 1);
-                return [Reshape(operands[0], rs.Target, Where(), refs[0])];
-
-            case FlattenOp f:
-            {
-                Arity(1, 1);
-                var s = operands[0];
-                if (s.Rank == 0)
-                {
-                    return [Shape.Of(1L)];
-                }
-
-                Axis(f.StartAxis, s.Rank);
-                Axis(f.EndAxis, s.Rank);
-                if (f.EndAxis < f.StartAxis)
-                {
-                    throw new GraphException($"{Where()}: flatten end axis {f.EndAxis} is before start axis {f.StartAxis}");
-                }
-
-                var merged = Product(s.Dims.Skip(f.StartAxis).Take(f.EndAxis - f.StartAxis + 1), Where(), refs[0], s);
-                var dims = s.Dims.Take(f.StartAxis).Concat([merged]).Concat(s.Dims.Skip(f.EndAxis + 1));
-                return [new Shape(dims)];
-            }
-
-            case UnsqueezeOp u:
-                Arity(1, 1);
-                if (u.Axis < 0 || u.Axis > operands[0].Rank)
-                {
-                    throw new GraphException($"{Where()}: axis {u.Axis} is out of range for unsqueezing operand '{refs[0]}' of shape {operands[0]}");
-                }
-
-                return [operands[0].Insert(u.Axis, 1)];
-
-            case SqueezeOp sq:
-                Arity(1, 1);
-                Axis(sq.Axis, operands[0].Rank);
-                if (operands[0][sq.Axis] != Dim.Of(1))
-                {
-                    throw Mismatch(0, $"size 1 on axis {sq.Axis} to squeeze it");
-                }
-
-                return [operands[0].Remove(sq.Axis)];
-
-            case NarrowOp n:
-            {
-                Arity(1, 1);
-                Axis(n.Axis, operands[0].Rank);
-                var d = operands[0][n.Axis];
-                if (!d.IsConstant)
-                {
-                    throw Mismatch(0, $"a constant size on axis {n.Axis} to narrow it");
-                }
-
-                if (n.Start < 0 || n.Length < 1 || n.Start + n.Length > d.Constant)
-                {
-                    throw Mismatch(0, $"room for narrow(start {n.Start}, length {n.Length}) on axis {n.Axis}");
-                }
-
-                return [operands[0].With(n.Axis, n.Length)];
-            }
-
-            case SliceOp sl:
-            {
-                Arity(1, 1);
-                Axis(sl.Axis, operands[0].Rank);
-                var d = operands[0][sl.Axis];
-                if (!d.IsConstant)
-                {
-                    throw Mismatch(0, $"a constant size on axis {sl.Axis} to slice it");
-                }
-
-                if (sl.Step < 1 || sl.Start < 0 || sl.End > d.Constant || sl.End <= sl.Start)
-                {
-                    throw Mismatch(0, $"room for slice [{sl.Start}:{sl.End}:{sl.Step}] on axis {sl.Axis} (normalised, non-empty, step >= 1)");
-                }
-
-                return [operands[0].With(sl.Axis, SliceLength(sl))];
-            }
-
-            case TransposeOp t:
-            {
-                Arity(1, 1);
-                var s = operands[0];
-                Axis(t.Axis0, s.Rank);
-                Axis(t.Axis1, s.Rank);
-                return [s.With(t.Axis0, s[t.Axis1]).With(t.Axis1, s[t.Axis0])];
-            }
-
-            default:
-                throw new GraphException($"{Where()}: unknown op");
+            throw a.Error($"flatten end axis {op.EndAxis} is before start axis {op.StartAxis}");
         }
+
+        var merged = Product(s.Dims.Skip(op.StartAxis).Take(op.EndAxis - op.StartAxis + 1), a.Where, a.Node.Operands[0], s);
+        var dims = s.Dims.Take(op.StartAxis).Concat([merged]).Concat(s.Dims.Skip(op.EndAxis + 1));
+        return [new Shape(dims)];
+    }
+
+    public override IReadOnlyList<Shape> VisitUnsqueeze(UnsqueezeOp op, NodeArgs<Shape> a)
+    {
+        a.Arity(1, 1);
+        if (op.Axis < 0 || op.Axis > a.X.Rank)
+        {
+            throw a.Error($"axis {op.Axis} is out of range for unsqueezing operand '{a.Node.Operands[0]}' of shape {a.X}");
+        }
+
+        return [a.X.Insert(op.Axis, 1)];
+    }
+
+    public override IReadOnlyList<Shape> VisitSqueeze(SqueezeOp op, NodeArgs<Shape> a)
+    {
+        a.Arity(1, 1);
+        Axis(a, op.Axis, a.X.Rank);
+        if (a.X[op.Axis] != Dim.Of(1))
+        {
+            throw Mismatch(a, 0, $"size 1 on axis {op.Axis} to squeeze it");
+        }
+
+        return [a.X.Remove(op.Axis)];
+    }
+
+    public override IReadOnlyList<Shape> VisitNarrow(NarrowOp op, NodeArgs<Shape> a)
+    {
+        a.Arity(1, 1);
+        Axis(a, op.Axis, a.X.Rank);
+        var d = a.X[op.Axis];
+        if (!d.IsConstant)
+        {
+            throw Mismatch(a, 0, $"a constant size on axis {op.Axis} to narrow it");
+        }
+
+        if (op.Start < 0 || op.Length < 1 || op.Start + op.Length > d.Constant)
+        {
+            throw Mismatch(a, 0, $"room for narrow(start {op.Start}, length {op.Length}) on axis {op.Axis}");
+        }
+
+        return [a.X.With(op.Axis, op.Length)];
+    }
+
+    public override IReadOnlyList<Shape> VisitSlice(SliceOp op, NodeArgs<Shape> a)
+    {
+        a.Arity(1, 1);
+        Axis(a, op.Axis, a.X.Rank);
+        var d = a.X[op.Axis];
+        if (!d.IsConstant)
+        {
+            throw Mismatch(a, 0, $"a constant size on axis {op.Axis} to slice it");
+        }
+
+        if (op.Step < 1 || op.Start < 0 || op.End > d.Constant || op.End <= op.Start)
+        {
+            throw Mismatch(a, 0, $"room for slice [{op.Start}:{op.End}:{op.Step}] on axis {op.Axis} (normalised, non-empty, step >= 1)");
+        }
+
+        return [a.X.With(op.Axis, SliceLength(op))];
+    }
+
+    public override IReadOnlyList<Shape> VisitTranspose(TransposeOp op, NodeArgs<Shape> a)
+    {
+        a.Arity(1, 1);
+        var s = a.X;
+        Axis(a, op.Axis0, s.Rank);
+        Axis(a, op.Axis1, s.Rank);
+        return [s.With(op.Axis0, s[op.Axis1]).With(op.Axis1, s[op.Axis0])];
+    }
+
+    // ---- layers ----
+
+    public override IReadOnlyList<Shape> VisitLinear(LinearSpec l, NodeArgs<Shape> a)
+    {
+        a.Arity(1, 1);
+        var s = a.X;
+        if (s.Rank == 0 || s[s.Rank - 1] != Dim.Of(l.InFeatures))
+        {
+            throw Mismatch(a, 0, $"last dimension {l.InFeatures} (in_features)");
+        }
+
+        return [s.With(s.Rank - 1, l.OutFeatures)];
+    }
+
+    public override IReadOnlyList<Shape> VisitEmbedding(EmbeddingSpec e, NodeArgs<Shape> a) =>
+        One(a, a.X.Insert(a.X.Rank, e.EmbeddingDim));
+
+    public override IReadOnlyList<Shape> VisitConv1d(Conv1dSpec c, NodeArgs<Shape> a)
+    {
+        a.Arity(1, 1);
+        var s = a.X;
+        if (s.Rank is not (2 or 3) || s[s.Rank - 2] != Dim.Of(c.InChannels))
+        {
+            throw Mismatch(a, 0, $"[B, {c.InChannels}, L] or [{c.InChannels}, L] (in_channels {c.InChannels})");
+        }
+
+        var length = s[s.Rank - 1];
+        if (!length.IsConstant && c.Stride != 1)
+        {
+            throw Mismatch(a, 0, "a constant length on the last axis for a strided Conv1d");
+        }
+
+        var outLength = ConvLength(c, length);
+        if (outLength.IsConstant && outLength.Constant < 1)
+        {
+            throw Mismatch(a, 0, $"a length of at least {(c.Dilation * (c.KernelSize - 1)) + 1 - (2 * c.Padding)} for kernel_size {c.KernelSize}");
+        }
+
+        return [s.With(s.Rank - 2, c.OutChannels).With(s.Rank - 1, outLength)];
+    }
+
+    public override IReadOnlyList<Shape> VisitRecurrent(RecurrentSpec r, NodeArgs<Shape> a)
+    {
+        var operands = a.Operands;
+        var states = r.Cell == RecurrentKind.Lstm ? 2 : 1;
+        if (operands.Count != 1 && operands.Count != 1 + states)
+        {
+            throw a.Error($"has {operands.Count} operands; expected the input alone or the input and {states} initial state(s)");
+        }
+
+        var x = operands[0];
+        if (x.Rank is not (2 or 3) || x[x.Rank - 1] != Dim.Of(r.InputSize))
+        {
+            throw Mismatch(a, 0, $"{(r.BatchFirst ? "[B, T, " : "[T, B, ")}{r.InputSize}] or [T, {r.InputSize}] (input_size {r.InputSize})");
+        }
+
+        var output = x.With(x.Rank - 1, r.HiddenSize * r.Directions);
+        var state = x.Rank == 3
+            ? Shape.Of(Dim.Of(r.NumLayers * r.Directions), x[r.BatchFirst ? 0 : 1], Dim.Of(r.HiddenSize))
+            : Shape.Of(r.NumLayers * r.Directions, r.HiddenSize);
+        for (var i = 1; i < operands.Count; i++)
+        {
+            if (operands[i] != state)
+            {
+                throw Mismatch(a, i, $"{state} (an initial state: layers x directions, batch, hidden_size)");
+            }
+        }
+
+        var result = new List<Shape> { output, state };
+        if (r.Cell == RecurrentKind.Lstm)
+        {
+            result.Add(state);
+        }
+
+        return result;
+    }
+
+    public override IReadOnlyList<Shape> VisitLayerNorm(LayerNormSpec n, NodeArgs<Shape> a)
+    {
+        a.Arity(1, 1);
+        var s = a.X;
+        var k = n.NormalizedShape.Count;
+        if (s.Rank < k || Enumerable.Range(0, k).Any(i => s[s.Rank - k + i] != Dim.Of(n.NormalizedShape[i])))
+        {
+            throw Mismatch(a, 0, $"trailing dimensions [{string.Join(", ", n.NormalizedShape)}] (normalized_shape)");
+        }
+
+        return [s];
+    }
+
+    public override IReadOnlyList<Shape> VisitBatchNorm1d(BatchNorm1dSpec b, NodeArgs<Shape> a)
+    {
+        a.Arity(1, 1);
+        var s = a.X;
+        if (s.Rank is not (2 or 3) || s[1] != Dim.Of(b.NumFeatures))
+        {
+            throw Mismatch(a, 0, $"[B, {b.NumFeatures}] or [B, {b.NumFeatures}, L] (num_features {b.NumFeatures})");
+        }
+
+        return [s];
     }
 
     public static long SliceLength(SliceOp s) => ((s.End - s.Start) + s.Step - 1) / s.Step;
@@ -214,120 +322,6 @@ internal static class ShapeInference
         // Floor division: a numerator below zero means the input is shorter than the receptive field.
         var numerator = length.Constant + shrink - 1;
         return Dim.Of((numerator >= 0 ? numerator / c.Stride : -((-numerator + c.Stride - 1) / c.Stride)) + 1);
-    }
-
-    private static List<Shape> InferCall(
-        LayerSpec spec,
-        IReadOnlyList<Shape> operands,
-        Action<int, int> arity,
-        Func<int, string, GraphException> mismatch,
-        Func<string> where)
-    {
-        switch (spec)
-        {
-            case LinearSpec l:
-            {
-                arity(1, 1);
-                var s = operands[0];
-                if (s.Rank == 0 || s[s.Rank - 1] != Dim.Of(l.InFeatures))
-                {
-                    throw mismatch(0, $"last dimension {l.InFeatures} (in_features)");
-                }
-
-                return [s.With(s.Rank - 1, l.OutFeatures)];
-            }
-
-            case EmbeddingSpec e:
-                arity(1, 1);
-                return [operands[0].Insert(operands[0].Rank, e.EmbeddingDim)];
-
-            case Conv1dSpec c:
-            {
-                arity(1, 1);
-                var s = operands[0];
-                if (s.Rank is not (2 or 3) || s[s.Rank - 2] != Dim.Of(c.InChannels))
-                {
-                    throw mismatch(0, $"[B, {c.InChannels}, L] or [{c.InChannels}, L] (in_channels {c.InChannels})");
-                }
-
-                var length = s[s.Rank - 1];
-                if (!length.IsConstant && c.Stride != 1)
-                {
-                    throw mismatch(0, "a constant length on the last axis for a strided Conv1d");
-                }
-
-                var outLength = ConvLength(c, length);
-                if (outLength.IsConstant && outLength.Constant < 1)
-                {
-                    throw mismatch(0, $"a length of at least {(c.Dilation * (c.KernelSize - 1)) + 1 - (2 * c.Padding)} for kernel_size {c.KernelSize}");
-                }
-
-                return [s.With(s.Rank - 2, c.OutChannels).With(s.Rank - 1, outLength)];
-            }
-
-            case RecurrentSpec r:
-            {
-                var states = r.Cell == RecurrentKind.Lstm ? 2 : 1;
-                if (operands.Count != 1 && operands.Count != 1 + states)
-                {
-                    throw new GraphException($"{where()}: has {operands.Count} operands; expected the input alone or the input and {states} initial state(s)");
-                }
-
-                var x = operands[0];
-                if (x.Rank is not (2 or 3) || x[x.Rank - 1] != Dim.Of(r.InputSize))
-                {
-                    throw mismatch(0, $"{(r.BatchFirst ? "[B, T, " : "[T, B, ")}{r.InputSize}] or [T, {r.InputSize}] (input_size {r.InputSize})");
-                }
-
-                var output = x.With(x.Rank - 1, r.HiddenSize * r.Directions);
-                var state = x.Rank == 3
-                    ? Shape.Of(Dim.Of(r.NumLayers * r.Directions), x[r.BatchFirst ? 0 : 1], Dim.Of(r.HiddenSize))
-                    : Shape.Of(r.NumLayers * r.Directions, r.HiddenSize);
-                for (var i = 1; i < operands.Count; i++)
-                {
-                    if (operands[i] != state)
-                    {
-                        throw mismatch(i, $"{state} (an initial state: layers x directions, batch, hidden_size)");
-                    }
-                }
-
-                var result = new List<Shape> { output, state };
-                if (r.Cell == RecurrentKind.Lstm)
-                {
-                    result.Add(state);
-                }
-
-                return result;
-            }
-
-            case LayerNormSpec n:
-            {
-                arity(1, 1);
-                var s = operands[0];
-                var k = n.NormalizedShape.Count;
-                if (s.Rank < k || Enumerable.Range(0, k).Any(i => s[s.Rank - k + i] != Dim.Of(n.NormalizedShape[i])))
-                {
-                    throw mismatch(0, $"trailing dimensions [{string.Join(", ", n.NormalizedShape)}] (normalized_shape)");
-                }
-
-                return [s];
-            }
-
-            case BatchNorm1dSpec b:
-            {
-                arity(1, 1);
-                var s = operands[0];
-                if (s.Rank is not (2 or 3) || s[1] != Dim.Of(b.NumFeatures))
-                {
-                    throw mismatch(0, $"[B, {b.NumFeatures}] or [B, {b.NumFeatures}, L] (num_features {b.NumFeatures})");
-                }
-
-                return [s];
-            }
-
-            default:
-                throw new GraphException($"{where()}: unknown layer");
-        }
     }
 
     private static Shape Broadcast(Shape a, Shape b, string where, EquatableArray<ValueRef> refs)

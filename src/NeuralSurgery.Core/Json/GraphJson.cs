@@ -158,112 +158,170 @@ public static class GraphJson
     private static void WriteSpec(Utf8JsonWriter w, LayerSpec spec)
     {
         w.WriteString("kind", spec.Kind);
-        switch (spec)
-        {
-            case LinearSpec l:
-                w.WriteNumber("inFeatures", l.InFeatures);
-                w.WriteNumber("outFeatures", l.OutFeatures);
-                w.WriteBoolean("bias", l.Bias);
-                break;
-            case EmbeddingSpec e:
-                w.WriteNumber("numEmbeddings", e.NumEmbeddings);
-                w.WriteNumber("embeddingDim", e.EmbeddingDim);
-                break;
-            case Conv1dSpec c:
-                w.WriteNumber("inChannels", c.InChannels);
-                w.WriteNumber("outChannels", c.OutChannels);
-                w.WriteNumber("kernelSize", c.KernelSize);
-                w.WriteNumber("stride", c.Stride);
-                w.WriteNumber("padding", c.Padding);
-                w.WriteNumber("dilation", c.Dilation);
-                w.WriteNumber("groups", c.Groups);
-                w.WriteBoolean("bias", c.Bias);
-                break;
-            case RecurrentSpec r:
-                w.WriteNumber("inputSize", r.InputSize);
-                w.WriteNumber("hiddenSize", r.HiddenSize);
-                w.WriteNumber("numLayers", r.NumLayers);
-                w.WriteBoolean("bias", r.Bias);
-                w.WriteBoolean("batchFirst", r.BatchFirst);
-                w.WriteBoolean("bidirectional", r.Bidirectional);
-                break;
-            case LayerNormSpec n:
-                WriteInline(w, "normalizedShape", n.NormalizedShape.Select(d => d.ToString(CultureInfo.InvariantCulture)));
-                WriteFiniteDouble(w, "eps", n.Eps);
-                w.WriteBoolean("elementwiseAffine", n.ElementwiseAffine);
-                w.WriteBoolean("bias", n.Bias);
-                break;
-            case BatchNorm1dSpec b:
-                w.WriteNumber("numFeatures", b.NumFeatures);
-                WriteFiniteDouble(w, "eps", b.Eps);
-                WriteFiniteDouble(w, "momentum", b.Momentum);
-                w.WriteBoolean("affine", b.Affine);
-                w.WriteBoolean("trackRunningStats", b.TrackRunningStats);
-                break;
-            default:
-                throw new ArgumentException($"layer kind '{spec.Kind}' ({spec.GetType().Name}) has no JSON form", nameof(spec));
-        }
+        spec.Accept(FieldWriter.Instance, w);
     }
 
     private static void WriteOp(Utf8JsonWriter w, NodeOp op)
     {
         w.WriteString("kind", op.Kind);
-        switch (op)
+        op.Accept(FieldWriter.Instance, w);
+    }
+
+    /// <summary>Each op's and layer's JSON fields after its "kind"; a kind without a form is a compile error.</summary>
+    private sealed class FieldWriter : IOpVisitor<Utf8JsonWriter, bool>, ILayerVisitor<Utf8JsonWriter, bool>
+    {
+        public static readonly FieldWriter Instance = new();
+
+        public bool VisitLinear(LinearSpec l, Utf8JsonWriter w)
         {
-            case CallOp c:
-                w.WriteString("module", c.Module);
-                break;
-            case ActivationOp a:
-                w.WriteString("activation", EnumName(a.Activation));
-                break;
-            case SoftmaxOp s:
-                w.WriteNumber("axis", s.Axis);
-                break;
-            case DropoutOp d:
-                WriteFiniteDouble(w, "p", d.P);
-                break;
-            case BinaryOp:
-                break;
-            case ConcatOp c:
-                w.WriteNumber("axis", c.Axis);
-                break;
-            case StackOp s:
-                w.WriteNumber("axis", s.Axis);
-                break;
-            case ReduceOp r:
-                w.WriteNumber("axis", r.Axis);
-                w.WriteBoolean("keepDim", r.KeepDim);
-                break;
-            case ReshapeOp r:
-                WriteInline(w, "target", r.Target.Select(d => JsonDocumentIO.Quote(d.ToString())));
-                break;
-            case FlattenOp f:
-                w.WriteNumber("startAxis", f.StartAxis);
-                w.WriteNumber("endAxis", f.EndAxis);
-                break;
-            case UnsqueezeOp u:
-                w.WriteNumber("axis", u.Axis);
-                break;
-            case SqueezeOp s:
-                w.WriteNumber("axis", s.Axis);
-                break;
-            case NarrowOp n:
-                w.WriteNumber("axis", n.Axis);
-                w.WriteNumber("start", n.Start);
-                w.WriteNumber("length", n.Length);
-                break;
-            case SliceOp s:
-                w.WriteNumber("axis", s.Axis);
-                w.WriteNumber("start", s.Start);
-                w.WriteNumber("end", s.End);
-                w.WriteNumber("step", s.Step);
-                break;
-            case TransposeOp t:
-                w.WriteNumber("axis0", t.Axis0);
-                w.WriteNumber("axis1", t.Axis1);
-                break;
-            default:
-                throw new ArgumentException($"op kind '{op.Kind}' ({op.GetType().Name}) has no JSON form", nameof(op));
+            w.WriteNumber("inFeatures", l.InFeatures);
+            w.WriteNumber("outFeatures", l.OutFeatures);
+            w.WriteBoolean("bias", l.Bias);
+            return true;
+        }
+
+        public bool VisitEmbedding(EmbeddingSpec e, Utf8JsonWriter w)
+        {
+            w.WriteNumber("numEmbeddings", e.NumEmbeddings);
+            w.WriteNumber("embeddingDim", e.EmbeddingDim);
+            return true;
+        }
+
+        public bool VisitConv1d(Conv1dSpec c, Utf8JsonWriter w)
+        {
+            w.WriteNumber("inChannels", c.InChannels);
+            w.WriteNumber("outChannels", c.OutChannels);
+            w.WriteNumber("kernelSize", c.KernelSize);
+            w.WriteNumber("stride", c.Stride);
+            w.WriteNumber("padding", c.Padding);
+            w.WriteNumber("dilation", c.Dilation);
+            w.WriteNumber("groups", c.Groups);
+            w.WriteBoolean("bias", c.Bias);
+            return true;
+        }
+
+        public bool VisitRecurrent(RecurrentSpec r, Utf8JsonWriter w)
+        {
+            w.WriteNumber("inputSize", r.InputSize);
+            w.WriteNumber("hiddenSize", r.HiddenSize);
+            w.WriteNumber("numLayers", r.NumLayers);
+            w.WriteBoolean("bias", r.Bias);
+            w.WriteBoolean("batchFirst", r.BatchFirst);
+            w.WriteBoolean("bidirectional", r.Bidirectional);
+            return true;
+        }
+
+        public bool VisitLayerNorm(LayerNormSpec n, Utf8JsonWriter w)
+        {
+            WriteInline(w, "normalizedShape", n.NormalizedShape.Select(d => d.ToString(CultureInfo.InvariantCulture)));
+            WriteFiniteDouble(w, "eps", n.Eps);
+            w.WriteBoolean("elementwiseAffine", n.ElementwiseAffine);
+            w.WriteBoolean("bias", n.Bias);
+            return true;
+        }
+
+        public bool VisitBatchNorm1d(BatchNorm1dSpec b, Utf8JsonWriter w)
+        {
+            w.WriteNumber("numFeatures", b.NumFeatures);
+            WriteFiniteDouble(w, "eps", b.Eps);
+            WriteFiniteDouble(w, "momentum", b.Momentum);
+            w.WriteBoolean("affine", b.Affine);
+            w.WriteBoolean("trackRunningStats", b.TrackRunningStats);
+            return true;
+        }
+
+        public bool VisitCall(CallOp c, Utf8JsonWriter w)
+        {
+            w.WriteString("module", c.Module);
+            return true;
+        }
+
+        public bool VisitActivation(ActivationOp a, Utf8JsonWriter w)
+        {
+            w.WriteString("activation", EnumName(a.Activation));
+            return true;
+        }
+
+        public bool VisitSoftmax(SoftmaxOp s, Utf8JsonWriter w)
+        {
+            w.WriteNumber("axis", s.Axis);
+            return true;
+        }
+
+        public bool VisitDropout(DropoutOp d, Utf8JsonWriter w)
+        {
+            WriteFiniteDouble(w, "p", d.P);
+            return true;
+        }
+
+        public bool VisitBinary(BinaryOp x, Utf8JsonWriter w) => true;
+
+        public bool VisitConcat(ConcatOp c, Utf8JsonWriter w)
+        {
+            w.WriteNumber("axis", c.Axis);
+            return true;
+        }
+
+        public bool VisitStack(StackOp s, Utf8JsonWriter w)
+        {
+            w.WriteNumber("axis", s.Axis);
+            return true;
+        }
+
+        public bool VisitReduce(ReduceOp r, Utf8JsonWriter w)
+        {
+            w.WriteNumber("axis", r.Axis);
+            w.WriteBoolean("keepDim", r.KeepDim);
+            return true;
+        }
+
+        public bool VisitReshape(ReshapeOp r, Utf8JsonWriter w)
+        {
+            WriteInline(w, "target", r.Target.Select(d => JsonDocumentIO.Quote(d.ToString())));
+            return true;
+        }
+
+        public bool VisitFlatten(FlattenOp f, Utf8JsonWriter w)
+        {
+            w.WriteNumber("startAxis", f.StartAxis);
+            w.WriteNumber("endAxis", f.EndAxis);
+            return true;
+        }
+
+        public bool VisitUnsqueeze(UnsqueezeOp u, Utf8JsonWriter w)
+        {
+            w.WriteNumber("axis", u.Axis);
+            return true;
+        }
+
+        public bool VisitSqueeze(SqueezeOp s, Utf8JsonWriter w)
+        {
+            w.WriteNumber("axis", s.Axis);
+            return true;
+        }
+
+        public bool VisitNarrow(NarrowOp n, Utf8JsonWriter w)
+        {
+            w.WriteNumber("axis", n.Axis);
+            w.WriteNumber("start", n.Start);
+            w.WriteNumber("length", n.Length);
+            return true;
+        }
+
+        public bool VisitSlice(SliceOp s, Utf8JsonWriter w)
+        {
+            w.WriteNumber("axis", s.Axis);
+            w.WriteNumber("start", s.Start);
+            w.WriteNumber("end", s.End);
+            w.WriteNumber("step", s.Step);
+            return true;
+        }
+
+        public bool VisitTranspose(TransposeOp t, Utf8JsonWriter w)
+        {
+            w.WriteNumber("axis0", t.Axis0);
+            w.WriteNumber("axis1", t.Axis1);
+            return true;
         }
     }
 

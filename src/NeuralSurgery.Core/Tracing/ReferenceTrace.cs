@@ -26,12 +26,12 @@ public sealed class ReferenceTrace
         FeatureSpace features,
         IDictionary<string, FeatureSet[]> parameters,
         Dictionary<string, long[]> parameterShapes,
-        IDictionary<ValueRef, ReferenceValue> values)
+        IReadOnlyDictionary<ValueRef, ReferenceValue> values)
     {
         Features = features;
         _parameterShapes = parameterShapes;
         Parameters = new ReadOnlyDictionary<string, FeatureSet[]>(parameters);
-        Values = new ReadOnlyDictionary<ValueRef, ReferenceValue>(values);
+        Values = values;
     }
 
     public FeatureSpace Features { get; }

@@ -28,17 +28,16 @@ public static class ReferenceTracer
             throw new ArgumentNullException(nameof(features));
         }
 
-        return new Evaluation(graph, features, options ?? TraceOptions.For(graph)).Run();
+        return new Evaluation(graph, features, options ?? TraceOptions.For(graph)).Execute();
     }
 
-    private sealed class Evaluation
+    private sealed class Evaluation : GraphInterpreter<ReferenceValue>
     {
         private readonly ModelGraph _graph;
         private readonly FeatureSpace _features;
         private readonly TraceOptions _options;
         private readonly Dictionary<string, FeatureSet[]> _parameters = new(StringComparer.Ordinal);
         private readonly Dictionary<string, long[]> _parameterShapes = new(StringComparer.Ordinal);
-        private readonly Dictionary<ValueRef, ReferenceValue> _values = [];
 
         public Evaluation(ModelGraph graph, FeatureSpace features, TraceOptions options)
         {
@@ -47,7 +46,7 @@ public static class ReferenceTracer
             _options = options;
         }
 
-        public ReferenceTrace Run()
+        public ReferenceTrace Execute()
         {
             // Every parameter element starts with the empty set; binary operations with inputs add to it.
             foreach (var p in _graph.Parameters)
@@ -64,98 +63,106 @@ public static class ReferenceTracer
 
             foreach (var input in _graph.Inputs)
             {
-                _values[new ValueRef(input.Name)] = Input(input);
+                SetInput(input.Name, Input(input));
             }
 
-            foreach (var node in _graph.Nodes)
-            {
-                var operands = node.Operands.Select(o => Operand(node, o)).ToArray();
-                var shapes = node.OutputShapes.Select(s => Instantiate(s, Where(node) + " output")).ToArray();
-                var outputs = Evaluate(node, operands, shapes);
-                if (outputs.Length != shapes.Length)
-                {
-                    throw new GraphException($"{Where(node)}: evaluated {outputs.Length} outputs but the node declares {shapes.Length}");
-                }
-
-                for (var i = 0; i < outputs.Length; i++)
-                {
-                    if (!ReferenceIndex.SameShape(outputs[i].Shape, shapes[i]) || outputs[i].Elements.Length != ReferenceIndex.Count(shapes[i]))
-                    {
-                        throw new GraphException($"{Where(node)}: output {i} evaluated with shape {ReferenceIndex.Format(outputs[i].Shape)} but declared {node.OutputShapes[i]} = {ReferenceIndex.Format(shapes[i])}");
-                    }
-
-                    _values[new ValueRef(node.Id, i)] = outputs[i];
-                }
-            }
-
-            return new ReferenceTrace(_features, _parameters, _parameterShapes, _values);
+            Run(_graph.Nodes, _graph.FindModule);
+            return new ReferenceTrace(_features, _parameters, _parameterShapes, Values);
         }
 
-        private ReferenceValue[] Evaluate(GraphNode node, ReferenceValue[] x, long[][] shapes)
+        protected override void Completed(NodeArgs<ReferenceValue> args, IReadOnlyList<ReferenceValue> outputs)
         {
-            if (node.Op is CallOp call)
+            var node = args.Node;
+            var shapes = Shapes(args);
+            if (outputs.Count != shapes.Length)
             {
-                var module = _graph.FindModule(call.Module) ?? throw new GraphException($"{Where(node)}: module '{call.Module}' is not declared");
-                switch (module.Spec)
-                {
-                    case LinearSpec s:
-                        Arity(node, x, 1, 1);
-                        return [Linear(node, module.Path, s, x[0], shapes[0])];
-                    case EmbeddingSpec s:
-                        Arity(node, x, 1, 1);
-                        return [Embedding(node, module.Path, s, x[0], shapes[0])];
-                    case Conv1dSpec s:
-                        Arity(node, x, 1, 1);
-                        return [Conv1d(node, module.Path, s, x[0], shapes[0])];
-                    case RecurrentSpec s:
-                        return Recurrent(node, module.Path, s, x, shapes);
-                    case LayerNormSpec s:
-                        Arity(node, x, 1, 1);
-                        return [LayerNorm(node, module.Path, s, x[0], shapes[0])];
-                    case BatchNorm1dSpec s:
-                        Arity(node, x, 1, 1);
-                        return [BatchNorm1d(node, module.Path, s, x[0], shapes[0])];
-                    default:
-                        throw new GraphException($"{Where(node)}: the reference tracer cannot evaluate a {module.Spec.Kind} layer");
-                }
+                throw new GraphException($"{Where(node)}: evaluated {outputs.Count} outputs but the node declares {shapes.Length}");
             }
 
-            switch (node.Op)
+            for (var i = 0; i < outputs.Count; i++)
             {
-                case ActivationOp or DropoutOp:
-                    Arity(node, x, 1, 1);
-                    return [Elementwise(node, x[0], shapes[0])];
-                case SoftmaxOp s:
-                    Arity(node, x, 1, 1);
-                    return [Softmax(node, s, x[0], shapes[0])];
-                case BinaryOp:
-                    Arity(node, x, 2, 2);
-                    return [Binary(node, x[0], x[1], shapes[0])];
-                case ConcatOp c:
-                    Arity(node, x, 1, int.MaxValue);
-                    return [Concat(node, c, x, shapes[0])];
-                case StackOp s:
-                    Arity(node, x, 1, int.MaxValue);
-                    return [Stack(node, s, x, shapes[0])];
-                case ReduceOp r:
-                    Arity(node, x, 1, 1);
-                    return [Reduce(node, r, x[0], shapes[0])];
-                case ReshapeOp or FlattenOp or UnsqueezeOp or SqueezeOp:
-                    Arity(node, x, 1, 1);
-                    return [Reinterpret(node, x[0], shapes[0])];
-                case NarrowOp n:
-                    Arity(node, x, 1, 1);
-                    return [Narrow(node, n, x[0], shapes[0])];
-                case SliceOp s:
-                    Arity(node, x, 1, 1);
-                    return [Slice(node, s, x[0], shapes[0])];
-                case TransposeOp t:
-                    Arity(node, x, 1, 1);
-                    return [Transpose(node, t, x[0], shapes[0])];
-                default:
-                    throw new GraphException($"{Where(node)}: the reference tracer cannot evaluate op '{node.Op.Kind}'");
+                if (!ReferenceIndex.SameShape(outputs[i].Shape, shapes[i]) || outputs[i].Elements.Length != ReferenceIndex.Count(shapes[i]))
+                {
+                    throw new GraphException($"{Where(node)}: output {i} evaluated with shape {ReferenceIndex.Format(outputs[i].Shape)} but declared {node.OutputShapes[i]} = {ReferenceIndex.Format(shapes[i])}");
+                }
             }
         }
+
+        private long[][] Shapes(NodeArgs<ReferenceValue> a) =>
+            a.Node.OutputShapes.Select(s => Instantiate(s, Where(a.Node) + " output")).ToArray();
+
+        private long[] Out(NodeArgs<ReferenceValue> a) => Instantiate(a.Node.OutputShapes[0], Where(a.Node) + " output");
+
+        /// <summary>The operands after an arity check.</summary>
+        private static ReferenceValue[] X(NodeArgs<ReferenceValue> a, int min, int max)
+        {
+            var x = a.Operands.ToArray();
+            Arity(a.Node, x, min, max);
+            return x;
+        }
+
+        public override IReadOnlyList<ReferenceValue> VisitLinear(LinearSpec s, NodeArgs<ReferenceValue> a) =>
+            [Linear(a.Node, a.Path, s, X(a, 1, 1)[0], Out(a))];
+
+        public override IReadOnlyList<ReferenceValue> VisitEmbedding(EmbeddingSpec s, NodeArgs<ReferenceValue> a) =>
+            [Embedding(a.Node, a.Path, s, X(a, 1, 1)[0], Out(a))];
+
+        public override IReadOnlyList<ReferenceValue> VisitConv1d(Conv1dSpec s, NodeArgs<ReferenceValue> a) =>
+            [Conv1d(a.Node, a.Path, s, X(a, 1, 1)[0], Out(a))];
+
+        public override IReadOnlyList<ReferenceValue> VisitRecurrent(RecurrentSpec s, NodeArgs<ReferenceValue> a) =>
+            Recurrent(a.Node, a.Path, s, a.Operands.ToArray(), Shapes(a));
+
+        public override IReadOnlyList<ReferenceValue> VisitLayerNorm(LayerNormSpec s, NodeArgs<ReferenceValue> a) =>
+            [LayerNorm(a.Node, a.Path, s, X(a, 1, 1)[0], Out(a))];
+
+        public override IReadOnlyList<ReferenceValue> VisitBatchNorm1d(BatchNorm1dSpec s, NodeArgs<ReferenceValue> a) =>
+            [BatchNorm1d(a.Node, a.Path, s, X(a, 1, 1)[0], Out(a))];
+
+        public override IReadOnlyList<ReferenceValue> VisitActivation(ActivationOp op, NodeArgs<ReferenceValue> a) =>
+            [Elementwise(a.Node, X(a, 1, 1)[0], Out(a))];
+
+        public override IReadOnlyList<ReferenceValue> VisitDropout(DropoutOp op, NodeArgs<ReferenceValue> a) =>
+            [Elementwise(a.Node, X(a, 1, 1)[0], Out(a))];
+
+        public override IReadOnlyList<ReferenceValue> VisitSoftmax(SoftmaxOp op, NodeArgs<ReferenceValue> a) =>
+            [Softmax(a.Node, op, X(a, 1, 1)[0], Out(a))];
+
+        public override IReadOnlyList<ReferenceValue> VisitBinary(BinaryOp op, NodeArgs<ReferenceValue> a)
+        {
+            var x = X(a, 2, 2);
+            return [Binary(a.Node, x[0], x[1], Out(a))];
+        }
+
+        public override IReadOnlyList<ReferenceValue> VisitConcat(ConcatOp op, NodeArgs<ReferenceValue> a) =>
+            [Concat(a.Node, op, X(a, 1, int.MaxValue), Out(a))];
+
+        public override IReadOnlyList<ReferenceValue> VisitStack(StackOp op, NodeArgs<ReferenceValue> a) =>
+            [Stack(a.Node, op, X(a, 1, int.MaxValue), Out(a))];
+
+        public override IReadOnlyList<ReferenceValue> VisitReduce(ReduceOp op, NodeArgs<ReferenceValue> a) =>
+            [Reduce(a.Node, op, X(a, 1, 1)[0], Out(a))];
+
+        public override IReadOnlyList<ReferenceValue> VisitReshape(ReshapeOp op, NodeArgs<ReferenceValue> a) =>
+            [Reinterpret(a.Node, X(a, 1, 1)[0], Out(a))];
+
+        public override IReadOnlyList<ReferenceValue> VisitFlatten(FlattenOp op, NodeArgs<ReferenceValue> a) =>
+            [Reinterpret(a.Node, X(a, 1, 1)[0], Out(a))];
+
+        public override IReadOnlyList<ReferenceValue> VisitUnsqueeze(UnsqueezeOp op, NodeArgs<ReferenceValue> a) =>
+            [Reinterpret(a.Node, X(a, 1, 1)[0], Out(a))];
+
+        public override IReadOnlyList<ReferenceValue> VisitSqueeze(SqueezeOp op, NodeArgs<ReferenceValue> a) =>
+            [Reinterpret(a.Node, X(a, 1, 1)[0], Out(a))];
+
+        public override IReadOnlyList<ReferenceValue> VisitNarrow(NarrowOp op, NodeArgs<ReferenceValue> a) =>
+            [Narrow(a.Node, op, X(a, 1, 1)[0], Out(a))];
+
+        public override IReadOnlyList<ReferenceValue> VisitSlice(SliceOp op, NodeArgs<ReferenceValue> a) =>
+            [Slice(a.Node, op, X(a, 1, 1)[0], Out(a))];
+
+        public override IReadOnlyList<ReferenceValue> VisitTranspose(TransposeOp op, NodeArgs<ReferenceValue> a) =>
+            [Transpose(a.Node, op, X(a, 1, 1)[0], Out(a))];
 
         // ---- inputs --------------------------------------------------------------------------------------
 
@@ -787,11 +794,6 @@ public static class ReferenceTracer
                 ? elements
                 : throw new GraphException($"parameter '{name}' of module '{path}' is not in the graph's parameter list");
         }
-
-        private ReferenceValue Operand(GraphNode node, ValueRef operand) =>
-            _values.TryGetValue(operand, out var value)
-                ? value
-                : throw new GraphException($"{Where(node)}: operand '{operand}' refers to no input or earlier node output");
 
         private long[] Instantiate(Shape shape, string what)
         {

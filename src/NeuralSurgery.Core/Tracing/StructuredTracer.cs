@@ -16,12 +16,11 @@ public static class StructuredTracer
     public static InteractionMap Trace(ModelGraph graph, FeatureSpace features, TraceOptions? options = null) =>
         new Tracer(graph, features, options ?? TraceOptions.For(graph)).Execute();
 
-    private sealed class Tracer
+    private sealed class Tracer : GraphInterpreter<Layout>
     {
         private readonly ModelGraph _graph;
         private readonly FeatureSpace _features;
         private readonly TraceOptions _options;
-        private readonly Dictionary<ValueRef, Layout> _values = [];
         private readonly Dictionary<string, Layout> _phi = new(StringComparer.Ordinal);
         private readonly List<KeySpace> _spaces = [];
         private readonly Dictionary<string, int> _spaceIds = new(StringComparer.Ordinal);
@@ -48,26 +47,24 @@ public static class StructuredTracer
 
             foreach (var input in _graph.Inputs)
             {
-                _values[new ValueRef(input.Name)] = InputLayout(input);
+                SetInput(input.Name, InputLayout(input));
             }
 
-            foreach (var node in _graph.Nodes)
-            {
-                var operands = node.Operands.Select(o => _values[o]).ToList();
-                var outputs = Evaluate(node, operands);
-                for (var i = 0; i < outputs.Count; i++)
-                {
-                    var expected = Concrete(node.OutputShapes[i]);
-                    if (!expected.SequenceEqual(outputs[i].Shape))
-                    {
-                        throw new GraphException($"node '{node.Id}' ({node.Op.Kind}): the mirror produced shape [{string.Join(", ", outputs[i].Shape)}] but the graph says [{string.Join(", ", expected)}]");
-                    }
+            Run(_graph.Nodes, _graph.FindModule);
+            return new InteractionMap(_graph, _features, _spaces, _phi, Values);
+        }
 
-                    _values[new ValueRef(node.Id, i)] = outputs[i];
+        protected override void Completed(NodeArgs<Layout> args, IReadOnlyList<Layout> outputs)
+        {
+            base.Completed(args, outputs);
+            for (var i = 0; i < outputs.Count; i++)
+            {
+                var expected = Concrete(args.Node.OutputShapes[i]);
+                if (!expected.SequenceEqual(outputs[i].Shape))
+                {
+                    throw args.Error($"the mirror produced shape [{string.Join(", ", outputs[i].Shape)}] but the graph says [{string.Join(", ", expected)}]");
                 }
             }
-
-            return new InteractionMap(_graph, _features, _spaces, _phi, _values);
         }
 
         private long[] Concrete(Shape shape)
@@ -209,64 +206,50 @@ public static class StructuredTracer
 
         // ---- op rules ----
 
-        private List<Layout> Evaluate(GraphNode node, List<Layout> x)
-        {
-            long[] OutShape(int i = 0) => Concrete(node.OutputShapes[i]);
+        public override IReadOnlyList<Layout> VisitActivation(ActivationOp op, NodeArgs<Layout> a) => [a.X];
 
-            switch (node.Op)
-            {
-                case CallOp call:
-                    return CallModule(call.Module, _graph.FindModule(call.Module)!.Spec, x);
-                case ActivationOp or DropoutOp:
-                    return [x[0]];
-                case SoftmaxOp s:
-                    // Every output element depends on the whole axis.
-                    return [Layout.Elementwise(x[0], x[0].Reduce(s.Axis, keepDim: true), x[0].Shape)];
-                case BinaryOp:
-                    return [Layout.Elementwise(x[0], x[1], OutShape())];
-                case ConcatOp c:
-                    return [Layout.Concat(c.Axis, x)];
-                case StackOp s:
-                    return [Layout.Concat(s.Axis, x.Select(v => v.Unsqueeze(s.Axis)).ToList())];
-                case ReduceOp r:
-                    return [x[0].Reduce(r.Axis, r.KeepDim)];
-                case ReshapeOp or FlattenOp:
-                    return [x[0].Reshape(OutShape())];
-                case UnsqueezeOp u:
-                    return [x[0].Unsqueeze(u.Axis)];
-                case SqueezeOp s:
-                    return [x[0].Squeeze(s.Axis)];
-                case NarrowOp n:
-                    return [x[0].Select(n.Axis, n.Start, n.Length)];
-                case SliceOp s:
-                    return [x[0].Select(s.Axis, s.Start, ShapeInference.SliceLength(s), s.Step)];
-                case TransposeOp t:
-                    return [x[0].Transpose(t.Axis0, t.Axis1)];
-                default:
-                    throw new GraphException($"node '{node.Id}': the structured tracer has no rule for {node.Op.Kind}");
-            }
-        }
+        public override IReadOnlyList<Layout> VisitDropout(DropoutOp op, NodeArgs<Layout> a) => [a.X];
 
-        private List<Layout> CallModule(string module, LayerSpec spec, List<Layout> x)
-        {
-            switch (spec)
-            {
-                case LinearSpec l:
-                    return [Linear(module, l, x[0])];
-                case EmbeddingSpec e:
-                    return [Embedding(module, e, x[0])];
-                case Conv1dSpec c:
-                    return [Conv1d(module, c, x[0])];
-                case RecurrentSpec r:
-                    return Recurrent(module, r, x);
-                case LayerNormSpec n:
-                    return [LayerNorm(module, n, x[0])];
-                case BatchNorm1dSpec b:
-                    return [BatchNorm(module, b, x[0])];
-                default:
-                    throw new GraphException($"module '{module}': the structured tracer has no rule for {spec.Kind}");
-            }
-        }
+        // Every output element depends on the whole axis.
+        public override IReadOnlyList<Layout> VisitSoftmax(SoftmaxOp op, NodeArgs<Layout> a) =>
+            [Layout.Elementwise(a.X, a.X.Reduce(op.Axis, keepDim: true), a.X.Shape)];
+
+        public override IReadOnlyList<Layout> VisitBinary(BinaryOp op, NodeArgs<Layout> a) =>
+            [Layout.Elementwise(a.Operands[0], a.Operands[1], Concrete(a.Node.OutputShapes[0]))];
+
+        public override IReadOnlyList<Layout> VisitConcat(ConcatOp op, NodeArgs<Layout> a) => [Layout.Concat(op.Axis, a.Operands.ToList())];
+
+        public override IReadOnlyList<Layout> VisitStack(StackOp op, NodeArgs<Layout> a) =>
+            [Layout.Concat(op.Axis, a.Operands.Select(v => v.Unsqueeze(op.Axis)).ToList())];
+
+        public override IReadOnlyList<Layout> VisitReduce(ReduceOp op, NodeArgs<Layout> a) => [a.X.Reduce(op.Axis, op.KeepDim)];
+
+        public override IReadOnlyList<Layout> VisitReshape(ReshapeOp op, NodeArgs<Layout> a) => [a.X.Reshape(Concrete(a.Node.OutputShapes[0]))];
+
+        public override IReadOnlyList<Layout> VisitFlatten(FlattenOp op, NodeArgs<Layout> a) => [a.X.Reshape(Concrete(a.Node.OutputShapes[0]))];
+
+        public override IReadOnlyList<Layout> VisitUnsqueeze(UnsqueezeOp op, NodeArgs<Layout> a) => [a.X.Unsqueeze(op.Axis)];
+
+        public override IReadOnlyList<Layout> VisitSqueeze(SqueezeOp op, NodeArgs<Layout> a) => [a.X.Squeeze(op.Axis)];
+
+        public override IReadOnlyList<Layout> VisitNarrow(NarrowOp op, NodeArgs<Layout> a) => [a.X.Select(op.Axis, op.Start, op.Length)];
+
+        public override IReadOnlyList<Layout> VisitSlice(SliceOp op, NodeArgs<Layout> a) =>
+            [a.X.Select(op.Axis, op.Start, ShapeInference.SliceLength(op), op.Step)];
+
+        public override IReadOnlyList<Layout> VisitTranspose(TransposeOp op, NodeArgs<Layout> a) => [a.X.Transpose(op.Axis0, op.Axis1)];
+
+        public override IReadOnlyList<Layout> VisitLinear(LinearSpec spec, NodeArgs<Layout> a) => [Linear(a.Path, spec, a.X)];
+
+        public override IReadOnlyList<Layout> VisitEmbedding(EmbeddingSpec spec, NodeArgs<Layout> a) => [Embedding(a.Path, spec, a.X)];
+
+        public override IReadOnlyList<Layout> VisitConv1d(Conv1dSpec spec, NodeArgs<Layout> a) => [Conv1d(a.Path, spec, a.X)];
+
+        public override IReadOnlyList<Layout> VisitRecurrent(RecurrentSpec spec, NodeArgs<Layout> a) => Recurrent(a.Path, spec, a.Operands.ToList());
+
+        public override IReadOnlyList<Layout> VisitLayerNorm(LayerNormSpec spec, NodeArgs<Layout> a) => [LayerNorm(a.Path, spec, a.X)];
+
+        public override IReadOnlyList<Layout> VisitBatchNorm1d(BatchNorm1dSpec spec, NodeArgs<Layout> a) => [BatchNorm(a.Path, spec, a.X)];
 
         /// <summary>y[p,o] = ∪_i x[p,i]; W[o,i] ∪= x[p,i]; b[o] ∪= everything x carries.</summary>
         private Layout Linear(string module, LinearSpec spec, Layout x)

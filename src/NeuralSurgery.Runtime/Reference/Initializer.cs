@@ -1,5 +1,7 @@
 using System;
 using NeuralSurgery.Graph;
+using NeuralSurgery.Plan;
+using NeuralSurgery.Runtime.Execution;
 
 namespace NeuralSurgery.Runtime.Reference;
 
@@ -59,27 +61,23 @@ internal static class Initializer
                 continue;
             }
 
-            switch (spec)
+            // The layer's own record says what TorchSharp's reset_parameters draws (the differ's init for new
+            // rows uses the same fact), so the reference model starts where a fresh TorchSharp module would.
+            var rule = spec.DefaultInit(p.Declaration);
+            switch (rule.Kind)
             {
-                case LinearSpec l:
-                    Uniform(data, 1 / Math.Sqrt(l.InFeatures), rng);
+                case InitKind.Uniform:
+                    Uniform(data, rule.Value, rng);
                     break;
-                case Conv1dSpec c:
-                    Uniform(data, 1 / Math.Sqrt(c.InChannels / c.Groups * c.KernelSize), rng);
-                    break;
-                case RecurrentSpec r:
-                    Uniform(data, 1 / Math.Sqrt(r.HiddenSize), rng);
-                    break;
-                case EmbeddingSpec:
+                case InitKind.Normal:
                     for (var i = 0; i < data.Length; i++)
                     {
-                        data[i] = (float)Gaussian(rng);
+                        data[i] = (float)(rule.Value * Gaussian(rng));
                     }
 
                     break;
                 default:
-                    // LayerNorm, BatchNorm1d: weight and running_var 1 (positive already), bias and running_mean 0.
-                    Array.Fill(data, p.Role is ParameterRole.Weight or ParameterRole.RunningVar ? 1f : 0f);
+                    Array.Fill(data, (float)InitValues.Value(rule, 0, 0));
                     break;
             }
         }

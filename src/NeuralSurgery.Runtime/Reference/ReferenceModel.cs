@@ -350,51 +350,65 @@ public sealed class ReferenceModel
 
     private NodeKernel CreateKernel(GraphNode node)
     {
-        var where = $"node '{node.Id}' ({node.Op.Kind})";
-        switch (node.Op)
+        GraphModule? module = null;
+        if (node.Op is CallOp call)
         {
-            case CallOp call:
-            {
-                var module = Graph.FindModule(call.Module)!;
-                where = $"node '{node.Id}' ({module.Spec.Kind} '{module.Path}')";
-                var w = new ModuleWeights(module.Path, GetTensor);
-                return module.Spec switch
-                {
-                    LinearSpec l => new LinearKernel(node, where, l, w),
-                    EmbeddingSpec e => new EmbeddingKernel(node, where, e, w),
-                    Conv1dSpec c => new Conv1dKernel(node, where, c, w),
-                    RecurrentSpec r => new RecurrentKernel(node, where, r, w),
-                    LayerNormSpec n => new LayerNormKernel(node, where, n, w),
-                    BatchNorm1dSpec b => new BatchNormKernel(node, where, b, w, _counters.GetValueOrDefault(module.Path + ".num_batches_tracked")),
-                    _ => throw new ReferenceExecutionException($"{where}: layer kind '{module.Spec.Kind}' has no reference kernel; expected Linear, Embedding, Conv1d, LSTM, GRU, LayerNorm or BatchNorm1d"),
-                };
-            }
-
-            case ActivationOp a:
-                return new ActivationKernel(node, where, a.Activation);
-            case DropoutOp d:
-                return new DropoutKernel(node, where, d.P);
-            case SoftmaxOp s:
-                return new SoftmaxKernel(node, where, s);
-            case BinaryOp b:
-                return new BinaryKernel(node, where, b.Operation);
-            case ConcatOp c:
-                return new ConcatKernel(node, where, c.Axis, stack: false);
-            case StackOp s:
-                return new ConcatKernel(node, where, s.Axis, stack: true);
-            case ReduceOp r:
-                return new ReduceKernel(node, where, r);
-            case ReshapeOp or FlattenOp or UnsqueezeOp or SqueezeOp:
-                return new ViewKernel(node, where);
-            case NarrowOp n:
-                return new SliceKernel(node, where, n.Axis, n.Start, n.Length, 1);
-            case SliceOp s:
-                return new SliceKernel(node, where, s.Axis, s.Start, ((s.End - s.Start) + s.Step - 1) / s.Step, s.Step);
-            case TransposeOp t:
-                return new TransposeKernel(node, where, t.Axis0, t.Axis1);
-            default:
-                throw new ReferenceExecutionException($"{where}: op kind '{node.Op.Kind}' has no reference kernel");
+            module = Graph.FindModule(call.Module)!;
         }
+
+        return node.Op.Accept(new KernelFactory(this), (node, module, GraphInterpreter.Describe(node, module)));
+    }
+
+    /// <summary>The reference kernel of each op and layer kind; a kind without one is a compile error.</summary>
+    private sealed class KernelFactory(ReferenceModel model)
+        : IOpVisitor<(GraphNode Node, GraphModule? Module, string Where), NodeKernel>,
+          ILayerVisitor<(GraphNode Node, GraphModule? Module, string Where), NodeKernel>
+    {
+        private ModuleWeights Weights((GraphNode Node, GraphModule? Module, string Where) a) => new(a.Module!.Path, model.GetTensor);
+
+        public NodeKernel VisitCall(CallOp op, (GraphNode Node, GraphModule? Module, string Where) a) => a.Module!.Spec.Accept(this, a);
+
+        public NodeKernel VisitLinear(LinearSpec spec, (GraphNode Node, GraphModule? Module, string Where) a) => new LinearKernel(a.Node, a.Where, spec, Weights(a));
+
+        public NodeKernel VisitEmbedding(EmbeddingSpec spec, (GraphNode Node, GraphModule? Module, string Where) a) => new EmbeddingKernel(a.Node, a.Where, spec, Weights(a));
+
+        public NodeKernel VisitConv1d(Conv1dSpec spec, (GraphNode Node, GraphModule? Module, string Where) a) => new Conv1dKernel(a.Node, a.Where, spec, Weights(a));
+
+        public NodeKernel VisitRecurrent(RecurrentSpec spec, (GraphNode Node, GraphModule? Module, string Where) a) => new RecurrentKernel(a.Node, a.Where, spec, Weights(a));
+
+        public NodeKernel VisitLayerNorm(LayerNormSpec spec, (GraphNode Node, GraphModule? Module, string Where) a) => new LayerNormKernel(a.Node, a.Where, spec, Weights(a));
+
+        public NodeKernel VisitBatchNorm1d(BatchNorm1dSpec spec, (GraphNode Node, GraphModule? Module, string Where) a) =>
+            new BatchNormKernel(a.Node, a.Where, spec, Weights(a), model._counters.GetValueOrDefault(a.Module!.Path + ".num_batches_tracked"));
+
+        public NodeKernel VisitActivation(ActivationOp op, (GraphNode Node, GraphModule? Module, string Where) a) => new ActivationKernel(a.Node, a.Where, op.Activation);
+
+        public NodeKernel VisitDropout(DropoutOp op, (GraphNode Node, GraphModule? Module, string Where) a) => new DropoutKernel(a.Node, a.Where, op.P);
+
+        public NodeKernel VisitSoftmax(SoftmaxOp op, (GraphNode Node, GraphModule? Module, string Where) a) => new SoftmaxKernel(a.Node, a.Where, op);
+
+        public NodeKernel VisitBinary(BinaryOp op, (GraphNode Node, GraphModule? Module, string Where) a) => new BinaryKernel(a.Node, a.Where, op.Operation);
+
+        public NodeKernel VisitConcat(ConcatOp op, (GraphNode Node, GraphModule? Module, string Where) a) => new ConcatKernel(a.Node, a.Where, op.Axis, stack: false);
+
+        public NodeKernel VisitStack(StackOp op, (GraphNode Node, GraphModule? Module, string Where) a) => new ConcatKernel(a.Node, a.Where, op.Axis, stack: true);
+
+        public NodeKernel VisitReduce(ReduceOp op, (GraphNode Node, GraphModule? Module, string Where) a) => new ReduceKernel(a.Node, a.Where, op);
+
+        public NodeKernel VisitReshape(ReshapeOp op, (GraphNode Node, GraphModule? Module, string Where) a) => new ViewKernel(a.Node, a.Where);
+
+        public NodeKernel VisitFlatten(FlattenOp op, (GraphNode Node, GraphModule? Module, string Where) a) => new ViewKernel(a.Node, a.Where);
+
+        public NodeKernel VisitUnsqueeze(UnsqueezeOp op, (GraphNode Node, GraphModule? Module, string Where) a) => new ViewKernel(a.Node, a.Where);
+
+        public NodeKernel VisitSqueeze(SqueezeOp op, (GraphNode Node, GraphModule? Module, string Where) a) => new ViewKernel(a.Node, a.Where);
+
+        public NodeKernel VisitNarrow(NarrowOp op, (GraphNode Node, GraphModule? Module, string Where) a) => new SliceKernel(a.Node, a.Where, op.Axis, op.Start, op.Length, 1);
+
+        public NodeKernel VisitSlice(SliceOp op, (GraphNode Node, GraphModule? Module, string Where) a) =>
+            new SliceKernel(a.Node, a.Where, op.Axis, op.Start, ((op.End - op.Start) + op.Step - 1) / op.Step, op.Step);
+
+        public NodeKernel VisitTranspose(TransposeOp op, (GraphNode Node, GraphModule? Module, string Where) a) => new TransposeKernel(a.Node, a.Where, op.Axis0, op.Axis1);
     }
 
     private static string Describe(long[] shape) => "[" + string.Join(", ", shape) + "]";
