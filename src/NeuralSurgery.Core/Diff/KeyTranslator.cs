@@ -128,12 +128,12 @@ internal sealed class KeyTranslator
         {
             source = id < map.Sources.Count ? map.Sources[(int)id] : -1;
         }
-        else if (_new.Graph.FindModule(space.Module)?.Spec is Conv1dSpec { Groups: > 1 } conv
-            && _old.Graph.FindModule(OldModule(space.Module)!)?.Spec is Conv1dSpec oldConv && oldConv.Groups == conv.Groups)
+        else if (_new.Graph.FindModule(space.Module)?.Spec is { UnitGroups: > 1 } grouped
+            && _old.Graph.FindModule(OldModule(space.Module)!)?.Spec is { } oldSpec && oldSpec.Kind == grouped.Kind && oldSpec.UnitGroups == grouped.UnitGroups)
         {
             // A grouped convolution's unit is (group, index in group): its channels read only their group's inputs.
-            var perGroup = conv.OutChannels / conv.Groups;
-            var oldPerGroup = oldConv.OutChannels / oldConv.Groups;
+            var perGroup = space.Size / grouped.UnitGroups;
+            var oldPerGroup = size / oldSpec.UnitGroups;
             source = id % perGroup < oldPerGroup ? ((id / perGroup) * oldPerGroup) + (id % perGroup) : -1;
         }
         else

@@ -122,6 +122,37 @@ public sealed class GraphBuilder
     public GraphValue LayerNorm(string module, GraphValue x, params long[] normalizedShape) =>
         CallNew(module, new LayerNormSpec(normalizedShape.Length == 0 ? [LastConstant(x, module)] : normalizedShape), x)[0];
 
+    public GraphValue Conv2d(string module, GraphValue x, long outChannels, long kernelSize, long stride = 1, long padding = 0, long dilation = 1, long groups = 1, bool bias = true)
+    {
+        var channels = x.Shape.Rank >= 3 && x.Shape[x.Shape.Rank - 3].IsConstant ? x.Shape[x.Shape.Rank - 3].Constant : throw new GraphException($"module '{module}' (Conv2d): operand '{x.Ref}' has shape {x.Shape}; expected a constant channel axis");
+        return CallNew(module, new Conv2dSpec(channels, outChannels, kernelSize, kernelSize, stride, stride, padding, padding, dilation, dilation, groups, bias), x)[0];
+    }
+
+    public GraphValue BatchNorm2d(string module, GraphValue x)
+    {
+        var channels = x.Shape.Rank == 4 && x.Shape[1].IsConstant ? x.Shape[1].Constant : throw new GraphException($"module '{module}' (BatchNorm2d): operand '{x.Ref}' has shape {x.Shape}; expected [B, C, H, W] with a constant C");
+        return CallNew(module, new BatchNorm2dSpec(channels), x)[0];
+    }
+
+    /// <summary>Max or average pooling over the last <paramref name="kernel"/>.Length axes, stride = kernel unless given.</summary>
+    public GraphValue Pool(GraphValue x, PoolKind kind, long[] kernel, long[]? stride = null, long[]? padding = null, long[]? dilation = null)
+    {
+        var d = kernel.Length;
+        var op = new PoolOp(
+            kind,
+            kernel.ToEquatableArray(),
+            (stride ?? kernel).ToEquatableArray(),
+            (padding ?? new long[d]).ToEquatableArray(),
+            (dilation ?? Enumerable.Repeat(1L, d).ToArray()).ToEquatableArray());
+        return One(op, op.Kind, x);
+    }
+
+    public GraphValue AdaptivePool(GraphValue x, PoolKind kind, params long[] output)
+    {
+        var op = new AdaptivePoolOp(kind, output.ToEquatableArray());
+        return One(op, op.Kind, x);
+    }
+
     public GraphValue BatchNorm1d(string module, GraphValue x)
     {
         var channels = x.Shape.Rank >= 2 && x.Shape[1].IsConstant ? x.Shape[1].Constant : throw new GraphException($"module '{module}' (BatchNorm1d): operand '{x.Ref}' has shape {x.Shape}; expected a constant channel axis 1");

@@ -158,4 +158,12 @@ public abstract class GraphInterpreter<TValue>
     public abstract IReadOnlyList<TValue> VisitLayerNorm(LayerNormSpec spec, NodeArgs<TValue> args);
 
     public abstract IReadOnlyList<TValue> VisitBatchNorm1d(BatchNorm1dSpec spec, NodeArgs<TValue> args);
+
+    public abstract IReadOnlyList<TValue> VisitBatchNorm2d(BatchNorm2dSpec spec, NodeArgs<TValue> args);
+
+    public abstract IReadOnlyList<TValue> VisitConv2d(Conv2dSpec spec, NodeArgs<TValue> args);
+
+    public abstract IReadOnlyList<TValue> VisitPool(PoolOp op, NodeArgs<TValue> args);
+
+    public abstract IReadOnlyList<TValue> VisitAdaptivePool(AdaptivePoolOp op, NodeArgs<TValue> args);
 }

@@ -42,6 +42,12 @@ public abstract record LayerSpec
     /// <summary>TorchSharp's default initialisation of <paramref name="parameter"/> (its reset_parameters).</summary>
     public abstract InitRule DefaultInit(LayerParameter parameter);
 
+    /// <summary>
+    /// Groups the layer's units fall into (a grouped convolution's channels read only their group's inputs), so a
+    /// widened layer maps unit (group, index) to the same place in the old one; 1 for everything else.
+    /// </summary>
+    public virtual long UnitGroups => 1;
+
     /// <summary>What is wrong with the hyperparameters ("in_features is 0; expected >= 1"); empty when valid.</summary>
     public abstract IEnumerable<string> Problems();
 
@@ -113,6 +119,8 @@ public sealed record Conv1dSpec(
     bool Bias = true) : LayerSpec
 {
     public override string Kind => "Conv1d";
+
+    public override long UnitGroups => Groups;
 
     public override TResult Accept<TArg, TResult>(ILayerVisitor<TArg, TResult> visitor, TArg arg) => visitor.VisitConv1d(this, arg);
 
@@ -248,11 +256,11 @@ public sealed record LayerNormSpec(EquatableArray<long> NormalizedShape, double 
     }
 }
 
-public sealed record BatchNorm1dSpec(long NumFeatures, double Eps = 1e-5, double Momentum = 0.1, bool Affine = true, bool TrackRunningStats = true) : LayerSpec
+/// <summary>BatchNorm over channels (axis 1): its tensors follow the channels elementwise.</summary>
+public abstract record BatchNormSpec(long NumFeatures, double Eps, double Momentum, bool Affine, bool TrackRunningStats) : LayerSpec
 {
-    public override string Kind => "BatchNorm1d";
-
-    public override TResult Accept<TArg, TResult>(ILayerVisitor<TArg, TResult> visitor, TArg arg) => visitor.VisitBatchNorm1d(this, arg);
+    /// <summary>Spatial axes after the channel axis: 0 or 1 for BatchNorm1d, 2 for BatchNorm2d.</summary>
+    public abstract int SpatialAxes { get; }
 
     public override AxisRole[] AxisRoles(LayerParameter parameter) => ElementwiseRoles(parameter);
 
@@ -278,3 +286,129 @@ public sealed record BatchNorm1dSpec(long NumFeatures, double Eps = 1e-5, double
         }
     }
 }
+
+/// <summary>BatchNorm1d over <c>[B, C]</c> or <c>[B, C, L]</c>.</summary>
+public sealed record BatchNorm1dSpec(long NumFeatures, double Eps = 1e-5, double Momentum = 0.1, bool Affine = true, bool TrackRunningStats = true)
+    : BatchNormSpec(NumFeatures, Eps, Momentum, Affine, TrackRunningStats)
+{
+    public override string Kind => "BatchNorm1d";
+
+    public override int SpatialAxes => 1;
+
+    public override TResult Accept<TArg, TResult>(ILayerVisitor<TArg, TResult> visitor, TArg arg) => visitor.VisitBatchNorm1d(this, arg);
+}
+
+/// <summary>BatchNorm2d over <c>[B, C, H, W]</c>.</summary>
+public sealed record BatchNorm2dSpec(long NumFeatures, double Eps = 1e-5, double Momentum = 0.1, bool Affine = true, bool TrackRunningStats = true)
+    : BatchNormSpec(NumFeatures, Eps, Momentum, Affine, TrackRunningStats)
+{
+    public override string Kind => "BatchNorm2d";
+
+    public override int SpatialAxes => 2;
+
+    public override TResult Accept<TArg, TResult>(ILayerVisitor<TArg, TResult> visitor, TArg arg) => visitor.VisitBatchNorm2d(this, arg);
+}
+
+/// <summary>
+/// Conv2d over <c>[B, C, H, W]</c> or <c>[C, H, W]</c>; weight <c>[out, in/groups, kh, kw]</c>. It mixes positions and the
+/// channels of a group, never other channels, so features that sit on channels keep their own weight columns.
+/// </summary>
+public sealed record Conv2dSpec(
+    long InChannels,
+    long OutChannels,
+    long KernelH,
+    long KernelW,
+    long StrideH = 1,
+    long StrideW = 1,
+    long PaddingH = 0,
+    long PaddingW = 0,
+    long DilationH = 1,
+    long DilationW = 1,
+    long Groups = 1,
+    bool Bias = true) : LayerSpec
+{
+    public override string Kind => "Conv2d";
+
+    public override long UnitGroups => Groups;
+
+    public override TResult Accept<TArg, TResult>(ILayerVisitor<TArg, TResult> visitor, TArg arg) => visitor.VisitConv2d(this, arg);
+
+    public override AxisRole[] AxisRoles(LayerParameter parameter) =>
+        parameter.Role == ParameterRole.Weight ? [AxisRole.Output, AxisRole.Input, AxisRole.Kernel, AxisRole.Kernel] : [AxisRole.Output];
+
+    public override InitRule DefaultInit(LayerParameter parameter) => InitRule.Uniform(1 / Math.Sqrt(InChannels / Groups * KernelH * KernelW));
+
+    /// <summary>The window of output position <paramref name="o"/> along spatial axis 0 (H) or 1 (W).</summary>
+    public Window Window(int axis, long o) => axis == 0
+        ? new Window((o * StrideH) - PaddingH, KernelH, DilationH)
+        : new Window((o * StrideW) - PaddingW, KernelW, DilationW);
+
+    /// <summary>floor((L + 2p - d(k-1) - 1) / s) + 1, as torch.nn.Conv2d documents, per spatial axis.</summary>
+    public long OutputLength(int axis, long length) => axis == 0
+        ? Windows.OutputLength(length, KernelH, StrideH, PaddingH, DilationH)
+        : Windows.OutputLength(length, KernelW, StrideW, PaddingW, DilationW);
+
+    public override IEnumerable<string> Problems()
+    {
+        var basic = Collect(
+            Positive(InChannels, "in_channels"),
+            Positive(OutChannels, "out_channels"),
+            Positive(KernelH, "kernel_size[0]"),
+            Positive(KernelW, "kernel_size[1]"),
+            Positive(StrideH, "stride[0]"),
+            Positive(StrideW, "stride[1]"),
+            Positive(DilationH, "dilation[0]"),
+            Positive(DilationW, "dilation[1]"),
+            Positive(Groups, "groups")).ToList();
+        if (basic.Count == 0 && (PaddingH < 0 || PaddingW < 0 || InChannels % Groups != 0 || OutChannels % Groups != 0))
+        {
+            basic.Add($"padding must be >= 0 and groups ({Groups}) must divide in_channels ({InChannels}) and out_channels ({OutChannels})");
+        }
+
+        return basic;
+    }
+
+    public override IEnumerable<LayerParameter> Parameters()
+    {
+        yield return new("weight", Shape.Of(OutChannels, InChannels / Groups, KernelH, KernelW), ParameterRole.Weight, false, "float32");
+        if (Bias)
+        {
+            yield return new("bias", Shape.Of(OutChannels), ParameterRole.Bias, false, "float32");
+        }
+    }
+}
+
+/// <summary>The input positions one output position reads: <c>Start + k·Step</c> for k in [0, Count), some maybe outside.</summary>
+public readonly record struct Window(long Start, long Count, long Step);
+
+/// <summary>Sliding-window arithmetic shared by convolutions and pooling.</summary>
+public static class Windows
+{
+    /// <summary>floor((L + 2p - d(k-1) - 1) / s) + 1 (floor division: below 1 means the input is too short).</summary>
+    public static long OutputLength(long length, long kernel, long stride, long padding, long dilation)
+    {
+        var numerator = length + (2 * padding) - (dilation * (kernel - 1)) - 1;
+        return (numerator >= 0 ? numerator / stride : -((-numerator + stride - 1) / stride)) + 1;
+    }
+
+    /// <summary>Adaptive pooling's window of output <paramref name="o"/> of <paramref name="outputs"/>: [⌊oL/O⌋, ⌈(o+1)L/O⌉).</summary>
+    public static Window Adaptive(long length, long outputs, long o)
+    {
+        var start = o * length / outputs;
+        var end = (((o + 1) * length) + outputs - 1) / outputs;
+        return new Window(start, end - start, 1);
+    }
+
+    /// <summary>The first and last k whose position <c>w.Start + k·w.Step</c> lies in [lo, hi), or null.</summary>
+    public static (long First, long Last)? Clip(Window w, long lo, long hi)
+    {
+        var first = Math.Max(0, CeilDiv(lo - w.Start, w.Step));
+        var last = Math.Min(w.Count - 1, FloorDiv(hi - 1 - w.Start, w.Step));
+        return first <= last ? (first, last) : null;
+    }
+
+    private static long FloorDiv(long a, long b) => a >= 0 ? a / b : -((-a + b - 1) / b);
+
+    private static long CeilDiv(long a, long b) => -FloorDiv(-a, b);
+}
+

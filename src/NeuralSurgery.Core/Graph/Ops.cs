@@ -169,3 +169,36 @@ public sealed record TransposeOp(int Axis0, int Axis1) : NodeOp
 
     public override TResult Accept<TArg, TResult>(IOpVisitor<TArg, TResult> visitor, TArg arg) => visitor.VisitTranspose(this, arg);
 }
+
+public enum PoolKind
+{
+    Max,
+    Avg,
+}
+
+/// <summary>
+/// Max or average pooling over the last <c>Kernel.Count</c> axes (1-D or 2-D), each window within one channel: it
+/// mixes positions, never channels. Avg pooling counts padded zeros (PyTorch's count_include_pad default).
+/// </summary>
+public sealed record PoolOp(PoolKind Pool, EquatableArray<long> Kernel, EquatableArray<long> Stride, EquatableArray<long> Padding, EquatableArray<long> Dilation) : NodeOp
+{
+    public override string Kind => (Pool == PoolKind.Max ? "max_pool" : "avg_pool") + Kernel.Count.ToString(System.Globalization.CultureInfo.InvariantCulture) + "d";
+
+    public int Dimensions => Kernel.Count;
+
+    public Window Window(int axis, long o) => new((o * Stride[axis]) - Padding[axis], Kernel[axis], Dilation[axis]);
+
+    public long OutputLength(int axis, long length) => Windows.OutputLength(length, Kernel[axis], Stride[axis], Padding[axis], Dilation[axis]);
+
+    public override TResult Accept<TArg, TResult>(IOpVisitor<TArg, TResult> visitor, TArg arg) => visitor.VisitPool(this, arg);
+}
+
+/// <summary>Adaptive max or average pooling of the last <c>Output.Count</c> axes to the given sizes.</summary>
+public sealed record AdaptivePoolOp(PoolKind Pool, EquatableArray<long> Output) : NodeOp
+{
+    public override string Kind => (Pool == PoolKind.Max ? "adaptive_max_pool" : "adaptive_avg_pool") + Output.Count.ToString(System.Globalization.CultureInfo.InvariantCulture) + "d";
+
+    public int Dimensions => Output.Count;
+
+    public override TResult Accept<TArg, TResult>(IOpVisitor<TArg, TResult> visitor, TArg arg) => visitor.VisitAdaptivePool(this, arg);
+}

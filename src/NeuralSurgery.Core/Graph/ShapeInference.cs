@@ -308,6 +308,122 @@ internal sealed class ShapeInference : GraphInterpreter<Shape>
         return [s];
     }
 
+    public override IReadOnlyList<Shape> VisitBatchNorm2d(BatchNorm2dSpec b, NodeArgs<Shape> a)
+    {
+        a.Arity(1, 1);
+        var s = a.X;
+        if (s.Rank != 4 || s[1] != Dim.Of(b.NumFeatures))
+        {
+            throw Mismatch(a, 0, $"[B, {b.NumFeatures}, H, W] (num_features {b.NumFeatures})");
+        }
+
+        return [s];
+    }
+
+    public override IReadOnlyList<Shape> VisitConv2d(Conv2dSpec c, NodeArgs<Shape> a)
+    {
+        a.Arity(1, 1);
+        var s = a.X;
+        if (s.Rank is not (3 or 4) || s[s.Rank - 3] != Dim.Of(c.InChannels))
+        {
+            throw Mismatch(a, 0, $"[B, {c.InChannels}, H, W] or [{c.InChannels}, H, W] (in_channels {c.InChannels})");
+        }
+
+        var result = s.With(s.Rank - 3, c.OutChannels);
+        for (var axis = 0; axis < 2; axis++)
+        {
+            var at = s.Rank - 2 + axis;
+            result = result.With(at, SpatialLength(a, s[at], at, (axis == 0 ? c.StrideH : c.StrideW) == 1, l => c.OutputLength(axis, l), "Conv2d"));
+        }
+
+        return [result];
+    }
+
+    public override IReadOnlyList<Shape> VisitPool(PoolOp op, NodeArgs<Shape> a)
+    {
+        a.Arity(1, 1);
+        var s = a.X;
+        var d = op.Dimensions;
+        if (d is not (1 or 2) || op.Stride.Count != d || op.Padding.Count != d || op.Dilation.Count != d)
+        {
+            throw a.Error($"pooling over {d} axes with {op.Stride.Count} strides, {op.Padding.Count} paddings and {op.Dilation.Count} dilations; expected 1 or 2 axes and one of each per axis");
+        }
+
+        if (s.Rank < d + 1 || s.Rank > d + 2)
+        {
+            throw Mismatch(a, 0, d == 1 ? "[B, C, L] or [C, L]" : "[B, C, H, W] or [C, H, W]");
+        }
+
+        for (var axis = 0; axis < d; axis++)
+        {
+            if (op.Kernel[axis] < 1 || op.Stride[axis] < 1 || op.Dilation[axis] < 1 || op.Padding[axis] < 0 || 2 * op.Padding[axis] > op.Kernel[axis])
+            {
+                throw a.Error($"kernel {op.Kernel[axis]}, stride {op.Stride[axis]}, padding {op.Padding[axis]}, dilation {op.Dilation[axis]} on axis {axis}; expected kernel, stride and dilation >= 1 and padding at most half the kernel");
+            }
+        }
+
+        var result = s;
+        for (var axis = 0; axis < d; axis++)
+        {
+            var at = s.Rank - d + axis;
+            var ax = axis;
+            result = result.With(at, SpatialLength(a, s[at], at, stride1: false, l => op.OutputLength(ax, l), op.Kind));
+        }
+
+        return [result];
+    }
+
+    public override IReadOnlyList<Shape> VisitAdaptivePool(AdaptivePoolOp op, NodeArgs<Shape> a)
+    {
+        a.Arity(1, 1);
+        var s = a.X;
+        var d = op.Dimensions;
+        if (d is not (1 or 2) || op.Output.Any(o => o < 1))
+        {
+            throw a.Error($"output size [{string.Join(", ", op.Output)}]; expected 1 or 2 sizes, each >= 1");
+        }
+
+        if (s.Rank < d + 1 || s.Rank > d + 2)
+        {
+            throw Mismatch(a, 0, d == 1 ? "[B, C, L] or [C, L]" : "[B, C, H, W] or [C, H, W]");
+        }
+
+        var result = s;
+        for (var axis = 0; axis < d; axis++)
+        {
+            result = result.With(s.Rank - d + axis, op.Output[axis]);
+        }
+
+        return [result];
+    }
+
+    /// <summary>
+    /// A window op's output length on one axis; a symbolic length passes only through stride 1 (where the length
+    /// shifts by a constant), otherwise the size is not linear and must be constant.
+    /// </summary>
+    private static Dim SpatialLength(NodeArgs<Shape> a, Dim length, int at, bool stride1, Func<long, long> output, string what)
+    {
+        if (!length.IsConstant)
+        {
+            if (!stride1)
+            {
+                throw Mismatch(a, 0, $"a constant size on axis {at} for {what} (give the schema input's spatial sizes as numbers)");
+            }
+
+            // Stride 1: out = L + (output(probe) - probe) for any probe that stays positive.
+            const long probe = 1L << 20;
+            return length + (output(probe) - probe);
+        }
+
+        var result = output(length.Constant);
+        if (result < 1)
+        {
+            throw Mismatch(a, 0, $"at least one output position on axis {at} for {what} (the input is shorter than its window)");
+        }
+
+        return Dim.Of(result);
+    }
+
     public static long SliceLength(SliceOp s) => ((s.End - s.Start) + s.Step - 1) / s.Step;
 
     /// <summary>Conv1d output length: floor((L + 2p - d(k-1) - 1) / s) + 1, as torch.nn.Conv1d documents.</summary>

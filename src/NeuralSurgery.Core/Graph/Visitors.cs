@@ -37,6 +37,10 @@ public interface IOpVisitor<in TArg, out TResult>
     TResult VisitSlice(SliceOp op, TArg arg);
 
     TResult VisitTranspose(TransposeOp op, TArg arg);
+
+    TResult VisitPool(PoolOp op, TArg arg);
+
+    TResult VisitAdaptivePool(AdaptivePoolOp op, TArg arg);
 }
 
 /// <summary>One method per layer kind; see <see cref="IOpVisitor{TArg, TResult}"/>.</summary>
@@ -53,4 +57,8 @@ public interface ILayerVisitor<in TArg, out TResult>
     TResult VisitLayerNorm(LayerNormSpec spec, TArg arg);
 
     TResult VisitBatchNorm1d(BatchNorm1dSpec spec, TArg arg);
+
+    TResult VisitBatchNorm2d(BatchNorm2dSpec spec, TArg arg);
+
+    TResult VisitConv2d(Conv2dSpec spec, TArg arg);
 }

@@ -47,10 +47,11 @@ public static class GraphJson
     private static readonly string[] OpKinds =
     [
         "call", "activation", "softmax", "log_softmax", "dropout", "add", "sub", "mul", "concat", "stack", "max", "mean",
-        "sum", "reshape", "flatten", "unsqueeze", "squeeze", "narrow", "slice", "transpose",
+        "sum", "reshape", "flatten", "unsqueeze", "squeeze", "narrow", "slice", "transpose", "max_pool1d", "max_pool2d",
+        "avg_pool1d", "avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d", "adaptive_avg_pool1d", "adaptive_avg_pool2d",
     ];
 
-    private static readonly string[] LayerKinds = ["Linear", "Embedding", "Conv1d", "LSTM", "GRU", "LayerNorm", "BatchNorm1d"];
+    private static readonly string[] LayerKinds = ["Linear", "Embedding", "Conv1d", "Conv2d", "LSTM", "GRU", "LayerNorm", "BatchNorm1d", "BatchNorm2d"];
 
     /// <summary>Writes <paramref name="graph"/> as JSON text (see the remarks on <see cref="GraphJson"/>).</summary>
     public static string Write(ModelGraph graph) => JsonDocumentIO.ToText(WriteUtf8(graph));
@@ -172,6 +173,39 @@ public static class GraphJson
     {
         public static readonly FieldWriter Instance = new();
 
+        private static void Longs(Utf8JsonWriter w, string name, IEnumerable<long> values) =>
+            WriteInline(w, name, values.Select(v => v.ToString(CultureInfo.InvariantCulture)));
+
+        public bool VisitConv2d(Conv2dSpec c, Utf8JsonWriter w)
+        {
+            w.WriteNumber("inChannels", c.InChannels);
+            w.WriteNumber("outChannels", c.OutChannels);
+            Longs(w, "kernelSize", [c.KernelH, c.KernelW]);
+            Longs(w, "stride", [c.StrideH, c.StrideW]);
+            Longs(w, "padding", [c.PaddingH, c.PaddingW]);
+            Longs(w, "dilation", [c.DilationH, c.DilationW]);
+            w.WriteNumber("groups", c.Groups);
+            w.WriteBoolean("bias", c.Bias);
+            return true;
+        }
+
+        public bool VisitBatchNorm2d(BatchNorm2dSpec b, Utf8JsonWriter w) => VisitBatchNorm(b, w);
+
+        public bool VisitPool(PoolOp p, Utf8JsonWriter w)
+        {
+            Longs(w, "kernel", p.Kernel);
+            Longs(w, "stride", p.Stride);
+            Longs(w, "padding", p.Padding);
+            Longs(w, "dilation", p.Dilation);
+            return true;
+        }
+
+        public bool VisitAdaptivePool(AdaptivePoolOp p, Utf8JsonWriter w)
+        {
+            Longs(w, "output", p.Output);
+            return true;
+        }
+
         public bool VisitLinear(LinearSpec l, Utf8JsonWriter w)
         {
             w.WriteNumber("inFeatures", l.InFeatures);
@@ -220,7 +254,9 @@ public static class GraphJson
             return true;
         }
 
-        public bool VisitBatchNorm1d(BatchNorm1dSpec b, Utf8JsonWriter w)
+        public bool VisitBatchNorm1d(BatchNorm1dSpec b, Utf8JsonWriter w) => VisitBatchNorm(b, w);
+
+        private static bool VisitBatchNorm(BatchNormSpec b, Utf8JsonWriter w)
         {
             w.WriteNumber("numFeatures", b.NumFeatures);
             WriteFiniteDouble(w, "eps", b.Eps);
@@ -629,6 +665,18 @@ public static class GraphJson
         return null;
     }
 
+    private static EquatableArray<long> Longs(JsonObjectReader o, string name) =>
+        o.Array(name).Select(e => JsonObjectReader.ReadInt64(e.Element, e.Path, o.File)).ToEquatableArray();
+
+    /// <summary>A two-element array (a 2-D kernel, stride, padding or dilation).</summary>
+    private static long[] Pair(JsonObjectReader o, string name)
+    {
+        var values = Longs(o, name);
+        return values.Count == 2
+            ? [values[0], values[1]]
+            : throw JsonObjectReader.Fail(o.File, o.PathOf(name), $"{name} has {values.Count} values; expected 2 (height, width)");
+    }
+
     private static LayerSpec ReadSpec(JsonObjectReader o)
     {
         var kind = LayerKinds[JsonObjectReader.ReadChoice(o.Required("kind"), o.PathOf("kind"), o.File, LayerKinds, "layer kind")];
@@ -662,6 +710,19 @@ public static class GraphJson
                     o.Boolean("bias"),
                     o.Boolean("batchFirst"),
                     o.Boolean("bidirectional"));
+            case "Conv2d":
+            {
+                o.Allow("kind", "inChannels", "outChannels", "kernelSize", "stride", "padding", "dilation", "groups", "bias");
+                var k = Pair(o, "kernelSize");
+                var st = Pair(o, "stride");
+                var p = Pair(o, "padding");
+                var d = Pair(o, "dilation");
+                return new Conv2dSpec(o.Int64("inChannels"), o.Int64("outChannels"), k[0], k[1], st[0], st[1], p[0], p[1], d[0], d[1], o.Int64("groups"), o.Boolean("bias"));
+            }
+
+            case "BatchNorm2d":
+                o.Allow("kind", "numFeatures", "eps", "momentum", "affine", "trackRunningStats");
+                return new BatchNorm2dSpec(o.Int64("numFeatures"), o.Double("eps"), o.Double("momentum"), o.Boolean("affine"), o.Boolean("trackRunningStats"));
             case "LayerNorm":
             {
                 o.Allow("kind", "normalizedShape", "eps", "elementwiseAffine", "bias");
@@ -740,6 +801,17 @@ public static class GraphJson
             case "slice":
                 o.Allow("kind", "axis", "start", "end", "step");
                 return new SliceOp(o.Int32("axis"), o.Int64("start"), o.Int64("end"), o.Int64("step"));
+            case "max_pool1d" or "max_pool2d" or "avg_pool1d" or "avg_pool2d":
+                o.Allow("kind", "kernel", "stride", "padding", "dilation");
+                return new PoolOp(
+                    kind.StartsWith("max", StringComparison.Ordinal) ? PoolKind.Max : PoolKind.Avg,
+                    Longs(o, "kernel"),
+                    Longs(o, "stride"),
+                    Longs(o, "padding"),
+                    Longs(o, "dilation"));
+            case "adaptive_max_pool1d" or "adaptive_max_pool2d" or "adaptive_avg_pool1d" or "adaptive_avg_pool2d":
+                o.Allow("kind", "output");
+                return new AdaptivePoolOp(kind.StartsWith("adaptive_max", StringComparison.Ordinal) ? PoolKind.Max : PoolKind.Avg, Longs(o, "output"));
             default:
                 o.Allow("kind", "axis0", "axis1");
                 return new TransposeOp(o.Int32("axis0"), o.Int32("axis1"));

@@ -414,6 +414,90 @@ public sealed class Layout
         return new Layout(shape, Coalesce(blocks));
     }
 
+    /// <summary>
+    /// Sliding windows over <paramref name="axes"/> (convolution taps after the channels are folded, pooling): output
+    /// position <c>o</c> on axis <c>axes[i]</c> reads the input positions of <c>window(i, o)</c> that lie inside the axis,
+    /// and every output element carries the union over the product of its windows. A block's element set is
+    /// <c>Common ∪ ⋃_a Axes[a](p_a)</c>, so the union over a product of positions is separable: per axis, the union
+    /// of that axis' layout over the window's positions inside the block, wherever every window meets the block.
+    /// Positions on window axes lose their keys (they name positions, which a window mixes).
+    /// </summary>
+    public Layout WindowUnion(int[] axes, long[] outLengths, Func<int, long, NeuralSurgery.Graph.Window> window)
+    {
+        var shape = (long[])Shape.Clone();
+        for (var i = 0; i < axes.Length; i++)
+        {
+            shape[axes[i]] = outLengths[i];
+        }
+
+        var parts = new List<LayoutBlock>();
+        foreach (var block in Blocks)
+        {
+            // Per window axis: the runs of consecutive outputs whose window meets the block, with their unions.
+            var segments = new List<(long Start, List<Run> Runs)>[axes.Length];
+            var empty = false;
+            for (var i = 0; i < axes.Length && !empty; i++)
+            {
+                var a = axes[i];
+                long lo = block.Start[a], hi = lo + block.Size[a];
+                var list = new List<(long Start, List<Run> Runs)>();
+                List<Run>? current = null;
+                for (long o = 0; o < outLengths[i]; o++)
+                {
+                    var w = window(i, o);
+                    if (NeuralSurgery.Graph.Windows.Clip(w, lo, hi) is not { } k)
+                    {
+                        current = null;
+                        continue;
+                    }
+
+                    if (current is null)
+                    {
+                        current = [];
+                        list.Add((o, current));
+                    }
+
+                    current.Add(new Run(1, block.Axes[a].FeaturesOver(w.Start + (k.First * w.Step) - lo, k.Last - k.First + 1, w.Step)));
+                }
+
+                segments[i] = list;
+                empty = list.Count == 0;
+            }
+
+            if (empty)
+            {
+                continue;
+            }
+
+            // The product of the axes' segments: one box each.
+            var boxes = new List<(long[] Start, long[] Size, AxisLayout[] Axes)> { ((long[])block.Start.Clone(), (long[])block.Size.Clone(), (AxisLayout[])block.Axes.Clone()) };
+            for (var i = 0; i < axes.Length; i++)
+            {
+                var a = axes[i];
+                var next = new List<(long[] Start, long[] Size, AxisLayout[] Axes)>();
+                foreach (var box in boxes)
+                {
+                    foreach (var (start, runs) in segments[i])
+                    {
+                        var st = (long[])box.Start.Clone();
+                        var sz = (long[])box.Size.Clone();
+                        var ax = (AxisLayout[])box.Axes.Clone();
+                        st[a] = start;
+                        sz[a] = runs.Count;
+                        ax[a] = AxisLayout.FromRuns(runs);
+                        next.Add((st, sz, ax));
+                    }
+                }
+
+                boxes = next;
+            }
+
+            parts.AddRange(boxes.Select(b => new LayoutBlock(b.Start, b.Size, block.Common, b.Axes)));
+        }
+
+        return Combine(shape, parts);
+    }
+
     public Layout Transpose(int axis0, int axis1)
     {
         long[] Swap(long[] v)

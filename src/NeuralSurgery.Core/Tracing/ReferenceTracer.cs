@@ -117,7 +117,138 @@ public static class ReferenceTracer
             [LayerNorm(a.Node, a.Path, s, X(a, 1, 1)[0], Out(a))];
 
         public override IReadOnlyList<ReferenceValue> VisitBatchNorm1d(BatchNorm1dSpec s, NodeArgs<ReferenceValue> a) =>
-            [BatchNorm1d(a.Node, a.Path, s, X(a, 1, 1)[0], Out(a))];
+            [BatchNorm(a.Node, a.Path, s, X(a, 1, 1)[0], Out(a))];
+
+        public override IReadOnlyList<ReferenceValue> VisitBatchNorm2d(BatchNorm2dSpec s, NodeArgs<ReferenceValue> a) =>
+            [BatchNorm(a.Node, a.Path, s, X(a, 1, 1)[0], Out(a))];
+
+        public override IReadOnlyList<ReferenceValue> VisitConv2d(Conv2dSpec s, NodeArgs<ReferenceValue> a) =>
+            [Conv2d(a.Node, a.Path, s, X(a, 1, 1)[0], Out(a))];
+
+        public override IReadOnlyList<ReferenceValue> VisitPool(PoolOp op, NodeArgs<ReferenceValue> a)
+        {
+            var x = X(a, 1, 1)[0];
+            return [Pool(a.Node, x, Out(a), op.Dimensions, (i, o) => op.Window(i, o))];
+        }
+
+        public override IReadOnlyList<ReferenceValue> VisitAdaptivePool(AdaptivePoolOp op, NodeArgs<ReferenceValue> a)
+        {
+            var x = X(a, 1, 1)[0];
+            var d = op.Dimensions;
+            return [Pool(a.Node, x, Out(a), d, (i, o) => Windows.Adaptive(x.Shape[x.Shape.Length - d + i], op.Output[i], o))];
+        }
+
+        /// <summary>Table row "pooling": y[.., c, o] = ∪ of x[.., c, p] over the window's positions inside the input.</summary>
+        private static ReferenceValue Pool(GraphNode node, ReferenceValue x, long[] outShape, int d, Func<int, long, Window> window)
+        {
+            var rank = x.Shape.Length;
+            Require(node, rank >= d + 1 && outShape.Length == rank, x, $"a tensor with {d} pooled axes after a channel axis");
+            long outer = 1;
+            for (var i = 0; i < rank - d; i++)
+            {
+                outer *= x.Shape[i];
+            }
+
+            long inH = d == 2 ? x.Shape[rank - 2] : 1, inW = x.Shape[rank - 1];
+            long outH = d == 2 ? outShape[rank - 2] : 1, outW = outShape[rank - 1];
+            var y = new FeatureSet[ReferenceIndex.Count(outShape)];
+            for (long n = 0; n < outer; n++)
+            {
+                for (long oh = 0; oh < outH; oh++)
+                {
+                    for (long ow = 0; ow < outW; ow++)
+                    {
+                        var sum = FeatureSet.Empty;
+                        var wh = d == 2 ? window(0, oh) : new Window(0, 1, 1);
+                        var ww = window(d - 1, ow);
+                        for (long kh = 0; kh < wh.Count; kh++)
+                        {
+                            var h = wh.Start + (kh * wh.Step);
+                            if (h < 0 || h >= inH)
+                            {
+                                continue;
+                            }
+
+                            for (long kw = 0; kw < ww.Count; kw++)
+                            {
+                                var w = ww.Start + (kw * ww.Step);
+                                if (w >= 0 && w < inW)
+                                {
+                                    sum = sum.Union(x.Elements[(int)((((n * inH) + h) * inW) + w)]);
+                                }
+                            }
+                        }
+
+                        y[(int)((((n * outH) + oh) * outW) + ow)] = sum;
+                    }
+                }
+            }
+
+            return new ReferenceValue(outShape, y);
+        }
+
+        private ReferenceValue Conv2d(GraphNode node, string path, Conv2dSpec spec, ReferenceValue x, long[] outShape)
+        {
+            var rank = x.Shape.Length;
+            Require(node, (rank == 3 || rank == 4) && x.Shape[rank - 3] == spec.InChannels, x, $"[B, {spec.InChannels}, H, W] or [{spec.InChannels}, H, W]");
+            var batch = rank == 4 ? x.Shape[0] : 1;
+            long height = x.Shape[rank - 2], width = x.Shape[rank - 1];
+            long outH = spec.OutputLength(0, height), outW = spec.OutputLength(1, width);
+            var expected = rank == 4 ? new[] { batch, spec.OutChannels, outH, outW } : new[] { spec.OutChannels, outH, outW };
+            Require(node, outH >= 1 && outW >= 1 && ReferenceIndex.SameShape(outShape, expected), x, $"output shape {ReferenceIndex.Format(outShape)} (computed {ReferenceIndex.Format(expected)})");
+
+            var weight = Parameter(path, spec, ParameterRole.Weight);
+            var bias = spec.Bias ? Parameter(path, spec, ParameterRole.Bias) : null;
+            var groupIn = spec.InChannels / spec.Groups;
+            var groupOut = spec.OutChannels / spec.Groups;
+            var y = new FeatureSet[ReferenceIndex.Count(outShape)];
+            for (long b = 0; b < batch; b++)
+            {
+                for (long o = 0; o < spec.OutChannels; o++)
+                {
+                    var g = o / groupOut;
+                    for (long oh = 0; oh < outH; oh++)
+                    {
+                        for (long ow = 0; ow < outW; ow++)
+                        {
+                            var sum = FeatureSet.Empty;
+                            for (long c = 0; c < groupIn; c++)
+                            {
+                                for (long kh = 0; kh < spec.KernelH; kh++)
+                                {
+                                    var h = (oh * spec.StrideH) + (kh * spec.DilationH) - spec.PaddingH;
+                                    if (h < 0 || h >= height)
+                                    {
+                                        continue;
+                                    }
+
+                                    for (long kw = 0; kw < spec.KernelW; kw++)
+                                    {
+                                        var w = (ow * spec.StrideW) + (kw * spec.DilationW) - spec.PaddingW;
+                                        if (w < 0 || w >= width)
+                                        {
+                                            continue;
+                                        }
+
+                                        var xc = x.Elements[(int)((((((b * spec.InChannels) + (g * groupIn) + c) * height) + h) * width) + w)];
+                                        sum = sum.Union(xc);
+                                        Meet(weight, (int)((((((o * groupIn) + c) * spec.KernelH) + kh) * spec.KernelW) + kw), xc);
+                                    }
+                                }
+                            }
+
+                            y[(int)((((((b * spec.OutChannels) + o) * outH) + oh) * outW) + ow)] = sum;
+                            if (bias is not null)
+                            {
+                                Meet(bias, (int)o, sum);
+                            }
+                        }
+                    }
+                }
+            }
+
+            return new ReferenceValue(outShape, y);
+        }
 
         public override IReadOnlyList<ReferenceValue> VisitActivation(ActivationOp op, NodeArgs<ReferenceValue> a) =>
             [Elementwise(a.Node, X(a, 1, 1)[0], Out(a))];
@@ -570,10 +701,11 @@ public static class ReferenceTracer
         /// <c>running_mean</c>, <c>running_var</c> at <c>c</c> <c>∪= x[b, c, l]</c> for every <c>b, l</c>;
         /// <c>num_batches_tracked</c> meets nothing. A <c>[B, C]</c> operand has <c>L = 1</c>.
         /// </summary>
-        private ReferenceValue BatchNorm1d(GraphNode node, string path, BatchNorm1dSpec spec, ReferenceValue x, long[] outShape)
+        private ReferenceValue BatchNorm(GraphNode node, string path, BatchNormSpec spec, ReferenceValue x, long[] outShape)
         {
             var rank = x.Shape.Length;
-            Require(node, (rank == 2 || rank == 3) && x.Shape[1] == spec.NumFeatures && ReferenceIndex.SameShape(outShape, x.Shape), x, $"[B, {spec.NumFeatures}] or [B, {spec.NumFeatures}, L]");
+            var ranks = spec.SpatialAxes == 2 ? rank == 4 : rank == 2 || rank == 3;
+            Require(node, ranks && x.Shape[1] == spec.NumFeatures && ReferenceIndex.SameShape(outShape, x.Shape), x, spec.SpatialAxes == 2 ? $"[B, {spec.NumFeatures}, H, W]" : $"[B, {spec.NumFeatures}] or [B, {spec.NumFeatures}, L]");
             var perChannel = new List<FeatureSet[]>();
             if (spec.Affine)
             {
@@ -587,7 +719,12 @@ public static class ReferenceTracer
                 perChannel.Add(Parameter(path, spec, ParameterRole.RunningVar));
             }
 
-            var length = rank == 3 ? x.Shape[2] : 1;
+            long length = 1;
+            for (var i = 2; i < rank; i++)
+            {
+                length *= x.Shape[i];
+            }
+
             for (var o = 0; o < x.Elements.Length; o++)
             {
                 var c = (int)(o / length % spec.NumFeatures);

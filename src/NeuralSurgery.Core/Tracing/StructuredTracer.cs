@@ -134,6 +134,9 @@ public static class StructuredTracer
                 case Conv1dSpec c:
                     Space(KeySpaceKind.Units, module.Path, module.Path, c.OutChannels);
                     break;
+                case Conv2dSpec c:
+                    Space(KeySpaceKind.Units, module.Path, module.Path, c.OutChannels);
+                    break;
                 case RecurrentSpec r:
                     for (var layer = 0; layer < r.NumLayers; layer++)
                     {
@@ -170,7 +173,7 @@ public static class StructuredTracer
             var spec = _graph.FindModule(p.Module)!.Spec;
             switch (spec)
             {
-                case LinearSpec or Conv1dSpec:
+                case LinearSpec or Conv1dSpec or Conv2dSpec:
                     return Layout.WithAxis(shape, 0, AxisLayout.Keyed(shape[0], UnitSpace(p.Module)));
                 case EmbeddingSpec:
                     return Layout.WithAxis(shape, 1, AxisLayout.Keyed(shape[1], UnitSpace(p.Module)));
@@ -251,6 +254,28 @@ public static class StructuredTracer
 
         public override IReadOnlyList<Layout> VisitBatchNorm1d(BatchNorm1dSpec spec, NodeArgs<Layout> a) => [BatchNorm(a.Path, spec, a.X)];
 
+        public override IReadOnlyList<Layout> VisitBatchNorm2d(BatchNorm2dSpec spec, NodeArgs<Layout> a) => [BatchNorm(a.Path, spec, a.X)];
+
+        public override IReadOnlyList<Layout> VisitConv2d(Conv2dSpec spec, NodeArgs<Layout> a) => [Conv2d(a.Path, spec, a.X)];
+
+        /// <summary>A window never leaves its channel: y[.., c, o] = ∪ over the window of x[.., c, p] (no parameters).</summary>
+        public override IReadOnlyList<Layout> VisitPool(PoolOp op, NodeArgs<Layout> a)
+        {
+            var x = a.X;
+            var d = op.Dimensions;
+            var axes = Enumerable.Range(x.Rank - d, d).ToArray();
+            var outLengths = axes.Select((ax, i) => op.OutputLength(i, x.Shape[ax])).ToArray();
+            return [x.WindowUnion(axes, outLengths, op.Window)];
+        }
+
+        public override IReadOnlyList<Layout> VisitAdaptivePool(AdaptivePoolOp op, NodeArgs<Layout> a)
+        {
+            var x = a.X;
+            var d = op.Dimensions;
+            var axes = Enumerable.Range(x.Rank - d, d).ToArray();
+            return [x.WindowUnion(axes, op.Output.ToArray(), (i, o) => Windows.Adaptive(x.Shape[axes[i]], op.Output[i], o))];
+        }
+
         /// <summary>y[p,o] = ∪_i x[p,i]; W[o,i] ∪= x[p,i]; b[o] ∪= everything x carries.</summary>
         private Layout Linear(string module, LinearSpec spec, Layout x)
         {
@@ -272,6 +297,70 @@ public static class StructuredTracer
             var units = AxisLayout.Keyed(spec.EmbeddingDim, UnitSpace(module));
             Interact(Param(module, "weight"), onehot.ReduceTo(last).InsertAxis(1, units));
             return onehot.Reduce(last, keepDim: false).InsertAxis(last, units);
+        }
+
+        /// <summary>
+        /// y[b, o, h, w] = ∪ over the group's channels and the taps inside the image; W[o, c', kh, kw] ∪= the features
+        /// of x[b, g·Cg + c', h·s + kh·d − p, w·s + kw·d − p] over the valid (h, w) of that tap; b[o] ∪= all of y[.., o, ..].
+        /// </summary>
+        private Layout Conv2d(string module, Conv2dSpec c, Layout input)
+        {
+            var x = input.Rank == 3 ? input.Unsqueeze(0) : input;
+            long height = x.Shape[2], width = x.Shape[3];
+            long[] outLengths = [c.OutputLength(0, height), c.OutputLength(1, width)];
+            long cg = c.InChannels / c.Groups, og = c.OutChannels / c.Groups;
+            var space = UnitSpace(module);
+            var groups = new List<Layout>();
+            var weightParts = new List<LayoutBlock>();
+            var biasParts = new List<LayoutBlock>();
+            for (long g = 0; g < c.Groups; g++)
+            {
+                var xg = x.Select(1, g * cg, cg);
+                var units = AxisLayout.Keyed(og, space, g * og);
+                var yg = xg.ReduceTo(0, 2, 3).WindowUnion([1, 2], outLengths, c.Window).InsertAxis(1, units);
+                groups.Add(yg);
+                biasParts.Add(new LayoutBlock([g * og], [og], yg.AllFeatures(), [units]));
+
+                for (long kh = 0; kh < c.KernelH; kh++)
+                {
+                    var rows = TapRange(kh, c.DilationH, c.PaddingH, c.StrideH, height, outLengths[0]);
+                    for (long kw = 0; kw < c.KernelW && rows is not null; kw++)
+                    {
+                        if (TapRange(kw, c.DilationW, c.PaddingW, c.StrideW, width, outLengths[1]) is not { } cols)
+                        {
+                            continue;
+                        }
+
+                        var taps = xg.Select(2, rows.Value.Start, rows.Value.Count, c.StrideH).Select(3, cols.Start, cols.Count, c.StrideW).ReduceTo(1);
+                        foreach (var block in taps.Blocks)
+                        {
+                            weightParts.Add(new LayoutBlock(
+                                [g * og, block.Start[0], kh, kw],
+                                [og, block.Size[0], 1, 1],
+                                block.Common,
+                                [units, block.Axes[0], AxisLayout.Empty(1), AxisLayout.Empty(1)]));
+                        }
+                    }
+                }
+            }
+
+            Interact(Param(module, "weight"), Layout.Combine([c.OutChannels, cg, c.KernelH, c.KernelW], weightParts));
+            if (c.Bias)
+            {
+                Interact(Param(module, "bias"), Layout.Combine([c.OutChannels], biasParts));
+            }
+
+            var y = Layout.Concat(1, groups);
+            return input.Rank == 3 ? y.Squeeze(0) : y;
+        }
+
+        /// <summary>The input positions tap k reads over all valid outputs (start, count; step = stride), or null.</summary>
+        private static (long Start, long Count)? TapRange(long k, long dilation, long padding, long stride, long length, long outLength)
+        {
+            var offset = (k * dilation) - padding;
+            var tMin = Math.Max(0, CeilDiv(-offset, stride));
+            var tMax = Math.Min(outLength - 1, FloorDiv(length - 1 - offset, stride));
+            return tMax < tMin ? null : ((tMin * stride) + offset, tMax - tMin + 1);
         }
 
         private Layout Conv1d(string module, Conv1dSpec c, Layout input)
@@ -494,7 +583,7 @@ public static class StructuredTracer
         }
 
         /// <summary>Eval form: y = x; per-channel parameters and statistics see their channel.</summary>
-        private Layout BatchNorm(string module, BatchNorm1dSpec spec, Layout x)
+        private Layout BatchNorm(string module, BatchNormSpec spec, Layout x)
         {
             var phi = x.ReduceTo(1);
             if (spec.Affine)
