@@ -29,10 +29,10 @@ public sealed class GraphBuilder
 
     public GraphBuilder(string name) => _name = name;
 
-    public GraphValue Input(string name, Shape shape, InputRole role, string? schemaInput)
+    public GraphValue Input(string name, Shape shape, InputRole role, string? schemaInput, int featureAxis = -1)
     {
         Claim(name);
-        _inputs.Add(new GraphInput(name, shape, role, role == InputRole.State ? null : schemaInput ?? name));
+        _inputs.Add(new GraphInput(name, shape, role, role == InputRole.State ? null : schemaInput ?? name, featureAxis));
         if (role == InputRole.Categorical)
         {
             _categorical.Add(name);
@@ -43,6 +43,9 @@ public sealed class GraphBuilder
 
     /// <summary>A dense feature input; the last dimension is the schema input's width.</summary>
     public GraphValue FeatureInput(string name, params Dim[] shape) => Input(name, new Shape(shape), InputRole.Features, name);
+
+    /// <summary>A feature input whose features sit on <paramref name="featureAxis"/> (an image's channels: axis 1).</summary>
+    public GraphValue FeatureInputAt(string name, int featureAxis, params Dim[] shape) => Input(name, new Shape(shape), InputRole.Features, name, featureAxis);
 
     /// <summary>An index input of a categorical schema input (shape without the vocabulary axis).</summary>
     public GraphValue CategoricalInput(string name, params Dim[] shape) => Input(name, new Shape(shape), InputRole.Categorical, name);

@@ -36,7 +36,15 @@ public enum InputRole
     State,
 }
 
-public sealed record GraphInput(string Name, Shape Shape, InputRole Role, string? SchemaInput);
+/// <summary>A forward parameter; a feature input's schema features sit on <see cref="FeatureAxis"/> (-1: the last axis).</summary>
+public sealed record GraphInput(string Name, Shape Shape, InputRole Role, string? SchemaInput, int FeatureAxis = -1)
+{
+    /// <summary>The feature axis as an index: <see cref="FeatureAxis"/>, or the last axis when it is -1.</summary>
+    public int FeatureAxisIndex => FeatureAxis < 0 ? Shape.Rank - 1 : FeatureAxis;
+
+    /// <summary>The size of the feature axis (the schema width of a feature input).</summary>
+    public Dim FeatureDim => Shape[FeatureAxisIndex];
+}
 
 public sealed record GraphModule(string Path, LayerSpec Spec);
 
@@ -134,7 +142,8 @@ public sealed record ModelGraph
         IEnumerable<GraphNode> nodes,
         IEnumerable<GraphOutput> outputs)
     {
-        var inputList = inputs.ToList();
+        // The last axis is stored as -1 so a graph compares equal however its feature axis was given.
+        var inputList = inputs.Select(i => i.FeatureAxis >= 0 && i.FeatureAxis == i.Shape.Rank - 1 ? i with { FeatureAxis = -1 } : i).ToList();
         var moduleList = modules.ToList();
         var outputList = outputs.ToList();
         var names = new HashSet<string>(StringComparer.Ordinal);
@@ -149,9 +158,14 @@ public sealed record ModelGraph
         foreach (var input in inputList)
         {
             CheckName(input.Name, "input", names);
-            if (input.Role == InputRole.Features && (input.Shape.Rank == 0 || !input.Shape[input.Shape.Rank - 1].IsConstant))
+            if (input.FeatureAxis < -1 || input.FeatureAxis >= input.Shape.Rank || (input.FeatureAxis >= 0 && input.Role != InputRole.Features))
             {
-                throw new GraphException($"input '{input.Name}' has shape {input.Shape}; a feature input needs a constant feature axis (its last dimension is the schema width)");
+                throw new GraphException($"input '{input.Name}' has shape {input.Shape} and feature axis {input.FeatureAxis}; expected -1 (the last axis) or an axis of a feature input");
+            }
+
+            if (input.Role == InputRole.Features && (input.Shape.Rank == 0 || !input.FeatureDim.IsConstant))
+            {
+                throw new GraphException($"input '{input.Name}' has shape {input.Shape}; a feature input needs a constant feature axis (the schema width, on axis {input.FeatureAxisIndex})");
             }
 
             CheckPositive(input.Shape, $"input '{input.Name}'");

@@ -19,7 +19,7 @@ namespace NeuralSurgery.Json;
 ///   "format": "neuralsurgery.graph",
 ///   "version": 1,
 ///   "name": "Mlp",
-///   "inputs": [ { "name", "shape", "role", "schemaInput" } ],
+///   "inputs": [ { "name", "shape", "role", "schemaInput", "featureAxis" (only when not the last axis) } ],
 ///   "modules": [ { "path", "spec": { "kind": "Linear", ...attributes } } ],
 ///   "nodes": [ { "id", "op": { "kind": "call", ...attributes }, "operands", "outputShapes" } ],
 ///   "outputs": [ { "name", "value", "schemaOutput" } ],
@@ -94,6 +94,12 @@ public static class GraphJson
             WriteShape(w, "shape", input.Shape);
             w.WriteString("role", EnumName(input.Role));
             WriteNullableString(w, "schemaInput", input.SchemaInput);
+            if (input.FeatureAxis >= 0)
+            {
+                // Only when the features are not on the last axis, so graphs of the default layout keep their bytes.
+                w.WriteNumber("featureAxis", input.FeatureAxis);
+            }
+
             w.WriteEndObject();
         }
 
@@ -433,12 +439,13 @@ public static class GraphJson
         foreach (var (element, path) in root.Array("inputs"))
         {
             var o = JsonObjectReader.Open(element, path, file);
-            o.Allow("name", "shape", "role", "schemaInput");
+            o.Allow("name", "shape", "role", "schemaInput", "featureAxis");
             inputs.Add(new GraphInput(
                 o.String("name"),
                 ReadShape(o, "shape"),
                 ReadEnum<InputRole>(o, "role", "input role"),
-                o.NullableString("schemaInput")));
+                o.NullableString("schemaInput"),
+                o.Has("featureAxis") ? o.Int32("featureAxis") : -1));
         }
 
         var modules = new List<GraphModule>();

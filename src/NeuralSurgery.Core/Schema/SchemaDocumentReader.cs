@@ -18,7 +18,7 @@ internal sealed class SchemaDocumentReader
     private const string TopLevel = "at the top level";
 
     private static readonly string[] TopLevelKeys = { "model", "version", "inputs", "outputs", "renames" };
-    private static readonly string[] InputKeys = { "features", "categorical", "set" };
+    private static readonly string[] InputKeys = { "features", "categorical", "set", "axes" };
     private static readonly string[] FeatureKeys = { "name", "width" };
     private static readonly string[] OutputKeys = { "features" };
 
@@ -272,6 +272,9 @@ internal sealed class SchemaDocumentReader
         var features = new List<SchemaFeature>();
         var values = new List<string>();
         var isSet = false;
+        YamlNode? setKey = null;
+        YamlNode? axesKey = null;
+        var axes = new List<string>();
         YamlNode? featuresKey = null;
         YamlNode? categoricalKey = null;
         foreach (var pair in mapping.Children)
@@ -292,7 +295,12 @@ internal sealed class SchemaDocumentReader
                     ReadCategorical(pair.Key, pair.Value, owner, values);
                     break;
                 case "set":
+                    setKey = pair.Key;
                     isSet = ReadBool(pair.Value, owner);
+                    break;
+                case "axes":
+                    axesKey = pair.Key;
+                    ReadAxes(pair.Value, owner, axes);
                     break;
                 default:
                     ReportUnknownKey(pair.Key, key, "in " + owner, InputKeys);
@@ -305,9 +313,78 @@ internal sealed class SchemaDocumentReader
             Report(SchemaErrorCodes.InvalidValue, $"{owner} has neither 'features' nor 'categorical'; expected exactly one of them", location);
         }
 
+        if (axesKey is not null && setKey is not null)
+        {
+            Report(SchemaErrorCodes.InvalidValue, $"{owner} has both 'set' and 'axes'; expected one of them ('axes: [batch, N, features]' says what 'set: true' says)", Loc(axesKey));
+        }
+
+        if (axesKey is not null && categoricalKey is not null)
+        {
+            Report(SchemaErrorCodes.InvalidValue, $"{owner} has 'axes' and 'categorical'; 'axes' places the features of a 'features' input (an index input's one-hot axis is always last)", Loc(axesKey));
+        }
+
         return featuresKey is null && categoricalKey is not null
             ? new SchemaInput(name, InputKind.Categorical, isSet, EquatableArray<SchemaFeature>.Empty, values.ToEquatableArray(), location)
-            : new SchemaInput(name, InputKind.Dense, isSet, features.ToEquatableArray(), EquatableArray<string>.Empty, location);
+            : new SchemaInput(name, InputKind.Dense, isSet, features.ToEquatableArray(), EquatableArray<string>.Empty, location, axes.ToEquatableArray());
+    }
+
+    /// <summary>Most axes an input may declare (images and videos need at most 5).</summary>
+    private const int MaxAxes = 8;
+
+    /// <summary>
+    /// <c>axes: [batch, features, 28, 28]</c>: where the feature axis sits among the input's axes. An entry is
+    /// <c>batch</c>, <c>features</c> (exactly once), a fixed size (an integer >= 1) or a name (a size known only at run
+    /// time, such as a sequence length).
+    /// </summary>
+    private void ReadAxes(YamlNode node, string owner, List<string> axes)
+    {
+        const string expected = "a list such as [batch, features, 28, 28]: 'batch', 'features' (once), sizes >= 1 or names";
+        if (node is not YamlSequenceNode sequence || sequence.Children.Count == 0 || sequence.Children.Count > MaxAxes)
+        {
+            Report(SchemaErrorCodes.InvalidValue, $"'axes' of {owner} is {Show(node)}; expected {expected}, at most {MaxAxes} axes", Loc(node));
+            return;
+        }
+
+        var features = 0;
+        var batch = 0;
+        for (var i = 0; i < sequence.Children.Count; i++)
+        {
+            var entry = sequence.Children[i];
+            string? axis = null;
+            if (entry is YamlScalarNode scalar && IsPlain(scalar) && scalar.Value is { Length: > 0 } text)
+            {
+                if (text is "features" or "batch")
+                {
+                    axis = text;
+                    features += text == "features" ? 1 : 0;
+                    batch += text == "batch" ? 1 : 0;
+                }
+                else if (char.IsDigit(text[0]))
+                {
+                    axis = long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var size) && size >= 1 && size <= int.MaxValue
+                        ? size.ToString(CultureInfo.InvariantCulture)
+                        : null;
+                }
+                else if (NeuralSurgery.Graph.Dim.IsIdentifier(text))
+                {
+                    axis = text;
+                }
+            }
+
+            if (axis is null)
+            {
+                Report(SchemaErrorCodes.InvalidValue, Invariant($"axis {i + 1} of {owner} is {Show(entry)}; expected 'batch', 'features', an integer size >= 1 or a name"), Loc(entry));
+                return;
+            }
+
+            axes.Add(axis);
+        }
+
+        if (features != 1 || batch > 1)
+        {
+            Report(SchemaErrorCodes.InvalidValue, Invariant($"'axes' of {owner} has {features} 'features' and {batch} 'batch' entries; expected 'features' exactly once and 'batch' at most once"), Loc(node));
+            axes.Clear();
+        }
     }
 
     /// <summary>The mapping of an input or output declaration, or null (reported) when it is empty or not a mapping.</summary>

@@ -82,7 +82,7 @@ public sealed class FeatureSpace
                     throw new GraphException($"input '{input.Name}' is a feature input but schema input '{name}' in {schema.Path} is categorical");
                 }
 
-                var last = input.Shape[input.Shape.Rank - 1];
+                var last = input.FeatureDim;
                 if (last != Dim.Of(s.Width))
                 {
                     throw new GraphException($"input '{input.Name}' has feature axis {last} but schema input '{name}' in {schema.Path} has width {s.Width}");
@@ -125,7 +125,7 @@ public sealed class FeatureSpace
         {
             if (input.Role == InputRole.Features)
             {
-                var width = input.Shape[input.Shape.Rank - 1].Value;
+                var width = input.FeatureDim.Value;
                 for (var k = 0; k < width; k++)
                 {
                     slots.Add(new FeatureSlot(slots.Count, input.Name, "f" + k.ToString(CultureInfo.InvariantCulture), 0, false));

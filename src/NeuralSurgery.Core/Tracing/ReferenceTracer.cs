@@ -312,16 +312,24 @@ public static class ReferenceTracer
                 case InputRole.Features:
                 {
                     var (start, width) = Slots(input);
-                    var last = shape.Length == 0 ? -1 : shape[shape.Length - 1];
-                    if (last != width)
+                    var axis = input.FeatureAxisIndex;
+                    var size = shape.Length == 0 ? -1 : shape[axis];
+                    if (size != width)
                     {
-                        throw new GraphException($"input '{input.Name}' has shape {input.Shape} = {ReferenceIndex.Format(shape)} but the feature space gives it {width} slots along the last axis");
+                        throw new GraphException($"input '{input.Name}' has shape {input.Shape} = {ReferenceIndex.Format(shape)} but the feature space gives it {width} slots along axis {axis}");
+                    }
+
+                    // Row-major: the index along the feature axis is (o / inner) mod width.
+                    long inner = 1;
+                    for (var a = axis + 1; a < shape.Length; a++)
+                    {
+                        inner *= shape[a];
                     }
 
                     var elements = new FeatureSet[ReferenceIndex.Count(shape)];
                     for (var o = 0; o < elements.Length; o++)
                     {
-                        elements[o] = FeatureSet.Of(start + (int)(o % width));
+                        elements[o] = FeatureSet.Of(start + (int)(o / inner % width));
                     }
 
                     return new ReferenceValue(shape, elements);

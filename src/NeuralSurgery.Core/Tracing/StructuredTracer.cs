@@ -86,12 +86,13 @@ public static class StructuredTracer
                 case InputRole.Features:
                 {
                     var (start, length) = _features.InputSlots(input.Name);
-                    if (length != shape[shape.Length - 1])
+                    var axis = input.FeatureAxisIndex;
+                    if (length != shape[axis])
                     {
-                        throw new GraphException($"input '{input.Name}' has {shape[shape.Length - 1]} features on its last axis but the feature space gives it {length} slots");
+                        throw new GraphException($"input '{input.Name}' has {shape[axis]} features on axis {axis} but the feature space gives it {length} slots");
                     }
 
-                    return Layout.WithAxis(shape, shape.Length - 1, AxisLayout.Keyed(length, 0, start));
+                    return Layout.WithAxis(shape, axis, AxisLayout.Keyed(length, 0, start));
                 }
 
                 case InputRole.Categorical:

@@ -36,7 +36,7 @@ internal sealed partial class ForwardInterpreter
     private readonly HashSet<string> _reportedPending = new(StringComparer.Ordinal);
     private readonly HashSet<string> _categorical = new(StringComparer.Ordinal);
     private readonly HashSet<string> _featureInputs = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, int> _featureInputRanks = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (int Rank, int FeatureAxis)> _featureInputRanks = new(StringComparer.Ordinal);
     private readonly string? _schemaPath;
     private int _depth;
 
@@ -60,10 +60,11 @@ internal sealed partial class ForwardInterpreter
     public void Categorical(string input) => _categorical.Add(input);
 
     /// <summary>Declares a dense graph input bound to the schema input of the same name (for NS1006's code-fix properties).</summary>
-    public void FeatureInput(string input, int rank = 2)
+    /// <summary>A schema feature input of <paramref name="rank"/> axes, its features on <paramref name="featureAxis"/> (-1: last).</summary>
+    public void FeatureInput(string input, int rank = 2, int featureAxis = -1)
     {
         _featureInputs.Add(input);
-        _featureInputRanks[input] = rank;
+        _featureInputRanks[input] = (rank, featureAxis);
     }
 
     /// <summary>State shapes learnt in this pass from the recurrent layers that pending parameters feed.</summary>
@@ -780,14 +781,16 @@ internal sealed partial class ForwardInterpreter
         var first = e.Message.IndexOf("operand '", StringComparison.Ordinal);
         foreach (var entry in _featureInputRanks)
         {
-            var (input, rank) = (entry.Key, entry.Value);
+            var (input, (rank, featureAxis)) = (entry.Key, entry.Value);
             if (first < 0 || string.CompareOrdinal(e.Message, first, "operand '" + input + "'", 0, input.Length + 10) != 0)
             {
                 continue;
             }
 
-            var hint = rank == 2
-                ? $"; '{input}' is shaped [B, features] by {_schemaName}: if it has a set or sequence axis before its features ([B, N, features]), add 'set: true' to the input there"
+            var hint = featureAxis >= 0
+                ? $"; '{input}' is shaped by its 'axes' in {_schemaName}: check that they list the tensor's axes in order, with 'features' where its features sit"
+                : rank == 2
+                ? $"; '{input}' is shaped [B, features] by {_schemaName}: if it has a set or sequence axis before its features ([B, N, features]), add 'set: true' to the input there; if its features sit on another axis (an image's channels), give its axes, e.g. 'axes: [batch, features, 28, 28]'"
                 : $"; '{input}' is shaped [B, N, features] by {_schemaName} ('set: true'): if it has no set or sequence axis, remove 'set: true' there";
             return new GraphException(e.Message + hint);
         }

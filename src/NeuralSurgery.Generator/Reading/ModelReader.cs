@@ -260,6 +260,7 @@ public static class ModelReader
                     {
                         arguments.Add(input switch
                         {
+                            { Kind: InputKind.Dense, Axes.Count: > 0 } => Dense(p.Name, input.FeatureAxis, input.Axes.Select(a => AxisDim(a, input.Width)).ToArray()),
                             { Kind: InputKind.Dense, IsSet: false } => Dense(p.Name, Dim.Batch, Dim.Of(input.Width)),
                             { Kind: InputKind.Dense, IsSet: true } => Dense(p.Name, Dim.Batch, Dim.Symbol(SetSymbol), Dim.Of(input.Width)),
                             { Kind: InputKind.Categorical, IsSet: false } => Categorical(p.Name, Dim.Batch),
@@ -299,9 +300,25 @@ public static class ModelReader
 
             private TensorValue Dense(string name, params Dim[] shape)
             {
-                Interpreter.FeatureInput(name, shape.Length);
+                Interpreter.FeatureInput(name, shape.Length, -1);
                 return new TensorValue(_b.FeatureInput(name, shape));
             }
+
+            /// <summary>A feature input whose schema gives its axes (an image: features on the channel axis).</summary>
+            private TensorValue Dense(string name, int featureAxis, Dim[] shape)
+            {
+                Interpreter.FeatureInput(name, shape.Length, featureAxis);
+                return new TensorValue(_b.FeatureInputAt(name, featureAxis, shape));
+            }
+
+            /// <summary>An entry of a schema input's <c>axes</c>: batch, features (the width), a fixed size or a named size.</summary>
+            private static Dim AxisDim(string axis, int width) => axis switch
+            {
+                "batch" => Dim.Batch,
+                "features" => Dim.Of(width),
+                _ when char.IsDigit(axis[0]) => Dim.Of(long.Parse(axis, System.Globalization.CultureInfo.InvariantCulture)),
+                _ => Dim.Symbol(axis),
+            };
 
             private TensorValue Categorical(string name, params Dim[] shape)
             {

@@ -155,10 +155,21 @@ public static class GradientMapper
                     }
                     else if (input.Role == InputRole.Features && mine)
                     {
-                        var width = shape[^1];
-                        for (var i = offset; i < t.Length; i += width)
+                        // One-hot along the feature axis, wherever the schema puts it.
+                        var axis = input.FeatureAxisIndex;
+                        var width = shape[axis];
+                        var inner = 1;
+                        for (var a = axis + 1; a < shape.Length; a++)
                         {
-                            t.Data[i] = 1f;
+                            inner *= shape[a];
+                        }
+
+                        for (var i = 0; i < t.Length; i++)
+                        {
+                            if (i / inner % width == offset)
+                            {
+                                t.Data[i] = 1f;
+                            }
                         }
                     }
 

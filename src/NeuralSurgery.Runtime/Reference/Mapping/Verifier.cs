@@ -146,7 +146,7 @@ public static class Verifier
                 {
                     if (input.Role == InputRole.Features && newFeatures.HasInput(input.Name) && oldFeatures.HasInput(input.Name))
                     {
-                        CopyFeatures(input.Name, old, t, oldFeatures, newFeatures, renames);
+                        CopyFeatures(input, old, t, oldFeatures, newFeatures, renames);
                     }
                     else if (input.Role == InputRole.Categorical && newFeatures.HasInput(input.Name) && oldFeatures.HasInput(input.Name) && old.SameShape(t))
                     {
@@ -267,14 +267,25 @@ public static class Verifier
         return t;
     }
 
-    private static void CopyFeatures(string input, Tensor old, Tensor t, FeatureSpace oldFeatures, FeatureSpace newFeatures, Renames renames)
+    private static void CopyFeatures(GraphInput graphInput, Tensor old, Tensor t, FeatureSpace oldFeatures, FeatureSpace newFeatures, Renames renames)
     {
+        var input = graphInput.Name;
         var (oldStart, oldWidth) = oldFeatures.InputSlots(input);
         var (newStart, newWidth) = newFeatures.InputSlots(input);
         if (old.Length / oldWidth != t.Length / newWidth)
         {
             return;
         }
+
+        // Positions after the feature axis (an image's pixels) are the same in both versions.
+        var shape = t.ShapeArray();
+        var inner = 1;
+        for (var a = graphInput.FeatureAxisIndex + 1; a < shape.Length; a++)
+        {
+            inner *= shape[a];
+        }
+
+        var outer = t.Length / newWidth / inner;
 
         for (var k = 0; k < newWidth; k++)
         {
@@ -286,9 +297,9 @@ public static class Verifier
             }
 
             var from = source.Start - oldStart + within;
-            for (var r = 0; r < t.Length / newWidth; r++)
+            for (var r = 0; r < outer; r++)
             {
-                t.Data[(r * newWidth) + k] = old.Data[(r * oldWidth) + from];
+                old.Data.AsSpan(((r * oldWidth) + from) * inner, inner).CopyTo(t.Data.AsSpan(((r * newWidth) + k) * inner, inner));
             }
         }
     }
