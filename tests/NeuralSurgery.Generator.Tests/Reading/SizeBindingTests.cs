@@ -420,6 +420,66 @@ public class SizeBindingTests
     }
 }
 
+/// <summary>The generator reads the schema's arguments (it is the same reader the CLI uses).</summary>
+public class SizeBindingGeneratorTests
+{
+    private const string Model = """
+        using TorchSharp;
+        using static TorchSharp.torch;
+        using static TorchSharp.torch.nn;
+
+        namespace Game.Models;
+
+        [NeuralSurgery.SurgeryModel("policy.v2.features.yaml")]
+        public sealed partial class Policy : Module<Tensor, Tensor, Tensor>
+        {
+            private readonly TorchSharp.Modules.Linear encoder;
+            private readonly TorchSharp.Modules.Embedding hero_embedding;
+            private readonly TorchSharp.Modules.Linear head;
+
+            public Policy(int hidden, int embed = 2) : base(nameof(Policy))
+            {
+                encoder = Linear(4, hidden);
+                hero_embedding = Embedding(3, embed);
+                head = Linear(hidden + embed, 2);
+                RegisterComponents();
+            }
+
+            public override Tensor forward(Tensor hero, Tensor hero_id) =>
+                head.forward(torch.cat([encoder.forward(hero), hero_embedding.call(hero_id)], -1));
+        }
+        """;
+
+    [Fact]
+    public void A_model_whose_size_the_schema_gives_is_generated_without_diagnostics()
+    {
+        var (driver, output, diagnostics) = Generator.GeneratorHarness.Run(
+            Generator.GeneratorHarness.Compilation((Generator.GeneratorHarness.ModelPath, Model)),
+            new Generator.InMemoryAdditionalText(Generator.GeneratorHarness.SchemaPath, Generator.GeneratorHarness.Schema + "\narguments:\n  hidden: 6\n"));
+
+        Assert.Empty(diagnostics);
+        Assert.Empty(output.GetDiagnostics().Where(d => d.Severity == Microsoft.CodeAnalysis.DiagnosticSeverity.Error));
+        Assert.Contains(driver.GetRunResult().Results.Single().GeneratedSources, s => s.SourceText.ToString().Contains("encoder", System.StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void An_argument_naming_no_parameter_is_reported_in_the_yaml_file()
+    {
+        var (_, _, diagnostics) = Generator.GeneratorHarness.Run(
+            Generator.GeneratorHarness.Compilation((Generator.GeneratorHarness.ModelPath, Model)),
+            new Generator.InMemoryAdditionalText(Generator.GeneratorHarness.SchemaPath, Generator.GeneratorHarness.Schema + "\narguments:\n  hidden: 6\n  hiden: 6\n"));
+
+        var d = Assert.Single(diagnostics, d => d.Id == "NS1017");
+        Assert.Equal(
+            "Argument 'hiden' in " + Generator.GeneratorHarness.SchemaPath + " names no parameter of the Policy constructor; expected one of: hidden, embed",
+            d.GetMessage(System.Globalization.CultureInfo.InvariantCulture));
+        var span = d.Location.GetLineSpan();
+        Assert.Equal(Generator.GeneratorHarness.SchemaPath, span.Path);
+        Assert.Equal(16, span.StartLinePosition.Line + 1);
+        Assert.Equal(3, span.StartLinePosition.Character + 1);
+    }
+}
+
 /// <summary>The examples on the NS1003, NS1017 and NS1018 pages give the messages and locations the pages show.</summary>
 public class SizeBindingDocumentationTests
 {
