@@ -22,6 +22,15 @@ public sealed record FeatureSchema(
     EquatableArray<SchemaRename> Renames,
     string Path)
 {
+    /// <summary>
+    /// The <c>arguments:</c> block: values for the model constructor's parameters (and, nested, for the members of a
+    /// config-object parameter), in declaration order. Empty when the schema has none.
+    /// </summary>
+    public EquatableArray<SchemaArgument> Arguments { get; init; } = EquatableArray<SchemaArgument>.Empty;
+
+    /// <summary>The argument with this name, or null.</summary>
+    public SchemaArgument? FindArgument(string name) => SchemaArguments.Find(Arguments, name);
+
     /// <summary>The input with this name, or null.</summary>
     public SchemaInput? FindInput(string name)
     {

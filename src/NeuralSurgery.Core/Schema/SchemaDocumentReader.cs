@@ -17,7 +17,7 @@ internal sealed class SchemaDocumentReader
 {
     private const string TopLevel = "at the top level";
 
-    private static readonly string[] TopLevelKeys = { "model", "version", "inputs", "outputs", "renames" };
+    private static readonly string[] TopLevelKeys = { "model", "version", "inputs", "outputs", "renames", "arguments" };
     private static readonly string[] InputKeys = { "features", "categorical", "set", "axes" };
     private static readonly string[] FeatureKeys = { "name", "width" };
     private static readonly string[] OutputKeys = { "features" };
@@ -118,6 +118,10 @@ internal sealed class SchemaDocumentReader
         {
             message = $"output '{key}' is declared more than once {first}; expected unique output names";
         }
+        else if (path.Length == 1 && path[0] == "arguments")
+        {
+            message = $"argument '{key}' is given more than once {first}; expected one value per constructor parameter";
+        }
         else if (path.Length == 1 && path[0] == "renames")
         {
             message = $"rename source '{key}' is declared more than once {first}; expected each old name to be renamed once";
@@ -172,6 +176,7 @@ internal sealed class SchemaDocumentReader
         var inputs = new List<SchemaInput>();
         var outputs = new List<SchemaOutput>();
         var renames = new List<RenameEntry>();
+        var arguments = new List<SchemaArgument>();
 
         foreach (var pair in mapping.Children)
         {
@@ -197,6 +202,9 @@ internal sealed class SchemaDocumentReader
                     break;
                 case "renames":
                     ReadRenames(pair.Value, renames);
+                    break;
+                case "arguments":
+                    ReadArguments(pair.Value, arguments);
                     break;
                 default:
                     ReportUnknownKey(pair.Key, key, TopLevel, TopLevelKeys);
@@ -233,7 +241,10 @@ internal sealed class SchemaDocumentReader
             inputs.ToEquatableArray(),
             outputs.ToEquatableArray(),
             renameModels.ToEquatableArray(),
-            _path);
+            _path)
+        {
+            Arguments = arguments.ToEquatableArray(),
+        };
     }
 
     private int? ReadVersion(YamlNode node)
@@ -716,6 +727,120 @@ internal sealed class SchemaDocumentReader
             valid &= CheckRenameName(to, toNode, $"new name '{to}' for '{from}' in 'renames'");
             renames.Add(new RenameEntry(from, to, keyNode, toNode, valid));
         });
+    }
+
+    private void ReadArguments(YamlNode node, List<SchemaArgument> arguments)
+    {
+        if (IsNull(node))
+        {
+            return;
+        }
+
+        ReadEntries(node, "arguments", "a mapping from constructor parameter names to values", (name, keyNode, value) =>
+        {
+            if (CheckName(name, keyNode, "argument", " in 'arguments'") && ReadArgumentValue(value, $"argument '{name}'") is { } read)
+            {
+                arguments.Add(new SchemaArgument(name, read, Loc(keyNode)));
+            }
+        });
+    }
+
+    /// <summary>
+    /// A value of the arguments block: a scalar (integer, number, boolean or string), a list of integers, or a
+    /// mapping of member names to values (a config object); null (reported) for anything else.
+    /// </summary>
+    private SchemaValue? ReadArgumentValue(YamlNode node, string subject)
+    {
+        const string Expected = "expected an integer, a number, true or false, a string, a list of integers, or a mapping of member names to values";
+        switch (node)
+        {
+            case YamlScalarNode scalar when IsNull(scalar):
+                Report(SchemaErrorCodes.InvalidValue, $"{subject} is empty; {Expected}", Loc(node));
+                return null;
+            case YamlScalarNode scalar when !IsPlain(scalar):
+                return SchemaValue.OfString(scalar.Value ?? string.Empty, Loc(node));
+            case YamlScalarNode scalar:
+            {
+                var text = scalar.Value ?? string.Empty;
+                if (text is "true" or "True" or "TRUE" or "false" or "False" or "FALSE")
+                {
+                    return SchemaValue.OfBool(text[0] is 't' or 'T', text, Loc(node));
+                }
+
+                if (long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var integer))
+                {
+                    return SchemaValue.OfInteger(integer, text, Loc(node));
+                }
+
+                if (LooksNumeric(text) && double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var number) && !double.IsInfinity(number))
+                {
+                    return SchemaValue.OfFloat(number, text, Loc(node));
+                }
+
+                return SchemaValue.OfString(text, Loc(node));
+            }
+
+            case YamlSequenceNode sequence:
+            {
+                var values = new List<long>();
+                for (var i = 0; i < sequence.Children.Count; i++)
+                {
+                    var entry = sequence.Children[i];
+                    if (entry is YamlScalarNode element
+                        && IsPlain(element)
+                        && long.TryParse(element.Value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var value))
+                    {
+                        values.Add(value);
+                        continue;
+                    }
+
+                    Report(SchemaErrorCodes.InvalidValue, Invariant($"element {i + 1} of {subject} is {Show(entry)}; expected a list of unquoted integers"), Loc(entry));
+                    return null;
+                }
+
+                return SchemaValue.OfIntegers(values.ToEquatableArray(), Loc(node));
+            }
+
+            case YamlMappingNode mapping:
+            {
+                var members = new List<SchemaArgument>();
+                foreach (var pair in mapping.Children)
+                {
+                    var name = ReadKey(pair.Key, "in " + subject);
+                    if (name is not null
+                        && CheckName(name, pair.Key, "member", " of " + subject)
+                        && ReadArgumentValue(pair.Value, $"member '{name}' of {subject}") is { } value)
+                    {
+                        members.Add(new SchemaArgument(name, value, Loc(pair.Key)));
+                    }
+                }
+
+                return SchemaValue.OfMapping(members.ToEquatableArray(), Loc(node));
+            }
+
+            default:
+                Report(SchemaErrorCodes.InvalidValue, $"{subject} is {Describe(node)}; {Expected}", Loc(node));
+                return null;
+        }
+    }
+
+    /// <summary>A plain scalar that is meant as a number: digits with an optional sign, point and exponent.</summary>
+    private static bool LooksNumeric(string text)
+    {
+        var digits = false;
+        foreach (var c in text)
+        {
+            if (c is >= '0' and <= '9')
+            {
+                digits = true;
+            }
+            else if (c is not ('+' or '-' or '.' or 'e' or 'E'))
+            {
+                return false;
+            }
+        }
+
+        return digits;
     }
 
     private bool CheckRenameName(string name, YamlNode node, string subject)

@@ -1,28 +1,33 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.Operations;
 
 namespace NeuralSurgery.Generator.Reading;
 
 /// <summary>
-/// What a symbol (a constructor parameter or a readonly field of a module instance) is bound to while reading:
-/// a constant, or "not constant" with where that was decided, so a size that depends on it is reported there.
+/// What a symbol (a constructor parameter, a readonly field of a module instance, a member of a config object or a
+/// static field) is bound to while reading: a constant, or "not constant" with where that was decided and why, so a
+/// size that depends on it is reported there with a way to bind it.
 /// </summary>
 internal sealed class ConstBinding
 {
-    private ConstBinding(bool isConstant, object? value, SyntaxNode? site, string? argument, string? callee)
+    private ConstBinding(bool isConstant, object? value, SyntaxNode? site, string? argument, string? callee, string? reason, UnboundOrigin? origin, bool reported)
     {
         IsConstant = isConstant;
         Value = value;
         Site = site;
         Argument = argument;
         Callee = callee;
+        Reason = reason;
+        Origin = origin;
+        Reported = reported;
     }
 
     public bool IsConstant { get; }
 
-    /// <summary>long, double, bool, string, long[] or null.</summary>
+    /// <summary>long, double, bool, string, long[], a <see cref="ConfigObject"/> or null.</summary>
     public object? Value { get; }
 
     /// <summary>The argument that made it non-constant (e.g. <c>hidden</c> in <c>new Block(hidden)</c>), or null.</summary>
@@ -32,30 +37,108 @@ internal sealed class ConstBinding
 
     public string? Callee { get; }
 
-    public static ConstBinding Of(object? value) => new(true, value, null, null, null);
+    /// <summary>Why it is not constant and how it could be bound (the tail of NS1003), or null for the generic rule.</summary>
+    public string? Reason { get; }
+
+    /// <summary>For a parameter of the model's constructor that nothing binds: which one, so a member read off it names itself.</summary>
+    public UnboundOrigin? Origin { get; }
+
+    /// <summary>An error was already reported for it (a schema argument of the wrong type): uses fail silently.</summary>
+    public bool Reported { get; }
+
+    public static ConstBinding Of(object? value) => new(true, value, null, null, null, null, null, false);
 
     /// <summary>Not constant; a use reports NS1003 at the use, unless <paramref name="site"/> names where it came from.</summary>
-    public static ConstBinding NonConstant(SyntaxNode? site = null, string? argument = null, string? callee = null) =>
-        new(false, null, site, argument, callee);
+    public static ConstBinding NonConstant(SyntaxNode? site = null, string? argument = null, string? callee = null, string? reason = null, UnboundOrigin? origin = null, bool reported = false) =>
+        new(false, null, site, argument, callee, reason, origin, reported);
+
+    /// <summary>An unbound parameter of the model's constructor (or a member path under one).</summary>
+    public static ConstBinding Unbound(UnboundOrigin origin) => NonConstant(reason: origin.Reason(), origin: origin);
+
+    /// <summary>Not constant because an error about it was reported already.</summary>
+    public static ConstBinding AlreadyReported() => NonConstant(reported: true);
+
+    /// <summary>This binding, carried into a nested module's parameter at <paramref name="site"/> (keeps its reason and origin).</summary>
+    public ConstBinding EnteringAt(SyntaxNode? site, string argument, string callee) =>
+        Site is not null ? this : NonConstant(site, argument, callee, Reason, Origin, Reported);
 }
 
-/// <summary>The constructor parameters and readonly fields of one module instance.</summary>
+/// <summary>
+/// A parameter of the model class's constructor that no schema argument and no default value binds, or a member path
+/// under one (<c>config.n_embd</c>): the NS1003 it causes says which ways would bind it.
+/// </summary>
+internal sealed class UnboundOrigin
+{
+    public UnboundOrigin(string parameter, IReadOnlyList<string> members, string constructor, string schema, bool given)
+    {
+        Parameter = parameter;
+        Members = members;
+        Constructor = constructor;
+        Schema = schema;
+        Given = given;
+    }
+
+    public string Parameter { get; }
+
+    /// <summary>Member names below the parameter, outermost first; empty for the parameter itself.</summary>
+    public IReadOnlyList<string> Members { get; }
+
+    /// <summary>The model class whose constructor declares the parameter.</summary>
+    public string Constructor { get; }
+
+    /// <summary>The schema file, or "the feature schema (none was given)".</summary>
+    public string Schema { get; }
+
+    /// <summary>Whether the schema gives the parameter (as a mapping that leaves this member out).</summary>
+    public bool Given { get; }
+
+    public UnboundOrigin Member(string name) => new(Parameter, Members.Concat(new[] { name }).ToList(), Constructor, Schema, Given);
+
+    public string Reason()
+    {
+        if (Members.Count == 0)
+        {
+            return $"it is parameter '{Parameter}' of the {Constructor} constructor, which nothing binds: give the parameter a default value, "
+                + $"bind it with 'arguments: {{ {Parameter}: ... }}' in {Schema}, or use a constant";
+        }
+
+        var yaml = "...";
+        for (var i = Members.Count - 1; i >= 0; i--)
+        {
+            yaml = "{ " + Members[i] + ": " + yaml + " }";
+        }
+
+        var member = $"it is member '{string.Join(".", Members)}' of parameter '{Parameter}' of the {Constructor} constructor";
+        return Given
+            ? $"{member}, which has no initialiser and no value in the schema: bind it with 'arguments: {{ {Parameter}: {yaml} }}' in {Schema}, give the member a constant initialiser, or use a constant"
+            : $"{member}, which nothing binds: bind the parameter with 'arguments: {{ {Parameter}: {yaml} }}' in {Schema} (members the mapping leaves out keep their initialisers), or use a constant";
+    }
+}
+
+/// <summary>The constructor parameters and readonly fields of one module instance (or the members of a config object).</summary>
 internal sealed class ConstScope
 {
     private readonly Dictionary<ISymbol, ConstBinding> _bindings;
 
-    public ConstScope()
-        : this(new Dictionary<ISymbol, ConstBinding>(SymbolEqualityComparer.Default))
+    public ConstScope(SizeContext? context = null)
+        : this(new Dictionary<ISymbol, ConstBinding>(SymbolEqualityComparer.Default), context)
     {
     }
 
-    private ConstScope(Dictionary<ISymbol, ConstBinding> bindings) => _bindings = bindings;
+    private ConstScope(Dictionary<ISymbol, ConstBinding> bindings, SizeContext? context)
+    {
+        _bindings = bindings;
+        Context = context;
+    }
+
+    /// <summary>Static members, config objects and getters are evaluated through it; null where none is needed.</summary>
+    public SizeContext? Context { get; }
 
     public void Set(ISymbol symbol, ConstBinding binding) => _bindings[symbol] = binding;
 
     public ConstBinding? Get(ISymbol symbol) => _bindings.TryGetValue(symbol, out var b) ? b : null;
 
-    public ConstScope Clone() => new(new Dictionary<ISymbol, ConstBinding>(_bindings, SymbolEqualityComparer.Default));
+    public ConstScope Clone() => new(new Dictionary<ISymbol, ConstBinding>(_bindings, SymbolEqualityComparer.Default), Context);
 }
 
 /// <summary>A constant, or why an operation is not one.</summary>
@@ -83,8 +166,10 @@ internal readonly struct ConstResult
 /// <summary>
 /// Compile-time constants (DESIGN.md section 4): literals, const fields and locals and arithmetic of them, which
 /// Roslyn folds; plus symbols bound in a <see cref="ConstScope"/> (constructor parameters of a nested module
-/// created with constant arguments, readonly fields assigned constants). Values are normalised to long, double,
-/// bool, string, long[] or null.
+/// created with constant arguments or of the model bound by the schema or defaults, readonly fields assigned
+/// constants), static fields and properties with constant initialisers that nothing else assigns, and members of
+/// config objects (<see cref="ConfigObject"/>). Values are normalised to long, double, bool, string, long[], a
+/// <see cref="ConfigObject"/> or null.
 /// </summary>
 internal static class ConstantEvaluator
 {
@@ -106,8 +191,29 @@ internal static class ConstantEvaluator
             case IParameterReferenceOperation p:
                 return FromBinding(scope?.Get(p.Parameter));
 
-            case IFieldReferenceOperation f when !f.Field.IsStatic && f.Instance is IInstanceReferenceOperation:
+            case IFieldReferenceOperation f when f.Field.IsStatic:
+                return FromBinding(scope?.Context?.StaticMember(f.Field));
+
+            case IFieldReferenceOperation f when f.Instance is IInstanceReferenceOperation:
                 return FromBinding(scope?.Get(f.Field));
+
+            case IFieldReferenceOperation f when f.Instance is not null:
+                return Member(f.Instance, f.Field, scope);
+
+            case IPropertyReferenceOperation p when p.Property.IsIndexer:
+                return ConstResult.Fail();
+
+            case IPropertyReferenceOperation p when p.Property.IsStatic:
+                return FromBinding(scope?.Context?.StaticMember(p.Property));
+
+            case IPropertyReferenceOperation p when p.Instance is IInstanceReferenceOperation:
+                return FromBinding(scope?.Get(p.Property) ?? scope?.Context?.Getter(p.Property, scope));
+
+            case IPropertyReferenceOperation p when p.Instance is not null:
+                return Member(p.Instance, p.Property, scope);
+
+            case IObjectCreationOperation creation when scope?.Context is { } context && SizeContext.IsConfigType(creation.Type):
+                return FromBinding(context.Construct(creation, scope));
 
             case IDefaultValueOperation:
                 return ConstResult.Of(null);
@@ -199,7 +305,21 @@ internal static class ConstantEvaluator
     private static bool IsIntegral(IConvertible c) => c.GetTypeCode() is TypeCode.SByte or TypeCode.Byte or TypeCode.Int16
         or TypeCode.UInt16 or TypeCode.Int32 or TypeCode.UInt32 or TypeCode.Int64;
 
-    private static ConstResult FromBinding(ConstBinding? binding)
+    /// <summary>A field or property read off a config object (<c>config.n_embd</c>, <c>_config.Attn.Heads</c>).</summary>
+    private static ConstResult Member(IOperation instance, ISymbol member, ConstScope? scope)
+    {
+        var inner = Evaluate(instance, scope);
+        if (!inner.IsConstant)
+        {
+            return inner.FailedBinding is { Origin: { } origin } failed
+                ? ConstResult.Fail(ConstBinding.NonConstant(failed.Site, failed.Argument, failed.Callee, origin.Member(member.Name).Reason(), origin.Member(member.Name), failed.Reported))
+                : inner;
+        }
+
+        return inner.Value is ConfigObject config ? FromBinding(config.Get(member)) : ConstResult.Fail();
+    }
+
+    internal static ConstResult FromBinding(ConstBinding? binding)
     {
         if (binding is null)
         {

@@ -64,9 +64,31 @@ internal sealed class DiagnosticBag
     public void Approximated(SyntaxNode node, string kind, string where, string treatedAs) =>
         Add(ModelDiagnostics.ApproximatedConstruct, node.GetLocation(), "treated as " + treatedAs, null, null, kind, ReaderText.Of(node), where, treatedAs);
 
-    /// <summary>NS1003 at <paramref name="node"/>.</summary>
-    public void NonConstant(SyntaxNode node, string argument, string callee) =>
-        Add(ModelDiagnostics.NonConstantSize, node.GetLocation(), ReaderDiagnostic.GraphNotBuilt, null, null, argument, callee, ReaderText.Of(node));
+    /// <summary>NS1003 at <paramref name="node"/>; <paramref name="reason"/> says why and how to bind it (default: the general rule).</summary>
+    public void NonConstant(SyntaxNode node, string argument, string callee, string? reason = null) =>
+        Add(ModelDiagnostics.NonConstantSize, node.GetLocation(), ReaderDiagnostic.GraphNotBuilt, null, null, argument, callee, ReaderText.Of(node), reason ?? ModelDiagnostics.NonConstantRule);
+
+    /// <summary>
+    /// NS1003 for a use at <paramref name="use"/> (argument <paramref name="argument"/> of <paramref name="callee"/>)
+    /// of a value that is not constant because of <paramref name="binding"/>: at the place the binding names if any
+    /// (where it entered a nested module), with its reason; nothing when its error was reported already.
+    /// </summary>
+    public void NonConstant(SyntaxNode use, string argument, string callee, ConstBinding? binding)
+    {
+        if (binding is { Reported: true })
+        {
+            return;
+        }
+
+        if (binding is { Site: { } site })
+        {
+            NonConstant(site, binding.Argument ?? argument, binding.Callee ?? callee, binding.Reason);
+        }
+        else
+        {
+            NonConstant(use, argument, callee, binding?.Reason);
+        }
+    }
 
     /// <summary>NS1007: a <see cref="Graph.GraphException"/> at the C# expression that caused it.</summary>
     public void Shape(SyntaxNode node, Exception error) =>

@@ -467,7 +467,9 @@ internal sealed partial class ForwardInterpreter
         if (field.IsStatic)
         {
             // TorchSharp 0.107 declares TensorIndex.Ellipsis/Colon/None/Null as static fields (older releases: properties).
-            return TorchSymbols.IsTensorIndex(field.ContainingType) ? TensorIndexMember(field.Name, op.Syntax, f) : new NonConstValue(null);
+            return TorchSymbols.IsTensorIndex(field.ContainingType)
+                ? TensorIndexMember(field.Name, op.Syntax, f)
+                : FromBinding(f.Module.Scope.Context?.StaticMember(field));
         }
 
         UserModuleNode? owner = null;
@@ -484,6 +486,8 @@ internal sealed partial class ForwardInterpreter
                 case ModuleValue { Node: UserModuleNode u }:
                     owner = u;
                     break;
+                case ConstValue or NonConstValue when ConfigMember(op, f) is { } member:
+                    return member;
             }
         }
 
@@ -507,8 +511,33 @@ internal sealed partial class ForwardInterpreter
             return Unsupported(op.Syntax, "field", f.Where, $"module field '{field.Name}' is not registered");
         }
 
-        var binding = owner.Scope.Get(field);
-        return binding is { IsConstant: true } ? new ConstValue(binding.Value) : new NonConstValue(binding);
+        return FromBinding(owner.Scope.Get(field));
+    }
+
+    private static Value FromBinding(ConstBinding? binding) =>
+        binding is { IsConstant: true } ? new ConstValue(binding.Value) : new NonConstValue(binding);
+
+    /// <summary>
+    /// A field or property of a config object (<c>_config.n_embd</c>) or a static member, read the way the module
+    /// reader reads sizes (<see cref="ConstantEvaluator"/>, in the module's scope); null when the instance is no config
+    /// object.
+    /// </summary>
+    private Value? ConfigMember(IMemberReferenceOperation op, Frame f)
+    {
+        var instance = op.Instance is null ? null : Eval(op.Instance, f);
+        if (instance is ConstValue { Value: ConfigObject config })
+        {
+            return FromBinding(config.Get(op.Member));
+        }
+
+        if (instance is NonConstValue { Binding: { } binding })
+        {
+            // A member of an unbound model parameter names itself in the NS1003 it causes.
+            var r = ConstantEvaluator.Evaluate(op, f.Module.Scope);
+            return r.IsConstant ? new ConstValue(r.Value) : new NonConstValue(r.FailedBinding ?? binding);
+        }
+
+        return null;
     }
 
     /// <summary>Item1 → 0, …; -1 beyond Item7 (Rest).</summary>
@@ -579,6 +608,25 @@ internal sealed partial class ForwardInterpreter
         if (TorchSymbols.IsModule(property.Type) || TorchSymbols.IsTensor(property.Type))
         {
             return Unsupported(op.Syntax, "property", f.Where, "modules and tensors are read from fields only");
+        }
+
+        if (instance is ConstValue or NonConstValue && ConfigMember(op, f) is { } member)
+        {
+            return member;
+        }
+
+        if (property.DeclaringSyntaxReferences.Length > 0 && f.Module.Scope.Context is { } context)
+        {
+            // A static property, or a getter of the module class (int Hidden => 4 * Width;), evaluated in the module's scope.
+            if (property.IsStatic)
+            {
+                return FromBinding(context.StaticMember(property));
+            }
+
+            if (instance is ModuleValue { Node: UserModuleNode owner })
+            {
+                return FromBinding(owner.Scope.Get(property) ?? context.Getter(property, owner.Scope));
+            }
         }
 
         // A scalar property (e.g. Module.training): fine where the reader ignores it, NS1003 where it is a size.
@@ -865,9 +913,9 @@ internal sealed partial class ForwardInterpreter
 
     private void NonConstant(Value value, SyntaxNode site, string name, string callee)
     {
-        if (value is NonConstValue { Binding: { Site: { } bindingSite } binding })
+        if (value is NonConstValue { Binding: { } binding })
         {
-            _d.NonConstant(bindingSite, binding.Argument ?? name, binding.Callee ?? callee);
+            _d.NonConstant(site, name, callee, binding);
         }
         else if (value is PendingValue p)
         {

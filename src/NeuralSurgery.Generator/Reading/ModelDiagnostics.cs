@@ -38,12 +38,18 @@ public static class ModelDiagnostics
         "Unsupported {0} '{1}' in {2}: the graph treats it as {3}; feature sets stay exact but numeric execution of the graph differs",
         DiagnosticSeverity.Warning);
 
-    /// <summary>{0} parameter name, {1} callee (factory, method or constructor), {2} the argument's code.</summary>
+    /// <summary>
+    /// {0} parameter name, {1} callee (factory, method or constructor), {2} the argument's code, {3} why it is not
+    /// constant and which ways would bind it (<see cref="NonConstantRule"/> when nothing more specific is known).
+    /// </summary>
     public static readonly DiagnosticDescriptor NonConstantSize = Create(
         "NS1003",
         "Non-constant size or layer option",
-        "Argument '{0}' of '{1}' is '{2}', which is not a compile-time constant; sizes and layer options must be literals, const fields or locals, or arithmetic of them",
+        "Argument '{0}' of '{1}' is '{2}', which is not a compile-time constant; {3}",
         DiagnosticSeverity.Error);
+
+    /// <summary>NS1003's {3} when the value is not bound by anything the reader follows.</summary>
+    public const string NonConstantRule = "sizes and layer options must be literals, const fields or locals, or arithmetic of them";
 
     /// <summary>{0} forward parameter, {1} the schema file (or "the feature schema (none was given)").</summary>
     public static readonly DiagnosticDescriptor ForwardParameterWithoutSchemaInput = Create(
@@ -139,6 +145,23 @@ public static class ModelDiagnostics
         "'{0}' has [SurgeryModel] but is not declared partial (nor are all the types around it), so the generator cannot add its feature constants, mirror graph and surgery maps",
         DiagnosticSeverity.Error);
 
+    /// <summary>
+    /// {0} the argument (<c>hidden</c>, <c>config.n_embd</c>), {1} schema file, {2} what it should name ("parameter of
+    /// the Net constructor", "settable member of 'GptConfig'"), {3} the names it could be.
+    /// </summary>
+    public static readonly DiagnosticDescriptor SchemaArgumentUnknown = Create(
+        "NS1017",
+        "Schema argument names no constructor parameter",
+        "Argument '{0}' in {1} names no {2}; {3}",
+        DiagnosticSeverity.Error);
+
+    /// <summary>{0} the argument, {1} schema file, {2} its value, {3} what it binds, {4} that one's C# type, {5} what the type takes.</summary>
+    public static readonly DiagnosticDescriptor SchemaArgumentWrongType = Create(
+        "NS1018",
+        "Schema argument of the wrong type",
+        "Argument '{0}' in {1} is {2}, but {3} is of type '{4}'; expected {5}",
+        DiagnosticSeverity.Error);
+
     /// <summary>Every rule, in id order.</summary>
     public static ImmutableArray<DiagnosticDescriptor> All { get; } = ImmutableArray.Create(
         UnsupportedConstruct,
@@ -156,7 +179,9 @@ public static class ModelDiagnostics
         ForwardNotFound,
         ComponentsNotRegistered,
         UnmappedFeature,
-        ModelClassNotPartial);
+        ModelClassNotPartial,
+        SchemaArgumentUnknown,
+        SchemaArgumentWrongType);
 
     private static readonly Dictionary<string, DiagnosticDescriptor> ById = DiagnosticCatalogue.Index(All);
 

@@ -84,7 +84,8 @@ public static class ModelReader
             var treeDiagnostics = new DiagnosticBag();
             var classSyntax = _class.DeclaringSyntaxReferences[0].GetSyntax(_ct);
             Map(SourceMapKind.Class, name, _class.Locations[0]);
-            var root = new ModuleTreeReader(_models, treeDiagnostics, _ct).ReadRoot(_class, classSyntax);
+            var sizes = new SizeContext(_models, treeDiagnostics, _schemaName, _ct);
+            var root = new ModuleTreeReader(_models, treeDiagnostics, sizes, _ct).ReadRoot(_class, classSyntax, _schema);
             var layers = ModuleTreeReader.Layers(root).ToList();
             foreach (var layer in layers)
             {

@@ -8,6 +8,7 @@ using Microsoft.CodeAnalysis.CSharp.Syntax;
 using Microsoft.CodeAnalysis.Operations;
 using NeuralSurgery.Collections;
 using NeuralSurgery.Graph;
+using NeuralSurgery.Schema;
 
 namespace NeuralSurgery.Generator.Reading;
 
@@ -25,13 +26,15 @@ internal sealed class ModuleTreeReader
 
     private readonly SemanticModels _models;
     private readonly DiagnosticBag _diagnostics;
+    private readonly SizeContext _context;
     private readonly CancellationToken _ct;
     private readonly List<INamedTypeSymbol> _inProgress = [];
 
-    public ModuleTreeReader(SemanticModels models, DiagnosticBag diagnostics, CancellationToken ct)
+    public ModuleTreeReader(SemanticModels models, DiagnosticBag diagnostics, SizeContext context, CancellationToken ct)
     {
         _models = models;
         _diagnostics = diagnostics;
+        _context = context;
         _ct = ct;
     }
 
@@ -62,16 +65,40 @@ internal sealed class ModuleTreeReader
         }
     }
 
-    /// <summary>Reads the model class; its constructor parameters are not constants (nothing binds them).</summary>
-    public UserModuleNode ReadRoot(INamedTypeSymbol type, SyntaxNode site)
+    /// <summary>
+    /// Reads the model class. Its constructor's parameters are bound by the schema's <c>arguments:</c> block, else by
+    /// their default values; a parameter neither binds is unbound, and a size that uses it is NS1003 saying how to
+    /// bind it. An argument that names no parameter is NS1017; one whose value does not fit the type, NS1018.
+    /// </summary>
+    public UserModuleNode ReadRoot(INamedTypeSymbol type, SyntaxNode site, FeatureSchema? schema)
     {
-        var scope = new ConstScope();
+        var scope = new ConstScope(_context);
         var ctor = RootConstructor(type);
-        if (ctor is not null)
+        var arguments = schema?.Arguments ?? EquatableArray<SchemaArgument>.Empty;
+        var parameters = ctor?.Parameters ?? [];
+        foreach (var p in parameters)
         {
-            foreach (var p in ctor.Parameters)
+            var given = SchemaArguments.Find(arguments, p.Name);
+            var origin = new UnboundOrigin(p.Name, [], type.Name, _context.SchemaName, given is not null);
+            scope.Set(
+                p,
+                given is not null
+                    ? _context.FromSchema(given.Value, p.Type, p.Name, $"parameter '{p.Name}' of the {type.Name} constructor", origin)
+                    : p.HasExplicitDefaultValue ? ConstBinding.Of(ConstantEvaluator.Convert(ConstantEvaluator.Normalize(p.ExplicitDefaultValue), p.Type))
+                    : ConstBinding.Unbound(origin));
+        }
+
+        foreach (var argument in arguments)
+        {
+            if (!parameters.Any(p => p.Name == argument.Name))
             {
-                scope.Set(p, ConstBinding.NonConstant());
+                _context.Report(
+                    ModelDiagnostics.SchemaArgumentUnknown,
+                    argument.Location,
+                    argument.Name,
+                    _context.SchemaName,
+                    $"parameter of the {type.Name} constructor",
+                    parameters.IsEmpty ? "the constructor the reader reads takes no parameters" : "expected one of: " + string.Join(", ", parameters.Select(p => p.Name)));
             }
         }
 
@@ -277,7 +304,7 @@ internal sealed class ModuleTreeReader
             // A readonly field assigned a constant (directly or from a constant constructor argument) is as fixed
             // as a const; forward may use it as a size.
             var r = ConstantEvaluator.Evaluate(value, state.Scope);
-            state.Scope.Set(field, r.IsConstant ? ConstBinding.Of(r.Value) : r.FailedBinding?.Site is not null ? r.FailedBinding : ConstBinding.NonConstant());
+            state.Scope.Set(field, r.IsConstant ? ConstBinding.Of(ConstantEvaluator.Convert(r.Value, field.Type)) : r.FailedBinding ?? ConstBinding.NonConstant());
         }
     }
 
@@ -294,8 +321,8 @@ internal sealed class ModuleTreeReader
             var r = ConstantEvaluator.Evaluate(arg.Value, evaluateIn);
             bindInto.Set(
                 arg.Parameter,
-                r.IsConstant ? ConstBinding.Of(r.Value)
-                : r.FailedBinding?.Site is not null ? r.FailedBinding
+                r.IsConstant ? ConstBinding.Of(ConstantEvaluator.Convert(r.Value, arg.Parameter.Type))
+                : r.FailedBinding is { } failed ? failed.EnteringAt(arg.ArgumentKind == ArgumentKind.DefaultValue ? null : arg.Value.Syntax, arg.Parameter.Name, callee)
                 : ConstBinding.NonConstant(arg.ArgumentKind == ArgumentKind.DefaultValue ? null : arg.Value.Syntax, arg.Parameter.Name, callee));
         }
     }
@@ -440,7 +467,7 @@ internal sealed class ModuleTreeReader
                 return ReadFactory(call, path, scope, where);
             case IObjectCreationOperation { Type: INamedTypeSymbol type } creation when TorchSymbols.IsUserModule(type):
             {
-                var inner = new ConstScope();
+                var inner = new ConstScope(_context);
                 Bind(creation.Arguments, scope, inner, type.Name);
                 return ReadUser(type, path, creation.Syntax, creation.Constructor, inner);
             }
@@ -704,15 +731,7 @@ internal sealed class ModuleTreeReader
             }
 
             Failed = true;
-            if (r.FailedBinding is { Site: { } site } binding)
-            {
-                _diagnostics.NonConstant(site, binding.Argument ?? name, binding.Callee ?? _callee);
-            }
-            else
-            {
-                _diagnostics.NonConstant(arg.Value.Syntax, name, _callee);
-            }
-
+            _diagnostics.NonConstant(arg.Value.Syntax, name, _callee, r.FailedBinding);
             return null;
         }
     }
@@ -725,6 +744,8 @@ internal sealed class SemanticModels
     private readonly Dictionary<SyntaxTree, SemanticModel> _models = [];
 
     public SemanticModels(Compilation compilation) => _compilation = compilation;
+
+    public Compilation Compilation => _compilation;
 
     public SemanticModel Get(SyntaxTree tree)
     {

@@ -250,11 +250,12 @@ public class FeatureSchemaReaderTests
     {
         // Walks the model the way System.Text.Json's generator tests do: anything without structural
         // equality (YamlDotNet nodes, lists, arrays) would silently break the generator's caching.
-        var allowed = new[] { typeof(string), typeof(int), typeof(bool), typeof(InputKind) };
+        var allowed = new[] { typeof(string), typeof(int), typeof(long), typeof(double), typeof(bool), typeof(InputKind), typeof(SchemaValueKind) };
         var records = new[]
         {
             typeof(FeatureSchema), typeof(SchemaInput), typeof(SchemaFeature), typeof(SchemaOutput),
             typeof(SchemaRename), typeof(SourceLocation), typeof(SchemaDiagnostic), typeof(SchemaReadResult),
+            typeof(SchemaArgument), typeof(SchemaValue),
         };
 
         foreach (var record in records)

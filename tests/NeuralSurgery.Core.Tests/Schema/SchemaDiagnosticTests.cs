@@ -131,7 +131,7 @@ public class SchemaDiagnosticTests
         var d = Single(Schema("inputs:", "  hero:", "    features: [a]", "output:", "  logits:", "    features: [noop]"));
 
         AssertAt(d, SchemaErrorCodes.UnknownKey, 6, 1);
-        Assert.Equal("unknown key 'output' at the top level; expected one of: model, version, inputs, outputs, renames", d.Message);
+        Assert.Equal("unknown key 'output' at the top level; expected one of: model, version, inputs, outputs, renames, arguments", d.Message);
     }
 
     [Fact]
