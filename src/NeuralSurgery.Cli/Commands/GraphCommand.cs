@@ -154,6 +154,12 @@ internal static class GraphCommand
         public string VisitSlice(SliceOp s, int _) => $"slice {I(s.Axis)} {I(s.Start)}:{I(s.End)}:{I(s.Step)}";
 
         public string VisitTranspose(TransposeOp t, int _) => $"transpose {I(t.Axis0)} {I(t.Axis1)}";
+
+        public string VisitPool(PoolOp p, int _) =>
+            $"{p.Kind} kernel [{string.Join(", ", p.Kernel)}] stride [{string.Join(", ", p.Stride)}] padding [{string.Join(", ", p.Padding)}]"
+            + (p.Dilation.Any(d => d != 1) ? $" dilation [{string.Join(", ", p.Dilation)}]" : string.Empty);
+
+        public string VisitAdaptivePool(AdaptivePoolOp p, int _) => $"{p.Kind} [{string.Join(", ", p.Output)}]";
     }
 
     private static string I(long value) => value.ToString(CultureInfo.InvariantCulture);

@@ -150,6 +150,11 @@ public sealed class GraphBuilder
         return One(op, op.Kind, x);
     }
 
+    /// <summary>Applies a parameter-free single-operand op the reader built (a pooling module's op).</summary>
+    public GraphValue Apply(NodeOp op, GraphValue x) => op is CallOp
+        ? throw new GraphException("a module call needs its module; use Call")
+        : One(op, op.Kind, x);
+
     public GraphValue AdaptivePool(GraphValue x, PoolKind kind, params long[] output)
     {
         var op = new AdaptivePoolOp(kind, output.ToEquatableArray());

@@ -251,6 +251,10 @@ internal static class ConstantEvaluator
             case IArrayCreationOperation { Initializer: { } init }:
                 return Array(init.ElementValues, scope);
 
+            // (3, 3) for a 2-D kernel, stride or padding: the same as an array of its values.
+            case ITupleOperation tuple:
+                return Array(tuple.Elements, scope);
+
             case ICollectionExpressionOperation collection:
                 return Array(collection.Elements, scope);
 

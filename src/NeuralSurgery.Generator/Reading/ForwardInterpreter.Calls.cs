@@ -207,6 +207,8 @@ internal sealed partial class ForwardInterpreter
                     FunctionKind.Gelu => Build(site, () => _b.Activation(v, ActivationKind.Gelu)),
                     FunctionKind.Dropout => Build(site, () => _b.Dropout(v, function.P)),
                     FunctionKind.Flatten => Build(site, () => _b.Flatten(v, Axis(function.StartDim), Axis(function.EndDim))),
+                    FunctionKind.Op => Build(site, () => _b.Apply(function.Op!, v)),
+                    FunctionKind.Softmax or FunctionKind.LogSoftmax => Build(site, () => _b.Softmax(v, Axis(function.StartDim), function.Function == FunctionKind.LogSoftmax)),
                     _ => new TensorValue(v),
                 };
             }
@@ -379,6 +381,8 @@ internal sealed partial class ForwardInterpreter
         RecurrentSpec r => ("inputSize", r.InputSize, -1),
         Conv1dSpec conv => ("in_channels", conv.InChannels, -2),
         BatchNorm1dSpec n => ("num_features", n.NumFeatures, 1),
+        Conv2dSpec conv => ("in_channels", conv.InChannels, -3),
+        BatchNorm2dSpec n => ("num_features", n.NumFeatures, 1),
         LayerNormSpec { NormalizedShape.Count: 1 } n => ("normalized_shape", n.NormalizedShape[0], -1),
         _ => null,
     };
@@ -512,6 +516,38 @@ internal sealed partial class ForwardInterpreter
                 var x = Tensor(Eval(args.Ordered[0].Value, f), call.Syntax, f);
                 var p = DoubleArg(args, "p", where, f);
                 return x is { } v && p is { } q ? Build(call.Syntax, () => _b.Dropout(v, q)) : Poison;
+            }
+
+            case "max_pool1d" or "max_pool2d" or "avg_pool1d" or "avg_pool2d":
+            {
+                var x = Tensor(Eval(args.Ordered[0].Value, f), call.Syntax, f);
+                var pool = name.StartsWith("max", StringComparison.Ordinal) ? PoolKind.Max : PoolKind.Avg;
+                object? Get(string n, params string[] aliases) => args[[n, .. aliases]] is { } a && Eval(a.Value, f) is ConstValue c ? c.Value : null;
+                bool Constant(string n, params string[] aliases) => args[[n, .. aliases]] is not { } a || Eval(a.Value, f) is ConstValue;
+                if (!new[] { "kernel_size", "stride", "padding", "dilation" }.All(n => Constant(n, n == "stride" ? "strides" : n)))
+                {
+                    return Unsupported(call.Syntax, "call", f.Where, $"{where}: kernel_size, stride, padding and dilation must be constants");
+                }
+
+                var (op, problem) = WindowArguments.Pool(
+                    pool,
+                    name.EndsWith("2d", StringComparison.Ordinal) ? 2 : 1,
+                    Get("kernel_size"),
+                    Get("stride", "strides"),
+                    Get("padding"),
+                    Get("dilation"),
+                    Get("ceil_mode") is true,
+                    Get("count_include_pad") is not false,
+                    Get("divisor_override"));
+                return op is null ? Unsupported(call.Syntax, "call", f.Where, $"{where}: {problem}") : x is { } v ? Build(call.Syntax, () => _b.Apply(op, v)) : Poison;
+            }
+
+            case "adaptive_avg_pool1d" or "adaptive_avg_pool2d" or "adaptive_max_pool1d" or "adaptive_max_pool2d":
+            {
+                var x = Tensor(Eval(args.Ordered[0].Value, f), call.Syntax, f);
+                var size = args["output_size"] is { } a && Eval(a.Value, f) is ConstValue c ? c.Value : null;
+                var op = WindowArguments.Adaptive(name.Contains("max") ? PoolKind.Max : PoolKind.Avg, name.EndsWith("2d", StringComparison.Ordinal) ? 2 : 1, size);
+                return op is null ? Unsupported(call.Syntax, "call", f.Where, $"{where}: output_size must be a constant") : x is { } v ? Build(call.Syntax, () => _b.Apply(op, v)) : Poison;
             }
 
             default:

@@ -56,14 +56,22 @@ internal enum FunctionKind
     Identity,
     Dropout,
     Flatten,
+
+    /// <summary>A parameter-free op fixed by the module's arguments (pooling, activations): <see cref="FunctionNode.Op"/>.</summary>
+    Op,
+
+    /// <summary>Softmax or LogSoftmax over <see cref="FunctionNode.StartDim"/>.</summary>
+    Softmax,
+    LogSoftmax,
 }
 
 /// <summary>A module without weights: activations, Identity, Dropout, Flatten.</summary>
 internal sealed class FunctionNode : ModuleNode
 {
-    public FunctionNode(string path, SyntaxNode site, string factory, FunctionKind function, double p = 0, long startDim = 1, long endDim = -1)
+    public FunctionNode(string path, SyntaxNode site, string factory, FunctionKind function, double p = 0, long startDim = 1, long endDim = -1, NodeOp? op = null)
         : base(path, site)
     {
+        Op = op;
         Factory = factory;
         Function = function;
         P = p;
@@ -80,6 +88,9 @@ internal sealed class FunctionNode : ModuleNode
     public long StartDim { get; }
 
     public long EndDim { get; }
+
+    /// <summary>The op of a <see cref="FunctionKind.Op"/> module.</summary>
+    public NodeOp? Op { get; }
 
     public override string Kind => Factory;
 }

@@ -535,6 +535,59 @@ internal sealed class ModuleTreeReader
             case "BatchNorm1d":
                 spec = new BatchNorm1dSpec(reader.Long("num_features"), reader.Double("eps"), reader.Double("momentum"), reader.Bool("affine"), reader.Bool("track_running_stats"));
                 break;
+            case "BatchNorm2d":
+                spec = new BatchNorm2dSpec(reader.Long("num_features"), reader.Double("eps"), reader.Double("momentum"), reader.Bool("affine"), reader.Bool("track_running_stats"));
+                break;
+            case "Conv2d":
+                spec = Conv2d(reader, call, where);
+                break;
+            case "MaxPool1d" or "MaxPool2d" or "AvgPool1d" or "AvgPool2d":
+            {
+                var (op, problem) = WindowArguments.Pool(
+                    name.StartsWith("Max", System.StringComparison.Ordinal) ? PoolKind.Max : PoolKind.Avg,
+                    name.EndsWith("2d", System.StringComparison.Ordinal) ? 2 : 1,
+                    reader.Value("kernel_size"),
+                    reader.Value("stride"),
+                    reader.Value("padding"),
+                    reader.Has("dilation") ? reader.Value("dilation") : null,
+                    reader.Bool("ceil_mode"),
+                    !reader.Has("count_include_pad") || reader.Bool("count_include_pad"),
+                    reader.Has("divisor_override") ? reader.Value("divisor_override") : null);
+                if (op is null && !reader.Failed)
+                {
+                    _diagnostics.Unsupported(call.Syntax, "layer", where, $"torch.nn.{name}: {problem}");
+                    return new FailedNode(path, call.Syntax, unassigned: false);
+                }
+
+                node = new FunctionNode(path, call.Syntax, name, FunctionKind.Op, op: op);
+                break;
+            }
+
+            case "AdaptiveAvgPool1d" or "AdaptiveAvgPool2d" or "AdaptiveMaxPool1d" or "AdaptiveMaxPool2d":
+            {
+                var op = WindowArguments.Adaptive(
+                    name.Contains("Max") ? PoolKind.Max : PoolKind.Avg,
+                    name.EndsWith("2d", System.StringComparison.Ordinal) ? 2 : 1,
+                    reader.Value("output_size"));
+                if (op is null && !reader.Failed)
+                {
+                    _diagnostics.Unsupported(call.Syntax, "layer", where, $"torch.nn.{name}: output_size must be a constant");
+                    return new FailedNode(path, call.Syntax, unassigned: false);
+                }
+
+                node = new FunctionNode(path, call.Syntax, name, FunctionKind.Op, op: op);
+                break;
+            }
+
+            case "SiLU":
+                node = new FunctionNode(path, call.Syntax, name, FunctionKind.Op, op: new ActivationOp(ActivationKind.Silu));
+                break;
+            case "ELU":
+                node = new FunctionNode(path, call.Syntax, name, FunctionKind.Op, op: new ActivationOp(ActivationKind.Elu));
+                break;
+            case "Softmax" or "LogSoftmax":
+                node = new FunctionNode(path, call.Syntax, name, name == "Softmax" ? FunctionKind.Softmax : FunctionKind.LogSoftmax, startDim: reader.Long("dim"));
+                break;
             case "ReLU":
                 InPlace(reader, call, where);
                 node = new FunctionNode(path, call.Syntax, name, FunctionKind.Relu);
@@ -669,6 +722,61 @@ internal sealed class ModuleTreeReader
         return failed ? new FailedNode(path, call.Syntax, unassigned: false) : new ContainerNode(path, call.Syntax, sequential, children);
     }
 
+    /// <summary>
+    /// Conv2d in TorchSharp's four overloads: sizes as numbers or (h, w) tuples (null stride or dilation is 1), and
+    /// padding as numbers, tuples or the Padding enum (Valid is 0; Same keeps the size at stride 1).
+    /// </summary>
+    private LayerSpec? Conv2d(FactoryArguments reader, IInvocationOperation call, string where)
+    {
+        var kernel = WindowArguments.PerAxis(reader.Value("kernel_size"), 2, null);
+        var stride = WindowArguments.PerAxis(reader.Value("stride"), 2, [1, 1]);
+        var dilation = WindowArguments.PerAxis(reader.Value("dilation"), 2, [1, 1]);
+        long[]? padding;
+        var paddingValue = reader.Value("padding");
+        if (reader.TypeName("padding") == "Padding")
+        {
+            // Same: PyTorch pads d·(k−1)/2 on each side, which keeps the size only at stride 1 with d·(k−1) even.
+            padding = paddingValue is 0L ? [0, 0]
+                : kernel is null || dilation is null || stride is null || stride[0] != 1 || stride[1] != 1 || (dilation[0] * (kernel[0] - 1)) % 2 != 0 || (dilation[1] * (kernel[1] - 1)) % 2 != 0 ? null
+                : [dilation[0] * (kernel[0] - 1) / 2, dilation[1] * (kernel[1] - 1) / 2];
+        }
+        else
+        {
+            padding = WindowArguments.PerAxis(paddingValue, 2, [0, 0]);
+        }
+
+        if (reader.Failed)
+        {
+            return null;
+        }
+
+        if (kernel is null || stride is null || dilation is null || padding is null)
+        {
+            _diagnostics.Unsupported(call.Syntax, "layer", where, "torch.nn.Conv2d: kernel_size, stride, padding and dilation must be constants with one or two values (padding: Padding.Same only at stride 1 with an odd kernel)");
+            reader.Failed = true;
+            return null;
+        }
+
+        if (reader.Long("padding_mode") != 0)
+        {
+            _diagnostics.Approximated(reader.Syntax("padding_mode") ?? call.Syntax, "padding mode", where, "zero padding");
+        }
+
+        return new Conv2dSpec(
+            reader.Long("in_channels"),
+            reader.Long("out_channels"),
+            kernel[0],
+            kernel[1],
+            stride[0],
+            stride[1],
+            padding[0],
+            padding[1],
+            dilation[0],
+            dilation[1],
+            reader.Long("groups"),
+            reader.Bool("bias"));
+    }
+
     /// <summary>Arguments of a torch.nn factory by TorchSharp parameter name, with defaults, as constants.</summary>
     private sealed class FactoryArguments
     {
@@ -714,6 +822,15 @@ internal sealed class ModuleTreeReader
             long[] a => a,
             _ => [],
         };
+
+        /// <summary>The constant value of an argument (a number, a tuple as long[], null), or null after reporting why not.</summary>
+        public object? Value(string name) => Get(name);
+
+        /// <summary>Whether the method has a parameter of that name (overloads differ: ceil_mode, dilation).</summary>
+        public bool Has(string name) => _args.ContainsKey(name);
+
+        /// <summary>The declared type name of a parameter (TorchSharp's Padding enum vs a number).</summary>
+        public string? TypeName(string name) => _args.TryGetValue(name, out var a) ? a.Parameter?.Type.Name : null;
 
         private object? Get(string name)
         {
