@@ -30,8 +30,10 @@ FORMAT_VERSION = 1
 REQUEST_VERSION = 1
 
 OP_KINDS = ("call", "activation", "softmax", "log_softmax", "dropout", "add", "sub", "mul", "concat", "stack",
-            "max", "mean", "sum", "reshape", "flatten", "unsqueeze", "squeeze", "narrow", "slice", "transpose")
-LAYER_KINDS = ("Linear", "Embedding", "Conv1d", "LSTM", "GRU", "LayerNorm", "BatchNorm1d")
+            "max", "mean", "sum", "reshape", "flatten", "unsqueeze", "squeeze", "narrow", "slice", "transpose",
+            "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d",
+            "adaptive_avg_pool1d", "adaptive_avg_pool2d")
+LAYER_KINDS = ("Linear", "Embedding", "Conv1d", "Conv2d", "LSTM", "GRU", "LayerNorm", "BatchNorm1d", "BatchNorm2d")
 ACTIVATIONS = ("identity", "relu", "tanh", "sigmoid", "gelu", "silu", "elu", "leaky_relu", "softplus")
 
 
@@ -187,6 +189,10 @@ def make_layer(spec):
     if k == "Conv1d":
         return nn.Conv1d(spec["inChannels"], spec["outChannels"], spec["kernelSize"], stride=spec["stride"], padding=spec["padding"],
                          dilation=spec["dilation"], groups=spec["groups"], bias=spec["bias"])
+    if k == "Conv2d":
+        pair = lambda name: tuple(int(v) for v in spec[name])
+        return nn.Conv2d(spec["inChannels"], spec["outChannels"], pair("kernelSize"), stride=pair("stride"), padding=pair("padding"),
+                         dilation=pair("dilation"), groups=spec["groups"], bias=spec["bias"])
     if k in ("LSTM", "GRU"):
         cls = nn.LSTM if k == "LSTM" else nn.GRU
         return cls(spec["inputSize"], spec["hiddenSize"], num_layers=spec["numLayers"], bias=spec["bias"],
@@ -199,8 +205,9 @@ def make_layer(spec):
             m.bias = None
             return m
         return nn.LayerNorm(shape, eps=spec["eps"], elementwise_affine=spec["elementwiseAffine"])
-    if k == "BatchNorm1d":
-        return nn.BatchNorm1d(spec["numFeatures"], eps=spec["eps"], momentum=spec["momentum"], affine=spec["affine"],
+    if k in ("BatchNorm1d", "BatchNorm2d"):
+        cls = nn.BatchNorm1d if k == "BatchNorm1d" else nn.BatchNorm2d
+        return cls(spec["numFeatures"], eps=spec["eps"], momentum=spec["momentum"], affine=spec["affine"],
                               track_running_stats=spec["trackRunningStats"])
     raise OracleError(f"unknown layer kind {k!r}")
 
@@ -225,7 +232,7 @@ def build_model(graph, dtype):
         layers[m["path"]] = (layer, m["spec"])
     root.to(dtype)
     for layer, spec in layers.values():
-        if spec["kind"] == "BatchNorm1d" and layer.num_batches_tracked is not None:
+        if spec["kind"] in ("BatchNorm1d", "BatchNorm2d") and layer.num_batches_tracked is not None:
             layer.num_batches_tracked = layer.num_batches_tracked.to(torch.int64)
     check_layout(graph, root)
     return root, layers
@@ -412,7 +419,45 @@ class Executor:
             return [a[0][tuple(index)]]
         if k == "transpose":
             return [a[0].transpose(op["axis0"], op["axis1"])]
+        if k in ("max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d"):
+            return [self.pool(node, op, k, a[0])]
+        if k.startswith("adaptive_"):
+            d = len(op["output"])
+            size = tuple(int(v) for v in op["output"])
+            if k.startswith("adaptive_max") and not self.o.avg_pool:
+                return [(F.adaptive_max_pool1d if d == 1 else F.adaptive_max_pool2d)(a[0], size)]
+            # adaptive max -> adaptive avg under the avg-pool remedy (every window element gets gradient).
+            return [(F.adaptive_avg_pool1d if d == 1 else F.adaptive_avg_pool2d)(a[0], size)]
         raise OracleError(f"node '{node['id']}': unknown op kind {k!r}")
+
+    def pool(self, node, op, k, x):
+        """torch.nn.functional's pooling (ceil_mode False; avg with count_include_pad True, the defaults)."""
+        d = len(op["kernel"])
+        kernel, stride, padding, dilation = (tuple(int(v) for v in op[f]) for f in ("kernel", "stride", "padding", "dilation"))
+        if k.startswith("max") and self.o.avg_pool:
+            return self.window_mean(x, d, kernel, stride, padding, dilation)
+        if k.startswith("max"):
+            return (F.max_pool1d if d == 1 else F.max_pool2d)(x, kernel, stride, padding, dilation)
+        if any(v != 1 for v in dilation):
+            raise OracleError(f"node '{node['id']}' ({k}): dilation {list(dilation)}; torch's avg pooling has none (expected all 1)")
+        return (F.avg_pool1d if d == 1 else F.avg_pool2d)(x, kernel, stride, padding)
+
+    @staticmethod
+    def window_mean(x, d, kernel, stride, padding, dilation):
+        """The avg-pool remedy for max pooling: the mean over each window's in-bounds elements (padding excluded),
+        by unfold, which has dilation (avg_pool has not)."""
+        lead = x.shape[:x.dim() - d]
+        planes = x.reshape((-1, 1) + tuple(x.shape[x.dim() - d:]))
+        if d == 1:
+            planes = planes.unsqueeze(2)
+            kernel, stride, padding, dilation = (1,) + kernel, (1,) + stride, (0,) + padding, (1,) + dilation
+        h, w = planes.shape[2], planes.shape[3]
+        out_h = (h + 2 * padding[0] - dilation[0] * (kernel[0] - 1) - 1) // stride[0] + 1
+        out_w = (w + 2 * padding[1] - dilation[1] * (kernel[1] - 1) - 1) // stride[1] + 1
+        sums = F.unfold(planes, kernel, dilation=dilation, padding=padding, stride=stride).sum(dim=1)
+        counts = F.unfold(torch.ones_like(planes[:1]), kernel, dilation=dilation, padding=padding, stride=stride).sum(dim=1)
+        y = (sums / counts).reshape(tuple(lead) + ((out_w,) if d == 1 else (out_h, out_w)))
+        return y
 
     def activation(self, kind, x, node):
         if kind not in ACTIVATIONS:
@@ -464,6 +509,9 @@ class Executor:
         if k == "Conv1d":
             pre = F.conv1d(x, layer.weight, None, layer.stride, layer.padding, layer.dilation, layer.groups)
             return [pre if layer.bias is None else self.bias_add(pre, layer.bias, [-1, 1])]
+        if k == "Conv2d":
+            pre = F.conv2d(x, layer.weight, None, layer.stride, layer.padding, layer.dilation, layer.groups)
+            return [pre if layer.bias is None else self.bias_add(pre, layer.bias, [-1, 1, 1])]
         if k in ("LSTM", "GRU"):
             if self.o.table2:
                 return self.recurrent_surrogate(layer, spec, a)
@@ -488,8 +536,8 @@ class Executor:
                 y = F.layer_norm(x, layer.normalized_shape, layer.weight, None, layer.eps)
                 return [self.bias_add(y, layer.bias, list(layer.normalized_shape))]
             return [layer(x)]
-        if k == "BatchNorm1d":
-            shape = [-1, 1] if x.dim() == 3 else [-1]
+        if k in ("BatchNorm1d", "BatchNorm2d"):
+            shape = [-1] + [1] * (x.dim() - 2)
             if self.gradmap:
                 # The mirror reads BatchNorm in its eval form (docs/mirror.md); running statistics are 0 and 1.
                 y = x / math.sqrt(1.0 + layer.eps)

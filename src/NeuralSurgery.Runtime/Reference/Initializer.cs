@@ -23,9 +23,9 @@ public sealed record InitOptions
 }
 
 /// <summary>
-/// PyTorch's default initialisation: Linear and Conv1d weight and bias U(−1/√fan_in, 1/√fan_in) (kaiming_uniform
-/// with a = √5), Embedding N(0, 1), LSTM/GRU U(−1/√H, 1/√H), LayerNorm and BatchNorm1d weight 1 and bias 0,
-/// running_mean 0, running_var 1. Each tensor draws from its own stream (seed, name).
+/// PyTorch's default initialisation: Linear, Conv1d and Conv2d weight and bias U(−1/√fan_in, 1/√fan_in)
+/// (kaiming_uniform with a = √5), Embedding N(0, 1), LSTM/GRU U(−1/√H, 1/√H), LayerNorm and BatchNorm weight 1 and
+/// bias 0, running_mean 0, running_var 1. Each tensor draws from its own stream (seed, name).
 /// </summary>
 internal static class Initializer
 {
@@ -50,8 +50,9 @@ internal static class Initializer
                 continue;
             }
 
-            if (positive && spec is not (LayerNormSpec or BatchNorm1dSpec))
+            if (positive && spec is not (LayerNormSpec or BatchNormSpec))
             {
+                // Elements per output row: in for Linear, in/groups·k for Conv1d, in/groups·kh·kw for Conv2d.
                 var fanIn = spec is EmbeddingSpec ? 1 : data.Length / p.Shape[0].Value;
                 for (var i = 0; i < data.Length; i++)
                 {

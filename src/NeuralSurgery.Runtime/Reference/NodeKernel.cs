@@ -28,7 +28,7 @@ internal sealed class KernelContext
     /// <summary>Gradient mapping: an index of −1 selects no embedding row (a categorical one-hot that is all zero).</summary>
     public bool AbsentIndices { get; init; }
 
-    /// <summary>Gradient mapping's avg-pool remedy (paper 001 section 2.3.1): max over an axis computed as the mean.</summary>
+    /// <summary>Gradient mapping's avg-pool remedy (paper 001 section 2.3.1): max over an axis or a pooling window computed as the mean.</summary>
     public bool MaxAsMean { get; init; }
 
     public int[] Evaluate(Shape shape)

@@ -212,3 +212,81 @@ internal sealed class TransposeKernel(GraphNode node, string where, int axis0, i
     public override Tensor?[] Backward(Tensor[] x, Tensor[] y, Tensor?[] dy, object? saved, KernelContext ctx) =>
         [AxisOps.Transpose(dy[0]!, axis0, axis1)];
 }
+
+/// <summary>
+/// max_pool1d/2d and avg_pool1d/2d over the last <see cref="PoolOp.Dimensions"/> axes (ceil_mode False; avg counts
+/// padded zeros, PyTorch's count_include_pad default). With <see cref="KernelContext.MaxAsMean"/> max pooling is
+/// the mean over each window's in-bounds positions (gradient mapping's avg-pool remedy).
+/// </summary>
+internal sealed class PoolKernel(GraphNode node, string where, PoolOp op) : NodeKernel(node, where)
+{
+    public override Tensor[] Forward(Tensor[] x, KernelContext ctx, out object? saved)
+    {
+        var (h, w) = Axes(x[0]);
+        var outShape = ctx.Evaluate(Node.OutputShapes[0]);
+        if (op.Pool == PoolKind.Max && !ctx.MaxAsMean)
+        {
+            var y = Pooling.Max(x[0], h, w, outShape, out var argmax);
+            saved = argmax;
+            return [y];
+        }
+
+        saved = null;
+        return [Pooling.Avg(x[0], h, w, outShape, countPadding: op.Pool == PoolKind.Avg)];
+    }
+
+    public override Tensor?[] Backward(Tensor[] x, Tensor[] y, Tensor?[] dy, object? saved, KernelContext ctx)
+    {
+        var (h, w) = Axes(x[0]);
+        return saved is int[] argmax
+            ? [Pooling.MaxGrad(dy[0]!, x[0].ShapeArray(), h, w, argmax)]
+            : [Pooling.AvgGrad(dy[0]!, x[0].ShapeArray(), h, w, countPadding: op.Pool == PoolKind.Avg)];
+    }
+
+    private (PoolAxis H, PoolAxis W) Axes(Tensor x)
+    {
+        PoolAxis Axis(int i)
+        {
+            var length = x.Dim(x.Rank - op.Dimensions + i);
+            return PoolAxis.Sliding(length, (int)op.OutputLength(i, length), op.Kernel[i], op.Stride[i], op.Padding[i], op.Dilation[i]);
+        }
+
+        return op.Dimensions == 2 ? (Axis(0), Axis(1)) : (PoolAxis.Unit, Axis(0));
+    }
+}
+
+/// <summary>
+/// adaptive_max_pool and adaptive_avg_pool (1-D/2-D): output o of O over length L reads [⌊oL/O⌋, ⌈(o+1)L/O⌉).
+/// Max follows <see cref="Pooling.Max"/>'s tie rule; <see cref="KernelContext.MaxAsMean"/> turns it into the mean.
+/// </summary>
+internal sealed class AdaptivePoolKernel(GraphNode node, string where, AdaptivePoolOp op) : NodeKernel(node, where)
+{
+    public override Tensor[] Forward(Tensor[] x, KernelContext ctx, out object? saved)
+    {
+        var (h, w) = Axes(x[0]);
+        var outShape = ctx.Evaluate(Node.OutputShapes[0]);
+        if (op.Pool == PoolKind.Max && !ctx.MaxAsMean)
+        {
+            var y = Pooling.Max(x[0], h, w, outShape, out var argmax);
+            saved = argmax;
+            return [y];
+        }
+
+        saved = null;
+        return [Pooling.Avg(x[0], h, w, outShape, countPadding: false)];
+    }
+
+    public override Tensor?[] Backward(Tensor[] x, Tensor[] y, Tensor?[] dy, object? saved, KernelContext ctx)
+    {
+        var (h, w) = Axes(x[0]);
+        return saved is int[] argmax
+            ? [Pooling.MaxGrad(dy[0]!, x[0].ShapeArray(), h, w, argmax)]
+            : [Pooling.AvgGrad(dy[0]!, x[0].ShapeArray(), h, w, countPadding: false)];
+    }
+
+    private (PoolAxis H, PoolAxis W) Axes(Tensor x)
+    {
+        PoolAxis Axis(int i) => PoolAxis.Adaptive(x.Dim(x.Rank - op.Dimensions + i), (int)op.Output[i]);
+        return op.Dimensions == 2 ? (Axis(0), Axis(1)) : (PoolAxis.Unit, Axis(0));
+    }
+}

@@ -18,9 +18,9 @@ namespace NeuralSurgery.Runtime.Reference;
 /// <remarks>
 /// <para>Symbolic dimensions (B, N, ...) are bound from the shapes of the inputs of each call. Categorical inputs
 /// hold integer indices stored as floats.</para>
-/// <para><see cref="Training"/> is false (eval mode) until set: Dropout is the identity and BatchNorm1d uses its
+/// <para><see cref="Training"/> is false (eval mode) until set: Dropout is the identity and BatchNorm uses its
 /// running statistics. In train mode Dropout draws a mask from <see cref="DropoutSeed"/> and a pass counter, and
-/// BatchNorm1d normalises with batch statistics and updates its running statistics.</para>
+/// BatchNorm normalises with batch statistics and updates its running statistics.</para>
 /// <para>Not thread-safe: one pass at a time per model; kernels parallelise inside.</para>
 /// </remarks>
 public sealed class ReferenceModel
@@ -82,10 +82,10 @@ public sealed class ReferenceModel
     /// <summary>Trainable parameters by state_dict name, in state_dict order. Optimisers update these tensors in place.</summary>
     public IReadOnlyDictionary<string, Tensor> Parameters => _parameters;
 
-    /// <summary>Float buffers (BatchNorm1d running_mean and running_var) by state_dict name.</summary>
+    /// <summary>Float buffers (BatchNorm running_mean and running_var) by state_dict name.</summary>
     public IReadOnlyDictionary<string, Tensor> Buffers => _buffers;
 
-    /// <summary>num_batches_tracked of each BatchNorm1d that tracks running statistics, by state_dict name.</summary>
+    /// <summary>num_batches_tracked of each BatchNorm that tracks running statistics, by state_dict name.</summary>
     public IReadOnlyDictionary<string, long> BatchesTracked => _counters.ToDictionary(kv => kv.Key, kv => kv.Value.Value, StringComparer.Ordinal);
 
     /// <summary>Train mode (batch statistics, dropout) or eval mode (the default).</summary>
@@ -378,7 +378,17 @@ public sealed class ReferenceModel
 
         public NodeKernel VisitLayerNorm(LayerNormSpec spec, (GraphNode Node, GraphModule? Module, string Where) a) => new LayerNormKernel(a.Node, a.Where, spec, Weights(a));
 
-        public NodeKernel VisitBatchNorm1d(BatchNorm1dSpec spec, (GraphNode Node, GraphModule? Module, string Where) a) =>
+        public NodeKernel VisitBatchNorm1d(BatchNorm1dSpec spec, (GraphNode Node, GraphModule? Module, string Where) a) => BatchNorm(spec, a);
+
+        public NodeKernel VisitBatchNorm2d(BatchNorm2dSpec spec, (GraphNode Node, GraphModule? Module, string Where) a) => BatchNorm(spec, a);
+
+        public NodeKernel VisitConv2d(Conv2dSpec spec, (GraphNode Node, GraphModule? Module, string Where) a) => new Conv2dKernel(a.Node, a.Where, spec, Weights(a));
+
+        public NodeKernel VisitPool(PoolOp op, (GraphNode Node, GraphModule? Module, string Where) a) => new PoolKernel(a.Node, a.Where, op);
+
+        public NodeKernel VisitAdaptivePool(AdaptivePoolOp op, (GraphNode Node, GraphModule? Module, string Where) a) => new AdaptivePoolKernel(a.Node, a.Where, op);
+
+        private NodeKernel BatchNorm(BatchNormSpec spec, (GraphNode Node, GraphModule? Module, string Where) a) =>
             new BatchNormKernel(a.Node, a.Where, spec, Weights(a), model._counters.GetValueOrDefault(a.Module!.Path + ".num_batches_tracked"));
 
         public NodeKernel VisitActivation(ActivationOp op, (GraphNode Node, GraphModule? Module, string Where) a) => new ActivationKernel(a.Node, a.Where, op.Activation);

@@ -362,6 +362,33 @@ public static class ExecutorComparison
             ("conv1d", One(b => b.Conv1d("conv", b.FeatureInput("x", B, 4, 9), 6, 3, stride: 2, padding: 1, dilation: 2, groups: 2))),
             ("conv1d_unbatched_no_bias", One(b => b.Conv1d("conv", b.FeatureInput("x", 3, 5), 2, 2, padding: 2, bias: false))),
             ("conv1d_depthwise", One(b => b.Conv1d("conv", b.FeatureInput("x", B, 3, 6), 3, 3, groups: 3))),
+            ("conv2d", One(b => b.Call(b.Module("conv", new Conv2dSpec(4, 6, 3, 2, StrideH: 2, StrideW: 1, PaddingH: 1, PaddingW: 2, DilationH: 1, DilationW: 2, Groups: 2)), b.FeatureInput("x", B, 4, 7, 6))[0])),
+            ("conv2d_unbatched_no_bias", One(b => b.Conv2d("conv", b.FeatureInput("x", 3, 4, 5), 2, 2, padding: 1, bias: false))),
+            ("conv2d_depthwise_stride", One(b => b.Conv2d("conv", b.FeatureInput("x", B, 3, 6, 5), 3, 3, stride: 2, groups: 3))),
+            ("batch_norm2d", One(b => b.BatchNorm2d("bn", b.FeatureInput("x", B, 3, 2, 3)))),
+            ("batch_norm2d_no_affine", One(b => b.Call(b.Module("bn", new BatchNorm2dSpec(2, Affine: false)), b.FeatureInput("x", B, 2, 3, 2))[0])),
+            ("batch_norm2d_no_stats", One(b => b.Call(b.Module("bn", new BatchNorm2dSpec(2, Momentum: 0.3, TrackRunningStats: false)), b.FeatureInput("x", B, 2, 3, 2))[0])),
+            ("max_pool2d_padding", One(b => b.Pool(b.FeatureInput("x", B, 2, 5, 6), PoolKind.Max, [3, 2], stride: [2, 1], padding: [1, 1]))),
+            ("max_pool2d_dilation_unbatched", One(b => b.Pool(b.FeatureInput("x", 2, 7, 5), PoolKind.Max, [2, 2], stride: [1, 2], dilation: [2, 1]))),
+            ("max_pool1d", One(b => b.Pool(b.FeatureInput("x", B, 3, 7), PoolKind.Max, [3], stride: [2], padding: [1]))),
+            ("avg_pool2d_padding", One(b => b.Pool(b.FeatureInput("x", B, 2, 5, 6), PoolKind.Avg, [3, 2], stride: [2, 2], padding: [1, 1]))),
+            ("avg_pool1d_unbatched", One(b => b.Pool(b.FeatureInput("x", 3, 7), PoolKind.Avg, [2], stride: [1], padding: [1]))),
+            ("adaptive_avg_pool2d", One(b => b.AdaptivePool(b.FeatureInput("x", B, 2, 7, 5), PoolKind.Avg, 3, 2))),
+            ("adaptive_max_pool2d", One(b => b.AdaptivePool(b.FeatureInput("x", B, 2, 7, 5), PoolKind.Max, 3, 4))),
+            ("adaptive_avg_pool1d_unbatched", One(b => b.AdaptivePool(b.FeatureInput("x", 2, 7), PoolKind.Avg, 4))),
+            ("adaptive_max_pool1d", One(b => b.AdaptivePool(b.FeatureInput("x", B, 2, 5), PoolKind.Max, 3))),
+            ("small_cnn_max_pool", One(b =>
+            {
+                // conv → bn → relu → pool → flatten → linear.
+                var c = b.Activation(b.BatchNorm2d("bn", b.Conv2d("conv", b.FeatureInput("x", B, 2, 7, 7), 4, 3, padding: 1, groups: 2)), ActivationKind.Relu);
+                return b.Linear("fc", b.Flatten(b.Pool(c, PoolKind.Max, [3, 3], stride: [2, 2], padding: [1, 1]), 1), 3);
+            })),
+            ("small_cnn_avg_adaptive", One(b =>
+            {
+                var c = b.Activation(b.BatchNorm2d("bn", b.Conv2d("conv", b.FeatureInput("x", B, 3, 8, 7), 4, 3, stride: 2, padding: 1)), ActivationKind.Relu);
+                var p = b.AdaptivePool(b.Pool(c, PoolKind.Avg, [2, 2], stride: [1, 1], padding: [1, 1]), PoolKind.Max, 2, 3);
+                return b.Linear("fc", b.Flatten(p, 1), 2);
+            })),
             ("lstm_states", Lstm(layers: 1, bidirectional: false, batchFirst: false)),
             ("lstm_two_layers_bidirectional", Lstm(layers: 2, bidirectional: true, batchFirst: false)),
             ("lstm_batch_first", Lstm(layers: 1, bidirectional: true, batchFirst: true)),

@@ -130,6 +130,199 @@ internal sealed class Conv1dKernel(GraphNode node, string where, Conv1dSpec spec
     }
 }
 
+/// <summary>
+/// torch.nn.Conv2d on [B, C, H, W] or unbatched [C, H, W]: per sample and group an im2col matrix
+/// [C/g·kh·kw, H_out·W_out] times the group's weight [O/g, C/g·kh·kw] (weight layout [out, in/groups, kh, kw], so a
+/// row reads (channel, tap row, tap column)); zero padding; per axis floor((L + 2p − d(k − 1) − 1)/s) + 1 outputs.
+/// Backward recomputes the columns instead of keeping them, as Conv1d does.
+/// </summary>
+internal sealed class Conv2dKernel(GraphNode node, string where, Conv2dSpec spec, ModuleWeights w) : NodeKernel(node, where)
+{
+    private readonly int _cg = (int)(spec.InChannels / spec.Groups);
+    private readonly int _og = (int)(spec.OutChannels / spec.Groups);
+    private readonly int _kh = (int)spec.KernelH;
+    private readonly int _kw = (int)spec.KernelW;
+
+    private int Rows => _cg * _kh * _kw;
+
+    public override Tensor[] Forward(Tensor[] x, KernelContext ctx, out object? saved)
+    {
+        saved = null;
+        var s = Sizes(x[0]);
+        var positions = s.OutH * s.OutW;
+        var y = Tensor.Zeros(ctx.Evaluate(Node.OutputShapes[0]));
+        var col = new float[Rows * positions];
+        var weight = w["weight"].Data;
+        for (var b = 0; b < s.Batch; b++)
+        {
+            for (var g = 0; g < spec.Groups; g++)
+            {
+                Im2Col(x[0].Data, b, g, s, col);
+                var dst = y.Data.AsSpan(((b * (int)spec.OutChannels) + (g * _og)) * positions, _og * positions);
+                MatMul.Multiply(weight.AsSpan(g * _og * Rows, _og * Rows), col, dst, _og, positions, Rows);
+            }
+
+            if (spec.Bias)
+            {
+                var bias = w["bias"].Data;
+                for (var o = 0; o < spec.OutChannels; o++)
+                {
+                    y.Data.AsSpan(((b * (int)spec.OutChannels) + o) * positions, positions).Add(bias[o]);
+                }
+            }
+        }
+
+        return [y];
+    }
+
+    public override Tensor?[] Backward(Tensor[] x, Tensor[] y, Tensor?[] dy, object? saved, KernelContext ctx)
+    {
+        var s = Sizes(x[0]);
+        var positions = s.OutH * s.OutW;
+        var g = dy[0]!.Data;
+        var col = new float[Rows * positions];
+        var dcol = new float[Rows * positions];
+        var weight = w["weight"];
+        var dw = ctx.Gradients!.For(w.Name("weight"), weight).Data;
+        var dx = Tensor.Zeros(x[0].ShapeArray());
+        for (var b = 0; b < s.Batch; b++)
+        {
+            for (var grp = 0; grp < spec.Groups; grp++)
+            {
+                var gy = g.AsSpan(((b * (int)spec.OutChannels) + (grp * _og)) * positions, _og * positions);
+                Im2Col(x[0].Data, b, grp, s, col);
+                MatMul.Multiply(gy, col, dw.AsSpan(grp * _og * Rows, _og * Rows), _og, Rows, positions, transposeB: true, accumulate: true);
+                MatMul.Multiply(weight.Data.AsSpan(grp * _og * Rows, _og * Rows), gy, dcol, Rows, positions, _og, transposeA: true);
+                Col2Im(dcol, b, grp, s, dx.Data);
+            }
+        }
+
+        if (spec.Bias)
+        {
+            var db = ctx.Gradients.For(w.Name("bias"), w["bias"]).Data;
+            for (var b = 0; b < s.Batch; b++)
+            {
+                for (var o = 0; o < spec.OutChannels; o++)
+                {
+                    db[o] += System.Numerics.Tensors.TensorPrimitives.Sum(g.AsSpan(((b * (int)spec.OutChannels) + o) * positions, positions));
+                }
+            }
+        }
+
+        return [dx];
+    }
+
+    private readonly record struct ConvSizes(int Batch, int H, int W, int OutH, int OutW);
+
+    private ConvSizes Sizes(Tensor x)
+    {
+        var batch = x.Rank == 4 ? x.Dim(0) : 1;
+        int h = x.Dim(x.Rank - 2), width = x.Dim(x.Rank - 1);
+        return new ConvSizes(batch, h, width, (int)spec.OutputLength(0, h), (int)spec.OutputLength(1, width));
+    }
+
+    /// <summary>The output columns [first, last] whose tap at input offset <paramref name="offset"/> lands inside [0, length).</summary>
+    private static (int First, int Last) Valid(int offset, int stride, int length, int outLength)
+    {
+        var first = offset >= 0 ? 0 : (-offset + stride - 1) / stride;
+        var last = Math.Min(outLength - 1, length - 1 - offset < 0 ? -1 : (length - 1 - offset) / stride);
+        return (first, last);
+    }
+
+    private void Im2Col(float[] x, int b, int g, ConvSizes s, float[] col)
+    {
+        int sh = (int)spec.StrideH, sw = (int)spec.StrideW;
+        var positions = s.OutH * s.OutW;
+        for (var ci = 0; ci < _cg; ci++)
+        {
+            var channel = x.AsSpan(((b * (int)spec.InChannels) + (g * _cg) + ci) * s.H * s.W, s.H * s.W);
+            for (var kh = 0; kh < _kh; kh++)
+            {
+                var offH = (kh * (int)spec.DilationH) - (int)spec.PaddingH;
+                for (var kw = 0; kw < _kw; kw++)
+                {
+                    var offW = (kw * (int)spec.DilationW) - (int)spec.PaddingW;
+                    var (first, last) = Valid(offW, sw, s.W, s.OutW);
+                    var row = col.AsSpan(((((ci * _kh) + kh) * _kw) + kw) * positions, positions);
+                    for (var oh = 0; oh < s.OutH; oh++)
+                    {
+                        var dst = row.Slice(oh * s.OutW, s.OutW);
+                        var h = (oh * sh) + offH;
+                        if (h < 0 || h >= s.H || first > last)
+                        {
+                            dst.Clear();
+                            continue;
+                        }
+
+                        dst[..first].Clear();
+                        dst[(last + 1)..].Clear();
+                        var src = channel.Slice(h * s.W, s.W);
+                        if (sw == 1)
+                        {
+                            src.Slice(first + offW, last - first + 1).CopyTo(dst[first..]);
+                        }
+                        else
+                        {
+                            for (var ow = first; ow <= last; ow++)
+                            {
+                                dst[ow] = src[(ow * sw) + offW];
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    private void Col2Im(float[] dcol, int b, int g, ConvSizes s, float[] dx)
+    {
+        int sh = (int)spec.StrideH, sw = (int)spec.StrideW;
+        var positions = s.OutH * s.OutW;
+        for (var ci = 0; ci < _cg; ci++)
+        {
+            var channel = dx.AsSpan(((b * (int)spec.InChannels) + (g * _cg) + ci) * s.H * s.W, s.H * s.W);
+            for (var kh = 0; kh < _kh; kh++)
+            {
+                var offH = (kh * (int)spec.DilationH) - (int)spec.PaddingH;
+                for (var kw = 0; kw < _kw; kw++)
+                {
+                    var offW = (kw * (int)spec.DilationW) - (int)spec.PaddingW;
+                    var (first, last) = Valid(offW, sw, s.W, s.OutW);
+                    if (first > last)
+                    {
+                        continue;
+                    }
+
+                    var row = dcol.AsSpan(((((ci * _kh) + kh) * _kw) + kw) * positions, positions);
+                    for (var oh = 0; oh < s.OutH; oh++)
+                    {
+                        var h = (oh * sh) + offH;
+                        if (h < 0 || h >= s.H)
+                        {
+                            continue;
+                        }
+
+                        var src = row.Slice(oh * s.OutW, s.OutW);
+                        var dst = channel.Slice(h * s.W, s.W);
+                        if (sw == 1)
+                        {
+                            var span = dst.Slice(first + offW, last - first + 1);
+                            System.Numerics.Tensors.TensorPrimitives.Add(span, src.Slice(first, last - first + 1), span);
+                        }
+                        else
+                        {
+                            for (var ow = first; ow <= last; ow++)
+                            {
+                                dst[(ow * sw) + offW] += src[ow];
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 internal static class SpanExtensions
 {
     public static void Add(this Span<float> span, float value) => System.Numerics.Tensors.TensorPrimitives.Add(span, value, span);

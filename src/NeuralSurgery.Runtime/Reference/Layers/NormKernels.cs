@@ -117,12 +117,13 @@ internal sealed class LayerNormKernel(GraphNode node, string where, LayerNormSpe
 }
 
 /// <summary>
-/// torch.nn.BatchNorm1d on [N, C] or [N, C, L], statistics per channel over N·L. Train mode (and any mode without
-/// running stats) normalises with the batch mean and biased variance and, when tracking, moves running_mean and
-/// running_var by momentum, running_var with the unbiased variance (n/(n − 1)), and counts num_batches_tracked.
-/// Eval mode with running stats normalises with them.
+/// torch.nn.BatchNorm1d on [N, C] or [N, C, L] and BatchNorm2d on [N, C, H, W]: statistics per channel over N and
+/// every spatial position (L = the product of the axes after C). Train mode (and any mode without running stats)
+/// normalises with the batch mean and biased variance and, when tracking, moves running_mean and running_var by
+/// momentum, running_var with the unbiased variance (n/(n − 1)), and counts num_batches_tracked. Eval mode with
+/// running stats normalises with them.
 /// </summary>
-internal sealed class BatchNormKernel(GraphNode node, string where, BatchNorm1dSpec spec, ModuleWeights w, StrongBox<long>? batchesTracked) : NodeKernel(node, where)
+internal sealed class BatchNormKernel(GraphNode node, string where, BatchNormSpec spec, ModuleWeights w, StrongBox<long>? batchesTracked) : NodeKernel(node, where)
 {
     private sealed record Saved(double[] Mean, double[] Rstd, bool BatchStats);
 
@@ -266,5 +267,15 @@ internal sealed class BatchNormKernel(GraphNode node, string where, BatchNorm1dS
         return [dx];
     }
 
-    private static (int N, int C, int L) Sizes(Tensor x) => (x.Dim(0), x.Dim(1), x.Rank == 3 ? x.Dim(2) : 1);
+    /// <summary>Batch, channels and positions per channel (1 for [N, C]); the rank was checked by shape inference.</summary>
+    private static (int N, int C, int L) Sizes(Tensor x)
+    {
+        var positions = 1;
+        for (var a = 2; a < x.Rank; a++)
+        {
+            positions *= x.Dim(a);
+        }
+
+        return (x.Dim(0), x.Dim(1), positions);
+    }
 }

@@ -15,7 +15,10 @@ public sealed record GradientMapOptions
     /// <summary>Initialisation when mapping a graph without weights; <see cref="InitOptions.PositiveNonBias"/> is the first remedy.</summary>
     public InitOptions Init { get; init; } = InitOptions.PyTorchDefault;
 
-    /// <summary>The second remedy: max over an axis is computed as the mean, so every set element gets a gradient.</summary>
+    /// <summary>
+    /// The second remedy: max over an axis is computed as the mean, max pooling as the mean over each window's
+    /// in-bounds elements and adaptive max pooling as adaptive avg pooling, so every set element gets a gradient.
+    /// </summary>
     public bool AveragePool { get; init; }
 
     /// <summary>Size of every symbolic dimension during mapping (a one-hot fills every position of its feature).</summary>
