@@ -221,7 +221,7 @@ public sealed class ModelSourceTests : System.IDisposable
         Assert.Equal(
             new[]
             {
-                $"{model}(15,9): error NS1001: Unsupported statement 'if (training) {{ x = x.relu(); }}' in Branchy.forward: the reader follows straight-line code; a branch is taken or not depending on values it does not know; the model graph is not built",
+                $"{model}(15,9): error NS1001: Unsupported statement 'if (training) {{ x = x.relu(); }}' in Branchy.forward: the reader takes a branch only when its condition is known at build time (constants, constructor arguments the schema or defaults bind, whether an optional module was created); the model graph is not built",
                 $"error: {model}: model 'Branchy': 1 error reading the model (listed above)",
             },
             result.ErrLines);

@@ -382,8 +382,47 @@ internal static class ConstantEvaluator
         }
     }
 
+    private static bool? Compare(BinaryOperatorKind kind, object? left, object? right)
+    {
+        int order;
+        if (left is long a && right is long b)
+        {
+            order = a.CompareTo(b);
+        }
+        else if (TryDouble(left, out var x) && TryDouble(right, out var y) && !double.IsNaN(x) && !double.IsNaN(y))
+        {
+            order = x.CompareTo(y);
+        }
+        else if (kind is BinaryOperatorKind.Equals or BinaryOperatorKind.NotEquals && (left is bool or string or null) && (right is bool or string or null))
+        {
+            var equal = Equals(left, right);
+            return kind == BinaryOperatorKind.Equals ? equal : !equal;
+        }
+        else
+        {
+            return null;
+        }
+
+        return kind switch
+        {
+            BinaryOperatorKind.Equals => order == 0,
+            BinaryOperatorKind.NotEquals => order != 0,
+            BinaryOperatorKind.LessThan => order < 0,
+            BinaryOperatorKind.LessThanOrEqual => order <= 0,
+            BinaryOperatorKind.GreaterThan => order > 0,
+            BinaryOperatorKind.GreaterThanOrEqual => order >= 0,
+            _ => null,
+        };
+    }
+
     public static ConstResult Arithmetic(BinaryOperatorKind kind, object? left, object? right)
     {
+        // Comparisons decide branches on bound values (dropout > 0 ? Dropout(p) : null).
+        if (Compare(kind, left, right) is { } compared)
+        {
+            return ConstResult.Of(compared);
+        }
+
         try
         {
             if (left is long a && right is long b)

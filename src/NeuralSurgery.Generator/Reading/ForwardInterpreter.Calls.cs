@@ -626,8 +626,10 @@ internal sealed partial class ForwardInterpreter
                 return d0 is { } a0 && d1 is { } a1 ? Build(call.Syntax, () => _b.Transpose(x, Axis(a0), Axis(a1))) : Poison;
             }
 
+            // Layout, device and dtype changes keep every element's features: identity in the mirror.
             case "contiguous":
             case "MoveToOuterDisposeScope":
+            case "to" or "to_type" or "type" or "float" or "double" or "long" or "int" or "half" or "bfloat16" or "cpu" or "cuda" or "detach" or "clone" or "alias":
                 return new TensorValue(x);
             case "softmax":
             case "log_softmax":

@@ -208,6 +208,10 @@ internal sealed partial class ForwardInterpreter
             case IForEachLoopOperation loop:
                 return ForEach(loop, f);
 
+            // if on a constant, a config value or whether an optional module exists: the reader takes the branch.
+            case IConditionalOperation branch when Condition(branch.Condition, f) is { } taken:
+                return taken ? Exec(branch.WhenTrue, f) : branch.WhenFalse is { } otherwise ? Exec(otherwise, f) : null;
+
             case IEmptyOperation:
             case ILocalFunctionOperation:
                 return null;
@@ -219,7 +223,7 @@ internal sealed partial class ForwardInterpreter
 
     private static string StatementReason(IOperation op) => op switch
     {
-        IConditionalOperation => "the reader follows straight-line code; a branch is taken or not depending on values it does not know",
+        IConditionalOperation => "the reader takes a branch only when its condition is known at build time (constants, constructor arguments the schema or defaults bind, whether an optional module was created)",
         ILoopOperation => "the reader unrolls only foreach over a ModuleList or Sequential field",
         ISwitchOperation => "the reader follows straight-line code; a switch depends on values it does not know",
         IThrowOperation => "the reader follows straight-line code to a return",
@@ -420,6 +424,11 @@ internal sealed partial class ForwardInterpreter
 
             case IBinaryOperation binary:
                 return Binary(binary.OperatorKind, Eval(binary.LeftOperand, f), Eval(binary.RightOperand, f), binary.Syntax, f);
+
+            case IConditionalOperation conditional:
+                return Condition(conditional.Condition, f) is { } taken
+                    ? Eval(taken ? conditional.WhenTrue : conditional.WhenFalse!, f)
+                    : Unsupported(op.Syntax, "expression", f.Where, StatementReason(conditional));
 
             case IUnaryOperation unary:
                 return Unary(unary, Eval(unary.Operand, f), f);
@@ -716,6 +725,39 @@ internal sealed partial class ForwardInterpreter
         }
 
         return Scalar(kind, left, right, site, f);
+    }
+
+    /// <summary>
+    /// A branch condition known at build time, or null: constants and bound sizes (through the constant evaluator's
+    /// comparisons), and <c>module == null</c> / <c>!= null</c> for an optional module field (null when not created).
+    /// </summary>
+    private bool? Condition(IOperation condition, Frame f)
+    {
+        if (condition is IBinaryOperation compare)
+        {
+            // Operands first, so an unknown comparison is reported once, at the branch, not also as an operator.
+            var left = Eval(compare.LeftOperand, f);
+            var right = Eval(compare.RightOperand, f);
+            var module = left as ModuleValue ?? right as ModuleValue;
+            var other = left is ModuleValue ? right : left;
+            if (compare.OperatorKind is BinaryOperatorKind.Equals or BinaryOperatorKind.NotEquals
+                && module is not null && other is ConstValue { Value: null } && module.Node is not FailedNode { Unassigned: false })
+            {
+                var isNull = module.Node is FailedNode { Unassigned: true };
+                return compare.OperatorKind == BinaryOperatorKind.Equals ? isNull : !isNull;
+            }
+
+            return left is ConstValue l && right is ConstValue r && ConstantEvaluator.Arithmetic(compare.OperatorKind, l.Value, r.Value) is { IsConstant: true, Value: bool known }
+                ? known
+                : null;
+        }
+
+        if (condition is IUnaryOperation { OperatorKind: UnaryOperatorKind.Not } not)
+        {
+            return Condition(not.Operand, f) is { } inner ? !inner : null;
+        }
+
+        return Eval(condition, f) is ConstValue { Value: bool b } ? b : null;
     }
 
     /// <summary>Arithmetic of sizes: constants, and dimensions read off shapes (linear forms only).</summary>

@@ -465,6 +465,10 @@ internal sealed class ModuleTreeReader
         {
             case IInvocationOperation call when TorchSymbols.IsNn(call.TargetMethod.ContainingType):
                 return ReadFactory(call, path, scope, where);
+
+            // An optional module (dropout > 0 ? Dropout(dropout) : null): the branch the bound arguments choose.
+            case IConditionalOperation { WhenFalse: { } whenFalse } choice when ConstantEvaluator.Evaluate(choice.Condition, scope).Value is bool taken:
+                return ReadModule(taken ? choice.WhenTrue : whenFalse, path, scope, where);
             case IObjectCreationOperation { Type: INamedTypeSymbol type } creation when TorchSymbols.IsUserModule(type):
             {
                 var inner = new ConstScope(_context);

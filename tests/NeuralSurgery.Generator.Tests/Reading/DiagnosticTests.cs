@@ -44,7 +44,7 @@ public class DiagnosticTests
             """), "M", X4);
         Assert.Null(r.Graph);
         Assert.Equal(
-            new[] { "NS1001 (14,9): Unsupported statement 'if (training) { x = x.relu(); }' in M.forward: the reader follows straight-line code; a branch is taken or not depending on values it does not know" + NotBuilt },
+            new[] { "NS1001 (14,9): Unsupported statement 'if (training) { x = x.relu(); }' in M.forward: the reader takes a branch only when its condition is known at build time (constants, constructor arguments the schema or defaults bind, whether an optional module was created)" + NotBuilt },
             ModelSource.Diagnostics(r));
     }
 
