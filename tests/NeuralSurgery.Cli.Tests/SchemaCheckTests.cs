@@ -71,7 +71,7 @@ public sealed class SchemaCheckTests : System.IDisposable
         Assert.Equal(
             [
                 $"{path}(5,20): error NS0003: feature 'hp' in input 'hero' is declared more than once (first at line 5, column 16); expected unique feature names",
-                $"{path}(6,5): error NS0002: unknown key 'bogus' in input 'hero'; expected one of: features, categorical, set",
+                $"{path}(6,5): error NS0002: unknown key 'bogus' in input 'hero'; expected one of: features, categorical, set, axes",
             ],
             result.OutLines);
         Assert.Equal([$"error: {path}: 2 errors in the feature schema"], result.ErrLines);

@@ -122,7 +122,7 @@ public class SchemaDiagnosticTests
         var d = Single(Schema("inputs:", "  hero:", "    features: [a]", "    featurs: [b]"));
 
         AssertAt(d, SchemaErrorCodes.UnknownKey, 6, 5);
-        Assert.Equal("unknown key 'featurs' in input 'hero'; expected one of: features, categorical, set", d.Message);
+        Assert.Equal("unknown key 'featurs' in input 'hero'; expected one of: features, categorical, set, axes", d.Message);
     }
 
     [Fact]
