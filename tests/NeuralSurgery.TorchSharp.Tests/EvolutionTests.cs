@@ -50,6 +50,13 @@ public sealed class EvolutionTests : IDisposable
             (from, to) => SignalV2.SurgeryFromSignalV1.Apply(from, to, Options));
 
     [Fact]
+    public void A_CNN_gains_an_image_channel_and_a_wider_convolution_and_BatchNorm2d() =>
+        Check(
+            new VisionV1(), VisionV1.Mirror.Graph, VisionV1.Mirror.Schema,
+            () => new VisionV2(), VisionV2.Mirror.Graph, VisionV2.Mirror.Schema,
+            (from, to) => VisionV2.SurgeryFromVisionV1.Apply(from, to, Options));
+
+    [Fact]
     public void A_new_model_that_did_not_go_through_surgery_fails_and_the_surgery_is_named_as_the_cause()
     {
         torch.manual_seed(7);
