@@ -63,7 +63,7 @@ internal static class GeneratorBench
 
         var references = References();
         var results = new List<Result>();
-        foreach (var model in new[] { GeneratorBenchSources.Deep40(), GeneratorBenchSources.OpenAiFive() })
+        foreach (var model in new[] { GeneratorBenchSources.Deep40(), GeneratorBenchSources.OpenAiFive(), GeneratorBenchSources.ResNet18() })
         {
             Console.Error.WriteLine($"generator: {model.Name} ...");
             results.Add(Measure(model, references, runs));

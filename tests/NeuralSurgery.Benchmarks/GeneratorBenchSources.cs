@@ -65,6 +65,90 @@ internal static class GeneratorBenchSources
             edit);
     }
 
+    /// <summary>
+    /// ResNet-18 for CIFAR-sized images (11.2 M parameters, 20 convolutions, 20 BatchNorm2d, 8 residual blocks of a
+    /// user module class with a conditional projection shortcut); v2 reads a depth channel besides red, green and blue;
+    /// the model edit widens the stem and the first stage from 64 to 80 channels.
+    /// </summary>
+    public static GeneratorBenchModel ResNet18()
+    {
+        var v1 = ResNetSource("ResNetV1", "resnet.v1.features.yaml", null, stem: 64);
+        var v2 = ResNetSource("ResNetV2", "resnet.v2.features.yaml", "ResNetV1", stem: 64);
+        var edit = ResNetSource("ResNetV2", "resnet.v2.features.yaml", "ResNetV1", stem: 80);
+        return new GeneratorBenchModel(
+            "ResNet-18",
+            62,
+            [("/repo/models/BasicBlock.cs", Usings + BasicBlock), ("/repo/models/ResNetV1.cs", v1), ("/repo/models/ResNetV2.cs", v2)],
+            [("/repo/models/resnet.v1.features.yaml", ResNetSchema(1, "[red, green, blue]")), ("/repo/models/resnet.v2.features.yaml", ResNetSchema(2, "[red, green, blue, depth]"))],
+            "/repo/models/ResNetV2.cs",
+            edit);
+    }
+
+    private const string BasicBlock = """
+        public sealed class BasicBlock : Module<Tensor, Tensor>
+        {
+            private readonly Conv2d conv1;
+            private readonly BatchNorm2d bn1;
+            private readonly Conv2d conv2;
+            private readonly BatchNorm2d bn2;
+            private readonly Module<Tensor, Tensor> shortcut;
+
+            public BasicBlock(long inPlanes, long planes, long stride) : base(nameof(BasicBlock))
+            {
+                conv1 = Conv2d(inPlanes, planes, 3, stride: stride, padding: 1, bias: false);
+                bn1 = BatchNorm2d(planes);
+                conv2 = Conv2d(planes, planes, 3, padding: 1, bias: false);
+                bn2 = BatchNorm2d(planes);
+                shortcut = stride != 1 || inPlanes != planes
+                    ? Sequential(Conv2d(inPlanes, planes, 1, stride: stride, bias: false), BatchNorm2d(planes))
+                    : Sequential();
+                RegisterComponents();
+            }
+
+            public override Tensor forward(Tensor x)
+            {
+                var y = functional.relu(bn1.forward(conv1.forward(x)));
+                y = bn2.forward(conv2.forward(y));
+                return functional.relu(y + shortcut.forward(x));
+            }
+        }
+        """;
+
+    private static string ResNetSource(string name, string schema, string? from, int stem)
+    {
+        var attributes = Attributes(schema, from);
+        var channels = from is null ? 3 : 4;
+        return Usings + attributes + $$"""
+            public sealed partial class {{name}} : Module<Tensor, Tensor>
+            {
+                private readonly Conv2d conv1 = Conv2d({{channels}}, {{stem}}, 3, padding: 1, bias: false);
+                private readonly BatchNorm2d bn1 = BatchNorm2d({{stem}});
+                private readonly Sequential layer1 = Sequential(new BasicBlock({{stem}}, {{stem}}, 1), new BasicBlock({{stem}}, {{stem}}, 1));
+                private readonly Sequential layer2 = Sequential(new BasicBlock({{stem}}, 128, 2), new BasicBlock(128, 128, 1));
+                private readonly Sequential layer3 = Sequential(new BasicBlock(128, 256, 2), new BasicBlock(256, 256, 1));
+                private readonly Sequential layer4 = Sequential(new BasicBlock(256, 512, 2), new BasicBlock(512, 512, 1));
+                private readonly AdaptiveAvgPool2d pool = AdaptiveAvgPool2d(1);
+                private readonly Linear fc = Linear(512, 10);
+
+                public {{name}}() : base(nameof({{name}})) => RegisterComponents();
+
+                public override Tensor forward(Tensor image)
+                {
+                    var x = functional.relu(bn1.forward(conv1.forward(image)));
+                    x = layer4.forward(layer3.forward(layer2.forward(layer1.forward(x))));
+                    return fc.forward(pool.forward(x).flatten(1));
+                }
+            }
+            """;
+    }
+
+    private static string Attributes(string schema, string? from) =>
+        $"[NeuralSurgery.SurgeryModel(\"{schema}\")]\n" + (from is null ? string.Empty : $"[NeuralSurgery.SurgeryFrom(typeof({from}))]\n");
+
+    private static string ResNetSchema(int version, string channels) =>
+        $"model: ResNet\nversion: {version}\ninputs:\n  image:\n    axes: [batch, features, 32, 32]\n    features: {channels}\n"
+        + "outputs:\n  label:\n    features: [plane, car, bird, cat, deer, dog, frog, horse, ship, truck]\n";
+
     /// <summary>A file no model depends on, different for each <paramref name="revision"/>: the unrelated edit.</summary>
     public static (string Path, string Text) Unrelated(int revision) =>
         ("/repo/Notes.cs", "namespace Game.Other;\n\ninternal static class Notes\n{\n    public const int Revision = " + revision.ToString(CultureInfo.InvariantCulture) + ";\n}\n");
@@ -130,7 +214,7 @@ internal static class GeneratorBenchSources
 
     private static string FiveSource(string name, string schema, string? from, int heroFeatures, int hidden)
     {
-        var attributes = $"[NeuralSurgery.SurgeryModel(\"{schema}\")]\n" + (from is null ? string.Empty : $"[NeuralSurgery.SurgeryFrom(typeof({from}))]\n");
+        var attributes = Attributes(schema, from);
         return Usings + attributes + $$"""
             public sealed partial class {{name}} : Module<Tensor, Tensor, Tensor, Tensor, Tensor, (Tensor, Tensor, Tensor, Tensor)>
             {

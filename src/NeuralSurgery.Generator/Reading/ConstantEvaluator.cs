@@ -244,6 +244,13 @@ internal static class ConstantEvaluator
                     return left;
                 }
 
+                // C#'s short circuit: 'device != null && device.type != CPU' is false without reading device.type.
+                if (left.Value is bool decided
+                    && ((b.OperatorKind == BinaryOperatorKind.ConditionalAnd && !decided) || (b.OperatorKind == BinaryOperatorKind.ConditionalOr && decided)))
+                {
+                    return ConstResult.Of(decided);
+                }
+
                 var right = Evaluate(b.RightOperand, scope);
                 return right.IsConstant ? Arithmetic(b.OperatorKind, left.Value, right.Value) : right;
             }

@@ -275,6 +275,20 @@ internal sealed class ModuleTreeReader
             case IVariableDeclarationGroupOperation:
             case IEmptyOperation:
                 return;
+
+            // if on a bound value (stride != 1 picks a projection shortcut; device != null moves the module): the
+            // branch that runs, as C# would run it.
+            case IConditionalOperation branch when ConstantEvaluator.Evaluate(branch.Condition, state.Scope).Value is bool taken:
+                if (taken)
+                {
+                    RunStatement(branch.WhenTrue, state, where);
+                }
+                else if (branch.WhenFalse is { } otherwise)
+                {
+                    RunStatement(otherwise, state, where);
+                }
+
+                return;
         }
 
         // Any other statement (if, loops, ...) may or may not run; a module field assigned inside it has no

@@ -208,4 +208,53 @@ public class ImageModelTests
             new[] { "NS1001 (14,9): Unsupported statement 'if (x.shape[0] > 1) { x = fc.forward(x); }' in M.forward: the reader takes a branch only when its condition is known at build time (constants, constructor arguments the schema or defaults bind, whether an optional module was created); the model graph is not built" },
             ModelSource.Diagnostics(result));
     }
+
+    [Fact]
+    public void Residual_blocks_with_a_conditional_projection_shortcut_read_as_torchsharp_names_them()
+    {
+        const string source = """
+            public sealed class Block : Module<Tensor, Tensor>
+            {
+                private readonly Conv2d conv;
+                private readonly BatchNorm2d bn;
+                private readonly Module<Tensor, Tensor> shortcut;
+
+                public Block(long inPlanes, long planes, long stride, Device? device = null) : base(nameof(Block))
+                {
+                    conv = Conv2d(inPlanes, planes, 3, stride: stride, padding: 1, bias: false);
+                    bn = BatchNorm2d(planes);
+                    shortcut = stride != 1 || inPlanes != planes
+                        ? Sequential(Conv2d(inPlanes, planes, 1, stride: stride, bias: false), BatchNorm2d(planes))
+                        : Sequential();
+                    RegisterComponents();
+                    if (device != null && device.type != DeviceType.CPU)
+                    {
+                        this.to(device);
+                    }
+                }
+
+                public override Tensor forward(Tensor x) => functional.relu(bn.forward(conv.forward(x)) + shortcut.forward(x));
+            }
+
+            public sealed class Net : Module<Tensor, Tensor>
+            {
+                private readonly Sequential layer = Sequential(new Block(3, 8, 2), new Block(8, 8, 1));
+
+                public Net() : base("net") => RegisterComponents();
+
+                public override Tensor forward(Tensor x) => layer.forward(x);
+            }
+            """;
+        var graph = ModelSource.Graph(ModelSource.Read(source, "Net", "model: Net\nversion: 1\ninputs:\n  x:\n    axes: [batch, features, 8, 8]\n    features: [r, g, b]\n"));
+
+        Assert.Equal(
+            new[]
+            {
+                "layer.0.conv.weight [8, 3, 3, 3]", "layer.0.bn.weight [8]", "layer.0.bn.bias [8]", "layer.0.shortcut.0.weight [8, 3, 1, 1]",
+                "layer.0.shortcut.1.weight [8]", "layer.0.shortcut.1.bias [8]", "layer.1.conv.weight [8, 8, 3, 3]", "layer.1.bn.weight [8]", "layer.1.bn.bias [8]",
+            },
+            ModelSource.StateDict(graph).Where(p => !p.Contains("running") && !p.Contains("num_batches")));
+        Assert.Equal("[B, 8, 4, 4]", graph.ShapeOf(graph.Outputs[0].Value).ToString());
+        Assert.Equal(2, graph.Nodes.Count(n => n.Op is BinaryOp { Operation: BinaryKind.Add }));
+    }
 }
