@@ -154,7 +154,14 @@ internal static class GraphCommand
         public string VisitSlice(SliceOp s, int _) => $"slice {I(s.Axis)} {I(s.Start)}:{I(s.End)}:{I(s.Step)}";
 
         public string VisitTranspose(TransposeOp t, int _) => $"transpose {I(t.Axis0)} {I(t.Axis1)}";
+
+        public string VisitPool(PoolOp p, int _) => $"{p.Kind} k {Sizes(p.Kernel)} s {Sizes(p.Stride)} p {Sizes(p.Padding)} d {Sizes(p.Dilation)}";
+
+        public string VisitAdaptivePool(AdaptivePoolOp p, int _) => p.Kind + " " + Sizes(p.Output);
     }
 
     private static string I(long value) => value.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>Per-axis sizes as "3x2" (one number for 1-D).</summary>
+    private static string Sizes(System.Collections.Generic.IEnumerable<long> values) => string.Join("x", values.Select(I));
 }
