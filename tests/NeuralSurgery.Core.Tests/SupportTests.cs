@@ -127,6 +127,9 @@ public class SupportTests
         "GRU.unbatched", "GRU.nobias", "GRU.no_initial_state", "GRU.state_input", "GRU.computed_state",
         "LayerNorm", "LayerNorm.multi_axis", "LayerNorm.no_affine", "LayerNorm.nobias",
         "BatchNorm1d", "BatchNorm1d.rank2", "BatchNorm1d.rank3", "BatchNorm1d.no_affine", "BatchNorm1d.no_running_stats",
+        "Conv2d", "Conv2d.stride", "Conv2d.padding", "Conv2d.dilation", "Conv2d.asymmetric", "Conv2d.groups", "Conv2d.depthwise",
+        "Conv2d.nobias", "Conv2d.unbatched", "Conv2d.symbolic_height",
+        "BatchNorm2d", "BatchNorm2d.no_affine", "BatchNorm2d.no_running_stats",
 
         // elementwise
         "dropout", "softmax", "log_softmax",
@@ -138,6 +141,9 @@ public class SupportTests
         "max", "mean", "sum", "reduce.keepdim", "reduce.drop", "reduce.symbolic_axis", "pool.set_input",
         "reshape", "reshape.infer", "reshape.split_features", "reshape.merge",
         "flatten", "unsqueeze", "squeeze", "narrow", "slice", "slice.step", "transpose",
+        "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "pool.padding", "pool.dilation", "pool.stride_not_kernel", "pool.unbatched",
+        "adaptive_max_pool1d", "adaptive_max_pool2d", "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive.non_dividing",
+        "adaptive.upsampling", "adaptive.symbolic",
         "output", "output.state",
     ];
 

@@ -163,4 +163,7 @@ internal static class GraphCommand
     }
 
     private static string I(long value) => value.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>Per-axis sizes as "3x2" (one number for 1-D).</summary>
+    private static string Sizes(System.Collections.Generic.IEnumerable<long> values) => string.Join("x", values.Select(I));
 }

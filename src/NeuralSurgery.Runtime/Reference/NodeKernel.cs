@@ -31,6 +31,12 @@ internal sealed class KernelContext
     /// <summary>Gradient mapping's avg-pool remedy (paper 001 section 2.3.1): max over an axis or a pooling window computed as the mean.</summary>
     public bool MaxAsMean { get; init; }
 
+    /// <summary>
+    /// Gradient mapping: a BatchNorm without running statistics runs in the eval form the mirror reads (running
+    /// statistics 0 and 1), not with batch statistics, which would mix every position of a channel.
+    /// </summary>
+    public bool MirrorNorms { get; init; }
+
     public int[] Evaluate(Shape shape)
     {
         var dims = new int[shape.Rank];

@@ -185,9 +185,9 @@ public sealed class ReferenceModel
 
     /// <summary>Runs the graph on <paramref name="inputs"/> (by graph input name) and keeps what backward needs.</summary>
     /// <exception cref="ReferenceExecutionException">An input is missing, unknown or of a shape the graph does not accept.</exception>
-    public ForwardPass Forward(IReadOnlyDictionary<string, Tensor> inputs) => ForwardCore(inputs, absentIndices: false, maxAsMean: false);
+    public ForwardPass Forward(IReadOnlyDictionary<string, Tensor> inputs) => ForwardCore(inputs, absentIndices: false, maxAsMean: false, mirrorNorms: false);
 
-    internal ForwardPass ForwardCore(IReadOnlyDictionary<string, Tensor> inputs, bool absentIndices, bool maxAsMean)
+    internal ForwardPass ForwardCore(IReadOnlyDictionary<string, Tensor> inputs, bool absentIndices, bool maxAsMean, bool mirrorNorms)
     {
         ArgumentNullException.ThrowIfNull(inputs);
         var symbols = SymbolBinder.Bind(Graph, inputs);
@@ -201,6 +201,7 @@ public sealed class ReferenceModel
         {
             AbsentIndices = absentIndices,
             MaxAsMean = maxAsMean,
+            MirrorNorms = mirrorNorms,
         };
         if (Training)
         {

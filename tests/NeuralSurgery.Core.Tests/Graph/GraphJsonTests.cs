@@ -137,8 +137,8 @@ public class GraphJsonTests
         var assembly = typeof(NodeOp).Assembly;
         var opTypes = assembly.GetTypes().Where(t => !t.IsAbstract && typeof(NodeOp).IsAssignableFrom(t)).ToList();
         var specTypes = assembly.GetTypes().Where(t => !t.IsAbstract && typeof(LayerSpec).IsAssignableFrom(t)).ToList();
-        Assert.Equal(15, opTypes.Count);
-        Assert.Equal(6, specTypes.Count);
+        Assert.Equal(17, opTypes.Count);
+        Assert.Equal(8, specTypes.Count);
         Assert.Empty(opTypes.Except(g.Nodes.Select(n => n.Op.GetType())));
         Assert.Empty(specTypes.Except(g.Modules.Select(m => m.Spec.GetType())));
 
@@ -190,6 +190,58 @@ public class GraphJsonTests
         Assert.Contains("\"dtype\": \"int64\"", json, StringComparison.Ordinal);
         Assert.Contains("\"shape\": []", json, StringComparison.Ordinal);
         Assert.Contains("\"role\": \"weight_ih\"", json, StringComparison.Ordinal);
+    }
+
+    /// <summary>Conv2d with per-axis attributes, BatchNorm2d with non-default ones, and all eight pooling kinds.</summary>
+    private static ModelGraph Windows()
+    {
+        var b = new GraphBuilder("Windows");
+        var x = b.FeatureInput("x", B, 4, 9, 8);
+        var conv = b.Call(b.Module("conv", new Conv2dSpec(4, 6, 3, 2, StrideH: 2, PaddingH: 1, DilationW: 2, Groups: 2, Bias: false)), x)[0]; // [B, 6, 5, 6]
+        var bn = b.Call(b.Module("bn", new BatchNorm2dSpec(6, Eps: 1e-3, Momentum: 0.25, Affine: false, TrackRunningStats: false)), conv)[0];
+        b.Output("max2", b.Pool(bn, PoolKind.Max, [3, 2], stride: [2, 1], padding: [1, 1], dilation: [1, 2]));
+        b.Output("avg2", b.Pool(bn, PoolKind.Avg, [2, 2], padding: [1, 0]));
+        b.Output("amax2", b.AdaptivePool(bn, PoolKind.Max, 3, 4));
+        b.Output("aavg2", b.AdaptivePool(bn, PoolKind.Avg, 1, 1));
+        var line = b.Reshape(x, B, 4, 72);
+        b.Output("max1", b.Pool(line, PoolKind.Max, [3], stride: [2], padding: [1], dilation: [2]));
+        b.Output("avg1", b.Pool(line, PoolKind.Avg, [4]));
+        b.Output("amax1", b.AdaptivePool(line, PoolKind.Max, 5));
+        b.Output("aavg1", b.AdaptivePool(line, PoolKind.Avg, 7));
+        return b.Build();
+    }
+
+    [Fact]
+    public void Conv2d_BatchNorm2d_and_every_pooling_kind_round_trip_with_their_attributes()
+    {
+        var g = Windows();
+        var json = GraphJson.Write(g);
+        var read = GraphJson.Read(json, "windows.graph.json");
+        Assert.Equal(g, read);
+        Assert.Equal(json, GraphJson.Write(read));
+        foreach (var kind in new[] { "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d", "adaptive_avg_pool1d", "adaptive_avg_pool2d", "Conv2d", "BatchNorm2d" })
+        {
+            Assert.Contains($"\"kind\": \"{kind}\"", json, StringComparison.Ordinal);
+        }
+
+        Assert.Contains("\"kernelSize\": [3, 2]", json, StringComparison.Ordinal);
+        Assert.Contains("\"stride\": [2, 1]", json, StringComparison.Ordinal);
+        Assert.Contains("\"padding\": [1, 0]", json, StringComparison.Ordinal);
+        Assert.Contains("\"dilation\": [1, 2]", json, StringComparison.Ordinal);
+        Assert.Contains("\"groups\": 2", json, StringComparison.Ordinal);
+        Assert.Contains("\"momentum\": 0.25", json, StringComparison.Ordinal);
+        Assert.Contains("\"trackRunningStats\": false", json, StringComparison.Ordinal);
+        Assert.Contains("\"kernel\": [3]", json, StringComparison.Ordinal);
+        Assert.Contains("\"output\": [3, 4]", json, StringComparison.Ordinal);
+        Assert.Contains("\"output\": [7]", json, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_conv2d_pair_of_the_wrong_length_is_rejected()
+    {
+        var json = GraphJson.Write(Windows()).Replace("\"kernelSize\": [3, 2]", "\"kernelSize\": [3, 2, 1]", StringComparison.Ordinal);
+        var e = Assert.Throws<JsonFormatException>(() => GraphJson.Read(json, File));
+        Assert.Equal($"{File}: $.modules[0].spec.kernelSize: kernelSize has 3 values; expected 2 (height, width)", e.Message);
     }
 
     [Fact]

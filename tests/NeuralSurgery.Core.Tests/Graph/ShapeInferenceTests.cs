@@ -288,6 +288,11 @@ public class ShapeInferenceTests
         Assert.Equal(S(B, 3, 4), Of("stack"));
         Assert.Equal(S(B, 19), Of("cat_1"));
         Assert.Equal(S(B, 3), Of("softmax"));
+        Assert.Equal(S(B, 4, 2, 4), Of("conv2d"));
+        Assert.Equal(S(B, 4, 3, 3), Of("max_pool2d"));
+        Assert.Equal(S(B, 4, 2, 1), Of("adaptive_avg_pool2d"));
+        Assert.Equal(S(B, 4, 3), Of("avg_pool1d"));
+        Assert.Equal(S(B, 4, 2), Of("adaptive_max_pool1d"));
     }
 
     // ------------------------------------------------------------ rejections

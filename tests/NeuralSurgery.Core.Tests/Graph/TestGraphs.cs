@@ -65,6 +65,13 @@ internal static class TestGraphs
         var joined = b.Concat(1, b.Flatten(stacked), sliced, summed, b.Unsqueeze(b.Sum(dropped, 1), 1)); // [B, 19]
         var act = b.Activation(b.Activation(b.Activation(joined, ActivationKind.Silu), ActivationKind.Elu), ActivationKind.LeakyRelu);
         var act2 = b.Activation(b.Activation(act, ActivationKind.Softplus), ActivationKind.Identity);
+        // Images: Conv2d (groups, padding), BatchNorm2d, max pooling, adaptive avg pooling; 1-D pooling on the grid.
+        var image = b.Reshape(x, B, 2, 2, 4);                                                   // [B, 2, 2, 4]
+        var conv2d = b.Conv2d("conv2d", image, 4, 3, padding: 1, groups: 2);                   // [B, 4, 2, 4]
+        var pooled2d = b.Pool(b.BatchNorm2d("bn2d", conv2d), PoolKind.Max, [2, 2], stride: [1, 2], padding: [1, 1]); // [B, 4, 3, 3]
+        var adaptive = b.AdaptivePool(pooled2d, PoolKind.Avg, 2, 1);                            // [B, 4, 2, 1]
+        var rows = b.AdaptivePool(b.Pool(grid, PoolKind.Avg, [2], padding: [1]), PoolKind.Max, 2); // [B, 4, 2]
+        b.Output("image", b.Concat(1, b.Flatten(adaptive, 1), b.Flatten(rows, 1)));            // [B, 16]
         var head = b.Linear("head", b.Relu(act2), 3);
         b.Output("probs", b.Softmax(head, -1));
         b.Output("logp", b.Softmax(head, 1, log: true), "log_probs");

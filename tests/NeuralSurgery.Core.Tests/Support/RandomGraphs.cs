@@ -41,7 +41,7 @@ public sealed class RandomGraphs
     private static readonly ActivationKind[] Activations = (ActivationKind[])Enum.GetValues(typeof(ActivationKind));
     private static readonly ReduceKind[] Reductions = (ReduceKind[])Enum.GetValues(typeof(ReduceKind));
 
-    private readonly Random _rng;
+    private Random _rng;
     private readonly RandomGraphOptions _o;
     private readonly GraphBuilder _b;
     private readonly List<Live> _pool = [];
@@ -158,6 +158,14 @@ public sealed class RandomGraphs
         if (outputs == 0)
         {
             _b.Output(NextName("y"), _pool.Last(l => l.IsNode && !l.IsRecurrentState).V);
+        }
+
+        // Images (Conv2d, BatchNorm2d, pooling) come last, drawn from a stream of their own, so every graph keeps
+        // the nodes it had before they existed (tests name seeds) and may gain an image chain with one more output.
+        _rng = new Random(_rng.Next());
+        if (_nodes < _o.MaxNodes && _rng.Next(5) < 2 && ImageChain() is { } image)
+        {
+            _b.Output(NextName("y"), image);
         }
 
         return _b.Build();
@@ -813,6 +821,240 @@ public sealed class RandomGraphs
         return true;
     }
 
+    // ----- images -----
+
+    /// <summary>
+    /// A source of rank 2 to 4 (a new [B, C, H, W] or [C, H, W] input, a [.., w] value reshaped to [.., C, H, W'], a
+    /// rank-3 value as it is or unsqueezed), then one to four of Conv2d, BatchNorm2d, activation, pooling and
+    /// adaptive pooling in random order, sometimes ending in flatten and Linear. Null when nothing fits the budget.
+    /// </summary>
+    private GraphValue? ImageChain()
+    {
+        if (ImageSource() is not { } x)
+        {
+            return null;
+        }
+
+        var steps = 1 + _rng.Next(4);
+        var applied = 0;
+        for (var attempt = 0; attempt < 16 && applied < steps && _nodes < _o.MaxNodes; attempt++)
+        {
+            var y = _rng.Next(6) switch
+            {
+                0 or 1 => TryConv2d(x),
+                2 => TryBatchNorm2d(x),
+                3 => x.Shape.Rank >= 3 ? Add(_b.Activation(x, RandomActivation())) : (GraphValue?)null,
+                4 => TryPool(x),
+                _ => TryAdaptivePool(x),
+            };
+            if (y is { } next)
+            {
+                x = next;
+                applied++;
+            }
+        }
+
+        if (applied == 0)
+        {
+            // Adaptive pooling to the sizes it has always fits (the source fits): the chain needs a node of its own.
+            x = TryAdaptivePool(x, keepSizes: true)!.Value;
+        }
+
+        // A small CNN's head: flatten and Linear, where the flattened width is a size the generator allows.
+        var rest = x.Shape.Dims.Skip(1).ToList();
+        if (_nodes + 2 <= _o.MaxNodes && x.Shape.Rank >= 3 && _rng.Next(3) == 0 && rest.All(d => d.IsConstant)
+            && rest.Aggregate(1L, (p, d) => p * d.Value) <= _o.MaxDerivedDim)
+        {
+            x = Add(Linear(Add(_b.Flatten(x, 1))));
+        }
+
+        return x;
+    }
+
+    private GraphValue? ImageSource()
+    {
+        var c = 1 + _rng.Next(3);
+        var h = 2 + _rng.Next(4);
+        var w = 2 + _rng.Next(4);
+        switch (_rng.Next(5))
+        {
+            case 0:
+                return Fits(Shape.Of(B, c, h, w)) ? Input(_b.FeatureInput(NextName("x"), B, c, h, w)) : null;
+            case 1:
+                return Input(_b.FeatureInput(NextName("x"), c, h, w));
+            case 2:
+            {
+                // [.., w] as [.., C, H, W'] with C·H·W' = w (factors may be 1).
+                var x = Pick(l => l.Shape.Rank == 2 && LastConstant(l.Shape) && !l.IsRecurrentState, preferUnused: false);
+                if (x is null || _nodes + 2 > _o.MaxNodes)
+                {
+                    return null;
+                }
+
+                var width = x.Shape[1].Value;
+                var factors = Enumerable.Range(1, (int)width).Where(f => width % f == 0).ToList();
+                var channels = factors[_rng.Next(factors.Count)];
+                var rest = Enumerable.Range(1, (int)(width / channels)).Where(f => width / channels % f == 0).ToList();
+                var height = rest[_rng.Next(rest.Count)];
+                return Add(_b.Reshape(Use(x), x.Shape[0], Dim.Of(channels), Dim.Of(height), Dim.Of(width / channels / height)));
+            }
+
+            case 3:
+            {
+                // A rank-3 value as it is: a 1-D pooling input, or [C, H, W] for Conv2d when its first axis is constant.
+                var x = Pick(l => l.Shape.Rank == 3 && LastConstant(l.Shape) && !l.IsRecurrentState, preferUnused: false);
+                return x is null ? null : Use(x);
+            }
+
+            default:
+            {
+                var x = Pick(l => l.Shape.Rank == 3 && LastConstant(l.Shape) && !l.IsRecurrentState && (l.Shape[1].IsConstant || l.Shape[1].IsPlainSymbol), preferUnused: false);
+                if (x is null || _nodes + 2 > _o.MaxNodes)
+                {
+                    return null;
+                }
+
+                return Add(_b.Unsqueeze(Use(x), 1));
+            }
+        }
+    }
+
+    private GraphValue? TryConv2d(GraphValue x)
+    {
+        var s = x.Shape;
+        if (s.Rank is not (3 or 4) || !s[s.Rank - 3].IsConstant)
+        {
+            return null;
+        }
+
+        var channels = s[s.Rank - 3].Value;
+        for (var attempt = 0; attempt < 20; attempt++)
+        {
+            long[] kernel = [1 + _rng.Next(3), 1 + _rng.Next(3)];
+            long[] stride = [1, 1], padding = [0, 0], dilation = [1, 1];
+            var outShape = s;
+            var ok = true;
+            for (var axis = 0; axis < 2 && ok; axis++)
+            {
+                var length = s[s.Rank - 2 + axis];
+                dilation[axis] = kernel[axis] > 1 && _rng.Next(4) == 0 ? 2 : 1;
+                padding[axis] = _rng.Next(3) == 0 ? 0 : _rng.Next(2);
+                stride[axis] = length.IsConstant && _rng.Next(3) == 0 ? 2 : 1;
+                var shrink = (2 * padding[axis]) - (dilation[axis] * (kernel[axis] - 1));
+                if (length.IsConstant)
+                {
+                    var n = Windows.OutputLength(length.Value, kernel[axis], stride[axis], padding[axis], dilation[axis]);
+                    ok = n >= 1;
+                    outShape = outShape.With(s.Rank - 2 + axis, n);
+                }
+                else
+                {
+                    // A symbolic length only passes through stride 1 without shrinking (it must stay >= 1 at any size).
+                    ok = length.IsPlainSymbol && shrink >= 0;
+                    outShape = outShape.With(s.Rank - 2 + axis, length + shrink);
+                }
+            }
+
+            var divisors = Enumerable.Range(1, (int)channels).Where(g => channels % g == 0).ToList();
+            var groups = _rng.Next(2) == 0 ? 1 : divisors[_rng.Next(divisors.Count)];
+            var outChannels = groups * (1 + _rng.Next(Math.Max(1, 4 / groups)));
+            outShape = outShape.With(s.Rank - 3, outChannels);
+            if (!ok || !Fits(outShape))
+            {
+                continue;
+            }
+
+            var spec = new Conv2dSpec(channels, outChannels, kernel[0], kernel[1], stride[0], stride[1], padding[0], padding[1], dilation[0], dilation[1], groups, _rng.Next(4) != 0);
+            return Add(_b.Call(_b.Module(NextName("conv2d"), spec), x)[0]);
+        }
+
+        return null;
+    }
+
+    private GraphValue? TryBatchNorm2d(GraphValue x)
+    {
+        if (x.Shape.Rank != 4 || !x.Shape[1].IsConstant)
+        {
+            return null;
+        }
+
+        var spec = new BatchNorm2dSpec(x.Shape[1].Value, Affine: _rng.Next(6) != 0, TrackRunningStats: _rng.Next(6) != 0);
+        return Add(_b.Call(_b.Module(NextName("bn2d"), spec), x)[0]);
+    }
+
+    /// <summary>Max or avg pooling over the last one or two constant axes; dilation only for max (torch's avg has none).</summary>
+    private GraphValue? TryPool(GraphValue x)
+    {
+        var s = x.Shape;
+        var d = s.Rank switch
+        {
+            2 => 1,
+            4 => 2,
+            _ => 1 + _rng.Next(2),
+        };
+        if (s.Rank < d + 1 || s.Rank > d + 2 || Enumerable.Range(s.Rank - d, d).Any(a => !s[a].IsConstant))
+        {
+            return null;
+        }
+
+        var kind = _rng.Next(2) == 0 ? PoolKind.Max : PoolKind.Avg;
+        for (var attempt = 0; attempt < 10; attempt++)
+        {
+            long[] kernel = new long[d], stride = new long[d], padding = new long[d], dilation = new long[d];
+            var outShape = s;
+            var ok = true;
+            for (var axis = 0; axis < d; axis++)
+            {
+                kernel[axis] = 1 + _rng.Next(3);
+                stride[axis] = 1 + _rng.Next(3);
+                padding[axis] = _rng.Next((int)(kernel[axis] / 2) + 1);
+                dilation[axis] = kind == PoolKind.Max && kernel[axis] > 1 && _rng.Next(4) == 0 ? 2 : 1;
+                var n = Windows.OutputLength(s[s.Rank - d + axis].Value, kernel[axis], stride[axis], padding[axis], dilation[axis]);
+                ok &= n >= 1;
+                outShape = outShape.With(s.Rank - d + axis, Math.Max(n, 1));
+            }
+
+            if (ok && Fits(outShape))
+            {
+                return Add(_b.Pool(x, kind, kernel, stride, padding, dilation));
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Adaptive max or avg pooling of the last one or two axes (symbolic ones too) to sizes up to one more than the length.</summary>
+    private GraphValue? TryAdaptivePool(GraphValue x, bool keepSizes = false)
+    {
+        var s = x.Shape;
+        var d = s.Rank switch
+        {
+            2 => 1,
+            4 => 2,
+            _ => 1 + _rng.Next(2),
+        };
+        if (s.Rank < d + 1 || s.Rank > d + 2)
+        {
+            return null;
+        }
+
+        var output = new long[d];
+        for (var axis = 0; axis < d; axis++)
+        {
+            var length = s[s.Rank - d + axis];
+            var most = length.IsConstant ? Math.Min(length.Value + 1, _o.MaxDerivedDim) : 3;
+            output[axis] = keepSizes && length.IsConstant ? length.Value : 1 + _rng.Next((int)most);
+        }
+
+        var outShape = s;
+        for (var axis = 0; axis < d; axis++)
+        {
+            outShape = outShape.With(s.Rank - d + axis, output[axis]);
+        }
+
+        return Fits(outShape) ? Add(_b.AdaptivePool(x, _rng.Next(2) == 0 ? PoolKind.Max : PoolKind.Avg, output)) : null;
+    }
+
     // ----- helpers -----
 
     private void NewFeatureInput()
@@ -1110,6 +1352,21 @@ public sealed class RandomGraphs
                             AddIf(!bn.Affine, "BatchNorm1d.no_affine");
                             AddIf(!bn.TrackRunningStats, "BatchNorm1d.no_running_stats");
                             break;
+                        case BatchNorm2dSpec bn:
+                            AddIf(!bn.Affine, "BatchNorm2d.no_affine");
+                            AddIf(!bn.TrackRunningStats, "BatchNorm2d.no_running_stats");
+                            break;
+                        case Conv2dSpec c:
+                            AddIf(c.StrideH > 1 || c.StrideW > 1, "Conv2d.stride");
+                            AddIf(c.PaddingH > 0 || c.PaddingW > 0, "Conv2d.padding");
+                            AddIf(c.DilationH > 1 || c.DilationW > 1, "Conv2d.dilation");
+                            AddIf(c.KernelH != c.KernelW || c.StrideH != c.StrideW || c.PaddingH != c.PaddingW, "Conv2d.asymmetric");
+                            AddIf(c.Groups > 1, "Conv2d.groups");
+                            AddIf(c.Groups > 1 && c.Groups == c.InChannels, "Conv2d.depthwise");
+                            AddIf(!c.Bias, "Conv2d.nobias");
+                            AddIf(shapes[0].Rank == 3, "Conv2d.unbatched");
+                            AddIf(!shapes[0][shapes[0].Rank - 2].IsConstant, "Conv2d.symbolic_height");
+                            break;
                     }
 
                     break;
@@ -1164,6 +1421,26 @@ public sealed class RandomGraphs
                         && output[output.Rank - 1].Value > 1 && output[output.Rank - 2].Value > 1;
                     AddIf(split, "reshape.split_features");
                     AddIf(output.Rank < input.Rank, "reshape.merge");
+                    break;
+                }
+
+                case PoolOp p:
+                {
+                    traits.Add(p.Kind);
+                    AddIf(p.Padding.Any(v => v > 0), "pool.padding");
+                    AddIf(p.Dilation.Any(v => v > 1), "pool.dilation");
+                    AddIf(!p.Stride.SequenceEqual(p.Kernel), "pool.stride_not_kernel");
+                    AddIf(shapes[0].Rank == p.Dimensions + 1, "pool.unbatched");
+                    break;
+                }
+
+                case AdaptivePoolOp p:
+                {
+                    traits.Add(p.Kind);
+                    var lengths = shapes[0].Dims.Skip(shapes[0].Rank - p.Dimensions).ToList();
+                    AddIf(lengths.Zip(p.Output).Any(t => t.First.IsConstant && t.First.Value % t.Second != 0), "adaptive.non_dividing");
+                    AddIf(lengths.Zip(p.Output).Any(t => t.First.IsConstant && t.First.Value < t.Second), "adaptive.upsampling");
+                    AddIf(lengths.Any(l => !l.IsConstant), "adaptive.symbolic");
                     break;
                 }
 
@@ -1254,7 +1531,8 @@ public sealed class RandomGraphs
         Conv1dSpec c => Inv($"Conv1d({c.InChannels} -> {c.OutChannels}, k {c.KernelSize}, s {c.Stride}, p {c.Padding}, d {c.Dilation}, g {c.Groups}{(c.Bias ? string.Empty : ", no bias")})"),
         RecurrentSpec r => Inv($"{r.Kind}({r.InputSize} -> {r.HiddenSize}, layers {r.NumLayers}{(r.Bidirectional ? ", bidirectional" : string.Empty)}{(r.BatchFirst ? ", batch_first" : string.Empty)}{(r.Bias ? string.Empty : ", no bias")})"),
         LayerNormSpec n => Inv($"LayerNorm([{string.Join(", ", n.NormalizedShape)}]{(n.ElementwiseAffine ? (n.Bias ? string.Empty : ", no bias") : ", no affine")})"),
-        BatchNorm1dSpec b => Inv($"BatchNorm1d({b.NumFeatures}{(b.Affine ? string.Empty : ", no affine")}{(b.TrackRunningStats ? string.Empty : ", no running stats")})"),
+        BatchNormSpec b => Inv($"{b.Kind}({b.NumFeatures}{(b.Affine ? string.Empty : ", no affine")}{(b.TrackRunningStats ? string.Empty : ", no running stats")})"),
+        Conv2dSpec c => Inv($"Conv2d({c.InChannels} -> {c.OutChannels}, k {c.KernelH}x{c.KernelW}, s {c.StrideH}x{c.StrideW}, p {c.PaddingH}x{c.PaddingW}, d {c.DilationH}x{c.DilationW}, g {c.Groups}{(c.Bias ? string.Empty : ", no bias")})"),
         _ => spec.ToString(),
     };
 
@@ -1274,8 +1552,12 @@ public sealed class RandomGraphs
         NarrowOp n => Inv($"narrow[axis {n.Axis}, start {n.Start}, length {n.Length}]"),
         SliceOp s => Inv($"slice[axis {s.Axis}, {s.Start}:{s.End}:{s.Step}]"),
         TransposeOp t => Inv($"transpose[{t.Axis0}, {t.Axis1}]"),
+        PoolOp p => $"{p.Kind}[k {Pair(p.Kernel)}, s {Pair(p.Stride)}, p {Pair(p.Padding)}, d {Pair(p.Dilation)}]",
+        AdaptivePoolOp p => $"{p.Kind}[{Pair(p.Output)}]",
         _ => op.Kind,
     };
 
     private static string Inv(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
+
+    private static string Pair(IEnumerable<long> values) => string.Join("x", values.Select(v => v.ToString(CultureInfo.InvariantCulture)));
 }

@@ -66,6 +66,50 @@ public class TracerAgreementTests
         Assert.Contains("dimension below 1", tooSmall.Message, System.StringComparison.Ordinal);
     }
 
+    /// <summary>Images built by hand, so every window variant is covered whatever the random graphs draw.</summary>
+    public static TheoryData<string> WindowCases() => new(WindowGraphs.Keys);
+
+    private static readonly System.Collections.Generic.Dictionary<string, System.Func<ModelGraph>> WindowGraphs = new()
+    {
+        // Features on W (the last axis): a strided, dilated, grouped conv mixes neighbouring features per group.
+        ["conv2d_strided_dilated_grouped"] = () => Image((b, x) => b.Call(b.Module("conv", new Conv2dSpec(4, 6, 3, 3, StrideH: 2, StrideW: 2, PaddingH: 1, PaddingW: 2, DilationW: 2, Groups: 2)), x)[0], 4, 7, 9),
+        ["conv2d_features_on_channels"] = () => Graph(b =>
+        {
+            // [B, H, W, C] transposed to channels first: each weight column reads its own channel (feature).
+            var x = b.FeatureInput("x", Dim.Batch, 3, 4, 5);
+            var channels = b.Transpose(b.Transpose(x, 1, 3), 2, 3);
+            return b.Conv2d("conv", channels, 4, 2, stride: 2, padding: 1);
+        }),
+        ["bn2d_then_max_pool_padded"] = () => Image((b, x) => b.Pool(b.BatchNorm2d("bn", x), PoolKind.Max, [3, 2], stride: [2, 1], padding: [1, 1]), 2, 5, 6),
+        ["avg_pool2d_and_adaptive_non_dividing"] = () => Image((b, x) => b.AdaptivePool(b.Pool(x, PoolKind.Avg, [2, 2], padding: [1, 1]), PoolKind.Avg, 3, 2), 2, 7, 7),
+        ["adaptive_max_upsampling"] = () => Image((b, x) => b.AdaptivePool(x, PoolKind.Max, 4, 5), 2, 3, 4),
+        ["pool1d_on_a_set"] = () => Graph(b => b.AdaptivePool(b.Pool(b.FeatureInput("x", Dim.Batch, Dim.Symbol("N"), 7), PoolKind.Max, [3], stride: [2], padding: [1], dilation: [2]), PoolKind.Avg, 2)),
+        ["small_cnn"] = () => Image((b, x) =>
+        {
+            var c = b.Relu(b.BatchNorm2d("bn", b.Conv2d("conv", x, 4, 3, padding: 1, groups: 2)));
+            return b.Linear("fc", b.Flatten(b.AdaptivePool(b.Pool(c, PoolKind.Max, [2, 2]), PoolKind.Avg, 1, 2), 1), 3);
+        }, 2, 6, 6),
+    };
+
+    [Theory]
+    [MemberData(nameof(WindowCases))]
+    public void Structured_tracer_equals_reference_tracer_on_images(string name)
+    {
+        var graph = WindowGraphs[name]();
+        var problem = Compare(graph, FeatureSpace.FromGraph(graph));
+        Assert.True(problem is null, problem);
+    }
+
+    private static ModelGraph Graph(System.Func<GraphBuilder, GraphValue> body)
+    {
+        var b = new GraphBuilder("m");
+        b.Output("y", body(b));
+        return b.Build();
+    }
+
+    private static ModelGraph Image(System.Func<GraphBuilder, GraphValue, GraphValue> body, long c, long h, long w) =>
+        Graph(b => body(b, b.FeatureInput("x", Dim.Batch, c, h, w)));
+
     [Fact]
     public void A_disagreement_is_detected()
     {

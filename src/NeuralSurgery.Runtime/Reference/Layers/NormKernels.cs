@@ -130,7 +130,7 @@ internal sealed class BatchNormKernel(GraphNode node, string where, BatchNormSpe
     public override Tensor[] Forward(Tensor[] x, KernelContext ctx, out object? saved)
     {
         var (n, c, l) = Sizes(x[0]);
-        var batchStats = ctx.Training || !spec.TrackRunningStats;
+        var batchStats = ctx.Training || (!spec.TrackRunningStats && !ctx.MirrorNorms);
         var mean = new double[c];
         var rstd = new double[c];
         var data = x[0].Data;
@@ -180,7 +180,7 @@ internal sealed class BatchNormKernel(GraphNode node, string where, BatchNormSpe
                 batchesTracked.Value++;
             }
         }
-        else
+        else if (spec.TrackRunningStats)
         {
             var rm = w["running_mean"].Data;
             var rv = w["running_var"].Data;
@@ -189,6 +189,11 @@ internal sealed class BatchNormKernel(GraphNode node, string where, BatchNormSpe
                 mean[ch] = rm[ch];
                 rstd[ch] = 1 / Math.Sqrt(rv[ch] + spec.Eps);
             }
+        }
+        else
+        {
+            // The mirror's eval form of a layer without running statistics: mean 0, variance 1.
+            Array.Fill(rstd, 1 / Math.Sqrt(1 + spec.Eps));
         }
 
         var y = Tensor.Zeros(x[0].ShapeArray());

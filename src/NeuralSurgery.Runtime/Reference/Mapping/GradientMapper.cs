@@ -109,7 +109,8 @@ public sealed record GradientMapComparison(long BooleanPairs, long GradientPairs
 /// Gradient mapping, paper 001 section 2.3.1: for each input feature slot, an input that is one-hot in that slot
 /// (every position of the feature set to 1, every other feature 0, categorical inputs selecting no row except the
 /// slot's value, states 0) and a backward pass of C = Σ c ⊙ y over the outputs (c positive per element); every parameter element with a non-zero
-/// gradient interacts with the feature.
+/// gradient interacts with the feature. The model runs in eval mode, and BatchNorm without running statistics in
+/// the mirror's eval form (mean 0, variance 1), as the PyTorch oracle's gradmap mode reads every BatchNorm.
 /// </summary>
 public static class GradientMapper
 {
@@ -179,7 +180,7 @@ public static class GradientMapper
                     inputs[input.Name] = t;
                 }
 
-                var pass = model.ForwardCore(inputs, absentIndices: true, maxAsMean: options.AveragePool);
+                var pass = model.ForwardCore(inputs, absentIndices: true, maxAsMean: options.AveragePool, mirrorNorms: true);
                 weights ??= options.OutputWeights?.ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal) ?? PositiveWeights(pass.Outputs, options.Seed);
                 var grads = model.Backward(pass, weights);
                 foreach (var (name, g) in grads.Parameters)
