@@ -85,7 +85,7 @@ public sealed class GraphBuilder
             throw new GraphException($"node id '{id}' is already used; input and node names must be unique");
         }
 
-        return Add(new CallOp(module), id ?? module.Replace('.', '_'), operands);
+        return Add(new CallOp(module), id ?? Stem(module), operands);
     }
 
     public GraphValue Linear(string module, GraphValue x, long outFeatures, bool bias = true) =>
@@ -287,6 +287,21 @@ public sealed class GraphBuilder
         _names.Add(id);
         _nodes.Add(new GraphNode(id, op, refs, shapes.ToEquatableArray()));
         return shapes.Select((s, i) => new GraphValue(new ValueRef(id, i), s)).ToArray();
+    }
+
+    /// <summary>A node id stem from a module path: '.' and any character an identifier cannot hold ("conv-0") become '_'.</summary>
+    private static string Stem(string module)
+    {
+        var chars = module.ToCharArray();
+        for (var i = 0; i < chars.Length; i++)
+        {
+            if (!(char.IsLetterOrDigit(chars[i]) || chars[i] == '_'))
+            {
+                chars[i] = '_';
+            }
+        }
+
+        return chars.Length > 0 && char.IsDigit(chars[0]) ? "m_" + new string(chars) : new string(chars);
     }
 
     private string NextId(string stem)

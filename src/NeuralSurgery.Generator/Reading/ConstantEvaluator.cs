@@ -138,7 +138,25 @@ internal sealed class ConstScope
 
     public ConstBinding? Get(ISymbol symbol) => _bindings.TryGetValue(symbol, out var b) ? b : null;
 
-    public ConstScope Clone() => new(new Dictionary<ISymbol, ConstBinding>(_bindings, SymbolEqualityComparer.Default), Context);
+    /// <summary>A copy; module lists in it are copied as they are now (Sequential(list) copies the list it is given).</summary>
+    public ConstScope Clone()
+    {
+        var copy = new Dictionary<ISymbol, ConstBinding>(_bindings.Count, SymbolEqualityComparer.Default);
+        foreach (var entry in _bindings)
+        {
+            copy[entry.Key] = entry.Value.Value is ModuleListBox list ? ConstBinding.Of(list.Snapshot()) : entry.Value;
+        }
+
+        return new ConstScope(copy, Context);
+    }
+}
+
+/// <summary>A dictionary of constants (a table of layer plans keyed by variant name).</summary>
+internal sealed class ConstMap
+{
+    public ConstMap(Dictionary<object, object?> values) => Values = values;
+
+    public Dictionary<object, object?> Values { get; }
 }
 
 /// <summary>A constant, or why an operation is not one.</summary>
@@ -191,6 +209,34 @@ internal static class ConstantEvaluator
             case IParameterReferenceOperation p:
                 return FromBinding(scope?.Get(p.Parameter));
 
+            // Locals of constructor code the module reader runs (loop counters, running widths, plans).
+            case ILocalReferenceOperation l:
+                return FromBinding(scope?.Get(l.Local));
+
+            case IArrayElementReferenceOperation { Indices.Length: 1 } element:
+            {
+                var array = Evaluate(element.ArrayReference, scope);
+                if (!array.IsConstant)
+                {
+                    return array;
+                }
+
+                // a[^1] counts from the end.
+                var fromEnd = element.Indices[0] is IUnaryOperation { OperatorKind: UnaryOperatorKind.Hat };
+                var index = Evaluate(fromEnd ? ((IUnaryOperation)element.Indices[0]).Operand : element.Indices[0], scope);
+                if (!index.IsConstant)
+                {
+                    return index;
+                }
+
+                return array.Value is long[] values && TryLong(index.Value, out var i) && (fromEnd ? values.Length - i : i) is var at && at >= 0 && at < values.Length
+                    ? ConstResult.Of(values[at])
+                    : ConstResult.Fail();
+            }
+
+            case IPropertyReferenceOperation { Property.Name: "Length" or "Count", Instance: { } instance } p when !p.Property.IsIndexer && Evaluate(instance, scope) is { IsConstant: true, Value: long[] or ModuleListBox } counted:
+                return ConstResult.Of(counted.Value is long[] a ? a.Length : (long)((ModuleListBox)counted.Value!).Items.Length);
+
             case IFieldReferenceOperation f when f.Field.IsStatic:
                 return FromBinding(scope?.Context?.StaticMember(f.Field));
 
@@ -200,8 +246,41 @@ internal static class ConstantEvaluator
             case IFieldReferenceOperation f when f.Instance is not null:
                 return Member(f.Instance, f.Field, scope);
 
+            // plans["vgg11"]: a readonly dictionary of constants indexed by a constant key.
+            case IPropertyReferenceOperation { Property.IsIndexer: true, Instance: { } map, Arguments.Length: 1 } p
+                when Evaluate(map, scope) is { IsConstant: true, Value: ConstMap table } && Evaluate(p.Arguments[0].Value, scope) is { IsConstant: true } key:
+                return key.Value is not null && table.Values.TryGetValue(key.Value, out var found) ? ConstResult.Of(found) : ConstResult.Fail();
+
             case IPropertyReferenceOperation p when p.Property.IsIndexer:
                 return ConstResult.Fail();
+
+            case IObjectCreationOperation { Type.Name: "Dictionary", Initializer: { } entries } when entries.Initializers.All(e => e is IInvocationOperation { Arguments.Length: 2 }):
+            {
+                var values = new Dictionary<object, object?>();
+                foreach (IInvocationOperation add in entries.Initializers)
+                {
+                    var key = Evaluate(add.Arguments[0].Value, scope);
+                    var value = Evaluate(add.Arguments[1].Value, scope);
+                    if (!key.IsConstant || key.Value is null || !value.IsConstant)
+                    {
+                        return ConstResult.Fail();
+                    }
+
+                    values[key.Value] = value.Value;
+                }
+
+                return ConstResult.Of(new ConstMap(values));
+            }
+
+            // name.ToLower() and the like on a bound string (a variant picked by name).
+            case IInvocationOperation { TargetMethod.Name: "ToLower" or "ToLowerInvariant" or "ToUpper" or "ToUpperInvariant" or "Trim", Arguments.Length: 0, Instance: { } text }
+                when Evaluate(text, scope) is { IsConstant: true, Value: string s }:
+                return ConstResult.Of(((IInvocationOperation)operation).TargetMethod.Name switch
+                {
+                    "ToLower" or "ToLowerInvariant" => s.ToLowerInvariant(),
+                    "ToUpper" or "ToUpperInvariant" => s.ToUpperInvariant(),
+                    _ => s.Trim(),
+                });
 
             case IPropertyReferenceOperation p when p.Property.IsStatic:
                 return FromBinding(scope?.Context?.StaticMember(p.Property));
@@ -217,6 +296,28 @@ internal static class ConstantEvaluator
 
             case IDefaultValueOperation:
                 return ConstResult.Of(null);
+
+            // $"conv-{i}": names of modules added in a loop.
+            case IInterpolatedStringOperation interpolated:
+            {
+                var text = new System.Text.StringBuilder();
+                foreach (var part in interpolated.Parts)
+                {
+                    switch (part)
+                    {
+                        case IInterpolatedStringTextOperation literal:
+                            text.Append(literal.Text.ConstantValue.Value as string);
+                            break;
+                        case IInterpolationOperation { Alignment: null, FormatString: null } hole when Evaluate(hole.Expression, scope) is { IsConstant: true } v && v.Value is long or string or bool:
+                            text.Append(v.Value is bool b ? (b ? "True" : "False") : System.Convert.ToString(v.Value, System.Globalization.CultureInfo.InvariantCulture));
+                            break;
+                        default:
+                            return ConstResult.Fail();
+                    }
+                }
+
+                return ConstResult.Of(text.ToString());
+            }
 
             case IUnaryOperation u:
             {

@@ -268,6 +268,11 @@ internal sealed partial class ForwardInterpreter
             case ICompoundAssignmentOperation compound:
                 Assign(compound.Target, Binary(compound.OperatorKind, Eval(compound.Target, f), Eval(compound.Value, f), compound.Syntax, f), f);
                 break;
+            // outputs.Add(head.forward(x)) on a local list of tensors: the list it holds grows.
+            case IInvocationOperation { TargetMethod.Name: "Add", Arguments.Length: 1, Instance: ILocalReferenceOperation list } add
+                when f.Locals.TryGetValue(list.Local, out var held) && held is ListValue items:
+                f.Locals[list.Local] = new ListValue(items.Items.Add(Eval(add.Arguments[0].Value, f)));
+                break;
             case IInvocationOperation call:
                 if (IsInPlace(call.TargetMethod))
                 {
@@ -438,6 +443,13 @@ internal sealed partial class ForwardInterpreter
 
             case IArrayCreationOperation { Initializer: { } init }:
                 return new ListValue(init.ElementValues.Select(e => Eval(e, f)).ToImmutableArray());
+
+            // new List<Tensor>() or new List<Tensor> { a, b }: a list the reader follows as it grows.
+            case IObjectCreationOperation { Type: INamedTypeSymbol { Name: "List", IsGenericType: true }, Arguments.Length: 0 } list
+                when list.Initializer is null || list.Initializer.Initializers.All(i => i is IInvocationOperation { TargetMethod.Name: "Add", Arguments.Length: 1 }):
+                return new ListValue(list.Initializer is null
+                    ? ImmutableArray<Value>.Empty
+                    : list.Initializer.Initializers.Select(i => Eval(((IInvocationOperation)i).Arguments[0].Value, f)).ToImmutableArray());
 
             case ICollectionExpressionOperation collection when collection.Elements.All(e => e is not ISpreadOperation):
                 return new ListValue(collection.Elements.Select(e => Eval(e, f)).ToImmutableArray());

@@ -1,4 +1,5 @@
 using System.Collections.Generic;
+using System.Collections.Immutable;
 using System.Globalization;
 using System.Linq;
 using System.Threading;
@@ -171,6 +172,9 @@ internal sealed class ModuleTreeReader
         /// <summary>Whether a constructor that runs calls RegisterComponents().</summary>
         public bool Registered { get; set; }
 
+        /// <summary>Helper methods being run, innermost last (a bound on recursion).</summary>
+        public int HelperDepth { get; set; }
+
         /// <summary>Last assignment of each module or tensor field, with the scope it is evaluated in.</summary>
         public Dictionary<IFieldSymbol, (IOperation Value, ConstScope Scope)> Assignments { get; } = new(SymbolEqualityComparer.Default);
     }
@@ -257,6 +261,13 @@ internal sealed class ModuleTreeReader
                 when IsThisField(target):
                 Assign(target.Field, assignment.Value, state);
                 return;
+            case IExpressionStatementOperation { Operation: IInvocationOperation { TargetMethod.Name: "Add", Arguments.Length: 1 } add }
+                when add.Instance is { } list && ConstantEvaluator.Evaluate(list, state.Scope).Value is ModuleListBox box:
+                box.Add(add.Arguments[0].Value, state.Scope.Clone());
+                return;
+            case IExpressionStatementOperation { Operation: IInvocationOperation helper } when IsOwnHelper(helper):
+                RunHelper(helper, state, where);
+                return;
             case IExpressionStatementOperation { Operation: IInvocationOperation call }:
                 if (call.TargetMethod.Name == "RegisterComponents" && call.Instance is null or IInstanceReferenceOperation && TorchSymbols.IsModule(call.TargetMethod.ContainingType))
                 {
@@ -272,8 +283,42 @@ internal sealed class ModuleTreeReader
                 }
 
                 return;
-            case IVariableDeclarationGroupOperation:
+            case IVariableDeclarationGroupOperation group:
+                foreach (var declaration in group.Declarations)
+                {
+                    foreach (var declarator in declaration.Declarators)
+                    {
+                        if ((declarator.Initializer ?? declaration.Initializer) is { } init)
+                        {
+                            SetLocal(declarator.Symbol, init.Value, state);
+                        }
+                    }
+                }
+
+                return;
             case IEmptyOperation:
+                return;
+            case IExpressionStatementOperation { Operation: ISimpleAssignmentOperation { Target: ILocalReferenceOperation local } assignment }:
+                SetLocal(local.Local, assignment.Value, state);
+                return;
+            case IExpressionStatementOperation { Operation: ISimpleAssignmentOperation { Target: IParameterReferenceOperation parameter } assignment }:
+                SetLocal(parameter.Parameter, assignment.Value, state);
+                return;
+            case IExpressionStatementOperation { Operation: ICompoundAssignmentOperation { Target: ILocalReferenceOperation local } compound }:
+            {
+                var now = ConstantEvaluator.Evaluate(compound.Target, state.Scope);
+                var by = ConstantEvaluator.Evaluate(compound.Value, state.Scope);
+                var r = now.IsConstant && by.IsConstant ? ConstantEvaluator.Arithmetic(compound.OperatorKind, now.Value, by.Value) : ConstResult.Fail();
+                state.Scope.Set(local.Local, r.IsConstant ? ConstBinding.Of(r.Value) : ConstBinding.NonConstant());
+                return;
+            }
+
+            case IExpressionStatementOperation { Operation: IIncrementOrDecrementOperation { Target: ILocalReferenceOperation local } step }:
+                Step(local.Local, step, state);
+                return;
+            case IForLoopOperation loop when Unroll(loop, state, where):
+                return;
+            case IForEachLoopOperation loop when ForEach(loop, state, where):
                 return;
 
             // if on a bound value (stride != 1 picks a projection shortcut; device != null moves the module): the
@@ -292,15 +337,287 @@ internal sealed class ModuleTreeReader
         }
 
         // Any other statement (if, loops, ...) may or may not run; a module field assigned inside it has no
-        // value the reader can know.
+        // value the reader can know, nor has a module list added to inside it.
         foreach (var d in statement.Descendants())
         {
+            if (d is IInvocationOperation { TargetMethod.Name: "Add" or "AddRange" or "Insert" } grow && grow.Instance is { } target
+                && ConstantEvaluator.Evaluate(target, state.Scope).Value is ModuleListBox grown)
+            {
+                grown.Fail($"modules are added to it in a statement the reader cannot run at build time ({Kind(statement)})", statement.Syntax);
+            }
+
             if (d is ISimpleAssignmentOperation { Target: IFieldReferenceOperation f } && IsThisField(f) && IsRegistered(f.Field.Type))
             {
                 _diagnostics.Unsupported(statement.Syntax, "statement", where, $"module field '{f.Field.Name}' must be assigned by a top-level statement of the constructor or by its initialiser");
                 return;
             }
         }
+    }
+
+    private static string Kind(IOperation statement) => statement switch
+    {
+        IConditionalOperation => "an if whose condition is not known",
+        ILoopOperation => "a loop whose bounds are not known or that runs more than " + MaxIterations.ToString(CultureInfo.InvariantCulture) + " times",
+        _ => "a statement it has no rule for",
+    };
+
+    /// <summary>Bound on unrolled iterations of one constructor loop (a hostile model cannot make the build spin).</summary>
+    private const int MaxIterations = 4096;
+
+    /// <summary>
+    /// A local of constructor code: a list of modules (a new List, an array of modules, a collection initialiser)
+    /// becomes a <see cref="ModuleListBox"/>; anything else is bound to its constant value or marked not constant.
+    /// </summary>
+    private void SetLocal(ISymbol local, IOperation value, ConstructorState state)
+    {
+        if (ListElements(value, state.Scope, out var problem) is { } items)
+        {
+            state.Scope.Set(local, ConstBinding.Of(new ModuleListBox(items)));
+            return;
+        }
+
+        if (problem is not null)
+        {
+            state.Scope.Set(local, ConstBinding.Of(new ModuleListBox([], problem, value.Syntax)));
+            return;
+        }
+
+        var r = ConstantEvaluator.Evaluate(value, state.Scope);
+        var type = local is ILocalSymbol l ? l.Type : ((IParameterSymbol)local).Type;
+        state.Scope.Set(local, r.IsConstant ? ConstBinding.Of(ConstantEvaluator.Convert(r.Value, type)) : r.FailedBinding ?? ConstBinding.NonConstant());
+    }
+
+    private static void Step(ILocalSymbol local, IIncrementOrDecrementOperation step, ConstructorState state)
+    {
+        var now = state.Scope.Get(local);
+        state.Scope.Set(
+            local,
+            now is { IsConstant: true, Value: long v } ? ConstBinding.Of(step.Kind == OperationKind.Increment ? v + 1 : v - 1) : ConstBinding.NonConstant());
+    }
+
+    /// <summary>
+    /// The modules of a list expression with the scope each is read in: an array or collection expression, a new
+    /// List with a collection initialiser (or empty), a local or parameter holding a list, .ToArray()/.ToList() of
+    /// one, and Enumerable.Range(start, count).Select(i => ...) with constant bounds. Null when the expression is no
+    /// list of modules (<paramref name="problem"/> says why when it is one the reader cannot follow).
+    /// </summary>
+    private ImmutableArray<(IOperation Element, ConstScope Scope)>? ListElements(IOperation value, ConstScope scope, out string? problem)
+    {
+        problem = null;
+        var op = Unwrap(value)!;
+        switch (op)
+        {
+            case IArrayCreationOperation { Initializer: { } init } when HoldsModules(op.Type):
+                return [.. init.ElementValues.Select(e => (e, scope))];
+            case IArrayCreationOperation when HoldsModules(op.Type):
+                problem = "an array of modules without an initialiser";
+                return null;
+            case ICollectionExpressionOperation collection when HoldsModules(op.Type) && collection.Elements.All(e => e is not ISpreadOperation):
+                return [.. collection.Elements.Select(e => (e, scope))];
+            case IObjectCreationOperation creation when HoldsModules(op.Type):
+            {
+                if (creation.Arguments.Length > 0 && creation.Arguments.Any(a => HoldsModules(a.Value.Type)))
+                {
+                    problem = "a list copied from another collection";
+                    return null;
+                }
+
+                var items = ImmutableArray.CreateBuilder<(IOperation, ConstScope)>();
+                if (creation.Initializer is { } initializer)
+                {
+                    foreach (var init in initializer.Initializers)
+                    {
+                        if (init is IInvocationOperation { TargetMethod.Name: "Add", Arguments.Length: 1 } add)
+                        {
+                            items.Add((add.Arguments[0].Value, scope));
+                        }
+                        else
+                        {
+                            problem = "a collection initialiser the reader cannot follow";
+                            return null;
+                        }
+                    }
+                }
+
+                return items.ToImmutable();
+            }
+
+            case ILocalReferenceOperation or IParameterReferenceOperation when ConstantEvaluator.Evaluate(op, scope).Value is ModuleListBox box:
+                problem = box.Problem;
+                return box.Problem is null ? box.Items : null;
+            case IInvocationOperation { TargetMethod.Name: "ToArray" or "ToList" } copy when (copy.Instance ?? copy.Arguments.FirstOrDefault()?.Value) is { } source && HoldsModules(op.Type):
+                return ListElements(source, scope, out problem);
+            case IInvocationOperation { TargetMethod.Name: "Select" } select when HoldsModules(op.Type):
+                return Selected(select, scope, out problem);
+            default:
+                if (HoldsModules(op.Type))
+                {
+                    problem = "the reader follows lists built in the constructor (new List, Add, constant loops, Enumerable.Range(...).Select)";
+                }
+
+                return null;
+        }
+    }
+
+    /// <summary>Enumerable.Range(start, count).Select(i => module): the lambda's value for each i, with i bound.</summary>
+    private ImmutableArray<(IOperation Element, ConstScope Scope)>? Selected(IInvocationOperation select, ConstScope scope, out string? problem)
+    {
+        problem = "Select over something other than Enumerable.Range with constant bounds";
+        var args = select.Arguments;
+        if (args.Length != 2
+            || Unwrap(args[0].Value) is not IInvocationOperation { TargetMethod.Name: "Range", Arguments.Length: 2 } range
+            || ConstantEvaluator.Evaluate(range.Arguments[0].Value, scope).Value is not long start
+            || ConstantEvaluator.Evaluate(range.Arguments[1].Value, scope).Value is not long count
+            || count < 0 || count > MaxIterations
+            || Unwrap(args[1].Value) is not IDelegateCreationOperation { Target: IAnonymousFunctionOperation lambda }
+            || lambda.Symbol.Parameters.Length != 1
+            || lambda.Body.Operations.Length != 1
+            || lambda.Body.Operations[0] is not IReturnOperation { ReturnedValue: { } result })
+        {
+            return null;
+        }
+
+        problem = null;
+        var items = ImmutableArray.CreateBuilder<(IOperation, ConstScope)>();
+        for (var i = 0L; i < count; i++)
+        {
+            var inner = scope.Clone();
+            inner.Set(lambda.Symbol.Parameters[0], ConstBinding.Of(start + i));
+            items.Add((result, inner));
+        }
+
+        return items.ToImmutable();
+    }
+
+    /// <summary>Whether a type is a collection (array, List, IList, IEnumerable) of modules or of (name, module) tuples.</summary>
+    private static bool HoldsModules(ITypeSymbol? type)
+    {
+        var element = type switch
+        {
+            IArrayTypeSymbol array => array.ElementType,
+            INamedTypeSymbol { IsGenericType: true, TypeArguments.Length: 1 } named when named.Name is "List" or "IList" or "IEnumerable" or "IReadOnlyList" or "ICollection" => named.TypeArguments[0],
+            _ => null,
+        };
+        return element is not null
+            && (TorchSymbols.IsModule(element) || (element is INamedTypeSymbol { IsTupleType: true } tuple && tuple.TupleElements.Length == 2 && TorchSymbols.IsModule(tuple.TupleElements[1].Type)));
+    }
+
+    /// <summary>A call of a method of this module class declared in source (a helper that builds layers or lists).</summary>
+    private static bool IsOwnHelper(IInvocationOperation call) =>
+        call.Instance is null or IInstanceReferenceOperation
+        && call.TargetMethod is { IsVirtual: false, IsAbstract: false, MethodKind: MethodKind.Ordinary } method
+        && method.DeclaringSyntaxReferences.Length > 0
+        && TorchSymbols.IsUserModule(method.ContainingType);
+
+    /// <summary>Runs a helper method's body with its parameters bound to the arguments (a list argument is the same list).</summary>
+    private void RunHelper(IInvocationOperation call, ConstructorState state, string where)
+    {
+        if (state.HelperDepth >= 16 || call.TargetMethod.DeclaringSyntaxReferences[0].GetSyntax(_ct) is not MethodDeclarationSyntax syntax
+            || _models.Get(syntax.SyntaxTree).GetOperation(syntax, _ct) is not IMethodBodyOperation { BlockBody: { } body })
+        {
+            _diagnostics.Unsupported(call.Syntax, "call", where, $"the reader follows helper methods with a block body, {16} calls deep");
+            return;
+        }
+
+        foreach (var argument in call.Arguments)
+        {
+            if (argument.Parameter is { } parameter)
+            {
+                var r = ConstantEvaluator.Evaluate(argument.Value, state.Scope);
+                state.Scope.Set(parameter, r.IsConstant ? ConstBinding.Of(r.Value) : r.FailedBinding ?? ConstBinding.NonConstant());
+            }
+        }
+
+        state.HelperDepth++;
+        try
+        {
+            RunBody(body, state, where);
+        }
+        finally
+        {
+            state.HelperDepth--;
+        }
+    }
+
+    /// <summary>A for loop with bounds known at build time, unrolled (at most <see cref="MaxIterations"/> times); false when it is not.</summary>
+    private bool Unroll(IForLoopOperation loop, ConstructorState state, string where)
+    {
+        if (loop.Condition is null)
+        {
+            return false;
+        }
+
+        foreach (var before in loop.Before)
+        {
+            if (before is IVariableDeclarationGroupOperation or IExpressionStatementOperation)
+            {
+                continue;
+            }
+
+            return false;
+        }
+
+        foreach (var before in loop.Before)
+        {
+            RunStatement(before, state, where);
+        }
+
+        for (var i = 0; ; i++)
+        {
+            if (ConstantEvaluator.Evaluate(loop.Condition, state.Scope).Value is not bool go || i > MaxIterations)
+            {
+                ReportUnrolled(loop, state, where);
+                return true;
+            }
+
+            if (!go)
+            {
+                return true;
+            }
+
+            RunStatement(loop.Body, state, where);
+            foreach (var bottom in loop.AtLoopBottom)
+            {
+                RunStatement(bottom, state, where);
+            }
+        }
+    }
+
+    /// <summary>A loop that stopped being knowable part way: what it adds or assigns afterwards is reported as unknown.</summary>
+    private void ReportUnrolled(ILoopOperation loop, ConstructorState state, string where)
+    {
+        foreach (var d in loop.Descendants())
+        {
+            if (d is IInvocationOperation { TargetMethod.Name: "Add" or "AddRange" or "Insert" } grow && grow.Instance is { } target
+                && ConstantEvaluator.Evaluate(target, state.Scope).Value is ModuleListBox grown)
+            {
+                grown.Fail($"modules are added to it in {Kind(loop)}", loop.Syntax);
+            }
+            else if (d is ISimpleAssignmentOperation { Target: IFieldReferenceOperation f } && IsThisField(f) && IsRegistered(f.Field.Type))
+            {
+                _diagnostics.Unsupported(loop.Syntax, "statement", where, $"module field '{f.Field.Name}' is assigned in {Kind(loop)}");
+                return;
+            }
+        }
+    }
+
+    /// <summary>foreach over a constant array of numbers (a channel plan): the body once per element.</summary>
+    private bool ForEach(IForEachLoopOperation loop, ConstructorState state, string where)
+    {
+        if (ConstantEvaluator.Evaluate(loop.Collection is IConversionOperation c ? c.Operand : loop.Collection, state.Scope).Value is not long[] values
+            || values.Length > MaxIterations
+            || loop.LoopControlVariable is not IVariableDeclaratorOperation { Symbol: { } variable })
+        {
+            return false;
+        }
+
+        foreach (var v in values)
+        {
+            state.Scope.Set(variable, ConstBinding.Of(ConstantEvaluator.Convert(v, variable.Type)));
+            RunStatement(loop.Body, state, where);
+        }
+
+        return true;
     }
 
     private static bool IsThisField(IFieldReferenceOperation f) => !f.Field.IsStatic && f.Instance is IInstanceReferenceOperation;
@@ -678,22 +995,21 @@ internal sealed class ModuleTreeReader
 
     private ModuleNode ReadContainer(IInvocationOperation call, string path, ConstScope scope, string where, bool sequential)
     {
-        var elements = new List<IOperation>();
+        var elements = new List<(IOperation Element, ConstScope Scope)>();
         foreach (var arg in call.Arguments)
         {
-            var value = Unwrap(arg.Value);
-            switch (value)
+            if (ListElements(arg.Value, scope, out var problem) is not { } items)
             {
-                case IArrayCreationOperation { Initializer: { } init }:
-                    elements.AddRange(init.ElementValues);
-                    break;
-                case ICollectionExpressionOperation collection when collection.Elements.All(e => e is not ISpreadOperation):
-                    elements.AddRange(collection.Elements);
-                    break;
-                default:
-                    _diagnostics.Unsupported(arg.Syntax, "argument", where, $"the children of {(sequential ? "Sequential" : "ModuleList")} must be listed in the call");
-                    return new FailedNode(path, call.Syntax, unassigned: false);
+                _diagnostics.Unsupported(
+                    arg.Syntax,
+                    "argument",
+                    where,
+                    $"the children of {(sequential ? "Sequential" : "ModuleList")} must be listed in the call or built in the constructor with constant bounds"
+                        + (problem is null ? string.Empty : ": " + problem));
+                return new FailedNode(path, call.Syntax, unassigned: false);
             }
+
+            elements.AddRange(items);
         }
 
         var children = new List<ModuleNode>();
@@ -701,12 +1017,13 @@ internal sealed class ModuleTreeReader
         var failed = false;
         for (var i = 0; i < elements.Count; i++)
         {
-            var element = Unwrap(elements[i])!;
+            var element = Unwrap(elements[i].Element)!;
+            var elementScope = elements[i].Scope;
             var name = i.ToString(CultureInfo.InvariantCulture);
             var module = element;
             if (element is ITupleOperation { Elements.Length: 2 } tuple)
             {
-                var key = ConstantEvaluator.Evaluate(tuple.Elements[0], scope);
+                var key = ConstantEvaluator.Evaluate(tuple.Elements[0], elementScope);
                 if (!key.IsConstant || key.Value is not string s || s.Length == 0)
                 {
                     _diagnostics.NonConstant(tuple.Elements[0].Syntax, "name", "Sequential");
@@ -725,7 +1042,7 @@ internal sealed class ModuleTreeReader
                 continue;
             }
 
-            var child = ReadModule(module, Join(path, name), scope, where);
+            var child = ReadModule(module, Join(path, name), elementScope, where);
             if (child is null)
             {
                 _diagnostics.Unsupported(module.Syntax, "module", where, "a container child cannot be null");

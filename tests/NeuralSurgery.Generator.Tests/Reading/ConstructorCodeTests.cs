@@ -1,0 +1,144 @@
+using System.Linq;
+using NeuralSurgery.Graph;
+
+namespace NeuralSurgery.Generator.Tests.Reading;
+
+/// <summary>
+/// Constructor code the module reader runs at build time: locals, loops with known bounds, helper methods, module
+/// lists handed to Sequential or ModuleList, Enumerable.Range(...).Select, plans in dictionaries; and the refusal when
+/// a list is built by code it cannot run.
+/// </summary>
+public class ConstructorCodeTests
+{
+    // The TorchSharp VGG example's way: a channel plan picked by name from a dictionary, a loop adding named layers.
+    private const string Vgg = """
+        public sealed class Vgg : Module<Tensor, Tensor>
+        {
+            private readonly Dictionary<string, long[]> plans = new Dictionary<string, long[]>
+            {
+                { "tiny", new long[] { 8, 0, 16, 0 } },
+                { "small", new long[] { 8, 8, 0, 16, 16, 0 } },
+            };
+
+            private readonly Module<Tensor, Tensor> layers;
+
+            public Vgg(string name, int classes = 10) : base(name)
+            {
+                var modules = new List<(string, Module<Tensor, Tensor>)>();
+                var plan = plans[name.ToLower()];
+                long channels = 3;
+                for (var i = 0; i < plan.Length; i++)
+                {
+                    if (plan[i] == 0)
+                    {
+                        modules.Add(($"pool-{i}", MaxPool2d(2)));
+                    }
+                    else
+                    {
+                        modules.Add(($"conv-{i}", Conv2d(channels, plan[i], 3, padding: 1)));
+                        modules.Add(($"relu-{i}", ReLU()));
+                        channels = plan[i];
+                    }
+                }
+
+                AddHead(modules, channels * 2 * 2, classes);
+                layers = Sequential(modules);
+                RegisterComponents();
+            }
+
+            private void AddHead(List<(string, Module<Tensor, Tensor>)> modules, long inputs, long classes)
+            {
+                modules.Add(("flatten", Flatten()));
+                modules.Add(("linear", Linear(inputs, classes)));
+            }
+
+            public override Tensor forward(Tensor x) => layers.forward(x);
+        }
+        """;
+
+    private static string Schema(string name) =>
+        $"model: Vgg\nversion: 1\narguments:\n  name: {name}\ninputs:\n  x:\n    axes: [batch, features, 8, 8]\n    features: [r, g, b]\n";
+
+    [Fact]
+    public void A_layer_list_built_by_a_loop_over_a_named_plan_reads_with_the_names_it_gives()
+    {
+        var graph = ModelSource.Graph(ModelSource.Read("using System.Collections.Generic;\n" + Vgg, "Vgg", Schema("Small")));
+
+        Assert.Equal(
+            new[]
+            {
+                "layers.conv-0.weight [8, 3, 3, 3]", "layers.conv-0.bias [8]", "layers.conv-1.weight [8, 8, 3, 3]", "layers.conv-1.bias [8]",
+                "layers.conv-3.weight [16, 8, 3, 3]", "layers.conv-3.bias [16]", "layers.conv-4.weight [16, 16, 3, 3]", "layers.conv-4.bias [16]",
+                "layers.linear.weight [10, 64]", "layers.linear.bias [10]",
+            },
+            ModelSource.StateDict(graph));
+        Assert.Equal(2, graph.Nodes.Count(n => n.Op is PoolOp));
+
+        var tiny = ModelSource.Graph(ModelSource.Read("using System.Collections.Generic;\n" + Vgg, "Vgg", Schema("tiny")));
+        Assert.Equal("layers.linear.weight [10, 64]", ModelSource.StateDict(tiny).Last(p => p.Contains("weight")));
+        Assert.Equal(2, tiny.Modules.Count(m => m.Spec is Conv2dSpec));
+    }
+
+    [Fact]
+    public void Heads_made_by_enumerable_range_select_are_a_module_list()
+    {
+        const string source = """
+            public sealed class Heads : Module<Tensor, Tensor>
+            {
+                private readonly ModuleList<Linear> heads;
+
+                public Heads(int count = 3, int width = 4) : base("heads")
+                {
+                    heads = ModuleList<Linear>(Enumerable.Range(0, count).Select(h => Linear(width, h + 1)).ToArray());
+                    RegisterComponents();
+                }
+
+                public override Tensor forward(Tensor x)
+                {
+                    var outputs = new List<Tensor>();
+                    foreach (var head in heads)
+                    {
+                        outputs.Add(head.forward(x));
+                    }
+
+                    return torch.cat(outputs, 1);
+                }
+            }
+            """;
+        var result = ModelSource.Read("using System.Linq;\nusing System.Collections.Generic;\n" + source, "Heads", "model: Heads\nversion: 1\ninputs:\n  x:\n    features: [a, b, c, d]\n");
+
+        Assert.True(result.Graph is not null, string.Join("\n", ModelSource.Diagnostics(result)));
+        Assert.Equal(new[] { "heads.0.weight [1, 4]", "heads.0.bias [1]", "heads.1.weight [2, 4]", "heads.1.bias [2]", "heads.2.weight [3, 4]", "heads.2.bias [3]" }, ModelSource.StateDict(result.Graph!));
+    }
+
+    [Fact]
+    public void A_list_filled_in_a_loop_whose_bound_is_unknown_is_refused_at_the_container()
+    {
+        const string source = """
+            public sealed class Deep : Module<Tensor, Tensor>
+            {
+                private readonly Module<Tensor, Tensor> layers;
+
+                public Deep(int depth) : base("deep")
+                {
+                    var modules = new List<Module<Tensor, Tensor>>();
+                    for (var i = 0; i < depth; i++)
+                    {
+                        modules.Add(Linear(4, 4));
+                    }
+
+                    layers = Sequential(modules);
+                    RegisterComponents();
+                }
+
+                public override Tensor forward(Tensor x) => layers.forward(x);
+            }
+            """;
+        var result = ModelSource.Read("using System.Collections.Generic;\n" + source, "Deep", "model: Deep\nversion: 1\ninputs:\n  x:\n    features: [a, b, c, d]\n");
+
+        Assert.Null(result.Graph);
+        Assert.Equal(
+            new[] { "NS1001 (19,29): Unsupported argument 'modules' in Deep constructor: the children of Sequential must be listed in the call or built in the constructor with constant bounds: modules are added to it in a loop whose bounds are not known or that runs more than 4096 times; the model graph is not built" },
+            ModelSource.Diagnostics(result));
+    }
+}
