@@ -130,6 +130,11 @@ internal sealed partial class ForwardInterpreter
             return TensorIndexFactory(call, f);
         }
 
+        if (type is { Name: "Math" or "MathF", ContainingNamespace.Name: "System" } && method.IsStatic)
+        {
+            return ScalarMath(call, f);
+        }
+
         if (!TorchSymbols.IsTorchSharpType(type) && method.DeclaringSyntaxReferences.Length > 0 && method.MethodKind == MethodKind.Ordinary)
         {
             // A helper method of a module class (or a static helper anywhere in source): inlined like forward.
@@ -149,6 +154,48 @@ internal sealed partial class ForwardInterpreter
         }
 
         return Unsupported(call.Syntax, "call", f.Where, $"the mirror has no rule for '{type?.Name}.{method.Name}'");
+    }
+
+    /// <summary>
+    /// Math.Sqrt(d_model) and the like: a number when its arguments are known, otherwise a scalar the reader does not
+    /// know; either way a factor without features (a scalar times a tensor keeps the tensor's sets).
+    /// </summary>
+    private Value ScalarMath(IInvocationOperation call, Frame f)
+    {
+        var args = call.Arguments.Select(a => Eval(a.Value, f)).ToList();
+        if (args.Any(a => a is PoisonValue))
+        {
+            return Poison;
+        }
+
+        if (args.Any(a => a is TensorValue))
+        {
+            return Unsupported(call.Syntax, "call", f.Where, $"Math.{call.TargetMethod.Name} takes numbers; a tensor needs the torch function");
+        }
+
+        var values = new double[args.Count];
+        for (var i = 0; i < args.Count; i++)
+        {
+            if (args[i] is not ConstValue c || !ConstantEvaluator.TryDouble(c.Value, out values[i]))
+            {
+                return new NonConstValue(null);
+            }
+        }
+
+        double? result = (call.TargetMethod.Name, values.Length) switch
+        {
+            ("Sqrt", 1) => Math.Sqrt(values[0]),
+            ("Pow", 2) => Math.Pow(values[0], values[1]),
+            ("Exp", 1) => Math.Exp(values[0]),
+            ("Log", 1) => Math.Log(values[0]),
+            ("Abs", 1) => Math.Abs(values[0]),
+            ("Max", 2) => Math.Max(values[0], values[1]),
+            ("Min", 2) => Math.Min(values[0], values[1]),
+            ("Floor", 1) => Math.Floor(values[0]),
+            ("Ceiling", 1) => Math.Ceiling(values[0]),
+            _ => null,
+        };
+        return result is { } r ? new ConstValue(ConstantEvaluator.Convert(r, call.Type)) : new NonConstValue(null);
     }
 
     private static SyntaxNode? FirstArgumentSyntax(IInvocationOperation call) =>

@@ -208,6 +208,9 @@ internal sealed partial class ForwardInterpreter
             case IForEachLoopOperation loop:
                 return ForEach(loop, f);
 
+            case IForLoopOperation loop when Counter(loop, f) is { } counter:
+                return For(loop, counter, f);
+
             // if on a constant, a config value or whether an optional module exists: the reader takes the branch.
             case IConditionalOperation branch when Condition(branch.Condition, f) is { } taken:
                 return taken ? Exec(branch.WhenTrue, f) : branch.WhenFalse is { } otherwise ? Exec(otherwise, f) : null;
@@ -224,7 +227,7 @@ internal sealed partial class ForwardInterpreter
     private static string StatementReason(IOperation op) => op switch
     {
         IConditionalOperation => "the reader takes a branch only when its condition is known at build time (constants, constructor arguments the schema or defaults bind, whether an optional module was created)",
-        ILoopOperation => "the reader unrolls only foreach over a ModuleList or Sequential field",
+        ILoopOperation => "the reader unrolls foreach over a ModuleList or Sequential field and for loops whose counter runs between bounds known at build time",
         ISwitchOperation => "the reader follows straight-line code; a switch depends on values it does not know",
         IThrowOperation => "the reader follows straight-line code to a return",
         _ => "the reader has no rule for this statement",
@@ -335,6 +338,75 @@ internal sealed partial class ForwardInterpreter
                 Unsupported(target.Syntax, "assignment", f.Where, "the reader assigns only locals, parameters and tuples of them");
                 break;
         }
+    }
+
+    /// <summary>
+    /// The counter of a loop the reader unrolls: <c>for (var i = start; i &lt; bound; i++)</c> (or +=, &lt;=, &gt;, --) with a
+    /// start and bound known at build time (a constant, a ModuleList's Count). Null when the loop is not of that form.
+    /// </summary>
+    private ILocalSymbol? Counter(IForLoopOperation loop, Frame f)
+    {
+        if (loop.Before.Length != 1
+            || loop.Before[0] is not IVariableDeclarationGroupOperation { Declarations.Length: 1 } group
+            || group.Declarations[0].Declarators.Length != 1
+            || loop.Condition is null
+            || loop.AtLoopBottom.Length != 1
+            || loop.AtLoopBottom[0] is not IExpressionStatementOperation { Operation: IIncrementOrDecrementOperation or ICompoundAssignmentOperation })
+        {
+            return null;
+        }
+
+        var declarator = group.Declarations[0].Declarators[0];
+        return (declarator.Initializer ?? group.Declarations[0].Initializer) is { } init && Eval(init.Value, f) is ConstValue { Value: long }
+            ? declarator.Symbol
+            : null;
+    }
+
+    /// <summary>Runs the body once per counter value while the condition holds (at most 4096 times).</summary>
+    private Value? For(IForLoopOperation loop, ILocalSymbol counter, Frame f)
+    {
+        var declarator = ((IVariableDeclarationGroupOperation)loop.Before[0]).Declarations[0].Declarators[0];
+        var init = (declarator.Initializer ?? ((IVariableDeclarationGroupOperation)loop.Before[0]).Declarations[0].Initializer)!;
+        var i = ((ConstValue)Eval(init.Value, f)).Value;
+        for (var n = 0; n <= 4096; n++)
+        {
+            // The counter is a number while the loop runs, whatever AsLocal makes of other scalar locals.
+            f.Locals[counter] = new ConstValue(i);
+            if (Condition(loop.Condition!, f) is not { } b)
+            {
+                return Unsupported(loop.Syntax, "statement", f.Where, StatementReason(loop));
+            }
+
+            if (!b)
+            {
+                return null;
+            }
+
+            var r = Exec(loop.Body, f);
+            if (r is not null)
+            {
+                return r;
+            }
+
+            i = loop.AtLoopBottom[0] switch
+            {
+                IExpressionStatementOperation { Operation: IIncrementOrDecrementOperation step } => (long)i! + (step.Kind == OperationKind.Increment ? 1 : -1),
+                IExpressionStatementOperation { Operation: ICompoundAssignmentOperation compound } when Eval(compound.Value, f) is ConstValue { Value: long by } =>
+                    compound.OperatorKind switch
+                    {
+                        BinaryOperatorKind.Add => (long)i! + by,
+                        BinaryOperatorKind.Subtract => (long)i! - by,
+                        _ => null,
+                    },
+                _ => null,
+            };
+            if (i is null)
+            {
+                return Unsupported(loop.Syntax, "statement", f.Where, StatementReason(loop));
+            }
+        }
+
+        return Unsupported(loop.Syntax, "statement", f.Where, "the reader unrolls loops of at most 4096 iterations");
     }
 
     private Value? ForEach(IForEachLoopOperation loop, Frame f)
@@ -624,6 +696,11 @@ internal sealed partial class ForwardInterpreter
         if (instance is TensorValue t && property.Name == "shape")
         {
             return new ShapeValue(t.Shape);
+        }
+
+        if (instance is ModuleValue { Node: ContainerNode children } && property.Name is "Count" or "Length")
+        {
+            return new ConstValue((long)children.Children.Count);
         }
 
         if (TorchSymbols.IsModule(property.Type) || TorchSymbols.IsTensor(property.Type))

@@ -797,6 +797,10 @@ internal sealed class ModuleTreeReader
             case IInvocationOperation call when TorchSymbols.IsNn(call.TargetMethod.ContainingType):
                 return ReadFactory(call, path, scope, where);
 
+            // new ModuleList<Module<Tensor, Tensor>>(a, b): the constructor the factory calls.
+            case IObjectCreationOperation { Type: INamedTypeSymbol created } list when TorchSymbols.IsModulesType(created, "ModuleList") || TorchSymbols.IsModulesType(created, "Sequential"):
+                return ReadContainer(list.Arguments, list.Syntax, path, scope, where, created.Name == "Sequential");
+
             // An optional module (dropout > 0 ? Dropout(dropout) : null): the branch the bound arguments choose.
             case IConditionalOperation { WhenFalse: { } whenFalse } choice when ConstantEvaluator.Evaluate(choice.Condition, scope).Value is bool taken:
                 return ReadModule(taken ? choice.WhenTrue : whenFalse, path, scope, where);
@@ -948,7 +952,7 @@ internal sealed class ModuleTreeReader
                 break;
             case "Sequential":
             case "ModuleList":
-                node = ReadContainer(call, path, scope, where, name == "Sequential");
+                node = ReadContainer(call.Arguments, call.Syntax, path, scope, where, name == "Sequential");
                 break;
             default:
                 _diagnostics.Unsupported(call.Syntax, "layer", where, $"the mirror has no rule for torch.nn.{name}");
@@ -993,10 +997,10 @@ internal sealed class ModuleTreeReader
 
     internal const string InPlaceFallback = "an out-of-place operation (later reads of its input see the input unchanged; an activation or dropout keeps feature sets either way)";
 
-    private ModuleNode ReadContainer(IInvocationOperation call, string path, ConstScope scope, string where, bool sequential)
+    private ModuleNode ReadContainer(ImmutableArray<IArgumentOperation> arguments, SyntaxNode site, string path, ConstScope scope, string where, bool sequential)
     {
         var elements = new List<(IOperation Element, ConstScope Scope)>();
-        foreach (var arg in call.Arguments)
+        foreach (var arg in arguments)
         {
             if (ListElements(arg.Value, scope, out var problem) is not { } items)
             {
@@ -1006,7 +1010,7 @@ internal sealed class ModuleTreeReader
                     where,
                     $"the children of {(sequential ? "Sequential" : "ModuleList")} must be listed in the call or built in the constructor with constant bounds"
                         + (problem is null ? string.Empty : ": " + problem));
-                return new FailedNode(path, call.Syntax, unassigned: false);
+                return new FailedNode(path, site, unassigned: false);
             }
 
             elements.AddRange(items);
@@ -1054,7 +1058,7 @@ internal sealed class ModuleTreeReader
             children.Add(child);
         }
 
-        return failed ? new FailedNode(path, call.Syntax, unassigned: false) : new ContainerNode(path, call.Syntax, sequential, children);
+        return failed ? new FailedNode(path, site, unassigned: false) : new ContainerNode(path, site, sequential, children);
     }
 
     /// <summary>

@@ -141,4 +141,62 @@ public class ConstructorCodeTests
             new[] { "NS1001 (19,29): Unsupported argument 'modules' in Deep constructor: the children of Sequential must be listed in the call or built in the constructor with constant bounds: modules are added to it in a loop whose bounds are not known or that runs more than 4096 times; the model graph is not built" },
             ModelSource.Diagnostics(result));
     }
+
+    [Fact]
+    public void Forward_loops_over_a_module_list_by_index_and_scalar_math_read()
+    {
+        const string source = """
+            public sealed class Stack : Module<Tensor, Tensor>
+            {
+                private const int Width = 16;
+                private readonly ModuleList<Module<Tensor, Tensor>> parts = new ModuleList<Module<Tensor, Tensor>>(Linear(4, Width), Linear(Width, 2));
+
+                public Stack() : base("stack") => RegisterComponents();
+
+                public override Tensor forward(Tensor x)
+                {
+                    for (var i = 0; i < parts.Count; i++)
+                    {
+                        x = parts[i].forward(x) * Math.Sqrt(Width);
+                    }
+
+                    return x;
+                }
+            }
+            """;
+        var result = ModelSource.Read(source, "Stack", "model: Stack\nversion: 1\ninputs:\n  x:\n    features: [a, b, c, d]\n");
+
+        Assert.NotNull(result.Graph);
+        Assert.Equal(new[] { "call parts.0", "call parts.1" }, result.Graph!.Nodes.Select(n => ModelSource.Describe(n.Op)));
+        Assert.All(result.Diagnostics, d => Assert.Equal("NS1002", d.Id)); // the scalar factor is read as the identity of the tensor
+    }
+
+    [Fact]
+    public void A_forward_loop_whose_bound_is_unknown_is_refused()
+    {
+        const string source = """
+            public sealed class M : Module<Tensor, Tensor>
+            {
+                private readonly Linear fc = Linear(4, 4);
+
+                public M() : base("m") => RegisterComponents();
+
+                public override Tensor forward(Tensor x)
+                {
+                    for (var i = 0; i < x.shape[0]; i++)
+                    {
+                        x = fc.forward(x);
+                    }
+
+                    return x;
+                }
+            }
+            """;
+        var result = ModelSource.Read(source, "M", "model: M\nversion: 1\ninputs:\n  x:\n    features: [a, b, c, d]\n");
+
+        Assert.Null(result.Graph);
+        Assert.Contains(
+            "NS1001 (14,9): Unsupported statement 'for (var i = 0; i < x.shape[0]; i++) { x = fc.forward(x); }' in M.forward: the reader unrolls foreach over a ModuleList or Sequential field and for loops whose counter runs between bounds known at build time; the model graph is not built",
+            ModelSource.Diagnostics(result));
+    }
 }
