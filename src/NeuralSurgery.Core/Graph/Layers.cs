@@ -120,6 +120,9 @@ public sealed record Conv1dSpec(
 {
     public override string Kind => "Conv1d";
 
+    /// <summary>The same convolution over <c>[B, C, 1, L]</c>: the mirror rules of Conv2d serve both (same element order).</summary>
+    public Conv2dSpec AsConv2d() => new(InChannels, OutChannels, 1, KernelSize, 1, Stride, 0, Padding, 1, Dilation, Groups, Bias);
+
     public override long UnitGroups => Groups;
 
     public override TResult Accept<TArg, TResult>(ILayerVisitor<TArg, TResult> visitor, TArg arg) => visitor.VisitConv1d(this, arg);

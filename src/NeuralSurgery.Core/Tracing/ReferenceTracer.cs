@@ -443,55 +443,14 @@ public static class ReferenceTracer
         /// <c>W[o, c', k] ∪= x[b, g·C/G + c', l]</c> for each such tap; <c>b[o] ∪= y[b, o, t]</c>. An unbatched
         /// <c>[C, L]</c> operand is one batch element.
         /// </summary>
+        /// <summary>Conv1d is Conv2d over a height of 1: the weight and bias elements line up index for index.</summary>
         private ReferenceValue Conv1d(GraphNode node, string path, Conv1dSpec spec, ReferenceValue x, long[] outShape)
         {
             var rank = x.Shape.Length;
             Require(node, (rank == 2 || rank == 3) && x.Shape[rank - 2] == spec.InChannels, x, $"[B, {spec.InChannels}, L] or [{spec.InChannels}, L]");
-            var batch = rank == 3 ? x.Shape[0] : 1;
-            var length = x.Shape[rank - 1];
-            var outLength = ((length + (2 * spec.Padding) - (spec.Dilation * (spec.KernelSize - 1)) - 1) / spec.Stride) + 1;
-            var expected = rank == 3 ? new[] { batch, spec.OutChannels, outLength } : new[] { spec.OutChannels, outLength };
-            Require(node, outLength >= 0 && ReferenceIndex.SameShape(outShape, expected), x, $"output shape {ReferenceIndex.Format(outShape)} (computed {ReferenceIndex.Format(expected)})");
-
-            var weight = Parameter(path, spec, ParameterRole.Weight);
-            var bias = spec.Bias ? Parameter(path, spec, ParameterRole.Bias) : null;
-            var groupIn = spec.InChannels / spec.Groups;
-            var groupOut = spec.OutChannels / spec.Groups;
-            var y = new FeatureSet[ReferenceIndex.Count(outShape)];
-            for (long b = 0; b < batch; b++)
-            {
-                for (long o = 0; o < spec.OutChannels; o++)
-                {
-                    var g = o / groupOut;
-                    for (long t = 0; t < outLength; t++)
-                    {
-                        var sum = FeatureSet.Empty;
-                        for (long c = 0; c < groupIn; c++)
-                        {
-                            for (long k = 0; k < spec.KernelSize; k++)
-                            {
-                                var l = (t * spec.Stride) + (k * spec.Dilation) - spec.Padding;
-                                if (l < 0 || l >= length)
-                                {
-                                    continue;
-                                }
-
-                                var xc = x.Elements[(int)((((b * spec.InChannels) + (g * groupIn) + c) * length) + l)];
-                                sum = sum.Union(xc);
-                                Meet(weight, (int)((((o * groupIn) + c) * spec.KernelSize) + k), xc);
-                            }
-                        }
-
-                        y[(int)((((b * spec.OutChannels) + o) * outLength) + t)] = sum;
-                        if (bias is not null)
-                        {
-                            Meet(bias, (int)o, sum);
-                        }
-                    }
-                }
-            }
-
-            return new ReferenceValue(outShape, y);
+            var tall = new ReferenceValue(ReferenceIndex.Insert(x.Shape, rank - 1, 1), x.Elements);
+            var y = Conv2d(node, path, spec.AsConv2d(), tall, ReferenceIndex.Insert(outShape, outShape.Length - 1, 1));
+            return new ReferenceValue(outShape, y.Elements);
         }
 
         /// <summary>

@@ -304,7 +304,7 @@ public static class StructuredTracer
         /// y[b, o, h, w] = ∪ over the group's channels and the taps inside the image; W[o, c', kh, kw] ∪= the features
         /// of x[b, g·Cg + c', h·s + kh·d − p, w·s + kw·d − p] over the valid (h, w) of that tap; b[o] ∪= all of y[.., o, ..].
         /// </summary>
-        private Layout Conv2d(string module, Conv2dSpec c, Layout input)
+        private Layout Conv2d(string module, Conv2dSpec c, Layout input, int weightRank = 4)
         {
             var x = input.Rank == 3 ? input.Unsqueeze(0) : input;
             long height = x.Shape[2], width = x.Shape[3];
@@ -345,7 +345,8 @@ public static class StructuredTracer
                 }
             }
 
-            Interact(Param(module, "weight"), Layout.Combine([c.OutChannels, cg, c.KernelH, c.KernelW], weightParts));
+            var weight = Layout.Combine([c.OutChannels, cg, c.KernelH, c.KernelW], weightParts);
+            Interact(Param(module, "weight"), weightRank == 3 ? weight.Squeeze(2) : weight);
             if (c.Bias)
             {
                 Interact(Param(module, "bias"), Layout.Combine([c.OutChannels], biasParts));
@@ -358,90 +359,16 @@ public static class StructuredTracer
         /// <summary>The input positions tap k reads over all valid outputs (start, count; step = stride), or null.</summary>
         private static (long Start, long Count)? TapRange(long k, long dilation, long padding, long stride, long length, long outLength)
         {
+            // Output t reads position t·stride + k·dilation − padding: the outputs whose position lies in [0, length).
             var offset = (k * dilation) - padding;
-            var tMin = Math.Max(0, CeilDiv(-offset, stride));
-            var tMax = Math.Min(outLength - 1, FloorDiv(length - 1 - offset, stride));
-            return tMax < tMin ? null : ((tMin * stride) + offset, tMax - tMin + 1);
+            return Windows.Clip(new Window(offset, outLength, stride), 0, length) is { } t ? (offset + (t.First * stride), t.Last - t.First + 1) : null;
         }
 
-        private Layout Conv1d(string module, Conv1dSpec c, Layout input)
-        {
-            var x = input.Rank == 2 ? input.Unsqueeze(0) : input;
-            long batch = x.Shape[0], length = x.Shape[2];
-            var outLength = ShapeInference.ConvLength(c, length).Constant;
-            long cg = c.InChannels / c.Groups, og = c.OutChannels / c.Groups;
-            var space = UnitSpace(module);
-            var groups = new List<Layout>();
-            var weightParts = new List<LayoutBlock>();
-            var biasParts = new List<LayoutBlock>();
-            for (long g = 0; g < c.Groups; g++)
-            {
-                var xg = x.Select(1, g * cg, cg);
-                var units = AxisLayout.Keyed(og, space, g * og);
+        /// <summary>Conv1d is Conv2d over a height of 1; its weight drops the kernel-height axis.</summary>
+        private Layout Conv1d(string module, Conv1dSpec c, Layout input) =>
+            Conv2d(module, c.AsConv2d(), input.Unsqueeze(input.Rank - 1), weightRank: 3).Squeeze(input.Rank - 1);
 
-                // y[b, o, t] = ∪ over the group's channels and the taps that land inside [0, L).
-                var collapsed = xg.ReduceTo(0, 2);
-                var parts = new List<LayoutBlock>();
-                foreach (var block in collapsed.Blocks)
-                {
-                    long bs = block.Start[1], be = bs + block.Size[1];
-                    for (long t = 0; t < outLength; t++)
-                    {
-                        var set = block.Common;
-                        var any = false;
-                        for (long k = 0; k < c.KernelSize; k++)
-                        {
-                            var pos = (t * c.Stride) + (k * c.Dilation) - c.Padding;
-                            if (pos >= bs && pos < be)
-                            {
-                                set = set.Union(block.Axes[1].FeaturesAt(pos - bs));
-                                any = true;
-                            }
-                        }
 
-                        if (any)
-                        {
-                            parts.Add(new LayoutBlock([block.Start[0], t], [block.Size[0], 1], set, [block.Axes[0], AxisLayout.Empty(1)]));
-                        }
-                    }
-                }
-
-                var yg = Layout.Combine([batch, outLength], parts).InsertAxis(1, units);
-                groups.Add(yg);
-                biasParts.Add(new LayoutBlock([g * og], [og], yg.AllFeatures(), [units]));
-
-                // W[o, c', k] ∪= x[b, g·Cg + c', t·s + k·d - pad] over the valid t of tap k.
-                for (long k = 0; k < c.KernelSize; k++)
-                {
-                    var offset = (k * c.Dilation) - c.Padding;
-                    var tMin = Math.Max(0, CeilDiv(-offset, c.Stride));
-                    var tMax = Math.Min(outLength - 1, FloorDiv(length - 1 - offset, c.Stride));
-                    if (tMax < tMin)
-                    {
-                        continue;
-                    }
-
-                    var taps = xg.Select(2, (tMin * c.Stride) + offset, tMax - tMin + 1, c.Stride).ReduceTo(1);
-                    foreach (var block in taps.Blocks)
-                    {
-                        weightParts.Add(new LayoutBlock([g * og, block.Start[0], k], [og, block.Size[0], 1], block.Common, [units, block.Axes[0], AxisLayout.Empty(1)]));
-                    }
-                }
-            }
-
-            Interact(Param(module, "weight"), Layout.Combine([c.OutChannels, cg, c.KernelSize], weightParts));
-            if (c.Bias)
-            {
-                Interact(Param(module, "bias"), Layout.Combine([c.OutChannels], biasParts));
-            }
-
-            var y = Layout.Concat(1, groups);
-            return input.Rank == 2 ? y.Squeeze(0) : y;
-        }
-
-        private static long FloorDiv(long a, long b) => a >= 0 ? a / b : -((-a + b - 1) / b);
-
-        private static long CeilDiv(long a, long b) => -FloorDiv(-a, b);
 
         /// <summary>LSTM and GRU, step by step per batch element (docs/mirror.md, recurrent layers).</summary>
         private List<Layout> Recurrent(string module, RecurrentSpec r, List<Layout> operands)
