@@ -32,7 +32,7 @@ REQUEST_VERSION = 1
 OP_KINDS = ("call", "activation", "softmax", "log_softmax", "dropout", "add", "sub", "mul", "concat", "stack",
             "max", "mean", "sum", "reshape", "flatten", "unsqueeze", "squeeze", "narrow", "slice", "transpose",
             "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d",
-            "adaptive_avg_pool1d", "adaptive_avg_pool2d")
+            "adaptive_avg_pool1d", "adaptive_avg_pool2d", "matmul", "permute")
 LAYER_KINDS = ("Linear", "Embedding", "Conv1d", "Conv2d", "LSTM", "GRU", "LayerNorm", "BatchNorm1d", "BatchNorm2d")
 ACTIVATIONS = ("identity", "relu", "tanh", "sigmoid", "gelu", "silu", "elu", "leaky_relu", "softplus")
 
@@ -419,6 +419,10 @@ class Executor:
             return [a[0][tuple(index)]]
         if k == "transpose":
             return [a[0].transpose(op["axis0"], op["axis1"])]
+        if k == "matmul":
+            return [torch.matmul(a[0], a[1])]
+        if k == "permute":
+            return [a[0].permute(*[int(d) for d in op["dims"]])]
         if k in ("max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d"):
             return [self.pool(node, op, k, a[0])]
         if k.startswith("adaptive_"):
@@ -722,8 +726,14 @@ def run_numeric(req, graph, mode, opts, model, layers):
     return result, {"symbols": symbols}
 
 
+def feature_axis(inp):
+    """The axis a feature input's schema features sit on: 'featureAxis' when given, else the last."""
+    return int(inp.get("featureAxis", len(inp["shape"]) - 1))
+
+
 def feature_slots(graph, layers):
-    """Slots in FeatureSpace.FromGraph order: feature inputs by last-axis index, categorical inputs by value."""
+    """Slots in FeatureSpace.FromGraph order: feature inputs by index on their feature axis (the last one unless
+    'featureAxis' says otherwise), categorical inputs by value."""
     slots = []
     vocab = {}
     for node in graph["nodes"]:
@@ -731,7 +741,7 @@ def feature_slots(graph, layers):
             vocab[parse_ref(node["operands"][0])[0]] = layers[node["op"]["module"]][1]["numEmbeddings"]
     for inp in graph["inputs"]:
         if inp["role"] == "features":
-            for j in range(int(inp["shape"][-1])):
+            for j in range(int(inp["shape"][feature_axis(inp)])):
                 slots.append((inp["name"], j))
         elif inp["role"] == "categorical":
             if inp["name"] not in vocab:
@@ -803,7 +813,9 @@ def run_gradmap(req, graph, opts, model, layers):
                 shape = shape + [vocab[inp["name"]]]
             t = torch.zeros(shape, dtype=opts.dtype)
             if inp["name"] == name:
-                t[..., index] = 1.0  # one-hot at every position (the mirror unions over positions)
+                # One-hot at every position (the mirror unions over positions), along the input's feature axis.
+                axis = feature_axis(inp) if inp["role"] == "features" else t.dim() - 1
+                t.narrow(axis, index, 1).fill_(1.0)
             inputs[inp["name"]] = t
         ex.footnote5 = []
         env = ex.run(inputs)

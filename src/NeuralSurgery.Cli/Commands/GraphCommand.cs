@@ -159,6 +159,10 @@ internal static class GraphCommand
             $"{p.Kind} kernel [{string.Join(", ", p.Kernel)}] stride [{string.Join(", ", p.Stride)}] padding [{string.Join(", ", p.Padding)}]"
             + (p.Dilation.Any(d => d != 1) ? $" dilation [{string.Join(", ", p.Dilation)}]" : string.Empty);
 
+        public string VisitMatMul(MatMulOp m, int _) => "matmul";
+
+        public string VisitPermute(PermuteOp p, int _) => "permute [" + string.Join(", ", p.Dims) + "]";
+
         public string VisitAdaptivePool(AdaptivePoolOp p, int _) => $"{p.Kind} [{string.Join(", ", p.Output)}]";
     }
 

@@ -155,6 +155,10 @@ public sealed class GraphBuilder
         ? throw new GraphException("a module call needs its module; use Call")
         : One(op, op.Kind, x);
 
+    public GraphValue MatMul(GraphValue a, GraphValue b) => Add(new MatMulOp(), "matmul", [a, b])[0];
+
+    public GraphValue Permute(GraphValue x, params int[] dims) => One(new PermuteOp(dims.ToEquatableArray()), "permute", x);
+
     public GraphValue AdaptivePool(GraphValue x, PoolKind kind, params long[] output)
     {
         var op = new AdaptivePoolOp(kind, output.ToEquatableArray());

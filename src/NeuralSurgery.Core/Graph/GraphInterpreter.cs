@@ -166,4 +166,8 @@ public abstract class GraphInterpreter<TValue>
     public abstract IReadOnlyList<TValue> VisitPool(PoolOp op, NodeArgs<TValue> args);
 
     public abstract IReadOnlyList<TValue> VisitAdaptivePool(AdaptivePoolOp op, NodeArgs<TValue> args);
+
+    public abstract IReadOnlyList<TValue> VisitMatMul(MatMulOp op, NodeArgs<TValue> args);
+
+    public abstract IReadOnlyList<TValue> VisitPermute(PermuteOp op, NodeArgs<TValue> args);
 }

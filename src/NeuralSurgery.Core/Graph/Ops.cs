@@ -1,3 +1,5 @@
+using System.Collections.Generic;
+using System.Linq;
 using NeuralSurgery.Collections;
 
 namespace NeuralSurgery.Graph;
@@ -201,4 +203,41 @@ public sealed record AdaptivePoolOp(PoolKind Pool, EquatableArray<long> Output) 
     public int Dimensions => Output.Count;
 
     public override TResult Accept<TArg, TResult>(IOpVisitor<TArg, TResult> visitor, TArg arg) => visitor.VisitAdaptivePool(this, arg);
+}
+
+/// <summary>
+/// torch.matmul of two tensors of rank ≥ 2: <c>[..., n, m] @ [..., m, p] → [..., n, p]</c>, batch axes broadcast.
+/// Every output element reads a whole row of the left operand and a whole column of the right one.
+/// </summary>
+public sealed record MatMulOp : NodeOp
+{
+    public override string Kind => "matmul";
+
+    public override TResult Accept<TArg, TResult>(IOpVisitor<TArg, TResult> visitor, TArg arg) => visitor.VisitMatMul(this, arg);
+}
+
+/// <summary>permute: output axis i is input axis <c>Dims[i]</c> (a permutation of all axes).</summary>
+public sealed record PermuteOp(EquatableArray<int> Dims) : NodeOp
+{
+    public override string Kind => "permute";
+
+    /// <summary>The permutation as a sequence of axis swaps (each a transpose), applied in order.</summary>
+    public IReadOnlyList<(int A, int B)> Swaps()
+    {
+        var current = Enumerable.Range(0, Dims.Count).ToArray();
+        var swaps = new List<(int, int)>();
+        for (var i = 0; i < current.Length; i++)
+        {
+            var j = System.Array.IndexOf(current, Dims[i]);
+            if (j != i)
+            {
+                swaps.Add((i, j));
+                (current[i], current[j]) = (current[j], current[i]);
+            }
+        }
+
+        return swaps;
+    }
+
+    public override TResult Accept<TArg, TResult>(IOpVisitor<TArg, TResult> visitor, TArg arg) => visitor.VisitPermute(this, arg);
 }

@@ -397,6 +397,36 @@ internal sealed class ShapeInference : GraphInterpreter<Shape>
         return [result];
     }
 
+    public override IReadOnlyList<Shape> VisitMatMul(MatMulOp op, NodeArgs<Shape> a)
+    {
+        a.Arity(2, 2);
+        Shape l = a.Operands[0], r = a.Operands[1];
+        if (l.Rank < 2 || r.Rank < 2)
+        {
+            throw a.Error($"operand '{a.Node.Operands[0]}' has shape {l} and operand '{a.Node.Operands[1]}' has shape {r}; matmul needs both of rank 2 or more (a vector operand has no IR form yet)");
+        }
+
+        if (l[l.Rank - 1] != r[r.Rank - 2])
+        {
+            throw a.Error($"operand '{a.Node.Operands[0]}' has shape {l} and operand '{a.Node.Operands[1]}' has shape {r}; matmul needs the left's last dimension to equal the right's second to last");
+        }
+
+        var batch = Broadcast(new Shape(l.Dims.Take(l.Rank - 2)), new Shape(r.Dims.Take(r.Rank - 2)), a.Where, a.Node.Operands);
+        return [new Shape(batch.Dims.Concat([l[l.Rank - 2], r[r.Rank - 1]]))];
+    }
+
+    public override IReadOnlyList<Shape> VisitPermute(PermuteOp op, NodeArgs<Shape> a)
+    {
+        a.Arity(1, 1);
+        var s = a.X;
+        if (op.Dims.Count != s.Rank || op.Dims.Distinct().Count() != s.Rank || op.Dims.Any(d => d < 0 || d >= s.Rank))
+        {
+            throw Mismatch(a, 0, $"rank {op.Dims.Count} for permute [{string.Join(", ", op.Dims)}] (each axis exactly once, stored normalised)");
+        }
+
+        return [new Shape(op.Dims.Select(d => s[d]))];
+    }
+
     /// <summary>
     /// A window op's output length on one axis; a symbolic length passes only through stride 1 (where the length
     /// shifts by a constant), otherwise the size is not linear and must be constant.

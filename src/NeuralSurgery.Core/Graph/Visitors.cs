@@ -41,6 +41,10 @@ public interface IOpVisitor<in TArg, out TResult>
     TResult VisitPool(PoolOp op, TArg arg);
 
     TResult VisitAdaptivePool(AdaptivePoolOp op, TArg arg);
+
+    TResult VisitMatMul(MatMulOp op, TArg arg);
+
+    TResult VisitPermute(PermuteOp op, TArg arg);
 }
 
 /// <summary>One method per layer kind; see <see cref="IOpVisitor{TArg, TResult}"/>.</summary>

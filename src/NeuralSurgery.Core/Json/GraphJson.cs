@@ -49,6 +49,7 @@ public static class GraphJson
         "call", "activation", "softmax", "log_softmax", "dropout", "add", "sub", "mul", "concat", "stack", "max", "mean",
         "sum", "reshape", "flatten", "unsqueeze", "squeeze", "narrow", "slice", "transpose", "max_pool1d", "max_pool2d",
         "avg_pool1d", "avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d", "adaptive_avg_pool1d", "adaptive_avg_pool2d",
+        "matmul", "permute",
     ];
 
     private static readonly string[] LayerKinds = ["Linear", "Embedding", "Conv1d", "Conv2d", "LSTM", "GRU", "LayerNorm", "BatchNorm1d", "BatchNorm2d"];
@@ -203,6 +204,14 @@ public static class GraphJson
             Longs(w, "stride", p.Stride);
             Longs(w, "padding", p.Padding);
             Longs(w, "dilation", p.Dilation);
+            return true;
+        }
+
+        public bool VisitMatMul(MatMulOp m, Utf8JsonWriter w) => true;
+
+        public bool VisitPermute(PermuteOp p, Utf8JsonWriter w)
+        {
+            WriteInline(w, "dims", p.Dims.Select(d => d.ToString(CultureInfo.InvariantCulture)));
             return true;
         }
 
@@ -816,6 +825,12 @@ public static class GraphJson
                     Longs(o, "stride"),
                     Longs(o, "padding"),
                     Longs(o, "dilation"));
+            case "matmul":
+                o.Allow("kind");
+                return new MatMulOp();
+            case "permute":
+                o.Allow("kind", "dims");
+                return new PermuteOp(o.Array("dims").Select(e => JsonObjectReader.ReadInt32(e.Element, e.Path, o.File)).ToEquatableArray());
             case "adaptive_max_pool1d" or "adaptive_max_pool2d" or "adaptive_avg_pool1d" or "adaptive_avg_pool2d":
                 o.Allow("kind", "output");
                 return new AdaptivePoolOp(kind.StartsWith("adaptive_max", StringComparison.Ordinal) ? PoolKind.Max : PoolKind.Avg, Longs(o, "output"));

@@ -292,6 +292,69 @@ public static class ReferenceTracer
         public override IReadOnlyList<ReferenceValue> VisitSlice(SliceOp op, NodeArgs<ReferenceValue> a) =>
             [Slice(a.Node, op, X(a, 1, 1)[0], Out(a))];
 
+        public override IReadOnlyList<ReferenceValue> VisitPermute(PermuteOp op, NodeArgs<ReferenceValue> a)
+        {
+            var x = X(a, 1, 1)[0];
+            var outShape = Out(a);
+            var y = new FeatureSet[x.Elements.Length];
+            var source = new long[outShape.Length];
+            for (var o = 0; o < y.Length; o++)
+            {
+                var index = ReferenceIndex.Unravel(o, outShape);
+                for (var i = 0; i < index.Length; i++)
+                {
+                    source[op.Dims[i]] = index[i];
+                }
+
+                y[o] = x.Elements[ReferenceIndex.Offset(x.Shape, source)];
+            }
+
+            return [new ReferenceValue(outShape, y)];
+        }
+
+        /// <summary>Table row "matmul": y[.., i, k] = ∪_j a[.., i, j] ∪ b[.., j, k], batch axes broadcast.</summary>
+        public override IReadOnlyList<ReferenceValue> VisitMatMul(MatMulOp op, NodeArgs<ReferenceValue> a)
+        {
+            var x = X(a, 2, 2);
+            ReferenceValue l = x[0], r = x[1];
+            var outShape = Out(a);
+            var rank = outShape.Length;
+            var inner = l.Shape[l.Shape.Length - 1];
+            var y = new FeatureSet[ReferenceIndex.Count(outShape)];
+            var li = new long[l.Shape.Length];
+            var ri = new long[r.Shape.Length];
+            for (var o = 0; o < y.Length; o++)
+            {
+                var index = ReferenceIndex.Unravel(o, outShape);
+                Align(index, rank - 2, l.Shape, li);
+                Align(index, rank - 2, r.Shape, ri);
+                li[li.Length - 2] = index[rank - 2];
+                ri[ri.Length - 1] = index[rank - 1];
+                var sum = FeatureSet.Empty;
+                for (long j = 0; j < inner; j++)
+                {
+                    li[li.Length - 1] = j;
+                    ri[ri.Length - 2] = j;
+                    sum = sum.Union(l.Elements[ReferenceIndex.Offset(l.Shape, li)]).Union(r.Elements[ReferenceIndex.Offset(r.Shape, ri)]);
+                }
+
+                y[o] = sum;
+            }
+
+            return [new ReferenceValue(outShape, y)];
+        }
+
+        /// <summary>Batch indices of an operand under broadcasting: right-aligned, size-1 axes at 0.</summary>
+        private static void Align(long[] outIndex, int batchRank, long[] shape, long[] into)
+        {
+            var own = shape.Length - 2;
+            for (var i = 0; i < own; i++)
+            {
+                var o = outIndex[batchRank - own + i];
+                into[i] = shape[i] == 1 ? 0 : o;
+            }
+        }
+
         public override IReadOnlyList<ReferenceValue> VisitTranspose(TransposeOp op, NodeArgs<ReferenceValue> a) =>
             [Transpose(a.Node, op, X(a, 1, 1)[0], Out(a))];
 

@@ -243,6 +243,16 @@ public static class StructuredTracer
 
         public override IReadOnlyList<Layout> VisitTranspose(TransposeOp op, NodeArgs<Layout> a) => [a.X.Transpose(op.Axis0, op.Axis1)];
 
+        public override IReadOnlyList<Layout> VisitPermute(PermuteOp op, NodeArgs<Layout> a) =>
+            [op.Swaps().Aggregate(a.X, (x, swap) => x.Transpose(swap.A, swap.B))];
+
+        /// <summary>y[.., i, k] = ∪_j a[.., i, j] ∪ b[.., j, k]: a's rows and b's columns, united by broadcasting.</summary>
+        public override IReadOnlyList<Layout> VisitMatMul(MatMulOp op, NodeArgs<Layout> a)
+        {
+            Layout left = a.Operands[0], right = a.Operands[1];
+            return [Layout.Elementwise(left.Reduce(left.Rank - 1, keepDim: true), right.Reduce(right.Rank - 2, keepDim: true), Concrete(a.Node.OutputShapes[0]))];
+        }
+
         public override IReadOnlyList<Layout> VisitLinear(LinearSpec spec, NodeArgs<Layout> a) => [Linear(a.Path, spec, a.X)];
 
         public override IReadOnlyList<Layout> VisitEmbedding(EmbeddingSpec spec, NodeArgs<Layout> a) => [Embedding(a.Path, spec, a.X)];

@@ -521,6 +521,15 @@ internal sealed partial class ForwardInterpreter
                 return Reduce(args["input"], name == "mean" ? ReduceKind.Mean : ReduceKind.Sum, args, call.Syntax, where, f);
             case "narrow":
                 return Narrow(args["input"]!.Value, args, call.Syntax, where, f);
+            case "matmul" or "mm" or "bmm":
+            {
+                var left = args.Ordered.Count == 2 ? Tensor(Eval(args.Ordered[0].Value, f), call.Syntax, f) : null;
+                var right = args.Ordered.Count == 2 ? Tensor(Eval(args.Ordered[1].Value, f), call.Syntax, f) : null;
+                return left is { } l && right is { } r ? Build(call.Syntax, () => _b.MatMul(l, r)) : Poison;
+            }
+
+            case "permute":
+                return Tensor(Eval(args.Ordered[0].Value, f), call.Syntax, f) is { } input ? Permute(input, args, call.Syntax, where, f) : Poison;
             case "NewDisposeScope":
                 return ScopeValue.Instance;
             default:
@@ -666,6 +675,12 @@ internal sealed partial class ForwardInterpreter
 
             case "narrow":
                 return Narrow(null, args, call.Syntax, where, f, x);
+            case "matmul" or "mm" or "bmm":
+                return args.Ordered.Count == 1 && Tensor(Eval(args.Ordered[0].Value, f), call.Syntax, f) is { } other
+                    ? Build(call.Syntax, () => _b.MatMul(x, other))
+                    : Poison;
+            case "permute":
+                return Permute(x, args, call.Syntax, where, f);
             case "transpose":
             {
                 var d0 = LongArg(args, "dim0", where, f);
@@ -948,6 +963,22 @@ internal sealed partial class ForwardInterpreter
         }
 
         return ok ? result : null;
+    }
+
+    /// <summary>permute(dims): constant axes, negative ones counted from the end.</summary>
+    private Value Permute(GraphValue x, CallArgs args, SyntaxNode site, string where, Frame f)
+    {
+        if (args["permutation"] is not { } permutation || Dims(permutation, where, f) is not { } dims)
+        {
+            return Poison;
+        }
+
+        if (dims.Any(d => !d.IsConstant))
+        {
+            return Unsupported(site, "call", f.Where, $"{where}: the axes of a permutation must be constants");
+        }
+
+        return Build(site, () => _b.Permute(x, dims.Select(d => (int)(d.Constant < 0 ? d.Constant + x.Shape.Rank : d.Constant)).ToArray()));
     }
 
     /// <summary>view/reshape sizes: constants, -1, and sizes read off shapes.</summary>

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Numerics.Tensors;
 using NeuralSurgery.Graph;
 using NeuralSurgery.Runtime.Reference.Kernels;
@@ -214,17 +215,42 @@ internal sealed class TransposeKernel(GraphNode node, string where, int axis0, i
 }
 
 /// <summary>
-/// max_pool1d/2d and avg_pool1d/2d over the last <see cref="PoolOp.Dimensions"/> axes (ceil_mode False; avg counts
-/// padded zeros, PyTorch's count_include_pad default). With <see cref="KernelContext.MaxAsMean"/> max pooling is
-/// the mean over each window's in-bounds positions (gradient mapping's avg-pool remedy).
+/// Pooling over the last one or two axes, each output reading a window of one channel: max_pool1d/2d and
+/// avg_pool1d/2d (ceil_mode False; avg counts padded zeros, PyTorch's count_include_pad default) and adaptive
+/// max/avg pooling (output o of O over length L reads [⌊oL/O⌋, ⌈(o+1)L/O⌉)). Max keeps <see cref="Pooling.Max"/>'s
+/// tie rule; with <see cref="KernelContext.MaxAsMean"/> it is the mean over each window's in-bounds positions
+/// (gradient mapping's avg-pool remedy).
 /// </summary>
-internal sealed class PoolKernel(GraphNode node, string where, PoolOp op) : NodeKernel(node, where)
+internal sealed class PoolKernel : NodeKernel
 {
+    private readonly PoolKind _pool;
+    private readonly bool _countPadding;
+    private readonly int _dimensions;
+    private readonly Func<int, int, PoolAxis> _axis;
+
+    public PoolKernel(GraphNode node, string where, PoolOp op)
+        : base(node, where)
+    {
+        _pool = op.Pool;
+        _countPadding = op.Pool == PoolKind.Avg;
+        _dimensions = op.Dimensions;
+        _axis = (i, length) => PoolAxis.Sliding(length, (int)op.OutputLength(i, length), op.Kernel[i], op.Stride[i], op.Padding[i], op.Dilation[i]);
+    }
+
+    public PoolKernel(GraphNode node, string where, AdaptivePoolOp op)
+        : base(node, where)
+    {
+        _pool = op.Pool;
+        _countPadding = false;
+        _dimensions = op.Dimensions;
+        _axis = (i, length) => PoolAxis.Adaptive(length, (int)op.Output[i]);
+    }
+
     public override Tensor[] Forward(Tensor[] x, KernelContext ctx, out object? saved)
     {
         var (h, w) = Axes(x[0]);
         var outShape = ctx.Evaluate(Node.OutputShapes[0]);
-        if (op.Pool == PoolKind.Max && !ctx.MaxAsMean)
+        if (_pool == PoolKind.Max && !ctx.MaxAsMean)
         {
             var y = Pooling.Max(x[0], h, w, outShape, out var argmax);
             saved = argmax;
@@ -232,7 +258,7 @@ internal sealed class PoolKernel(GraphNode node, string where, PoolOp op) : Node
         }
 
         saved = null;
-        return [Pooling.Avg(x[0], h, w, outShape, countPadding: op.Pool == PoolKind.Avg)];
+        return [Pooling.Avg(x[0], h, w, outShape, _countPadding)];
     }
 
     public override Tensor?[] Backward(Tensor[] x, Tensor[] y, Tensor?[] dy, object? saved, KernelContext ctx)
@@ -240,53 +266,127 @@ internal sealed class PoolKernel(GraphNode node, string where, PoolOp op) : Node
         var (h, w) = Axes(x[0]);
         return saved is int[] argmax
             ? [Pooling.MaxGrad(dy[0]!, x[0].ShapeArray(), h, w, argmax)]
-            : [Pooling.AvgGrad(dy[0]!, x[0].ShapeArray(), h, w, countPadding: op.Pool == PoolKind.Avg)];
+            : [Pooling.AvgGrad(dy[0]!, x[0].ShapeArray(), h, w, _countPadding)];
     }
 
     private (PoolAxis H, PoolAxis W) Axes(Tensor x)
     {
-        PoolAxis Axis(int i)
+        PoolAxis Axis(int i) => _axis(i, x.Dim(x.Rank - _dimensions + i));
+        return _dimensions == 2 ? (Axis(0), Axis(1)) : (PoolAxis.Unit, Axis(0));
+    }
+}
+
+/// <summary>permute as the sequence of transposes <see cref="PermuteOp.Swaps"/> gives; backward undoes them in reverse.</summary>
+internal sealed class PermuteKernel(GraphNode node, string where, PermuteOp op) : NodeKernel(node, where)
+{
+    private readonly IReadOnlyList<(int A, int B)> _swaps = op.Swaps();
+
+    public override Tensor[] Forward(Tensor[] x, KernelContext ctx, out object? saved)
+    {
+        saved = null;
+        var y = x[0];
+        foreach (var (a, b) in _swaps)
         {
-            var length = x.Dim(x.Rank - op.Dimensions + i);
-            return PoolAxis.Sliding(length, (int)op.OutputLength(i, length), op.Kernel[i], op.Stride[i], op.Padding[i], op.Dilation[i]);
+            y = AxisOps.Transpose(y, a, b);
         }
 
-        return op.Dimensions == 2 ? (Axis(0), Axis(1)) : (PoolAxis.Unit, Axis(0));
+        return [_swaps.Count == 0 ? Copy(y) : y];
+    }
+
+    public override Tensor?[] Backward(Tensor[] x, Tensor[] y, Tensor?[] dy, object? saved, KernelContext ctx)
+    {
+        var g = dy[0]!;
+        for (var i = _swaps.Count - 1; i >= 0; i--)
+        {
+            g = AxisOps.Transpose(g, _swaps[i].A, _swaps[i].B);
+        }
+
+        return [g];
+    }
+
+    private static Tensor Copy(Tensor t)
+    {
+        var copy = Tensor.Zeros(t.ShapeArray());
+        t.Data.CopyTo(copy.Data, 0);
+        return copy;
     }
 }
 
 /// <summary>
-/// adaptive_max_pool and adaptive_avg_pool (1-D/2-D): output o of O over length L reads [⌊oL/O⌋, ⌈(o+1)L/O⌉).
-/// Max follows <see cref="Pooling.Max"/>'s tie rule; <see cref="KernelContext.MaxAsMean"/> turns it into the mean.
+/// torch.matmul of rank ≥ 2 operands: per broadcast batch element C = A·B ([n, m]·[m, p]). Backward: dA = dC·Bᵀ and
+/// dB = Aᵀ·dC, summed over the batch elements an operand was broadcast to.
 /// </summary>
-internal sealed class AdaptivePoolKernel(GraphNode node, string where, AdaptivePoolOp op) : NodeKernel(node, where)
+internal sealed class MatMulKernel(GraphNode node, string where) : NodeKernel(node, where)
 {
     public override Tensor[] Forward(Tensor[] x, KernelContext ctx, out object? saved)
     {
-        var (h, w) = Axes(x[0]);
-        var outShape = ctx.Evaluate(Node.OutputShapes[0]);
-        if (op.Pool == PoolKind.Max && !ctx.MaxAsMean)
+        saved = null;
+        var y = Tensor.Zeros(ctx.Evaluate(Node.OutputShapes[0]));
+        var (n, m, p) = Sizes(x[0], x[1]);
+        foreach (var (la, lb, o) in Batches(x[0], x[1], y))
         {
-            var y = Pooling.Max(x[0], h, w, outShape, out var argmax);
-            saved = argmax;
-            return [y];
+            MatMul.Multiply(x[0].Data.AsSpan(la * n * m, n * m), x[1].Data.AsSpan(lb * m * p, m * p), y.Data.AsSpan(o * n * p, n * p), n, p, m);
         }
 
-        saved = null;
-        return [Pooling.Avg(x[0], h, w, outShape, countPadding: false)];
+        return [y];
     }
 
     public override Tensor?[] Backward(Tensor[] x, Tensor[] y, Tensor?[] dy, object? saved, KernelContext ctx)
     {
-        var (h, w) = Axes(x[0]);
-        return saved is int[] argmax
-            ? [Pooling.MaxGrad(dy[0]!, x[0].ShapeArray(), h, w, argmax)]
-            : [Pooling.AvgGrad(dy[0]!, x[0].ShapeArray(), h, w, countPadding: false)];
+        var g = dy[0]!;
+        var (n, m, p) = Sizes(x[0], x[1]);
+        var da = Tensor.Zeros(x[0].ShapeArray());
+        var db = Tensor.Zeros(x[1].ShapeArray());
+        foreach (var (la, lb, o) in Batches(x[0], x[1], y[0]))
+        {
+            var gy = g.Data.AsSpan(o * n * p, n * p);
+            MatMul.Multiply(gy, x[1].Data.AsSpan(lb * m * p, m * p), da.Data.AsSpan(la * n * m, n * m), n, m, p, transposeB: true, accumulate: true);
+            MatMul.Multiply(x[0].Data.AsSpan(la * n * m, n * m), gy, db.Data.AsSpan(lb * m * p, m * p), m, p, n, transposeA: true, accumulate: true);
+        }
+
+        return [da, db];
     }
 
-    private (PoolAxis H, PoolAxis W) Axes(Tensor x)
+    private static (int N, int M, int P) Sizes(Tensor a, Tensor b) => (a.Dim(a.Rank - 2), a.Dim(a.Rank - 1), b.Dim(b.Rank - 1));
+
+    /// <summary>For each output batch element (row-major), the batch element of each operand it reads.</summary>
+    private static List<(int A, int B, int Out)> Batches(Tensor a, Tensor b, Tensor y)
     {
-        PoolAxis Axis(int i) => PoolAxis.Adaptive(x.Dim(x.Rank - op.Dimensions + i), (int)op.Output[i]);
-        return op.Dimensions == 2 ? (Axis(0), Axis(1)) : (PoolAxis.Unit, Axis(0));
+        var outBatch = y.ShapeArray()[..^2];
+        var total = 1;
+        foreach (var d in outBatch)
+        {
+            total *= d;
+        }
+
+        int[] aBatch = a.ShapeArray()[..^2], bBatch = b.ShapeArray()[..^2];
+        var result = new List<(int, int, int)>(total);
+        var index = new int[outBatch.Length];
+        for (var o = 0; o < total; o++)
+        {
+            var rest = o;
+            for (var i = outBatch.Length - 1; i >= 0; i--)
+            {
+                index[i] = rest % outBatch[i];
+                rest /= outBatch[i];
+            }
+
+            result.Add((Offset(index, aBatch), Offset(index, bBatch), o));
+        }
+
+        return result;
+    }
+
+    /// <summary>Row-major offset of the right-aligned batch index in an operand's own batch shape (size-1 axes broadcast).</summary>
+    private static int Offset(int[] outIndex, int[] shape)
+    {
+        var offset = 0;
+        var skip = outIndex.Length - shape.Length;
+        for (var i = 0; i < shape.Length; i++)
+        {
+            offset = (offset * shape[i]) + (shape[i] == 1 ? 0 : outIndex[skip + i]);
+        }
+
+        return offset;
     }
 }

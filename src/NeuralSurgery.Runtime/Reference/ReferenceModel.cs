@@ -387,7 +387,11 @@ public sealed class ReferenceModel
 
         public NodeKernel VisitPool(PoolOp op, (GraphNode Node, GraphModule? Module, string Where) a) => new PoolKernel(a.Node, a.Where, op);
 
-        public NodeKernel VisitAdaptivePool(AdaptivePoolOp op, (GraphNode Node, GraphModule? Module, string Where) a) => new AdaptivePoolKernel(a.Node, a.Where, op);
+        public NodeKernel VisitMatMul(MatMulOp op, (GraphNode Node, GraphModule? Module, string Where) a) => new MatMulKernel(a.Node, a.Where);
+
+        public NodeKernel VisitPermute(PermuteOp op, (GraphNode Node, GraphModule? Module, string Where) a) => new PermuteKernel(a.Node, a.Where, op);
+
+        public NodeKernel VisitAdaptivePool(AdaptivePoolOp op, (GraphNode Node, GraphModule? Module, string Where) a) => new PoolKernel(a.Node, a.Where, op);
 
         private NodeKernel BatchNorm(BatchNormSpec spec, (GraphNode Node, GraphModule? Module, string Where) a) =>
             new BatchNormKernel(a.Node, a.Where, spec, Weights(a), model._counters.GetValueOrDefault(a.Module!.Path + ".num_batches_tracked"));

@@ -72,6 +72,10 @@ internal static class TestGraphs
         var adaptive = b.AdaptivePool(pooled2d, PoolKind.Avg, 2, 1);                            // [B, 4, 2, 1]
         var rows = b.AdaptivePool(b.Pool(grid, PoolKind.Avg, [2], padding: [1]), PoolKind.Max, 2); // [B, 4, 2]
         b.Output("image", b.Concat(1, b.Flatten(adaptive, 1), b.Flatten(rows, 1)));            // [B, 16]
+
+        // Attention-style mixing: a permuted grid times itself.
+        var turned = b.Permute(grid, 0, 2, 1);                                                  // [B, 4, 4]
+        b.Output("gram", b.MatMul(turned, grid));                                              // [B, 4, 4]
         var head = b.Linear("head", b.Relu(act2), 3);
         b.Output("probs", b.Softmax(head, -1));
         b.Output("logp", b.Softmax(head, 1, log: true), "log_probs");

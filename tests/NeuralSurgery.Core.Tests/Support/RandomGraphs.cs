@@ -168,6 +168,13 @@ public sealed class RandomGraphs
             _b.Output(NextName("y"), image);
         }
 
+        // Permute and matmul, and inputs with their features on the channel axis, likewise from a stream of their own.
+        _rng = new Random(_rng.Next());
+        if (_nodes < _o.MaxNodes && _rng.Next(3) == 0 && MixChain() is { } mixed)
+        {
+            _b.Output(NextName("y"), mixed);
+        }
+
         return _b.Build();
     }
 
@@ -871,6 +878,71 @@ public sealed class RandomGraphs
         return x;
     }
 
+    /// <summary>
+    /// A value of rank ≥ 2 (an existing one, or a new [B, C, H, W] input whose features are its channels), permuted
+    /// and/or multiplied by a transpose of itself or by another value of matching shape. Null when nothing fits.
+    /// </summary>
+    private GraphValue? MixChain()
+    {
+        GraphValue x;
+        if (_rng.Next(3) == 0)
+        {
+            var c = 1 + _rng.Next(3);
+            var h = 1 + _rng.Next(3);
+            var w = 1 + _rng.Next(3);
+            if (!Fits(Shape.Of(B, c, h, w)))
+            {
+                return null;
+            }
+
+            x = Input(_b.FeatureInputAt(NextName("img"), 1, B, c, h, w));
+        }
+        else if (Pick(l => l.Shape.Rank is >= 2 and <= 4 && !l.IsRecurrentState && l.Shape.Dims.Skip(l.Shape.Rank - 2).All(d => d.IsConstant)) is { } live)
+        {
+            x = Use(live);
+        }
+        else
+        {
+            return null;
+        }
+
+        var applied = false;
+        if (_nodes < _o.MaxNodes && _rng.Next(2) == 0)
+        {
+            // A random permutation that keeps the last two axes constant (so a matmul can follow).
+            var rank = x.Shape.Rank;
+            var dims = Enumerable.Range(0, rank).OrderBy(_ => _rng.Next()).ToArray();
+            if (dims.Skip(rank - 2).All(d => x.Shape[d].IsConstant) && Fits(new Shape(dims.Select(d => x.Shape[d]))))
+            {
+                x = Add(_b.Permute(x, dims));
+                applied = true;
+            }
+        }
+
+        var r = x.Shape.Rank;
+        if (_nodes + 2 <= _o.MaxNodes && x.Shape[r - 1].IsConstant && x.Shape[r - 2].IsConstant)
+        {
+            var other = Pick(l => l.Shape.Rank == r && l.Shape[r - 2] == x.Shape[r - 1] && l.Shape[r - 1].IsConstant && !l.IsRecurrentState
+                && l.V.Ref != x.Ref && BatchBroadcasts(l.Shape, x.Shape), preferUnused: false);
+            if (other is not null && _rng.Next(2) == 0 && Fits(x.Shape.With(r - 1, other.Shape[r - 1])))
+            {
+                return Add(_b.MatMul(x, Use(other)));
+            }
+
+            var product = x.Shape.With(r - 1, x.Shape[r - 2]);
+            if (Fits(product))
+            {
+                // x · xᵀ: a Gram matrix, every element reading two rows.
+                return Add(_b.MatMul(x, Add(_b.Transpose(x, r - 2, r - 1))));
+            }
+        }
+
+        return applied ? x : null;
+    }
+
+    private static bool BatchBroadcasts(Shape a, Shape b) =>
+        Enumerable.Range(0, a.Rank - 2).All(i => a[i] == b[i] || a[i] == Dim.Of(1) || b[i] == Dim.Of(1));
+
     private GraphValue? ImageSource()
     {
         var c = 1 + _rng.Next(3);
@@ -1278,6 +1350,11 @@ public sealed class RandomGraphs
         var inputs = graph.Inputs.ToDictionary(i => i.Name, StringComparer.Ordinal);
         foreach (var input in graph.Inputs)
         {
+            if (input.Role == InputRole.Features && input.FeatureAxis >= 0)
+            {
+                traits.Add("input.channel_features");
+            }
+
             origins[new ValueRef(input.Name)] = input.Role == InputRole.State ? [] : [input.Name];
             encoded[new ValueRef(input.Name)] = false;
         }
@@ -1443,6 +1520,15 @@ public sealed class RandomGraphs
                     AddIf(lengths.Any(l => !l.IsConstant), "adaptive.symbolic");
                     break;
                 }
+
+                case MatMulOp:
+                    traits.Add("matmul");
+                    AddIf(shapes[0].Rank != shapes[1].Rank || !shapes[0].Dims.Take(shapes[0].Rank - 2).SequenceEqual(shapes[1].Dims.Take(shapes[1].Rank - 2)), "matmul.broadcast");
+                    break;
+
+                case PermuteOp:
+                    traits.Add("permute");
+                    break;
 
                 case SliceOp s:
                     traits.Add("slice");

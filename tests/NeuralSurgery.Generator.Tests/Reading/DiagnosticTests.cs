@@ -16,11 +16,11 @@ public class DiagnosticTests
         var r = ModelSource.Read(Model("""
                 private readonly Linear fc = Linear(4, 2);
 
-                public override Tensor forward(Tensor x) => fc.forward(x).matmul(x);
+                public override Tensor forward(Tensor x) => fc.forward(x).cumsum(1);
             """), "M", X4);
         Assert.Null(r.Graph);
         Assert.Equal(
-            new[] { "NS1001 (12,49): Unsupported call 'fc.forward(x).matmul(x)' in M.forward: the mirror has no rule for Tensor.matmul" + NotBuilt },
+            new[] { "NS1001 (12,49): Unsupported call 'fc.forward(x).cumsum(1)' in M.forward: the mirror has no rule for Tensor.cumsum" + NotBuilt },
             ModelSource.Diagnostics(r));
         Assert.Equal(ReaderDiagnostic.GraphNotBuilt, r.Diagnostics[0].Fallback);
         Assert.Equal(DiagnosticSeverity.Error, r.Diagnostics[0].Severity);

@@ -257,4 +257,39 @@ public class ImageModelTests
         Assert.Equal("[B, 8, 4, 4]", graph.ShapeOf(graph.Outputs[0].Value).ToString());
         Assert.Equal(2, graph.Nodes.Count(n => n.Op is BinaryOp { Operation: BinaryKind.Add }));
     }
+
+    [Fact]
+    public void Attention_scores_read_with_matmul_permute_and_a_scale()
+    {
+        const string source = """
+            public sealed class Attention : Module<Tensor, Tensor>
+            {
+                private const long Heads = 2;
+                private const long Width = 8;
+                private readonly Linear qkv = Linear(Width, 3 * Width);
+                private readonly Linear proj = Linear(Width, Width);
+
+                public Attention() : base("attention") => RegisterComponents();
+
+                public override Tensor forward(Tensor x)
+                {
+                    var t = x.shape[1];
+                    var parts = qkv.forward(x).view(-1, t, 3, Heads, Width / Heads).permute(2, 0, 3, 1, 4);
+                    var (q, k, v) = (parts[0], parts[1], parts[2]);
+                    var scores = functional.softmax(q.matmul(k.transpose(-2, -1)) * (1.0 / Math.Sqrt(Width / Heads)), -1);
+                    var y = scores.matmul(v).permute(0, 2, 1, 3).reshape(-1, t, Width);
+                    return proj.forward(y);
+                }
+            }
+            """;
+        var result = ModelSource.Read(source, "Attention", "model: Attention\nversion: 1\ninputs:\n  x:\n    axes: [batch, time, features]\n    features: [{ name: e, width: 8 }]\n");
+        var graph = result.Graph!;
+
+        // The 1/sqrt(d) scale is a scalar factor: the identity of the scores, said once as NS1002.
+        Assert.Equal("NS1002", Assert.Single(result.Diagnostics).Id);
+
+        Assert.Equal(2, graph.Nodes.Count(n => n.Op is MatMulOp));
+        Assert.Equal(2, graph.Nodes.Count(n => n.Op is PermuteOp));
+        Assert.Equal("[B, time, 8]", graph.ShapeOf(graph.Outputs[0].Value).ToString());
+    }
 }

@@ -377,6 +377,17 @@ public static class ExecutorComparison
             ("adaptive_max_pool2d", One(b => b.AdaptivePool(b.FeatureInput("x", B, 2, 7, 5), PoolKind.Max, 3, 4))),
             ("adaptive_avg_pool1d_unbatched", One(b => b.AdaptivePool(b.FeatureInput("x", 2, 7), PoolKind.Avg, 4))),
             ("adaptive_max_pool1d", One(b => b.AdaptivePool(b.FeatureInput("x", B, 2, 5), PoolKind.Max, 3))),
+            ("matmul_broadcast_batch", One(b => b.MatMul(b.Linear("q", b.FeatureInput("x", B, 3, 4), 5), b.Linear("k", b.FeatureInput("y", 5, 2), 2)))),
+            ("attention_scores", One(b =>
+            {
+                // softmax(q·kᵀ)·v over a sequence, heads split by a reshape and a permute.
+                var x = b.FeatureInput("x", B, 3, 4);
+                var q = b.Permute(b.Reshape(b.Linear("q", x, 4), B, 3, 2, 2), 0, 2, 1, 3);   // [B, 2, 3, 2]
+                var k = b.Permute(b.Reshape(b.Linear("k", x, 4), B, 3, 2, 2), 0, 2, 3, 1);   // [B, 2, 2, 3]
+                var v = b.Permute(b.Reshape(b.Linear("v", x, 4), B, 3, 2, 2), 0, 2, 1, 3);   // [B, 2, 3, 2]
+                return b.MatMul(b.Softmax(b.MatMul(q, k), 3), v);                          // [B, 2, 3, 2]
+            })),
+            ("channel_features_conv2d", One(b => b.Conv2d("conv", b.FeatureInputAt("x", 1, B, 3, 4, 4), 2, 3, padding: 1))),
             ("small_cnn_max_pool", One(b =>
             {
                 // conv → bn → relu → pool → flatten → linear.
