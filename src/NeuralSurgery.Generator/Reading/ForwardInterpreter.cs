@@ -674,6 +674,11 @@ internal sealed partial class ForwardInterpreter
             {
                 case TensorValue tensor:
                     return Index(tensor, op, f);
+                // parts["lin1"] on a ModuleDict: the child of that name.
+                case ModuleValue { Node: ContainerNode named } when op.Arguments.Length == 1 && Eval(op.Arguments[0].Value, f) is ConstValue { Value: string key }:
+                    return named.Children.FirstOrDefault(c => c.Path == key || c.Path.EndsWith("." + key, StringComparison.Ordinal)) is { } child
+                        ? new ModuleValue(child)
+                        : Unsupported(op.Syntax, "indexer", f.Where, $"{named.Kind} '{named.Path}' has no child named '{key}'");
                 case ModuleValue { Node: ContainerNode container } when op.Arguments.Length == 1:
                 {
                     var i = Long(op.Arguments[0].Value, "index", "indexer", f);

@@ -109,7 +109,10 @@ internal sealed class ContainerNode : ModuleNode
 
     public IReadOnlyList<ModuleNode> Children { get; }
 
-    public override string Kind => IsSequential ? "Sequential" : "ModuleList";
+    /// <summary>ModuleList or ModuleDict (both indexable, not callable); Sequential when <see cref="IsSequential"/>.</summary>
+    public string ContainerKind { get; init; } = "ModuleList";
+
+    public override string Kind => IsSequential ? "Sequential" : ContainerKind;
 }
 
 /// <summary>A user module class: its registered children, constants, and forward.</summary>

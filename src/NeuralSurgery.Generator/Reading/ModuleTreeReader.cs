@@ -172,6 +172,9 @@ internal sealed class ModuleTreeReader
         /// <summary>Whether a constructor that runs calls RegisterComponents().</summary>
         public bool Registered { get; set; }
 
+        /// <summary>Modules added to a ModuleList or ModuleDict field after its creation, in order.</summary>
+        public Dictionary<IFieldSymbol, ModuleListBox> Added { get; } = new(SymbolEqualityComparer.Default);
+
         /// <summary>Helper methods being run, innermost last (a bound on recursion).</summary>
         public int HelperDepth { get; set; }
 
@@ -272,6 +275,20 @@ internal sealed class ModuleTreeReader
                 if (call.TargetMethod.Name == "RegisterComponents" && call.Instance is null or IInstanceReferenceOperation && TorchSymbols.IsModule(call.TargetMethod.ContainingType))
                 {
                     state.Registered = true;
+                }
+                else if (call.Instance is IFieldReferenceOperation { Field.Type: INamedTypeSymbol containerType } container && IsThisField(container)
+                    && IsContainerType(containerType) && call.TargetMethod.Name is "Add" or "append" && call.Arguments.Length is 1 or 2
+                    && state.Assignments.TryGetValue(container.Field, out var created) && Unwrap(created.Value) is IObjectCreationOperation)
+                {
+                    // parts.Add("lin1", Linear(...)) on a ModuleDict (or Add/append on a ModuleList) created in this class.
+                    if (!state.Added.TryGetValue(container.Field, out var box))
+                    {
+                        box = new ModuleListBox([]);
+                        state.Added[container.Field] = box;
+                    }
+
+                    var args = call.Arguments.OrderBy(a => a.Parameter?.Ordinal ?? 0).ToList();
+                    box.Add(args[args.Count - 1].Value, state.Scope.Clone(), args.Count == 2 ? args[0].Value : null);
                 }
                 else if (call.Instance is IFieldReferenceOperation receiver && IsThisField(receiver) && IsRegistered(receiver.Field.Type))
                 {
@@ -401,19 +418,19 @@ internal sealed class ModuleTreeReader
     /// one, and Enumerable.Range(start, count).Select(i => ...) with constant bounds. Null when the expression is no
     /// list of modules (<paramref name="problem"/> says why when it is one the reader cannot follow).
     /// </summary>
-    private ImmutableArray<(IOperation Element, ConstScope Scope)>? ListElements(IOperation value, ConstScope scope, out string? problem)
+    private ImmutableArray<ListItem>? ListElements(IOperation value, ConstScope scope, out string? problem)
     {
         problem = null;
         var op = Unwrap(value)!;
         switch (op)
         {
             case IArrayCreationOperation { Initializer: { } init } when HoldsModules(op.Type):
-                return [.. init.ElementValues.Select(e => (e, scope))];
+                return [.. init.ElementValues.Select(e => new ListItem(e, scope))];
             case IArrayCreationOperation when HoldsModules(op.Type):
                 problem = "an array of modules without an initialiser";
                 return null;
             case ICollectionExpressionOperation collection when HoldsModules(op.Type) && collection.Elements.All(e => e is not ISpreadOperation):
-                return [.. collection.Elements.Select(e => (e, scope))];
+                return [.. collection.Elements.Select(e => new ListItem(e, scope))];
             case IObjectCreationOperation creation when HoldsModules(op.Type):
             {
                 if (creation.Arguments.Length > 0 && creation.Arguments.Any(a => HoldsModules(a.Value.Type)))
@@ -422,14 +439,14 @@ internal sealed class ModuleTreeReader
                     return null;
                 }
 
-                var items = ImmutableArray.CreateBuilder<(IOperation, ConstScope)>();
+                var items = ImmutableArray.CreateBuilder<ListItem>();
                 if (creation.Initializer is { } initializer)
                 {
                     foreach (var init in initializer.Initializers)
                     {
                         if (init is IInvocationOperation { TargetMethod.Name: "Add", Arguments.Length: 1 } add)
                         {
-                            items.Add((add.Arguments[0].Value, scope));
+                            items.Add(new ListItem(add.Arguments[0].Value, scope));
                         }
                         else
                         {
@@ -460,7 +477,7 @@ internal sealed class ModuleTreeReader
     }
 
     /// <summary>Enumerable.Range(start, count).Select(i => module): the lambda's value for each i, with i bound.</summary>
-    private ImmutableArray<(IOperation Element, ConstScope Scope)>? Selected(IInvocationOperation select, ConstScope scope, out string? problem)
+    private ImmutableArray<ListItem>? Selected(IInvocationOperation select, ConstScope scope, out string? problem)
     {
         problem = "Select over something other than Enumerable.Range with constant bounds";
         var args = select.Arguments;
@@ -478,12 +495,12 @@ internal sealed class ModuleTreeReader
         }
 
         problem = null;
-        var items = ImmutableArray.CreateBuilder<(IOperation, ConstScope)>();
+        var items = ImmutableArray.CreateBuilder<ListItem>();
         for (var i = 0L; i < count; i++)
         {
             var inner = scope.Clone();
             inner.Set(lambda.Symbol.Parameters[0], ConstBinding.Of(start + i));
-            items.Add((result, inner));
+            items.Add(new ListItem(result, inner));
         }
 
         return items.ToImmutable();
@@ -620,6 +637,10 @@ internal sealed class ModuleTreeReader
         return true;
     }
 
+    /// <summary>TorchSharp's ModuleList, ModuleDict and Sequential classes (created with new).</summary>
+    private static bool IsContainerType(INamedTypeSymbol type) =>
+        TorchSymbols.IsModulesType(type, "ModuleList") || TorchSymbols.IsModulesType(type, "ModuleDict") || TorchSymbols.IsModulesType(type, "Sequential");
+
     private static bool IsThisField(IFieldReferenceOperation f) => !f.Field.IsStatic && f.Instance is IInstanceReferenceOperation;
 
     private static bool IsRegistered(ITypeSymbol type) => TorchSymbols.IsModule(type) || TorchSymbols.IsTensor(type);
@@ -729,7 +750,8 @@ internal sealed class ModuleTreeReader
                     continue;
                 }
 
-                var child = ReadModule(value, path, assigned.Scope, t.Name + " constructor") ?? new FailedNode(path, value.Syntax, unassigned: true);
+                state.Added.TryGetValue(field, out var added);
+                var child = ReadModule(value, path, assigned.Scope, t.Name + " constructor", added?.Items) ?? new FailedNode(path, value.Syntax, unassigned: true);
                 node.Fields[field] = child;
                 if (child is not FailedNode { Unassigned: true })
                 {
@@ -784,7 +806,7 @@ internal sealed class ModuleTreeReader
     }
 
     /// <summary>A module expression: a torch.nn factory call or <c>new</c> of a user module; null for a null literal.</summary>
-    private ModuleNode? ReadModule(IOperation value, string path, ConstScope scope, string where)
+    private ModuleNode? ReadModule(IOperation value, string path, ConstScope scope, string where, IEnumerable<ListItem>? added = null)
     {
         var op = Unwrap(value)!;
         if (op.ConstantValue is { HasValue: true, Value: null })
@@ -798,8 +820,8 @@ internal sealed class ModuleTreeReader
                 return ReadFactory(call, path, scope, where);
 
             // new ModuleList<Module<Tensor, Tensor>>(a, b): the constructor the factory calls.
-            case IObjectCreationOperation { Type: INamedTypeSymbol created } list when TorchSymbols.IsModulesType(created, "ModuleList") || TorchSymbols.IsModulesType(created, "Sequential"):
-                return ReadContainer(list.Arguments, list.Syntax, path, scope, where, created.Name == "Sequential");
+            case IObjectCreationOperation { Type: INamedTypeSymbol created } list when IsContainerType(created):
+                return ReadContainer(list.Arguments, list.Syntax, path, scope, where, created.Name == "Sequential", added, created.Name);
 
             // An optional module (dropout > 0 ? Dropout(dropout) : null): the branch the bound arguments choose.
             case IConditionalOperation { WhenFalse: { } whenFalse } choice when ConstantEvaluator.Evaluate(choice.Condition, scope).Value is bool taken:
@@ -952,7 +974,7 @@ internal sealed class ModuleTreeReader
                 break;
             case "Sequential":
             case "ModuleList":
-                node = ReadContainer(call.Arguments, call.Syntax, path, scope, where, name == "Sequential");
+                node = ReadContainer(call.Arguments, call.Syntax, path, scope, where, name == "Sequential", kind: name);
                 break;
             default:
                 _diagnostics.Unsupported(call.Syntax, "layer", where, $"the mirror has no rule for torch.nn.{name}");
@@ -997,9 +1019,9 @@ internal sealed class ModuleTreeReader
 
     internal const string InPlaceFallback = "an out-of-place operation (later reads of its input see the input unchanged; an activation or dropout keeps feature sets either way)";
 
-    private ModuleNode ReadContainer(ImmutableArray<IArgumentOperation> arguments, SyntaxNode site, string path, ConstScope scope, string where, bool sequential)
+    private ModuleNode ReadContainer(ImmutableArray<IArgumentOperation> arguments, SyntaxNode site, string path, ConstScope scope, string where, bool sequential, IEnumerable<ListItem>? extra = null, string kind = "ModuleList")
     {
-        var elements = new List<(IOperation Element, ConstScope Scope)>();
+        var elements = new List<ListItem>();
         foreach (var arg in arguments)
         {
             if (ListElements(arg.Value, scope, out var problem) is not { } items)
@@ -1016,6 +1038,9 @@ internal sealed class ModuleTreeReader
             elements.AddRange(items);
         }
 
+        // Modules added after creation (parts.Add("lin1", Linear(...))) follow the ones the constructor was given.
+        elements.AddRange(extra ?? []);
+
         var children = new List<ModuleNode>();
         var names = new HashSet<string>(System.StringComparer.Ordinal);
         var failed = false;
@@ -1025,7 +1050,18 @@ internal sealed class ModuleTreeReader
             var elementScope = elements[i].Scope;
             var name = i.ToString(CultureInfo.InvariantCulture);
             var module = element;
-            if (element is ITupleOperation { Elements.Length: 2 } tuple)
+            if (elements[i].Key is { } dictKey)
+            {
+                if (ConstantEvaluator.Evaluate(dictKey, elementScope).Value is not string { Length: > 0 } keyName)
+                {
+                    _diagnostics.NonConstant(dictKey.Syntax, "key", "ModuleDict.Add");
+                    failed = true;
+                    continue;
+                }
+
+                name = keyName;
+            }
+            else if (element is ITupleOperation { Elements.Length: 2 } tuple)
             {
                 var key = ConstantEvaluator.Evaluate(tuple.Elements[0], elementScope);
                 if (!key.IsConstant || key.Value is not string s || s.Length == 0)
@@ -1058,7 +1094,7 @@ internal sealed class ModuleTreeReader
             children.Add(child);
         }
 
-        return failed ? new FailedNode(path, site, unassigned: false) : new ContainerNode(path, site, sequential, children);
+        return failed ? new FailedNode(path, site, unassigned: false) : new ContainerNode(path, site, sequential, children) { ContainerKind = kind };
     }
 
     /// <summary>

@@ -199,4 +199,34 @@ public class ConstructorCodeTests
             "NS1001 (14,9): Unsupported statement 'for (var i = 0; i < x.shape[0]; i++) { x = fc.forward(x); }' in M.forward: the reader unrolls foreach over a ModuleList or Sequential field and for loops whose counter runs between bounds known at build time; the model graph is not built",
             ModelSource.Diagnostics(result));
     }
+
+    [Fact]
+    public void A_module_dict_filled_in_the_constructor_reads_by_key_and_an_unknown_key_is_refused()
+    {
+        const string source = """
+            public sealed class Named : Module<Tensor, Tensor>
+            {
+                private readonly ModuleDict<Module<Tensor, Tensor>> parts = new ModuleDict<Module<Tensor, Tensor>>();
+
+                public Named() : base("named")
+                {
+                    parts.Add("encoder", Linear(4, 8));
+                    parts.Add("head", Linear(8, 2));
+                    RegisterComponents();
+                }
+
+                public override Tensor forward(Tensor x) => parts["KEY"].forward(parts["encoder"].forward(x));
+            }
+            """;
+        const string schema = "model: Named\nversion: 1\ninputs:\n  x:\n    features: [a, b, c, d]\n";
+
+        var graph = ModelSource.Graph(ModelSource.Read(source.Replace("KEY", "head"), "Named", schema));
+        Assert.Equal(new[] { "parts.encoder.weight [8, 4]", "parts.encoder.bias [8]", "parts.head.weight [2, 8]", "parts.head.bias [2]" }, ModelSource.StateDict(graph));
+
+        var wrong = ModelSource.Read(source.Replace("KEY", "decoder"), "Named", schema);
+        Assert.Null(wrong.Graph);
+        Assert.Equal(
+            new[] { "NS1001 (17,49): Unsupported indexer 'parts[\"decoder\"]' in Named.forward: ModuleDict 'parts' has no child named 'decoder'; the model graph is not built" },
+            ModelSource.Diagnostics(wrong));
+    }
 }
