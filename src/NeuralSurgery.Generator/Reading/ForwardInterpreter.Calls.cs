@@ -107,7 +107,7 @@ internal sealed partial class ForwardInterpreter
 
         if (IsInPlace(method))
         {
-            return Unsupported(call.Syntax, "call", f.Where, "in-place operations change a tensor that other expressions may share");
+            return InPlace(call, f);
         }
 
         if (TorchSymbols.IsTorch(type))
@@ -196,6 +196,65 @@ internal sealed partial class ForwardInterpreter
             _ => null,
         };
         return result is { } r ? new ConstValue(ConstantEvaluator.Convert(r, call.Type)) : new NonConstValue(null);
+    }
+
+    /// <summary>
+    /// x.add_(y), x.relu_(), x.mul_(s): the out-of-place op, and then every local of every method being read that holds
+    /// x holds the result, as the shared tensor would after the change. Tensor methods only; other in-place calls
+    /// (torch.nn.init.*_) have no value the graph can use.
+    /// </summary>
+    private Value InPlace(IInvocationOperation call, Frame f)
+    {
+        var name = call.TargetMethod.Name.Substring(0, call.TargetMethod.Name.Length - 1);
+        if (!TorchSymbols.IsTensor(call.TargetMethod.ContainingType) || call.TargetMethod.IsStatic || call.Instance is null)
+        {
+            return Unsupported(call.Syntax, "call", f.Where, "in-place operations other than tensor methods (x.add_(y), x.relu_()) have no graph form");
+        }
+
+        if (Tensor(Eval(call.Instance, f), call.Instance.Syntax, f) is not { } x)
+        {
+            return Poison;
+        }
+
+        var args = call.Arguments.Where(a => a.ArgumentKind != ArgumentKind.DefaultValue).ToList();
+        Value result;
+        switch (name)
+        {
+            case "add" or "sub" or "mul" or "div" when args.Count >= 1:
+                if (name is "add" or "sub" && args.Any(a => a.Parameter?.Name == "alpha"))
+                {
+                    return Unsupported(call.Syntax, "call", f.Where, $"Tensor.{name}_ with alpha: the graph has no scaled sum");
+                }
+
+                result = Binary(
+                    name switch { "add" => BinaryOperatorKind.Add, "sub" => BinaryOperatorKind.Subtract, "mul" => BinaryOperatorKind.Multiply, _ => BinaryOperatorKind.Divide },
+                    new TensorValue(x),
+                    Eval(args[0].Value, f),
+                    call.Syntax,
+                    f);
+                break;
+            case var n when Activations.TryGetValue(n, out var kind) && args.Count == 0:
+                result = Build(call.Syntax, () => _b.Activation(x, kind));
+                break;
+            case var n when ElementwiseFallback.Contains(n) && args.Count == 0:
+                result = Elementwise(call.Instance, call.Syntax, f);
+                break;
+            default:
+                return Unsupported(call.Syntax, "call", f.Where, $"the mirror has no rule for Tensor.{call.TargetMethod.Name}");
+        }
+
+        if (result is TensorValue changed)
+        {
+            foreach (var frame in _frames)
+            {
+                foreach (var local in frame.Locals.Where(l => l.Value is TensorValue t && t.GraphValue.Ref == x.Ref).Select(l => l.Key).ToList())
+                {
+                    frame.Locals[local] = changed;
+                }
+            }
+        }
+
+        return result;
     }
 
     private static SyntaxNode? FirstArgumentSyntax(IInvocationOperation call) =>

@@ -36,6 +36,9 @@ internal sealed partial class ForwardInterpreter
     private readonly HashSet<string> _reportedPending = new(StringComparer.Ordinal);
     private readonly HashSet<string> _categorical = new(StringComparer.Ordinal);
     private readonly HashSet<string> _featureInputs = new(StringComparer.Ordinal);
+    /// <summary>Frames of the methods being read, outermost first: an in-place op rebinds the tensor in all of them.</summary>
+    private readonly List<Frame> _frames = [];
+
     private readonly Dictionary<string, (int Rank, int FeatureAxis)> _featureInputRanks = new(StringComparer.Ordinal);
     private readonly string? _schemaPath;
     private int _depth;
@@ -137,6 +140,7 @@ internal sealed partial class ForwardInterpreter
         }
 
         _depth++;
+        _frames.Add(frame);
         try
         {
             var result = Exec(block, frame);
@@ -149,6 +153,7 @@ internal sealed partial class ForwardInterpreter
         }
         finally
         {
+            _frames.RemoveAt(_frames.Count - 1);
             _depth--;
         }
     }
@@ -277,12 +282,6 @@ internal sealed partial class ForwardInterpreter
                 f.Locals[list.Local] = new ListValue(items.Items.Add(Eval(add.Arguments[0].Value, f)));
                 break;
             case IInvocationOperation call:
-                if (IsInPlace(call.TargetMethod))
-                {
-                    Unsupported(call.Syntax, "call", f.Where, "in-place operations change a tensor that other expressions may share");
-                    break;
-                }
-
                 Eval(call, f);
                 break;
             default:

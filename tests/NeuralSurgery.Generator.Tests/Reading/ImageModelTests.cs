@@ -292,4 +292,30 @@ public class ImageModelTests
         Assert.Equal(2, graph.Nodes.Count(n => n.Op is PermuteOp));
         Assert.Equal("[B, time, 8]", graph.ShapeOf(graph.Outputs[0].Value).ToString());
     }
+
+    [Fact]
+    public void In_place_residuals_read_and_every_alias_sees_the_change()
+    {
+        const string source = """
+            public sealed class Block : Module<Tensor, Tensor>
+            {
+                private readonly Linear fc = Linear(4, 4);
+
+                public Block() : base("block") => RegisterComponents();
+
+                public override Tensor forward(Tensor x)
+                {
+                    var y = fc.forward(x);
+                    var alias = y;
+                    y.add_(x).relu_();
+                    return alias;
+                }
+            }
+            """;
+        var graph = ModelSource.Graph(ModelSource.Read(source, "Block", "model: Block\nversion: 1\ninputs:\n  x:\n    features: [a, b, c, d]\n"));
+
+        // The returned alias is the sum after the ReLU, not the Linear's output it pointed at before.
+        Assert.Equal(new[] { "call fc", "add", "relu" }, graph.Nodes.Select(n => ModelSource.Describe(n.Op)));
+        Assert.Equal(graph.Nodes[2].Id, graph.Outputs[0].Value.Source);
+    }
 }
