@@ -48,6 +48,16 @@ public abstract record LayerSpec
     /// </summary>
     public virtual long UnitGroups => 1;
 
+    /// <summary>
+    /// How many units the layer makes (its output features: Linear rows, Embedding dimensions, convolution filters),
+    /// each with an identity the differ matches across versions; null for layers without units of their own (norms).
+    /// Recurrent layers have per-layer, per-direction hidden units and gate blocks instead.
+    /// </summary>
+    public virtual long? Units => null;
+
+    /// <summary>The axis of <paramref name="parameter"/> along which its elements belong to the layer's units.</summary>
+    public virtual int UnitAxis(LayerParameter parameter) => 0;
+
     /// <summary>What is wrong with the hyperparameters ("in_features is 0; expected >= 1"); empty when valid.</summary>
     public abstract IEnumerable<string> Problems();
 
@@ -71,6 +81,8 @@ public sealed record LinearSpec(long InFeatures, long OutFeatures, bool Bias = t
 {
     public override string Kind => "Linear";
 
+    public override long? Units => OutFeatures;
+
     public override TResult Accept<TArg, TResult>(ILayerVisitor<TArg, TResult> visitor, TArg arg) => visitor.VisitLinear(this, arg);
 
     public override AxisRole[] AxisRoles(LayerParameter parameter) =>
@@ -93,6 +105,11 @@ public sealed record LinearSpec(long InFeatures, long OutFeatures, bool Bias = t
 public sealed record EmbeddingSpec(long NumEmbeddings, long EmbeddingDim) : LayerSpec
 {
     public override string Kind => "Embedding";
+
+    public override long? Units => EmbeddingDim;
+
+    /// <summary>The weight is stored [vocabulary, dim]: units on axis 1.</summary>
+    public override int UnitAxis(LayerParameter parameter) => 1;
 
     public override TResult Accept<TArg, TResult>(ILayerVisitor<TArg, TResult> visitor, TArg arg) => visitor.VisitEmbedding(this, arg);
 
@@ -119,6 +136,8 @@ public sealed record Conv1dSpec(
     bool Bias = true) : LayerSpec
 {
     public override string Kind => "Conv1d";
+
+    public override long? Units => OutChannels;
 
     /// <summary>The same convolution over <c>[B, C, 1, L]</c>: the mirror rules of Conv2d serve both (same element order).</summary>
     public Conv2dSpec AsConv2d() => new(InChannels, OutChannels, 1, KernelSize, 1, Stride, 0, Padding, 1, Dilation, Groups, Bias);
@@ -331,6 +350,8 @@ public sealed record Conv2dSpec(
     bool Bias = true) : LayerSpec
 {
     public override string Kind => "Conv2d";
+
+    public override long? Units => OutChannels;
 
     public override long UnitGroups => Groups;
 

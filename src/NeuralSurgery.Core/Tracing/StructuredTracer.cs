@@ -124,35 +124,24 @@ public static class StructuredTracer
 
         private void DeclareSpaces(GraphModule module)
         {
-            switch (module.Spec)
+            if (module.Spec is RecurrentSpec r)
             {
-                case LinearSpec l:
-                    Space(KeySpaceKind.Units, module.Path, module.Path, l.OutFeatures);
-                    break;
-                case EmbeddingSpec e:
-                    Space(KeySpaceKind.Units, module.Path, module.Path, e.EmbeddingDim);
-                    break;
-                case Conv1dSpec c:
-                    Space(KeySpaceKind.Units, module.Path, module.Path, c.OutChannels);
-                    break;
-                case Conv2dSpec c:
-                    Space(KeySpaceKind.Units, module.Path, module.Path, c.OutChannels);
-                    break;
-                case RecurrentSpec r:
-                    for (var layer = 0; layer < r.NumLayers; layer++)
+                for (var layer = 0; layer < r.NumLayers; layer++)
+                {
+                    for (var d = 0; d < r.Directions; d++)
                     {
-                        for (var d = 0; d < r.Directions; d++)
+                        var name = HiddenName(module.Path, layer, d == 1);
+                        Space(KeySpaceKind.Units, module.Path, name, r.HiddenSize, layer, d == 1);
+                        foreach (var g in r.GateNames)
                         {
-                            var name = HiddenName(module.Path, layer, d == 1);
-                            Space(KeySpaceKind.Units, module.Path, name, r.HiddenSize, layer, d == 1);
-                            foreach (var g in r.GateNames)
-                            {
-                                Space(KeySpaceKind.Gate, module.Path, name + "." + g, r.HiddenSize, layer, d == 1, g);
-                            }
+                            Space(KeySpaceKind.Gate, module.Path, name + "." + g, r.HiddenSize, layer, d == 1, g);
                         }
                     }
-
-                    break;
+                }
+            }
+            else if (module.Spec.Units is { } units)
+            {
+                Space(KeySpaceKind.Units, module.Path, module.Path, units);
             }
         }
 
@@ -172,27 +161,26 @@ public static class StructuredTracer
         {
             var shape = p.Shape.Dims.Select(d => d.Value).ToArray();
             var spec = _graph.FindModule(p.Module)!.Spec;
-            switch (spec)
+            if (spec is RecurrentSpec r)
             {
-                case LinearSpec or Conv1dSpec or Conv2dSpec:
-                    return Layout.WithAxis(shape, 0, AxisLayout.Keyed(shape[0], UnitSpace(p.Module)));
-                case EmbeddingSpec:
-                    return Layout.WithAxis(shape, 1, AxisLayout.Keyed(shape[1], UnitSpace(p.Module)));
-                case RecurrentSpec r:
+                var rows = Layout.WithAxis(shape, 0, GateRows(p.Module, r, p.Declaration.Layer, p.Declaration.Reverse));
+                if (p.Role == ParameterRole.WeightHh)
                 {
-                    var rows = Layout.WithAxis(shape, 0, GateRows(p.Module, r, p.Declaration.Layer, p.Declaration.Reverse));
-                    if (p.Role == ParameterRole.WeightHh)
-                    {
-                        var hidden = AxisLayout.Keyed(r.HiddenSize, _spaceIds[HiddenName(p.Module, p.Declaration.Layer, p.Declaration.Reverse)]);
-                        return Layout.Combine(shape, [.. rows.Blocks, .. Layout.WithAxis(shape, 1, hidden).Blocks]);
-                    }
-
-                    return rows;
+                    var hidden = AxisLayout.Keyed(r.HiddenSize, _spaceIds[HiddenName(p.Module, p.Declaration.Layer, p.Declaration.Reverse)]);
+                    return Layout.Combine(shape, [.. rows.Blocks, .. Layout.WithAxis(shape, 1, hidden).Blocks]);
                 }
 
-                default:
-                    return Layout.Uniform(shape, FeatureSet.Empty);
+                return rows;
             }
+
+            // A layer's own units key the axis its elements belong to them along (rows, embedding dims, filters).
+            if (spec.Units is not null)
+            {
+                var axis = spec.UnitAxis(p.Declaration);
+                return Layout.WithAxis(shape, axis, AxisLayout.Keyed(shape[axis], UnitSpace(p.Module)));
+            }
+
+            return Layout.Uniform(shape, FeatureSet.Empty);
         }
 
         private void Interact(string parameter, Layout contribution)
