@@ -33,7 +33,7 @@ OP_KINDS = ("call", "activation", "softmax", "log_softmax", "dropout", "add", "s
             "max", "mean", "sum", "reshape", "flatten", "unsqueeze", "squeeze", "narrow", "slice", "transpose",
             "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d",
             "adaptive_avg_pool1d", "adaptive_avg_pool2d", "matmul", "permute")
-LAYER_KINDS = ("Linear", "Embedding", "Conv1d", "Conv2d", "LSTM", "GRU", "LayerNorm", "BatchNorm1d", "BatchNorm2d")
+LAYER_KINDS = ("Linear", "Embedding", "Conv1d", "Conv2d", "LSTM", "GRU", "LayerNorm", "BatchNorm1d", "BatchNorm2d", "Tensor")
 ACTIVATIONS = ("identity", "relu", "tanh", "sigmoid", "gelu", "silu", "elu", "leaky_relu", "softplus")
 
 
@@ -227,6 +227,15 @@ def build_model(graph, dtype):
             parent = child
         if parts[-1] in parent._modules:
             raise OracleError(f"module '{m['path']}' is declared twice")
+        if m["spec"]["kind"] == "Tensor":
+            # A tensor field: a Parameter or buffer of the parent module, named by the last path segment.
+            value = torch.zeros([int(d) for d in m["spec"]["dims"]])
+            if m["spec"]["buffer"]:
+                parent.register_buffer(parts[-1], value)
+            else:
+                parent.register_parameter(parts[-1], nn.Parameter(value))
+            layers[m["path"]] = ((parent, parts[-1]), m["spec"])
+            continue
         layer = make_layer(m["spec"])
         parent.add_module(parts[-1], layer)
         layers[m["path"]] = (layer, m["spec"])
@@ -325,6 +334,14 @@ class Executor:
         self.gradmap = gradmap
         self.footnote5 = []
 
+    def is_field(self, operand):
+        """Whether a value is a tensor field read in forward (a call of a Tensor module)."""
+        source = parse_ref(operand)[0]
+        for n in self.g["nodes"]:
+            if n["id"] == source:
+                return n["op"]["kind"] == "call" and self.layers[n["op"]["module"]][1]["kind"] == "Tensor"
+        return False
+
     def run(self, inputs, masks=None):
         env = {}
         for inp in self.g["inputs"]:
@@ -373,6 +390,13 @@ class Executor:
             if mask is None or op["p"] == 0:
                 return [a[0]]
             return [a[0] * mask.to(a[0].dtype) / (1.0 - op["p"])]
+        if k in ("add", "sub") and self.o.gate_bias:
+            # A tensor field added to data is Table 2's x + w row, like a bias: it counts only where the data is non-zero.
+            fields = [self.is_field(o) for o in node["operands"]]
+            if fields[0] != fields[1]:
+                w, x = (a[0], a[1]) if fields[0] else (a[1], a[0])
+                x, w = torch.broadcast_tensors(x, w)
+                return [x + w * (x != 0).to(x.dtype)]
         if k == "add":
             return [a[0] + a[1]]
         if k == "sub":
@@ -497,6 +521,9 @@ class Executor:
     def call(self, node, path, a):
         layer, spec = self.layers[path]
         k = spec["kind"]
+        if k == "Tensor":
+            parent, name = layer
+            return [getattr(parent, name)]
         x = a[0]
         where = f"node '{node['id']}' ({k} '{path}')"
         if k == "Linear":
@@ -760,6 +787,23 @@ def init_gradmap(model, layers, opts):
     torch.manual_seed(opts.seed)
     with torch.no_grad():
         for layer, spec in layers.values():
+            if spec["kind"] == "Tensor":
+                # A tensor field starts as its factory made it (zeros unless ones or randn); with the positive remedy,
+                # like any non-bias weight (the C# initializer does the same, fan-in = numel / rows).
+                parent, name = layer
+                t = getattr(parent, name)
+                if opts.init == "positive":
+                    u = torch.rand(t.shape, generator=gen, dtype=torch.float64) * (opts.positive_high - opts.positive_low) + opts.positive_low
+                    if t.dim() >= 2:
+                        u = u / (t.numel() // t.shape[0])
+                    t.copy_(u.to(t.dtype))
+                elif spec["init"] == "ones":
+                    t.fill_(1.0)
+                elif spec["init"] == "normal":
+                    t.copy_(torch.randn(t.shape, generator=gen, dtype=torch.float64).to(t.dtype))
+                else:
+                    t.zero_()
+                continue
             if isinstance(layer, nn.LayerNorm) and layer.bias is None:
                 if layer.weight is not None:
                     layer.weight.fill_(1.0)  # reset_parameters would touch the removed bias
@@ -824,7 +868,9 @@ def run_gradmap(req, graph, opts, model, layers):
         elif opts.loss in ("outputs", "sum_outputs"):
             values = [(parse_ref(o["value"]), env[parse_ref(o["value"])]) for o in graph["outputs"]]
         else:
-            values = [((n["id"], i), env[(n["id"], i)]) for n in graph["nodes"] for i in range(len(n["outputShapes"]))]
+            # Every node's value, but not a tensor field's own: its gradient would be the loss weight, not an interaction.
+            values = [((n["id"], i), env[(n["id"], i)]) for n in graph["nodes"] for i in range(len(n["outputShapes"]))
+                      if not (n["op"]["kind"] == "call" and layers[n["op"]["module"]][1]["kind"] == "Tensor")]
         loss = 0
         for key, v in values:
             if not v.requires_grad:

@@ -36,7 +36,7 @@ public static class SurgeryDiffer
             var roles = spec.AxisRoles(p.Declaration);
             var init = spec.DefaultInit(p.Declaration);
             var oldModule = keys.OldModule(p.Module);
-            var oldName = oldModule + "." + p.Declaration.LocalName;
+            var oldName = p.Declaration.FullName(oldModule ?? string.Empty);
             var source = oldModule is null ? null : oldSide.Graph.FindParameter(oldName);
             if (source is not null && (source.Shape.Rank != p.Shape.Rank || source.Role != p.Role || source.IsBuffer != p.IsBuffer))
             {

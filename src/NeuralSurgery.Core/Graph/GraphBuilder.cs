@@ -155,6 +155,10 @@ public sealed class GraphBuilder
         ? throw new GraphException("a module call needs its module; use Call")
         : One(op, op.Kind, x);
 
+    /// <summary>Reads tensor field <paramref name="module"/> (a Parameter or buffer), declaring it on first use.</summary>
+    public GraphValue Tensor(string module, long[] dims, bool buffer = false, TensorInit init = TensorInit.Other) =>
+        CallNew(module, new TensorSpec(dims.ToEquatableArray(), buffer, init))[0];
+
     public GraphValue MatMul(GraphValue a, GraphValue b) => Add(new MatMulOp(), "matmul", [a, b])[0];
 
     public GraphValue Permute(GraphValue x, params int[] dims) => One(new PermuteOp(dims.ToEquatableArray()), "permute", x);

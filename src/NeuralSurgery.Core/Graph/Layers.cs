@@ -22,7 +22,11 @@ public enum ParameterRole
 }
 
 /// <summary>A parameter or buffer as a layer declares it, before the module path is prefixed.</summary>
-public sealed record LayerParameter(string LocalName, Shape Shape, ParameterRole Role, bool IsBuffer, string DType, int Layer = 0, bool Reverse = false);
+public sealed record LayerParameter(string LocalName, Shape Shape, ParameterRole Role, bool IsBuffer, string DType, int Layer = 0, bool Reverse = false)
+{
+    /// <summary>The state_dict name under <paramref name="module"/>; a tensor field's own name is its path (empty local name).</summary>
+    public string FullName(string module) => LocalName.Length == 0 ? module : module + "." + LocalName;
+}
 
 /// <summary>A module with weights (or running statistics): what a TorchSharp factory call creates.</summary>
 public abstract record LayerSpec
@@ -436,3 +440,46 @@ public static class Windows
     private static long CeilDiv(long a, long b) => -FloorDiv(-a, b);
 }
 
+
+/// <summary>How a tensor field was filled: torch.zeros/ones/randn/rand/empty/eye, or something else.</summary>
+public enum TensorInit
+{
+    Zeros,
+    Ones,
+    Normal,
+    Uniform,
+    Eye,
+    Other,
+}
+
+/// <summary>
+/// A Parameter or buffer held directly by a module (an RMSNorm weight, a learned position table, a mask): one tensor
+/// whose state_dict name is the module path itself. Forward reads it with a call of no operands, and the IR lets that
+/// value meet data only in +, -, * and matmul, where the tracers know which elements meet which features.
+/// </summary>
+public sealed record TensorSpec(EquatableArray<long> Dims, bool IsBuffer = false, TensorInit Init = TensorInit.Other) : LayerSpec
+{
+    public override string Kind => "Tensor";
+
+    public Shape Shape => new(Dims.Select(Dim.Of));
+
+    public override TResult Accept<TArg, TResult>(ILayerVisitor<TArg, TResult> visitor, TArg arg) => visitor.VisitTensor(this, arg);
+
+    public override AxisRole[] AxisRoles(LayerParameter parameter) => ElementwiseRoles(parameter);
+
+    /// <summary>New elements start as the field's factory would make them where that is a constant (zeros, ones), else zero.</summary>
+    public override InitRule DefaultInit(LayerParameter parameter) => Init switch
+    {
+        TensorInit.Ones => InitRule.Ones,
+        TensorInit.Normal => InitRule.Normal(1),
+        _ => InitRule.Zeros,
+    };
+
+    public override IEnumerable<string> Problems() =>
+        Dims.Any(d => d < 1) ? [$"shape [{string.Join(", ", Dims)}] must have dimensions >= 1"] : [];
+
+    public override IEnumerable<LayerParameter> Parameters()
+    {
+        yield return new(string.Empty, Shape, ParameterRole.Weight, IsBuffer, "float32");
+    }
+}

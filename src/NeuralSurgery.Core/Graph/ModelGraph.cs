@@ -240,6 +240,8 @@ public sealed record ModelGraph
             nodeList.Add(node with { OutputShapes = inferred.ToEquatableArray() });
         }
 
+        CheckTensorUses(nodeList, modulePaths);
+
         var outputNames = new HashSet<string>(StringComparer.Ordinal);
         foreach (var output in outputList)
         {
@@ -261,7 +263,7 @@ public sealed record ModelGraph
             {
                 parameters.AddRange(module.Spec.Parameters()
                     .Where(p => p.IsBuffer == buffers)
-                    .Select(p => new GraphParameter(module.Path + "." + p.LocalName, module.Path, p)));
+                    .Select(p => new GraphParameter(p.FullName(module.Path), module.Path, p)));
             }
         }
 
@@ -272,6 +274,36 @@ public sealed record ModelGraph
             nodeList.ToEquatableArray(),
             outputList.ToEquatableArray(),
             parameters.ToEquatableArray());
+    }
+
+    /// <summary>
+    /// A tensor field's value (a call of a <see cref="TensorSpec"/> module) may meet data only in +, -, * and a matmul
+    /// with a 2-D tensor: the ops whose mirror rules say which of its elements meet which features.
+    /// </summary>
+    private static void CheckTensorUses(List<GraphNode> nodes, Dictionary<string, GraphModule> modules)
+    {
+        var tensors = new Dictionary<ValueRef, string>();
+        foreach (var node in nodes)
+        {
+            foreach (var operand in node.Operands)
+            {
+                if (!tensors.TryGetValue(operand, out var module))
+                {
+                    continue;
+                }
+
+                var rank = modules[module].Spec is TensorSpec t ? t.Dims.Count : 0;
+                if (node.Op is not (BinaryOp or MatMulOp) || (node.Op is MatMulOp && rank != 2))
+                {
+                    throw new GraphException($"node '{node.Id}' ({node.Op.Kind}): operand '{operand}' is tensor field '{module}'; the mirror follows a Parameter or buffer only as an operand of +, -, * or a matmul with a 2-D tensor");
+                }
+            }
+
+            if (node.Op is CallOp call && modules.TryGetValue(call.Module, out var m) && m.Spec is TensorSpec)
+            {
+                tensors[new ValueRef(node.Id)] = call.Module;
+            }
+        }
     }
 
     private static bool IsEmbeddingCall(GraphNode node, Dictionary<string, GraphModule> modules) =>

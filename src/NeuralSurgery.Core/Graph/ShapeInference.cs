@@ -320,6 +320,12 @@ internal sealed class ShapeInference : GraphInterpreter<Shape>
         return [s];
     }
 
+    public override IReadOnlyList<Shape> VisitTensor(TensorSpec t, NodeArgs<Shape> a)
+    {
+        a.Arity(0, 0);
+        return [t.Shape];
+    }
+
     public override IReadOnlyList<Shape> VisitConv2d(Conv2dSpec c, NodeArgs<Shape> a)
     {
         a.Arity(1, 1);

@@ -52,7 +52,7 @@ public static class GraphJson
         "matmul", "permute",
     ];
 
-    private static readonly string[] LayerKinds = ["Linear", "Embedding", "Conv1d", "Conv2d", "LSTM", "GRU", "LayerNorm", "BatchNorm1d", "BatchNorm2d"];
+    private static readonly string[] LayerKinds = ["Linear", "Embedding", "Conv1d", "Conv2d", "LSTM", "GRU", "LayerNorm", "BatchNorm1d", "BatchNorm2d", "Tensor"];
 
     /// <summary>Writes <paramref name="graph"/> as JSON text (see the remarks on <see cref="GraphJson"/>).</summary>
     public static string Write(ModelGraph graph) => JsonDocumentIO.ToText(WriteUtf8(graph));
@@ -197,6 +197,14 @@ public static class GraphJson
         }
 
         public bool VisitBatchNorm2d(BatchNorm2dSpec b, Utf8JsonWriter w) => VisitBatchNorm(b, w);
+
+        public bool VisitTensor(TensorSpec t, Utf8JsonWriter w)
+        {
+            Longs(w, "dims", t.Dims);
+            w.WriteBoolean("buffer", t.IsBuffer);
+            w.WriteString("init", EnumName(t.Init));
+            return true;
+        }
 
         public bool VisitPool(PoolOp p, Utf8JsonWriter w)
         {
@@ -736,6 +744,9 @@ public static class GraphJson
                 return new Conv2dSpec(o.Int64("inChannels"), o.Int64("outChannels"), k[0], k[1], st[0], st[1], p[0], p[1], d[0], d[1], o.Int64("groups"), o.Boolean("bias"));
             }
 
+            case "Tensor":
+                o.Allow("kind", "dims", "buffer", "init");
+                return new TensorSpec(Longs(o, "dims"), o.Boolean("buffer"), ReadEnum<TensorInit>(o, "init", "tensor init"));
             case "BatchNorm2d":
                 o.Allow("kind", "numFeatures", "eps", "momentum", "affine", "trackRunningStats");
                 return new BatchNorm2dSpec(o.Int64("numFeatures"), o.Double("eps"), o.Double("momentum"), o.Boolean("affine"), o.Boolean("trackRunningStats"));

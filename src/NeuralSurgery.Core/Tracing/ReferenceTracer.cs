@@ -39,6 +39,9 @@ public static class ReferenceTracer
         private readonly Dictionary<string, FeatureSet[]> _parameters = new(StringComparer.Ordinal);
         private readonly Dictionary<string, long[]> _parameterShapes = new(StringComparer.Ordinal);
 
+        /// <summary>Values that are a tensor field read in forward, with that field's element sets.</summary>
+        private readonly Dictionary<ValueRef, FeatureSet[]> _tensors = [];
+
         public Evaluation(ModelGraph graph, FeatureSpace features, TraceOptions options)
         {
             _graph = graph;
@@ -262,7 +265,32 @@ public static class ReferenceTracer
         public override IReadOnlyList<ReferenceValue> VisitBinary(BinaryOp op, NodeArgs<ReferenceValue> a)
         {
             var x = X(a, 2, 2);
-            return [Binary(a.Node, x[0], x[1], Out(a))];
+            var outShape = Out(a);
+
+            // Table 1's x + w and x * w rows: each tensor-field element ∪= the features of the elements it meets.
+            for (var i = 0; i < 2; i++)
+            {
+                if (_tensors.TryGetValue(a.Node.Operands[i], out var w))
+                {
+                    var other = x[1 - i];
+                    for (var o = 0; o < ReferenceIndex.Count(outShape); o++)
+                    {
+                        var index = ReferenceIndex.Unravel(o, outShape);
+                        Meet(w, ReferenceIndex.BroadcastOffset(x[i].Shape, index), other.Elements[ReferenceIndex.BroadcastOffset(other.Shape, index)]);
+                    }
+                }
+            }
+
+            return [Binary(a.Node, x[0], x[1], outShape)];
+        }
+
+        /// <summary>A tensor field's value carries no features; the ops that read it record what meets its elements.</summary>
+        public override IReadOnlyList<ReferenceValue> VisitTensor(TensorSpec s, NodeArgs<ReferenceValue> a)
+        {
+            X(a, 0, 0);
+            _tensors[new ValueRef(a.Node.Id)] = Parameter(a.Path, s, ParameterRole.Weight);
+            var shape = Out(a);
+            return [new ReferenceValue(shape, Empties(ReferenceIndex.Count(shape)))];
         }
 
         public override IReadOnlyList<ReferenceValue> VisitConcat(ConcatOp op, NodeArgs<ReferenceValue> a) =>
@@ -323,6 +351,8 @@ public static class ReferenceTracer
             var y = new FeatureSet[ReferenceIndex.Count(outShape)];
             var li = new long[l.Shape.Length];
             var ri = new long[r.Shape.Length];
+            _tensors.TryGetValue(a.Node.Operands[0], out var leftTensor);
+            _tensors.TryGetValue(a.Node.Operands[1], out var rightTensor);
             for (var o = 0; o < y.Length; o++)
             {
                 var index = ReferenceIndex.Unravel(o, outShape);
@@ -335,7 +365,19 @@ public static class ReferenceTracer
                 {
                     li[li.Length - 1] = j;
                     ri[ri.Length - 2] = j;
-                    sum = sum.Union(l.Elements[ReferenceIndex.Offset(l.Shape, li)]).Union(r.Elements[ReferenceIndex.Offset(r.Shape, ri)]);
+                    int lo = ReferenceIndex.Offset(l.Shape, li), ro = ReferenceIndex.Offset(r.Shape, ri);
+                    sum = sum.Union(l.Elements[lo]).Union(r.Elements[ro]);
+
+                    // A 2-D tensor field times data: W[i, j] meets the data's row j (and likewise on the right).
+                    if (leftTensor is not null)
+                    {
+                        Meet(leftTensor, lo, r.Elements[ro]);
+                    }
+
+                    if (rightTensor is not null)
+                    {
+                        Meet(rightTensor, ro, l.Elements[lo]);
+                    }
                 }
 
                 y[o] = sum;
@@ -956,7 +998,7 @@ public static class ReferenceTracer
         {
             var declaration = spec.Parameters().FirstOrDefault(p => p.Role == role && p.Layer == layer && p.Reverse == reverse)
                 ?? throw new GraphException($"module '{path}' ({spec.Kind}) declares no {role} parameter (layer {layer}{(reverse ? ", reverse" : string.Empty)})");
-            var name = path + "." + declaration.LocalName;
+            var name = declaration.FullName(path);
             return _parameters.TryGetValue(name, out var elements)
                 ? elements
                 : throw new GraphException($"parameter '{name}' of module '{path}' is not in the graph's parameter list");

@@ -25,6 +25,9 @@ public static class StructuredTracer
         private readonly List<KeySpace> _spaces = [];
         private readonly Dictionary<string, int> _spaceIds = new(StringComparer.Ordinal);
 
+        /// <summary>Values that are a tensor field read in forward, with that field's state_dict name.</summary>
+        private readonly Dictionary<ValueRef, string> _tensors = [];
+
         public Tracer(ModelGraph graph, FeatureSpace features, TraceOptions options)
         {
             _graph = graph;
@@ -206,8 +209,32 @@ public static class StructuredTracer
         public override IReadOnlyList<Layout> VisitSoftmax(SoftmaxOp op, NodeArgs<Layout> a) =>
             [Layout.Elementwise(a.X, a.X.Reduce(op.Axis, keepDim: true), a.X.Shape)];
 
-        public override IReadOnlyList<Layout> VisitBinary(BinaryOp op, NodeArgs<Layout> a) =>
-            [Layout.Elementwise(a.Operands[0], a.Operands[1], Concrete(a.Node.OutputShapes[0]))];
+        public override IReadOnlyList<Layout> VisitBinary(BinaryOp op, NodeArgs<Layout> a)
+        {
+            var outShape = Concrete(a.Node.OutputShapes[0]);
+
+            // Table 1's x + w and x * w rows: each tensor-field element ∪= the features of the elements it meets,
+            // that is the other operand broadcast to the output and united over the axes the field repeats along.
+            for (var i = 0; i < 2; i++)
+            {
+                if (_tensors.TryGetValue(a.Node.Operands[i], out var name))
+                {
+                    var field = a.Operands[i].Shape;
+                    var skip = outShape.Length - field.Length;
+                    var keep = Enumerable.Range(0, field.Length).Where(x => field[x] > 1).Select(x => x + skip).ToArray();
+                    Interact(name, a.Operands[1 - i].BroadcastTo(outShape).ReduceTo(keep).Reshape(field));
+                }
+            }
+
+            return [Layout.Elementwise(a.Operands[0], a.Operands[1], outShape)];
+        }
+
+        /// <summary>A tensor field's value carries no features; the ops that read it record what meets its elements.</summary>
+        public override IReadOnlyList<Layout> VisitTensor(TensorSpec spec, NodeArgs<Layout> a)
+        {
+            _tensors[new ValueRef(a.Node.Id)] = a.Path;
+            return [Layout.Uniform(Concrete(a.Node.OutputShapes[0]), FeatureSet.Empty)];
+        }
 
         public override IReadOnlyList<Layout> VisitConcat(ConcatOp op, NodeArgs<Layout> a) => [Layout.Concat(op.Axis, a.Operands.ToList())];
 
@@ -238,6 +265,18 @@ public static class StructuredTracer
         public override IReadOnlyList<Layout> VisitMatMul(MatMulOp op, NodeArgs<Layout> a)
         {
             Layout left = a.Operands[0], right = a.Operands[1];
+
+            // A 2-D tensor field W: W[i, j] on the left meets the right's row j; on the right W[j, k] meets the left's column j.
+            if (_tensors.TryGetValue(a.Node.Operands[0], out var leftField))
+            {
+                Interact(leftField, right.ReduceTo(right.Rank - 2).InsertAxis(0, AxisLayout.Empty(left.Shape[0])));
+            }
+
+            if (_tensors.TryGetValue(a.Node.Operands[1], out var rightField))
+            {
+                Interact(rightField, left.ReduceTo(left.Rank - 1).InsertAxis(1, AxisLayout.Empty(right.Shape[1])));
+            }
+
             return [Layout.Elementwise(left.Reduce(left.Rank - 1, keepDim: true), right.Reduce(right.Rank - 2, keepDim: true), Concrete(a.Node.OutputShapes[0]))];
         }
 

@@ -390,3 +390,32 @@ internal sealed class MatMulKernel(GraphNode node, string where) : NodeKernel(no
         return offset;
     }
 }
+
+/// <summary>
+/// A tensor field read in forward: its values (a copy, so no later kernel can change the weights); a Parameter's
+/// gradient gains dy, a buffer has none.
+/// </summary>
+internal sealed class TensorKernel(GraphNode node, string where, string name, bool isBuffer, Func<string, Tensor> tensor) : NodeKernel(node, where)
+{
+    public override Tensor[] Forward(Tensor[] x, KernelContext ctx, out object? saved)
+    {
+        saved = null;
+        var source = tensor(name);
+        var copy = Tensor.Zeros(source.ShapeArray());
+        source.Data.CopyTo(copy.Data, 0);
+        return [copy];
+    }
+
+    public override Tensor?[] Backward(Tensor[] x, Tensor[] y, Tensor?[] dy, object? saved, KernelContext ctx)
+    {
+        if (isBuffer || ctx.Gradients is null)
+        {
+            return [];
+        }
+
+        var parameter = tensor(name);
+        var grad = ctx.Gradients.For(name, parameter);
+        TensorPrimitives.Add(grad.Data, dy[0]!.Data, grad.Data);
+        return [];
+    }
+}

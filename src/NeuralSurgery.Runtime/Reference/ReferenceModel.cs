@@ -387,6 +387,8 @@ public sealed class ReferenceModel
 
         public NodeKernel VisitPool(PoolOp op, (GraphNode Node, GraphModule? Module, string Where) a) => new PoolKernel(a.Node, a.Where, op);
 
+        public NodeKernel VisitTensor(TensorSpec spec, (GraphNode Node, GraphModule? Module, string Where) a) => new TensorKernel(a.Node, a.Where, a.Module!.Path, spec.IsBuffer, model.GetTensor);
+
         public NodeKernel VisitMatMul(MatMulOp op, (GraphNode Node, GraphModule? Module, string Where) a) => new MatMulKernel(a.Node, a.Where);
 
         public NodeKernel VisitPermute(PermuteOp op, (GraphNode Node, GraphModule? Module, string Where) a) => new PermuteKernel(a.Node, a.Where, op);

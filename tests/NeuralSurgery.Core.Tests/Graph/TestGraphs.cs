@@ -76,6 +76,11 @@ internal static class TestGraphs
         // Attention-style mixing: a permuted grid times itself.
         var turned = b.Permute(grid, 0, 2, 1);                                                  // [B, 4, 4]
         b.Output("gram", b.MatMul(turned, grid));                                              // [B, 4, 4]
+
+        // Tensor fields: a scale Parameter (RMSNorm-style), a position buffer, a projection matrix.
+        var scaled = b.Mul(pooled, b.Tensor("scale", [4], init: TensorInit.Ones));              // [B, 4]
+        var placed = b.Add(b.Tensor("positions", [1, 4], buffer: true), scaled);                 // [B, 4]
+        b.Output("projected", b.MatMul(placed, b.Tensor("projection", [4, 3], init: TensorInit.Normal))); // [B, 3]
         var head = b.Linear("head", b.Relu(act2), 3);
         b.Output("probs", b.Softmax(head, -1));
         b.Output("logp", b.Softmax(head, 1, log: true), "log_probs");

@@ -175,6 +175,13 @@ public sealed class RandomGraphs
             _b.Output(NextName("y"), mixed);
         }
 
+        // Tensor fields (Parameters and buffers) meeting data, from a stream of their own too.
+        _rng = new Random(_rng.Next());
+        if (_nodes + 2 <= _o.MaxNodes && _rng.Next(3) == 0 && TensorField() is { } fielded)
+        {
+            _b.Output(NextName("y"), fielded);
+        }
+
         return _b.Build();
     }
 
@@ -940,6 +947,58 @@ public sealed class RandomGraphs
         return applied ? x : null;
     }
 
+    /// <summary>
+    /// A live value with a constant last axis meets a tensor field: scaled or shifted by one of its shape's trailing
+    /// axes (an RMSNorm weight, a position table), or multiplied by a [last, k] matrix on either side.
+    /// </summary>
+    private GraphValue? TensorField()
+    {
+        var x = Pick(l => l.Shape.Rank >= 1 && LastConstant(l.Shape) && !l.IsRecurrentState && Enumerable.Range(0, l.Shape.Rank).All(a => l.Shape[a].IsConstant || a < l.Shape.Rank - 2), preferUnused: false);
+        if (x is null)
+        {
+            return null;
+        }
+
+        var s = x.Shape;
+        var last = s[s.Rank - 1].Value;
+        var name = NextName("w");
+        var buffer = _rng.Next(4) == 0;
+        GraphValue Field(long[] dims)
+        {
+            _nodes++;
+            return _b.Tensor(name, dims, buffer);
+        }
+
+        switch (_rng.Next(4))
+        {
+            case 0:
+                return Add(_b.Mul(Use(x), Field([last])));
+            case 1:
+            {
+                // A table over the last two axes, or one broadcast along the second to last.
+                long[] dims = s.Rank >= 2 && s[s.Rank - 2].IsConstant && _rng.Next(2) == 0 ? [s[s.Rank - 2].Value, last] : [1, last];
+                return Fits(Shape.Of(dims)) ? Add(_b.Add(Field(dims), Use(x))) : null;
+            }
+
+            case 2 when s.Rank >= 2:
+            {
+                var k = 1 + _rng.Next(4);
+                return Fits(s.With(s.Rank - 1, k)) ? Add(_b.MatMul(Use(x), Field([last, k]))) : null;
+            }
+
+            default:
+            {
+                if (s.Rank < 2 || !s[s.Rank - 2].IsConstant)
+                {
+                    return null;
+                }
+
+                var rows = 1 + _rng.Next(4);
+                return Fits(s.With(s.Rank - 2, rows)) ? Add(_b.MatMul(Field([rows, s[s.Rank - 2].Value]), Use(x))) : null;
+            }
+        }
+    }
+
     private static bool BatchBroadcasts(Shape a, Shape b) =>
         Enumerable.Range(0, a.Rank - 2).All(i => a[i] == b[i] || a[i] == Dim.Of(1) || b[i] == Dim.Of(1));
 
@@ -1385,7 +1444,7 @@ public sealed class RandomGraphs
                             break;
                         case EmbeddingSpec:
                             traits.Add("Embedding.rank" + shapes[0].Rank.ToString(CultureInfo.InvariantCulture));
-                            if (graph.Nodes.Count(n => n.Op is CallOp && n.Operands[0] == node.Operands[0]) > 1)
+                            if (graph.Nodes.Count(n => n.Op is CallOp && n.Operands.Count > 0 && n.Operands[0] == node.Operands[0]) > 1)
                             {
                                 traits.Add("Embedding.same_input_twice");
                             }

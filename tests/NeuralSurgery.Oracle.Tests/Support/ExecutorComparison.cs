@@ -387,6 +387,14 @@ public static class ExecutorComparison
                 var v = b.Permute(b.Reshape(b.Linear("v", x, 4), B, 3, 2, 2), 0, 2, 1, 3);   // [B, 2, 3, 2]
                 return b.MatMul(b.Softmax(b.MatMul(q, k), 3), v);                          // [B, 2, 3, 2]
             })),
+            ("tensor_fields", One(b =>
+            {
+                // An RMSNorm-style scale, a position table added, a projection matrix on either side; one is a buffer.
+                var x = b.FeatureInput("x", B, 3, 4);
+                var scaled = b.Mul(x, b.Tensor("scale", [4], init: TensorInit.Ones));
+                var placed = b.Add(b.Tensor("positions", [3, 4], buffer: true), scaled);
+                return b.MatMul(b.Tensor("mix", [2, 3]), b.MatMul(placed, b.Tensor("projection", [4, 5])));
+            })),
             ("channel_features_conv2d", One(b => b.Conv2d("conv", b.FeatureInputAt("x", 1, B, 3, 4, 4), 2, 3, padding: 1))),
             ("small_cnn_max_pool", One(b =>
             {

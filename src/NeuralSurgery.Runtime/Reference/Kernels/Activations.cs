@@ -29,6 +29,17 @@ internal static class Activations
                 break;
             case ActivationKind.Tanh:
                 TensorPrimitives.Tanh(x, y);
+
+                // The vectorised tanh returns about 6e-8 for an exact 0 on some lengths; tanh(0) is 0, and gradient
+                // mapping reads any non-zero as an interaction (an all-zero input must stay all zero).
+                for (var i = 0; i < x.Length; i++)
+                {
+                    if (x[i] == 0)
+                    {
+                        y[i] = x[i];
+                    }
+                }
+
                 break;
             case ActivationKind.Sigmoid:
                 TensorPrimitives.Sigmoid(x, y);
