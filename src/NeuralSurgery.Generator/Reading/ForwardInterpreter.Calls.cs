@@ -110,6 +110,42 @@ internal sealed partial class ForwardInterpreter
             return InPlace(call, f);
         }
 
+        // modules.Select(m => m.call(x)): the lambda once per child of a ModuleList or Sequential, as a list.
+        if (method.Name == "Select" && method.IsExtensionMethod && call.Arguments.Length == 2
+            && Eval(call.Arguments[0].Value, f) is ModuleValue { Node: ContainerNode children }
+            && ModuleTreeReader.Unwrap(call.Arguments[1].Value) is IDelegateCreationOperation { Target: IAnonymousFunctionOperation lambda }
+            && lambda.Symbol.Parameters.Length == 1 && lambda.Body.Operations.Length == 1 && lambda.Body.Operations[0] is IReturnOperation { ReturnedValue: { } body })
+        {
+            var items = ImmutableArray.CreateBuilder<Value>();
+            foreach (var child in children.Children)
+            {
+                f.Locals[lambda.Symbol.Parameters[0]] = new ModuleValue(child);
+                var item = Eval(body, f);
+                if (item is PoisonValue)
+                {
+                    return Poison;
+                }
+
+                items.Add(item);
+            }
+
+            return new ListValue(items.ToImmutable());
+        }
+
+        // list.ToList() / ToArray() of a list the reader holds: the same list.
+        if (method.Name is "ToList" or "ToArray" && method.IsExtensionMethod && call.Arguments.Length == 1 && Eval(call.Arguments[0].Value, f) is ListValue held)
+        {
+            return held;
+        }
+
+        // get_buffer("mask") / get_parameter("w") on the module itself: a tensor it registered under that name.
+        if (method.Name is "get_buffer" or "get_parameter" && TorchSymbols.IsModule(type) && call.Instance is null or IInstanceReferenceOperation && call.Arguments.Length == 1)
+        {
+            return Eval(call.Arguments[0].Value, f) is ConstValue { Value: string key } && f.Module.NamedTensors.TryGetValue(key, out var registered)
+                ? Build(call.Syntax, () => _b.Call(registered.Path)[0])
+                : Unsupported(call.Syntax, "call", f.Where, $"{method.Name} needs the constant name of a tensor this module registers");
+        }
+
         if (TorchSymbols.IsTorch(type))
         {
             return TorchFunction(call, f);
@@ -746,6 +782,12 @@ internal sealed partial class ForwardInterpreter
                 var d1 = LongArg(args, "dim1", where, f);
                 return d0 is { } a0 && d1 is { } a1 ? Build(call.Syntax, () => _b.Transpose(x, Axis(a0), Axis(a1))) : Poison;
             }
+
+            // scores.masked_fill(mask, -inf): every output element is the input's or a constant, so its features are a
+            // subset of the input's; the mask (often a buffer slice compared with 0) carries none and is not read.
+            case "masked_fill":
+                _d.Approximated(call.Syntax, "call", f.Where, "the identity of the tensor it fills (the mask and the fill value carry no features)");
+                return new TensorValue(x);
 
             // Layout, device and dtype changes keep every element's features: identity in the mirror.
             case "contiguous":

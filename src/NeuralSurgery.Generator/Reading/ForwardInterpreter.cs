@@ -593,6 +593,12 @@ internal sealed partial class ForwardInterpreter
             return new ModuleValue(node);
         }
 
+        // A Parameter or buffer field: its value, read afresh at each use (a call of its Tensor module).
+        if (owner.TensorFields.TryGetValue(field, out var tensor))
+        {
+            return Build(op.Syntax, () => _b.Call(tensor.Path)[0]);
+        }
+
         if (TorchSymbols.IsTensor(field.Type))
         {
             return Unsupported(op.Syntax, "field", f.Where, $"tensor field '{field.Name}' is not part of the graph IR (only layers hold parameters)");

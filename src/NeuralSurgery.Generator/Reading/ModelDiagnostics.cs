@@ -110,8 +110,8 @@ public static class ModelDiagnostics
     /// <summary>{0} field, {1} "parameter" or "buffer", {2} the module class.</summary>
     public static readonly DiagnosticDescriptor DirectParameterField = Create(
         "NS1012",
-        "Parameter or buffer registered directly on a module",
-        "Field '{0}' registers a {1} directly on '{2}'; the graph IR only holds the parameters of layers, so its state_dict entry cannot be mapped",
+        "Parameter or buffer whose shape the reader cannot tell",
+        "Field '{0}' registers a {1} on '{2}' whose shape the reader cannot tell; create it with torch.zeros, ones, randn, rand, empty or eye (optionally inside Parameter(...)) with sizes known at build time",
         DiagnosticSeverity.Error);
 
     /// <summary>{0} the model class.</summary>

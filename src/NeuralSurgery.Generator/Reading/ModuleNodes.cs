@@ -131,6 +131,18 @@ internal sealed class UserModuleNode : ModuleNode
 
     public List<ModuleNode> Children { get; } = [];
 
+    /// <summary>
+    /// Parameters and buffers held by the module itself (Parameter or Tensor fields, register_parameter/register_buffer),
+    /// as layers of kind Tensor, in registration order; TorchSharp lists them before the children's.
+    /// </summary>
+    public List<LayerNode> Tensors { get; } = [];
+
+    /// <summary>Tensor fields by field, for forward's reads of them.</summary>
+    public Dictionary<IFieldSymbol, LayerNode> TensorFields { get; } = new(SymbolEqualityComparer.Default);
+
+    /// <summary>Tensors by their registered name, for get_buffer/get_parameter.</summary>
+    public Dictionary<string, LayerNode> NamedTensors { get; } = new(System.StringComparer.Ordinal);
+
     /// <summary>Constructor parameters and readonly fields with the values this instance was built with.</summary>
     public ConstScope Scope { get; set; } = new();
 

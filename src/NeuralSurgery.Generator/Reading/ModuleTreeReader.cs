@@ -57,6 +57,12 @@ internal sealed class ModuleTreeReader
 
                 break;
             case UserModuleNode user:
+                // A module's own Parameters and buffers come before its children's, as TorchSharp registers them.
+                foreach (var tensor in user.Tensors)
+                {
+                    yield return tensor;
+                }
+
                 foreach (var layer in user.Children.SelectMany(Layers))
                 {
                     yield return layer;
@@ -171,6 +177,9 @@ internal sealed class ModuleTreeReader
 
         /// <summary>Whether a constructor that runs calls RegisterComponents().</summary>
         public bool Registered { get; set; }
+
+        /// <summary>register_parameter/register_buffer calls: name, tensor, scope, whether a buffer, the statement.</summary>
+        public List<(IOperation Name, IOperation Tensor, ConstScope Scope, bool Buffer, SyntaxNode Site)> Registrations { get; } = [];
 
         /// <summary>Modules added to a ModuleList or ModuleDict field after its creation, in order.</summary>
         public Dictionary<IFieldSymbol, ModuleListBox> Added { get; } = new(SymbolEqualityComparer.Default);
@@ -294,7 +303,13 @@ internal sealed class ModuleTreeReader
                 {
                     _diagnostics.Unsupported(statement.Syntax, "call", where, $"the reader reads a module from its factory call; changing '{receiver.Field.Name}' after creation is not followed");
                 }
-                else if (call.TargetMethod.Name is "register_module" or "register_parameter" or "register_buffer" && TorchSymbols.IsModule(call.TargetMethod.ContainingType))
+                else if (call.TargetMethod.Name is "register_parameter" or "register_buffer" && TorchSymbols.IsModule(call.TargetMethod.ContainingType) && call.Arguments.Length >= 2)
+                {
+                    // register_buffer("mask", torch.tril(torch.ones(8, 8))): a tensor of this module under that name.
+                    var ordered = call.Arguments.OrderBy(a => a.Parameter?.Ordinal ?? 0).ToList();
+                    state.Registrations.Add((ordered[0].Value, ordered[1].Value, state.Scope.Clone(), call.TargetMethod.Name == "register_buffer", statement.Syntax));
+                }
+                else if (call.TargetMethod.Name is "register_module" && TorchSymbols.IsModule(call.TargetMethod.ContainingType))
                 {
                     _diagnostics.Unsupported(statement.Syntax, "call", where, "explicit registration is not followed; assign the module to a field and call RegisterComponents()");
                 }
@@ -637,6 +652,87 @@ internal sealed class ModuleTreeReader
         return true;
     }
 
+    private const string TensorShapeReason =
+        "the reader reads a tensor's shape from torch.zeros/ones/randn/rand/empty/eye(...) (or tril/triu of one), optionally inside Parameter(...), with sizes known at build time";
+
+    /// <summary>
+    /// The tensor a Parameter or buffer field is created with: Parameter(t) or new Parameter(t) around a torch factory
+    /// with constant sizes (tril/triu keep their input's shape); null when its shape is not known at build time.
+    /// </summary>
+    private static TensorSpec? TensorSpecOf(IOperation value, ConstScope scope, bool buffer)
+    {
+        var op = Unwrap(value);
+        for (var depth = 0; depth < 8 && op is not null; depth++)
+        {
+            switch (op)
+            {
+                case IInvocationOperation { TargetMethod.Name: "Parameter" } wrap when wrap.Arguments.Length >= 1:
+                    op = Unwrap(wrap.Arguments.OrderBy(a => a.Parameter?.Ordinal ?? 0).First().Value);
+                    continue;
+                case IObjectCreationOperation create when TorchSymbols.IsParameter(create.Type) && create.Arguments.Length >= 1:
+                    op = Unwrap(create.Arguments.OrderBy(a => a.Parameter?.Ordinal ?? 0).First().Value);
+                    continue;
+                case IInvocationOperation { TargetMethod.Name: "tril" or "triu" } band when band.Arguments.Length >= 1:
+                    op = Unwrap(band.Instance ?? band.Arguments.OrderBy(a => a.Parameter?.Ordinal ?? 0).First().Value);
+                    continue;
+                case IInvocationOperation factory when TorchSymbols.IsTorch(factory.TargetMethod.ContainingType):
+                {
+                    var init = factory.TargetMethod.Name switch
+                    {
+                        "zeros" => TensorInit.Zeros,
+                        "ones" => TensorInit.Ones,
+                        "randn" => TensorInit.Normal,
+                        "rand" => TensorInit.Uniform,
+                        "empty" => TensorInit.Other,
+                        "eye" => TensorInit.Eye,
+                        _ => (TensorInit?)null,
+                    };
+                    if (init is null)
+                    {
+                        return null;
+                    }
+
+                    // The size arguments: every long, int or long[] argument given (dtype, device and names are not).
+                    var dims = new List<long>();
+                    foreach (var argument in factory.Arguments.Where(a => a.ArgumentKind != ArgumentKind.DefaultValue).OrderBy(a => a.Parameter?.Ordinal ?? 0))
+                    {
+                        var type = argument.Parameter?.Type;
+                        var sized = type is IArrayTypeSymbol { ElementType.SpecialType: SpecialType.System_Int64 or SpecialType.System_Int32 }
+                            || type?.SpecialType is SpecialType.System_Int64 or SpecialType.System_Int32;
+                        if (!sized)
+                        {
+                            continue;
+                        }
+
+                        switch (ConstantEvaluator.Evaluate(argument.Value, scope).Value)
+                        {
+                            case long n:
+                                dims.Add(n);
+                                break;
+                            case long[] many:
+                                dims.AddRange(many);
+                                break;
+                            default:
+                                return null;
+                        }
+                    }
+
+                    if (init == TensorInit.Eye && dims.Count == 1)
+                    {
+                        dims.Add(dims[0]);
+                    }
+
+                    return dims.Count == 0 || dims.Any(d => d < 1) ? null : new TensorSpec(dims.ToEquatableArray(), buffer, init.Value);
+                }
+
+                default:
+                    return null;
+            }
+        }
+
+        return null;
+    }
+
     /// <summary>TorchSharp's ModuleList, ModuleDict and Sequential classes (created with new).</summary>
     private static bool IsContainerType(INamedTypeSymbol type) =>
         TorchSymbols.IsModulesType(type, "ModuleList") || TorchSymbols.IsModulesType(type, "ModuleDict") || TorchSymbols.IsModulesType(type, "Sequential");
@@ -682,6 +778,26 @@ internal sealed class ModuleTreeReader
     private void ReadFields(UserModuleNode node, ConstructorState state)
     {
         var names = new HashSet<string>(System.StringComparer.Ordinal);
+
+        // Explicit registrations run in the constructor before RegisterComponents registers the fields.
+        foreach (var (nameOp, tensorOp, scope, buffer, site) in state.Registrations)
+        {
+            if (ConstantEvaluator.Evaluate(nameOp, scope).Value is not string { Length: > 0 } registered || !names.Add(registered))
+            {
+                _diagnostics.Unsupported(site, "call", node.Type.Name + " constructor", "the name of a registered tensor must be a constant, used once");
+                continue;
+            }
+
+            if (TensorSpecOf(tensorOp, scope, buffer) is not { } spec)
+            {
+                _diagnostics.Unsupported(site, "call", node.Type.Name + " constructor", TensorShapeReason);
+                continue;
+            }
+
+            var layer = new LayerNode(Join(node.Path, registered), site, buffer ? "buffer" : "Parameter", spec, new Dictionary<string, SyntaxNode>());
+            node.Tensors.Add(layer);
+            node.NamedTensors[registered] = layer;
+        }
         for (var t = node.Type; t is not null && TorchSymbols.IsUserModule(t); t = t.BaseType)
         {
             foreach (var field in t.GetMembers().OfType<IFieldSymbol>())
@@ -717,15 +833,27 @@ internal sealed class ModuleTreeReader
                 {
                     if (value is not null)
                     {
-                        _diagnostics.Add(
-                            ModelDiagnostics.DirectParameterField,
-                            field.Locations[0],
-                            ReaderDiagnostic.GraphNotBuilt,
-                            null,
-                            null,
-                            field.Name,
-                            TorchSymbols.IsParameter(value.Type) || TorchSymbols.IsParameter(field.Type) ? "parameter" : "buffer",
-                            t.Name);
+                        var parameter = TorchSymbols.IsParameter(value.Type) || TorchSymbols.IsParameter(field.Type);
+                        var tensorName = ComponentName(field) ?? field.Name;
+                        if (TensorSpecOf(value, assigned.Scope, buffer: !parameter) is { } spec && names.Add(tensorName))
+                        {
+                            var layer = new LayerNode(Join(node.Path, tensorName), value.Syntax, parameter ? "Parameter" : "buffer", spec, new Dictionary<string, SyntaxNode>());
+                            node.Tensors.Add(layer);
+                            node.TensorFields[field] = layer;
+                            node.NamedTensors[tensorName] = layer;
+                        }
+                        else
+                        {
+                            _diagnostics.Add(
+                                ModelDiagnostics.DirectParameterField,
+                                field.Locations[0],
+                                ReaderDiagnostic.GraphNotBuilt,
+                                null,
+                                null,
+                                field.Name,
+                                parameter ? "parameter" : "buffer",
+                                t.Name);
+                        }
                     }
 
                     continue;

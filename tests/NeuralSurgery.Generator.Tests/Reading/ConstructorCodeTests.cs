@@ -1,5 +1,7 @@
 using System.Linq;
+using NeuralSurgery.Collections;
 using NeuralSurgery.Graph;
+using NeuralSurgery.Tracing;
 
 namespace NeuralSurgery.Generator.Tests.Reading;
 
@@ -228,5 +230,65 @@ public class ConstructorCodeTests
         Assert.Equal(
             new[] { "NS1001 (17,49): Unsupported indexer 'parts[\"decoder\"]' in Named.forward: ModuleDict 'parts' has no child named 'decoder'; the model graph is not built" },
             ModelSource.Diagnostics(wrong));
+    }
+
+    [Fact]
+    public void Parameter_and_buffer_fields_read_with_their_state_dict_names_and_interactions()
+    {
+        const string source = """
+            public sealed class Norm : Module<Tensor, Tensor>
+            {
+                private readonly Parameter weight = nn.Parameter(torch.ones(4));
+                private readonly Parameter positions = Parameter(torch.zeros(3, 4));
+                private readonly Linear head = Linear(4, 2);
+
+                public Norm() : base("norm")
+                {
+                    register_buffer("causal", torch.tril(torch.ones(3, 3)));
+                    RegisterComponents();
+                }
+
+                public override Tensor forward(Tensor x)
+                {
+                    var scores = (x + positions).masked_fill(get_buffer("causal") == 0, 0f);
+                    return head.forward(scores * weight);
+                }
+            }
+            """;
+        const string schema = "model: Norm\nversion: 1\ninputs:\n  x:\n    axes: [batch, 3, features]\n    features: [a, b, c, d]\n";
+        var result = ModelSource.Read(source, "Norm", schema);
+        var graph = result.Graph!;
+        Assert.True(graph is not null, string.Join("\n", ModelSource.Diagnostics(result)));
+        Assert.Equal("NS1002", Assert.Single(result.Diagnostics).Id); // masked_fill read as the identity
+
+        // TorchSharp's order: the module's own Parameters, its children's, then every buffer.
+        Assert.Equal(new[] { "weight [4]", "positions [3, 4]", "head.weight [2, 4]", "head.bias [2]", "causal [3, 3]" }, ModelSource.StateDict(graph));
+        Assert.Equal(new TensorSpec(new[] { 4L }.ToEquatableArray(), Init: TensorInit.Ones), graph.FindModule("weight")!.Spec);
+        Assert.True(((TensorSpec)graph.FindModule("causal")!.Spec).IsBuffer);
+
+        // weight[j] meets feature j only; positions[t, j] likewise; the buffer is not read.
+        var map = StructuredTracer.Trace(graph, FeatureSpace.Bind(graph, ModelSource.Schema(schema)));
+        Assert.Equal(FeatureSet.Of(2), map.Parameters["weight"].FeaturesAt([2]));
+        Assert.Equal(FeatureSet.Of(1), map.Parameters["positions"].FeaturesAt([2, 1]));
+        Assert.Equal(FeatureSet.Empty, map.Parameters["causal"].FeaturesAt([1, 1]));
+    }
+
+    [Fact]
+    public void A_tensor_field_used_by_an_op_without_a_mirror_rule_for_it_is_refused()
+    {
+        const string source = """
+            public sealed class M : Module<Tensor, Tensor>
+            {
+                private readonly Parameter table = Parameter(torch.zeros(4, 4));
+
+                public M() : base("m") => RegisterComponents();
+
+                public override Tensor forward(Tensor x) => x + table.transpose(0, 1);
+            }
+            """;
+        var result = ModelSource.Read(source, "M", "model: M\nversion: 1\ninputs:\n  x:\n    axes: [batch, 4, features]\n    features: [a, b, c, d]\n");
+
+        Assert.Null(result.Graph);
+        Assert.Contains(result.Diagnostics, d => d.Id == "NS1007" && d.Message.Contains("is tensor field 'table'; the mirror follows a Parameter or buffer only as an operand of +, -, * or a matmul with a 2-D tensor", System.StringComparison.Ordinal));
     }
 }

@@ -383,8 +383,8 @@ public class DiagnosticTests
     {
         var r = ModelSource.Read(Model("""
                 private readonly Linear never;
-                private readonly Parameter scale = nn.Parameter(torch.zeros(4));
-                private readonly Tensor running = torch.zeros(4);
+                private readonly Parameter scale = nn.Parameter(torch.arange(4));
+                private readonly Tensor running = torch.zeros(4).cumsum(0);
                 private readonly Tensor unset;
 
                 public override Tensor forward(Tensor x) => x;
@@ -399,8 +399,8 @@ public class DiagnosticTests
             new[]
             {
                 "NS1011 (10,29): Module field 'never' of 'M' is not assigned by an initialiser or the constructor; RegisterComponents() skips it, so it has no state_dict entries",
-                "NS1012 (11,32): Field 'scale' registers a parameter directly on 'M'; the graph IR only holds the parameters of layers, so its state_dict entry cannot be mapped",
-                "NS1012 (12,29): Field 'running' registers a buffer directly on 'M'; the graph IR only holds the parameters of layers, so its state_dict entry cannot be mapped",
+                "NS1012 (11,32): Field 'scale' registers a parameter on 'M' whose shape the reader cannot tell; create it with torch.zeros, ones, randn, rand, empty or eye (optionally inside Parameter(...)) with sizes known at build time",
+                "NS1012 (12,29): Field 'running' registers a buffer on 'M' whose shape the reader cannot tell; create it with torch.zeros, ones, randn, rand, empty or eye (optionally inside Parameter(...)) with sizes known at build time",
             },
             ModelSource.Diagnostics(r));
         Assert.Equal(DiagnosticSeverity.Warning, r.Diagnostics[0].Severity);
