@@ -57,6 +57,13 @@ public sealed class EvolutionTests : IDisposable
             (from, to) => VisionV2.SurgeryFromVisionV1.Apply(from, to, Options));
 
     [Fact]
+    public void Parameter_and_buffer_fields_gain_a_feature_column() =>
+        Check(
+            new ScaledV1(), ScaledV1.Mirror.Graph, ScaledV1.Mirror.Schema,
+            () => new ScaledV2(), ScaledV2.Mirror.Graph, ScaledV2.Mirror.Schema,
+            (from, to) => ScaledV2.SurgeryFromScaledV1.Apply(from, to, Options));
+
+    [Fact]
     public void A_new_model_that_did_not_go_through_surgery_fails_and_the_surgery_is_named_as_the_cause()
     {
         torch.manual_seed(7);
