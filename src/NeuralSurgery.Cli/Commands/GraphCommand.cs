@@ -161,6 +161,8 @@ internal static class GraphCommand
 
         public string VisitMatMul(MatMulOp m, int _) => "matmul";
 
+        public string VisitScale(ScaleOp s, int _) => "scale " + s.Factor.ToString("R", CultureInfo.InvariantCulture);
+
         public string VisitPermute(PermuteOp p, int _) => "permute [" + string.Join(", ", p.Dims) + "]";
 
         public string VisitAdaptivePool(AdaptivePoolOp p, int _) => $"{p.Kind} [{string.Join(", ", p.Output)}]";

@@ -159,6 +159,8 @@ public sealed class GraphBuilder
     public GraphValue Tensor(string module, long[] dims, bool buffer = false, TensorInit init = TensorInit.Other) =>
         CallNew(module, new TensorSpec(dims.ToEquatableArray(), buffer, init))[0];
 
+    public GraphValue Scale(GraphValue x, double factor) => One(new ScaleOp(factor), "scale", x);
+
     public GraphValue MatMul(GraphValue a, GraphValue b) => Add(new MatMulOp(), "matmul", [a, b])[0];
 
     public GraphValue Permute(GraphValue x, params int[] dims) => One(new PermuteOp(dims.ToEquatableArray()), "permute", x);

@@ -172,4 +172,6 @@ public abstract class GraphInterpreter<TValue>
     public abstract IReadOnlyList<TValue> VisitMatMul(MatMulOp op, NodeArgs<TValue> args);
 
     public abstract IReadOnlyList<TValue> VisitPermute(PermuteOp op, NodeArgs<TValue> args);
+
+    public abstract IReadOnlyList<TValue> VisitScale(ScaleOp op, NodeArgs<TValue> args);
 }

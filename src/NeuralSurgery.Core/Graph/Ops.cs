@@ -241,3 +241,14 @@ public sealed record PermuteOp(EquatableArray<int> Dims) : NodeOp
 
     public override TResult Accept<TArg, TResult>(IOpVisitor<TArg, TResult> visitor, TArg arg) => visitor.VisitPermute(this, arg);
 }
+
+/// <summary>
+/// A tensor times a constant known at build time (<c>x * 0.5</c>, <c>scores / Math.Sqrt(64)</c>): every element keeps
+/// its features; the factor only matters to numeric execution, which this op makes exact.
+/// </summary>
+public sealed record ScaleOp(double Factor) : NodeOp
+{
+    public override string Kind => "scale";
+
+    public override TResult Accept<TArg, TResult>(IOpVisitor<TArg, TResult> visitor, TArg arg) => visitor.VisitScale(this, arg);
+}

@@ -421,6 +421,17 @@ internal sealed class ShapeInference : GraphInterpreter<Shape>
         return [new Shape(batch.Dims.Concat([l[l.Rank - 2], r[r.Rank - 1]]))];
     }
 
+    public override IReadOnlyList<Shape> VisitScale(ScaleOp op, NodeArgs<Shape> a)
+    {
+        a.Arity(1, 1);
+        if (double.IsNaN(op.Factor) || double.IsInfinity(op.Factor))
+        {
+            throw a.Error($"factor is {op.Factor.ToString(System.Globalization.CultureInfo.InvariantCulture)}; expected a finite number");
+        }
+
+        return [a.X];
+    }
+
     public override IReadOnlyList<Shape> VisitPermute(PermuteOp op, NodeArgs<Shape> a)
     {
         a.Arity(1, 1);

@@ -45,6 +45,8 @@ public interface IOpVisitor<in TArg, out TResult>
     TResult VisitMatMul(MatMulOp op, TArg arg);
 
     TResult VisitPermute(PermuteOp op, TArg arg);
+
+    TResult VisitScale(ScaleOp op, TArg arg);
 }
 
 /// <summary>One method per layer kind; see <see cref="IOpVisitor{TArg, TResult}"/>.</summary>

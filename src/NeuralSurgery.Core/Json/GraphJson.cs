@@ -49,7 +49,7 @@ public static class GraphJson
         "call", "activation", "softmax", "log_softmax", "dropout", "add", "sub", "mul", "concat", "stack", "max", "mean",
         "sum", "reshape", "flatten", "unsqueeze", "squeeze", "narrow", "slice", "transpose", "max_pool1d", "max_pool2d",
         "avg_pool1d", "avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d", "adaptive_avg_pool1d", "adaptive_avg_pool2d",
-        "matmul", "permute",
+        "matmul", "permute", "scale",
     ];
 
     private static readonly string[] LayerKinds = ["Linear", "Embedding", "Conv1d", "Conv2d", "LSTM", "GRU", "LayerNorm", "BatchNorm1d", "BatchNorm2d", "Tensor"];
@@ -216,6 +216,12 @@ public static class GraphJson
         }
 
         public bool VisitMatMul(MatMulOp m, Utf8JsonWriter w) => true;
+
+        public bool VisitScale(ScaleOp s, Utf8JsonWriter w)
+        {
+            WriteFiniteDouble(w, "factor", s.Factor);
+            return true;
+        }
 
         public bool VisitPermute(PermuteOp p, Utf8JsonWriter w)
         {
@@ -839,6 +845,9 @@ public static class GraphJson
             case "matmul":
                 o.Allow("kind");
                 return new MatMulOp();
+            case "scale":
+                o.Allow("kind", "factor");
+                return new ScaleOp(o.Double("factor"));
             case "permute":
                 o.Allow("kind", "dims");
                 return new PermuteOp(o.Array("dims").Select(e => JsonObjectReader.ReadInt32(e.Element, e.Path, o.File)).ToEquatableArray());

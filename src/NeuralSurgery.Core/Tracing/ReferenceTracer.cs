@@ -256,6 +256,9 @@ public static class ReferenceTracer
         public override IReadOnlyList<ReferenceValue> VisitActivation(ActivationOp op, NodeArgs<ReferenceValue> a) =>
             [Elementwise(a.Node, X(a, 1, 1)[0], Out(a))];
 
+        public override IReadOnlyList<ReferenceValue> VisitScale(ScaleOp op, NodeArgs<ReferenceValue> a) =>
+            [Elementwise(a.Node, X(a, 1, 1)[0], Out(a))];
+
         public override IReadOnlyList<ReferenceValue> VisitDropout(DropoutOp op, NodeArgs<ReferenceValue> a) =>
             [Elementwise(a.Node, X(a, 1, 1)[0], Out(a))];
 

@@ -205,6 +205,8 @@ public static class StructuredTracer
 
         public override IReadOnlyList<Layout> VisitDropout(DropoutOp op, NodeArgs<Layout> a) => [a.X];
 
+        public override IReadOnlyList<Layout> VisitScale(ScaleOp op, NodeArgs<Layout> a) => [a.X];
+
         // Every output element depends on the whole axis.
         public override IReadOnlyList<Layout> VisitSoftmax(SoftmaxOp op, NodeArgs<Layout> a) =>
             [Layout.Elementwise(a.X, a.X.Reduce(op.Axis, keepDim: true), a.X.Shape)];

@@ -812,6 +812,15 @@ internal sealed partial class ForwardInterpreter
         {
             var tensor = left as TensorValue ?? (TensorValue)right;
             var scalar = left is TensorValue ? right : left;
+
+            // Times a number known at build time, or divided by one: an exact scale (the number carries no features).
+            if (scalar is ConstValue { Value: long or double } factor && ConstantEvaluator.TryDouble(factor.Value, out var c)
+                && (kind == BinaryOperatorKind.Multiply || (kind == BinaryOperatorKind.Divide && left is TensorValue && c != 0)))
+            {
+                var by = kind == BinaryOperatorKind.Multiply ? c : 1 / c;
+                return Build(site, () => _b.Scale(tensor.GraphValue, by));
+            }
+
             if (scalar is ConstValue { Value: long or double } or NonConstValue or DimValue
                 && kind is BinaryOperatorKind.Add or BinaryOperatorKind.Subtract or BinaryOperatorKind.Multiply or BinaryOperatorKind.Divide)
             {

@@ -419,3 +419,22 @@ internal sealed class TensorKernel(GraphNode node, string where, string name, bo
         return [];
     }
 }
+
+/// <summary>x times a constant; its gradient is dy times the same constant.</summary>
+internal sealed class ScaleKernel(GraphNode node, string where, float factor) : NodeKernel(node, where)
+{
+    public override Tensor[] Forward(Tensor[] x, KernelContext ctx, out object? saved)
+    {
+        saved = null;
+        var y = Tensor.Zeros(x[0].ShapeArray());
+        TensorPrimitives.Multiply(x[0].Data, factor, y.Data);
+        return [y];
+    }
+
+    public override Tensor?[] Backward(Tensor[] x, Tensor[] y, Tensor?[] dy, object? saved, KernelContext ctx)
+    {
+        var dx = Tensor.Zeros(x[0].ShapeArray());
+        TensorPrimitives.Multiply(dy[0]!.Data, factor, dx.Data);
+        return [dx];
+    }
+}

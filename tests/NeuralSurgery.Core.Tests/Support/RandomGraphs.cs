@@ -182,6 +182,13 @@ public sealed class RandomGraphs
             _b.Output(NextName("y"), fielded);
         }
 
+        // A constant scale (x * 0.5, scores / sqrt(d)); positive, so a value stays non-zero exactly where it carries features.
+        _rng = new Random(_rng.Next());
+        if (_nodes < _o.MaxNodes && _rng.Next(4) == 0 && Pick(l => !l.IsRecurrentState, preferUnused: false) is { } scaled)
+        {
+            _b.Output(NextName("y"), Add(_b.Scale(Use(scaled), 0.5 + _rng.NextDouble())));
+        }
+
         return _b.Build();
     }
 
@@ -1587,6 +1594,10 @@ public sealed class RandomGraphs
 
                 case PermuteOp:
                     traits.Add("permute");
+                    break;
+
+                case ScaleOp:
+                    traits.Add("scale");
                     break;
 
                 case SliceOp s:

@@ -100,7 +100,7 @@ public class DiagnosticTests
 
                 public override Tensor forward(Tensor x)
                 {
-                    var h = x.exp() * 0.5;
+                    var h = x.exp() + 0.5;
                     h = torch.exp(-h) / x;
                     return fc.forward(h.unsqueeze(0).squeeze());
                 }
@@ -110,7 +110,7 @@ public class DiagnosticTests
             new[]
             {
                 "NS1002 (14,17): Unsupported call 'x.exp()' in M.forward: the graph treats it as the identity (an elementwise function keeps every element's feature set)" + Tail,
-                "NS1002 (14,17): Unsupported operator 'x.exp() * 0.5' in M.forward: the graph treats it as the identity of its tensor operand (a scalar operand carries no features)" + Tail,
+                "NS1002 (14,17): Unsupported operator 'x.exp() + 0.5' in M.forward: the graph treats it as the identity of its tensor operand (a scalar operand carries no features)" + Tail,
                 "NS1002 (15,23): Unsupported operator '-h' in M.forward: the graph treats it as the identity (negation keeps every element's feature set)" + Tail,
                 "NS1002 (15,13): Unsupported call 'torch.exp(-h)' in M.forward: the graph treats it as the identity (an elementwise function keeps every element's feature set)" + Tail,
                 "NS1002 (15,13): Unsupported operator 'torch.exp(-h) / x' in M.forward: the graph treats it as an elementwise product (same broadcasting and feature sets)" + Tail,

@@ -385,7 +385,7 @@ public static class ExecutorComparison
                 var q = b.Permute(b.Reshape(b.Linear("q", x, 4), B, 3, 2, 2), 0, 2, 1, 3);   // [B, 2, 3, 2]
                 var k = b.Permute(b.Reshape(b.Linear("k", x, 4), B, 3, 2, 2), 0, 2, 3, 1);   // [B, 2, 2, 3]
                 var v = b.Permute(b.Reshape(b.Linear("v", x, 4), B, 3, 2, 2), 0, 2, 1, 3);   // [B, 2, 3, 2]
-                return b.MatMul(b.Softmax(b.MatMul(q, k), 3), v);                          // [B, 2, 3, 2]
+                return b.MatMul(b.Softmax(b.Scale(b.MatMul(q, k), 0.7071), 3), v);         // [B, 2, 3, 2]
             })),
             ("tensor_fields", One(b =>
             {
