@@ -143,7 +143,7 @@ public class SupportTests
         "flatten", "unsqueeze", "squeeze", "narrow", "slice", "slice.step", "transpose",
         "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "pool.padding", "pool.dilation", "pool.stride_not_kernel", "pool.unbatched",
         "adaptive_max_pool1d", "adaptive_max_pool2d", "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive.non_dividing",
-        "adaptive.upsampling", "adaptive.symbolic", "matmul", "permute", "input.channel_features", "Tensor", "scale",
+        "adaptive.upsampling", "adaptive.symbolic", "matmul", "permute", "input.channel_features", "Tensor", "scale", "fill",
         "output", "output.state",
     ];
 

@@ -32,7 +32,7 @@ REQUEST_VERSION = 1
 OP_KINDS = ("call", "activation", "softmax", "log_softmax", "dropout", "add", "sub", "mul", "concat", "stack",
             "max", "mean", "sum", "reshape", "flatten", "unsqueeze", "squeeze", "narrow", "slice", "transpose",
             "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d",
-            "adaptive_avg_pool1d", "adaptive_avg_pool2d", "matmul", "permute", "scale")
+            "adaptive_avg_pool1d", "adaptive_avg_pool2d", "matmul", "permute", "scale", "fill")
 LAYER_KINDS = ("Linear", "Embedding", "Conv1d", "Conv2d", "LSTM", "GRU", "LayerNorm", "BatchNorm1d", "BatchNorm2d", "Tensor")
 ACTIVATIONS = ("identity", "relu", "tanh", "sigmoid", "gelu", "silu", "elu", "leaky_relu", "softplus")
 
@@ -447,6 +447,9 @@ class Executor:
             return [torch.matmul(a[0], a[1])]
         if k == "scale":
             return [a[0] * op["factor"]]
+        if k == "fill":
+            shape = [eval_dim(d, self.symbols, f"node '{node['id']}' (fill)") for d in op["shape"]]
+            return [torch.full(shape, float(op["value"]), dtype=self.o.dtype)]
         if k == "permute":
             return [a[0].permute(*[int(d) for d in op["dims"]])]
         if k in ("max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d"):

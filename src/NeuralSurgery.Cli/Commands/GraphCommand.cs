@@ -161,6 +161,8 @@ internal static class GraphCommand
 
         public string VisitMatMul(MatMulOp m, int _) => "matmul";
 
+        public string VisitFill(FillOp f, int _) => "fill " + f.Value.ToString("R", CultureInfo.InvariantCulture) + " [" + string.Join(", ", f.Target) + "]";
+
         public string VisitScale(ScaleOp s, int _) => "scale " + s.Factor.ToString("R", CultureInfo.InvariantCulture);
 
         public string VisitPermute(PermuteOp p, int _) => "permute [" + string.Join(", ", p.Dims) + "]";

@@ -159,6 +159,9 @@ public sealed class GraphBuilder
     public GraphValue Tensor(string module, long[] dims, bool buffer = false, TensorInit init = TensorInit.Other) =>
         CallNew(module, new TensorSpec(dims.ToEquatableArray(), buffer, init))[0];
 
+    /// <summary>A tensor of one value made in forward (zeros, ones, full).</summary>
+    public GraphValue Fill(double value, params Dim[] shape) => Add(new FillOp(value, shape.ToEquatableArray()), "fill", [])[0];
+
     public GraphValue Scale(GraphValue x, double factor) => One(new ScaleOp(factor), "scale", x);
 
     public GraphValue MatMul(GraphValue a, GraphValue b) => Add(new MatMulOp(), "matmul", [a, b])[0];

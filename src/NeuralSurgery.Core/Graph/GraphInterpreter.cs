@@ -174,4 +174,6 @@ public abstract class GraphInterpreter<TValue>
     public abstract IReadOnlyList<TValue> VisitPermute(PermuteOp op, NodeArgs<TValue> args);
 
     public abstract IReadOnlyList<TValue> VisitScale(ScaleOp op, NodeArgs<TValue> args);
+
+    public abstract IReadOnlyList<TValue> VisitFill(FillOp op, NodeArgs<TValue> args);
 }

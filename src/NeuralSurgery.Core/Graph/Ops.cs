@@ -252,3 +252,14 @@ public sealed record ScaleOp(double Factor) : NodeOp
 
     public override TResult Accept<TArg, TResult>(IOpVisitor<TArg, TResult> visitor, TArg arg) => visitor.VisitScale(this, arg);
 }
+
+/// <summary>
+/// A tensor made in forward with one value everywhere (<c>torch.zeros(layers, x.shape[0], hidden)</c>, an initial
+/// recurrent state; ones, full): no operands, no features, a shape that may use the batch and other symbols.
+/// </summary>
+public sealed record FillOp(double Value, EquatableArray<Dim> Target) : NodeOp
+{
+    public override string Kind => "fill";
+
+    public override TResult Accept<TArg, TResult>(IOpVisitor<TArg, TResult> visitor, TArg arg) => visitor.VisitFill(this, arg);
+}

@@ -421,6 +421,17 @@ internal sealed class ShapeInference : GraphInterpreter<Shape>
         return [new Shape(batch.Dims.Concat([l[l.Rank - 2], r[r.Rank - 1]]))];
     }
 
+    public override IReadOnlyList<Shape> VisitFill(FillOp op, NodeArgs<Shape> a)
+    {
+        a.Arity(0, 0);
+        if (double.IsNaN(op.Value) || double.IsInfinity(op.Value) || op.Target.Any(d => d.IsConstant && d.Constant < 1))
+        {
+            throw a.Error($"fill of {op.Value.ToString(System.Globalization.CultureInfo.InvariantCulture)} with shape [{string.Join(", ", op.Target)}]; expected a finite value and sizes >= 1");
+        }
+
+        return [new Shape(op.Target)];
+    }
+
     public override IReadOnlyList<Shape> VisitScale(ScaleOp op, NodeArgs<Shape> a)
     {
         a.Arity(1, 1);

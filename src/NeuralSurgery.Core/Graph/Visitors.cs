@@ -47,6 +47,8 @@ public interface IOpVisitor<in TArg, out TResult>
     TResult VisitPermute(PermuteOp op, TArg arg);
 
     TResult VisitScale(ScaleOp op, TArg arg);
+
+    TResult VisitFill(FillOp op, TArg arg);
 }
 
 /// <summary>One method per layer kind; see <see cref="IOpVisitor{TArg, TResult}"/>.</summary>

@@ -49,7 +49,7 @@ public static class GraphJson
         "call", "activation", "softmax", "log_softmax", "dropout", "add", "sub", "mul", "concat", "stack", "max", "mean",
         "sum", "reshape", "flatten", "unsqueeze", "squeeze", "narrow", "slice", "transpose", "max_pool1d", "max_pool2d",
         "avg_pool1d", "avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d", "adaptive_avg_pool1d", "adaptive_avg_pool2d",
-        "matmul", "permute", "scale",
+        "matmul", "permute", "scale", "fill",
     ];
 
     private static readonly string[] LayerKinds = ["Linear", "Embedding", "Conv1d", "Conv2d", "LSTM", "GRU", "LayerNorm", "BatchNorm1d", "BatchNorm2d", "Tensor"];
@@ -216,6 +216,13 @@ public static class GraphJson
         }
 
         public bool VisitMatMul(MatMulOp m, Utf8JsonWriter w) => true;
+
+        public bool VisitFill(FillOp f, Utf8JsonWriter w)
+        {
+            WriteFiniteDouble(w, "value", f.Value);
+            WriteInline(w, "shape", f.Target.Select(d => JsonDocumentIO.Quote(d.ToString())));
+            return true;
+        }
 
         public bool VisitScale(ScaleOp s, Utf8JsonWriter w)
         {
@@ -848,6 +855,9 @@ public static class GraphJson
             case "scale":
                 o.Allow("kind", "factor");
                 return new ScaleOp(o.Double("factor"));
+            case "fill":
+                o.Allow("kind", "value", "shape");
+                return new FillOp(o.Double("value"), ReadDims(o.Required("shape"), o.PathOf("shape"), o.File).ToEquatableArray());
             case "permute":
                 o.Allow("kind", "dims");
                 return new PermuteOp(o.Array("dims").Select(e => JsonObjectReader.ReadInt32(e.Element, e.Path, o.File)).ToEquatableArray());

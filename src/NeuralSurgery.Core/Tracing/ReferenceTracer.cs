@@ -256,6 +256,13 @@ public static class ReferenceTracer
         public override IReadOnlyList<ReferenceValue> VisitActivation(ActivationOp op, NodeArgs<ReferenceValue> a) =>
             [Elementwise(a.Node, X(a, 1, 1)[0], Out(a))];
 
+        public override IReadOnlyList<ReferenceValue> VisitFill(FillOp op, NodeArgs<ReferenceValue> a)
+        {
+            X(a, 0, 0);
+            var shape = Out(a);
+            return [new ReferenceValue(shape, Empties(ReferenceIndex.Count(shape)))];
+        }
+
         public override IReadOnlyList<ReferenceValue> VisitScale(ScaleOp op, NodeArgs<ReferenceValue> a) =>
             [Elementwise(a.Node, X(a, 1, 1)[0], Out(a))];
 

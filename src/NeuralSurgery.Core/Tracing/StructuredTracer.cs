@@ -207,6 +207,10 @@ public static class StructuredTracer
 
         public override IReadOnlyList<Layout> VisitScale(ScaleOp op, NodeArgs<Layout> a) => [a.X];
 
+        /// <summary>A constant made in forward carries no features.</summary>
+        public override IReadOnlyList<Layout> VisitFill(FillOp op, NodeArgs<Layout> a) =>
+            [Layout.Uniform(Concrete(a.Node.OutputShapes[0]), FeatureSet.Empty)];
+
         // Every output element depends on the whole axis.
         public override IReadOnlyList<Layout> VisitSoftmax(SoftmaxOp op, NodeArgs<Layout> a) =>
             [Layout.Elementwise(a.X, a.X.Reduce(op.Axis, keepDim: true), a.X.Shape)];

@@ -625,6 +625,8 @@ internal sealed partial class ForwardInterpreter
 
             case "permute":
                 return Tensor(Eval(args.Ordered[0].Value, f), call.Syntax, f) is { } input ? Permute(input, args, call.Syntax, where, f) : Poison;
+            case "zeros" or "ones" or "full" or "zeros_like" or "ones_like":
+                return Fill(call, name, where, f);
             case "NewDisposeScope":
                 return ScopeValue.Instance;
             default:
@@ -1064,6 +1066,78 @@ internal sealed partial class ForwardInterpreter
         }
 
         return ok ? result : null;
+    }
+
+    /// <summary>
+    /// torch.zeros(layers, x.shape[0], hidden) and ones, full, zeros_like, ones_like in forward: a constant tensor (an
+    /// initial recurrent state, a bias of ones) with sizes that are constants or sizes read off shapes.
+    /// </summary>
+    private Value Fill(IInvocationOperation call, string name, string where, Frame f)
+    {
+        var args = call.Arguments.Where(a => a.ArgumentKind != ArgumentKind.DefaultValue).OrderBy(a => a.Parameter?.Ordinal ?? 0).ToList();
+        double value = name.StartsWith("ones", StringComparison.Ordinal) ? 1 : 0;
+        var dims = new List<Dim>();
+        foreach (var argument in args)
+        {
+            var parameter = argument.Parameter?.Name;
+            var v = Eval(argument.Value, f);
+            if (v is PoisonValue)
+            {
+                return Poison;
+            }
+
+            if (name.EndsWith("_like", StringComparison.Ordinal) && parameter == "input")
+            {
+                if (Tensor(v, argument.Value.Syntax, f) is not { } like)
+                {
+                    return Poison;
+                }
+
+                dims.AddRange(like.Shape.Dims);
+                continue;
+            }
+
+            if (parameter == "value" || parameter == "fill_value")
+            {
+                if (v is not ConstValue c || !ConstantEvaluator.TryDouble(c.Value, out value))
+                {
+                    return Unsupported(call.Syntax, "call", f.Where, $"{where}: the fill value must be a number known at build time");
+                }
+
+                continue;
+            }
+
+            var type = argument.Parameter?.Type;
+            var sized = type is IArrayTypeSymbol { ElementType.SpecialType: SpecialType.System_Int64 or SpecialType.System_Int32 }
+                || type?.SpecialType is SpecialType.System_Int64 or SpecialType.System_Int32;
+            if (!sized)
+            {
+                continue;
+            }
+
+            switch (v)
+            {
+                case ConstValue { Value: long n }:
+                    dims.Add(Dim.Of(n));
+                    break;
+                case ConstValue { Value: long[] many }:
+                    dims.AddRange(many.Select(Dim.Of));
+                    break;
+                case DimValue d:
+                    dims.Add(d.Dim);
+                    break;
+                case ListValue list when list.Items.All(i => i is ConstValue { Value: long } or DimValue):
+                    dims.AddRange(list.Items.Select(i => i is DimValue d ? d.Dim : Dim.Of((long)((ConstValue)i).Value!)));
+                    break;
+                default:
+                    NonConstant(v, argument.Value.Syntax, parameter ?? "size", where);
+                    return Poison;
+            }
+        }
+
+        return dims.Count == 0
+            ? Unsupported(call.Syntax, "call", f.Where, $"{where}: the reader needs the tensor's sizes")
+            : Build(call.Syntax, () => _b.Fill(value, dims.ToArray()));
     }
 
     /// <summary>permute(dims): constant axes, negative ones counted from the end.</summary>

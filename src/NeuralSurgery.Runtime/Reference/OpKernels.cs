@@ -438,3 +438,17 @@ internal sealed class ScaleKernel(GraphNode node, string where, float factor) : 
         return [dx];
     }
 }
+
+/// <summary>A tensor of one value made in forward, shaped by the pass's symbol sizes; nothing flows back.</summary>
+internal sealed class FillKernel(GraphNode node, string where, float value) : NodeKernel(node, where)
+{
+    public override Tensor[] Forward(Tensor[] x, KernelContext ctx, out object? saved)
+    {
+        saved = null;
+        var y = Tensor.Zeros(ctx.Evaluate(Node.OutputShapes[0]));
+        y.Data.AsSpan().Fill(value);
+        return [y];
+    }
+
+    public override Tensor?[] Backward(Tensor[] x, Tensor[] y, Tensor?[] dy, object? saved, KernelContext ctx) => [];
+}

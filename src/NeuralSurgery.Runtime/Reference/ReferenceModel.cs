@@ -389,6 +389,8 @@ public sealed class ReferenceModel
 
         public NodeKernel VisitTensor(TensorSpec spec, (GraphNode Node, GraphModule? Module, string Where) a) => new TensorKernel(a.Node, a.Where, a.Module!.Path, spec.IsBuffer, model.GetTensor);
 
+        public NodeKernel VisitFill(FillOp op, (GraphNode Node, GraphModule? Module, string Where) a) => new FillKernel(a.Node, a.Where, (float)op.Value);
+
         public NodeKernel VisitScale(ScaleOp op, (GraphNode Node, GraphModule? Module, string Where) a) => new ScaleKernel(a.Node, a.Where, (float)op.Factor);
 
         public NodeKernel VisitMatMul(MatMulOp op, (GraphNode Node, GraphModule? Module, string Where) a) => new MatMulKernel(a.Node, a.Where);

@@ -189,6 +189,14 @@ public sealed class RandomGraphs
             _b.Output(NextName("y"), Add(_b.Scale(Use(scaled), 0.5 + _rng.NextDouble())));
         }
 
+        // A zero tensor made in forward (an initial state), added to a live value of its shape: it carries nothing.
+        _rng = new Random(_rng.Next());
+        if (_nodes + 2 <= _o.MaxNodes && _rng.Next(4) == 0 && Pick(l => !l.IsRecurrentState, preferUnused: false) is { } shifted)
+        {
+            _nodes++;
+            _b.Output(NextName("y"), Add(_b.Add(Use(shifted), _b.Fill(0, shifted.Shape.Dims.ToArray()))));
+        }
+
         return _b.Build();
     }
 
@@ -1598,6 +1606,10 @@ public sealed class RandomGraphs
 
                 case ScaleOp:
                     traits.Add("scale");
+                    break;
+
+                case FillOp:
+                    traits.Add("fill");
                     break;
 
                 case SliceOp s:

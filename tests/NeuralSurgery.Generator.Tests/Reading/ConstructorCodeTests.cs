@@ -292,4 +292,30 @@ public class ConstructorCodeTests
         Assert.Null(result.Graph);
         Assert.Contains(result.Diagnostics, d => d.Id == "NS1007" && d.Message.Contains("is tensor field 'table'; the mirror follows a Parameter or buffer only as an operand of +, -, * or a matmul with a 2-D tensor", System.StringComparison.Ordinal));
     }
+
+    [Fact]
+    public void Initial_states_made_in_forward_with_zeros_read_as_constant_tensors()
+    {
+        const string source = """
+            public sealed class Tracker : Module<Tensor, Tensor>
+            {
+                private readonly LSTM lstm = LSTM(3, 8, batchFirst: true);
+                private readonly Linear head = Linear(8, 2);
+
+                public Tracker() : base("tracker") => RegisterComponents();
+
+                public override Tensor forward(Tensor x)
+                {
+                    var h0 = torch.zeros(1, x.shape[0], 8);
+                    var c0 = torch.zeros(new long[] { 1, x.shape[0], 8 });
+                    var (y, _, _) = lstm.forward(x, (h0, c0));
+                    return head.forward(y.mean(new long[] { 1 }));
+                }
+            }
+            """;
+        var graph = ModelSource.Graph(ModelSource.Read(source, "Tracker", "model: Tracker\nversion: 1\ninputs:\n  x:\n    axes: [batch, time, features]\n    features: [a, b, c]\n"));
+
+        Assert.Equal(2, graph.Nodes.Count(n => n.Op is FillOp { Value: 0 }));
+        Assert.Equal("[1, B, 8]", graph.Nodes.First(n => n.Op is FillOp).OutputShapes[0].ToString());
+    }
 }

@@ -395,6 +395,12 @@ public static class ExecutorComparison
                 var placed = b.Add(b.Tensor("positions", [3, 4], buffer: true), scaled);
                 return b.MatMul(b.Tensor("mix", [2, 3]), b.MatMul(placed, b.Tensor("projection", [4, 5])));
             })),
+            ("lstm_state_made_in_forward", One(b =>
+            {
+                var x = b.FeatureInput("x", B, 3, 2);
+                var (y, _, _) = b.Lstm("lstm", x, 4, batchFirst: true, h0: b.Fill(0, 1, B, 4), c0: b.Fill(0.5, 1, B, 4));
+                return y;
+            })),
             ("channel_features_conv2d", One(b => b.Conv2d("conv", b.FeatureInputAt("x", 1, B, 3, 4, 4), 2, 3, padding: 1))),
             ("small_cnn_max_pool", One(b =>
             {
