@@ -235,7 +235,7 @@ internal static class ConstantEvaluator
             }
 
             case IPropertyReferenceOperation { Property.Name: "Length" or "Count", Instance: { } instance } p when !p.Property.IsIndexer && Evaluate(instance, scope) is { IsConstant: true, Value: long[] or ModuleListBox } counted:
-                return ConstResult.Of(counted.Value is long[] a ? a.Length : (long)((ModuleListBox)counted.Value!).Items.Length);
+                return ConstResult.Of(counted.Value is long[] a ? a.Length : (long)((ModuleListBox)counted.Value!).Count);
 
             case IFieldReferenceOperation f when f.Field.IsStatic:
                 return FromBinding(scope?.Context?.StaticMember(f.Field));

@@ -36,6 +36,11 @@ internal sealed partial class ForwardInterpreter
     private readonly HashSet<string> _reportedPending = new(StringComparer.Ordinal);
     private readonly HashSet<string> _categorical = new(StringComparer.Ordinal);
     private readonly HashSet<string> _featureInputs = new(StringComparer.Ordinal);
+    /// <summary>Loop iterations unrolled so far in this read, and the most it may unroll.</summary>
+    private int _unrolled;
+
+    private const int MaxUnrolled = 4096;
+
     /// <summary>Frames of the methods being read, outermost first: an in-place op rebinds the tensor in all of them.</summary>
     private readonly List<Frame> _frames = [];
 
@@ -369,6 +374,12 @@ internal sealed partial class ForwardInterpreter
         var i = ((ConstValue)Eval(init.Value, f)).Value;
         for (var n = 0; n <= 4096; n++)
         {
+            // One budget for every unrolled iteration of the read: nested loops cannot multiply it.
+            if (++_unrolled > MaxUnrolled)
+            {
+                return Unsupported(loop.Syntax, "statement", f.Where, $"the reader unrolls at most {MaxUnrolled} loop iterations in forward, nested loops together");
+            }
+
             // The counter is a number while the loop runs, whatever AsLocal makes of other scalar locals.
             f.Locals[counter] = new ConstValue(i);
             if (Condition(loop.Condition!, f) is not { } b)

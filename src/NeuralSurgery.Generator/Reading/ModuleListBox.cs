@@ -1,4 +1,6 @@
+using System.Collections.Generic;
 using System.Collections.Immutable;
+using System.Linq;
 using Microsoft.CodeAnalysis;
 
 namespace NeuralSurgery.Generator.Reading;
@@ -17,21 +19,54 @@ internal readonly record struct ListItem(IOperation Element, ConstScope Scope, I
 /// </summary>
 internal sealed class ModuleListBox
 {
+    /// <summary>More modules than any model holds in one list; a hostile loop stops here instead of exhausting memory.</summary>
+    public const int MaxItems = 65_536;
+
+    // Append-only storage shared with snapshots, each of which sees its first _count items: a loop of n Adds costs
+    // O(n), where copying the list at every Add (the scope each item is read in snapshots the lists) cost O(n²).
+    private List<ListItem> _store;
+    private int _count;
+
     public ModuleListBox(ImmutableArray<ListItem> items, string? problem = null, SyntaxNode? problemSite = null)
+        : this([.. items], items.Length, problem, problemSite)
     {
-        Items = items;
+    }
+
+    private ModuleListBox(List<ListItem> store, int count, string? problem, SyntaxNode? problemSite)
+    {
+        _store = store;
+        _count = count;
         Problem = problem;
         ProblemSite = problemSite;
     }
 
-    public ImmutableArray<ListItem> Items { get; private set; }
+    public int Count => _count;
+
+    /// <summary>The items as they are now.</summary>
+    public ImmutableArray<ListItem> Items => [.. _store.Take(_count)];
 
     /// <summary>Why the contents are not known (an Add the reader could not follow), or null.</summary>
     public string? Problem { get; private set; }
 
     public SyntaxNode? ProblemSite { get; private set; }
 
-    public void Add(IOperation element, ConstScope scope, IOperation? key = null) => Items = Items.Add(new ListItem(element, scope, key));
+    public void Add(IOperation element, ConstScope scope, IOperation? key = null)
+    {
+        if (_count >= MaxItems)
+        {
+            Fail($"more than {MaxItems} modules are added to it", element.Syntax);
+            return;
+        }
+
+        if (_count != _store.Count)
+        {
+            // A snapshot that grows after its source grew: it gets storage of its own.
+            _store = _store.GetRange(0, _count);
+        }
+
+        _store.Add(new ListItem(element, scope, key));
+        _count++;
+    }
 
     public void Fail(string problem, SyntaxNode site)
     {
@@ -42,5 +77,5 @@ internal sealed class ModuleListBox
         }
     }
 
-    public ModuleListBox Snapshot() => new(Items, Problem, ProblemSite);
+    public ModuleListBox Snapshot() => new(_store, _count, Problem, ProblemSite);
 }

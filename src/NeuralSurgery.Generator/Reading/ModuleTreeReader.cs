@@ -31,6 +31,11 @@ internal sealed class ModuleTreeReader
     private readonly CancellationToken _ct;
     private readonly List<INamedTypeSymbol> _inProgress = [];
 
+    /// <summary>Constructor statements run so far for this model, and the most it may run.</summary>
+    private int _statements;
+
+    private const int MaxStatements = 200_000;
+
     public ModuleTreeReader(SemanticModels models, DiagnosticBag diagnostics, SizeContext context, CancellationToken ct)
     {
         _models = models;
@@ -264,6 +269,18 @@ internal sealed class ModuleTreeReader
 
     private void RunStatement(IOperation statement, ConstructorState state, string where)
     {
+        // One budget of statements for all constructor code of a model: nested loops and helpers cannot make a build
+        // run for minutes. Overrunning it is an error at the statement where it ran out.
+        if (++_statements > MaxStatements)
+        {
+            if (_statements == MaxStatements + 1)
+            {
+                _diagnostics.Unsupported(statement.Syntax, "statement", where, $"the reader runs at most {MaxStatements} statements of constructor code per model, loops and helpers included");
+            }
+
+            return;
+        }
+
         switch (statement)
         {
             case IBlockOperation block:
@@ -596,6 +613,11 @@ internal sealed class ModuleTreeReader
 
         for (var i = 0; ; i++)
         {
+            if (_statements > MaxStatements)
+            {
+                return true;
+            }
+
             if (ConstantEvaluator.Evaluate(loop.Condition, state.Scope).Value is not bool go || i > MaxIterations)
             {
                 ReportUnrolled(loop, state, where);
@@ -645,6 +667,11 @@ internal sealed class ModuleTreeReader
 
         foreach (var v in values)
         {
+            if (_statements > MaxStatements)
+            {
+                break;
+            }
+
             state.Scope.Set(variable, ConstBinding.Of(ConstantEvaluator.Convert(v, variable.Type)));
             RunStatement(loop.Body, state, where);
         }

@@ -318,4 +318,49 @@ public class ConstructorCodeTests
         Assert.Equal(2, graph.Nodes.Count(n => n.Op is FillOp { Value: 0 }));
         Assert.Equal("[1, B, 8]", graph.Nodes.First(n => n.Op is FillOp).OutputShapes[0].ToString());
     }
+
+    [Fact]
+    public void Nested_loops_cannot_make_the_build_run_away()
+    {
+        const string source = """
+            public sealed class Huge : Module<Tensor, Tensor>
+            {
+                private readonly Module<Tensor, Tensor> layers;
+
+                public Huge() : base("huge")
+                {
+                    var modules = new List<Module<Tensor, Tensor>>();
+                    for (var i = 0; i < 4000; i++)
+                    {
+                        for (var j = 0; j < 4000; j++)
+                        {
+                            modules.Add(Identity());
+                        }
+                    }
+
+                    layers = Sequential(modules);
+                    RegisterComponents();
+                }
+
+                public override Tensor forward(Tensor x)
+                {
+                    for (var i = 0; i < 100; i++)
+                    {
+                        for (var j = 0; j < 100; j++)
+                        {
+                            x = x + x;
+                        }
+                    }
+
+                    return layers.forward(x);
+                }
+            }
+            """;
+        var result = ModelSource.Read("using System.Collections.Generic;\n" + source, "Huge", "model: Huge\nversion: 1\ninputs:\n  x:\n    features: [a, b]\n");
+
+        Assert.Null(result.Graph);
+        var messages = ModelSource.Diagnostics(result);
+        Assert.Contains(messages, m => m.StartsWith("NS1001 (18,17)", System.StringComparison.Ordinal) && m.Contains("the reader runs at most 200000 statements of constructor code per model", System.StringComparison.Ordinal));
+        Assert.Contains(messages, m => m.Contains("the reader unrolls at most 4096 loop iterations in forward, nested loops together", System.StringComparison.Ordinal));
+    }
 }
