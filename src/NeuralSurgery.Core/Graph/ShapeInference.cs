@@ -493,9 +493,7 @@ internal sealed class ShapeInference : GraphInterpreter<Shape>
             return c.Stride == 1 ? length + shrink : throw new GraphException("symbolic conv length");
         }
 
-        // Floor division: a numerator below zero means the input is shorter than the receptive field.
-        var numerator = length.Constant + shrink - 1;
-        return Dim.Of((numerator >= 0 ? numerator / c.Stride : -((-numerator + c.Stride - 1) / c.Stride)) + 1);
+        return Dim.Of(Windows.OutputLength(length.Constant, c.KernelSize, c.Stride, c.Padding, c.Dilation));
     }
 
     private static Shape Broadcast(Shape a, Shape b, string where, EquatableArray<ValueRef> refs)

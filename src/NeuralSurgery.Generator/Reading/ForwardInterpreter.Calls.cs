@@ -1107,10 +1107,7 @@ internal sealed partial class ForwardInterpreter
                 continue;
             }
 
-            var type = argument.Parameter?.Type;
-            var sized = type is IArrayTypeSymbol { ElementType.SpecialType: SpecialType.System_Int64 or SpecialType.System_Int32 }
-                || type?.SpecialType is SpecialType.System_Int64 or SpecialType.System_Int32;
-            if (!sized)
+            if (!TorchSymbols.IsSizeType(argument.Parameter?.Type))
             {
                 continue;
             }

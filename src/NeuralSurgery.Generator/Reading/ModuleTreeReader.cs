@@ -723,10 +723,7 @@ internal sealed class ModuleTreeReader
                     var dims = new List<long>();
                     foreach (var argument in factory.Arguments.Where(a => a.ArgumentKind != ArgumentKind.DefaultValue).OrderBy(a => a.Parameter?.Ordinal ?? 0))
                     {
-                        var type = argument.Parameter?.Type;
-                        var sized = type is IArrayTypeSymbol { ElementType.SpecialType: SpecialType.System_Int64 or SpecialType.System_Int32 }
-                            || type?.SpecialType is SpecialType.System_Int64 or SpecialType.System_Int32;
-                        if (!sized)
+                        if (!TorchSymbols.IsSizeType(argument.Parameter?.Type))
                         {
                             continue;
                         }

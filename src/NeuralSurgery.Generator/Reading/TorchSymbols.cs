@@ -115,4 +115,9 @@ internal static class TorchSymbols
     public static bool IsComponentNameAttribute(ITypeSymbol? type) =>
         type is INamedTypeSymbol { Name: "ComponentNameAttribute", ContainingType: null } t
         && (IsNamespace(t.ContainingNamespace, Namespace) || IsNamespace(t.ContainingNamespace, Namespace + ".Utils"));
+
+    /// <summary>A size parameter of a tensor factory (torch.zeros(long[] size), zeros(long rows, long columns)): long, int or an array of them.</summary>
+    public static bool IsSizeType(ITypeSymbol? type) =>
+        type is IArrayTypeSymbol { ElementType.SpecialType: SpecialType.System_Int64 or SpecialType.System_Int32 }
+        || type?.SpecialType is SpecialType.System_Int64 or SpecialType.System_Int32;
 }
