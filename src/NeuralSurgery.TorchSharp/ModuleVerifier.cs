@@ -147,7 +147,7 @@ public static class ModuleVerifier
                 .Select(i => LiveStateDict.ToTorch(
                     inputs.TryGetValue(i.Name, out var v) ? v : throw new ArgumentException($"no value for input '{i.Name}'", nameof(inputs)),
                     device,
-                    indices: i.Role == InputRole.Categorical))
+                    indices: i.Role is InputRole.Categorical or InputRole.Offsets))
                 .ToList();
             var results = ForwardCall.Invoke(model, arguments);
             if (results.Count != graph.Outputs.Count)

@@ -119,6 +119,7 @@ public class SupportTests
         // layers
         "Linear", "Linear.bias", "Linear.nobias", "Linear.shared",
         "Embedding", "Embedding.rank1", "Embedding.rank2", "Embedding.shared", "Embedding.same_input_twice",
+        "EmbeddingBag", "EmbeddingBag.sum.rows", "EmbeddingBag.mean.offsets", "EmbeddingBag.max.offsets", "EmbeddingBag.include_last_offset",
         "Conv1d", "Conv1d.stride", "Conv1d.padding", "Conv1d.dilation", "Conv1d.groups", "Conv1d.depthwise", "Conv1d.nobias",
         "Conv1d.unbatched", "Conv1d.symbolic_length",
         "LSTM", "LSTM.single_layer", "LSTM.multilayer", "LSTM.bidirectional", "LSTM.batch_first", "LSTM.sequence_first",

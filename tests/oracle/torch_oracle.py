@@ -33,7 +33,7 @@ OP_KINDS = ("call", "activation", "softmax", "log_softmax", "dropout", "add", "s
             "max", "mean", "sum", "reshape", "flatten", "unsqueeze", "squeeze", "narrow", "slice", "transpose",
             "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d",
             "adaptive_avg_pool1d", "adaptive_avg_pool2d", "matmul", "permute", "scale", "fill")
-LAYER_KINDS = ("Linear", "Embedding", "Conv1d", "Conv2d", "LSTM", "GRU", "LayerNorm", "BatchNorm1d", "BatchNorm2d", "Tensor")
+LAYER_KINDS = ("Linear", "Embedding", "EmbeddingBag", "Conv1d", "Conv2d", "LSTM", "GRU", "LayerNorm", "BatchNorm1d", "BatchNorm2d", "Tensor")
 ACTIVATIONS = ("identity", "relu", "tanh", "sigmoid", "gelu", "silu", "elu", "leaky_relu", "softplus")
 
 
@@ -186,6 +186,8 @@ def make_layer(spec):
         return nn.Linear(spec["inFeatures"], spec["outFeatures"], bias=spec["bias"])
     if k == "Embedding":
         return nn.Embedding(spec["numEmbeddings"], spec["embeddingDim"])
+    if k == "EmbeddingBag":
+        return nn.EmbeddingBag(spec["numEmbeddings"], spec["embeddingDim"], mode=spec["mode"], include_last_offset=spec["includeLastOffset"])
     if k == "Conv1d":
         return nn.Conv1d(spec["inChannels"], spec["outChannels"], spec["kernelSize"], stride=spec["stride"], padding=spec["padding"],
                          dilation=spec["dilation"], groups=spec["groups"], bias=spec["bias"])
@@ -542,6 +544,27 @@ class Executor:
             if x.numel() > 0 and (int(x.min()) < 0 or int(x.max()) >= layer.num_embeddings):
                 raise OracleError(f"{where}: index {int(x.max()) if int(x.max()) >= layer.num_embeddings else int(x.min())} is outside [0, {layer.num_embeddings})")
             return [layer(x)]
+        if k == "EmbeddingBag":
+            offsets = a[1] if len(a) > 1 else None
+            if self.gradmap:
+                # The one-hot view (as for Embedding), then each bag's rows reduced; max reads as mean (the max->avg
+                # remedy of paper 001 section 2.3.1, as for a max reduction).
+                lookup = torch.matmul(x, layer.weight)
+                mode = "mean" if spec["mode"] == "max" else spec["mode"]
+                if offsets is None:
+                    return [lookup.sum(1) if mode == "sum" else lookup.mean(1)]
+                bounds = [int(v) for v in offsets] + ([] if spec["includeLastOffset"] else [lookup.shape[0]])
+                rows = []
+                for s_, e_ in zip(bounds[:-1], bounds[1:]):
+                    part = lookup[s_:e_]
+                    rows.append(torch.zeros(lookup.shape[1], dtype=lookup.dtype) if e_ <= s_ else (part.sum(0) if mode == "sum" else part.mean(0)))
+                return [torch.stack(rows)]
+            for t_ in [x] + ([offsets] if offsets is not None else []):
+                if t_.dtype != torch.int64:
+                    raise OracleError(f"{where}: operand has dtype {t_.dtype}; expected int64 indices")
+            if x.numel() > 0 and (int(x.min()) < 0 or int(x.max()) >= layer.num_embeddings):
+                raise OracleError(f"{where}: index outside [0, {layer.num_embeddings})")
+            return [layer(x) if offsets is None else layer(x, offsets)]
         if k == "Conv1d":
             pre = F.conv1d(x, layer.weight, None, layer.stride, layer.padding, layer.dilation, layer.groups)
             return [pre if layer.bias is None else self.bias_add(pre, layer.bias, [-1, 1])]
@@ -680,9 +703,9 @@ def check_inputs(graph, inputs, symbols, path):
         t = inputs[name]
         if list(t.shape) != want:
             raise OracleError(f"inputs file '{path}': input '{name}' has shape {list(t.shape)}; expected {want} (graph shape {inp['shape']}, symbols {symbols})")
-        if inp["role"] == "categorical" and t.dtype != torch.int64:
-            raise OracleError(f"inputs file '{path}': categorical input '{name}' has dtype {t.dtype}; expected int64")
-        if inp["role"] != "categorical" and not t.dtype.is_floating_point:
+        if inp["role"] in ("categorical", "offsets") and t.dtype != torch.int64:
+            raise OracleError(f"inputs file '{path}': {inp['role']} input '{name}' has dtype {t.dtype}; expected int64")
+        if inp["role"] not in ("categorical", "offsets") and not t.dtype.is_floating_point:
             raise OracleError(f"inputs file '{path}': input '{name}' has dtype {t.dtype}; expected floating point")
 
 
@@ -769,7 +792,7 @@ def feature_slots(graph, layers):
     slots = []
     vocab = {}
     for node in graph["nodes"]:
-        if node["op"]["kind"] == "call" and layers[node["op"]["module"]][1]["kind"] == "Embedding":
+        if node["op"]["kind"] == "call" and layers[node["op"]["module"]][1]["kind"] in ("Embedding", "EmbeddingBag"):
             vocab[parse_ref(node["operands"][0])[0]] = layers[node["op"]["module"]][1]["numEmbeddings"]
     for inp in graph["inputs"]:
         if inp["role"] == "features":
@@ -781,6 +804,23 @@ def feature_slots(graph, layers):
             for v in range(vocab[inp["name"]]):
                 slots.append((inp["name"], v))
     return slots, vocab
+
+
+def even_offsets(graph, layers, inp, shapes):
+    """Bag offsets spread evenly over the flat index input, as the C# gradient mapper draws them (BagOffsets)."""
+    for node in graph["nodes"]:
+        if len(node["operands"]) == 2 and parse_ref(node["operands"][1])[0] == inp["name"]:
+            spec = layers[node["op"]["module"]][1]
+            length = 1
+            for d in shapes[parse_ref(node["operands"][0])[0]]:
+                length *= d
+            count = shapes[inp["name"]][0]
+            bags = count - 1 if spec["includeLastOffset"] else count
+            values = [0] + sorted(i * length // max(bags, 1) for i in range(1, count))
+            if spec["includeLastOffset"]:
+                values[-1] = length
+            return torch.tensor(values, dtype=torch.int64)
+    raise OracleError(f"offsets input '{inp['name']}' is read by no EmbeddingBag")
 
 
 def init_gradmap(model, layers, opts):
@@ -819,7 +859,7 @@ def init_gradmap(model, layers, opts):
                     p.zero_()
                 elif opts.init == "positive":
                     u = torch.rand(p.shape, generator=gen, dtype=torch.float64) * (opts.positive_high - opts.positive_low) + opts.positive_low
-                    if p.dim() >= 2 and not isinstance(layer, nn.Embedding):
+                    if p.dim() >= 2 and not isinstance(layer, (nn.Embedding, nn.EmbeddingBag)):
                         # Divided by the fan-in so pre-activations stay in sigmoid/tanh's unsaturated range (the
                         # paper's third remedy); an Embedding's input is one-hot, its fan-in is 1.
                         u = u / (p.numel() // p.shape[0])
@@ -858,6 +898,9 @@ def run_gradmap(req, graph, opts, model, layers):
         inputs = {}
         for inp in graph["inputs"]:
             shape = shapes[inp["name"]]
+            if inp["role"] == "offsets":
+                inputs[inp["name"]] = even_offsets(graph, layers, inp, shapes)
+                continue
             if inp["role"] == "categorical":
                 shape = shape + [vocab[inp["name"]]]
             t = torch.zeros(shape, dtype=opts.dtype)

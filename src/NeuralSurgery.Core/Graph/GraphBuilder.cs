@@ -25,18 +25,15 @@ public sealed class GraphBuilder
     private readonly List<GraphOutput> _outputs = [];
     private readonly Dictionary<string, int> _counters = new(StringComparer.Ordinal);
     private readonly HashSet<string> _names = new(StringComparer.Ordinal);
-    private readonly HashSet<string> _categorical = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, InputRole> _roles = new(StringComparer.Ordinal);
 
     public GraphBuilder(string name) => _name = name;
 
     public GraphValue Input(string name, Shape shape, InputRole role, string? schemaInput, int featureAxis = -1)
     {
         Claim(name);
-        _inputs.Add(new GraphInput(name, shape, role, role == InputRole.State ? null : schemaInput ?? name, featureAxis));
-        if (role == InputRole.Categorical)
-        {
-            _categorical.Add(name);
-        }
+        _inputs.Add(new GraphInput(name, shape, role, role is InputRole.State or InputRole.Offsets ? null : schemaInput ?? name, featureAxis));
+        _roles[name] = role;
 
         return new GraphValue(new ValueRef(name), shape);
     }
@@ -51,6 +48,9 @@ public sealed class GraphBuilder
     public GraphValue CategoricalInput(string name, params Dim[] shape) => Input(name, new Shape(shape), InputRole.Categorical, name);
 
     public GraphValue StateInput(string name, params Dim[] shape) => Input(name, new Shape(shape), InputRole.State, null);
+
+    /// <summary>The offsets of an EmbeddingBag over a flat index input: where each bag starts.</summary>
+    public GraphValue OffsetsInput(string name, params Dim[] shape) => Input(name, new Shape(shape), InputRole.Offsets, null);
 
     /// <summary>Declares a module; declaration order is registration order, hence state_dict order.</summary>
     public string Module(string path, LayerSpec spec)
@@ -93,13 +93,25 @@ public sealed class GraphBuilder
 
     public GraphValue Embedding(string module, GraphValue indices, long numEmbeddings, long embeddingDim)
     {
-        if (!_categorical.Contains(indices.Ref.Source))
+        if (Role(indices) != InputRole.Categorical)
         {
             throw new GraphException($"module '{module}' (Embedding): operand '{indices.Ref}' is not a categorical input; the mirror reads embeddings as products with a one-hot input");
         }
 
         return CallNew(module, new EmbeddingSpec(numEmbeddings, embeddingDim), indices)[0];
     }
+
+    /// <summary>
+    /// An EmbeddingBag: bags are the rows of a 2-D categorical input, or, with <paramref name="offsets"/>, runs of a
+    /// flat one that start at the offsets.
+    /// </summary>
+    public GraphValue EmbeddingBag(string module, GraphValue indices, GraphValue? offsets, long numEmbeddings, long embeddingDim, string mode = BagReduction.Mean, bool includeLastOffset = false)
+    {
+        var spec = new EmbeddingSpec(numEmbeddings, embeddingDim, new BagReduction(mode, includeLastOffset));
+        return offsets is { } o ? CallNew(module, spec, indices, o)[0] : CallNew(module, spec, indices)[0];
+    }
+
+    private InputRole? Role(GraphValue value) => _roles.TryGetValue(value.Ref.Source, out var r) && value.Ref.Index == 0 ? r : null;
 
     public GraphValue Conv1d(string module, GraphValue x, long outChannels, long kernelSize, long stride = 1, long padding = 0, long dilation = 1, long groups = 1, bool bias = true)
     {
@@ -280,18 +292,7 @@ public sealed class GraphBuilder
         var id = NextId(stem);
         var spec = op is CallOp call ? _modules.First(m => m.Path == call.Module).Spec : null;
         var refs = operands.Select(o => o.Ref).ToEquatableArray();
-        foreach (var o in operands)
-        {
-            if (_categorical.Contains(o.Ref.Source) && spec is not EmbeddingSpec)
-            {
-                throw new GraphException($"node '{id}' ({op.Kind}): operand '{o.Ref}' is a categorical index input; only an Embedding call may read it");
-            }
-        }
-
-        if (spec is EmbeddingSpec && (operands.Length != 1 || !_categorical.Contains(operands[0].Ref.Source)))
-        {
-            throw new GraphException($"node '{id}' (Embedding '{((CallOp)op).Module}'): operand must be a categorical input; the mirror reads embeddings as products with a one-hot input");
-        }
+        ModelGraph.CheckIndexOperands(id, op, spec, operands.Select(o => (o.Ref, Role(o))).ToList());
 
         var shapes = ShapeInference.Infer(
             new GraphNode(id, op, refs, default),

@@ -106,9 +106,28 @@ public sealed record LinearSpec(long InFeatures, long OutFeatures, bool Bias = t
     }
 }
 
-public sealed record EmbeddingSpec(long NumEmbeddings, long EmbeddingDim) : LayerSpec
+/// <summary>
+/// An EmbeddingBag's reduction: each bag's rows are summed, averaged or maxed (<c>mode</c>). Bags are the rows of a
+/// 2-D index input, or runs of a flat index input that start at the offsets input's values; with
+/// <c>include_last_offset</c> the offsets also end the last bag, so there is one bag fewer than offsets.
+/// </summary>
+public sealed record BagReduction(string Mode, bool IncludeLastOffset = false)
 {
-    public override string Kind => "Embedding";
+    public const string Sum = "sum";
+    public const string Mean = "mean";
+    public const string Max = "max";
+
+    public static bool IsMode(string mode) => mode is Sum or Mean or Max;
+}
+
+/// <summary>
+/// An Embedding, or with <see cref="Bag"/> an EmbeddingBag: the same weight [vocabulary, dim] looked up and then
+/// reduced per bag. The mirror reads both as a product with the one-hot input (paper 001 Table 1), the bag as a
+/// reduction over its rows, so every fact of the weight is shared.
+/// </summary>
+public sealed record EmbeddingSpec(long NumEmbeddings, long EmbeddingDim, BagReduction? Bag = null) : LayerSpec
+{
+    public override string Kind => Bag is null ? "Embedding" : "EmbeddingBag";
 
     public override long? Units => EmbeddingDim;
 
@@ -121,7 +140,10 @@ public sealed record EmbeddingSpec(long NumEmbeddings, long EmbeddingDim) : Laye
 
     public override InitRule DefaultInit(LayerParameter parameter) => InitRule.Normal(1);
 
-    public override IEnumerable<string> Problems() => Collect(Positive(NumEmbeddings, "num_embeddings"), Positive(EmbeddingDim, "embedding_dim"));
+    public override IEnumerable<string> Problems() => Collect(
+        Positive(NumEmbeddings, "num_embeddings"),
+        Positive(EmbeddingDim, "embedding_dim"),
+        Bag is { } bag && !BagReduction.IsMode(bag.Mode) ? $"mode is '{bag.Mode}'; expected sum, mean or max" : null);
 
     public override IEnumerable<LayerParameter> Parameters()
     {

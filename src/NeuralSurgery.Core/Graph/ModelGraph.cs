@@ -34,6 +34,12 @@ public enum InputRole
 
     /// <summary>Not a world observation (e.g. a recurrent state): carries no features (paper 001 footnote 3).</summary>
     State,
+
+    /// <summary>
+    /// Where each bag of an EmbeddingBag's flat index input starts (<c>offsets</c>): an index tensor that carries no
+    /// features and is read only as an EmbeddingBag's second operand.
+    /// </summary>
+    Offsets,
 }
 
 /// <summary>A forward parameter; a feature input's schema features sit on <see cref="FeatureAxis"/> (-1: the last axis).</summary>
@@ -202,13 +208,14 @@ public sealed record ModelGraph
                     throw new GraphException($"node '{node.Id}' ({node.Op.Kind}): operand '{operand}' refers to no input or earlier node output");
                 }
 
-                if (roles.TryGetValue(operand, out var role) && role == InputRole.Categorical && !IsEmbeddingCall(node, modulePaths))
-                {
-                    throw new GraphException($"node '{node.Id}' ({node.Op.Kind}): operand '{operand}' is a categorical index input; only an Embedding call may read it");
-                }
-
                 operandShapes.Add(s);
             }
+
+            CheckIndexOperands(
+                node.Id,
+                node.Op,
+                node.Op is CallOp c && modulePaths.TryGetValue(c.Module, out var m) ? m.Spec : null,
+                node.Operands.Select(o => (o, roles.TryGetValue(o, out var r) ? r : (InputRole?)null)).ToList());
 
             GraphModule? called = null;
             if (node.Op is CallOp call)
@@ -219,10 +226,6 @@ public sealed record ModelGraph
                 }
 
                 called = module;
-                if (module.Spec is EmbeddingSpec && (node.Operands.Count != 1 || !roles.TryGetValue(node.Operands[0], out var r) || r != InputRole.Categorical))
-                {
-                    throw new GraphException($"node '{node.Id}' (Embedding '{call.Module}'): operand must be a categorical input; the mirror reads embeddings as products with a one-hot input");
-                }
             }
 
             var inferred = ShapeInference.Infer(node, called, operandShapes);
@@ -306,8 +309,42 @@ public sealed record ModelGraph
         }
     }
 
-    private static bool IsEmbeddingCall(GraphNode node, Dictionary<string, GraphModule> modules) =>
-        node.Op is CallOp call && modules.TryGetValue(call.Module, out var m) && m.Spec is EmbeddingSpec;
+    /// <summary>
+    /// Index inputs are read only by embeddings: a categorical input as an Embedding's (or EmbeddingBag's) operand, the
+    /// bag offsets as an EmbeddingBag's second operand. The mirror reads a lookup as a product with the one-hot input.
+    /// </summary>
+    internal static void CheckIndexOperands(string id, NodeOp op, LayerSpec? spec, IReadOnlyList<(ValueRef Ref, InputRole? Role)> operands)
+    {
+        var embedding = spec as EmbeddingSpec;
+        for (var i = 0; i < operands.Count; i++)
+        {
+            if (operands[i].Role == InputRole.Categorical && (embedding is null || i != 0))
+            {
+                throw new GraphException($"node '{id}' ({op.Kind}): operand '{operands[i].Ref}' is a categorical index input; only an Embedding call may read it");
+            }
+
+            if (operands[i].Role == InputRole.Offsets && (embedding?.Bag is null || i != 1))
+            {
+                throw new GraphException($"node '{id}' ({op.Kind}): operand '{operands[i].Ref}' holds bag offsets; only an EmbeddingBag call may read it, as its second operand");
+            }
+        }
+
+        if (embedding is null)
+        {
+            return;
+        }
+
+        var module = ((CallOp)op).Module;
+        if (operands.Count == 0 || operands[0].Role != InputRole.Categorical || operands.Count > (embedding.Bag is null ? 1 : 2))
+        {
+            throw new GraphException($"node '{id}' ({embedding.Kind} '{module}'): operand must be a categorical input{(embedding.Bag is null ? "" : ", then optionally the bag offsets")}; the mirror reads embeddings as products with a one-hot input");
+        }
+
+        if (operands.Count == 2 && operands[1].Role != InputRole.Offsets)
+        {
+            throw new GraphException($"node '{id}' ({embedding.Kind} '{module}'): second operand '{operands[1].Ref}' is not a bag offsets input; an EmbeddingBag's offsets must be a forward parameter (the mirror cannot follow computed offsets)");
+        }
+    }
 
     private static void CheckName(string name, string what, HashSet<string> names)
     {

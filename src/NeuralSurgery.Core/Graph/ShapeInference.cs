@@ -220,8 +220,39 @@ internal sealed class ShapeInference : GraphInterpreter<Shape>
         return [s.With(s.Rank - 1, l.OutFeatures)];
     }
 
-    public override IReadOnlyList<Shape> VisitEmbedding(EmbeddingSpec e, NodeArgs<Shape> a) =>
-        One(a, a.X.Insert(a.X.Rank, e.EmbeddingDim));
+    public override IReadOnlyList<Shape> VisitEmbedding(EmbeddingSpec e, NodeArgs<Shape> a)
+    {
+        if (e.Bag is not { } bag)
+        {
+            return One(a, a.X.Insert(a.X.Rank, e.EmbeddingDim));
+        }
+
+        // EmbeddingBag: [B, N] bags of N rows, or a flat [T] with offsets [B] (B + 1 with include_last_offset).
+        a.Arity(1, 2);
+        var x = a.X;
+        if (a.Operands.Count == 1)
+        {
+            if (x.Rank != 2)
+            {
+                throw Mismatch(a, 0, "[B, N] (one bag per row; a flat index input needs the offsets operand)");
+            }
+
+            return [Shape.Of(x[0], e.EmbeddingDim)];
+        }
+
+        var offsets = a.Operands[1];
+        if (x.Rank != 1)
+        {
+            throw Mismatch(a, 0, "[T] (all bags' indices end to end, as the offsets operand needs)");
+        }
+
+        if (offsets.Rank != 1)
+        {
+            throw Mismatch(a, 1, "[B] (where each bag starts)");
+        }
+
+        return [Shape.Of(bag.IncludeLastOffset ? offsets[0] - Dim.Of(1) : offsets[0], e.EmbeddingDim)];
+    }
 
     public override IReadOnlyList<Shape> VisitConv1d(Conv1dSpec c, NodeArgs<Shape> a)
     {

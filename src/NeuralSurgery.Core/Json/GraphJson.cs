@@ -52,7 +52,7 @@ public static class GraphJson
         "matmul", "permute", "scale", "fill",
     ];
 
-    private static readonly string[] LayerKinds = ["Linear", "Embedding", "Conv1d", "Conv2d", "LSTM", "GRU", "LayerNorm", "BatchNorm1d", "BatchNorm2d", "Tensor"];
+    private static readonly string[] LayerKinds = ["Linear", "Embedding", "EmbeddingBag", "Conv1d", "Conv2d", "LSTM", "GRU", "LayerNorm", "BatchNorm1d", "BatchNorm2d", "Tensor"];
 
     /// <summary>Writes <paramref name="graph"/> as JSON text (see the remarks on <see cref="GraphJson"/>).</summary>
     public static string Write(ModelGraph graph) => JsonDocumentIO.ToText(WriteUtf8(graph));
@@ -254,6 +254,12 @@ public static class GraphJson
         {
             w.WriteNumber("numEmbeddings", e.NumEmbeddings);
             w.WriteNumber("embeddingDim", e.EmbeddingDim);
+            if (e.Bag is { } bag)
+            {
+                w.WriteString("mode", bag.Mode);
+                w.WriteBoolean("includeLastOffset", bag.IncludeLastOffset);
+            }
+
             return true;
         }
 
@@ -725,6 +731,9 @@ public static class GraphJson
             case "Embedding":
                 o.Allow("kind", "numEmbeddings", "embeddingDim");
                 return new EmbeddingSpec(o.Int64("numEmbeddings"), o.Int64("embeddingDim"));
+            case "EmbeddingBag":
+                o.Allow("kind", "numEmbeddings", "embeddingDim", "mode", "includeLastOffset");
+                return new EmbeddingSpec(o.Int64("numEmbeddings"), o.Int64("embeddingDim"), new BagReduction(o.String("mode"), o.Boolean("includeLastOffset")));
             case "Conv1d":
                 o.Allow("kind", "inChannels", "outChannels", "kernelSize", "stride", "padding", "dilation", "groups", "bias");
                 return new Conv1dSpec(

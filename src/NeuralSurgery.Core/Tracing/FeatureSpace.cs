@@ -68,7 +68,7 @@ public sealed class FeatureSpace
         var slots = new List<FeatureSlot>();
         foreach (var input in graph.Inputs)
         {
-            if (input.Role == InputRole.State)
+            if (input.Role is InputRole.State or InputRole.Offsets)
             {
                 continue;
             }

@@ -107,8 +107,17 @@ public static class ReferenceTracer
         public override IReadOnlyList<ReferenceValue> VisitLinear(LinearSpec s, NodeArgs<ReferenceValue> a) =>
             [Linear(a.Node, a.Path, s, X(a, 1, 1)[0], Out(a))];
 
-        public override IReadOnlyList<ReferenceValue> VisitEmbedding(EmbeddingSpec s, NodeArgs<ReferenceValue> a) =>
-            [Embedding(a.Node, a.Path, s, X(a, 1, 1)[0], Out(a))];
+        public override IReadOnlyList<ReferenceValue> VisitEmbedding(EmbeddingSpec s, NodeArgs<ReferenceValue> a)
+        {
+            if (s.Bag is null)
+            {
+                return [Embedding(a.Node, a.Path, s, X(a, 1, 1)[0], Out(a))];
+            }
+
+            var x = X(a, 1, 2)[0]; // the offsets are indices: they carry no features
+            var lookup = Embedding(a.Node, a.Path, s, x, ReferenceIndex.With(x.Shape, x.Shape.Length - 1, s.EmbeddingDim));
+            return [Bag(lookup, a.Operands.Count == 1, Out(a))];
+        }
 
         public override IReadOnlyList<ReferenceValue> VisitConv1d(Conv1dSpec s, NodeArgs<ReferenceValue> a) =>
             [Conv1d(a.Node, a.Path, s, X(a, 1, 1)[0], Out(a))];
@@ -414,7 +423,7 @@ public static class ReferenceTracer
 
         /// <summary>
         /// Table rows "feature input" (<c>x[..., j] = {slot j}</c>), "categorical input" (one-hot view with a
-        /// trailing vocabulary axis, <c>x[p, v] = {slot v}</c>) and "state input" (<c>∅</c>).
+        /// trailing vocabulary axis, <c>x[p, v] = {slot v}</c>) and "state input" (<c>∅</c>; bag offsets too).
         /// </summary>
         private ReferenceValue Input(GraphInput input)
         {
@@ -422,6 +431,7 @@ public static class ReferenceTracer
             switch (input.Role)
             {
                 case InputRole.State:
+                case InputRole.Offsets:
                     return new ReferenceValue(shape, Empties(ReferenceIndex.Count(shape)));
 
                 case InputRole.Features:
@@ -546,6 +556,34 @@ public static class ReferenceTracer
                 for (var e = 0; e < dim; e++)
                 {
                     y[(p * dim) + e] = sum;
+                }
+            }
+
+            return new ReferenceValue(outShape, y);
+        }
+
+        /// <summary>
+        /// EmbeddingBag's reduction of the lookup: a bag of a 2-D input is its row, <c>y[b, e] = ∪_n l[b, n, e]</c>;
+        /// with offsets the bags are data, so any index may fall in any bag: <c>y[b, e] = ∪_t l[t, e]</c>.
+        /// </summary>
+        private static ReferenceValue Bag(ReferenceValue lookup, bool rows, long[] outShape)
+        {
+            var bags = (int)outShape[0];
+            var dim = (int)outShape[1];
+            var per = lookup.Elements.Length / dim / (rows ? bags : 1);
+            var y = new FeatureSet[bags * dim];
+            for (var b = 0; b < bags; b++)
+            {
+                var first = rows ? b * per : 0;
+                for (var e = 0; e < dim; e++)
+                {
+                    var sum = FeatureSet.Empty;
+                    for (var n = 0; n < per; n++)
+                    {
+                        sum = sum.Union(lookup.Elements[((first + n) * dim) + e]);
+                    }
+
+                    y[(b * dim) + e] = sum;
                 }
             }
 

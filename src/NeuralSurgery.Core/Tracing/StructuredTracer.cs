@@ -288,7 +288,17 @@ public static class StructuredTracer
 
         public override IReadOnlyList<Layout> VisitLinear(LinearSpec spec, NodeArgs<Layout> a) => [Linear(a.Path, spec, a.X)];
 
-        public override IReadOnlyList<Layout> VisitEmbedding(EmbeddingSpec spec, NodeArgs<Layout> a) => [Embedding(a.Path, spec, a.X)];
+        /// <summary>
+        /// An EmbeddingBag reduces its lookup per bag: a 2-D input's row, or with offsets (data the mirror cannot
+        /// see) any of the flat input's indices, so each bag gets the union of all of them.
+        /// </summary>
+        public override IReadOnlyList<Layout> VisitEmbedding(EmbeddingSpec spec, NodeArgs<Layout> a)
+        {
+            var y = Embedding(a.Path, spec, a.X);
+            return spec.Bag is null ? [y]
+                : a.Operands.Count == 1 ? [y.Reduce(1, keepDim: false)]
+                : [y.Reduce(0, keepDim: true).BroadcastTo(Concrete(a.Node.OutputShapes[0]))];
+        }
 
         public override IReadOnlyList<Layout> VisitConv1d(Conv1dSpec spec, NodeArgs<Layout> a) => [Conv1d(a.Path, spec, a.X)];
 

@@ -302,7 +302,7 @@ public sealed class ReferenceModel
         var inputs = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         for (var i = 0; i < Graph.Inputs.Count; i++)
         {
-            if (Graph.Inputs[i].Role != InputRole.Categorical)
+            if (Graph.Inputs[i].Role is not (InputRole.Categorical or InputRole.Offsets))
             {
                 inputs[Graph.Inputs[i].Name] = grads[i] ?? Tensor.Zeros(pass.Values[i].ShapeArray());
             }
@@ -371,7 +371,8 @@ public sealed class ReferenceModel
 
         public NodeKernel VisitLinear(LinearSpec spec, (GraphNode Node, GraphModule? Module, string Where) a) => new LinearKernel(a.Node, a.Where, spec, Weights(a));
 
-        public NodeKernel VisitEmbedding(EmbeddingSpec spec, (GraphNode Node, GraphModule? Module, string Where) a) => new EmbeddingKernel(a.Node, a.Where, spec, Weights(a));
+        public NodeKernel VisitEmbedding(EmbeddingSpec spec, (GraphNode Node, GraphModule? Module, string Where) a) =>
+            spec.Bag is null ? new EmbeddingKernel(a.Node, a.Where, spec, Weights(a)) : new EmbeddingBagKernel(a.Node, a.Where, spec, Weights(a));
 
         public NodeKernel VisitConv1d(Conv1dSpec spec, (GraphNode Node, GraphModule? Module, string Where) a) => new Conv1dKernel(a.Node, a.Where, spec, Weights(a));
 

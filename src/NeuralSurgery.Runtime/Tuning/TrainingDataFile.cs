@@ -140,6 +140,7 @@ public static class TrainingDataFile
     {
         InputRole.Categorical => "category indices",
         InputRole.State => "state values",
+        InputRole.Offsets => "bag offsets",
         _ => "feature values",
     };
 

@@ -197,7 +197,24 @@ public sealed class RandomGraphs
             _b.Output(NextName("y"), Add(_b.Add(Use(shifted), _b.Fill(0, shifted.Shape.Dims.ToArray()))));
         }
 
+        // Bags of indices (EmbeddingBag: rows of a [B, N] input, or runs of a flat [T] input cut by offsets).
+        _rng = new Random(_rng.Next());
+        if (_nodes < _o.MaxNodes && _rng.Next(4) == 0)
+        {
+            _b.Output(NextName("y"), Bag());
+        }
+
         return _b.Build();
+    }
+
+    private GraphValue Bag()
+    {
+        string[] modes = [BagReduction.Sum, BagReduction.Mean, BagReduction.Max];
+        var flat = _rng.Next(2) == 0;
+        var indices = _b.CategoricalInput(NextName("c"), flat ? [N] : [B, N]);
+        var offsets = flat ? _b.OffsetsInput(NextName("offsets"), B) : (GraphValue?)null;
+        _nodes++;
+        return _b.EmbeddingBag(NextName("bag"), indices, offsets, 2 + _rng.Next(4), 1 + _rng.Next(4), modes[_rng.Next(3)], includeLastOffset: flat && _rng.Next(3) == 0);
     }
 
     // ----- steps -----
@@ -1429,7 +1446,7 @@ public sealed class RandomGraphs
                 traits.Add("input.channel_features");
             }
 
-            origins[new ValueRef(input.Name)] = input.Role == InputRole.State ? [] : [input.Name];
+            origins[new ValueRef(input.Name)] = input.Role is InputRole.State or InputRole.Offsets ? [] : [input.Name];
             encoded[new ValueRef(input.Name)] = false;
         }
 
@@ -1456,6 +1473,10 @@ public sealed class RandomGraphs
                     {
                         case LinearSpec l:
                             traits.Add(l.Bias ? "Linear.bias" : "Linear.nobias");
+                            break;
+                        case EmbeddingSpec { Bag: { } bag }:
+                            traits.Add("EmbeddingBag." + bag.Mode + (node.Operands.Count == 2 ? ".offsets" : ".rows"));
+                            AddIf(bag.IncludeLastOffset, "EmbeddingBag.include_last_offset");
                             break;
                         case EmbeddingSpec:
                             traits.Add("Embedding.rank" + shapes[0].Rank.ToString(CultureInfo.InvariantCulture));
@@ -1695,6 +1716,7 @@ public sealed class RandomGraphs
     private static string SpecText(LayerSpec spec) => spec switch
     {
         LinearSpec l => Inv($"Linear({l.InFeatures} -> {l.OutFeatures}{(l.Bias ? string.Empty : ", no bias")})"),
+        EmbeddingSpec { Bag: { } bag } e => Inv($"EmbeddingBag({e.NumEmbeddings} x {e.EmbeddingDim}, {bag.Mode}{(bag.IncludeLastOffset ? ", include_last_offset" : "")})"),
         EmbeddingSpec e => Inv($"Embedding({e.NumEmbeddings} x {e.EmbeddingDim})"),
         Conv1dSpec c => Inv($"Conv1d({c.InChannels} -> {c.OutChannels}, k {c.KernelSize}, s {c.Stride}, p {c.Padding}, d {c.Dilation}, g {c.Groups}{(c.Bias ? string.Empty : ", no bias")})"),
         RecurrentSpec r => Inv($"{r.Kind}({r.InputSize} -> {r.HiddenSize}, layers {r.NumLayers}{(r.Bidirectional ? ", bidirectional" : string.Empty)}{(r.BatchFirst ? ", batch_first" : string.Empty)}{(r.Bias ? string.Empty : ", no bias")})"),

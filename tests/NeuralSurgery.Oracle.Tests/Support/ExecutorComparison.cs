@@ -130,16 +130,16 @@ public static class ExecutorComparison
         foreach (var input in graph.Inputs)
         {
             var shape = input.Shape.Evaluate(Size).Select(d => (int)d).ToArray();
-            var t = Tensor.Zeros(shape);
+            var t = input.Role == InputRole.Offsets ? BagOffsets.For(graph, input, Size, rng) : Tensor.Zeros(shape);
             var vocab = input.Role == InputRole.Categorical ? Vocabulary(graph, input.Name) : 0;
-            for (var i = 0; i < t.Length; i++)
+            for (var i = 0; i < t.Length && input.Role != InputRole.Offsets; i++)
             {
                 t.Data[i] = input.Role == InputRole.Categorical ? rng.Next(vocab) : (float)((rng.NextDouble() * 2) - 1);
             }
 
             inputs[input.Name] = t;
             var longShape = shape.Select(d => (long)d).ToArray();
-            if (input.Role == InputRole.Categorical)
+            if (input.Role is InputRole.Categorical or InputRole.Offsets)
             {
                 oracleInputs.Add(input.Name, t.Data.Select(v => (long)v).ToArray(), longShape);
             }
@@ -359,6 +359,9 @@ public static class ExecutorComparison
             ("linear_rank3_no_bias", One(b => b.Linear("fc", b.FeatureInput("x", B, N, 4), 5, bias: false))),
             ("linear_shared_twice", One(b => b.Add(b.Linear("fc", b.FeatureInput("x", B, 4), 3), b.Linear("fc", b.FeatureInput("y", B, 4), 3)))),
             ("embedding", One(b => b.Mul(b.Embedding("emb", b.CategoricalInput("c", B, N), 4, 3), b.FeatureInput("x", B, N, 3)))),
+            ("embedding_bag_rows_sum", One(b => b.Linear("fc", b.EmbeddingBag("bag", b.CategoricalInput("c", B, N), null, 5, 3, BagReduction.Sum), 2))),
+            ("embedding_bag_offsets_mean", One(b => b.Linear("fc", b.EmbeddingBag("bag", b.CategoricalInput("c", Dim.Symbol("T")), b.OffsetsInput("offsets", B), 5, 3), 2))),
+            ("embedding_bag_offsets_max_last", One(b => b.EmbeddingBag("bag", b.CategoricalInput("c", Dim.Symbol("T")), b.OffsetsInput("offsets", B), 6, 4, BagReduction.Max, includeLastOffset: true))),
             ("conv1d", One(b => b.Conv1d("conv", b.FeatureInput("x", B, 4, 9), 6, 3, stride: 2, padding: 1, dilation: 2, groups: 2))),
             ("conv1d_unbatched_no_bias", One(b => b.Conv1d("conv", b.FeatureInput("x", 3, 5), 2, 2, padding: 2, bias: false))),
             ("conv1d_depthwise", One(b => b.Conv1d("conv", b.FeatureInput("x", B, 3, 6), 3, 3, groups: 3))),

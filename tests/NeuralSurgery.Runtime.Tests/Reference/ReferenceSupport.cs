@@ -21,9 +21,9 @@ internal static class ReferenceSupport
         foreach (var input in graph.Inputs)
         {
             var shape = input.Shape.Evaluate(size).Select(d => (int)d).ToArray();
-            var t = Tensor.Zeros(shape);
+            var t = input.Role == InputRole.Offsets ? BagOffsets.For(graph, input, size, rng) : Tensor.Zeros(shape);
             var vocab = input.Role == InputRole.Categorical ? Vocabulary(graph, input.Name) : 0;
-            for (var i = 0; i < t.Length; i++)
+            for (var i = 0; i < t.Length && input.Role != InputRole.Offsets; i++)
             {
                 t.Data[i] = input.Role == InputRole.Categorical ? rng.Next(vocab) : (float)((rng.NextDouble() * 2) - 1);
             }

@@ -120,7 +120,7 @@ internal sealed class EmbeddingKernel(GraphNode node, string where, EmbeddingSpe
         return [null];
     }
 
-    private int[] Indices(Tensor x, bool absentAllowed)
+    internal int[] Indices(Tensor x, bool absentAllowed)
     {
         var indices = new int[x.Length];
         for (var i = 0; i < indices.Length; i++)
@@ -141,5 +141,144 @@ internal sealed class EmbeddingKernel(GraphNode node, string where, EmbeddingSpe
         }
 
         return indices;
+    }
+}
+
+/// <summary>
+/// torch.nn.EmbeddingBag: the rows of each bag summed, averaged or maxed per dimension. Bags are the rows of a 2-D
+/// input, or runs of a flat input starting at the offsets (the last ending at the input's end, or at the last offset
+/// with include_last_offset). An empty bag gives zeros, as in PyTorch; absent indices (-1) take no part.
+/// </summary>
+internal sealed class EmbeddingBagKernel(GraphNode node, string where, EmbeddingSpec spec, ModuleWeights w) : NodeKernel(node, where)
+{
+    private readonly EmbeddingKernel _lookup = new(node, where, spec, w);
+
+    private sealed record Saved(int[] Indices, int[] Starts, int[] Ends, float[] Counts, int[]? ArgMax);
+
+    public override Tensor[] Forward(Tensor[] x, KernelContext ctx, out object? saved)
+    {
+        var indices = _lookup.Indices(x[0], ctx.AbsentIndices);
+        var (starts, ends) = x.Length == 1 ? Rows(x[0]) : Runs(x[1], indices.Length);
+        var dim = (int)spec.EmbeddingDim;
+        var bags = starts.Length;
+        var y = Tensor.Zeros(bags, dim);
+        var table = w["weight"].Data;
+        var counts = new float[bags];
+        var max = spec.Bag!.Mode == BagReduction.Max;
+        var argMax = max ? new int[bags * dim] : null;
+        for (var b = 0; b < bags; b++)
+        {
+            var row = y.Data.AsSpan(b * dim, dim);
+            for (var t = starts[b]; t < ends[b]; t++)
+            {
+                if (indices[t] < 0)
+                {
+                    continue;
+                }
+
+                var entry = table.AsSpan(indices[t] * dim, dim);
+                if (!max)
+                {
+                    TensorPrimitives.Add(row, entry, row);
+                }
+                else
+                {
+                    for (var e = 0; e < dim; e++)
+                    {
+                        if (counts[b] == 0 || entry[e] > row[e])
+                        {
+                            row[e] = entry[e];
+                            argMax![(b * dim) + e] = indices[t];
+                        }
+                    }
+                }
+
+                counts[b]++;
+            }
+
+            if (spec.Bag.Mode == BagReduction.Mean && counts[b] > 0)
+            {
+                TensorPrimitives.Divide(row, counts[b], row);
+            }
+        }
+
+        saved = new Saved(indices, starts, ends, counts, argMax);
+        return [y];
+    }
+
+    public override Tensor?[] Backward(Tensor[] x, Tensor[] y, Tensor?[] dy, object? saved, KernelContext ctx)
+    {
+        var s = (Saved)saved!;
+        var dim = (int)spec.EmbeddingDim;
+        var dw = ctx.Gradients!.For(w.Name("weight"), w["weight"]).Data;
+        var g = dy[0]!.Data;
+        for (var b = 0; b < s.Starts.Length; b++)
+        {
+            var gb = g.AsSpan(b * dim, dim);
+            if (s.ArgMax is { } argMax)
+            {
+                for (var e = 0; e < dim && s.Counts[b] > 0; e++)
+                {
+                    dw[(argMax[(b * dim) + e] * dim) + e] += gb[e];
+                }
+
+                continue;
+            }
+
+            var scale = spec.Bag!.Mode == BagReduction.Mean && s.Counts[b] > 0 ? 1 / s.Counts[b] : 1f;
+            for (var t = s.Starts[b]; t < s.Ends[b]; t++)
+            {
+                if (s.Indices[t] >= 0)
+                {
+                    var row = dw.AsSpan(s.Indices[t] * dim, dim);
+                    TensorPrimitives.MultiplyAdd(gb, scale, row, row);
+                }
+            }
+        }
+
+        return x.Length == 1 ? [null] : [null, null];
+    }
+
+    private static (int[] Starts, int[] Ends) Rows(Tensor x)
+    {
+        var bags = x.Shape[0];
+        var n = x.Shape[1];
+        var starts = new int[bags];
+        var ends = new int[bags];
+        for (var b = 0; b < bags; b++)
+        {
+            starts[b] = b * n;
+            ends[b] = (b + 1) * n;
+        }
+
+        return (starts, ends);
+    }
+
+    /// <summary>Bag bounds from the offsets, checked as PyTorch checks them (first 0, non-decreasing, within the input).</summary>
+    private (int[] Starts, int[] Ends) Runs(Tensor offsets, int length)
+    {
+        var last = spec.Bag!.IncludeLastOffset;
+        var bags = offsets.Length - (last ? 1 : 0);
+        var starts = new int[Math.Max(bags, 0)];
+        var ends = new int[starts.Length];
+        float previous = 0;
+        for (var i = 0; i < offsets.Length; i++)
+        {
+            var v = offsets.Data[i];
+            if (!(v == MathF.Floor(v) && v >= previous && v <= length) || (i == 0 && v != 0))
+            {
+                throw Error($"operand '{Node.Operands[1]}' holds {v} at element {i}; expected bag offsets that start at 0 and do not decrease, each at most {length} (the index input's length)");
+            }
+
+            previous = v;
+        }
+
+        for (var b = 0; b < bags; b++)
+        {
+            starts[b] = (int)offsets.Data[b];
+            ends[b] = b + 1 < offsets.Length ? (int)offsets.Data[b + 1] : length;
+        }
+
+        return (starts, ends);
     }
 }

@@ -149,6 +149,12 @@ public static class GradientMapper
                 var inputs = new Dictionary<string, Tensor>(StringComparer.Ordinal);
                 foreach (var input in graph.Inputs)
                 {
+                    if (input.Role == InputRole.Offsets)
+                    {
+                        inputs[input.Name] = BagOffsets.For(graph, input, _ => options.SymbolSize, rng: null);
+                        continue;
+                    }
+
                     var shape = input.Shape.Evaluate(_ => options.SymbolSize).Select(d => (int)d).ToArray();
                     var t = Tensor.Zeros(shape);
                     var mine = input.Name == slot.Input;

@@ -130,18 +130,20 @@ public static class Verifier
 
             // A set or sequence axis must be long enough for every shape of both graphs (a Conv1d of kernel k needs k).
             var axis = Math.Max(symbolSize, Math.Max(TraceOptions.For(oldGraph).DefaultSymbolSize, TraceOptions.For(newGraph).DefaultSymbolSize));
-            long Size(string s) => s == Dim.BatchSymbol ? samples : axis;
+            // The flat index input of an EmbeddingBag holds every bag's indices: about four per bag.
+            var bagIndexAxes = BagIndexAxes(oldGraph).Concat(BagIndexAxes(newGraph)).ToHashSet(StringComparer.Ordinal);
+            long Size(string s) => s == Dim.BatchSymbol ? samples : bagIndexAxes.Contains(s) ? 4L * samples : axis;
             var rng = new Random(seed);
             var oldInputs = new Dictionary<string, Tensor>(StringComparer.Ordinal);
             foreach (var input in oldGraph.Inputs)
             {
-                oldInputs[input.Name] = RandomInput(input, oldFeatures, Size, rng);
+                oldInputs[input.Name] = RandomInput(oldGraph, input, oldFeatures, Size, rng);
             }
 
             var newInputs = new Dictionary<string, Tensor>(StringComparer.Ordinal);
             foreach (var input in newGraph.Inputs)
             {
-                var t = RandomInput(input, newFeatures, Size, rng);
+                var t = RandomInput(newGraph, input, newFeatures, Size, rng);
                 if (oldInputs.TryGetValue(input.Name, out var old))
                 {
                     if (input.Role == InputRole.Features && newFeatures.HasInput(input.Name) && oldFeatures.HasInput(input.Name))
@@ -255,8 +257,18 @@ public static class Verifier
         private static double Difference(float a, float b) => float.IsNaN(a) || float.IsNaN(b) ? double.PositiveInfinity : Math.Abs((double)a - b);
     }
 
-    private static Tensor RandomInput(GraphInput input, FeatureSpace features, Func<string, long> size, Random rng)
+    private static IEnumerable<string> BagIndexAxes(ModelGraph graph) =>
+        graph.Inputs.Where(i => i.Role == InputRole.Offsets)
+            .SelectMany(i => BagOffsets.ReaderOf(graph, i).Indices.Shape.Dims.SelectMany(d => d.Terms.Select(t => t.Symbol)))
+            .Where(s => s != Dim.BatchSymbol);
+
+    private static Tensor RandomInput(ModelGraph graph, GraphInput input, FeatureSpace features, Func<string, long> size, Random rng)
     {
+        if (input.Role == InputRole.Offsets)
+        {
+            return BagOffsets.For(graph, input, size, rng);
+        }
+
         var t = Tensor.Zeros(input.Shape.Evaluate(size).Select(d => (int)d).ToArray());
         var vocab = input.Role == InputRole.Categorical && features.HasInput(input.Name) ? features.InputSlots(input.Name).Length : 1;
         for (var i = 0; i < t.Length; i++)
