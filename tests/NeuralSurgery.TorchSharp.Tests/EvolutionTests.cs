@@ -64,6 +64,13 @@ public sealed class EvolutionTests : IDisposable
             (from, to) => ScaledV2.SurgeryFromScaledV1.Apply(from, to, Options));
 
     [Fact]
+    public void An_EmbeddingBag_over_offsets_gains_a_word_and_a_wider_embedding() =>
+        Check(
+            new TextV1(), TextV1.Mirror.Graph, TextV1.Mirror.Schema,
+            () => new TextV2(), TextV2.Mirror.Graph, TextV2.Mirror.Schema,
+            (from, to) => TextV2.SurgeryFromTextV1.Apply(from, to, Options));
+
+    [Fact]
     public void A_new_model_that_did_not_go_through_surgery_fails_and_the_surgery_is_named_as_the_cause()
     {
         torch.manual_seed(7);

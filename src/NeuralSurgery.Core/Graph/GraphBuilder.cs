@@ -111,7 +111,8 @@ public sealed class GraphBuilder
         return offsets is { } o ? CallNew(module, spec, indices, o)[0] : CallNew(module, spec, indices)[0];
     }
 
-    private InputRole? Role(GraphValue value) => _roles.TryGetValue(value.Ref.Source, out var r) && value.Ref.Index == 0 ? r : null;
+    /// <summary>The role of an input value; null for node outputs.</summary>
+    public InputRole? Role(GraphValue value) => _roles.TryGetValue(value.Ref.Source, out var r) && value.Ref.Index == 0 ? r : null;
 
     public GraphValue Conv1d(string module, GraphValue x, long outChannels, long kernelSize, long stride = 1, long padding = 0, long dilation = 1, long groups = 1, bool bias = true)
     {

@@ -285,6 +285,7 @@ internal sealed class SchemaDocumentReader
         var isSet = false;
         YamlNode? setKey = null;
         YamlNode? axesKey = null;
+        YamlNode? axesValue = null;
         var axes = new List<string>();
         YamlNode? featuresKey = null;
         YamlNode? categoricalKey = null;
@@ -311,6 +312,7 @@ internal sealed class SchemaDocumentReader
                     break;
                 case "axes":
                     axesKey = pair.Key;
+                    axesValue = pair.Value;
                     ReadAxes(pair.Value, owner, axes);
                     break;
                 default:
@@ -329,13 +331,26 @@ internal sealed class SchemaDocumentReader
             Report(SchemaErrorCodes.InvalidValue, $"{owner} has both 'set' and 'axes'; expected one of them ('axes: [batch, N, features]' says what 'set: true' says)", Loc(axesKey));
         }
 
-        if (axesKey is not null && categoricalKey is not null)
+        var categorical = featuresKey is null && categoricalKey is not null;
+        if (axesValue is not null && axes.Count > 0)
         {
-            Report(SchemaErrorCodes.InvalidValue, $"{owner} has 'axes' and 'categorical'; 'axes' places the features of a 'features' input (an index input's one-hot axis is always last)", Loc(axesKey));
+            // A feature input says where its features sit; an index input has no feature axis (its one-hot view adds
+            // the vocabulary last), so its axes are all batch, sizes or names: [tokens] for EmbeddingBag's flat input.
+            var featureAxes = axes.FindAll(a => a == "features").Count;
+            var batch = axes.FindAll(a => a == "batch").Count;
+            if (categorical ? featureAxes != 0 || batch > 1 : featureAxes != 1 || batch > 1)
+            {
+                Report(
+                    SchemaErrorCodes.InvalidValue,
+                    Invariant($"'axes' of {owner} has {featureAxes} 'features' and {batch} 'batch' entries; expected ") +
+                    (categorical ? "no 'features' (an index input's vocabulary is not an axis of its tensor) and 'batch' at most once" : "'features' exactly once and 'batch' at most once"),
+                    Loc(axesValue));
+                axes.Clear();
+            }
         }
 
-        return featuresKey is null && categoricalKey is not null
-            ? new SchemaInput(name, InputKind.Categorical, isSet, EquatableArray<SchemaFeature>.Empty, values.ToEquatableArray(), location)
+        return categorical
+            ? new SchemaInput(name, InputKind.Categorical, isSet, EquatableArray<SchemaFeature>.Empty, values.ToEquatableArray(), location, axes.ToEquatableArray())
             : new SchemaInput(name, InputKind.Dense, isSet, features.ToEquatableArray(), EquatableArray<string>.Empty, location, axes.ToEquatableArray());
     }
 
@@ -356,8 +371,6 @@ internal sealed class SchemaDocumentReader
             return;
         }
 
-        var features = 0;
-        var batch = 0;
         for (var i = 0; i < sequence.Children.Count; i++)
         {
             var entry = sequence.Children[i];
@@ -367,8 +380,6 @@ internal sealed class SchemaDocumentReader
                 if (text is "features" or "batch")
                 {
                     axis = text;
-                    features += text == "features" ? 1 : 0;
-                    batch += text == "batch" ? 1 : 0;
                 }
                 else if (char.IsDigit(text[0]))
                 {
@@ -389,12 +400,6 @@ internal sealed class SchemaDocumentReader
             }
 
             axes.Add(axis);
-        }
-
-        if (features != 1 || batch > 1)
-        {
-            Report(SchemaErrorCodes.InvalidValue, Invariant($"'axes' of {owner} has {features} 'features' and {batch} 'batch' entries; expected 'features' exactly once and 'batch' at most once"), Loc(node));
-            axes.Clear();
         }
     }
 

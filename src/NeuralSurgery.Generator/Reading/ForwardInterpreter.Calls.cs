@@ -390,6 +390,35 @@ internal sealed partial class ForwardInterpreter
         }
     }
 
+    /// <summary>
+    /// bag.call(input, offsets): the offsets must be a forward parameter without a schema entry (data the mirror
+    /// does not see; it becomes an offsets input on the next pass). Per-sample weights are not followed.
+    /// </summary>
+    private Value CallBag(LayerNode layer, GraphValue x, IReadOnlyList<Value> args, SyntaxNode site, Frame f)
+    {
+        if (args.Count > 3 || (args.Count == 3 && args[2] is not ConstValue { Value: null }))
+        {
+            return Unsupported(site, "call", f.Where, $"{layer.Factory}: per-sample weights are not followed; the mirror reads an EmbeddingBag as a sum, mean or max of its rows");
+        }
+
+        switch (args[1])
+        {
+            case ConstValue { Value: null }:
+                return Build(site, () => _b.Call(layer.Path, x)[0]);
+            case PendingValue p:
+                if (!DiscoveredStates.ContainsKey(p.Parameter.Name))
+                {
+                    DiscoveredStates.Add(p.Parameter.Name, (Shape.Of(Dim.Batch), InputRole.Offsets));
+                }
+
+                return Poison;
+            case TensorValue t when _b.Role(t.GraphValue) == InputRole.Offsets:
+                return Build(site, () => _b.Call(layer.Path, x, t.GraphValue)[0]);
+            default:
+                return Unsupported(site, "call", f.Where, $"{layer.Factory}: the offsets must be a forward parameter of their own, without a schema entry; the reader cannot follow offsets computed in forward");
+        }
+    }
+
     private static int Axis(long axis) => axis > int.MaxValue ? int.MaxValue : axis < int.MinValue ? int.MinValue : (int)axis;
 
     private Value CallLayer(LayerNode layer, IReadOnlyList<Value> args, SyntaxNode site, SyntaxNode? inputSyntax, Frame f)
@@ -428,9 +457,14 @@ internal sealed partial class ForwardInterpreter
             return Poison;
         }
 
-        if (layer.Spec is EmbeddingSpec && (x.Ref.Index != 0 || !_categorical.Contains(x.Ref.Source)))
+        if (layer.Spec is EmbeddingSpec embedding && (x.Ref.Index != 0 || !_categorical.Contains(x.Ref.Source)))
         {
-            return ShapeError(site, $"Embedding '{layer.Path}' reads '{x.Ref}', which is not a categorical input; the mirror reads an embedding as a product with a one-hot input, so its indices must be a forward parameter declared 'categorical' in the schema");
+            return ShapeError(site, $"{embedding.Kind} '{layer.Path}' reads '{x.Ref}', which is not a categorical input; the mirror reads an embedding as a product with a one-hot input, so its indices must be a forward parameter declared 'categorical' in the schema");
+        }
+
+        if (layer.Spec is EmbeddingSpec { Bag: not null } && args.Count > 1)
+        {
+            return CallBag(layer, x, args, site, f);
         }
 
         if (layer.Spec is not RecurrentSpec recurrent)
@@ -460,7 +494,7 @@ internal sealed partial class ForwardInterpreter
                 case PendingValue p when expected is not null:
                     if (!DiscoveredStates.ContainsKey(p.Parameter.Name))
                     {
-                        DiscoveredStates.Add(p.Parameter.Name, expected);
+                        DiscoveredStates.Add(p.Parameter.Name, (expected, InputRole.State));
                     }
 
                     failed = true;

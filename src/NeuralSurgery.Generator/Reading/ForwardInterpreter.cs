@@ -75,8 +75,11 @@ internal sealed partial class ForwardInterpreter
         _featureInputRanks[input] = (rank, featureAxis);
     }
 
-    /// <summary>State shapes learnt in this pass from the recurrent layers that pending parameters feed.</summary>
-    public Dictionary<string, Shape> DiscoveredStates { get; } = new(StringComparer.Ordinal);
+    /// <summary>
+    /// Inputs without a schema entry learnt in this pass from the layers pending parameters feed: recurrent states
+    /// (shaped by the layer) and an EmbeddingBag's offsets.
+    /// </summary>
+    public Dictionary<string, (Shape Shape, InputRole Role)> DiscoveredStates { get; } = new(StringComparer.Ordinal);
 
     /// <summary>Forward parameters read at least once.</summary>
     public HashSet<string> UsedParameters { get; } = new(StringComparer.Ordinal);

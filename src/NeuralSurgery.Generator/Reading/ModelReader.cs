@@ -102,9 +102,9 @@ public static class ModelReader
 
             Map(SourceMapKind.Forward, forward.Name, forward.Locations[0]);
 
-            // Pass after pass until no new state shape is learnt: a state's shape is known only once the layer it
-            // feeds is reached with a real input, which may itself depend on an earlier state.
-            var known = new Dictionary<string, Shape>(StringComparer.Ordinal);
+            // Pass after pass until no new state shape is learnt: a state's shape (or an EmbeddingBag's offsets) is
+            // known only once the layer it feeds is reached with a real input, which may itself depend on an earlier state.
+            var known = new Dictionary<string, (Shape Shape, InputRole Role)>(StringComparer.Ordinal);
             Pass pass;
             while (true)
             {
@@ -155,10 +155,10 @@ public static class ModelReader
             private readonly UserModuleNode _root;
             private readonly IMethodSymbol _forward;
             private readonly List<LayerNode> _layers;
-            private readonly IReadOnlyDictionary<string, Shape> _known;
+            private readonly IReadOnlyDictionary<string, (Shape Shape, InputRole Role)> _known;
             private readonly GraphBuilder _b;
 
-            public Pass(Reading reading, UserModuleNode root, IMethodSymbol forward, List<LayerNode> layers, IReadOnlyDictionary<string, Shape> known)
+            public Pass(Reading reading, UserModuleNode root, IMethodSymbol forward, List<LayerNode> layers, IReadOnlyDictionary<string, (Shape Shape, InputRole Role)> known)
             {
                 _r = reading;
                 _root = root;
@@ -264,9 +264,10 @@ public static class ModelReader
                             { Kind: InputKind.Dense, Axes.Count: > 0 } => Dense(p.Name, input.FeatureAxis, input.Axes.Select(a => AxisDim(a, input.Width)).ToArray()),
                             { Kind: InputKind.Dense, IsSet: false } => Dense(p.Name, Dim.Batch, Dim.Of(input.Width)),
                             { Kind: InputKind.Dense, IsSet: true } => Dense(p.Name, Dim.Batch, Dim.Symbol(SetSymbol), Dim.Of(input.Width)),
+                            { Kind: InputKind.Categorical, Axes.Count: > 0 } => Categorical(p.Name, input.Axes.Select(a => AxisDim(a, input.Width)).ToArray()),
                             { Kind: InputKind.Categorical, IsSet: false } => Categorical(p.Name, Dim.Batch),
                             { Kind: InputKind.Categorical, IsSet: true } => Categorical(p.Name, Dim.Batch, Dim.Symbol(SetSymbol)),
-                            _ when _known.TryGetValue(p.Name, out var shape) => new TensorValue(_b.Input(p.Name, shape, InputRole.State, null)),
+                            _ when _known.TryGetValue(p.Name, out var found) => new TensorValue(_b.Input(p.Name, found.Shape, found.Role, null)),
                             _ => new PendingValue(p),
                         });
                     }

@@ -1005,6 +1005,22 @@ internal sealed class ModuleTreeReader
             case "Embedding":
                 spec = new EmbeddingSpec(reader.Long("num_embeddings"), reader.Long("embedding_dims"));
                 break;
+            case "EmbeddingBag":
+            {
+                // EmbeddingBagMode: Sum 0, Mean 1, Max 2. A padding index (left out of every bag) and max_norm
+                // (weights renormalised at lookup) change what forward computes; the mirror does not follow them.
+                var mode = reader.Long("mode") switch { 0 => BagReduction.Sum, 1 => BagReduction.Mean, 2 => BagReduction.Max, _ => null };
+                if (mode is null || reader.Long("padding_index") != -1 || reader.Value("max_norm") is not null)
+                {
+                    _diagnostics.Unsupported(call.Syntax, "layer", where, "torch.nn.EmbeddingBag: mode must be a constant Sum, Mean or Max, without padding_index or max_norm");
+                    reader.Failed = true;
+                    break;
+                }
+
+                spec = new EmbeddingSpec(reader.Long("num_embeddings"), reader.Long("embedding_dims"), new BagReduction(mode, reader.Bool("include_last_offset")));
+                break;
+            }
+
             case "Conv1d":
                 spec = new Conv1dSpec(
                     reader.Long("in_channels"),

@@ -57,13 +57,27 @@ public class SchemaAxesTests
     }
 
     [Fact]
-    public void Axes_with_set_or_on_a_categorical_input_are_refused()
+    public void A_categorical_input_lists_its_index_axes_without_features()
+    {
+        // EmbeddingBag's flat input: every bag's indices end to end along one named axis.
+        var schema = FeatureSchemaReader.ParseOrThrow(Yaml("    axes: [tokens]", "    categorical: [pad, the, cat]"), Path);
+
+        var tokens = schema.FindInput("image")!;
+        Assert.Equal(InputKind.Categorical, tokens.Kind);
+        Assert.Equal(new[] { "tokens" }, tokens.Axes);
+        Assert.Equal(-1, tokens.FeatureAxis);
+        Assert.Equal(3, tokens.Width);
+    }
+
+    [Fact]
+    public void Axes_with_set_or_a_features_axis_on_a_categorical_input_are_refused()
     {
         var withSet = Single(Yaml("    set: true", "    axes: [batch, n, features]", "    features: [a]"));
         Assert.Equal("input 'image' has both 'set' and 'axes'; expected one of them ('axes: [batch, N, features]' says what 'set: true' says)", withSet.Message);
         Assert.Equal((6, 5), (withSet.Location.Line, withSet.Location.Column));
 
         var categorical = Single(Yaml("    axes: [batch, features]", "    categorical: [a, b]"));
-        Assert.Equal("input 'image' has 'axes' and 'categorical'; 'axes' places the features of a 'features' input (an index input's one-hot axis is always last)", categorical.Message);
+        Assert.Equal("'axes' of input 'image' has 1 'features' and 1 'batch' entries; expected no 'features' (an index input's vocabulary is not an axis of its tensor) and 'batch' at most once", categorical.Message);
+        Assert.Equal((5, 11), (categorical.Location.Line, categorical.Location.Column));
     }
 }
