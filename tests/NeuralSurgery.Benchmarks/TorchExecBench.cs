@@ -388,6 +388,12 @@ internal sealed class TorchGraphModel
                     ActivationKind.Elu => nn.functional.elu(a[0], 1.0),
                     ActivationKind.LeakyRelu => nn.functional.leaky_relu(a[0]),
                     ActivationKind.Softplus => nn.functional.softplus(a[0]),
+                    ActivationKind.Exp => torch.exp(a[0]),
+                    ActivationKind.Abs => torch.abs(a[0]),
+                    ActivationKind.Neg => torch.neg(a[0]),
+                    ActivationKind.Square => torch.square(a[0]),
+                    ActivationKind.Sin => torch.sin(a[0]),
+                    ActivationKind.Cos => torch.cos(a[0]),
                     _ => throw new NotSupportedException($"node '{node.Id}': activation {act.Activation}"),
                 }];
             case SoftmaxOp s:

@@ -34,7 +34,7 @@ OP_KINDS = ("call", "activation", "softmax", "log_softmax", "dropout", "add", "s
             "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d",
             "adaptive_avg_pool1d", "adaptive_avg_pool2d", "matmul", "permute", "scale", "fill")
 LAYER_KINDS = ("Linear", "Embedding", "EmbeddingBag", "Conv1d", "Conv2d", "LSTM", "GRU", "LayerNorm", "BatchNorm1d", "BatchNorm2d", "Tensor")
-ACTIVATIONS = ("identity", "relu", "tanh", "sigmoid", "gelu", "silu", "elu", "leaky_relu", "softplus")
+ACTIVATIONS = ("identity", "relu", "tanh", "sigmoid", "gelu", "silu", "elu", "leaky_relu", "softplus", "exp", "abs", "neg", "square", "sin", "cos")
 
 
 class OracleError(Exception):
@@ -516,6 +516,19 @@ class Executor:
             return F.leaky_relu(x)
         if kind == "softplus":
             return F.softplus(x) - math.log(2.0) if self.o.table2 else F.softplus(x)
+        # Table-2 surrogates shift f(0) != 0 to 0 as for sigmoid and softplus, keeping f'.
+        if kind == "exp":
+            return torch.exp(x) - 1.0 if self.o.table2 else torch.exp(x)
+        if kind == "abs":
+            return torch.abs(x)
+        if kind == "neg":
+            return -x
+        if kind == "square":
+            return x * x
+        if kind == "sin":
+            return torch.sin(x)
+        if kind == "cos":
+            return torch.cos(x) - 1.0 if self.o.table2 else torch.cos(x)
         raise OracleError(f"node '{node['id']}': activation {kind!r}")
 
     def bias_add(self, pre, bias, shape):

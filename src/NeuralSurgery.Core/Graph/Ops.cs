@@ -39,6 +39,15 @@ public enum ActivationKind
     Elu,
     LeakyRelu,
     Softplus,
+
+    // Elementwise functions defined for every real (sin and -x in SIRENs and residual code); the ones with a
+    // restricted domain (sqrt, log, reciprocal) stay NS1002 fallbacks.
+    Exp,
+    Abs,
+    Neg,
+    Square,
+    Sin,
+    Cos,
 }
 
 /// <summary>An elementwise function of one operand: carries the operand's sets unchanged (Table 1).</summary>

@@ -319,6 +319,13 @@ internal static class ConstantEvaluator
                 return ConstResult.Of(text.ToString());
             }
 
+            // wide ? 8 : 4 on a bound condition: the branch C# would take.
+            case IConditionalOperation { WhenFalse: { } otherwise } choice:
+            {
+                var condition = Evaluate(choice.Condition, scope);
+                return condition.IsConstant && condition.Value is bool taken ? Evaluate(taken ? choice.WhenTrue : otherwise, scope) : condition.IsConstant ? ConstResult.Fail() : condition;
+            }
+
             case IUnaryOperation u:
             {
                 var inner = Evaluate(u.Operand, scope);

@@ -14,7 +14,7 @@ internal sealed partial class ForwardInterpreter
     /// <summary>Elementwise functions outside the IR: their output element has its input element's feature set.</summary>
     private static readonly HashSet<string> ElementwiseFallback = new(StringComparer.Ordinal)
     {
-        "exp", "abs", "log", "log1p", "expm1", "sqrt", "rsqrt", "square", "neg", "sin", "cos", "erf", "reciprocal",
+        "log", "log1p", "expm1", "sqrt", "rsqrt", "erf", "reciprocal",
     };
 
     private static readonly Dictionary<string, ActivationKind> Activations = new(StringComparer.Ordinal)
@@ -27,6 +27,13 @@ internal sealed partial class ForwardInterpreter
         ["elu"] = ActivationKind.Elu,
         ["leaky_relu"] = ActivationKind.LeakyRelu,
         ["softplus"] = ActivationKind.Softplus,
+        ["exp"] = ActivationKind.Exp,
+        ["abs"] = ActivationKind.Abs,
+        ["neg"] = ActivationKind.Neg,
+        ["negative"] = ActivationKind.Neg,
+        ["square"] = ActivationKind.Square,
+        ["sin"] = ActivationKind.Sin,
+        ["cos"] = ActivationKind.Cos,
     };
 
     /// <summary>Arguments by parameter name and in parameter order, defaults included (as Roslyn lists them).</summary>
@@ -824,6 +831,10 @@ internal sealed partial class ForwardInterpreter
             case "masked_fill":
                 _d.Approximated(call.Syntax, "call", f.Where, "the identity of the tensor it fills (the mask and the fill value carry no features)");
                 return new TensorValue(x);
+
+            // Freeing a tensor's memory does not change any value the graph holds.
+            case "Dispose" when args.Ordered.Count == 0:
+                return ConstValue.Null;
 
             // Layout, device and dtype changes keep every element's features: identity in the mirror.
             case "contiguous":

@@ -262,11 +262,10 @@ internal sealed partial class ForwardInterpreter
     }
 
     /// <summary>
-    /// A scalar stored in a non-const local stops being a compile-time constant (DESIGN.md section 4: sizes are
-    /// literals, const fields or locals); sizes read off shapes stay exact.
+    /// What a local holds: forward runs statement by statement (every statement is followed or refused, loops are
+    /// unrolled), so a number stored in a local is exactly the number C# would hold there at that point.
     /// </summary>
-    private static Value AsLocal(Value value) =>
-        value is ConstValue { Value: long or double or bool } ? new NonConstValue(null) : value;
+    private static Value AsLocal(Value value) => value;
 
     private void ExecExpression(IOperation op, Frame f)
     {
@@ -737,6 +736,12 @@ internal sealed partial class ForwardInterpreter
             return member;
         }
 
+        // An auto-property the constructor set to a number (InputScale = inputScale).
+        if (instance is ModuleValue { Node: UserModuleNode holder } && holder.Scope.Get(property) is { } set)
+        {
+            return FromBinding(set);
+        }
+
         if (property.DeclaringSyntaxReferences.Length > 0 && f.Module.Scope.Context is { } context)
         {
             // A static property, or a getter of the module class (int Hidden => 4 * Width;), evaluated in the module's scope.
@@ -781,8 +786,12 @@ internal sealed partial class ForwardInterpreter
 
             case ListValue l when i.Value >= 0 && i.Value < l.Items.Length:
                 return l.Items[(int)i.Value];
+
+            // layers[i] on an array field of modules: the module registered in that slot.
+            case ModuleValue { Node: ContainerNode modules } when i.Value >= 0 && i.Value < modules.Children.Count:
+                return new ModuleValue(modules.Children[(int)i.Value]);
             default:
-                return Unsupported(op.Syntax, "expression", f.Where, "the reader indexes shapes and lists it built only");
+                return Unsupported(op.Syntax, "expression", f.Where, "the reader indexes shapes, module arrays and lists it built only");
         }
     }
 
@@ -879,6 +888,21 @@ internal sealed partial class ForwardInterpreter
             return Condition(not.Operand, f) is { } inner ? !inner : null;
         }
 
+        // ReferenceEquals(result, input) (code that disposes intermediates but not its input): the reader's values are
+        // the tensors forward made, so two names hold the same tensor exactly when they hold the same graph value.
+        if (condition is IInvocationOperation { TargetMethod: { Name: "ReferenceEquals", IsStatic: true, ContainingType.SpecialType: SpecialType.System_Object }, Arguments.Length: 2 } same)
+        {
+            var first = Eval(same.Arguments[0].Value, f);
+            var second = Eval(same.Arguments[1].Value, f);
+            return (first, second) switch
+            {
+                (TensorValue ta, TensorValue tb) => ta.GraphValue.Ref == tb.GraphValue.Ref,
+                (ModuleValue ma, ModuleValue mb) => ReferenceEquals(ma.Node, mb.Node),
+                (TensorValue or ModuleValue, ConstValue { Value: null }) or (ConstValue { Value: null }, TensorValue or ModuleValue) => false,
+                _ => null,
+            };
+        }
+
         return Eval(condition, f) is ConstValue { Value: bool b } ? b : null;
     }
 
@@ -946,8 +970,9 @@ internal sealed partial class ForwardInterpreter
                 return new ConstValue(-d);
             case DimValue d when op.OperatorKind == UnaryOperatorKind.Minus:
                 return new DimValue(d.Dim * -1);
-            case TensorValue when op.OperatorKind is UnaryOperatorKind.Minus or UnaryOperatorKind.Plus:
-                _d.Approximated(op.Syntax, "operator", f.Where, "the identity (negation keeps every element's feature set)");
+            case TensorValue t when op.OperatorKind == UnaryOperatorKind.Minus:
+                return Build(op.Syntax, () => _b.Activation(t.GraphValue, ActivationKind.Neg));
+            case TensorValue when op.OperatorKind == UnaryOperatorKind.Plus:
                 return operand;
             default:
                 return Unsupported(op.Syntax, "operator", f.Where, "the reader has no rule for this operator");

@@ -12,6 +12,29 @@ namespace NeuralSurgery.Generator.Reading;
 internal readonly record struct ListItem(IOperation Element, ConstScope Scope, IOperation? Key = null);
 
 /// <summary>
+/// One module made by constructor code and held by a local (<c>var layer = Linear(w, n);</c>): the expression that
+/// makes it and the scope it is read in. Identity is the C# object's: the same instance stored in an array slot and
+/// passed to <c>register_module</c> is one module, read once under its registered name.
+/// </summary>
+internal sealed class ModuleInstance(IOperation element, ConstScope scope)
+{
+    public IOperation Element { get; } = element;
+
+    public ConstScope Scope { get; } = scope;
+}
+
+/// <summary>
+/// An array field of modules made with a constant length (<c>layers = new Linear[n]</c>) and filled slot by slot.
+/// TorchSharp does not register arrays: what forward reads through them are the modules registered elsewhere.
+/// </summary>
+internal sealed class ModuleArray(int length, SyntaxNode site)
+{
+    public ModuleInstance?[] Slots { get; } = new ModuleInstance?[length];
+
+    public SyntaxNode Site { get; } = site;
+}
+
+/// <summary>
 /// A list of modules that constructor code builds before handing it to Sequential or ModuleList
 /// (<c>var modules = new List&lt;(string, Module)&gt;(); for (...) modules.Add((name, Conv2d(...)));</c>): each item is
 /// the expression added and the scope it was added in (loop counters and running widths as they were then). The box

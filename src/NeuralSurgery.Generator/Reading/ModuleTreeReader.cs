@@ -160,7 +160,7 @@ internal sealed class ModuleTreeReader
             var state = new ConstructorState(scope);
             RunConstructor(type, ctor, runInitializers: true, state);
             ReadFields(node, state);
-            if (!state.Registered && node.Fields.Count > 0)
+            if (!state.Registered && node.Fields.Keys.Any(f => IsRegistered(f.Type)))
             {
                 _diagnostics.Add(ModelDiagnostics.ComponentsNotRegistered, type.Locations[0], "modules read as if registered", null, null, type.Name);
             }
@@ -191,6 +191,12 @@ internal sealed class ModuleTreeReader
 
         /// <summary>Helper methods being run, innermost last (a bound on recursion).</summary>
         public int HelperDepth { get; set; }
+
+        /// <summary>register_module calls: the name, the module, and whether RegisterComponents had run before it.</summary>
+        public List<(IOperation Name, ConstScope Scope, ModuleInstance Module, SyntaxNode Site, bool AfterFields)> ExplicitModules { get; } = [];
+
+        /// <summary>Array fields of modules with their slots as the constructor filled them.</summary>
+        public Dictionary<IFieldSymbol, ModuleArray> Arrays { get; } = new(SymbolEqualityComparer.Default);
 
         /// <summary>Last assignment of each module or tensor field, with the scope it is evaluated in.</summary>
         public Dictionary<IFieldSymbol, (IOperation Value, ConstScope Scope)> Assignments { get; } = new(SymbolEqualityComparer.Default);
@@ -290,6 +296,30 @@ internal sealed class ModuleTreeReader
                 when IsThisField(target):
                 Assign(target.Field, assignment.Value, state);
                 return;
+
+            // layers[i] = layer: a slot of an array field of modules.
+            case IExpressionStatementOperation { Operation: ISimpleAssignmentOperation { Target: IArrayElementReferenceOperation { ArrayReference: IFieldReferenceOperation arrayField, Indices.Length: 1 } slot } assignment }
+                when IsThisField(arrayField) && state.Arrays.TryGetValue(arrayField.Field, out var array):
+            {
+                var index = ConstantEvaluator.Evaluate(slot.Indices[0], state.Scope).Value;
+                if (index is not long i || i < 0 || i >= array.Slots.Length || Instance(assignment.Value, state.Scope) is not { } module)
+                {
+                    _diagnostics.Unsupported(statement.Syntax, "statement", where, $"a slot of module array '{arrayField.Field.Name}' must be set by an index known at build time, within its {array.Slots.Length} slots, to a module");
+                    return;
+                }
+
+                array.Slots[i] = module;
+                return;
+            }
+
+            // InputScale = inputScale: an auto-property of the module holding a number, as a readonly field would.
+            case IExpressionStatementOperation { Operation: ISimpleAssignmentOperation { Target: IPropertyReferenceOperation { Instance: null or IInstanceReferenceOperation } property } assignment }
+                when !IsRegistered(property.Property.Type) && property.Property.SetMethod is null or { DeclaringSyntaxReferences.Length: > 0 } && IsAutoProperty(property.Property):
+            {
+                var r = ConstantEvaluator.Evaluate(assignment.Value, state.Scope);
+                state.Scope.Set(property.Property, r.IsConstant ? ConstBinding.Of(ConstantEvaluator.Convert(r.Value, property.Property.Type)) : r.FailedBinding ?? ConstBinding.NonConstant());
+                return;
+            }
             case IExpressionStatementOperation { Operation: IInvocationOperation { TargetMethod.Name: "Add", Arguments.Length: 1 } add }
                 when add.Instance is { } list && ConstantEvaluator.Evaluate(list, state.Scope).Value is ModuleListBox box:
                 box.Add(add.Arguments[0].Value, state.Scope.Clone());
@@ -326,9 +356,19 @@ internal sealed class ModuleTreeReader
                     var ordered = call.Arguments.OrderBy(a => a.Parameter?.Ordinal ?? 0).ToList();
                     state.Registrations.Add((ordered[0].Value, ordered[1].Value, state.Scope.Clone(), call.TargetMethod.Name == "register_buffer", statement.Syntax));
                 }
-                else if (call.TargetMethod.Name is "register_module" && TorchSymbols.IsModule(call.TargetMethod.ContainingType))
+                else if (call.TargetMethod.Name is "register_module" && TorchSymbols.IsModule(call.TargetMethod.ContainingType) && call.Arguments.Length == 2
+                    && call.Instance is null or IInstanceReferenceOperation)
                 {
-                    _diagnostics.Unsupported(statement.Syntax, "call", where, "explicit registration is not followed; assign the module to a field and call RegisterComponents()");
+                    // register_module($"i{i}", layer): a child under that name, after what was registered before it.
+                    var ordered = call.Arguments.OrderBy(a => a.Parameter?.Ordinal ?? 0).ToList();
+                    if (Instance(ordered[1].Value, state.Scope) is { } module)
+                    {
+                        state.ExplicitModules.Add((ordered[0].Value, state.Scope.Clone(), module, statement.Syntax, state.Registered));
+                    }
+                    else
+                    {
+                        _diagnostics.Unsupported(statement.Syntax, "call", where, "register_module needs a module made here: a torch.nn factory call, new of a module class, or a local holding one");
+                    }
                 }
 
                 return;
@@ -419,6 +459,12 @@ internal sealed class ModuleTreeReader
     /// </summary>
     private void SetLocal(ISymbol local, IOperation value, ConstructorState state)
     {
+        if (TorchSymbols.IsModule(value.Type) && Instance(value, state.Scope) is { } module)
+        {
+            state.Scope.Set(local, ConstBinding.Of(module));
+            return;
+        }
+
         if (ListElements(value, state.Scope, out var problem) is { } items)
         {
             state.Scope.Set(local, ConstBinding.Of(new ModuleListBox(items)));
@@ -765,8 +811,39 @@ internal sealed class ModuleTreeReader
 
     private static bool IsRegistered(ITypeSymbol type) => TorchSymbols.IsModule(type) || TorchSymbols.IsTensor(type);
 
+    /// <summary>
+    /// The module instance an expression makes or names: a local holding one keeps its identity; a factory call, a
+    /// <c>new</c> or a conditional on a bound value makes a new one read in (a copy of) this scope. Null for anything else.
+    /// </summary>
+    private static ModuleInstance? Instance(IOperation value, ConstScope scope)
+    {
+        var op = Unwrap(value)!;
+        return op switch
+        {
+            ILocalReferenceOperation or IParameterReferenceOperation => ConstantEvaluator.Evaluate(op, scope).Value as ModuleInstance,
+            IInvocationOperation call when TorchSymbols.IsNn(call.TargetMethod.ContainingType) => new ModuleInstance(op, scope.Clone()),
+            IObjectCreationOperation { Type: INamedTypeSymbol type } when TorchSymbols.IsUserModule(type) || IsContainerType(type) => new ModuleInstance(op, scope.Clone()),
+            IConditionalOperation => new ModuleInstance(op, scope.Clone()),
+            _ => null,
+        };
+    }
+
+    private static bool IsAutoProperty(IPropertySymbol property) =>
+        property.ContainingType.GetMembers().OfType<IFieldSymbol>().Any(f => SymbolEqualityComparer.Default.Equals(f.AssociatedSymbol, property));
+
     private static void Assign(IFieldSymbol field, IOperation value, ConstructorState state)
     {
+        if (field.Type is IArrayTypeSymbol && HoldsModules(field.Type) && Unwrap(value) is IArrayCreationOperation { Initializer: null, DimensionSizes.Length: 1 } created)
+        {
+            // new Linear[n]: slots filled later (TorchSharp registers none of them).
+            var length = ConstantEvaluator.Evaluate(created.DimensionSizes[0], state.Scope).Value;
+            if (length is long n && n >= 0 && n <= ModuleListBox.MaxItems)
+            {
+                state.Arrays[field] = new ModuleArray((int)n, value.Syntax);
+                return;
+            }
+        }
+
         if (IsRegistered(field.Type))
         {
             state.Assignments[field] = (value, state.Scope.Clone());
@@ -822,6 +899,9 @@ internal sealed class ModuleTreeReader
             node.Tensors.Add(layer);
             node.NamedTensors[registered] = layer;
         }
+
+        var instances = new Dictionary<ModuleInstance, ModuleNode>(); // reference identity, as C# objects
+        RegisterExplicit(node, state, names, instances, afterFields: false);
         for (var t = node.Type; t is not null && TorchSymbols.IsUserModule(t); t = t.BaseType)
         {
             foreach (var field in t.GetMembers().OfType<IFieldSymbol>())
@@ -908,7 +988,64 @@ internal sealed class ModuleTreeReader
                 if (child is not FailedNode { Unassigned: true })
                 {
                     node.Children.Add(child);
+                    if (value is ILocalReferenceOperation or IParameterReferenceOperation && ConstantEvaluator.Evaluate(value, assigned.Scope).Value is ModuleInstance instance)
+                    {
+                        instances[instance] = child;
+                    }
                 }
+            }
+        }
+
+        RegisterExplicit(node, state, names, instances, afterFields: true);
+
+        // An array of modules is no child (TorchSharp registers none): forward reaches, through it, the modules that
+        // register_module or a field registered under their own names.
+        foreach (var entry in state.Arrays)
+        {
+            var (field, array) = (entry.Key, entry.Value);
+            var children = new List<ModuleNode>();
+            for (var i = 0; i < array.Slots.Length; i++)
+            {
+                var path = Join(node.Path, field.Name) + "[" + i.ToString(CultureInfo.InvariantCulture) + "]";
+                if (array.Slots[i] is { } slot && instances.TryGetValue(slot, out var registered))
+                {
+                    children.Add(registered);
+                    continue;
+                }
+
+                if (array.Slots[i] is not null)
+                {
+                    _diagnostics.Unsupported(array.Site, "field", node.Type.Name, $"slot {i} of module array '{field.Name}' holds a module that is never registered, so its weights are not in the state_dict; register it with register_module(name, module) or keep the modules in a ModuleList");
+                }
+
+                children.Add(new FailedNode(path, array.Site, unassigned: array.Slots[i] is null));
+            }
+
+            node.Fields[field] = new ContainerNode(Join(node.Path, field.Name), array.Site, isSequential: false, children) { ContainerKind = "array" };
+        }
+    }
+
+    /// <summary>Children registered by register_module(name, module), before or after RegisterComponents' fields.</summary>
+    private void RegisterExplicit(UserModuleNode node, ConstructorState state, HashSet<string> names, Dictionary<ModuleInstance, ModuleNode> instances, bool afterFields)
+    {
+        foreach (var (nameOp, scope, module, site, after) in state.ExplicitModules)
+        {
+            if (after != afterFields)
+            {
+                continue;
+            }
+
+            if (ConstantEvaluator.Evaluate(nameOp, scope).Value is not string { Length: > 0 } name || name.Contains(".") || !names.Add(name))
+            {
+                _diagnostics.Unsupported(site, "call", node.Type.Name + " constructor", "the name given to register_module must be a constant without '.', used once");
+                continue;
+            }
+
+            var child = ReadModule(module.Element, Join(node.Path, name), module.Scope, node.Type.Name + " constructor");
+            if (child is not null)
+            {
+                node.Children.Add(child);
+                instances[module] = child;
             }
         }
     }
@@ -970,6 +1107,10 @@ internal sealed class ModuleTreeReader
         {
             case IInvocationOperation call when TorchSymbols.IsNn(call.TargetMethod.ContainingType):
                 return ReadFactory(call, path, scope, where);
+
+            // A module made earlier and held by a local of constructor code.
+            case ILocalReferenceOperation or IParameterReferenceOperation when ConstantEvaluator.Evaluate(op, scope).Value is ModuleInstance instance:
+                return ReadModule(instance.Element, path, instance.Scope, where, added);
 
             // new ModuleList<Module<Tensor, Tensor>>(a, b): the constructor the factory calls.
             case IObjectCreationOperation { Type: INamedTypeSymbol created } list when IsContainerType(created):

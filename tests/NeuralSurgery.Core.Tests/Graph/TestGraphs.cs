@@ -65,6 +65,11 @@ internal static class TestGraphs
         var joined = b.Concat(1, b.Flatten(stacked), sliced, summed, b.Unsqueeze(b.Sum(dropped, 1), 1)); // [B, 19]
         var act = b.Activation(b.Activation(b.Activation(joined, ActivationKind.Silu), ActivationKind.Elu), ActivationKind.LeakyRelu);
         var act2 = b.Activation(b.Activation(act, ActivationKind.Softplus), ActivationKind.Identity);
+        foreach (var kind in new[] { ActivationKind.Exp, ActivationKind.Abs, ActivationKind.Neg, ActivationKind.Square, ActivationKind.Sin, ActivationKind.Cos })
+        {
+            act2 = b.Activation(act2, kind);
+        }
+
         // Images: Conv2d (groups, padding), BatchNorm2d, max pooling, adaptive avg pooling; 1-D pooling on the grid.
         var image = b.Reshape(x, B, 2, 2, 4);                                                   // [B, 2, 2, 4]
         var conv2d = b.Conv2d("conv2d", image, 4, 3, padding: 1, groups: 2);                   // [B, 4, 2, 4]

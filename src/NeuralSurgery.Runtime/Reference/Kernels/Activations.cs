@@ -78,6 +78,32 @@ internal static class Activations
                 }
 
                 break;
+            case ActivationKind.Exp:
+                TensorPrimitives.Exp(x, y);
+                break;
+            case ActivationKind.Abs:
+                TensorPrimitives.Abs(x, y);
+                break;
+            case ActivationKind.Neg:
+                TensorPrimitives.Negate(x, y);
+                break;
+            case ActivationKind.Square:
+                TensorPrimitives.Multiply(x, x, y);
+                break;
+            case ActivationKind.Sin:
+                for (var i = 0; i < x.Length; i++)
+                {
+                    y[i] = MathF.Sin(x[i]);
+                }
+
+                break;
+            case ActivationKind.Cos:
+                for (var i = 0; i < x.Length; i++)
+                {
+                    y[i] = MathF.Cos(x[i]);
+                }
+
+                break;
             default:
                 throw new ReferenceExecutionException($"activation '{kind}' has no reference kernel; expected one of {string.Join(", ", Enum.GetNames<ActivationKind>())}");
         }
@@ -158,6 +184,41 @@ internal static class Activations
                         var z = Math.Exp(bx);
                         dx[i] = (float)(dy[i] * z / (z + 1));
                     }
+                }
+
+                break;
+            case ActivationKind.Exp:
+                TensorPrimitives.Multiply(dy, y, dx);
+                break;
+            case ActivationKind.Abs:
+                // PyTorch's sign: 0 at 0.
+                for (var i = 0; i < x.Length; i++)
+                {
+                    dx[i] = x[i] > 0 ? dy[i] : x[i] < 0 ? -dy[i] : 0f;
+                }
+
+                break;
+            case ActivationKind.Neg:
+                TensorPrimitives.Negate(dy, dx);
+                break;
+            case ActivationKind.Square:
+                for (var i = 0; i < x.Length; i++)
+                {
+                    dx[i] = dy[i] * 2 * x[i];
+                }
+
+                break;
+            case ActivationKind.Sin:
+                for (var i = 0; i < x.Length; i++)
+                {
+                    dx[i] = dy[i] * MathF.Cos(x[i]);
+                }
+
+                break;
+            case ActivationKind.Cos:
+                for (var i = 0; i < x.Length; i++)
+                {
+                    dx[i] = -dy[i] * MathF.Sin(x[i]);
                 }
 
                 break;
