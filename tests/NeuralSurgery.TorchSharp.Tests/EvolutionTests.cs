@@ -71,6 +71,13 @@ public sealed class EvolutionTests : IDisposable
             (from, to) => TextV2.SurgeryFromTextV1.Apply(from, to, Options));
 
     [Fact]
+    public void A_SIREN_registered_module_by_module_gains_a_coordinate() =>
+        Check(
+            new SirenV1(), SirenV1.Mirror.Graph, SirenV1.Mirror.Schema,
+            () => new SirenV2(), SirenV2.Mirror.Graph, SirenV2.Mirror.Schema,
+            (from, to) => SirenV2.SurgeryFromSirenV1.Apply(from, to, Options));
+
+    [Fact]
     public void A_new_model_that_did_not_go_through_surgery_fails_and_the_surgery_is_named_as_the_cause()
     {
         torch.manual_seed(7);
