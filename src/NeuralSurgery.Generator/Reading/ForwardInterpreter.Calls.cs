@@ -153,6 +153,13 @@ internal sealed partial class ForwardInterpreter
                 : Unsupported(call.Syntax, "call", f.Where, $"{method.Name} needs the constant name of a tensor this module registers");
         }
 
+        // scope.MoveToOuter(y) / scope.Detach(y) on a dispose scope: the tensor itself (memory, not values).
+        if (method.Name is "MoveToOuter" or "Detach" && type is { Name: "DisposeScope" } && TorchSymbols.IsTorchSharpType(type) && call.Arguments.Length == 1
+            && TorchSymbols.IsTensor(call.Arguments[0].Value.Type))
+        {
+            return Eval(call.Arguments[0].Value, f);
+        }
+
         if (TorchSymbols.IsTorch(type))
         {
             return TorchFunction(call, f);
@@ -219,7 +226,9 @@ internal sealed partial class ForwardInterpreter
         var values = new double[args.Count];
         for (var i = 0; i < args.Count; i++)
         {
-            if (args[i] is not ConstValue c || !ConstantEvaluator.TryDouble(c.Value, out values[i]))
+            // A size read off a shape is a number here when it is constant (Math.Sqrt(k.size(-1)) with a known head size).
+            var number = args[i] is DimValue { Dim.IsConstant: true } d ? new ConstValue(d.Dim.Constant) : args[i];
+            if (number is not ConstValue c || !ConstantEvaluator.TryDouble(c.Value, out values[i]))
             {
                 return new NonConstValue(null);
             }
@@ -860,6 +869,9 @@ internal sealed partial class ForwardInterpreter
                 return Reduce(x, kind, args, call.Syntax, where, f);
             }
 
+            // x.size(): the shape, as x.shape.
+            case "size" when call.Arguments.Length == 0:
+                return new ShapeValue(x.Shape);
             case "size":
             {
                 var dim = LongArg(args, "dim", where, f);

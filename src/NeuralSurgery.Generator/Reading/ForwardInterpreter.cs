@@ -4,6 +4,7 @@ using System.Collections.Immutable;
 using System.Linq;
 using System.Threading;
 using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
 using Microsoft.CodeAnalysis.Operations;
 using NeuralSurgery.Graph;
@@ -278,8 +279,16 @@ internal sealed partial class ForwardInterpreter
                 Assign(assignment.Target, Eval(assignment.Value, f), f);
                 break;
             case IDeconstructionAssignmentOperation deconstruction:
-                Assign(deconstruction.Target, Eval(deconstruction.Value, f), f);
+            {
+                var value = Eval(deconstruction.Value, f);
+                if (value is ShapeValue shape)
+                {
+                    value = DeconstructShape(deconstruction, shape, f);
+                }
+
+                Assign(deconstruction.Target, value, f);
                 break;
+            }
             case ICompoundAssignmentOperation compound:
                 Assign(compound.Target, Binary(compound.OperatorKind, Eval(compound.Target, f), Eval(compound.Value, f), compound.Syntax, f), f);
                 break;
@@ -299,6 +308,42 @@ internal sealed partial class ForwardInterpreter
 
     private static bool IsInPlace(IMethodSymbol method) =>
         method.Name.EndsWith("_", StringComparison.Ordinal) && (TorchSymbols.IsTensor(method.ContainingType) || TorchSymbols.IsTorchSharpType(method.ContainingType));
+
+    /// <summary>
+    /// <c>var (batch, tokens, channels) = x.size();</c> through a Deconstruct extension on long[] declared in source
+    /// whose body sets each out parameter to one element of the array (<c>a = shape[0];</c>): the sizes it picks.
+    /// </summary>
+    private Value DeconstructShape(IDeconstructionAssignmentOperation op, ShapeValue shape, Frame f)
+    {
+        const string Reason = "a shape is deconstructed through a Deconstruct extension on long[] declared in source whose body sets each out parameter to one element ('a = shape[0];')";
+        var method = op.Syntax is AssignmentExpressionSyntax assignment ? _models.Get(assignment.SyntaxTree).GetDeconstructionInfo(assignment).Method : null;
+        if (method is not { IsExtensionMethod: true, DeclaringSyntaxReferences.Length: > 0 } || method.Parameters.Length < 2
+            || _models.Get(method.DeclaringSyntaxReferences[0].SyntaxTree).GetOperation(method.DeclaringSyntaxReferences[0].GetSyntax(_ct), _ct) is not IMethodBodyOperation { BlockBody: { } body })
+        {
+            return Unsupported(op.Syntax, "deconstruction", f.Where, Reason);
+        }
+
+        var picked = new Value?[method.Parameters.Length - 1];
+        foreach (var statement in body.Operations)
+        {
+            if (statement is IExpressionStatementOperation { Operation: ISimpleAssignmentOperation { Target: IParameterReferenceOperation target, Value: IArrayElementReferenceOperation { ArrayReference: IParameterReferenceOperation source, Indices.Length: 1 } element } }
+                && SymbolEqualityComparer.Default.Equals(source.Parameter, method.Parameters[0]) && target.Parameter.Ordinal >= 1
+                && element.Indices[0].ConstantValue is { HasValue: true, Value: int k } && k >= 0 && k < shape.Shape.Rank)
+            {
+                picked[target.Parameter.Ordinal - 1] = new DimValue(shape.Shape[k]);
+                continue;
+            }
+
+            if (statement is not IReturnOperation { ReturnedValue: null })
+            {
+                return Unsupported(op.Syntax, "deconstruction", f.Where, Reason);
+            }
+        }
+
+        return picked.All(p => p is not null)
+            ? new TupleValue(picked.Select(p => p!).ToImmutableArray())
+            : Unsupported(op.Syntax, "deconstruction", f.Where, Reason);
+    }
 
     private void Assign(IOperation target, Value value, Frame f)
     {
@@ -939,6 +984,14 @@ internal sealed partial class ForwardInterpreter
                     return new DimValue(dl * dr.Constant);
                 case BinaryOperatorKind.Multiply when dl.IsConstant:
                     return new DimValue(dr * dl.Constant);
+
+                // channels / heads where both are known: a constant size (an inexact quotient is C#'s integer one).
+                case BinaryOperatorKind.Divide or BinaryOperatorKind.Remainder when dl.IsConstant && dr.IsConstant && dr.Constant != 0:
+                    return new DimValue(Dim.Of(kind == BinaryOperatorKind.Divide ? dl.Constant / dr.Constant : dl.Constant % dr.Constant));
+
+                // (2 * N) / 2: a linear form whose every coefficient the constant divides.
+                case BinaryOperatorKind.Divide when dr.IsConstant && dr.Constant > 0 && dl.Constant % dr.Constant == 0 && dl.Terms.All(t => t.Coefficient % dr.Constant == 0):
+                    return new DimValue(Dim.Of(dl.Constant / dr.Constant) + dl.Terms.Aggregate(Dim.Of(0), (acc, t) => acc + (Dim.Symbol(t.Symbol) * (t.Coefficient / dr.Constant))));
             }
 
             return Unsupported(site, "operator", f.Where, "sizes read off shapes combine only linearly (+, -, and * by a constant)");

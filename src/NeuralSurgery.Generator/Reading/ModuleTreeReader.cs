@@ -184,13 +184,16 @@ internal sealed class ModuleTreeReader
         public bool Registered { get; set; }
 
         /// <summary>register_parameter/register_buffer calls: name, tensor, scope, whether a buffer, the statement.</summary>
-        public List<(IOperation Name, IOperation Tensor, ConstScope Scope, bool Buffer, SyntaxNode Site)> Registrations { get; } = [];
+        public List<(IOperation Name, IOperation Tensor, ConstScope Scope, bool Buffer, SyntaxNode Site, IFieldSymbol? Field)> Registrations { get; } = [];
 
         /// <summary>Modules added to a ModuleList or ModuleDict field after its creation, in order.</summary>
         public Dictionary<IFieldSymbol, ModuleListBox> Added { get; } = new(SymbolEqualityComparer.Default);
 
         /// <summary>Helper methods being run, innermost last (a bound on recursion).</summary>
         public int HelperDepth { get; set; }
+
+        /// <summary>Tensor fields as the last RegisterComponents() call found them (non-null values only).</summary>
+        public Dictionary<IFieldSymbol, (IOperation Value, ConstScope Scope)> RegisteredTensors { get; } = new(SymbolEqualityComparer.Default);
 
         /// <summary>register_module calls: the name, the module, and whether RegisterComponents had run before it.</summary>
         public List<(IOperation Name, ConstScope Scope, ModuleInstance Module, SyntaxNode Site, bool AfterFields)> ExplicitModules { get; } = [];
@@ -331,6 +334,16 @@ internal sealed class ModuleTreeReader
                 if (call.TargetMethod.Name == "RegisterComponents" && call.Instance is null or IInstanceReferenceOperation && TorchSymbols.IsModule(call.TargetMethod.ContainingType))
                 {
                     state.Registered = true;
+
+                    // RegisterComponents registers the tensors fields hold now: one assigned later (a mask built after
+                    // the call, noise drawn in a helper) is no buffer unless registered by name.
+                    foreach (var assigned in state.Assignments)
+                    {
+                        if (TorchSymbols.IsTensor(assigned.Key.Type) && Unwrap(assigned.Value.Value)?.ConstantValue is not { HasValue: true, Value: null })
+                        {
+                            state.RegisteredTensors[assigned.Key] = assigned.Value;
+                        }
+                    }
                 }
                 else if (call.Instance is IFieldReferenceOperation { Field.Type: INamedTypeSymbol containerType } container && IsThisField(container)
                     && IsContainerType(containerType) && call.TargetMethod.Name is "Add" or "append" && call.Arguments.Length is 1 or 2
@@ -354,7 +367,15 @@ internal sealed class ModuleTreeReader
                 {
                     // register_buffer("mask", torch.tril(torch.ones(8, 8))): a tensor of this module under that name.
                     var ordered = call.Arguments.OrderBy(a => a.Parameter?.Ordinal ?? 0).ToList();
-                    state.Registrations.Add((ordered[0].Value, ordered[1].Value, state.Scope.Clone(), call.TargetMethod.Name == "register_buffer", statement.Syntax));
+                    var (tensor, tensorScope) = (ordered[1].Value, state.Scope.Clone());
+                    IFieldSymbol? heldBy = null;
+                    if (Unwrap(tensor) is IFieldReferenceOperation held && IsThisField(held) && state.Assignments.TryGetValue(held.Field, out var heldValue))
+                    {
+                        // register_buffer("mask", mask): the tensor the field holds now, which forward reads through the field.
+                        (tensor, tensorScope, heldBy) = (heldValue.Value, heldValue.Scope, held.Field);
+                    }
+
+                    state.Registrations.Add((ordered[0].Value, tensor, tensorScope, call.TargetMethod.Name == "register_buffer", statement.Syntax, heldBy));
                 }
                 else if (call.TargetMethod.Name is "register_module" && TorchSymbols.IsModule(call.TargetMethod.ContainingType) && call.Arguments.Length == 2
                     && call.Instance is null or IInstanceReferenceOperation)
@@ -725,6 +746,40 @@ internal sealed class ModuleTreeReader
         return true;
     }
 
+    private static TensorSpec? Reshaped(TensorSpec inner, ImmutableArray<IArgumentOperation> arguments, ConstScope scope)
+    {
+        var dims = new List<long>();
+        foreach (var argument in arguments.Where(a => a.ArgumentKind != ArgumentKind.DefaultValue))
+        {
+            switch (ConstantEvaluator.Evaluate(argument.Value, scope).Value)
+            {
+                case long n:
+                    dims.Add(n);
+                    break;
+                case long[] many:
+                    dims.AddRange(many);
+                    break;
+                default:
+                    return null;
+            }
+        }
+
+        var count = inner.Dims.Aggregate(1L, (a, d) => a * d);
+        var known = dims.Where(d => d != -1).Aggregate(1L, (a, d) => a * d);
+        var free = dims.FindIndex(d => d == -1);
+        if (dims.Count(d => d == -1) > 1 || dims.Any(d => d == 0 || d < -1) || known == 0)
+        {
+            return null;
+        }
+
+        if (free >= 0)
+        {
+            dims[free] = count / known;
+        }
+
+        return dims.Aggregate(1L, (a, d) => a * d) == count ? new TensorSpec(dims.ToEquatableArray(), inner.IsBuffer, inner.Init) : null;
+    }
+
     private const string TensorShapeReason =
         "the reader reads a tensor's shape from torch.zeros/ones/randn/rand/empty/eye(...) (or tril/triu of one), optionally inside Parameter(...), with sizes known at build time";
 
@@ -748,6 +803,11 @@ internal sealed class ModuleTreeReader
                 case IInvocationOperation { TargetMethod.Name: "tril" or "triu" } band when band.Arguments.Length >= 1:
                     op = Unwrap(band.Instance ?? band.Arguments.OrderBy(a => a.Parameter?.Ordinal ?? 0).First().Value);
                     continue;
+
+                // ones(n, n).tril().view(1, 1, n, n): the same elements in a new shape (one -1 is inferred).
+                case IInvocationOperation { TargetMethod.Name: "view" or "reshape", Instance: { } reshaped } reshape
+                    when TorchSymbols.IsTensor(reshaped.Type) && TensorSpecOf(reshaped, scope, buffer) is { } inner:
+                    return Reshaped(inner, reshape.Arguments, scope);
                 case IInvocationOperation factory when TorchSymbols.IsTorch(factory.TargetMethod.ContainingType):
                 {
                     var init = factory.TargetMethod.Name switch
@@ -881,7 +941,7 @@ internal sealed class ModuleTreeReader
         var names = new HashSet<string>(System.StringComparer.Ordinal);
 
         // Explicit registrations run in the constructor before RegisterComponents registers the fields.
-        foreach (var (nameOp, tensorOp, scope, buffer, site) in state.Registrations)
+        foreach (var (nameOp, tensorOp, scope, buffer, site, heldBy) in state.Registrations)
         {
             if (ConstantEvaluator.Evaluate(nameOp, scope).Value is not string { Length: > 0 } registered || !names.Add(registered))
             {
@@ -898,6 +958,10 @@ internal sealed class ModuleTreeReader
             var layer = new LayerNode(Join(node.Path, registered), site, buffer ? "buffer" : "Parameter", spec, new Dictionary<string, SyntaxNode>());
             node.Tensors.Add(layer);
             node.NamedTensors[registered] = layer;
+            if (heldBy is not null)
+            {
+                node.TensorFields[heldBy] = layer;
+            }
         }
 
         var instances = new Dictionary<ModuleInstance, ModuleNode>(); // reference identity, as C# objects
@@ -926,7 +990,16 @@ internal sealed class ModuleTreeReader
                     continue;
                 }
 
-                state.Assignments.TryGetValue(field, out var assigned);
+                // A tensor field is registered with what it held at RegisterComponents() (without the call, as assigned).
+                var assigned = default((IOperation Value, ConstScope Scope));
+                _ = TorchSymbols.IsTensor(field.Type) && state.Registered
+                    ? state.RegisteredTensors.TryGetValue(field, out assigned)
+                    : state.Assignments.TryGetValue(field, out assigned);
+                if (TorchSymbols.IsTensor(field.Type) && node.TensorFields.ContainsKey(field))
+                {
+                    continue; // registered by name (register_buffer("mask", mask)) after RegisterComponents
+                }
+
                 var value = assigned.Value is null ? null : Unwrap(assigned.Value);
                 if (value is not null && value.ConstantValue is { HasValue: true, Value: null })
                 {
