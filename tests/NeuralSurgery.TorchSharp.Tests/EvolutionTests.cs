@@ -78,6 +78,13 @@ public sealed class EvolutionTests : IDisposable
             (from, to) => SirenV2.SurgeryFromSirenV1.Apply(from, to, Options));
 
     [Fact]
+    public void A_convolution_gains_a_whole_GroupNorm_group_of_filters() =>
+        Check(
+            new GroupedV1(), GroupedV1.Mirror.Graph, GroupedV1.Mirror.Schema,
+            () => new GroupedV2(), GroupedV2.Mirror.Graph, GroupedV2.Mirror.Schema,
+            (from, to) => GroupedV2.SurgeryFromGroupedV1.Apply(from, to, Options));
+
+    [Fact]
     public void A_new_model_that_did_not_go_through_surgery_fails_and_the_surgery_is_named_as_the_cause()
     {
         torch.manual_seed(7);

@@ -33,7 +33,7 @@ OP_KINDS = ("call", "activation", "softmax", "log_softmax", "dropout", "add", "s
             "max", "mean", "sum", "reshape", "flatten", "unsqueeze", "squeeze", "narrow", "slice", "transpose",
             "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d",
             "adaptive_avg_pool1d", "adaptive_avg_pool2d", "matmul", "permute", "scale", "fill")
-LAYER_KINDS = ("Linear", "Embedding", "EmbeddingBag", "Conv1d", "Conv2d", "LSTM", "GRU", "LayerNorm", "BatchNorm1d", "BatchNorm2d", "Tensor")
+LAYER_KINDS = ("Linear", "Embedding", "EmbeddingBag", "Conv1d", "Conv2d", "LSTM", "GRU", "LayerNorm", "BatchNorm1d", "BatchNorm2d", "GroupNorm", "Tensor")
 ACTIVATIONS = ("identity", "relu", "tanh", "sigmoid", "gelu", "silu", "elu", "leaky_relu", "softplus", "exp", "abs", "neg", "square", "sin", "cos")
 
 
@@ -207,6 +207,8 @@ def make_layer(spec):
             m.bias = None
             return m
         return nn.LayerNorm(shape, eps=spec["eps"], elementwise_affine=spec["elementwiseAffine"])
+    if k == "GroupNorm":
+        return nn.GroupNorm(spec["numGroups"], spec["numChannels"], eps=spec["eps"], affine=spec["affine"])
     if k in ("BatchNorm1d", "BatchNorm2d"):
         cls = nn.BatchNorm1d if k == "BatchNorm1d" else nn.BatchNorm2d
         return cls(spec["numFeatures"], eps=spec["eps"], momentum=spec["momentum"], affine=spec["affine"],
@@ -607,6 +609,19 @@ class Executor:
             if self.o.gate_bias and layer.bias is not None:
                 y = F.layer_norm(x, layer.normalized_shape, layer.weight, None, layer.eps)
                 return [self.bias_add(y, layer.bias, list(layer.normalized_shape))]
+            return [layer(x)]
+        if k == "GroupNorm":
+            shape = [-1] + [1] * (x.dim() - 2)
+            if self.o.table2:
+                # Table-2 surrogate, as for LayerNorm: x + the group's mean keeps the mixing of the group.
+                xg = x.reshape(x.shape[0], layer.num_groups, -1)
+                y = (xg + xg.mean(dim=2, keepdim=True)).reshape(x.shape)
+                if layer.weight is not None:
+                    y = self.bias_add(y * layer.weight.reshape(shape), layer.bias, shape)
+                return [y]
+            if self.o.gate_bias and layer.bias is not None:
+                y = F.group_norm(x, layer.num_groups, layer.weight, None, layer.eps)
+                return [self.bias_add(y, layer.bias, shape)]
             return [layer(x)]
         if k in ("BatchNorm1d", "BatchNorm2d"):
             shape = [-1] + [1] * (x.dim() - 2)

@@ -81,6 +81,11 @@ public static class SurgeryDiffer
                 {
                     notes.Add($"LayerNorm '{p.Module}' normalises over {map.Count(s => s < 0)} indices the old model did not have: its outputs change, since no initialisation keeps a normalisation over a wider axis");
                 }
+
+                if (spec is GroupNormSpec groups && oldSide.Graph.FindModule(oldModule!)?.Spec is GroupNormSpec oldGroups && !KeepsGroups(map, groups, oldGroups))
+                {
+                    notes.Add($"GroupNorm '{p.Module}' regroups its channels (groups of {groups.ChannelsPerGroup}, were {oldGroups.ChannelsPerGroup}; a group must hold one whole old group or only new channels): its outputs change, since a group's statistics mix all its channels");
+                }
             }
 
             oldUnmapped[source.Name] = unmappedOld;
@@ -96,6 +101,30 @@ public static class SurgeryDiffer
     }
 
     /// <summary>Renames and unit maps must name what exists; a silent no-op would re-initialise weights the user meant to keep.</summary>
+    /// <summary>
+    /// Whether each new group of channels is one whole old group or only new channels: then every old group's
+    /// statistics are computed over the same channels as before (paper 001 eq. 1 holds for GroupNorm).
+    /// </summary>
+    private static bool KeepsGroups(long[] channelMap, GroupNormSpec now, GroupNormSpec before)
+    {
+        for (long g = 0; g < now.NumGroups; g++)
+        {
+            var sources = Enumerable.Range((int)(g * now.ChannelsPerGroup), (int)now.ChannelsPerGroup).Select(c => channelMap[c]).ToList();
+            if (sources.All(s => s < 0))
+            {
+                continue;
+            }
+
+            var oldGroup = sources[0] < 0 ? -1 : sources[0] / before.ChannelsPerGroup;
+            if (sources.Count != before.ChannelsPerGroup || sources.Any(s => s < 0 || s / before.ChannelsPerGroup != oldGroup))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
     private static void Validate(ModelSide oldSide, ModelSide newSide, PlanOptions options)
     {
         foreach (var r in options.ModuleRenames)

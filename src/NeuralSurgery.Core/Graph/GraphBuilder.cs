@@ -91,6 +91,10 @@ public sealed class GraphBuilder
     public GraphValue Linear(string module, GraphValue x, long outFeatures, bool bias = true) =>
         CallNew(module, new LinearSpec(LastConstant(x, module), outFeatures, bias), x)[0];
 
+    /// <summary>torch.nn.GroupNorm over [B, C, ...] with C read off the operand.</summary>
+    public GraphValue GroupNorm(string module, GraphValue x, long numGroups, double eps = 1e-5, bool affine = true) =>
+        CallNew(module, new GroupNormSpec(numGroups, x.Shape.Rank >= 2 && x.Shape[1].IsConstant ? x.Shape[1].Value : 0, eps, affine), x)[0];
+
     public GraphValue Embedding(string module, GraphValue indices, long numEmbeddings, long embeddingDim)
     {
         if (Role(indices) != InputRole.Categorical)

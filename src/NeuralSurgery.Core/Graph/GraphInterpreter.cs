@@ -161,6 +161,8 @@ public abstract class GraphInterpreter<TValue>
 
     public abstract IReadOnlyList<TValue> VisitBatchNorm2d(BatchNorm2dSpec spec, NodeArgs<TValue> args);
 
+    public abstract IReadOnlyList<TValue> VisitGroupNorm(GroupNormSpec spec, NodeArgs<TValue> args);
+
     public abstract IReadOnlyList<TValue> VisitConv2d(Conv2dSpec spec, NodeArgs<TValue> args);
 
     public abstract IReadOnlyList<TValue> VisitTensor(TensorSpec spec, NodeArgs<TValue> args);

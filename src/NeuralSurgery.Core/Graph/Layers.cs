@@ -304,6 +304,38 @@ public sealed record LayerNormSpec(EquatableArray<long> NormalizedShape, double 
     }
 }
 
+/// <summary>
+/// GroupNorm on [N, C, *]: statistics per sample over each group of C/G consecutive channels and all their positions;
+/// weight and bias per channel. Widening keeps the old function only when whole groups are added (C/G unchanged).
+/// </summary>
+public sealed record GroupNormSpec(long NumGroups, long NumChannels, double Eps = 1e-5, bool Affine = true) : LayerSpec
+{
+    public override string Kind => "GroupNorm";
+
+    public long ChannelsPerGroup => NumGroups < 1 ? 0 : NumChannels / NumGroups;
+
+    public override TResult Accept<TArg, TResult>(ILayerVisitor<TArg, TResult> visitor, TArg arg) => visitor.VisitGroupNorm(this, arg);
+
+    public override AxisRole[] AxisRoles(LayerParameter parameter) => ElementwiseRoles(parameter);
+
+    public override InitRule DefaultInit(LayerParameter parameter) => NormInit(parameter);
+
+    public override IEnumerable<string> Problems() => Collect(
+        Positive(NumGroups, "num_groups"),
+        Positive(NumChannels, "num_channels"),
+        Finite(Eps, "eps", positive: true),
+        NumGroups >= 1 && NumChannels % NumGroups != 0 ? $"num_channels {NumChannels} is not divisible by num_groups {NumGroups}" : null);
+
+    public override IEnumerable<LayerParameter> Parameters()
+    {
+        if (Affine)
+        {
+            yield return new("weight", Shape.Of(NumChannels), ParameterRole.Weight, false, "float32");
+            yield return new("bias", Shape.Of(NumChannels), ParameterRole.Bias, false, "float32");
+        }
+    }
+}
+
 /// <summary>BatchNorm over channels (axis 1): its tensors follow the channels elementwise.</summary>
 public abstract record BatchNormSpec(long NumFeatures, double Eps, double Momentum, bool Affine, bool TrackRunningStats) : LayerSpec
 {

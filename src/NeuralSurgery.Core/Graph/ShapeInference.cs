@@ -351,6 +351,18 @@ internal sealed class ShapeInference : GraphInterpreter<Shape>
         return [s];
     }
 
+    public override IReadOnlyList<Shape> VisitGroupNorm(GroupNormSpec g, NodeArgs<Shape> a)
+    {
+        a.Arity(1, 1);
+        var s = a.X;
+        if (s.Rank < 2 || s[1] != Dim.Of(g.NumChannels))
+        {
+            throw Mismatch(a, 0, $"[B, {g.NumChannels}, ...] (num_channels {g.NumChannels})");
+        }
+
+        return [s];
+    }
+
     public override IReadOnlyList<Shape> VisitTensor(TensorSpec t, NodeArgs<Shape> a)
     {
         a.Arity(0, 0);

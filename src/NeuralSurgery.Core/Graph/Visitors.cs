@@ -68,6 +68,8 @@ public interface ILayerVisitor<in TArg, out TResult>
 
     TResult VisitBatchNorm2d(BatchNorm2dSpec spec, TArg arg);
 
+    TResult VisitGroupNorm(GroupNormSpec spec, TArg arg);
+
     TResult VisitConv2d(Conv2dSpec spec, TArg arg);
 
     TResult VisitTensor(TensorSpec spec, TArg arg);

@@ -52,7 +52,7 @@ public static class GraphJson
         "matmul", "permute", "scale", "fill",
     ];
 
-    private static readonly string[] LayerKinds = ["Linear", "Embedding", "EmbeddingBag", "Conv1d", "Conv2d", "LSTM", "GRU", "LayerNorm", "BatchNorm1d", "BatchNorm2d", "Tensor"];
+    private static readonly string[] LayerKinds = ["Linear", "Embedding", "EmbeddingBag", "Conv1d", "Conv2d", "LSTM", "GRU", "LayerNorm", "BatchNorm1d", "BatchNorm2d", "GroupNorm", "Tensor"];
 
     /// <summary>Writes <paramref name="graph"/> as JSON text (see the remarks on <see cref="GraphJson"/>).</summary>
     public static string Write(ModelGraph graph) => JsonDocumentIO.ToText(WriteUtf8(graph));
@@ -197,6 +197,15 @@ public static class GraphJson
         }
 
         public bool VisitBatchNorm2d(BatchNorm2dSpec b, Utf8JsonWriter w) => VisitBatchNorm(b, w);
+
+        public bool VisitGroupNorm(GroupNormSpec g, Utf8JsonWriter w)
+        {
+            w.WriteNumber("numGroups", g.NumGroups);
+            w.WriteNumber("numChannels", g.NumChannels);
+            w.WriteNumber("eps", g.Eps);
+            w.WriteBoolean("affine", g.Affine);
+            return true;
+        }
 
         public bool VisitTensor(TensorSpec t, Utf8JsonWriter w)
         {
@@ -769,6 +778,9 @@ public static class GraphJson
             case "Tensor":
                 o.Allow("kind", "dims", "buffer", "init");
                 return new TensorSpec(Longs(o, "dims"), o.Boolean("buffer"), ReadEnum<TensorInit>(o, "init", "tensor init"));
+            case "GroupNorm":
+                o.Allow("kind", "numGroups", "numChannels", "eps", "affine");
+                return new GroupNormSpec(o.Int64("numGroups"), o.Int64("numChannels"), o.Double("eps"), o.Boolean("affine"));
             case "BatchNorm2d":
                 o.Allow("kind", "numFeatures", "eps", "momentum", "affine", "trackRunningStats");
                 return new BatchNorm2dSpec(o.Int64("numFeatures"), o.Double("eps"), o.Double("momentum"), o.Boolean("affine"), o.Boolean("trackRunningStats"));

@@ -134,6 +134,9 @@ public static class ReferenceTracer
         public override IReadOnlyList<ReferenceValue> VisitBatchNorm2d(BatchNorm2dSpec s, NodeArgs<ReferenceValue> a) =>
             [BatchNorm(a.Node, a.Path, s, X(a, 1, 1)[0], Out(a))];
 
+        public override IReadOnlyList<ReferenceValue> VisitGroupNorm(GroupNormSpec s, NodeArgs<ReferenceValue> a) =>
+            [GroupNorm(a.Node, a.Path, s, X(a, 1, 1)[0], Out(a))];
+
         public override IReadOnlyList<ReferenceValue> VisitConv2d(Conv2dSpec s, NodeArgs<ReferenceValue> a) =>
             [Conv2d(a.Node, a.Path, s, X(a, 1, 1)[0], Out(a))];
 
@@ -821,6 +824,41 @@ public static class ReferenceTracer
         /// <c>running_mean</c>, <c>running_var</c> at <c>c</c> <c>∪= x[b, c, l]</c> for every <c>b, l</c>;
         /// <c>num_batches_tracked</c> meets nothing. A <c>[B, C]</c> operand has <c>L = 1</c>.
         /// </summary>
+        /// <summary>
+        /// Table row "GroupNorm": <c>y[b, c, p] = ∪ x[b, c', q]</c> over the channels <c>c'</c> of <c>c</c>'s group and
+        /// all positions <c>q</c>; <c>weight[c]</c>, <c>bias[c]</c> ∪= <c>y[b, c, p]</c>.
+        /// </summary>
+        private ReferenceValue GroupNorm(GraphNode node, string path, GroupNormSpec spec, ReferenceValue x, long[] outShape)
+        {
+            Require(node, x.Shape.Length >= 2 && x.Shape[1] == spec.NumChannels && ReferenceIndex.SameShape(outShape, x.Shape), x, $"[B, {spec.NumChannels}, ...]");
+            var weight = spec.Affine ? Parameter(path, spec, ParameterRole.Weight) : null;
+            var bias = spec.Affine ? Parameter(path, spec, ParameterRole.Bias) : null;
+            var positions = (int)(x.Elements.Length / x.Shape[0] / spec.NumChannels);
+            var block = (int)spec.ChannelsPerGroup * positions;
+            var y = new FeatureSet[x.Elements.Length];
+            for (var start = 0; start < y.Length; start += block)
+            {
+                var mixed = FeatureSet.Empty;
+                for (var q = 0; q < block; q++)
+                {
+                    mixed = mixed.Union(x.Elements[start + q]);
+                }
+
+                for (var q = 0; q < block; q++)
+                {
+                    y[start + q] = mixed;
+                    var channel = (int)(start / positions % spec.NumChannels) + (q / positions);
+                    if (weight is not null)
+                    {
+                        Meet(weight, channel, mixed);
+                        Meet(bias!, channel, mixed);
+                    }
+                }
+            }
+
+            return new ReferenceValue(outShape, y);
+        }
+
         private ReferenceValue BatchNorm(GraphNode node, string path, BatchNormSpec spec, ReferenceValue x, long[] outShape)
         {
             var rank = x.Shape.Length;

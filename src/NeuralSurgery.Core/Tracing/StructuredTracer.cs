@@ -310,6 +310,38 @@ public static class StructuredTracer
 
         public override IReadOnlyList<Layout> VisitBatchNorm2d(BatchNorm2dSpec spec, NodeArgs<Layout> a) => [BatchNorm(a.Path, spec, a.X)];
 
+        /// <summary>
+        /// y[b, c, p] = ∪ over the channels c' of c's group and every position q of x[b, c', q] (the group's
+        /// statistics); weight[c] and bias[c] ∪= y[b, c, p] for all b, p.
+        /// </summary>
+        public override IReadOnlyList<Layout> VisitGroupNorm(GroupNormSpec spec, NodeArgs<Layout> a)
+        {
+            var x = a.X;
+            var cg = spec.ChannelsPerGroup;
+            var groups = new List<Layout>();
+            for (long g = 0; g < spec.NumGroups; g++)
+            {
+                var xg = x.Select(1, g * cg, cg, 1);
+                var stats = xg.ReduceTo(0);
+                for (var i = 1; i < x.Rank; i++)
+                {
+                    stats = stats.Unsqueeze(stats.Rank);
+                }
+
+                groups.Add(Layout.Elementwise(xg, stats, xg.Shape));
+            }
+
+            var y = Layout.Concat(1, groups);
+            if (spec.Affine)
+            {
+                var phi = y.ReduceTo(1);
+                Interact(Param(a.Path, "weight"), phi);
+                Interact(Param(a.Path, "bias"), phi);
+            }
+
+            return [y];
+        }
+
         public override IReadOnlyList<Layout> VisitConv2d(Conv2dSpec spec, NodeArgs<Layout> a) => [Conv2d(a.Path, spec, a.X)];
 
         /// <summary>A window never leaves its channel: y[.., c, o] = ∪ over the window of x[.., c, p] (no parameters).</summary>

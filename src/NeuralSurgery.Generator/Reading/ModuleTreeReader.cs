@@ -1278,6 +1278,9 @@ internal sealed class ModuleTreeReader
             case "BatchNorm1d":
                 spec = new BatchNorm1dSpec(reader.Long("num_features"), reader.Double("eps"), reader.Double("momentum"), reader.Bool("affine"), reader.Bool("track_running_stats"));
                 break;
+            case "GroupNorm":
+                spec = new GroupNormSpec(reader.Long("num_groups"), reader.Long("num_channels"), reader.Double("eps"), reader.Bool("affine"));
+                break;
             case "BatchNorm2d":
                 spec = new BatchNorm2dSpec(reader.Long("num_features"), reader.Double("eps"), reader.Double("momentum"), reader.Bool("affine"), reader.Bool("track_running_stats"));
                 break;

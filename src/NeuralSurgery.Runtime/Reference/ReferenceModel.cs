@@ -384,6 +384,8 @@ public sealed class ReferenceModel
 
         public NodeKernel VisitBatchNorm2d(BatchNorm2dSpec spec, (GraphNode Node, GraphModule? Module, string Where) a) => BatchNorm(spec, a);
 
+        public NodeKernel VisitGroupNorm(GroupNormSpec spec, (GraphNode Node, GraphModule? Module, string Where) a) => new GroupNormKernel(a.Node, a.Where, spec, Weights(a));
+
         public NodeKernel VisitConv2d(Conv2dSpec spec, (GraphNode Node, GraphModule? Module, string Where) a) => new Conv2dKernel(a.Node, a.Where, spec, Weights(a));
 
         public NodeKernel VisitPool(PoolOp op, (GraphNode Node, GraphModule? Module, string Where) a) => new PoolKernel(a.Node, a.Where, op);

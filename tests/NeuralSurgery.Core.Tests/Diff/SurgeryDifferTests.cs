@@ -1,3 +1,4 @@
+using NeuralSurgery.Graph;
 using System;
 using System.Linq;
 using NeuralSurgery.Diff;
@@ -91,6 +92,28 @@ public class SurgeryDifferTests
         var (old, @new) = Pair("[a, {name: pos, width: 2}]", "[{name: pos, width: 3}, a]");
         var plan = MakePlan(old, @new);
         Assert.Equal([1L, 2, -1, 0], Map(plan, "fc1.weight", 1));
+    }
+
+    /// <summary>obs → fc1 → unsqueeze to [B, C, 1] → GroupNorm → flatten → head.</summary>
+    private static ModelSide Grouped(NeuralSurgery.Schema.FeatureSchema schema, long channels, long groups)
+    {
+        var b = new GraphBuilder("Policy");
+        var obs = b.FeatureInput("obs", Dim.Batch, schema.FindInput("obs")!.Width);
+        var normed = b.GroupNorm("gn", b.Unsqueeze(b.Linear("fc1", obs, channels), 2), groups);
+        b.Output("logits", b.Linear("head", b.Flatten(normed, 1), schema.FindOutput("logits")!.Width));
+        return ModelSide.Trace(b.Build(), schema);
+    }
+
+    [Theory]
+    [InlineData(4, 2, 6, 3, false)] // a whole new group of two channels
+    [InlineData(4, 2, 6, 2, true)]  // groups of three: old channels share groups with new ones
+    [InlineData(4, 2, 4, 1, true)]  // the two old groups merged
+    public void A_GroupNorm_keeps_the_old_function_only_when_whole_groups_are_added(long oldChannels, long oldGroups, long newChannels, long newGroups, bool regroups)
+    {
+        var schema1 = ParseSchema(Yaml(1, "[a, b]"), 1);
+        var plan = MakePlan(Grouped(schema1, oldChannels, oldGroups), Grouped(ParseSchema(Yaml(2, "[a, b]"), 2), newChannels, newGroups));
+
+        Assert.Equal(regroups, plan.Notes.Any(n => n.Contains("GroupNorm 'gn' regroups its channels", StringComparison.Ordinal)));
     }
 
     [Fact]

@@ -73,7 +73,7 @@ internal static class TestGraphs
         // Images: Conv2d (groups, padding), BatchNorm2d, max pooling, adaptive avg pooling; 1-D pooling on the grid.
         var image = b.Reshape(x, B, 2, 2, 4);                                                   // [B, 2, 2, 4]
         var conv2d = b.Conv2d("conv2d", image, 4, 3, padding: 1, groups: 2);                   // [B, 4, 2, 4]
-        var pooled2d = b.Pool(b.BatchNorm2d("bn2d", conv2d), PoolKind.Max, [2, 2], stride: [1, 2], padding: [1, 1]); // [B, 4, 3, 3]
+        var pooled2d = b.Pool(b.GroupNorm("gn", b.BatchNorm2d("bn2d", conv2d), 2), PoolKind.Max, [2, 2], stride: [1, 2], padding: [1, 1]); // [B, 4, 3, 3]
         var adaptive = b.AdaptivePool(pooled2d, PoolKind.Avg, 2, 1);                            // [B, 4, 2, 1]
         var rows = b.AdaptivePool(b.Pool(grid, PoolKind.Avg, [2], padding: [1]), PoolKind.Max, 2); // [B, 4, 2]
         b.Output("image", b.Concat(1, b.Flatten(adaptive, 1), b.Flatten(rows, 1)));            // [B, 16]

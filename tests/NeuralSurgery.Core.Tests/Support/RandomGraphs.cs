@@ -1147,6 +1147,15 @@ public sealed class RandomGraphs
         }
 
         var spec = new BatchNorm2dSpec(x.Shape[1].Value, Affine: _rng.Next(6) != 0, TrackRunningStats: _rng.Next(6) != 0);
+
+        // A GroupNorm in its place, chosen by the side stream so the main stream draws what it always drew.
+        if (_activations.Next(3) == 0)
+        {
+            var channels = x.Shape[1].Value;
+            var groups = Enumerable.Range(1, (int)channels).Where(g => channels % g == 0).ToList();
+            return Add(_b.GroupNorm(NextName("gn"), x, groups[_activations.Next(groups.Count)], affine: spec.Affine));
+        }
+
         return Add(_b.Call(_b.Module(NextName("bn2d"), spec), x)[0]);
     }
 
@@ -1483,6 +1492,9 @@ public sealed class RandomGraphs
                         case LinearSpec l:
                             traits.Add(l.Bias ? "Linear.bias" : "Linear.nobias");
                             break;
+                        case GroupNormSpec gn:
+                            AddIf(gn.NumGroups > 1, "GroupNorm.groups");
+                            break;
                         case EmbeddingSpec { Bag: { } bag }:
                             traits.Add("EmbeddingBag." + bag.Mode + (node.Operands.Count == 2 ? ".offsets" : ".rows"));
                             AddIf(bag.IncludeLastOffset, "EmbeddingBag.include_last_offset");
@@ -1732,6 +1744,7 @@ public sealed class RandomGraphs
         LayerNormSpec n => Inv($"LayerNorm([{string.Join(", ", n.NormalizedShape)}]{(n.ElementwiseAffine ? (n.Bias ? string.Empty : ", no bias") : ", no affine")})"),
         BatchNormSpec b => Inv($"{b.Kind}({b.NumFeatures}{(b.Affine ? string.Empty : ", no affine")}{(b.TrackRunningStats ? string.Empty : ", no running stats")})"),
         Conv2dSpec c => Inv($"Conv2d({c.InChannels} -> {c.OutChannels}, k {c.KernelH}x{c.KernelW}, s {c.StrideH}x{c.StrideW}, p {c.PaddingH}x{c.PaddingW}, d {c.DilationH}x{c.DilationW}, g {c.Groups}{(c.Bias ? string.Empty : ", no bias")})"),
+        GroupNormSpec g => Inv($"GroupNorm({g.NumGroups} groups of {g.NumChannels}{(g.Affine ? string.Empty : ", no affine")})"),
         _ => spec.ToString(),
     };
 

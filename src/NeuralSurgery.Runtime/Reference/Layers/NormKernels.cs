@@ -1,49 +1,52 @@
 using System;
+using System.Linq;
 using System.Runtime.CompilerServices;
 using NeuralSurgery.Graph;
 
 namespace NeuralSurgery.Runtime.Reference.Layers;
 
 /// <summary>
-/// torch.nn.LayerNorm over the trailing normalized_shape: biased variance, eps inside the square root, optional
-/// elementwise weight and bias. Statistics in double so float32 rounding does not leak into gradient checks.
+/// Normalisation over contiguous blocks of a tensor (LayerNorm's trailing normalized_shape, GroupNorm's channels of a
+/// group with their positions): biased variance, eps inside the square root, an optional affine weight and bias
+/// indexed per element by <see cref="ParamIndex"/>. Statistics in double so float32 rounding does not leak into
+/// gradient checks.
 /// </summary>
-internal sealed class LayerNormKernel(GraphNode node, string where, LayerNormSpec spec, ModuleWeights w) : NodeKernel(node, where)
+internal abstract class BlockNormKernel(GraphNode node, string where, ModuleWeights w, double eps, bool affine, bool bias) : NodeKernel(node, where)
 {
-    private readonly int _d = (int)Product(spec);
+    /// <summary>Elements per normalised block of <paramref name="x"/>.</summary>
+    protected abstract int BlockSize(Tensor x);
+
+    /// <summary>The affine parameter of element <paramref name="i"/> of block <paramref name="block"/>.</summary>
+    protected abstract int ParamIndex(Tensor x, int block, int i);
 
     public override Tensor[] Forward(Tensor[] x, KernelContext ctx, out object? saved)
     {
-        var rows = x[0].Length / _d;
+        var d = BlockSize(x[0]);
+        var rows = x[0].Length / d;
         var y = Tensor.Zeros(x[0].ShapeArray());
         var rstd = new double[rows];
-        var weight = spec.ElementwiseAffine ? w["weight"].Data : null;
-        var bias = spec.ElementwiseAffine && spec.Bias ? w["bias"].Data : null;
+        var weight = affine ? w["weight"].Data : null;
+        var shift = affine && bias ? w["bias"].Data : null;
         for (var r = 0; r < rows; r++)
         {
-            var row = x[0].Data.AsSpan(r * _d, _d);
-            double mean = 0;
-            foreach (var v in row)
-            {
-                mean += v;
-            }
-
-            mean /= _d;
+            var row = x[0].Data.AsSpan(r * d, d);
+            var mean = Mean(row);
             double variance = 0;
             foreach (var v in row)
             {
                 variance += (v - mean) * (v - mean);
             }
 
-            variance /= _d;
-            rstd[r] = 1 / Math.Sqrt(variance + spec.Eps);
-            var dst = y.Data.AsSpan(r * _d, _d);
-            for (var i = 0; i < _d; i++)
+            variance /= d;
+            rstd[r] = 1 / Math.Sqrt(variance + eps);
+            var dst = y.Data.AsSpan(r * d, d);
+            for (var i = 0; i < d; i++)
             {
                 var v = (row[i] - mean) * rstd[r];
                 if (weight is not null)
                 {
-                    v = (v * weight[i]) + (bias?[i] ?? 0);
+                    var p = ParamIndex(x[0], r, i);
+                    v = (v * weight[p]) + (shift?[p] ?? 0);
                 }
 
                 dst[i] = (float)v;
@@ -57,63 +60,85 @@ internal sealed class LayerNormKernel(GraphNode node, string where, LayerNormSpe
     public override Tensor?[] Backward(Tensor[] x, Tensor[] y, Tensor?[] dy, object? saved, KernelContext ctx)
     {
         var rstd = (double[])saved!;
-        var rows = x[0].Length / _d;
+        var d = BlockSize(x[0]);
+        var rows = x[0].Length / d;
         var g = dy[0]!.Data;
         var dx = Tensor.Zeros(x[0].ShapeArray());
-        var weight = spec.ElementwiseAffine ? w["weight"].Data : null;
+        var weight = affine ? w["weight"].Data : null;
         var dw = weight is not null ? ctx.Gradients!.For(w.Name("weight"), w["weight"]).Data : null;
-        var db = spec.ElementwiseAffine && spec.Bias ? ctx.Gradients!.For(w.Name("bias"), w["bias"]).Data : null;
-        var xhat = new double[_d];
-        var dxhat = new double[_d];
+        var db = affine && bias ? ctx.Gradients!.For(w.Name("bias"), w["bias"]).Data : null;
+        var xhat = new double[d];
+        var dxhat = new double[d];
         for (var r = 0; r < rows; r++)
         {
-            var row = x[0].Data.AsSpan(r * _d, _d);
-            var gr = g.AsSpan(r * _d, _d);
-            double mean = 0;
-            foreach (var v in row)
-            {
-                mean += v;
-            }
-
-            mean /= _d;
+            var row = x[0].Data.AsSpan(r * d, d);
+            var gr = g.AsSpan(r * d, d);
+            var mean = Mean(row);
             double sumDxhat = 0, sumDxhatXhat = 0;
-            for (var i = 0; i < _d; i++)
+            for (var i = 0; i < d; i++)
             {
+                var p = weight is null ? 0 : ParamIndex(x[0], r, i);
                 xhat[i] = (row[i] - mean) * rstd[r];
-                dxhat[i] = gr[i] * (weight?[i] ?? 1f);
+                dxhat[i] = gr[i] * (weight?[p] ?? 1f);
                 sumDxhat += dxhat[i];
                 sumDxhatXhat += dxhat[i] * xhat[i];
                 if (dw is not null)
                 {
-                    dw[i] += (float)(gr[i] * xhat[i]);
+                    dw[p] += (float)(gr[i] * xhat[i]);
                 }
 
                 if (db is not null)
                 {
-                    db[i] += gr[i];
+                    db[p] += gr[i];
                 }
             }
 
-            var dst = dx.Data.AsSpan(r * _d, _d);
-            for (var i = 0; i < _d; i++)
+            var dst = dx.Data.AsSpan(r * d, d);
+            for (var i = 0; i < d; i++)
             {
-                dst[i] = (float)(rstd[r] * (dxhat[i] - (sumDxhat / _d) - (xhat[i] * sumDxhatXhat / _d)));
+                dst[i] = (float)(rstd[r] * (dxhat[i] - (sumDxhat / d) - (xhat[i] * sumDxhatXhat / d)));
             }
         }
 
         return [dx];
     }
 
-    private static long Product(LayerNormSpec spec)
+    private static double Mean(ReadOnlySpan<float> row)
     {
-        long p = 1;
-        foreach (var d in spec.NormalizedShape)
+        double mean = 0;
+        foreach (var v in row)
         {
-            p *= d;
+            mean += v;
         }
 
-        return p;
+        return mean / row.Length;
     }
+}
+
+/// <summary>torch.nn.LayerNorm over the trailing normalized_shape, weight and bias elementwise over it.</summary>
+internal sealed class LayerNormKernel(GraphNode node, string where, LayerNormSpec spec, ModuleWeights w)
+    : BlockNormKernel(node, where, w, spec.Eps, spec.ElementwiseAffine, spec.Bias)
+{
+    private readonly int _d = (int)spec.NormalizedShape.Aggregate(1L, (a, v) => a * v);
+
+    protected override int BlockSize(Tensor x) => _d;
+
+    protected override int ParamIndex(Tensor x, int block, int i) => i;
+}
+
+/// <summary>
+/// torch.nn.GroupNorm on [N, C, *]: statistics per sample and group of C/G consecutive channels over all their
+/// positions; weight and bias per channel.
+/// </summary>
+internal sealed class GroupNormKernel(GraphNode node, string where, GroupNormSpec spec, ModuleWeights w)
+    : BlockNormKernel(node, where, w, spec.Eps, spec.Affine, spec.Affine)
+{
+    private int Positions(Tensor x) => x.Length / x.Shape[0] / (int)spec.NumChannels;
+
+    protected override int BlockSize(Tensor x) => (int)(spec.NumChannels / spec.NumGroups) * Positions(x);
+
+    protected override int ParamIndex(Tensor x, int block, int i) =>
+        (int)((block % spec.NumGroups) * (spec.NumChannels / spec.NumGroups)) + (i / Positions(x));
 }
 
 /// <summary>
