@@ -23,16 +23,10 @@ internal static class CommonOptions
     /// <summary>The output format: the option's, or from the output's name (*.safetensors, else TorchSharp).</summary>
     public static CheckpointFormat OutputFormat(string? option, string outputPath)
     {
-        var format = option is null ? CheckpointFormats.FromPath(outputPath)
+        // A *.json safetensors output (a sharded index, not written) is refused by the file rule (CheckpointFiles.Output).
+        return option is null ? CheckpointFormats.FromPath(outputPath)
             : CheckpointFormats.TryParse(option, out var parsed) ? parsed
             : throw new CliException($"--format '{option}': expected torchsharp or safetensors");
-        if (format == CheckpointFormat.Safetensors && CheckpointFormats.IsIndexPath(outputPath))
-        {
-            // *.json reads as a sharded index, which the writers do not produce.
-            throw new CliException($"{outputPath}: a safetensors output named *.json would be a sharded index, which surgery does not write; name it *.safetensors");
-        }
-
-        return format;
     }
 
     /// <summary>

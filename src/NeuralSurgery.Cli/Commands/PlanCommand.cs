@@ -60,11 +60,6 @@ internal static class PlanCommand
                 ModuleRenames = ParseRenames(parse.GetValue(renames) ?? []),
             };
             var outPath = parse.GetValue(output);
-            if (outPath is not null && !outPath.EndsWith(".json", StringComparison.OrdinalIgnoreCase))
-            {
-                // A plan written over a checkpoint by a slip of the keyboard would lose the weights.
-                throw new CliException($"--out {outPath}: a plan is written to a *.json file");
-            }
 
             var torchSharpPath = parse.GetValue(torchSharp);
             var fromPath = CommonOptions.Required(parse.GetValue(from), "--from");
@@ -78,6 +73,11 @@ internal static class PlanCommand
             }
 
             CommonOptions.Check(files, parse.GetValue(force));
+            if (outPath is not null && !outPath.EndsWith(".json", StringComparison.OrdinalIgnoreCase))
+            {
+                // A plan written over a checkpoint by a slip of the keyboard would lose the weights.
+                throw new CliException($"--out {outPath}: a plan is written to a *.json file");
+            }
             var oldSide = ModelOptions.Side(fromPath, parse.GetValue(fromSchema), parse.GetValue(fromClass), torchSharpPath, console, cancellation);
             var newSide = ModelOptions.Side(toPath, parse.GetValue(toSchema), parse.GetValue(toClass), torchSharpPath, console, cancellation);
             var plan = SurgeryDiffer.Diff(oldSide, newSide, options);

@@ -20,7 +20,7 @@ public sealed class CommandFiles
     {
         ArgumentNullException.ThrowIfNull(role);
         ArgumentNullException.ThrowIfNull(path);
-        _inputs.Add(new Entry(role, path, true));
+        _inputs.Add(new Entry(role, path, true, null));
         return this;
     }
 
@@ -39,11 +39,18 @@ public sealed class CommandFiles
     /// A file the operation writes (or deletes). <paramref name="replaces"/> false for a file that goes with another
     /// output (a metadata sidecar): it is never an input or another output, but does not need overwrite.
     /// </summary>
-    public CommandFiles Output(string role, string path, bool replaces = true)
+    public CommandFiles Output(string role, string path, bool replaces = true) => Output(role, path, replaces, null);
+
+    /// <summary>
+    /// An output the operation cannot write (<paramref name="problem"/> says why, e.g. a name it cannot write in
+    /// that format); refused by <see cref="Check"/> after the identity checks, so that an input given as the output
+    /// is reported as such first.
+    /// </summary>
+    public CommandFiles Output(string role, string path, bool replaces, string? problem)
     {
         ArgumentNullException.ThrowIfNull(role);
         ArgumentNullException.ThrowIfNull(path);
-        _outputs.Add(new Entry(role, path, replaces));
+        _outputs.Add(new Entry(role, path, replaces, problem));
         return this;
     }
 
@@ -90,6 +97,11 @@ public sealed class CommandFiles
 
         foreach (var output in _outputs)
         {
+            if (output.Problem is not null)
+            {
+                throw new IOException($"{output}: {output.Problem}");
+            }
+
             var kind = InputFile.KindOf(output.Path);
             if (kind is not (FileKind.Missing or FileKind.Regular))
             {
@@ -109,7 +121,7 @@ public sealed class CommandFiles
         }
     }
 
-    private sealed record Entry(string Role, string Path, bool Replaces)
+    private sealed record Entry(string Role, string Path, bool Replaces, string? Problem)
     {
         public override string ToString() => Role.Length == 0 ? Path : $"{Role} {Path}";
     }

@@ -16,12 +16,16 @@ public static class CheckpointFiles
 
     /// <summary>
     /// The checkpoint <paramref name="path"/> and, for TorchSharp's format, its metadata sidecar, which the writer
-    /// creates or deletes: neither may be an input or another output.
+    /// creates or deletes: neither may be an input or another output. A safetensors path named *.json (a sharded
+    /// index, which the writer refuses) is refused by the check.
     /// </summary>
     public static CommandFiles Output(this CommandFiles files, string role, string path, CheckpointFormat format)
     {
         ArgumentNullException.ThrowIfNull(files);
-        files.Output(role, path);
+        ArgumentNullException.ThrowIfNull(path);
+        files.Output(role, path, replaces: true, format == CheckpointFormat.Safetensors && CheckpointFormats.IsIndexPath(path)
+            ? "a safetensors output named *.json would be a sharded index, which is not written; name it *.safetensors"
+            : null);
         if (format == CheckpointFormat.TorchSharp)
         {
             files.Output(role + " (metadata sidecar)", MetadataSidecar.PathFor(path), replaces: false);
