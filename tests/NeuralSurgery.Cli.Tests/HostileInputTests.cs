@@ -1,6 +1,5 @@
 using System;
 using System.Collections.Generic;
-using System.Diagnostics;
 using System.IO;
 using System.Linq;
 using System.Security.Cryptography;
@@ -9,6 +8,7 @@ using NeuralSurgery.Graph;
 using NeuralSurgery.Json;
 using NeuralSurgery.Runtime.Checkpoints;
 using NeuralSurgery.Runtime.Reference;
+using NeuralSurgery.Tests.Support;
 
 namespace NeuralSurgery.Cli.Tests;
 
@@ -113,7 +113,7 @@ public sealed class HostileInputTests : IDisposable
         var symlink = _h.PathOf("alias-" + Path.GetFileName(path));
         File.CreateSymbolicLink(symlink, path);
         var hardLink = _h.PathOf("hard-" + Path.GetFileName(path));
-        Shell("ln", path, hardLink);
+        ExternalTools.HardLink(path, hardLink);
         var dotted = Path.Combine(_h.Dir, "sub", "..", Path.GetFileName(path));
         Directory.CreateDirectory(_h.PathOf("sub"));
         var before = Snapshot();
@@ -423,26 +423,7 @@ public sealed class HostileInputTests : IDisposable
         _h.Write(index, "{\"metadata\": {}, \"weight_map\": {" + map + "}}");
     }
 
-    private string MakeFifo(string name)
-    {
-        var path = _h.PathOf(name);
-        Shell("mkfifo", path);
-        return path;
-    }
-
-    private static void Shell(string program, params string[] args)
-    {
-        var start = new ProcessStartInfo(program) { UseShellExecute = false, RedirectStandardError = true };
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        using var process = Process.Start(start)!;
-        var error = process.StandardError.ReadToEnd();
-        process.WaitForExit();
-        Assert.True(process.ExitCode == 0, $"{program} {string.Join(' ', args)}: {error}");
-    }
+    private string MakeFifo(string name) => ExternalTools.MakeFifo(_h.PathOf(name));
 
     /// <summary>Runs the tool in-process with a deadline; if it hangs on <paramref name="fifo"/>, a writer releases it and the test fails.</summary>
     private static CliResult RunWithin(string[] args, string fifo)
