@@ -4,26 +4,11 @@ using System.Runtime.InteropServices;
 
 namespace NeuralSurgery.IO;
 
-/// <summary>A file's kind and identity (device and inode) as the file system reports them, links followed.</summary>
-internal readonly struct FileStat
-{
-    public FileStat(FileKind kind, ulong device, ulong inode, bool hasIdentity)
-    {
-        Kind = kind;
-        Device = device;
-        Inode = inode;
-        HasIdentity = hasIdentity;
-    }
-
-    public FileKind Kind { get; }
-
-    public ulong Device { get; }
-
-    public ulong Inode { get; }
-
-    /// <summary>False where the platform gave no device and inode (then paths are compared instead).</summary>
-    public bool HasIdentity { get; }
-}
+/// <summary>
+/// A file's kind and identity (device and inode) as the file system reports them, links followed;
+/// <paramref name="HasIdentity"/> false where the platform gave none (then paths are compared instead).
+/// </summary>
+internal readonly record struct FileStat(FileKind Kind, ulong Device, ulong Inode, bool HasIdentity);
 
 /// <summary>
 /// stat for paths. .NET has no public API for a file's type (a FIFO looks like an empty regular file) or its inode,
@@ -55,7 +40,7 @@ internal static class NativeStat
         }
 
         var kind = Directory.Exists(full) ? FileKind.Directory : File.Exists(full) ? FileKind.Regular : FileKind.Missing;
-        return new FileStat(kind, 0, 0, hasIdentity: false);
+        return new FileStat(kind, 0, 0, HasIdentity: false);
     }
 
     private static FileStat? TryStatx(string fullPath)
@@ -78,7 +63,7 @@ internal static class NativeStat
             var errno = Marshal.GetLastPInvokeError();
             if (errno is ENOENT or ENOTDIR)
             {
-                return new FileStat(FileKind.Missing, 0, 0, hasIdentity: false);
+                return new FileStat(FileKind.Missing, 0, 0, HasIdentity: false);
             }
 
             if (errno == ENOSYS)
@@ -109,7 +94,7 @@ internal static class NativeStat
         };
         var inode = BitConverter.ToUInt64(buffer, 32);
         var device = ((ulong)BitConverter.ToUInt32(buffer, 136) << 32) | BitConverter.ToUInt32(buffer, 140);
-        return new FileStat(kind, device, inode, hasIdentity: (mask & StatxIno) != 0);
+        return new FileStat(kind, device, inode, HasIdentity: (mask & StatxIno) != 0);
     }
 
     [DllImport("libc", EntryPoint = "statx", SetLastError = true)]
