@@ -378,6 +378,20 @@ public sealed class HostileInputTests : IDisposable
         Assert.DoesNotContain('\u0007', inspect.Out);
         Assert.Contains("fc\\x1B[2J\\x1B]0;pwned\\x07", inspect.Out);
 
+        // --json stays valid JSON that holds the name exactly (the JSON writer escapes it, not the terminal filter).
+        var odd = hostile + "\u0085\u202E";
+        var jsonDict = new StateDict();
+        jsonDict.Add(odd, new float[] { 1 }, 1);
+        var jsonCheckpoint = _h.PathOf("escape-json.safetensors");
+        jsonDict.Save(jsonCheckpoint);
+        var json = CliHarness.Run("inspect", jsonCheckpoint, "--json");
+        CliHarness.AssertOk(json);
+        Assert.DoesNotContain('\u001b', json.Out);
+        using (var doc = System.Text.Json.JsonDocument.Parse(json.Out))
+        {
+            Assert.Equal(odd, doc.RootElement.GetProperty("tensors")[0].GetProperty("name").GetString());
+        }
+
         // A data file with an unknown tensor of that name: the error names it, escaped.
         var data = StateDict.Load(_inputs["data"]);
         data.Add(hostile, new float[] { 0 }, 1);
