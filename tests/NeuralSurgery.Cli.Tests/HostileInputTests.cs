@@ -21,6 +21,7 @@ public sealed class HostileInputTests : IDisposable
 {
     private readonly CliHarness _h = new();
     private readonly Dictionary<string, string> _inputs = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _fifos = new(StringComparer.Ordinal);
 
     public HostileInputTests()
     {
@@ -437,7 +438,12 @@ public sealed class HostileInputTests : IDisposable
         _h.Write(index, "{\"metadata\": {}, \"weight_map\": {" + map + "}}");
     }
 
-    private string MakeFifo(string name) => ExternalTools.MakeFifo(_h.PathOf(name));
+    private string MakeFifo(string name)
+    {
+        var path = ExternalTools.MakeFifo(_h.PathOf(name));
+        _fifos.Add(path);
+        return path;
+    }
 
     /// <summary>Runs the tool in-process with a deadline; if it hangs on <paramref name="fifo"/>, a writer releases it and the test fails.</summary>
     private static CliResult RunWithin(string[] args, string fifo)
@@ -455,14 +461,14 @@ public sealed class HostileInputTests : IDisposable
         return run.Result;
     }
 
-    /// <summary>Every regular file under the folder (links followed) with its SHA-256.</summary>
+    /// <summary>Every file under the folder but links and the FIFOs made here (reading one would block), with its SHA-256.</summary>
     private Dictionary<string, string> Snapshot()
     {
         var hashes = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var file in Directory.EnumerateFiles(_h.Dir, "*", SearchOption.AllDirectories))
         {
             var info = new FileInfo(file);
-            if (info.LinkTarget is null && info.Length < 1 << 20 && NeuralSurgery.IO.InputFile.KindOf(file) == NeuralSurgery.IO.FileKind.Regular)
+            if (info.LinkTarget is null && !_fifos.Contains(file))
             {
                 hashes[file] = Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(file)));
             }
