@@ -60,7 +60,6 @@ internal static class PlanCommand
                 ModuleRenames = ParseRenames(parse.GetValue(renames) ?? []),
             };
             var outPath = parse.GetValue(output);
-
             var torchSharpPath = parse.GetValue(torchSharp);
             var fromPath = CommonOptions.Required(parse.GetValue(from), "--from");
             var toPath = CommonOptions.Required(parse.GetValue(to), "--to");
@@ -78,6 +77,7 @@ internal static class PlanCommand
                 // A plan written over a checkpoint by a slip of the keyboard would lose the weights.
                 throw new CliException($"--out {outPath}: a plan is written to a *.json file");
             }
+
             var oldSide = ModelOptions.Side(fromPath, parse.GetValue(fromSchema), parse.GetValue(fromClass), torchSharpPath, console, cancellation);
             var newSide = ModelOptions.Side(toPath, parse.GetValue(toSchema), parse.GetValue(toClass), torchSharpPath, console, cancellation);
             var plan = SurgeryDiffer.Diff(oldSide, newSide, options);

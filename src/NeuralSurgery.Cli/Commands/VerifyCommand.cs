@@ -131,6 +131,8 @@ internal static class VerifyCommand
     /// <summary>eq. 1 by the models' own forward, in the training project's assembly with its TorchSharp.</summary>
     private static int InTorchSharp(CliConsole console, string dll, string oldClass, string oldPath, string newClass, string newPath, int samples, int seed, double tolerance, bool json)
     {
+        // TorchSharp's Module.load opens the checkpoints itself: the file rule's input check comes first.
+        new NeuralSurgery.IO.CommandFiles().Input("--old-checkpoint", oldPath).Input("--new-checkpoint", newPath).Check(overwrite: false);
         var context = ModelAssemblyContext.Open(dll);
         var verify = context.BridgeMethod("VerificationEntryPoint", "VerifyCheckpoints");
         string report;
