@@ -77,21 +77,30 @@ public static class InputFile
     }
 
     /// <summary>
-    /// The file as strict UTF-8 text (a leading byte order mark skipped): invalid bytes are refused with the file
-    /// and byte offset rather than replaced, since a replaced byte would rename a tensor or a feature silently.
+    /// The file as strict text: UTF-8, or UTF-16/UTF-32 when a byte order mark says so (as File.ReadAllText reads
+    /// them). Invalid bytes are refused with the file and byte offset rather than replaced, since a replaced byte
+    /// would rename a tensor or a feature silently.
     /// </summary>
     public static string ReadAllText(string path, string what = "file")
     {
         var bytes = ReadAllBytes(path, MaxWholeFile, what);
-        var start = bytes.Length >= 3 && bytes[0] == 0xEF && bytes[1] == 0xBB && bytes[2] == 0xBF ? 3 : 0;
+        var (encoding, start) = bytes switch
+        {
+            [0xEF, 0xBB, 0xBF, ..] => ((Encoding)StrictUtf8, 3),
+            [0xFF, 0xFE, 0x00, 0x00, ..] => (new UTF32Encoding(bigEndian: false, byteOrderMark: false, throwOnInvalidCharacters: true), 4),
+            [0x00, 0x00, 0xFE, 0xFF, ..] => (new UTF32Encoding(bigEndian: true, byteOrderMark: false, throwOnInvalidCharacters: true), 4),
+            [0xFF, 0xFE, ..] => (new UnicodeEncoding(bigEndian: false, byteOrderMark: false, throwOnInvalidBytes: true), 2),
+            [0xFE, 0xFF, ..] => (new UnicodeEncoding(bigEndian: true, byteOrderMark: false, throwOnInvalidBytes: true), 2),
+            _ => (StrictUtf8, 0),
+        };
         try
         {
-            return StrictUtf8.GetString(bytes, start, bytes.Length - start);
+            return encoding.GetString(bytes, start, bytes.Length - start);
         }
         catch (DecoderFallbackException ex)
         {
             var at = ex.Index >= 0 ? $" at byte {start + ex.Index}" : string.Empty;
-            throw new IOException($"{path}: the {what} is not valid UTF-8{at}; expected UTF-8 text", ex);
+            throw new IOException($"{path}: the {what} is not valid {(encoding is UTF8Encoding ? "UTF-8" : encoding.WebName)}{at}; expected UTF-8 text", ex);
         }
     }
 

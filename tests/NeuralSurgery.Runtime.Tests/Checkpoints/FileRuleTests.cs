@@ -41,6 +41,8 @@ public sealed class FileRuleTests : IDisposable
         Assert.Contains(bad, ex.Message, StringComparison.Ordinal);
         Assert.Contains("not valid UTF-8 at byte 1", ex.Message, StringComparison.Ordinal);
         Assert.Equal("{}", InputFile.ReadAllText(_folder.Write("bom.json", [0xEF, 0xBB, 0xBF, (byte)'{', (byte)'}'])));
+        Assert.Equal("{}", InputFile.ReadAllText(_folder.Write("utf16.json", [0xFF, 0xFE, (byte)'{', 0, (byte)'}', 0])));
+        Assert.Contains("not valid utf-16", Assert.Throws<IOException>(() => InputFile.ReadAllText(_folder.Write("lone.json", [0xFF, 0xFE, 0x00, 0xD8]))).Message, StringComparison.Ordinal);
     }
 
     [Fact]
