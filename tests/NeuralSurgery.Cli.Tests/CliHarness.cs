@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Diagnostics;
 using System.IO;
 using System.Linq;
 using NeuralSurgery.Graph;
@@ -37,6 +38,35 @@ public sealed class CliHarness : IDisposable
         using var stderr = new StringWriter();
         var code = Program.Run(args, stdout, stderr);
         return new CliResult(code, stdout.ToString().ReplaceLineEndings("\n"), stderr.ToString().ReplaceLineEndings("\n"));
+    }
+
+    /// <summary>
+    /// The built tool as its own process, as a user runs it (stdout redirected, so plain progress lines), in
+    /// <paramref name="workingDirectory"/> (null: this process's) so that relative paths mean what they mean to a user.
+    /// </summary>
+    public static CliResult Exec(string? workingDirectory, params string[] args)
+    {
+        // The tool's assembly is copied beside the tests (project reference), with its runtimeconfig and deps.
+        var tool = Path.Combine(AppContext.BaseDirectory, "surgery.dll");
+        Assert.True(File.Exists(tool), $"{tool} is missing");
+        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = workingDirectory ?? string.Empty,
+        };
+        start.ArgumentList.Add(tool);
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        Assert.True(process.WaitForExit(120_000), "the tool did not finish in two minutes");
+        return new CliResult(process.ExitCode, stdout.Result.ReplaceLineEndings("\n"), stderr.Result.ReplaceLineEndings("\n"));
     }
 
     /// <summary>A user error: exit 1 and exactly one line on stderr, which holds every fragment given.</summary>

@@ -1,5 +1,4 @@
 using System;
-using System.Diagnostics;
 using System.IO;
 using NeuralSurgery.Runtime.Checkpoints;
 
@@ -12,29 +11,7 @@ public sealed class ProcessTests : IDisposable
 
     public void Dispose() => _h.Dispose();
 
-    private static CliResult Exec(params string[] args)
-    {
-        // The tool's assembly is copied beside the tests (project reference), with its runtimeconfig and deps.
-        var tool = Path.Combine(AppContext.BaseDirectory, "surgery.dll");
-        Assert.True(File.Exists(tool), $"{tool} is missing");
-        var start = new ProcessStartInfo(Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        start.ArgumentList.Add(tool);
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        Assert.True(process.WaitForExit(120_000), "the tool did not finish in two minutes");
-        return new CliResult(process.ExitCode, stdout.Result.ReplaceLineEndings("\n"), stderr.Result.ReplaceLineEndings("\n"));
-    }
+    private static CliResult Exec(params string[] args) => CliHarness.Exec(null, args);
 
     [Fact]
     public void Version_and_plan_and_apply_run_as_a_process()

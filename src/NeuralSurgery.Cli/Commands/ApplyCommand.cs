@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.IO;
 using NeuralSurgery.Cli.Infrastructure;
+using NeuralSurgery.IO;
 using NeuralSurgery.Json;
 using NeuralSurgery.Runtime.Checkpoints;
 using NeuralSurgery.Runtime.Execution;
@@ -31,8 +32,9 @@ internal static class ApplyCommand
             var overwrite = parse.GetValue(force);
             var quiet = parse.GetValue(json);
             var chosen = CommonOptions.OutputFormat(parse.GetValue(format), outPath);
-            var plan = PlanJson.Read(File.ReadAllText(planPath), planPath);
-            CommonOptions.CheckOutput(outPath, overwrite);
+            using var reader = CheckpointReader.Open(inPath);
+            CommonOptions.Check(new CommandFiles().Input("--plan", planPath).Input("--in", reader).Output("--out", outPath, chosen), overwrite);
+            var plan = PlanJson.Read(InputFile.ReadAllText(planPath, "plan"), planPath);
             var options = new ApplyOptions
             {
                 Seed = parse.GetValue(seed),
@@ -41,7 +43,7 @@ internal static class ApplyCommand
                 Cancellation = cancellation,
             };
             ProgressDisplay.Run(console, "apply", quiet, update =>
-                PlanExecutor.Apply(plan, inPath, outPath, options with
+                PlanExecutor.Apply(plan, reader, outPath, options with
                 {
                     Progress = new SyncProgress<CheckpointProgress>(p => update(p.TensorsDone, p.TensorCount, p.BytesDone, p.BytesTotal)),
                 }));

@@ -1,7 +1,7 @@
 using System;
 using System.CommandLine;
-using System.IO;
 using NeuralSurgery.Cli.Infrastructure;
+using NeuralSurgery.IO;
 using NeuralSurgery.Runtime.Checkpoints;
 
 namespace NeuralSurgery.Cli.Commands;
@@ -23,26 +23,29 @@ internal static class CommonOptions
     /// <summary>The output format: the option's, or from the output's name (*.safetensors, else TorchSharp).</summary>
     public static CheckpointFormat OutputFormat(string? option, string outputPath)
     {
-        if (option is null)
-        {
-            return CheckpointFormats.FromPath(outputPath);
-        }
-
-        return CheckpointFormats.TryParse(option, out var format)
-            ? format
+        // A *.json safetensors output (a sharded index, not written) is refused by the file rule (CheckpointFiles.Output).
+        return option is null ? CheckpointFormats.FromPath(outputPath)
+            : CheckpointFormats.TryParse(option, out var parsed) ? parsed
             : throw new CliException($"--format '{option}': expected torchsharp or safetensors");
     }
 
     /// <summary>
-    /// Refuses an existing output before any work starts (the writers refuse it too, but only after reading the
-    /// input); the message says how to replace it.
+    /// The one rule for every command's files (<see cref="CommandFiles.Check"/>), before any work starts: inputs are
+    /// regular files; an output is never an input or another output, with or without --force; an existing output
+    /// is replaced only with --force.
     /// </summary>
-    public static void CheckOutput(string outputPath, bool force)
+    public static void Check(CommandFiles files, bool force)
     {
-        if (!force && (File.Exists(outputPath) || Directory.Exists(outputPath)))
-        {
-            throw new CliException($"{outputPath}: the output already exists; pass --force to replace it");
-        }
+        ArgumentNullException.ThrowIfNull(files);
+        files.Check(force, "--force");
+    }
+
+    /// <summary>A checkpoint input: every file reading it opens (the file or index, the shards, a metadata sidecar).</summary>
+    public static CommandFiles CheckpointInput(this CommandFiles files, string option, string path)
+    {
+        ArgumentNullException.ThrowIfNull(files);
+        using var reader = CheckpointReader.Open(path);
+        return files.Input(option, reader);
     }
 
     public static string Required(string? value, string name) =>

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.IO;
 using NeuralSurgery.Cli.Infrastructure;
+using NeuralSurgery.IO;
 using NeuralSurgery.Runtime.Checkpoints;
 
 namespace NeuralSurgery.Cli.Commands;
@@ -26,9 +27,10 @@ internal static class ConvertCommand
             var overwrite = parse.GetValue(force);
             var quiet = parse.GetValue(json);
             var chosen = CommonOptions.OutputFormat(parse.GetValue(format), outPath);
-            CommonOptions.CheckOutput(outPath, overwrite);
+            using var reader = CheckpointReader.Open(inPath);
+            CommonOptions.Check(new CommandFiles().Input("in", reader).Output("out", outPath, chosen), overwrite);
             ProgressDisplay.Run(console, "convert", quiet, update =>
-                CheckpointConverter.Convert(inPath, outPath, chosen, overwrite, inputFormat: null,
+                CheckpointConverter.Copy(reader, outPath, chosen, overwrite,
                     new SyncProgress<CheckpointProgress>(p => update(p.TensorsDone, p.TensorCount, p.BytesDone, p.BytesTotal))));
 
             var bytes = new FileInfo(outPath).Length;

@@ -3,6 +3,7 @@ using System.Threading;
 using NeuralSurgery.Cli.Infrastructure;
 using NeuralSurgery.Cli.Models;
 using NeuralSurgery.Diff;
+using NeuralSurgery.IO;
 using NeuralSurgery.Schema;
 
 namespace NeuralSurgery.Cli.Commands;
@@ -34,6 +35,33 @@ internal static class ModelOptions
         Description = $"{which}'s feature schema (*.features.yaml); without it features are named f0, f1, ... per input.",
         HelpName = "s.features.yaml",
     };
+
+    /// <summary>The files a model option reads: the source or graph, its schema, and an explicit TorchSharp.dll.</summary>
+    public static CommandFiles ModelInputs(this CommandFiles files, string modelOption, string modelPath, string schemaOption, string? schemaPath, string? torchSharp)
+    {
+        RequireModelPath(modelPath);
+        files.Input(modelOption, modelPath);
+        if (schemaPath is not null)
+        {
+            files.Input(schemaOption, schemaPath);
+        }
+
+        if (torchSharp is not null)
+        {
+            files.Input("--torchsharp", torchSharp);
+        }
+
+        return files;
+    }
+
+    /// <summary>Refuses a model path that is neither C# source nor graph JSON, before anything is read.</summary>
+    public static void RequireModelPath(string path)
+    {
+        if (!ModelSourceLoader.IsSource(path) && !path.EndsWith(".json", System.StringComparison.OrdinalIgnoreCase))
+        {
+            throw new CliException($"{path}: expected C# model source (*.cs) or a graph JSON file (*.graph.json or *.json)");
+        }
+    }
 
     /// <summary>
     /// Reads a model the way every command does: C# source through the generator's model reader, else graph JSON;

@@ -1,6 +1,8 @@
 using System.CommandLine;
 using System.IO;
 using NeuralSurgery.Cli.Infrastructure;
+using NeuralSurgery.IO;
+using NeuralSurgery.Runtime.Checkpoints;
 using NeuralSurgery.Runtime.Tuning;
 
 namespace NeuralSurgery.Cli.Commands;
@@ -33,7 +35,7 @@ internal static class PatchCommand
             var b = CommonOptions.Required(parse.GetValue(basePath), "--base");
             var t = CommonOptions.Required(parse.GetValue(tuned), "--tuned");
             var o = CommonOptions.Required(parse.GetValue(output), "--out");
-            CommonOptions.CheckOutput(o, parse.GetValue(force));
+            CommonOptions.Check(new CommandFiles().CheckpointInput("--base", b).CheckpointInput("--tuned", t).Output("--out", o), parse.GetValue(force));
             var patch = SparsePatch.Create(b, t, o, parse.GetValue(force));
             Summary(console, parse.GetValue(json), "created", o, patch, new FileInfo(t).Length);
             return System.Threading.Tasks.Task.FromResult(ExitCodes.Ok);
@@ -58,8 +60,9 @@ internal static class PatchCommand
             var b = CommonOptions.Required(parse.GetValue(basePath), "--base");
             var p = CommonOptions.Required(parse.GetValue(patchPath), "--patch");
             var o = CommonOptions.Required(parse.GetValue(output), "--out");
-            CommonOptions.CheckOutput(o, parse.GetValue(force));
-            var patch = SparsePatch.Apply(b, p, o, CommonOptions.OutputFormat(parse.GetValue(format), o), parse.GetValue(force));
+            var chosen = CommonOptions.OutputFormat(parse.GetValue(format), o);
+            CommonOptions.Check(new CommandFiles().CheckpointInput("--base", b).Input("--patch", p).Output("--out", o, chosen), parse.GetValue(force));
+            var patch = SparsePatch.Apply(b, p, o, chosen, parse.GetValue(force));
             Summary(console, parse.GetValue(json), "applied", p, patch, new FileInfo(o).Length);
             return System.Threading.Tasks.Task.FromResult(ExitCodes.Ok);
         });

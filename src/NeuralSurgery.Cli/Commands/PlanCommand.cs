@@ -1,7 +1,6 @@
 using System;
 using System.Collections.Generic;
 using System.CommandLine;
-using System.IO;
 using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
@@ -10,6 +9,7 @@ using NeuralSurgery.Cli.Models;
 using NeuralSurgery.Collections;
 using NeuralSurgery.Diff;
 using NeuralSurgery.Graph;
+using NeuralSurgery.IO;
 using NeuralSurgery.Json;
 using NeuralSurgery.Plan;
 using NeuralSurgery.Schema;
@@ -31,7 +31,8 @@ internal static class PlanCommand
         var torchSharp = ModelOptions.TorchSharp();
         var fromSchema = new Option<string?>("--from-schema") { Description = "The old model's feature schema (*.features.yaml).", HelpName = "a.features.yaml" };
         var toSchema = new Option<string?>("--to-schema") { Description = "The new model's feature schema (*.features.yaml).", HelpName = "b.features.yaml" };
-        var output = new Option<string?>("--out") { Description = "Write the plan JSON to this file (*.json; replaced atomically).", HelpName = "plan.json" };
+        var output = new Option<string?>("--out") { Description = "Write the plan JSON to this file (*.json; written atomically, an existing file only with --force).", HelpName = "plan.json" };
+        var force = CommonOptions.Force();
         var bias = new Option<double>("--new-output-bias") { Description = "Bias of new output-head rows (their weights are zero); very negative keeps a softmax head's old probabilities.", HelpName = "X" };
         var renames = new Option<string[]>("--rename")
         {
@@ -42,29 +43,49 @@ internal static class PlanCommand
         var json = CommonOptions.Json("the plan");
         var command = new Command("plan", "Diff two model versions into a surgery plan: per tensor what is copied and how the rest is initialised.")
         {
-            from, to, fromSchema, toSchema, fromClass, toClass, torchSharp, output, bias, renames, json,
+            from, to, fromSchema, toSchema, fromClass, toClass, torchSharp, output, force, bias, renames, json,
         };
         command.SetAction((parse, cancellation) =>
         {
+            var newBias = parse.GetValue(bias);
+            if (!double.IsFinite(newBias))
+            {
+                // The plan JSON holds finite numbers only; a very negative finite bias does what -Infinity would.
+                throw new CliException($"--new-output-bias {Format.Number(newBias)}: expected a finite number (e.g. -1e4)");
+            }
+
             var options = new PlanOptions
             {
-                NewOutputBias = parse.GetValue(bias),
+                NewOutputBias = newBias,
                 ModuleRenames = ParseRenames(parse.GetValue(renames) ?? []),
             };
             var outPath = parse.GetValue(output);
+            var torchSharpPath = parse.GetValue(torchSharp);
+            var fromPath = CommonOptions.Required(parse.GetValue(from), "--from");
+            var toPath = CommonOptions.Required(parse.GetValue(to), "--to");
+            var files = new CommandFiles()
+                .ModelInputs("--from", fromPath, "--from-schema", parse.GetValue(fromSchema), torchSharpPath)
+                .ModelInputs("--to", toPath, "--to-schema", parse.GetValue(toSchema), null);
+            if (outPath is not null)
+            {
+                files.Output("--out", outPath);
+            }
+
+            CommonOptions.Check(files, parse.GetValue(force));
             if (outPath is not null && !outPath.EndsWith(".json", StringComparison.OrdinalIgnoreCase))
             {
                 // A plan written over a checkpoint by a slip of the keyboard would lose the weights.
                 throw new CliException($"--out {outPath}: a plan is written to a *.json file");
             }
 
-            var torchSharpPath = parse.GetValue(torchSharp);
-            var oldSide = ModelOptions.Side(CommonOptions.Required(parse.GetValue(from), "--from"), parse.GetValue(fromSchema), parse.GetValue(fromClass), torchSharpPath, console, cancellation);
-            var newSide = ModelOptions.Side(CommonOptions.Required(parse.GetValue(to), "--to"), parse.GetValue(toSchema), parse.GetValue(toClass), torchSharpPath, console, cancellation);
+            var oldSide = ModelOptions.Side(fromPath, parse.GetValue(fromSchema), parse.GetValue(fromClass), torchSharpPath, console, cancellation);
+            var newSide = ModelOptions.Side(toPath, parse.GetValue(toSchema), parse.GetValue(toClass), torchSharpPath, console, cancellation);
             var plan = SurgeryDiffer.Diff(oldSide, newSide, options);
             if (outPath is not null)
             {
-                AtomicFile.WriteAllBytes(outPath, PlanJson.WriteUtf8(plan));
+                using var batch = new OutputBatch();
+                batch.WriteAllBytes(outPath, PlanJson.WriteUtf8(plan), parse.GetValue(force));
+                batch.Commit();
             }
 
             if (parse.GetValue(json))
@@ -105,12 +126,8 @@ internal static class PlanCommand
     /// <summary>A graph JSON file (C# sources go through <see cref="ModelSourceLoader"/>).</summary>
     internal static ModelGraph ReadGraph(string path)
     {
-        if (!path.EndsWith(".json", StringComparison.OrdinalIgnoreCase))
-        {
-            throw new CliException($"{path}: expected C# model source (*.cs) or a graph JSON file (*.graph.json or *.json)");
-        }
-
-        return GraphJson.Read(File.ReadAllText(path), path);
+        ModelOptions.RequireModelPath(path);
+        return GraphJson.Read(InputFile.ReadAllText(path, "graph"), path);
     }
 
     private static void WriteText(CliConsole console, SurgeryPlan plan, ModelSide newSide)

@@ -6,6 +6,7 @@ using System.Linq;
 using System.Threading.Tasks;
 using NeuralSurgery.Cli.Infrastructure;
 using NeuralSurgery.Diff;
+using NeuralSurgery.IO;
 using NeuralSurgery.Json;
 using NeuralSurgery.Runtime.Checkpoints;
 using NeuralSurgery.Runtime.Reference;
@@ -85,14 +86,25 @@ internal static class TuneCommand
             var quiet = parse.GetValue(json);
             var chosen = Methods[CommonOptions.Required(parse.GetValue(method), "--method")];
             var outFormat = CommonOptions.OutputFormat(parse.GetValue(format), outPath);
-            CommonOptions.CheckOutput(outPath, overwrite);
-            if (patchPath is not null)
+            var modelPath = CommonOptions.Required(parse.GetValue(model), "--model");
+            var files = new CommandFiles()
+                .ModelInputs("--model", modelPath, "--schema", parse.GetValue(schema), parse.GetValue(torchSharp))
+                .CheckpointInput("--checkpoint", checkpointPath)
+                .CheckpointInput("--data", dataPath)
+                .Output("--out", outPath, outFormat);
+            if (parse.GetValue(onlyInitialised) is { } planInput)
             {
-                CommonOptions.CheckOutput(patchPath, overwrite);
+                files.Input("--only-initialised-by", planInput);
             }
 
+            if (patchPath is not null)
+            {
+                files.Output("--patch", patchPath);
+            }
+
+            CommonOptions.Check(files, overwrite);
             var options = Options(parse, chosen, n, lambda, epochs, batch, lr, optimizer, seed, kStart, kEvery, alpha, eta);
-            var side = ModelOptions.Side(CommonOptions.Required(parse.GetValue(model), "--model"), parse.GetValue(schema), parse.GetValue(modelClass), parse.GetValue(torchSharp), console, cancellation);
+            var side = ModelOptions.Side(modelPath, parse.GetValue(schema), parse.GetValue(modelClass), parse.GetValue(torchSharp), console, cancellation);
             var graph = side.Graph;
             var outputName = Output(side, parse.GetValue(target));
             var source = StateDict.Load(checkpointPath);
@@ -137,11 +149,19 @@ internal static class TuneCommand
                 }
             });
 
-            SparseTuner.WriteBack(source, reference).Save(outPath, outFormat, overwrite);
+            // Both outputs appear together or not at all: each is written to a temporary file, then all are renamed.
             SparsePatch? written = null;
-            if (patchPath is not null)
+            using (var outputs = new OutputBatch())
             {
-                written = SparsePatch.Create(checkpointPath, outPath, patchPath, overwrite);
+                var tuned = SparseTuner.WriteBack(source, reference);
+                tuned.Save(outputs, outPath, outFormat, overwrite);
+                if (patchPath is not null)
+                {
+                    written = SparsePatch.Create(source, tuned);
+                    written.Save(outputs, patchPath, overwrite);
+                }
+
+                outputs.Commit();
             }
 
             var summary = result!;
@@ -291,7 +311,7 @@ internal static class TuneCommand
 
         if (planPath is not null)
         {
-            var plan = PlanJson.Read(File.ReadAllText(planPath), planPath);
+            var plan = PlanJson.Read(InputFile.ReadAllText(planPath, "plan"), planPath);
             var initialised = MaskSources.FromPlanInitialised(plan);
             foreach (var name in initialised.Names)
             {

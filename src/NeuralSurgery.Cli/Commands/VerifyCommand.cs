@@ -23,6 +23,9 @@ namespace NeuralSurgery.Cli.Commands;
 /// </summary>
 internal static class VerifyCommand
 {
+    /// <summary>Every state runs in one batch, so the count bounds the memory of each activation.</summary>
+    internal const int MaxSamples = 1_000_000;
+
     public static Command Create(CliConsole console)
     {
         var oldModel = ModelOptions.Model("--old-model", "The old model");
@@ -54,9 +57,9 @@ internal static class VerifyCommand
         {
             var count = parse.GetValue(samples);
             var tol = parse.GetValue(tolerance);
-            if (count < 1)
+            if (count is < 1 or > MaxSamples)
             {
-                throw new CliException($"--samples {count}: expected at least 1 state");
+                throw new CliException($"--samples {count}: expected 1 to {Format.Count(MaxSamples)} states (all of them run as one batch)");
             }
 
             if (!(tol >= 0) || double.IsInfinity(tol))
@@ -93,9 +96,18 @@ internal static class VerifyCommand
             var newWeights = Weights(newPath, newSide, "--new-model");
             cancellation.ThrowIfCancellationRequested();
             // With both schemas, renames are followed and heads that gained or lost actions are compared by action name.
-            var report = oldSide.Schema is { } oldFeatures && newSide.Schema is { } newFeatures
-                ? Verifier.Verify(oldSide.Graph, oldFeatures, oldWeights, newSide.Graph, newFeatures, newWeights, count, parse.GetValue(seed))
-                : Verifier.Verify(oldSide.Graph, oldSide.Map.Features, oldWeights, newSide.Graph, newSide.Map.Features, newWeights, count, parse.GetValue(seed));
+            VerificationReport report;
+            try
+            {
+                report = oldSide.Schema is { } oldFeatures && newSide.Schema is { } newFeatures
+                    ? Verifier.Verify(oldSide.Graph, oldFeatures, oldWeights, newSide.Graph, newFeatures, newWeights, count, parse.GetValue(seed))
+                    : Verifier.Verify(oldSide.Graph, oldSide.Map.Features, oldWeights, newSide.Graph, newSide.Map.Features, newWeights, count, parse.GetValue(seed));
+            }
+            catch (ArgumentException e) when (e.ParamName == "shape")
+            {
+                // A wide input times many states: more elements than one tensor holds.
+                throw new CliException($"--samples {count}: the random states do not fit in one tensor ({e.Message}); pass fewer --samples", e);
+            }
             var failed = report.Outputs.Where(o => !Within(o.MaxAbsDifference, tol)).Select(o => o.Output).ToList();
 
             // Nothing compared proves nothing: outputs renamed or reshaped on every head is a failure, not a pass.
@@ -119,6 +131,8 @@ internal static class VerifyCommand
     /// <summary>eq. 1 by the models' own forward, in the training project's assembly with its TorchSharp.</summary>
     private static int InTorchSharp(CliConsole console, string dll, string oldClass, string oldPath, string newClass, string newPath, int samples, int seed, double tolerance, bool json)
     {
+        // TorchSharp's Module.load opens the checkpoints itself: the file rule's input check comes first.
+        new NeuralSurgery.IO.CommandFiles().Input("--old-checkpoint", oldPath).Input("--new-checkpoint", newPath).Check(overwrite: false);
         var context = ModelAssemblyContext.Open(dll);
         var verify = context.BridgeMethod("VerificationEntryPoint", "VerifyCheckpoints");
         string report;

@@ -14,19 +14,23 @@ internal sealed class CliConsole
     /// <summary>Table width when the output is not a terminal: wide enough for state_dict names and shapes.</summary>
     private const int RedirectedWidth = 240;
 
+    private readonly TextWriter _rawOut;
     private IAnsiConsole? _ansi;
 
     public CliConsole(TextWriter output, TextWriter error, bool isTerminal)
     {
         ArgumentNullException.ThrowIfNull(output);
         ArgumentNullException.ThrowIfNull(error);
-        Out = output;
-        Error = error;
+        _rawOut = output;
+        Out = new EscapingWriter(output);
+        Error = new EscapingWriter(error);
         IsTerminal = isTerminal;
     }
 
+    /// <summary>Results; control characters from file contents are escaped (<see cref="EscapingWriter"/>).</summary>
     public TextWriter Out { get; }
 
+    /// <summary>The error line and diagnostics, escaped as <see cref="Out"/> is.</summary>
     public TextWriter Error { get; }
 
     /// <summary>True when <see cref="Out"/> is an interactive terminal: progress bars instead of plain lines.</summary>
@@ -44,7 +48,9 @@ internal sealed class CliConsole
             Ansi = IsTerminal ? AnsiSupport.Detect : AnsiSupport.No,
             ColorSystem = IsTerminal ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
             Interactive = IsTerminal ? InteractionSupport.Detect : InteractionSupport.No,
-            Out = new AnsiConsoleOutput(Out),
+            // Spectre's own colours need the raw writer on a terminal (it also recognises the console by it); its
+            // cells are escaped by Tables.Row instead.
+            Out = new AnsiConsoleOutput(IsTerminal ? _rawOut : Out),
         });
         if (!IsTerminal)
         {

@@ -56,6 +56,7 @@ internal static class ErrorReport
         return exception;
     }
 
+    /// <summary>One line, with the control characters of names read from files escaped.</summary>
     internal static string OneLine(string text) =>
-        text.ReplaceLineEndings(" ").Trim();
+        TerminalText.Escape(text.ReplaceLineEndings(" ").Trim());
 }

@@ -56,5 +56,5 @@ internal static class Tables
     }
 
     public static void Row(Table table, params string[] cells) =>
-        table.AddRow(cells.Select(c => (IRenderable)new Text(c)).ToArray());
+        table.AddRow(cells.Select(c => (IRenderable)new Text(TerminalText.Escape(c))).ToArray());
 }

@@ -35,6 +35,8 @@ internal sealed class ModelAssemblyContext : AssemblyLoadContext
             throw new CliException($"--assembly {path}: no such file (give the training project's built .dll, e.g. bin/Release/net10.0/Training.dll)");
         }
 
+        NeuralSurgery.IO.InputFile.EnsureRegular(full);
+
         if (!File.Exists(Path.ChangeExtension(full, ".deps.json")))
         {
             throw new CliException($"--assembly {path}: no {Path.GetFileName(Path.ChangeExtension(full, ".deps.json"))} beside it, so its TorchSharp and libtorch cannot be found; give the .dll in the project's build output");

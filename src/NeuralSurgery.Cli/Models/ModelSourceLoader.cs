@@ -8,6 +8,7 @@ using Microsoft.CodeAnalysis.CSharp;
 using NeuralSurgery.Cli.Infrastructure;
 using NeuralSurgery.Generator.Reading;
 using NeuralSurgery.Graph;
+using NeuralSurgery.IO;
 using NeuralSurgery.Schema;
 
 namespace NeuralSurgery.Cli.Models;
@@ -125,7 +126,7 @@ internal static class ModelSourceLoader
     {
         var options = new CSharpParseOptions(LanguageVersion.Latest);
         var trees = files
-            .Select(f => CSharpSyntaxTree.ParseText(File.ReadAllText(f), options, f, cancellationToken: cancellation))
+            .Select(f => CSharpSyntaxTree.ParseText(InputFile.ReadAllText(f, "model source"), options, f, cancellationToken: cancellation))
             .Append(CSharpSyntaxTree.ParseText(ImplicitUsings, options, "ImplicitUsings.g.cs", cancellationToken: cancellation))
             .ToList();
         var references = PlatformReferences()

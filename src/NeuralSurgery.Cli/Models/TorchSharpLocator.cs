@@ -25,6 +25,8 @@ internal static class TorchSharpLocator
                 throw new CliException($"--torchsharp {explicitPath}: no such file; {Hint}");
             }
 
+            NeuralSurgery.IO.InputFile.EnsureRegular(explicitPath);
+
             return (Path.GetFullPath(explicitPath), false);
         }
 

@@ -101,7 +101,12 @@ public static class FeatureSchemaReader
         string text;
         try
         {
+#if NET
+            // Only a regular file, as strict UTF-8 (a FIFO would block; a replaced byte would rename a feature).
+            text = NeuralSurgery.IO.InputFile.ReadAllText(path, "feature schema");
+#else
             text = File.ReadAllText(path, Encoding.UTF8);
+#endif
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or ArgumentException or NotSupportedException or System.Security.SecurityException)
         {

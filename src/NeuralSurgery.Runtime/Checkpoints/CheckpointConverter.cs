@@ -1,5 +1,6 @@
 using System;
 using System.IO;
+using NeuralSurgery.IO;
 
 namespace NeuralSurgery.Runtime.Checkpoints;
 
@@ -25,15 +26,10 @@ public static class CheckpointConverter
         ArgumentNullException.ThrowIfNull(inputPath);
         ArgumentNullException.ThrowIfNull(outputPath);
         using var reader = CheckpointReader.Open(inputPath, inputFormat);
-        var output = SafePaths.RealPath(Path.GetFullPath(outputPath));
-        foreach (var file in reader.DataFiles)
-        {
-            if (string.Equals(SafePaths.RealPath(file), output, SafePaths.Comparison))
-            {
-                throw new IOException($"Cannot convert '{inputPath}' onto '{outputPath}': it is the file being read; choose another output.");
-            }
-        }
-
+        new CommandFiles()
+            .Input("the checkpoint being converted", reader)
+            .Output("the output", outputPath, format)
+            .Check(overwrite);
         Copy(reader, outputPath, format, overwrite, progress);
     }
 

@@ -1,5 +1,6 @@
 using System;
 using Microsoft.Win32.SafeHandles;
+using NeuralSurgery.IO;
 
 namespace NeuralSurgery.Runtime.Checkpoints;
 
@@ -12,10 +13,13 @@ internal sealed class CheckpointFile(string path, SafeFileHandle handle, long le
 
     public long Length { get; } = length;
 
-    /// <summary>Read-only, shared with other readers; positioned reads only, so one handle serves many threads.</summary>
+    /// <summary>
+    /// Read-only, shared with other readers; positioned reads only, so one handle serves many threads. Only a
+    /// regular file is opened (<see cref="InputFile"/>): a FIFO named as a checkpoint or shard would block forever.
+    /// </summary>
     public static CheckpointFile Open(string path)
     {
-        var handle = System.IO.File.OpenHandle(path, System.IO.FileMode.Open, System.IO.FileAccess.Read, System.IO.FileShare.Read, System.IO.FileOptions.None);
+        var handle = InputFile.OpenHandle(path);
         try
         {
             return new CheckpointFile(path, handle, System.IO.RandomAccess.GetLength(handle));

@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Collections.ObjectModel;
 using System.IO;
+using NeuralSurgery.IO;
 
 namespace NeuralSurgery.Runtime.Checkpoints;
 
@@ -28,7 +29,8 @@ public sealed class CheckpointReader : ITensorSource, IDisposable
         List<TensorLocation> locations,
         List<KeyValuePair<string, string>> metadata,
         string? sidecarPath,
-        List<string> warnings)
+        List<string> warnings,
+        List<string> inputFiles)
     {
         Path = path;
         Format = format;
@@ -59,6 +61,7 @@ public sealed class CheckpointReader : ITensorSource, IDisposable
         DataFiles = Array.AsReadOnly(dataFiles);
         MetadataSidecarPath = sidecarPath;
         Warnings = warnings.AsReadOnly();
+        InputFiles = inputFiles.AsReadOnly();
     }
 
     /// <summary>The path given to <see cref="Open"/> (the index, for a sharded checkpoint).</summary>
@@ -74,6 +77,12 @@ public sealed class CheckpointReader : ITensorSource, IDisposable
 
     /// <summary>The TorchSharp metadata sidecar the metadata came from, or null.</summary>
     public string? MetadataSidecarPath { get; }
+
+    /// <summary>
+    /// Every file this reader read: the checkpoint (or the index and its shards) and a TorchSharp checkpoint's
+    /// metadata sidecar when there is one, used or stale. An output must be none of them.
+    /// </summary>
+    public IReadOnlyList<string> InputFiles { get; }
 
     /// <summary>Things worth telling a user that do not stop reading (a stale metadata sidecar, ignored).</summary>
     public IReadOnlyList<string> Warnings { get; }
@@ -100,7 +109,8 @@ public sealed class CheckpointReader : ITensorSource, IDisposable
         if (chosen == CheckpointFormat.Safetensors && CheckpointFormats.IsIndexPath(path))
         {
             var sharded = ShardIndex.Open(path);
-            return new CheckpointReader(path, chosen, sharded.Files, sharded.Tensors, sharded.Metadata, null, warnings);
+            return new CheckpointReader(path, chosen, sharded.Files, sharded.Tensors, sharded.Metadata, null, warnings,
+                [path, .. sharded.Files.ConvertAll(f => f.Path)]);
         }
 
         var file = CheckpointFile.Open(path);
@@ -109,7 +119,7 @@ public sealed class CheckpointReader : ITensorSource, IDisposable
             if (chosen == CheckpointFormat.Safetensors)
             {
                 var header = SafetensorsCodec.ReadHeader(path, file.Handle, file.Length, 0);
-                return new CheckpointReader(path, chosen, [file], header.Tensors, header.Metadata, null, warnings);
+                return new CheckpointReader(path, chosen, [file], header.Tensors, header.Metadata, null, warnings, [path]);
             }
 
             List<TensorLocation> tensors;
@@ -130,7 +140,8 @@ public sealed class CheckpointReader : ITensorSource, IDisposable
                 warnings.Add(warning);
             }
 
-            return new CheckpointReader(path, chosen, [file], tensors, metadata ?? [], metadata is null ? null : sidecar, warnings);
+            List<string> inputs = InputFile.KindOf(sidecar) == FileKind.Missing ? [path] : [path, sidecar];
+            return new CheckpointReader(path, chosen, [file], tensors, metadata ?? [], metadata is null ? null : sidecar, warnings, inputs);
         }
         catch
         {

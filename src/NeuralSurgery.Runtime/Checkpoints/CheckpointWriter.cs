@@ -2,9 +2,8 @@ using System;
 using System.Buffers;
 using System.Collections.Generic;
 using System.Collections.ObjectModel;
-using System.Globalization;
 using System.IO;
-using System.Security.Cryptography;
+using NeuralSurgery.IO;
 
 namespace NeuralSurgery.Runtime.Checkpoints;
 
@@ -19,7 +18,7 @@ namespace NeuralSurgery.Runtime.Checkpoints;
 /// is atomic). <see cref="Commit"/> checks that every tensor was written in full, flushes to disk
 /// (<c>Flush(true)</c>) and renames into place. <see cref="Dispose"/> without a successful commit deletes the
 /// temporary files: on any error, nothing is left behind and an existing target is untouched. An existing target
-/// is refused at <see cref="Create"/> unless <c>overwrite</c> is set.
+/// is refused at <c>Create</c> unless <c>overwrite</c> is set.
 /// </para>
 /// <para>
 /// Formats: TorchSharp's byte-exact (TORCHSHARP.md); it has no metadata, so non-empty metadata goes to a sidecar
@@ -36,11 +35,10 @@ public sealed class CheckpointWriter : IDisposable
 
     private readonly TensorInfo[] _layout;
     private readonly KeyValuePair<string, string>[] _metadata;
-    private readonly bool _overwrite;
-    private readonly string _tempPath;
+    private readonly OutputBatch _batch;
+    private readonly bool _ownsBatch;
     private readonly long _length;
     private FileStream? _stream;
-    private string? _sidecarTempPath;
     private int _next;
     private TensorInfo? _current;
     private long _remaining;
@@ -48,15 +46,15 @@ public sealed class CheckpointWriter : IDisposable
     private bool _committed;
     private bool _disposed;
 
-    private CheckpointWriter(string path, CheckpointFormat format, TensorInfo[] layout, KeyValuePair<string, string>[] metadata, bool overwrite, long length, string tempPath, FileStream stream)
+    private CheckpointWriter(string path, CheckpointFormat format, TensorInfo[] layout, KeyValuePair<string, string>[] metadata, OutputBatch batch, bool ownsBatch, long length, FileStream stream)
     {
         Path = path;
         Format = format;
         _layout = layout;
         _metadata = metadata;
-        _overwrite = overwrite;
+        _batch = batch;
+        _ownsBatch = ownsBatch;
         _length = length;
-        _tempPath = tempPath;
         _stream = stream;
         Layout = Array.AsReadOnly(layout);
         var ordered = new OrderedDictionary<string, string>(metadata.Length, StringComparer.Ordinal);
@@ -101,6 +99,20 @@ public sealed class CheckpointWriter : IDisposable
     /// <exception cref="ArgumentException">Duplicate names, a safetensors tensor named <c>__metadata__</c>, a <c>.json</c>
     /// safetensors target (writing sharded checkpoints is not supported), or metadata with null or malformed strings.</exception>
     public static CheckpointWriter Create(
+        string path,
+        CheckpointFormat format,
+        IReadOnlyList<TensorInfo> layout,
+        IReadOnlyDictionary<string, string>? metadata = null,
+        bool overwrite = false) =>
+        Create(null, path, format, layout, metadata, overwrite);
+
+    /// <summary>
+    /// As <see cref="Create(string, CheckpointFormat, IReadOnlyList{TensorInfo}, IReadOnlyDictionary{string, string}?, bool)"/>,
+    /// as one output of <paramref name="batch"/>: <see cref="Commit"/> finishes the file (and its sidecar) and the
+    /// batch's own commit puts it in place together with the batch's other outputs.
+    /// </summary>
+    public static CheckpointWriter Create(
+        OutputBatch? batch,
         string path,
         CheckpointFormat format,
         IReadOnlyList<TensorInfo> layout,
@@ -166,16 +178,24 @@ public sealed class CheckpointWriter : IDisposable
             }
         }
 
-        var tempPath = TempPathFor(fullPath);
-        var stream = new FileStream(tempPath, new FileStreamOptions
+        var owns = batch is null;
+        batch ??= new OutputBatch();
+        FileStream stream;
+        try
         {
-            Mode = FileMode.CreateNew,
-            Access = FileAccess.Write,
-            Share = FileShare.None,
-            BufferSize = 1 << 16,
-            PreallocationSize = length,
-        });
-        var writer = new CheckpointWriter(fullPath, format, tensors, sortedMetadata, overwrite, length, tempPath, stream);
+            stream = batch.Create(fullPath, overwrite, length);
+        }
+        catch
+        {
+            if (owns)
+            {
+                batch.Dispose();
+            }
+
+            throw;
+        }
+
+        var writer = new CheckpointWriter(fullPath, format, tensors, sortedMetadata, batch, owns, length, stream);
         try
         {
             writer.Emit(preamble);
@@ -294,7 +314,8 @@ public sealed class CheckpointWriter : IDisposable
 
     /// <summary>
     /// Checks every tensor was written, flushes to disk and renames the temporary file onto <see cref="Path"/>
-    /// (then the metadata sidecar, for the TorchSharp format).
+    /// together with the metadata sidecar of the TorchSharp format; a writer of a shared <see cref="OutputBatch"/>
+    /// leaves the renames to the batch's commit.
     /// </summary>
     /// <exception cref="InvalidOperationException">Tensors are missing or a write failed earlier.</exception>
     /// <exception cref="IOException">The target appeared meanwhile (without overwrite), or the file system failed.</exception>
@@ -323,35 +344,22 @@ public sealed class CheckpointWriter : IDisposable
             if (Format == CheckpointFormat.TorchSharp && _metadata.Length > 0)
             {
                 string fingerprint;
-                using (var written = File.OpenHandle(_tempPath, FileMode.Open, FileAccess.Read, FileShare.Read))
+                using (var written = File.OpenHandle(_batch.TempPathOf(Path), FileMode.Open, FileAccess.Read, FileShare.Read))
                 {
                     fingerprint = MetadataSidecar.Fingerprint(written, _length);
                 }
 
-                _sidecarTempPath = TempPathFor(sidecarPath);
-                using var sidecar = new FileStream(_sidecarTempPath, FileMode.CreateNew, FileAccess.Write, FileShare.None);
-                sidecar.Write(MetadataSidecar.Encode(_length, fingerprint, _metadata));
-                sidecar.Flush(flushToDisk: true);
-            }
-
-            try
-            {
-                File.Move(_tempPath, Path, _overwrite);
-            }
-            catch (IOException) when (!_overwrite && File.Exists(Path))
-            {
-                throw new IOException($"Checkpoint '{Path}' was created by someone else while it was being written; refusing to overwrite it.");
-            }
-
-            if (_sidecarTempPath is not null)
-            {
-                File.Move(_sidecarTempPath, sidecarPath, overwrite: true);
-                _sidecarTempPath = null;
+                _batch.WriteAllBytes(sidecarPath, MetadataSidecar.Encode(_length, fingerprint, _metadata), overwrite: true);
             }
             else if (Format == CheckpointFormat.TorchSharp && File.Exists(sidecarPath))
             {
-                // The sidecar of the file we replaced describes other contents.
-                File.Delete(sidecarPath);
+                // The sidecar of the file we replace describes other contents.
+                _batch.Delete(sidecarPath);
+            }
+
+            if (_ownsBatch)
+            {
+                _batch.Commit();
             }
 
             _committed = true;
@@ -382,14 +390,15 @@ public sealed class CheckpointWriter : IDisposable
         }
 
         _stream = null;
-        if (!_committed)
+        if (_ownsBatch)
         {
-            TryDelete(_tempPath);
+            _batch.Dispose();
         }
-
-        if (_sidecarTempPath is not null)
+        else if (!_committed)
         {
-            TryDelete(_sidecarTempPath);
+            // A shared batch must not put a half-written checkpoint in place.
+            _batch.Abandon(Path);
+            _batch.Abandon(MetadataSidecar.PathFor(Path));
         }
     }
 
@@ -445,24 +454,5 @@ public sealed class CheckpointWriter : IDisposable
 
         pairs.Sort((a, b) => string.CompareOrdinal(a.Key, b.Key));
         return pairs.ToArray();
-    }
-
-    private static string TempPathFor(string fullPath)
-    {
-        var folder = System.IO.Path.GetDirectoryName(fullPath) ?? throw new IOException($"'{fullPath}' has no folder.");
-        var random = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6));
-        return System.IO.Path.Combine(folder, string.Create(CultureInfo.InvariantCulture, $"{System.IO.Path.GetFileName(fullPath)}.{random}.tmp"));
-    }
-
-    private static void TryDelete(string path)
-    {
-        try
-        {
-            File.Delete(path);
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            // Best effort: Dispose must not throw; the name ends in .tmp so a user can tell what it was.
-        }
     }
 }

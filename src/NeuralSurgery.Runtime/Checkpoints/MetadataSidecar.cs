@@ -6,6 +6,7 @@ using System.Security.Cryptography;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using Microsoft.Win32.SafeHandles;
+using NeuralSurgery.IO;
 
 namespace NeuralSurgery.Runtime.Checkpoints;
 
@@ -100,13 +101,13 @@ internal static class MetadataSidecar
     public static List<KeyValuePair<string, string>>? Read(string sidecarPath, SafeFileHandle checkpoint, long checkpointLength, out string? warning)
     {
         warning = null;
-        if (!File.Exists(sidecarPath))
+        if (InputFile.KindOf(sidecarPath) == FileKind.Missing)
         {
             return null;
         }
 
         byte[] bytes;
-        using (var handle = File.OpenHandle(sidecarPath, FileMode.Open, FileAccess.Read, FileShare.Read))
+        using (var handle = InputFile.OpenHandle(sidecarPath))
         {
             var length = RandomAccess.GetLength(handle);
             if (length > SafetensorsCodec.MaxHeaderLength)
@@ -175,6 +176,11 @@ internal static class MetadataSidecar
         {
             throw new CheckpointFormatException(sidecarPath, null, null,
                 $"the metadata sidecar is not valid JSON (line {ex.LineNumber + 1}, byte {ex.BytePositionInLine + 1})", ex);
+        }
+        catch (InvalidOperationException ex)
+        {
+            // GetString on an escaped lone surrogate ("\ud800"): not text a metadata value can hold.
+            throw new CheckpointFormatException(sidecarPath, null, null, $"the metadata sidecar holds an invalid string ({ex.Message})", ex);
         }
 
         if (recordedLength != checkpointLength || recordedFingerprint != Fingerprint(checkpoint, checkpointLength))

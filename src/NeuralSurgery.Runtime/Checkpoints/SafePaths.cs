@@ -1,15 +1,13 @@
 using System;
 using System.IO;
+using NeuralSurgery.IO;
 
 namespace NeuralSurgery.Runtime.Checkpoints;
 
 /// <summary>Path checks for files named inside other files (shard paths of an index).</summary>
 internal static class SafePaths
 {
-    private const int MaxLinkDepth = 40;
-
-    public static StringComparison Comparison { get; } =
-        OperatingSystem.IsWindows() || OperatingSystem.IsMacOS() ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal;
+    public static StringComparison Comparison => FileIdentity.Comparison;
 
     /// <summary>
     /// Why <paramref name="relative"/> may not be used as a path under <paramref name="folder"/>, or null when it is
@@ -64,34 +62,6 @@ internal static class SafePaths
         return path.StartsWith(prefix, Comparison) || string.Equals(path, folder, Comparison);
     }
 
-    /// <summary>
-    /// The path with every symbolic link resolved, component by component (like <c>realpath</c>, but a missing
-    /// final component is kept as it is). Link loops give an <see cref="IOException"/>.
-    /// </summary>
-    public static string RealPath(string fullPath) => RealPath(Path.GetFullPath(fullPath), 0);
-
-    private static string RealPath(string fullPath, int depth)
-    {
-        if (depth > MaxLinkDepth)
-        {
-            throw new IOException($"Too many levels of symbolic links resolving '{fullPath}'.");
-        }
-
-        var root = Path.GetPathRoot(fullPath) ?? string.Empty;
-        var current = root;
-        foreach (var part in fullPath[root.Length..].Split(Path.DirectorySeparatorChar, StringSplitOptions.RemoveEmptyEntries))
-        {
-            var next = Path.Combine(current, part);
-            FileSystemInfo info = Directory.Exists(next) ? new DirectoryInfo(next) : new FileInfo(next);
-            if (info.LinkTarget is { } target)
-            {
-                // current is already real, so a relative target's ".." means what the OS means by it.
-                next = RealPath(Path.GetFullPath(target, current), depth + 1);
-            }
-
-            current = next;
-        }
-
-        return current;
-    }
+    /// <summary>The path with every symbolic link resolved (<see cref="FileIdentity.RealPath"/>).</summary>
+    public static string RealPath(string fullPath) => FileIdentity.RealPath(fullPath);
 }

@@ -1,12 +1,13 @@
 using System;
 using System.Collections.Generic;
 using System.Runtime.InteropServices;
+using NeuralSurgery.IO;
 
 namespace NeuralSurgery.Runtime.Checkpoints;
 
 /// <summary>
 /// An in-memory, ordered state_dict: named tensors with their little-endian bytes (one array per tensor) and
-/// string metadata. Order is insertion order and is the order <see cref="Save"/> writes, which is what TorchSharp's
+/// string metadata. Order is insertion order and is the order <c>Save</c> writes, which is what TorchSharp's
 /// format needs to be byte-exact (parameters, then buffers; TORCHSHARP.md).
 /// </summary>
 /// <remarks>
@@ -171,10 +172,13 @@ public sealed class StateDict : ITensorSource
     /// Writes the tensors in order with <see cref="Metadata"/> through <see cref="CheckpointWriter"/> (atomic);
     /// a null <paramref name="format"/> is chosen by file name (<see cref="CheckpointFormats.FromPath"/>).
     /// </summary>
-    public void Save(string path, CheckpointFormat? format = null, bool overwrite = false)
+    public void Save(string path, CheckpointFormat? format = null, bool overwrite = false) => Save(null, path, format, overwrite);
+
+    /// <summary>As <see cref="Save(string, CheckpointFormat?, bool)"/>, as one output of <paramref name="batch"/> (put in place by its commit).</summary>
+    public void Save(OutputBatch? batch, string path, CheckpointFormat? format = null, bool overwrite = false)
     {
         ArgumentNullException.ThrowIfNull(path);
-        using var writer = CheckpointWriter.Create(path, format ?? CheckpointFormats.FromPath(path), _tensors, Metadata, overwrite);
+        using var writer = CheckpointWriter.Create(batch, path, format ?? CheckpointFormats.FromPath(path), _tensors, Metadata, overwrite);
         for (var i = 0; i < _tensors.Count; i++)
         {
             writer.WriteTensor(_tensors[i].Name, _data[i]);

@@ -6,6 +6,7 @@ using System.Linq;
 using System.Security.Cryptography;
 using System.Threading;
 using System.Threading.Tasks;
+using NeuralSurgery.IO;
 using NeuralSurgery.Json;
 using NeuralSurgery.Plan;
 using NeuralSurgery.Runtime.Checkpoints;
@@ -49,15 +50,10 @@ public static class PlanExecutor
     {
         options ??= new ApplyOptions();
         using var reader = CheckpointReader.Open(sourcePath);
-        var target = Path.GetFullPath(targetPath);
-        foreach (var file in reader.DataFiles.Append(reader.Path))
-        {
-            if (SameFile(file, target))
-            {
-                throw new IOException($"{targetPath}: the target is the source checkpoint file '{file}'; surgery never writes over its input");
-            }
-        }
-
+        new CommandFiles()
+            .Input("the source checkpoint", reader)
+            .Output("the target", targetPath, options.Format ?? CheckpointFormats.FromPath(targetPath))
+            .Check(options.Overwrite);
         Apply(plan, reader, targetPath, options);
     }
 
@@ -398,18 +394,6 @@ public static class PlanExecutor
         }
 
         return null;
-    }
-
-    private static bool SameFile(string a, string b)
-    {
-        static string Resolve(string path)
-        {
-            var full = Path.GetFullPath(path);
-            var info = new FileInfo(full);
-            return info.Exists && info.ResolveLinkTarget(returnFinalTarget: true) is { } target ? target.FullName : full;
-        }
-
-        return string.Equals(Resolve(a), Resolve(b), StringComparison.Ordinal);
     }
 
     /// <summary>

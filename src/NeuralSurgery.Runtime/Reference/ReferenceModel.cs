@@ -46,7 +46,14 @@ public sealed class ReferenceModel
                 continue;
             }
 
-            var t = Tensor.Zeros(p.Shape.Dims.Select(d => checked((int)d.Value)).ToArray());
+            var dims = p.Shape.Dims.Select(d => d.Value).ToArray();
+            if (dims.Any(d => d > int.MaxValue) || dims.Aggregate(1.0, (a, d) => a * d) > Array.MaxLength)
+            {
+                // A graph read from a file can declare any size; say which tensor rather than overflow.
+                throw new ReferenceExecutionException($"Graph '{graph.Name}': tensor '{p.Name}' has shape {Describe(dims)}, more elements than one tensor of the reference executor holds ({Array.MaxLength}).");
+            }
+
+            var t = Tensor.Zeros(dims.Select(d => (int)d).ToArray());
             (p.IsBuffer ? _buffers : _parameters).Add(p.Name, t);
         }
 
@@ -103,6 +110,10 @@ public sealed class ReferenceModel
     {
         ArgumentNullException.ThrowIfNull(graph);
         ArgumentNullException.ThrowIfNull(weights);
+
+        // Checked before the model is allocated: a graph that does not fit its checkpoint is reported as such even
+        // when its own sizes could not be allocated.
+        ThrowIfMisfit(graph, weights);
         var model = new ReferenceModel(graph);
         model.LoadWeights(weights);
         return model;
@@ -121,30 +132,10 @@ public sealed class ReferenceModel
     public void LoadWeights(ITensorSource weights)
     {
         ArgumentNullException.ThrowIfNull(weights);
-        var problems = new List<string>();
+        ThrowIfMisfit(Graph, weights);
         foreach (var p in Graph.Parameters)
         {
-            var info = weights.Find(p.Name);
-            var expected = p.Shape.Dims.Select(d => d.Value).ToArray();
-            var what = $"({Graph.FindModule(p.Module)!.Spec.Kind} '{p.Module}')";
-            if (info is null)
-            {
-                problems.Add($"tensor '{p.Name}' is missing from the weights; expected {p.Declaration.DType}{Describe(expected)} {what}");
-                continue;
-            }
-
-            if (!info.Shape.SequenceEqual(expected))
-            {
-                problems.Add($"tensor '{p.Name}' has shape {Describe(info.Shape.ToArray())}; expected {Describe(expected)} {what}");
-                continue;
-            }
-
-            if (info.DType == DType.Bool || (!info.DType.IsFloatingPoint() && p.Role != ParameterRole.NumBatchesTracked))
-            {
-                problems.Add($"tensor '{p.Name}' has dtype {info.DType.IrName()}; expected a floating-point dtype (float32, float64, float16 or bfloat16) {what}");
-                continue;
-            }
-
+            var info = weights.Find(p.Name)!;
             var bytes = weights.ReadAll(info);
             if (p.Role == ParameterRole.NumBatchesTracked)
             {
@@ -155,10 +146,33 @@ public sealed class ReferenceModel
                 WeightConversion.ToFloat32(bytes, info.DType, (_parameters.TryGetValue(p.Name, out var t) ? t : _buffers[p.Name]).Data);
             }
         }
+    }
+
+    private static void ThrowIfMisfit(ModelGraph graph, ITensorSource weights)
+    {
+        var problems = new List<string>();
+        foreach (var p in graph.Parameters)
+        {
+            var info = weights.Find(p.Name);
+            var expected = p.Shape.Dims.Select(d => d.Value).ToArray();
+            var what = $"({graph.FindModule(p.Module)!.Spec.Kind} '{p.Module}')";
+            if (info is null)
+            {
+                problems.Add($"tensor '{p.Name}' is missing from the weights; expected {p.Declaration.DType}{Describe(expected)} {what}");
+            }
+            else if (!info.Shape.SequenceEqual(expected))
+            {
+                problems.Add($"tensor '{p.Name}' has shape {Describe(info.Shape.ToArray())}; expected {Describe(expected)} {what}");
+            }
+            else if (info.DType == DType.Bool || (!info.DType.IsFloatingPoint() && p.Role != ParameterRole.NumBatchesTracked))
+            {
+                problems.Add($"tensor '{p.Name}' has dtype {info.DType.IrName()}; expected a floating-point dtype (float32, float64, float16 or bfloat16) {what}");
+            }
+        }
 
         if (problems.Count > 0)
         {
-            throw new ReferenceExecutionException($"Weights for graph '{Graph.Name}' do not fit: " + string.Join("; ", problems) + ".");
+            throw new ReferenceExecutionException($"Weights for graph '{graph.Name}' do not fit: " + string.Join("; ", problems) + ".");
         }
     }
 

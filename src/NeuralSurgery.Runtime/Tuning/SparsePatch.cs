@@ -5,6 +5,7 @@ using System.IO;
 using System.IO.Compression;
 using System.Security.Cryptography;
 using System.Text;
+using NeuralSurgery.IO;
 using NeuralSurgery.Runtime.Checkpoints;
 
 namespace NeuralSurgery.Runtime.Tuning;
@@ -120,9 +121,9 @@ public sealed class SparsePatch
         ArgumentNullException.ThrowIfNull(basePath);
         ArgumentNullException.ThrowIfNull(tunedPath);
         ArgumentNullException.ThrowIfNull(patchPath);
-        RefuseExisting(patchPath, overwrite);
         using var a = CheckpointReader.Open(basePath);
         using var b = CheckpointReader.Open(tunedPath);
+        new CommandFiles().Input("the base", a).Input("the tuned checkpoint", b).Output("the patch", patchPath).Check(overwrite);
         SparsePatch patch;
         try
         {
@@ -176,12 +177,13 @@ public sealed class SparsePatch
         ArgumentNullException.ThrowIfNull(basePath);
         ArgumentNullException.ThrowIfNull(patchPath);
         ArgumentNullException.ThrowIfNull(outputPath);
-        RefuseExisting(outputPath, overwrite);
-        var patch = Load(patchPath);
+        var chosen = format ?? CheckpointFormats.FromPath(outputPath);
         using var source = CheckpointReader.Open(basePath);
+        new CommandFiles().Input("the base", source).Input("the patch", patchPath).Output("the output", outputPath, chosen).Check(overwrite);
+        var patch = Load(patchPath);
         patch.CheckBase(source, basePath, patchPath);
         var byName = patch.ByName();
-        using var writer = CheckpointWriter.Create(outputPath, format ?? CheckpointFormats.FromPath(outputPath), source.Tensors, source.Metadata, overwrite);
+        using var writer = CheckpointWriter.Create(outputPath, chosen, source.Tensors, source.Metadata, overwrite);
         foreach (var info in source.Tensors)
         {
             var data = source.ReadAll(info);
@@ -253,38 +255,25 @@ public sealed class SparsePatch
     /// <summary>Writes the patch through a temporary file beside <paramref name="path"/> and renames it into place.</summary>
     public void Save(string path, bool overwrite = false)
     {
-        ArgumentNullException.ThrowIfNull(path);
-        RefuseExisting(path, overwrite);
-        var bytes = ToBytes();
-        var full = Path.GetFullPath(path);
-        var folder = Path.GetDirectoryName(full) ?? throw new IOException($"{path}: has no folder to write into");
-        if (!Directory.Exists(folder))
-        {
-            throw new DirectoryNotFoundException($"{path}: the folder '{folder}' does not exist");
-        }
-
-        var temp = Path.Combine(folder, "." + Path.GetFileName(full) + "." + Path.GetRandomFileName() + ".tmp");
-        try
-        {
-            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None))
-            {
-                stream.Write(bytes);
-                stream.Flush(flushToDisk: true);
-            }
-
-            File.Move(temp, full, overwrite);
-        }
-        catch
-        {
-            File.Delete(temp);
-            throw;
-        }
+        using var batch = new OutputBatch();
+        Save(batch, path, overwrite);
+        batch.Commit();
     }
 
+    /// <summary>Writes the patch as one output of <paramref name="batch"/>, put in place by the batch's commit.</summary>
+    public void Save(OutputBatch batch, string path, bool overwrite = false)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        ArgumentNullException.ThrowIfNull(path);
+        RefuseExisting(path, overwrite);
+        batch.WriteAllBytes(path, ToBytes(), overwrite);
+    }
+
+    /// <summary>Reads a patch file (a regular file, read whole; one past the array limit is refused by name).</summary>
     public static SparsePatch Load(string path)
     {
         ArgumentNullException.ThrowIfNull(path);
-        return Read(File.ReadAllBytes(path), path);
+        return Read(InputFile.ReadAllBytes(path, InputFile.MaxWholeFile, "patch"), path);
     }
 
     /// <summary>Parses patch bytes; <paramref name="fileName"/> names the source in every error.</summary>
