@@ -28,6 +28,15 @@ public sealed record FeatureSchema(
     /// </summary>
     public EquatableArray<SchemaArgument> Arguments { get; init; } = EquatableArray<SchemaArgument>.Empty;
 
+    /// <summary>
+    /// The <c>factory:</c> key: a static method of the model class that builds it (<c>ResNet.ResNet18(classes)</c>),
+    /// read instead of a constructor; <see cref="Arguments"/> then bind the factory's parameters. Null when absent.
+    /// </summary>
+    public string? Factory { get; init; }
+
+    /// <summary>Where <see cref="Factory"/> is written in the YAML file.</summary>
+    public SourceLocation? FactoryLocation { get; init; }
+
     /// <summary>The argument with this name, or null.</summary>
     public SchemaArgument? FindArgument(string name) => SchemaArguments.Find(Arguments, name);
 

@@ -17,7 +17,7 @@ internal sealed class SchemaDocumentReader
 {
     private const string TopLevel = "at the top level";
 
-    private static readonly string[] TopLevelKeys = { "model", "version", "inputs", "outputs", "renames", "arguments" };
+    private static readonly string[] TopLevelKeys = { "model", "version", "inputs", "outputs", "renames", "arguments", "factory" };
     private static readonly string[] InputKeys = { "features", "categorical", "set", "axes" };
     private static readonly string[] FeatureKeys = { "name", "width" };
     private static readonly string[] OutputKeys = { "features" };
@@ -177,6 +177,8 @@ internal sealed class SchemaDocumentReader
         var outputs = new List<SchemaOutput>();
         var renames = new List<RenameEntry>();
         var arguments = new List<SchemaArgument>();
+        string? factory = null;
+        SourceLocation? factoryLocation = null;
 
         foreach (var pair in mapping.Children)
         {
@@ -205,6 +207,10 @@ internal sealed class SchemaDocumentReader
                     break;
                 case "arguments":
                     ReadArguments(pair.Value, arguments);
+                    break;
+                case "factory":
+                    factory = ReadName(pair.Value, "factory", string.Empty, "'factory'");
+                    factoryLocation = Loc(pair.Value);
                     break;
                 default:
                     ReportUnknownKey(pair.Key, key, TopLevel, TopLevelKeys);
@@ -244,6 +250,8 @@ internal sealed class SchemaDocumentReader
             _path)
         {
             Arguments = arguments.ToEquatableArray(),
+            Factory = factory,
+            FactoryLocation = factory is null ? null : factoryLocation,
         };
     }
 

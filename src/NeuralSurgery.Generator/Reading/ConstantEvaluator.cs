@@ -209,6 +209,10 @@ internal static class ConstantEvaluator
             case IParameterReferenceOperation p:
                 return FromBinding(scope?.Get(p.Parameter));
 
+            // A lambda handed to a constructor (a block factory): a value that module reading can call.
+            case IDelegateCreationOperation { Target: IAnonymousFunctionOperation lambda }:
+                return ConstResult.Of(new Closure(lambda, scope?.Clone()));
+
             // Locals of constructor code the module reader runs (loop counters, running widths, plans).
             case ILocalReferenceOperation l:
                 return FromBinding(scope?.Get(l.Local));
@@ -250,6 +254,11 @@ internal static class ConstantEvaluator
             case IPropertyReferenceOperation { Property.IsIndexer: true, Instance: { } map, Arguments.Length: 1 } p
                 when Evaluate(map, scope) is { IsConstant: true, Value: ConstMap table } && Evaluate(p.Arguments[0].Value, scope) is { IsConstant: true } key:
                 return key.Value is not null && table.Values.TryGetValue(key.Value, out var found) ? ConstResult.Of(found) : ConstResult.Fail();
+
+            // counts[0] on an IList<int> bound to a constant array: the element.
+            case IPropertyReferenceOperation { Property.IsIndexer: true, Instance: { } list, Arguments.Length: 1 } p
+                when Evaluate(list, scope) is { IsConstant: true, Value: long[] values } && Evaluate(p.Arguments[0].Value, scope) is { IsConstant: true, Value: long index }:
+                return index >= 0 && index < values.Length ? ConstResult.Of(values[index]) : ConstResult.Fail();
 
             case IPropertyReferenceOperation p when p.Property.IsIndexer:
                 return ConstResult.Fail();

@@ -667,7 +667,8 @@ internal sealed partial class ForwardInterpreter
             return Unsupported(op.Syntax, "field", f.Where, $"module field '{field.Name}' is not registered");
         }
 
-        return FromBinding(owner.Scope.Get(field));
+        // A field that is not readonly may change after the constructor ran: its value is not known at build time.
+        return field.IsReadOnly || field.IsConst ? FromBinding(owner.Scope.Get(field)) : new NonConstValue(null);
     }
 
     private static Value FromBinding(ConstBinding? binding) =>

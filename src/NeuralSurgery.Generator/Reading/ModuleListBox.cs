@@ -2,6 +2,7 @@ using System.Collections.Generic;
 using System.Collections.Immutable;
 using System.Linq;
 using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.Operations;
 
 namespace NeuralSurgery.Generator.Reading;
 
@@ -21,6 +22,17 @@ internal sealed class ModuleInstance(IOperation element, ConstScope scope)
     public IOperation Element { get; } = element;
 
     public ConstScope Scope { get; } = scope;
+}
+
+/// <summary>
+/// A lambda passed as a value in constructor code (a block factory, <c>(n, i, p, s) =&gt; new BasicBlock(n, i, p, s)</c>)
+/// with the scope it was made in; calling it reads its body with its parameters bound to the call's arguments.
+/// </summary>
+internal sealed class Closure(IAnonymousFunctionOperation lambda, ConstScope? scope)
+{
+    public IAnonymousFunctionOperation Lambda { get; } = lambda;
+
+    public ConstScope? Scope { get; } = scope;
 }
 
 /// <summary>

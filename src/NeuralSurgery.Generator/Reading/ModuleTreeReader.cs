@@ -85,9 +85,58 @@ internal sealed class ModuleTreeReader
     public UserModuleNode ReadRoot(INamedTypeSymbol type, SyntaxNode site, FeatureSchema? schema)
     {
         var scope = new ConstScope(_context);
+        IObjectCreationOperation? made = null;
+        if (schema?.Factory is { } factoryName)
+        {
+            // factory: ResNet18 — the static method builds the model with 'new ResNet(...)'; the schema's arguments bind
+            // the factory's parameters, and the constructor's are bound from the arguments it passes.
+            made = FactoryCreation(type, factoryName, out var factory);
+            if (made is null || factory is null)
+            {
+                var candidates = type.GetMembers().OfType<IMethodSymbol>().Where(m => m.IsStatic && SymbolEqualityComparer.Default.Equals(m.ReturnType, type)).Select(m => m.Name).Distinct().ToList();
+                _context.Report(
+                    ModelDiagnostics.SchemaArgumentUnknown,
+                    schema.FactoryLocation!,
+                    "factory: " + factoryName,
+                    _context.SchemaName,
+                    $"static method of {type.Name} whose body returns 'new {type.Name}(...)'",
+                    candidates.Count == 0 ? $"{type.Name} declares no static method returning it" : "expected one of: " + string.Join(", ", candidates));
+                return new UserModuleNode(string.Empty, site, type);
+            }
+
+            BindSchemaArguments(type, factory.Parameters, schema, scope, $"the {factory.Name} factory");
+            var inner = new ConstScope(_context);
+            Bind(made.Arguments, scope, inner, type.Name);
+            return ReadUser(type, string.Empty, site, made.Constructor, inner);
+        }
+
         var ctor = RootConstructor(type);
+        BindSchemaArguments(type, ctor?.Parameters ?? [], schema, scope, $"the {type.Name} constructor");
+        return ReadUser(type, string.Empty, site, ctor, scope);
+    }
+
+    /// <summary>
+    /// The 'new T(...)' a static factory method of <paramref name="type"/> returns (expression body or a single
+    /// return), or null.
+    /// </summary>
+    private IObjectCreationOperation? FactoryCreation(INamedTypeSymbol type, string name, out IMethodSymbol? factory)
+    {
+        factory = type.GetMembers(name).OfType<IMethodSymbol>().FirstOrDefault(m => m.IsStatic && SymbolEqualityComparer.Default.Equals(m.ReturnType, type) && m.DeclaringSyntaxReferences.Length > 0);
+        if (factory is null || factory.DeclaringSyntaxReferences[0].GetSyntax(_ct) is not MethodDeclarationSyntax syntax
+            || _models.Get(syntax.SyntaxTree).GetOperation(syntax, _ct) is not IMethodBodyOperation body)
+        {
+            return null;
+        }
+
+        var returned = (body.BlockBody ?? body.ExpressionBody)?.Operations.OfType<IReturnOperation>().ToList();
+        return returned is { Count: 1 } && Unwrap(returned[0].ReturnedValue) is IObjectCreationOperation creation
+            && SymbolEqualityComparer.Default.Equals(creation.Type, type) ? creation : null;
+    }
+
+    /// <summary>Binds <paramref name="parameters"/> from the schema's arguments, else their defaults; reports arguments that name none.</summary>
+    private void BindSchemaArguments(INamedTypeSymbol type, ImmutableArray<IParameterSymbol> parameters, FeatureSchema? schema, ConstScope scope, string what)
+    {
         var arguments = schema?.Arguments ?? EquatableArray<SchemaArgument>.Empty;
-        var parameters = ctor?.Parameters ?? [];
         foreach (var p in parameters)
         {
             var given = SchemaArguments.Find(arguments, p.Name);
@@ -95,7 +144,7 @@ internal sealed class ModuleTreeReader
             scope.Set(
                 p,
                 given is not null
-                    ? _context.FromSchema(given.Value, p.Type, p.Name, $"parameter '{p.Name}' of the {type.Name} constructor", origin)
+                    ? _context.FromSchema(given.Value, p.Type, p.Name, $"parameter '{p.Name}' of {what}", origin)
                     : p.HasExplicitDefaultValue ? ConstBinding.Of(ConstantEvaluator.Convert(ConstantEvaluator.Normalize(p.ExplicitDefaultValue), p.Type))
                     : ConstBinding.Unbound(origin));
         }
@@ -109,12 +158,10 @@ internal sealed class ModuleTreeReader
                     argument.Location,
                     argument.Name,
                     _context.SchemaName,
-                    $"parameter of the {type.Name} constructor",
-                    parameters.IsEmpty ? "the constructor the reader reads takes no parameters" : "expected one of: " + string.Join(", ", parameters.Select(p => p.Name)));
+                    $"parameter of {what}",
+                    parameters.IsEmpty ? $"{what} takes no parameters" : "expected one of: " + string.Join(", ", parameters.Select(p => p.Name)));
             }
         }
-
-        return ReadUser(type, string.Empty, site, ctor, scope);
     }
 
     /// <summary>
@@ -908,10 +955,11 @@ internal sealed class ModuleTreeReader
         {
             state.Assignments[field] = (value, state.Scope.Clone());
         }
-        else if (field.IsReadOnly)
+        else
         {
-            // A readonly field assigned a constant (directly or from a constant constructor argument) is as fixed
-            // as a const; forward may use it as a size.
+            // A field assigned a constant (directly or from a constant constructor argument): readonly ones are as
+            // fixed as a const and forward may use them as sizes; others (a running 'inPlanes' that helpers advance)
+            // hold their value while constructor code runs, and forward treats them as unknown.
             var r = ConstantEvaluator.Evaluate(value, state.Scope);
             state.Scope.Set(field, r.IsConstant ? ConstBinding.Of(ConstantEvaluator.Convert(r.Value, field.Type)) : r.FailedBinding ?? ConstBinding.NonConstant());
         }
@@ -1184,6 +1232,33 @@ internal sealed class ModuleTreeReader
             // A module made earlier and held by a local of constructor code.
             case ILocalReferenceOperation or IParameterReferenceOperation when ConstantEvaluator.Evaluate(op, scope).Value is ModuleInstance instance:
                 return ReadModule(instance.Element, path, instance.Scope, where, added);
+
+            // block(name, width, planes, stride) on a lambda passed in: its body, parameters bound to the arguments.
+            case IInvocationOperation { TargetMethod.MethodKind: MethodKind.DelegateInvoke, Instance: { } target } invoke
+                when ConstantEvaluator.Evaluate(target, scope).Value is Closure closure:
+            {
+                var inner = closure.Scope?.Clone() ?? new ConstScope(_context);
+                foreach (var argument in invoke.Arguments)
+                {
+                    if (argument.Parameter is { } p && p.Ordinal < closure.Lambda.Symbol.Parameters.Length)
+                    {
+                        var r = ConstantEvaluator.Evaluate(argument.Value, scope);
+                        inner.Set(closure.Lambda.Symbol.Parameters[p.Ordinal], r.IsConstant ? ConstBinding.Of(r.Value) : r.FailedBinding ?? ConstBinding.NonConstant());
+                    }
+                }
+
+                if (closure.Lambda.Body.Operations.Length == 1 && closure.Lambda.Body.Operations[0] is IReturnOperation { ReturnedValue: { } made })
+                {
+                    return ReadModule(made, path, inner, where, added);
+                }
+
+                _diagnostics.Unsupported(op.Syntax, "module initialiser", where, "a module factory lambda must return one module expression ('(n, c) => new Block(n, c)')");
+                return new FailedNode(path, op.Syntax, unassigned: false);
+            }
+
+            case IInvocationOperation { TargetMethod.MethodKind: MethodKind.DelegateInvoke }:
+                _diagnostics.Unsupported(op.Syntax, "module initialiser", where, "a module made by a delegate needs the lambda it holds: when a static method passes it to the constructor, name that method with 'factory:' in the schema");
+                return new FailedNode(path, op.Syntax, unassigned: false);
 
             // new ModuleList<Module<Tensor, Tensor>>(a, b): the constructor the factory calls.
             case IObjectCreationOperation { Type: INamedTypeSymbol created } list when IsContainerType(created):

@@ -162,14 +162,14 @@ public class DiagnosticTests
                 {
                     long local = 4; // constructor code runs at build time: a local holding a constant is one
                     out1 = Linear(local, outputs);
-                    block = new Block(_width);
+                    block = new Block(_width); // constructor code runs at build time: '_width' is 4 here
                     RegisterComponents();
                 }
 
                 public override Tensor forward(Tensor x)
                 {
                     var parts = 2; // forward runs statement by statement: a local holding a constant is one
-                    return block.forward(x.view(-1, parts * Hidden / Hidden));
+                    return block.forward(x.view(-1, parts * _width / _width));
                 }
             }
             """, "M", X4);
@@ -179,12 +179,12 @@ public class DiagnosticTests
             new[]
             {
                 "NS1003 (30,30): Argument 'outputSize' of 'Linear' is 'outputs', which is not a compile-time constant; it is parameter 'outputs' of the M constructor, which nothing binds: give the parameter a default value, bind it with 'arguments: { outputs: ... }' in model.features.yaml, or use a constant",
-                "NS1003 (31,27): Argument 'size' of 'Block' is '_width'" + Tail,
+                "NS1003 (38,41): Argument 'shape' of 'Tensor.view' is 'parts * _width / _width'" + Tail,
             },
             ModelSource.Diagnostics(r));
 
         // The module tree is still reported as far as it could be read.
-        Assert.Equal(new[] { "fc" }, r.Modules.Select(m => m.Path).ToArray());
+        Assert.Equal(new[] { "fc", "block.fc" }, r.Modules.Select(m => m.Path).ToArray());
     }
 
     [Fact]
