@@ -149,7 +149,7 @@ public static class ModuleVerifier
                     device,
                     indices: i.Role is InputRole.Categorical or InputRole.Offsets))
                 .ToList();
-            var results = ForwardCall.Invoke(model, arguments);
+            var results = ForwardCall.Invoke(model, graph.Inputs.Select(i => i.Name).ToList(), arguments);
             if (results.Count != graph.Outputs.Count)
             {
                 throw new InvalidOperationException(

@@ -109,7 +109,7 @@ internal sealed partial class ForwardInterpreter
             }
 
             var args = new CallArgs(call);
-            return CallModule(module.Node, args.Ordered.Select(a => Eval(a.Value, f)).ToList(), call.Syntax, FirstArgumentSyntax(call), f);
+            return CallModule(module.Node, args.Ordered.Select(a => Eval(a.Value, f)).ToList(), call.Syntax, FirstArgumentSyntax(call), f, method);
         }
 
         if (IsInPlace(method))
@@ -339,7 +339,7 @@ internal sealed partial class ForwardInterpreter
 
     // ---------------------------------------------------------------- modules
 
-    private Value CallModule(ModuleNode node, IReadOnlyList<Value> args, SyntaxNode site, SyntaxNode? inputSyntax, Frame f)
+    private Value CallModule(ModuleNode node, IReadOnlyList<Value> args, SyntaxNode site, SyntaxNode? inputSyntax, Frame f, IMethodSymbol? called = null)
     {
         switch (node)
         {
@@ -395,7 +395,10 @@ internal sealed partial class ForwardInterpreter
                 return Unsupported(site, "call", f.Where, $"{list.Kind} '{list.Path}' is not callable; index it or enumerate it with foreach");
             case UserModuleNode user:
             {
-                var forward = FindForward(user.Type);
+                // The overload the call names when it is one of the module's own (forward(x, steps: 3)), else its forward.
+                var forward = called is { Name: "forward", DeclaringSyntaxReferences.Length: > 0 } && SymbolEqualityComparer.Default.Equals(called.ContainingType, user.Type)
+                    ? called
+                    : FindForward(user.Type);
                 return forward is null
                     ? Unsupported(site, "call", f.Where, $"'{user.Type.Name}' declares no forward in source")
                     : Invoke(user, forward, args, site, f.Where);

@@ -934,6 +934,17 @@ internal sealed partial class ForwardInterpreter
             return Condition(not.Operand, f) is { } inner ? !inner : null;
         }
 
+        // mask is null / mask is not null: known for every value the reader holds (an optional module left null too).
+        if (condition is IIsPatternOperation { Pattern: { } pattern } test && NullTest(pattern) is { } whenNull)
+        {
+            return Eval(test.Value, f) switch
+            {
+                ConstValue { Value: null } or ModuleValue { Node: FailedNode { Unassigned: true } } => whenNull,
+                TensorValue or ModuleValue { Node: not FailedNode } or ConstValue => !whenNull,
+                _ => null,
+            };
+        }
+
         // ReferenceEquals(result, input) (code that disposes intermediates but not its input): the reader's values are
         // the tensors forward made, so two names hold the same tensor exactly when they hold the same graph value.
         if (condition is IInvocationOperation { TargetMethod: { Name: "ReferenceEquals", IsStatic: true, ContainingType.SpecialType: SpecialType.System_Object }, Arguments.Length: 2 } same)
@@ -951,6 +962,14 @@ internal sealed partial class ForwardInterpreter
 
         return Eval(condition, f) is ConstValue { Value: bool b } ? b : null;
     }
+
+    /// <summary>What 'is null' (true) or 'is not null' (false) yields for a null value; null for other patterns.</summary>
+    private static bool? NullTest(IPatternOperation pattern) => pattern switch
+    {
+        IConstantPatternOperation { Value.ConstantValue: { HasValue: true, Value: null } } => true,
+        INegatedPatternOperation { Pattern: IConstantPatternOperation { Value.ConstantValue: { HasValue: true, Value: null } } } => false,
+        _ => null,
+    };
 
     /// <summary>Arithmetic of sizes: constants, and dimensions read off shapes (linear forms only).</summary>
     private Value Scalar(BinaryOperatorKind kind, Value left, Value right, SyntaxNode site, Frame f)

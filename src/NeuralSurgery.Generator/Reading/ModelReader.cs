@@ -248,15 +248,23 @@ public static class ModelReader
                 foreach (var p in _forward.Parameters)
                 {
                     SourceMap.Add(new SourceMapEntry(SourceMapKind.Input, p.Name, ReaderLocation.From(p.Locations[0])));
-                    if (!TorchSymbols.IsTensor(p.Type))
+                    var input = schema?.FindInput(p.Name);
+                    if (!TorchSymbols.IsTensor(p.Type) || (input is null && p.HasExplicitDefaultValue && p.ExplicitDefaultValue is null && !_known.ContainsKey(p.Name)))
                     {
-                        Diagnostics.Unsupported(p.DeclaringSyntaxReferences[0].GetSyntax(_r._ct), "parameter", Where, "forward parameters must be tensors");
+                        // forward(Tensor x, bool causal = true) or (Tensor x, Tensor? mask = null): read as called
+                        // with the default, as a caller that passes only the graph's inputs calls it.
+                        if (p.HasExplicitDefaultValue)
+                        {
+                            arguments.Add(new ConstValue(ConstantEvaluator.Convert(ConstantEvaluator.Normalize(p.ExplicitDefaultValue), p.Type)));
+                            continue;
+                        }
+
+                        Diagnostics.Unsupported(p.DeclaringSyntaxReferences[0].GetSyntax(_r._ct), "parameter", Where, "a forward parameter that is not a tensor needs a default value (forward is read as called with it)");
                         ok = false;
                         arguments.Add(PoisonValue.Instance);
                         continue;
                     }
 
-                    var input = schema?.FindInput(p.Name);
                     try
                     {
                         arguments.Add(input switch

@@ -108,3 +108,72 @@ public class FactoryTests
             && d.Contains("name that method with 'factory:' in the schema", System.StringComparison.Ordinal));
     }
 }
+
+/// <summary>forward parameters beyond the graph's inputs: read as called with their defaults.</summary>
+public class ForwardDefaultsTests
+{
+    private const string Source = """
+        public sealed class Net : Module<Tensor, Tensor, Tensor>
+        {
+            private readonly Linear fc = Linear(2, 3);
+
+            public Net() : base("Net") => RegisterComponents();
+
+            public override Tensor forward(Tensor x, Tensor mask = null) => mask is null ? fc.forward(x) : fc.forward(x * mask);
+
+            public Tensor forward(Tensor x, long steps = 2, bool scaled = true)
+            {
+                for (var i = 0; i < steps; i++) x = x.relu();
+                return scaled ? fc.forward(x) * 0.5 : fc.forward(x);
+            }
+        }
+
+        public sealed class Outer : Module<Tensor, Tensor>
+        {
+            private readonly Net inner = new Net();
+
+            public Outer() : base("Outer") => RegisterComponents();
+
+            public override Tensor forward(Tensor x) => inner.forward(x, 3);
+        }
+        """;
+
+    private const string Schema = "model: Net\nversion: 1\ninputs:\n  x:\n    features: [a, b]\n";
+
+    [Fact]
+    public void An_optional_tensor_without_a_schema_entry_is_read_as_absent()
+    {
+        var graph = ModelSource.Graph(ModelSource.Read(Source, "Net", Schema));
+
+        Assert.Equal(new[] { "x Features [B, 2]" }, ModelSource.Inputs(graph));
+        Assert.Equal(new[] { "fc = call fc(x) -> [B, 3]" }, ModelSource.Nodes(graph));
+    }
+
+    [Fact]
+    public void Numbers_and_flags_passed_to_a_module_bind_its_parameters_and_defaults_fill_the_rest()
+    {
+        var graph = ModelSource.Graph(ModelSource.Read(Source, "Outer", Schema.Replace("model: Net", "model: Outer")));
+
+        Assert.Equal(3, graph.Nodes.Count(n => n.Op is NeuralSurgery.Graph.ActivationOp));
+        Assert.Single(graph.Nodes, n => n.Op is NeuralSurgery.Graph.ScaleOp);
+    }
+
+    [Fact]
+    public void A_forward_parameter_that_is_not_a_tensor_and_has_no_default_is_refused()
+    {
+        const string source = """
+            public sealed class Net : Module<Tensor, long, Tensor>
+            {
+                private readonly Linear fc = Linear(2, 3);
+
+                public Net() : base("Net") => RegisterComponents();
+
+                public override Tensor forward(Tensor x, long steps) => fc.forward(x);
+            }
+            """;
+        var result = ModelSource.Read(source, "Net", Schema);
+
+        Assert.Null(result.Graph);
+        Assert.Contains(ModelSource.Diagnostics(result), d => d.Contains("a forward parameter that is not a tensor needs a default value", System.StringComparison.Ordinal));
+    }
+}
