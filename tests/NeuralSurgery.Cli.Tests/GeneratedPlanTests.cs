@@ -120,6 +120,37 @@ public sealed class GeneratedPlanTests : IDisposable
         Assert.Contains("\"hero_embedding.weight\"", generated, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Surgery_plan_on_files_that_build_with_the_package_reads_the_schemas_their_attributes_name()
+    {
+        // As a user writes them: 'using NeuralSurgery;' and [SurgeryModel], no schema options on the command line.
+        var source = _h.Write("Models.cs", "using NeuralSurgery;\n" + Models.Replace("[NeuralSurgery.SurgeryModel(", "[SurgeryModel("));
+        var v1 = _h.Write("policy.v1.features.yaml", V1Schema);
+        var v2 = _h.Write("policy.v2.features.yaml", V2Schema);
+        var planPath = _h.PathOf("plan.json");
+
+        var result = CliHarness.Run(
+            "plan", "--from", source, "--from-class", "PolicyV1", "--to", source, "--to-class", "PolicyV2",
+            "--torchsharp", typeof(global::TorchSharp.torch).Assembly.Location, "--out", planPath);
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Contains("using schema " + v1 + " ([SurgeryModel] of PolicyV1)", result.Err, StringComparison.Ordinal);
+        Assert.Equal(GeneratedPlanJson(source, v1, v2), File.ReadAllText(planPath));
+    }
+
+    [Fact]
+    public void A_schema_named_by_the_attribute_that_is_nowhere_to_be_found_is_refused_with_the_file_named()
+    {
+        var source = _h.Write("Models.cs", Models.Replace("policy.v1.features.yaml", "missing.v1.features.yaml"));
+        _h.Write("policy.v2.features.yaml", V2Schema);
+
+        var result = CliHarness.Run(
+            "plan", "--from", source, "--from-class", "PolicyV1", "--to", source, "--to-class", "PolicyV2",
+            "--torchsharp", typeof(global::TorchSharp.torch).Assembly.Location, "--out", _h.PathOf("plan.json"));
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("[SurgeryModel(\"missing.v1.features.yaml\")] of PolicyV1 names a schema found neither next to the file nor in a folder above it", result.Err, StringComparison.Ordinal);
+        Assert.False(File.Exists(_h.PathOf("plan.json")));
+    }
+
     /// <summary>Runs the source generator over the same files and returns the <c>PlanJson</c> constant of the surgery it emits.</summary>
     private static string GeneratedPlanJson(string sourcePath, params string[] schemaPaths)
     {

@@ -32,7 +32,7 @@ internal static class ModelOptions
 
     public static Option<string?> Schema(string name, string which) => new(name)
     {
-        Description = $"{which}'s feature schema (*.features.yaml); without it features are named f0, f1, ... per input.",
+        Description = $"{which}'s feature schema (*.features.yaml); without it, the one the class's [SurgeryModel] names, else features named f0, f1, ... per input.",
         HelpName = "s.features.yaml",
     };
 
@@ -70,9 +70,13 @@ internal static class ModelOptions
     public static ModelSide Side(string modelPath, string? schemaPath, string? className, string? torchSharp, CliConsole console, CancellationToken cancellation)
     {
         var schema = schemaPath is null ? null : FeatureSchemaReader.Load(schemaPath);
-        var graph = ModelSourceLoader.IsSource(modelPath)
-            ? ModelSourceLoader.Load([modelPath], schema, className, torchSharp, console, cancellation)
-            : PlanCommand.ReadGraph(modelPath);
-        return ModelSide.Trace(graph, schema);
+        if (!ModelSourceLoader.IsSource(modelPath))
+        {
+            return ModelSide.Trace(PlanCommand.ReadGraph(modelPath), schema);
+        }
+
+        // Without a schema option, the schema the class's [SurgeryModel] names, as the build uses it.
+        var (graph, used) = ModelSourceLoader.LoadWithSchema([modelPath], schema, className, torchSharp, console, cancellation);
+        return ModelSide.Trace(graph, used);
     }
 }

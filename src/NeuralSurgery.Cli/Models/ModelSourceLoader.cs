@@ -6,6 +6,7 @@ using System.Threading;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using NeuralSurgery.Cli.Infrastructure;
+using NeuralSurgery.Generator.Emit;
 using NeuralSurgery.Generator.Reading;
 using NeuralSurgery.Graph;
 using NeuralSurgery.IO;
@@ -32,6 +33,20 @@ internal static class ModelSourceLoader
     /// are all printed, then a <see cref="CliException"/> says how many there were.
     /// </summary>
     public static ModelGraph Load(
+        IReadOnlyList<string> files,
+        FeatureSchema? schema,
+        string? className,
+        string? torchSharpPath,
+        CliConsole console,
+        CancellationToken cancellation) =>
+        LoadWithSchema(files, schema, className, torchSharpPath, console, cancellation).Graph;
+
+    /// <summary>
+    /// As <see cref="Load"/>; without a schema, the one the class's <c>[SurgeryModel("…features.yaml")]</c> names is
+    /// read (the path as written, next to the model file or in a folder above it), as the build reads it. Returns
+    /// the schema used.
+    /// </summary>
+    public static (ModelGraph Graph, FeatureSchema? Schema) LoadWithSchema(
         IReadOnlyList<string> files,
         FeatureSchema? schema,
         string? className,
@@ -78,6 +93,12 @@ internal static class ModelSourceLoader
         }
 
         var modelClass = FindClass(compilation, className, files);
+        if (schema is null && AttributeSchema(modelClass, files) is { } named)
+        {
+            console.Error.WriteLine($"using schema {named} ([SurgeryModel] of {modelClass.Name})");
+            schema = FeatureSchemaReader.Load(named);
+        }
+
         var result = ModelReader.Read(compilation, modelClass, schema, cancellation);
         if (result.HasErrors || result.Graph is null)
         {
@@ -91,7 +112,34 @@ internal static class ModelSourceLoader
             console.Error.WriteLine(Format(diagnostic));
         }
 
-        return result.Graph!;
+        return (result.Graph!, schema);
+    }
+
+    /// <summary>
+    /// The schema file a <c>[SurgeryModel]</c> attribute names, found as the build finds it among its AdditionalFiles:
+    /// the path as written, relative to the model file's folder or one of the folders above it. Null without one.
+    /// </summary>
+    private static string? AttributeSchema(INamedTypeSymbol modelClass, IReadOnlyList<string> files)
+    {
+        var written = modelClass.GetAttributes()
+            .FirstOrDefault(a => a.AttributeClass?.ToDisplayString() == AttributeSource.SurgeryModelAttributeMetadataName)?
+            .ConstructorArguments.FirstOrDefault().Value as string;
+        if (string.IsNullOrWhiteSpace(written))
+        {
+            return null;
+        }
+
+        var declared = modelClass.Locations.FirstOrDefault(l => l.IsInSource)?.SourceTree?.FilePath ?? files[0];
+        for (var dir = Path.GetDirectoryName(Path.GetFullPath(declared)); dir is not null; dir = Path.GetDirectoryName(dir))
+        {
+            var candidate = Path.Combine(dir, written);
+            if (File.Exists(candidate))
+            {
+                return candidate;
+            }
+        }
+
+        throw new CliException($"{declared}: [SurgeryModel(\"{written}\")] of {modelClass.Name} names a schema found neither next to the file nor in a folder above it; give it with the schema option");
     }
 
     /// <summary><c>path(line,col): error NS1xxx: message</c>, as MSBuild prints a diagnostic.</summary>
@@ -128,6 +176,9 @@ internal static class ModelSourceLoader
         var trees = files
             .Select(f => CSharpSyntaxTree.ParseText(InputFile.ReadAllText(f, "model source"), options, f, cancellationToken: cancellation))
             .Append(CSharpSyntaxTree.ParseText(ImplicitUsings, options, "ImplicitUsings.g.cs", cancellationToken: cancellation))
+            // The attributes the generator adds to a project ([SurgeryModel], [SurgeryFrom], [SurgeryRename]): model
+            // files that build with the package use them.
+            .Append(CSharpSyntaxTree.ParseText(AttributeSource.Text, options, AttributeSource.HintName, cancellationToken: cancellation))
             .ToList();
         var references = PlatformReferences()
             .Append(MetadataReference.CreateFromFile(torchSharp))
