@@ -793,21 +793,30 @@ internal sealed class ModuleTreeReader
         return true;
     }
 
+    /// <summary>Appends a size argument's value (a number, or an array of them); false when it is not known.</summary>
+    private static bool AddSizes(List<long> dims, IOperation value, ConstScope scope)
+    {
+        switch (ConstantEvaluator.Evaluate(value, scope).Value)
+        {
+            case long n:
+                dims.Add(n);
+                return true;
+            case long[] many:
+                dims.AddRange(many);
+                return true;
+            default:
+                return false;
+        }
+    }
+
     private static TensorSpec? Reshaped(TensorSpec inner, ImmutableArray<IArgumentOperation> arguments, ConstScope scope)
     {
         var dims = new List<long>();
         foreach (var argument in arguments.Where(a => a.ArgumentKind != ArgumentKind.DefaultValue))
         {
-            switch (ConstantEvaluator.Evaluate(argument.Value, scope).Value)
+            if (!AddSizes(dims, argument.Value, scope))
             {
-                case long n:
-                    dims.Add(n);
-                    break;
-                case long[] many:
-                    dims.AddRange(many);
-                    break;
-                default:
-                    return null;
+                return null;
             }
         }
 
@@ -881,16 +890,9 @@ internal sealed class ModuleTreeReader
                             continue;
                         }
 
-                        switch (ConstantEvaluator.Evaluate(argument.Value, scope).Value)
+                        if (!AddSizes(dims, argument.Value, scope))
                         {
-                            case long n:
-                                dims.Add(n);
-                                break;
-                            case long[] many:
-                                dims.AddRange(many);
-                                break;
-                            default:
-                                return null;
+                            return null;
                         }
                     }
 

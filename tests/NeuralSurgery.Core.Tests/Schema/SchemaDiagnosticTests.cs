@@ -131,7 +131,22 @@ public class SchemaDiagnosticTests
         var d = Single(Schema("inputs:", "  hero:", "    features: [a]", "output:", "  logits:", "    features: [noop]"));
 
         AssertAt(d, SchemaErrorCodes.UnknownKey, 6, 1);
-        Assert.Equal("unknown key 'output' at the top level; expected one of: model, version, inputs, outputs, renames, arguments", d.Message);
+        Assert.Equal("unknown key 'output' at the top level; expected one of: model, version, inputs, outputs, renames, arguments, factory", d.Message);
+    }
+
+    [Fact]
+    public void A_factory_names_a_static_method_and_anything_else_is_refused_at_its_value()
+    {
+        var schema = FeatureSchemaReader.ParseOrThrow("model: Net\nversion: 1\ninputs:\n  x:\n    features: [a]\nfactory: ResNet18\n", "net.features.yaml");
+        Assert.Equal("ResNet18", schema.Factory);
+        Assert.Equal((6, 10), (schema.FactoryLocation!.Line, schema.FactoryLocation.Column));
+        Assert.NotEqual(schema, schema with { Factory = "ResNet34" });
+
+        var result = FeatureSchemaReader.Parse("model: Net\nversion: 1\ninputs:\n  x:\n    features: [a]\nfactory: [ResNet18]\n", "net.features.yaml");
+        Assert.Null(result.Schema);
+        var d = Assert.Single(result.Diagnostics);
+        Assert.Equal((6, 10), (d.Location.Line, d.Location.Column));
+        Assert.Contains("'factory'", d.Message, System.StringComparison.Ordinal);
     }
 
     [Fact]
