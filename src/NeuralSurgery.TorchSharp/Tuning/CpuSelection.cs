@@ -1,0 +1,333 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Numerics;
+using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
+using System.Threading.Tasks;
+using TorchSharp;
+
+namespace NeuralSurgery.TorchSharp.Tuning;
+
+/// <summary>
+/// Top-n selection over contiguous CPU tensors (float32 scores, bool masks) in two streaming passes, for Algorithm 1's
+/// deletions (paper 000 section 4.4: keep the |S| − N members with the largest I_p) and DeviceMask.TopN.
+/// A strided sample brackets the threshold; the first pass counts the members above the bracket and collects the
+/// positions inside it (and refuses NaN before anything is written); the exact threshold and the last tie taken
+/// come from those few; the second pass writes the mask and, for Algorithm 1, resets the members it deletes to w_i.
+/// libtorch took about a dozen passes and a fresh 10^8-element mask for the same deletion.
+/// </summary>
+internal static unsafe partial class CpuKernels
+{
+    /// <summary>About this many sampled scores bracket the threshold; smaller selections are done exactly.</summary>
+    private const long SampleTarget = 1 << 17;
+
+    /// <summary>Byte i has bit b of the index (a movemask of eight lanes as eight bool bytes).</summary>
+    private static readonly ulong[] Expand = [.. Enumerable.Range(0, 256).Select(i =>
+    {
+        ulong bytes = 0;
+        for (var b = 0; b < 8; b++)
+        {
+            bytes |= (ulong)((i >> b) & 1) << (8 * b);
+        }
+
+        return bytes;
+    })];
+
+    /// <summary>
+    /// One tensor of a selection: its scores, which elements compete (0: all), where the chosen mask goes (may be
+    /// <paramref name="Among"/> itself), and, when not 0, the parameter whose deleted members go back to w_i.
+    /// </summary>
+    public readonly record struct Segment(string Name, nint Score, nint Among, nint Output, nint Parameter, nint Initial, long Length);
+
+    /// <summary>The threshold and the last tie at it that is taken (segment, index); earlier ties are taken too.</summary>
+    private readonly record struct Cut(float Threshold, int Segment, long Position);
+
+    private readonly record struct Item(int Segment, long Start, long Count);
+
+    private sealed class Tally
+    {
+        public long Above;
+        public List<int> Band = [];
+        public bool NaN;
+    }
+
+    /// <summary>
+    /// Writes each segment's Output: exactly <paramref name="keep"/> of the <paramref name="competing"/> competing
+    /// elements, the largest scores, ties at the threshold to the earliest (segment order, then index), which is the
+    /// reference TopN's order. Returns the count kept per segment.
+    /// </summary>
+    /// <exception cref="ArgumentException">A score is NaN; nothing has been written.</exception>
+    public static long[] Select(IReadOnlyList<Segment> segments, long competing, long keep)
+    {
+        var items = new List<Item>();
+        for (var s = 0; s < segments.Count; s++)
+        {
+            for (long start = 0; start < segments[s].Length; start += Chunk)
+            {
+                items.Add(new Item(s, start, Math.Min(Chunk, segments[s].Length - start)));
+            }
+        }
+
+        if (keep == 0 || keep == competing)
+        {
+            // Nothing to rank; the counting pass only refuses NaN.
+            _ = Count(segments, items, float.PositiveInfinity, float.NegativeInfinity);
+            return Apply(segments, items, keep == 0 ? new Cut(float.PositiveInfinity, -1, -1) : new Cut(float.NegativeInfinity, int.MaxValue, long.MaxValue));
+        }
+
+        var (lo, hi) = Bracket(segments, competing, keep);
+        var cut = Resolve(segments, items, Count(segments, items, lo, hi), keep);
+        if (cut is null)
+        {
+            // The sample misjudged the bracket (adversarially periodic scores): every member is in the band.
+            cut = Resolve(segments, items, Count(segments, items, float.NegativeInfinity, float.PositiveInfinity), keep)
+                ?? throw new InvalidOperationException("an unbounded bracket holds the threshold");
+        }
+
+        return Apply(segments, items, cut.Value);
+    }
+
+    /// <summary>
+    /// Scores a strided sample of about <see cref="SampleTarget"/> members puts five binomial standard deviations
+    /// either side of the threshold's quantile; unbounded for small selections.
+    /// </summary>
+    private static (float Lo, float Hi) Bracket(IReadOnlyList<Segment> segments, long competing, long keep)
+    {
+        var unbounded = (float.NegativeInfinity, float.PositiveInfinity);
+        if (competing <= SampleTarget * 4)
+        {
+            return unbounded;
+        }
+
+        var stride = Math.Max(1, segments.Sum(s => s.Length) / SampleTarget);
+        var sample = new List<float>((int)(SampleTarget * 2));
+        foreach (var segment in segments)
+        {
+            var score = (float*)segment.Score;
+            var among = (byte*)segment.Among;
+            for (long i = 0; i < segment.Length; i += stride)
+            {
+                if (among == null || among[i] != 0)
+                {
+                    sample.Add(score[i]);
+                }
+            }
+        }
+
+        var m = sample.Count;
+        if (m < 1000 || sample.Any(float.IsNaN))
+        {
+            return unbounded;
+        }
+
+        sample.Sort();
+        var q = (double)(competing - keep + 1) / competing; // the threshold is the (|S| − keep + 1)-th smallest
+        var margin = (5 * Math.Sqrt(m * q * (1 - q))) + 16;
+        var low = (long)Math.Floor((q * m) - margin);
+        var high = (long)Math.Ceiling((q * m) + margin);
+        return (low < 1 ? float.NegativeInfinity : sample[(int)low - 1], high > m ? float.PositiveInfinity : sample[(int)high - 1]);
+    }
+
+    /// <summary>Per item: competing elements above <paramref name="hi"/>, positions of those in [lo, hi]; refuses NaN.</summary>
+    private static Tally[] Count(IReadOnlyList<Segment> segments, List<Item> items, float lo, float hi)
+    {
+        var tallies = new Tally[items.Count];
+        Parallel.For(0, items.Count, w =>
+        {
+            var (segment, item) = (segments[items[w].Segment], items[w]);
+            tallies[w] = Count((float*)segment.Score + item.Start, segment.Among == 0 ? null : (byte*)segment.Among + item.Start, item, lo, hi);
+        });
+
+        for (var w = 0; w < items.Count; w++)
+        {
+            if (tallies[w].NaN)
+            {
+                throw new ArgumentException($"a score of '{segments[items[w].Segment].Name}' is NaN", "scores");
+            }
+        }
+
+        return tallies;
+    }
+
+    private static Tally Count(float* score, byte* among, Item item, float lo, float hi)
+    {
+        var tally = new Tally();
+        var (low, high) = (Vector256.Create(lo), Vector256.Create(hi));
+        var nan = Vector256<float>.Zero;
+        long k = 0;
+        for (; k + 8 <= item.Count; k += 8)
+        {
+            var s = Avx.LoadVector256(score + k);
+            nan = Avx.Or(nan, Avx.CompareUnordered(s, s));
+            var members = MemberBits(among, k);
+            if (members == 0)
+            {
+                continue;
+            }
+
+            tally.Above += BitOperations.PopCount((uint)(Avx.MoveMask(Avx.CompareGreaterThan(s, high)) & members));
+            var inside = Avx.MoveMask(Avx.And(Avx.CompareGreaterThanOrEqual(s, low), Avx.CompareLessThanOrEqual(s, high))) & members;
+            for (; inside != 0; inside &= inside - 1)
+            {
+                tally.Band.Add((int)(item.Start + k + BitOperations.TrailingZeroCount(inside)));
+            }
+        }
+
+        tally.NaN = Avx.MoveMask(nan) != 0;
+        for (; k < item.Count; k++)
+        {
+            var s = score[k];
+            tally.NaN |= float.IsNaN(s);
+            if (among != null && among[k] == 0)
+            {
+                continue;
+            }
+
+            if (s > hi)
+            {
+                tally.Above++;
+            }
+            else if (s >= lo)
+            {
+                tally.Band.Add((int)(item.Start + k));
+            }
+        }
+
+        return tally;
+    }
+
+    /// <summary>The exact threshold and last tie from the band, or null when the bracket does not hold the threshold.</summary>
+    private static Cut? Resolve(IReadOnlyList<Segment> segments, List<Item> items, Tally[] tallies, long keep)
+    {
+        var above = tallies.Sum(t => t.Above);
+        var band = tallies.Sum(t => (long)t.Band.Count);
+        var needed = keep - above; // how many of the band's largest are kept
+        if (needed < 1 || needed > band || band > Array.MaxLength)
+        {
+            return null;
+        }
+
+        var values = new float[band];
+        var v = 0;
+        for (var w = 0; w < items.Count; w++)
+        {
+            var score = (float*)segments[items[w].Segment].Score;
+            foreach (var position in tallies[w].Band)
+            {
+                values[v++] = score[position];
+            }
+        }
+
+        float threshold;
+        using (var all = torch.tensor(values))
+        {
+            var (value, index) = all.kthvalue(band - needed + 1, 0);
+            threshold = value.item<float>();
+            value.Dispose();
+            index.Dispose();
+        }
+
+        var ties = needed - values.LongCount(x => x > threshold);
+        v = 0;
+        for (var w = 0; w < items.Count; w++)
+        {
+            foreach (var position in tallies[w].Band)
+            {
+                if (values[v++] == threshold && --ties == 0)
+                {
+                    return new Cut(threshold, items[w].Segment, position);
+                }
+            }
+        }
+
+        throw new InvalidOperationException("the band holds fewer ties than its threshold implies");
+    }
+
+    /// <summary>Writes the masks by the cut and resets deleted members; returns the count kept per segment.</summary>
+    private static long[] Apply(IReadOnlyList<Segment> segments, List<Item> items, Cut cut)
+    {
+        var kept = new long[items.Count];
+        Parallel.For(0, items.Count, w => kept[w] = Apply(segments[items[w].Segment], items[w], cut));
+        var perSegment = new long[segments.Count];
+        for (var w = 0; w < items.Count; w++)
+        {
+            perSegment[items[w].Segment] += kept[w];
+        }
+
+        return perSegment;
+    }
+
+    private static long Apply(Segment segment, Item item, Cut cut)
+    {
+        var score = (float*)segment.Score + item.Start;
+        var among = segment.Among == 0 ? null : (byte*)segment.Among + item.Start;
+        var output = (byte*)segment.Output + item.Start;
+        var p = segment.Parameter == 0 ? null : (float*)segment.Parameter + item.Start;
+        var w = segment.Parameter == 0 ? null : (float*)segment.Initial + item.Start;
+        var inPlace = among == output;
+        var threshold = Vector256.Create(cut.Threshold);
+        long kept = 0;
+        long k = 0;
+        for (; k + 8 <= item.Count; k += 8)
+        {
+            var members = MemberBits(among, k);
+            var keep = 0;
+            if (members != 0)
+            {
+                var s = Avx.LoadVector256(score + k);
+                keep = Avx.MoveMask(Avx.CompareGreaterThan(s, threshold)) & members;
+                for (var ties = Avx.MoveMask(Avx.CompareEqual(s, threshold)) & members; ties != 0; ties &= ties - 1)
+                {
+                    var b = BitOperations.TrailingZeroCount(ties);
+                    keep |= Taken(cut, item, k + b) ? 1 << b : 0;
+                }
+            }
+
+            if (!inPlace || keep != members)
+            {
+                *(ulong*)(output + k) = Expand[keep];
+            }
+
+            kept += BitOperations.PopCount((uint)keep);
+            if (p != null)
+            {
+                for (var deleted = members & ~keep; deleted != 0; deleted &= deleted - 1)
+                {
+                    var b = BitOperations.TrailingZeroCount(deleted);
+                    p[k + b] = w[k + b];
+                }
+            }
+        }
+
+        for (; k < item.Count; k++)
+        {
+            var member = among == null || among[k] != 0;
+            var keep = member && (score[k] > cut.Threshold || (score[k] == cut.Threshold && Taken(cut, item, k)));
+            output[k] = keep ? (byte)1 : (byte)0;
+            kept += keep ? 1 : 0;
+            if (p != null && member && !keep)
+            {
+                p[k] = w[k];
+            }
+        }
+
+        return kept;
+    }
+
+    /// <summary>Whether a tie at the threshold is taken: it comes no later than the cut's.</summary>
+    private static bool Taken(Cut cut, Item item, long offset) =>
+        item.Segment < cut.Segment || (item.Segment == cut.Segment && item.Start + offset <= cut.Position);
+
+    /// <summary>The competing lanes of eight elements as movemask bits (all when there is no mask).</summary>
+    private static int MemberBits(byte* among, long k)
+    {
+        if (among == null)
+        {
+            return 0xFF;
+        }
+
+        var bytes = *(ulong*)(among + k);
+        return bytes == AllSet ? 0xFF : bytes == 0 ? 0 : Avx.MoveMask(Members(among + k));
+    }
+}
