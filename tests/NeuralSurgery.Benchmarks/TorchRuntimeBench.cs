@@ -29,7 +29,7 @@ public static class TorchRuntimeBench
         var kEvery = Option(args, "--steps", 10);
         TorchSharpNative.EnsureLoaded();
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"TorchSharp {typeof(torch).Assembly.GetName().Version}, CPU, {torch.get_num_threads()} threads, {Environment.ProcessorCount} cores"));
-        Apply(runs);
+        if (Environment.GetEnvironmentVariable("NS_SKIP_ADAM") is null) Apply(runs); // TEMP
         Steps(parameters, runs, kEvery);
         return 0;
     }
@@ -110,8 +110,9 @@ public static class TorchRuntimeBench
             count / 100);
         var adam = optim.Adam(model.parameters(), 1e-3, weight_decay: 0.01);
         var masked = new MaskedStep(model, mask);
-        var plain = Time(runs, SetGradients, () => adam.step());
-        var withMask = Time(runs, SetGradients, () => masked.Step(adam));
+        var skip = Environment.GetEnvironmentVariable("NS_SKIP_ADAM") is not null; // TEMP
+        var plain = skip ? 1 : Time(runs, SetGradients, () => adam.step());
+        var withMask = skip ? 1 : Time(runs, SetGradients, () => masked.Step(adam));
 
         // SGD: plain against Dyn-Δ (Algorithm 1), averaged over K_every steps with one deletion.
         var sgd = optim.SGD(model.parameters(), 1e-3);
@@ -119,12 +120,14 @@ public static class TorchRuntimeBench
         var dyn = new DynamicSparseTuning(model, new DynamicOptions { N = 1000, KStart = 0, KEvery = kEvery, Alpha = 0.95, Eta = 0.1 });
         var dynTimes = new List<double>();
         var deleting = new List<double>();
+        var steps = new List<double>();
         for (var s = 0; s < kEvery; s++)
         {
             SetGradients();
             var before = dyn.Deletions;
             var ms = Measure.Once(() => dyn.Step(sgd));
             (dyn.Deletions > before ? deleting : dynTimes).Add(ms);
+            steps.Add(ms);
         }
 
         var regular = Measure.Median(dynTimes);
@@ -139,6 +142,53 @@ public static class TorchRuntimeBench
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  SGD step + Dyn-Δ                      {dynMean,9:F1} ms  (mean of K_every = {kEvery} steps, {dyn.Deletions} deletion(s), |S| now {dyn.AllowedCount:N0})"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"    of which a step without deletion    {regular,9:F1} ms, a deletion {deletion:F1} ms"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  bookkeeping / plain                   {(dynMean - plainSgd) / plainSgd,9:F2}x  (goal <= 1.5; total / plain {dynMean / plainSgd:F2}x)"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"    per step (ms): {string.Join(", ", steps.Select(t => t.ToString("F1", CultureInfo.InvariantCulture)))}"));
+        if (CpuKernels.Available)
+        {
+            Breakdown(model, plainSgd, runs, SetGradients);
+        }
+    }
+
+    /// <summary>
+    /// Where a Dyn-Δ step's time goes on the CPU: each pass of <see cref="CpuKernels"/> alone on the same 10^8 elements,
+    /// with the bytes it moves per element (the plain SGD step reads w and g and writes w: 12).
+    /// </summary>
+    private static void Breakdown(ParameterTree model, double plainSgd, int runs, Action setGradients)
+    {
+        using var noGrad = torch.no_grad();
+        var parameters = model.named_parameters().Select(p => (p.name, p.parameter)).ToList();
+        var initial = parameters.Select(p => p.parameter.detach().clone()).ToArray();
+        var indicators = parameters.Select(p => torch.rand_like(p.parameter)).ToArray();
+        var frozen = parameters.Select(p => torch.rand_like(p.parameter).gt(0.1)).ToArray(); // 10 % frozen, as after the first deletion
+        var output = frozen.Select(m => torch.empty_like(m)).ToArray();
+        double Pass(Action<int> body) => Time(runs, () => { }, () =>
+        {
+            for (var i = 0; i < parameters.Count; i++)
+            {
+                body(i);
+            }
+        });
+
+        var afterAll = Pass(i => CpuKernels.AfterStep(parameters[i].parameter, initial[i], null, indicators[i], 0.95f));
+        var afterMasked = Pass(i => CpuKernels.AfterStep(parameters[i].parameter, initial[i], frozen[i], indicators[i], 0.95f));
+        var before = Time(runs, setGradients, () =>
+        {
+            for (var i = 0; i < parameters.Count; i++)
+            {
+                CpuKernels.BeforeStep(parameters[i].parameter.grad!, frozen[i], null, 0);
+            }
+        });
+        var count = frozen.Sum(m => m.count_nonzero().item<long>());
+        var select = Time(runs, () => { }, () => CpuKernels.Select(
+            [.. parameters.Select((p, i) => new CpuKernels.Segment(p.name, CpuKernels.Address(indicators[i]), CpuKernels.Address(frozen[i]), CpuKernels.Address(output[i]), 0, 0, p.parameter.NumberOfElements))],
+            count,
+            count * 9 / 10));
+        Console.WriteLine("  breakdown, each CPU pass alone (median; bytes per element moved):");
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"    plain SGD step                    {plainSgd,9:F1} ms  (r w, g; w w: 12 B)"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"    after step, S = all: I update     {afterAll,9:F1} ms  {afterAll / plainSgd,5:F2}x  (r w, w_i, I; w I: 16 B)"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"    before step, 10 % frozen: mask g  {before,9:F1} ms  {before / plainSgd,5:F2}x  (r g, mask; w g where frozen: 5-9 B)"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"    after step, 10 % frozen           {afterMasked,9:F1} ms  {afterMasked / plainSgd,5:F2}x  (r w, w_i, I, mask; w I: 17 B)"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"    top-n of 90 % of the members      {select,9:F1} ms  {select / plainSgd,5:F2}x  (r I, mask twice; w mask: 11 B)"));
     }
 
     private static double Time(int runs, Action prepare, Action step)

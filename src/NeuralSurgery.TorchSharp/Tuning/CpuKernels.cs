@@ -84,6 +84,7 @@ internal static unsafe partial class CpuKernels
         return any != 0;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // steps are few and long: no unoptimised first tier
     private static bool BeforeStep(float* g, byte* m, float* indicator, long count, float alpha)
     {
         var scale = Vector256.Create(alpha);
@@ -129,6 +130,7 @@ internal static unsafe partial class CpuKernels
         return any;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static bool AfterStep(float* p, float* w, byte* m, float* indicator, long count, float alpha)
     {
         var scale = Vector256.Create(alpha);

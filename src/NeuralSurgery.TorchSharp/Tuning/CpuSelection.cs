@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using System.Numerics;
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using System.Threading.Tasks;
@@ -49,6 +50,7 @@ internal static unsafe partial class CpuKernels
     {
         public long Above;
         public List<int> Band = [];
+        public List<float> Values = []; // the band's scores, gathered while they are in registers
         public bool NaN;
     }
 
@@ -76,8 +78,14 @@ internal static unsafe partial class CpuKernels
             return Apply(segments, items, keep == 0 ? new Cut(float.PositiveInfinity, -1, -1) : new Cut(float.NegativeInfinity, int.MaxValue, long.MaxValue));
         }
 
+        var sw = System.Diagnostics.Stopwatch.StartNew();
         var (lo, hi) = Bracket(segments, competing, keep);
-        var cut = Resolve(segments, items, Count(segments, items, lo, hi), keep);
+        var t1 = sw.Elapsed.TotalMilliseconds;
+        var tallies = Count(segments, items, lo, hi);
+        var t2 = sw.Elapsed.TotalMilliseconds;
+        var cut = Resolve(segments, items, tallies, keep);
+        var t3 = sw.Elapsed.TotalMilliseconds;
+        if (Environment.GetEnvironmentVariable("NS_TRACE") is not null) Console.Error.WriteLine($"bracket {t1:F1} count {t2 - t1:F1} resolve {t3 - t2:F1} band {tallies.Sum(t => t.Band.Count)} fallback {cut is null}");
         if (cut is null)
         {
             // The sample misjudged the bracket (adversarially periodic scores): every member is in the band.
@@ -85,7 +93,10 @@ internal static unsafe partial class CpuKernels
                 ?? throw new InvalidOperationException("an unbounded bracket holds the threshold");
         }
 
-        return Apply(segments, items, cut.Value);
+        var t4 = sw.Elapsed.TotalMilliseconds;
+        var r = Apply(segments, items, cut.Value);
+        if (Environment.GetEnvironmentVariable("NS_TRACE") is not null) Console.Error.WriteLine($"apply {sw.Elapsed.TotalMilliseconds - t4:F1}");
+        return r;
     }
 
     /// <summary>
@@ -150,27 +161,30 @@ internal static unsafe partial class CpuKernels
         return tallies;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static Tally Count(float* score, byte* among, Item item, float lo, float hi)
     {
         var tally = new Tally();
         var (low, high) = (Vector256.Create(lo), Vector256.Create(hi));
         var nan = Vector256<float>.Zero;
         long k = 0;
-        for (; k + 8 <= item.Count; k += 8)
+        for (; k + 32 <= item.Count; k += 32)
         {
-            var s = Avx.LoadVector256(score + k);
-            nan = Avx.Or(nan, Avx.CompareUnordered(s, s));
+            var (s0, s1, s2, s3) = (Avx.LoadVector256(score + k), Avx.LoadVector256(score + k + 8), Avx.LoadVector256(score + k + 16), Avx.LoadVector256(score + k + 24));
+            nan = Avx.Or(nan, Avx.Or(Avx.Or(Avx.CompareUnordered(s0, s0), Avx.CompareUnordered(s1, s1)), Avx.Or(Avx.CompareUnordered(s2, s2), Avx.CompareUnordered(s3, s3))));
             var members = MemberBits(among, k);
             if (members == 0)
             {
                 continue;
             }
 
-            tally.Above += BitOperations.PopCount((uint)(Avx.MoveMask(Avx.CompareGreaterThan(s, high)) & members));
-            var inside = Avx.MoveMask(Avx.And(Avx.CompareGreaterThanOrEqual(s, low), Avx.CompareLessThanOrEqual(s, high))) & members;
+            tally.Above += BitOperations.PopCount(Bits(Avx.CompareGreaterThan(s0, high), Avx.CompareGreaterThan(s1, high), Avx.CompareGreaterThan(s2, high), Avx.CompareGreaterThan(s3, high)) & members);
+            var inside = Bits(Inside(s0, low, high), Inside(s1, low, high), Inside(s2, low, high), Inside(s3, low, high)) & members;
             for (; inside != 0; inside &= inside - 1)
             {
-                tally.Band.Add((int)(item.Start + k + BitOperations.TrailingZeroCount(inside)));
+                var b = BitOperations.TrailingZeroCount(inside);
+                tally.Band.Add((int)(item.Start + k + b));
+                tally.Values.Add(score[k + b]);
             }
         }
 
@@ -191,11 +205,20 @@ internal static unsafe partial class CpuKernels
             else if (s >= lo)
             {
                 tally.Band.Add((int)(item.Start + k));
+                tally.Values.Add(s);
             }
         }
 
         return tally;
     }
+
+    private static Vector256<float> Inside(Vector256<float> s, Vector256<float> low, Vector256<float> high) =>
+        Avx.And(Avx.CompareGreaterThanOrEqual(s, low), Avx.CompareLessThanOrEqual(s, high));
+
+    /// <summary>Four compare results of eight lanes as the 32 bits of 32 elements.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static uint Bits(Vector256<float> a, Vector256<float> b, Vector256<float> c, Vector256<float> d) =>
+        (uint)Avx.MoveMask(a) | ((uint)Avx.MoveMask(b) << 8) | ((uint)Avx.MoveMask(c) << 16) | ((uint)Avx.MoveMask(d) << 24);
 
     /// <summary>The exact threshold and last tie from the band, or null when the bracket does not hold the threshold.</summary>
     private static Cut? Resolve(IReadOnlyList<Segment> segments, List<Item> items, Tally[] tallies, long keep)
@@ -210,13 +233,10 @@ internal static unsafe partial class CpuKernels
 
         var values = new float[band];
         var v = 0;
-        for (var w = 0; w < items.Count; w++)
+        foreach (var tally in tallies)
         {
-            var score = (float*)segments[items[w].Segment].Score;
-            foreach (var position in tallies[w].Band)
-            {
-                values[v++] = score[position];
-            }
+            tally.Values.CopyTo(values, v);
+            v += tally.Values.Count;
         }
 
         float threshold;
@@ -228,7 +248,13 @@ internal static unsafe partial class CpuKernels
             index.Dispose();
         }
 
-        var ties = needed - values.LongCount(x => x > threshold);
+        long greater = 0;
+        foreach (var x in values)
+        {
+            greater += x > threshold ? 1 : 0;
+        }
+
+        var ties = needed - greater;
         v = 0;
         for (var w = 0; w < items.Count; w++)
         {
@@ -258,6 +284,7 @@ internal static unsafe partial class CpuKernels
         return perSegment;
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static long Apply(Segment segment, Item item, Cut cut)
     {
         var score = (float*)segment.Score + item.Start;
@@ -266,30 +293,32 @@ internal static unsafe partial class CpuKernels
         var p = segment.Parameter == 0 ? null : (float*)segment.Parameter + item.Start;
         var w = segment.Parameter == 0 ? null : (float*)segment.Initial + item.Start;
         var inPlace = among == output;
-        var threshold = Vector256.Create(cut.Threshold);
+        var t = Vector256.Create(cut.Threshold);
         long kept = 0;
         long k = 0;
-        for (; k + 8 <= item.Count; k += 8)
+        for (; k + 32 <= item.Count; k += 32)
         {
             var members = MemberBits(among, k);
-            var keep = 0;
+            var keep = 0u;
             if (members != 0)
             {
-                var s = Avx.LoadVector256(score + k);
-                keep = Avx.MoveMask(Avx.CompareGreaterThan(s, threshold)) & members;
-                for (var ties = Avx.MoveMask(Avx.CompareEqual(s, threshold)) & members; ties != 0; ties &= ties - 1)
+                var (s0, s1, s2, s3) = (Avx.LoadVector256(score + k), Avx.LoadVector256(score + k + 8), Avx.LoadVector256(score + k + 16), Avx.LoadVector256(score + k + 24));
+                keep = Bits(Avx.CompareGreaterThan(s0, t), Avx.CompareGreaterThan(s1, t), Avx.CompareGreaterThan(s2, t), Avx.CompareGreaterThan(s3, t)) & members;
+                var ties = Bits(Avx.CompareEqual(s0, t), Avx.CompareEqual(s1, t), Avx.CompareEqual(s2, t), Avx.CompareEqual(s3, t)) & members;
+                for (; ties != 0; ties &= ties - 1)
                 {
                     var b = BitOperations.TrailingZeroCount(ties);
-                    keep |= Taken(cut, item, k + b) ? 1 << b : 0;
+                    keep |= Taken(cut, item, k + b) ? 1u << b : 0;
                 }
             }
 
             if (!inPlace || keep != members)
             {
-                *(ulong*)(output + k) = Expand[keep];
+                var o = (ulong*)(output + k);
+                (o[0], o[1], o[2], o[3]) = (Expand[keep & 0xFF], Expand[(keep >> 8) & 0xFF], Expand[(keep >> 16) & 0xFF], Expand[keep >> 24]);
             }
 
-            kept += BitOperations.PopCount((uint)keep);
+            kept += BitOperations.PopCount(keep);
             if (p != null)
             {
                 for (var deleted = members & ~keep; deleted != 0; deleted &= deleted - 1)
@@ -319,15 +348,8 @@ internal static unsafe partial class CpuKernels
     private static bool Taken(Cut cut, Item item, long offset) =>
         item.Segment < cut.Segment || (item.Segment == cut.Segment && item.Start + offset <= cut.Position);
 
-    /// <summary>The competing lanes of eight elements as movemask bits (all when there is no mask).</summary>
-    private static int MemberBits(byte* among, long k)
-    {
-        if (among == null)
-        {
-            return 0xFF;
-        }
-
-        var bytes = *(ulong*)(among + k);
-        return bytes == AllSet ? 0xFF : bytes == 0 ? 0 : Avx.MoveMask(Members(among + k));
-    }
+    /// <summary>The competing elements of 32 as bits (all when there is no mask).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static uint MemberBits(byte* among, long k) =>
+        among == null ? uint.MaxValue : ~(uint)Avx2.MoveMask(Avx2.CompareEqual(Avx.LoadVector256(among + k), Vector256<byte>.Zero));
 }
