@@ -27,9 +27,6 @@ internal static unsafe partial class CpuKernels
     /// <summary>Elements per parallel work item: 1 MiB of float32, long enough to stream, short enough to balance.</summary>
     private const long Chunk = 1 << 18;
 
-    /// <summary>Eight bool bytes that are all true.</summary>
-    private const ulong AllSet = 0x0101010101010101UL;
-
     /// <summary>Whether this CPU has the instructions the kernels use (else libtorch's ops run).</summary>
     public static bool Available => Avx2.IsSupported && Fma.IsSupported;
 
@@ -41,78 +38,83 @@ internal static unsafe partial class CpuKernels
 
     /// <summary>
     /// Before the optimizer: g ← 0 off the mask (null: every element is a member), written only where it changes;
-    /// with an indicator, Dyn-Grad's I ← αI + g² after the masking. Returns whether an indicator became NaN.
+    /// with an indicator, Dyn-Grad's I ← αI + g² after the masking, and the members' new I into <paramref name="sample"/>.
     /// </summary>
-    public static bool BeforeStep(Tensor gradient, Tensor? mask, Tensor? indicator, float alpha)
+    public static void BeforeStep(Tensor gradient, Tensor? mask, Tensor? indicator, float alpha, Sample? sample = null)
     {
         var (g, m, i) = (Address(gradient), mask is null ? 0 : Address(mask), indicator is null ? 0 : Address(indicator));
-        return ForChunks(gradient.NumberOfElements, (start, count) =>
-            BeforeStep((float*)g + start, m == 0 ? null : (byte*)m + start, i == 0 ? null : (float*)i + start, count, alpha));
+        ForChunks(gradient.NumberOfElements, (start, count) =>
+        {
+            BeforeStep((float*)g + start, m == 0 ? null : (byte*)m + start, i == 0 ? null : (float*)i + start, count, alpha);
+            sample?.Gather((float*)i, m == 0 ? null : (byte*)m, start, count);
+        });
+        sample?.Covered();
     }
 
     /// <summary>
     /// After the optimizer: w ← w_i off the mask (null: every element is a member), written only where the step moved
-    /// it; with an indicator, Dyn-Δ's I ← αI + (w − w_i)², which is αI off the mask. Returns whether an indicator
-    /// became NaN.
+    /// it; with an indicator, Dyn-Δ's I ← αI + (w − w_i)², which is αI off the mask, and the members' new I into
+    /// <paramref name="sample"/>.
     /// </summary>
-    public static bool AfterStep(Tensor parameter, Tensor initial, Tensor? mask, Tensor? indicator, float alpha)
+    public static void AfterStep(Tensor parameter, Tensor initial, Tensor? mask, Tensor? indicator, float alpha, Sample? sample = null)
     {
         var (p, w) = (Address(parameter), Address(initial));
         var (m, i) = (mask is null ? 0 : Address(mask), indicator is null ? 0 : Address(indicator));
-        return ForChunks(parameter.NumberOfElements, (start, count) =>
-            AfterStep((float*)p + start, (float*)w + start, m == 0 ? null : (byte*)m + start, i == 0 ? null : (float*)i + start, count, alpha));
+        ForChunks(parameter.NumberOfElements, (start, count) =>
+        {
+            AfterStep((float*)p + start, (float*)w + start, m == 0 ? null : (byte*)m + start, i == 0 ? null : (float*)i + start, count, alpha);
+            sample?.Gather((float*)i, m == 0 ? null : (byte*)m, start, count);
+        });
+        sample?.Covered();
     }
 
-    /// <summary>Runs <paramref name="body"/> over chunks of [0, length) in parallel; true when any chunk returned true.</summary>
-    private static bool ForChunks(long length, Func<long, long, bool> body)
+    /// <summary>Runs <paramref name="body"/> over chunks of [0, length) in parallel.</summary>
+    private static void ForChunks(long length, Action<long, long> body)
     {
         var chunks = (int)((length + Chunk - 1) / Chunk);
         if (chunks <= 1)
         {
-            return length > 0 && body(0, length);
+            if (length > 0)
+            {
+                body(0, length);
+            }
+
+            return;
         }
 
-        var any = 0;
         Parallel.For(0, chunks, c =>
         {
             var start = c * Chunk;
-            if (body(start, Math.Min(length, start + Chunk) - start))
-            {
-                Interlocked.Exchange(ref any, 1);
-            }
+            body(start, Math.Min(length, start + Chunk) - start);
         });
-        return any != 0;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)] // steps are few and long: no unoptimised first tier
-    private static bool BeforeStep(float* g, byte* m, float* indicator, long count, float alpha)
+    private static void BeforeStep(float* g, byte* m, float* indicator, long count, float alpha)
     {
         var scale = Vector256.Create(alpha);
-        var nan = Vector256<float>.Zero;
         long k = 0;
-        for (; k + 8 <= count; k += 8)
+        for (; k + 32 <= count; k += 32)
         {
-            var gv = Avx.LoadVector256(g + k);
-            if (m != null && *(ulong*)(m + k) != AllSet)
+            // Blocks of members only skip the masking. Within a block, the gradient is stored whether or not a frozen
+            // lane was already 0: with a scattered mask that is a coin toss a branch would keep losing.
+            var partial = m != null && MemberBits(m, k) != uint.MaxValue;
+            for (var j = k; j < k + 32; j += 8)
             {
-                var masked = Avx.And(gv, Members(m + k));
-                if (Avx.MoveMask(Avx2.CompareEqual(masked.AsInt32(), gv.AsInt32()).AsSingle()) != 0xFF)
+                var gv = Avx.LoadVector256(g + j);
+                if (partial)
                 {
-                    Avx.Store(g + k, masked);
+                    gv = Avx.And(gv, Members(m + j));
+                    Avx.Store(g + j, gv);
                 }
 
-                gv = masked;
-            }
-
-            if (indicator != null)
-            {
-                var r = Fma.MultiplyAdd(gv, gv, Avx.Multiply(scale, Avx.LoadVector256(indicator + k)));
-                nan = Avx.Or(nan, Avx.CompareUnordered(r, r));
-                Avx.Store(indicator + k, r);
+                if (indicator != null)
+                {
+                    Avx.Store(indicator + j, Fma.MultiplyAdd(gv, gv, Avx.Multiply(scale, Avx.LoadVector256(indicator + j))));
+                }
             }
         }
 
-        var any = Avx.MoveMask(nan) != 0;
         for (; k < count; k++)
         {
             if (m != null && m[k] == 0)
@@ -123,46 +125,43 @@ internal static unsafe partial class CpuKernels
             if (indicator != null)
             {
                 indicator[k] = MathF.FusedMultiplyAdd(g[k], g[k], alpha * indicator[k]);
-                any |= float.IsNaN(indicator[k]);
             }
         }
-
-        return any;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static bool AfterStep(float* p, float* w, byte* m, float* indicator, long count, float alpha)
+    private static void AfterStep(float* p, float* w, byte* m, float* indicator, long count, float alpha)
     {
         var scale = Vector256.Create(alpha);
-        var nan = Vector256<float>.Zero;
         long k = 0;
-        for (; k + 8 <= count; k += 8)
+        for (; k + 32 <= count; k += 32)
         {
-            var pv = Avx.LoadVector256(p + k);
-            var wv = Avx.LoadVector256(w + k);
-            if (m != null && *(ulong*)(m + k) != AllSet)
+            var partial = m != null && MemberBits(m, k) != uint.MaxValue; // blocks of members only skip the reset
+            for (var j = k; j < k + 32; j += 8)
             {
-                // Frozen elements back to w_i bit for bit; no write where the step left them there.
-                var member = Members(m + k);
-                var same = Avx2.CompareEqual(pv.AsInt32(), wv.AsInt32()).AsSingle();
-                if (Avx.MoveMask(Avx.Or(member, same)) != 0xFF)
+                var pv = Avx.LoadVector256(p + j);
+                var wv = Avx.LoadVector256(w + j);
+                if (partial)
                 {
-                    pv = Avx.BlendVariable(wv, pv, member);
-                    Avx.Store(p + k, pv);
+                    // Frozen elements back to w_i bit for bit, written only where the step moved one (an optimizer
+                    // moves them nearly everywhere, by decay or momentum, or nowhere: the branch predicts).
+                    var member = Members(m + j);
+                    if (Avx.MoveMask(Avx.Or(member, Avx2.CompareEqual(pv.AsInt32(), wv.AsInt32()).AsSingle())) != 0xFF)
+                    {
+                        pv = Avx.BlendVariable(wv, pv, member);
+                        Avx.Store(p + j, pv);
+                    }
                 }
-            }
 
-            if (indicator != null)
-            {
-                // Δ after the reset, as the reference computes it (0 off the mask).
-                var d = Avx.Subtract(pv, wv);
-                var r = Fma.MultiplyAdd(d, d, Avx.Multiply(scale, Avx.LoadVector256(indicator + k)));
-                nan = Avx.Or(nan, Avx.CompareUnordered(r, r));
-                Avx.Store(indicator + k, r);
+                if (indicator != null)
+                {
+                    // Δ after the reset, as the reference computes it (0 off the mask).
+                    var d = Avx.Subtract(pv, wv);
+                    Avx.Store(indicator + j, Fma.MultiplyAdd(d, d, Avx.Multiply(scale, Avx.LoadVector256(indicator + j))));
+                }
             }
         }
 
-        var any = Avx.MoveMask(nan) != 0;
         for (; k < count; k++)
         {
             if (m != null && m[k] == 0)
@@ -174,15 +173,47 @@ internal static unsafe partial class CpuKernels
             {
                 var d = p[k] - w[k];
                 indicator[k] = MathF.FusedMultiplyAdd(d, d, alpha * indicator[k]);
-                any |= float.IsNaN(indicator[k]);
             }
         }
-
-        return any;
     }
 
     /// <summary>All-ones lanes where the bool bytes at <paramref name="m"/> are set.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> Members(byte* m) =>
         Avx2.CompareGreaterThan(Avx2.ConvertToVector256Int32(m), Vector256<int>.Zero).AsSingle();
+
+    /// <summary>
+    /// The members' indicators at every <see cref="Stride"/>-th index of each tensor, gathered by the pass that has
+    /// just written them, so that the deletion after it brackets its threshold without reading I again.
+    /// </summary>
+    internal sealed class Sample(long stride, int tensors)
+    {
+        private readonly List<float> _values = [];
+        private int _covered;
+
+        public long Stride { get; } = stride;
+
+        /// <summary>The sample, or null unless every tensor was gathered (a part would bias it).</summary>
+        public float[]? Values => _covered == tensors ? [.. _values] : null;
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public void Gather(float* indicator, byte* mask, long start, long count)
+        {
+            var local = new List<float>();
+            for (var i = (start + Stride - 1) / Stride * Stride; i < start + count; i += Stride)
+            {
+                if (mask == null || mask[i] != 0)
+                {
+                    local.Add(indicator[i]);
+                }
+            }
+
+            lock (_values)
+            {
+                _values.AddRange(local);
+            }
+        }
+
+        public void Covered() => _covered++;
+    }
 }

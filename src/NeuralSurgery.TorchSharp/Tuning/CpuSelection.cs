@@ -6,7 +6,6 @@ using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
 using System.Threading.Tasks;
-using TorchSharp;
 
 namespace NeuralSurgery.TorchSharp.Tuning;
 
@@ -57,10 +56,11 @@ internal static unsafe partial class CpuKernels
     /// <summary>
     /// Writes each segment's Output: exactly <paramref name="keep"/> of the <paramref name="competing"/> competing
     /// elements, the largest scores, ties at the threshold to the earliest (segment order, then index), which is the
-    /// reference TopN's order. Returns the count kept per segment.
+    /// reference TopN's order. <paramref name="sample"/>: members' scores at every <see cref="SampleStride"/>-th
+    /// index, when the pass that wrote them gathered them. Returns the count kept per segment.
     /// </summary>
     /// <exception cref="ArgumentException">A score is NaN; nothing has been written.</exception>
-    public static long[] Select(IReadOnlyList<Segment> segments, long competing, long keep)
+    public static long[] Select(IReadOnlyList<Segment> segments, long competing, long keep, float[]? sample = null)
     {
         var items = new List<Item>();
         for (var s = 0; s < segments.Count; s++)
@@ -78,14 +78,8 @@ internal static unsafe partial class CpuKernels
             return Apply(segments, items, keep == 0 ? new Cut(float.PositiveInfinity, -1, -1) : new Cut(float.NegativeInfinity, int.MaxValue, long.MaxValue));
         }
 
-        var sw = System.Diagnostics.Stopwatch.StartNew();
-        var (lo, hi) = Bracket(segments, competing, keep);
-        var t1 = sw.Elapsed.TotalMilliseconds;
-        var tallies = Count(segments, items, lo, hi);
-        var t2 = sw.Elapsed.TotalMilliseconds;
-        var cut = Resolve(segments, items, tallies, keep);
-        var t3 = sw.Elapsed.TotalMilliseconds;
-        if (Environment.GetEnvironmentVariable("NS_TRACE") is not null) Console.Error.WriteLine($"bracket {t1:F1} count {t2 - t1:F1} resolve {t3 - t2:F1} band {tallies.Sum(t => t.Band.Count)} fallback {cut is null}");
+        var (lo, hi) = Bracket(segments, competing, keep, sample);
+        var cut = Resolve(segments, items, Count(segments, items, lo, hi), keep);
         if (cut is null)
         {
             // The sample misjudged the bracket (adversarially periodic scores): every member is in the band.
@@ -93,17 +87,17 @@ internal static unsafe partial class CpuKernels
                 ?? throw new InvalidOperationException("an unbounded bracket holds the threshold");
         }
 
-        var t4 = sw.Elapsed.TotalMilliseconds;
-        var r = Apply(segments, items, cut.Value);
-        if (Environment.GetEnvironmentVariable("NS_TRACE") is not null) Console.Error.WriteLine($"apply {sw.Elapsed.TotalMilliseconds - t4:F1}");
-        return r;
+        return Apply(segments, items, cut.Value);
     }
+
+    /// <summary>The stride of the sample that brackets a selection over <paramref name="total"/> elements.</summary>
+    public static long SampleStride(long total) => Math.Max(1, total / SampleTarget);
 
     /// <summary>
     /// Scores a strided sample of about <see cref="SampleTarget"/> members puts five binomial standard deviations
     /// either side of the threshold's quantile; unbounded for small selections.
     /// </summary>
-    private static (float Lo, float Hi) Bracket(IReadOnlyList<Segment> segments, long competing, long keep)
+    private static (float Lo, float Hi) Bracket(IReadOnlyList<Segment> segments, long competing, long keep, float[]? sample)
     {
         var unbounded = (float.NegativeInfinity, float.PositiveInfinity);
         if (competing <= SampleTarget * 4)
@@ -111,7 +105,75 @@ internal static unsafe partial class CpuKernels
             return unbounded;
         }
 
-        var stride = Math.Max(1, segments.Sum(s => s.Length) / SampleTarget);
+        sample ??= Gather(segments, SampleStride(segments.Sum(s => s.Length)));
+        var m = sample.Length;
+        if (m < 1000 || sample.Any(float.IsNaN))
+        {
+            return unbounded;
+        }
+
+        var q = (double)(competing - keep + 1) / competing; // the threshold is the (|S| − keep + 1)-th smallest
+        var margin = (5 * Math.Sqrt(m * q * (1 - q))) + 16;
+        var low = (long)Math.Floor((q * m) - margin);
+        var high = (long)Math.Ceiling((q * m) + margin);
+        return (low < 1 ? float.NegativeInfinity : Smallest(sample, low), high > m ? float.PositiveInfinity : Smallest(sample, high));
+    }
+
+    /// <summary>
+    /// The <paramref name="k"/>-th smallest (from 1) by quickselect, reordering <paramref name="values"/> (no NaN).
+    /// libtorch's kthvalue took tens of milliseconds for the band of a 10^8-element deletion.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // called once per deletion: no unoptimised first tier
+    private static float Smallest(float[] values, long k)
+    {
+        var (lo, hi, target) = (0, values.Length - 1, (int)(k - 1));
+        while (lo < hi)
+        {
+            var (a, b, c) = (values[lo], values[lo + ((hi - lo) >> 1)], values[hi]);
+            var pivot = Math.Max(Math.Min(a, b), Math.Min(Math.Max(a, b), c)); // median of three
+            var (i, j) = (lo, hi);
+            while (i <= j)
+            {
+                while (values[i] < pivot)
+                {
+                    i++;
+                }
+
+                while (values[j] > pivot)
+                {
+                    j--;
+                }
+
+                if (i <= j)
+                {
+                    (values[i], values[j]) = (values[j], values[i]);
+                    i++;
+                    j--;
+                }
+            }
+
+            // [lo, j] ≤ pivot ≤ [i, hi], and what lies between equals the pivot.
+            if (target <= j)
+            {
+                hi = j;
+            }
+            else if (target >= i)
+            {
+                lo = i;
+            }
+            else
+            {
+                return values[target];
+            }
+        }
+
+        return values[target];
+    }
+
+    /// <summary>The members' scores at every <paramref name="stride"/>-th index of each segment.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    private static float[] Gather(IReadOnlyList<Segment> segments, long stride)
+    {
         var sample = new List<float>((int)(SampleTarget * 2));
         foreach (var segment in segments)
         {
@@ -126,18 +188,7 @@ internal static unsafe partial class CpuKernels
             }
         }
 
-        var m = sample.Count;
-        if (m < 1000 || sample.Any(float.IsNaN))
-        {
-            return unbounded;
-        }
-
-        sample.Sort();
-        var q = (double)(competing - keep + 1) / competing; // the threshold is the (|S| − keep + 1)-th smallest
-        var margin = (5 * Math.Sqrt(m * q * (1 - q))) + 16;
-        var low = (long)Math.Floor((q * m) - margin);
-        var high = (long)Math.Ceiling((q * m) + margin);
-        return (low < 1 ? float.NegativeInfinity : sample[(int)low - 1], high > m ? float.PositiveInfinity : sample[(int)high - 1]);
+        return [.. sample];
     }
 
     /// <summary>Per item: competing elements above <paramref name="hi"/>, positions of those in [lo, hi]; refuses NaN.</summary>
@@ -221,6 +272,7 @@ internal static unsafe partial class CpuKernels
         (uint)Avx.MoveMask(a) | ((uint)Avx.MoveMask(b) << 8) | ((uint)Avx.MoveMask(c) << 16) | ((uint)Avx.MoveMask(d) << 24);
 
     /// <summary>The exact threshold and last tie from the band, or null when the bracket does not hold the threshold.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static Cut? Resolve(IReadOnlyList<Segment> segments, List<Item> items, Tally[] tallies, long keep)
     {
         var above = tallies.Sum(t => t.Above);
@@ -239,14 +291,7 @@ internal static unsafe partial class CpuKernels
             v += tally.Values.Count;
         }
 
-        float threshold;
-        using (var all = torch.tensor(values))
-        {
-            var (value, index) = all.kthvalue(band - needed + 1, 0);
-            threshold = value.item<float>();
-            value.Dispose();
-            index.Dispose();
-        }
+        var threshold = Smallest((float[])values.Clone(), band - needed + 1);
 
         long greater = 0;
         foreach (var x in values)
@@ -319,12 +364,14 @@ internal static unsafe partial class CpuKernels
             }
 
             kept += BitOperations.PopCount(keep);
-            if (p != null)
+            var deleted = members & ~keep;
+            if (p != null && deleted != 0)
             {
-                for (var deleted = members & ~keep; deleted != 0; deleted &= deleted - 1)
+                // Deleted members back to w_i by blends rather than a branch per element.
+                for (var j = 0; j < 32; j += 8)
                 {
-                    var b = BitOperations.TrailingZeroCount(deleted);
-                    p[k + b] = w[k + b];
+                    var lanes = Avx2.CompareGreaterThan(Avx2.ConvertToVector256Int32(Vector128.CreateScalar(Expand[(deleted >> j) & 0xFF]).AsByte()), Vector256<int>.Zero);
+                    Avx.Store(p + k + j, Avx.BlendVariable(Avx.LoadVector256(p + k + j), Avx.LoadVector256(w + k + j), lanes.AsSingle()));
                 }
             }
         }

@@ -82,9 +82,13 @@ public sealed class DynamicSparseTuning
     public void Step(OptimizerHelper optimizer)
     {
         ArgumentNullException.ThrowIfNull(optimizer);
+        var deleting = (K + 1) % Options.KEvery == 0 && K + 1 >= Options.KStart && AllowedCount > Options.N;
+        CpuKernels.Sample? sample = null;
         if (OnCpu(gradients: true))
         {
-            CpuStep(optimizer);
+            // A deletion follows: the pass that writes I samples it for the selection's bracket.
+            sample = deleting ? new CpuKernels.Sample(CpuKernels.SampleStride(_parameters.Sum(p => p.Parameter.NumberOfElements)), _parameters.Count) : null;
+            CpuStep(optimizer, sample);
         }
         else
         {
@@ -92,10 +96,10 @@ public sealed class DynamicSparseTuning
         }
 
         K++;
-        if (K % Options.KEvery == 0 && K >= Options.KStart && AllowedCount > Options.N)
+        if (deleting)
         {
             var delete = Math.Min(AllowedCount - Options.N, (long)Math.Floor(Options.Eta * AllowedCount));
-            Delete(Math.Max(delete, 1)); // ⌊η|S|⌋ can be 0 for a small S; |S| must still reach n
+            Delete(Math.Max(delete, 1), sample?.Values); // ⌊η|S|⌋ can be 0 for a small S; |S| must still reach n
         }
     }
 
@@ -104,7 +108,7 @@ public sealed class DynamicSparseTuning
     {
         if (AllowedCount > Options.N)
         {
-            Delete(AllowedCount - Options.N);
+            Delete(AllowedCount - Options.N, null);
         }
     }
 
@@ -122,7 +126,7 @@ public sealed class DynamicSparseTuning
     private Tensor? PartialMask(string name, Tensor parameter) =>
         _members[name] == parameter.NumberOfElements ? null : _step.Mask[name];
 
-    private void CpuStep(OptimizerHelper optimizer)
+    private void CpuStep(OptimizerHelper optimizer, CpuKernels.Sample? sample)
     {
         var alpha = (float)Options.Alpha;
         var gradient = Options.Indicator == DynamicIndicator.Gradient;
@@ -132,7 +136,7 @@ public sealed class DynamicSparseTuning
             {
                 if (p.grad is { } g && (gradient || PartialMask(name, p) is not null))
                 {
-                    CpuKernels.BeforeStep(g, PartialMask(name, p), gradient ? _indicators[name] : null, alpha);
+                    CpuKernels.BeforeStep(g, PartialMask(name, p), gradient ? _indicators[name] : null, alpha, gradient ? sample : null);
                 }
             }
         }
@@ -144,7 +148,7 @@ public sealed class DynamicSparseTuning
             {
                 if (!gradient || PartialMask(name, p) is not null)
                 {
-                    CpuKernels.AfterStep(p, _step.Initial[name], PartialMask(name, p), gradient ? null : _indicators[name], alpha);
+                    CpuKernels.AfterStep(p, _step.Initial[name], PartialMask(name, p), gradient ? null : _indicators[name], alpha, gradient ? null : sample);
                 }
             }
         }
@@ -191,7 +195,7 @@ public sealed class DynamicSparseTuning
         }
     }
 
-    private void Delete(long count)
+    private void Delete(long count, float[]? sample)
     {
         var keep = AllowedCount - count;
         var order = _parameters.Select(p => p.Name).ToList();
@@ -210,7 +214,8 @@ public sealed class DynamicSparseTuning
                         CpuKernels.Address(_step.Initial[p.Name]),
                         p.Parameter.NumberOfElements))],
                     AllowedCount,
-                    keep);
+                    keep,
+                    sample);
                 for (var i = 0; i < _parameters.Count; i++)
                 {
                     _members[_parameters[i].Name] = kept[i];
