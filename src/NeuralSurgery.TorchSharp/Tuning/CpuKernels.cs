@@ -38,34 +38,68 @@ internal static unsafe partial class CpuKernels
 
     /// <summary>
     /// Before the optimizer: g ← 0 off the mask (null: every element is a member), written only where it changes;
-    /// with an indicator, Dyn-Grad's I ← αI + g² after the masking, and the members' new I into <paramref name="sample"/>.
+    /// with an indicator, Dyn-Grad's I ← αI + g² after the masking, each chunk then counted into
+    /// <paramref name="precount"/> as segment <paramref name="segment"/> when a deletion follows.
     /// </summary>
-    public static void BeforeStep(Tensor gradient, Tensor? mask, Tensor? indicator, float alpha, Sample? sample = null)
+    public static void BeforeStep(Tensor gradient, Tensor? mask, Tensor? indicator, float alpha, Precount? precount = null, int segment = 0)
     {
         var (g, m, i) = (Address(gradient), mask is null ? 0 : Address(mask), indicator is null ? 0 : Address(indicator));
         ForChunks(gradient.NumberOfElements, (start, count) =>
         {
             BeforeStep((float*)g + start, m == 0 ? null : (byte*)m + start, i == 0 ? null : (float*)i + start, count, alpha);
-            sample?.Gather((float*)i, m == 0 ? null : (byte*)m, start, count);
+            precount?.Count(segment, start, count, (float*)i, (byte*)m);
         });
-        sample?.Covered();
     }
 
     /// <summary>
     /// After the optimizer: w ← w_i off the mask (null: every element is a member), written only where the step moved
-    /// it; with an indicator, Dyn-Δ's I ← αI + (w − w_i)², which is αI off the mask, and the members' new I into
-    /// <paramref name="sample"/>.
+    /// it; with an indicator, Dyn-Δ's I ← αI + (w − w_i)², which is αI off the mask, each chunk then counted into
+    /// <paramref name="precount"/> as segment <paramref name="segment"/> when a deletion follows.
     /// </summary>
-    public static void AfterStep(Tensor parameter, Tensor initial, Tensor? mask, Tensor? indicator, float alpha, Sample? sample = null)
+    public static void AfterStep(Tensor parameter, Tensor initial, Tensor? mask, Tensor? indicator, float alpha, Precount? precount = null, int segment = 0)
     {
         var (p, w) = (Address(parameter), Address(initial));
         var (m, i) = (mask is null ? 0 : Address(mask), indicator is null ? 0 : Address(indicator));
         ForChunks(parameter.NumberOfElements, (start, count) =>
         {
             AfterStep((float*)p + start, (float*)w + start, m == 0 ? null : (byte*)m + start, i == 0 ? null : (float*)i + start, count, alpha);
-            sample?.Gather((float*)i, m == 0 ? null : (byte*)m, start, count);
+            precount?.Count(segment, start, count, (float*)i, (byte*)m);
         });
-        sample?.Covered();
+    }
+
+    /// <summary>
+    /// Dyn-Δ's I after this step at every <paramref name="stride"/>-th member, computed before the after-step pass
+    /// writes it (the same arithmetic), so that the deletion's bracket is known while that pass runs.
+    /// </summary>
+    public static void PredictDelta(List<float> sample, Tensor parameter, Tensor initial, Tensor? mask, Tensor indicator, float alpha, long stride)
+    {
+        var p = (float*)Address(parameter);
+        var w = (float*)Address(initial);
+        var m = mask is null ? null : (byte*)Address(mask);
+        var i = (float*)Address(indicator);
+        for (long k = 0; k < parameter.NumberOfElements; k += stride)
+        {
+            if (m == null || m[k] != 0)
+            {
+                var d = p[k] - w[k];
+                sample.Add(MathF.FusedMultiplyAdd(d, d, alpha * i[k]));
+            }
+        }
+    }
+
+    /// <summary>Dyn-Grad's I after this step at every <paramref name="stride"/>-th member (unchanged without a gradient).</summary>
+    public static void PredictGradient(List<float> sample, Tensor? gradient, Tensor? mask, Tensor indicator, float alpha, long stride)
+    {
+        var g = gradient is null ? null : (float*)Address(gradient);
+        var m = mask is null ? null : (byte*)Address(mask);
+        var i = (float*)Address(indicator);
+        for (long k = 0; k < indicator.NumberOfElements; k += stride)
+        {
+            if (m == null || m[k] != 0)
+            {
+                sample.Add(g == null ? i[k] : MathF.FusedMultiplyAdd(g[k], g[k], alpha * i[k]));
+            }
+        }
     }
 
     /// <summary>Runs <paramref name="body"/> over chunks of [0, length) in parallel.</summary>
@@ -181,39 +215,4 @@ internal static unsafe partial class CpuKernels
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static Vector256<float> Members(byte* m) =>
         Avx2.CompareGreaterThan(Avx2.ConvertToVector256Int32(m), Vector256<int>.Zero).AsSingle();
-
-    /// <summary>
-    /// The members' indicators at every <see cref="Stride"/>-th index of each tensor, gathered by the pass that has
-    /// just written them, so that the deletion after it brackets its threshold without reading I again.
-    /// </summary>
-    internal sealed class Sample(long stride, int tensors)
-    {
-        private readonly List<float> _values = [];
-        private int _covered;
-
-        public long Stride { get; } = stride;
-
-        /// <summary>The sample, or null unless every tensor was gathered (a part would bias it).</summary>
-        public float[]? Values => _covered == tensors ? [.. _values] : null;
-
-        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-        public void Gather(float* indicator, byte* mask, long start, long count)
-        {
-            var local = new List<float>();
-            for (var i = (start + Stride - 1) / Stride * Stride; i < start + count; i += Stride)
-            {
-                if (mask == null || mask[i] != 0)
-                {
-                    local.Add(indicator[i]);
-                }
-            }
-
-            lock (_values)
-            {
-                _values.AddRange(local);
-            }
-        }
-
-        public void Covered() => _covered++;
-    }
 }

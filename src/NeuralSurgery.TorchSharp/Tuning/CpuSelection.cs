@@ -43,9 +43,9 @@ internal static unsafe partial class CpuKernels
     /// <summary>The threshold and the last tie at it that is taken (segment, index); earlier ties are taken too.</summary>
     private readonly record struct Cut(float Threshold, int Segment, long Position);
 
-    private readonly record struct Item(int Segment, long Start, long Count);
+    internal readonly record struct Item(int Segment, long Start, long Count);
 
-    private sealed class Tally
+    internal sealed class Tally
     {
         public long Above;
         public List<int> Band = [];
@@ -56,11 +56,11 @@ internal static unsafe partial class CpuKernels
     /// <summary>
     /// Writes each segment's Output: exactly <paramref name="keep"/> of the <paramref name="competing"/> competing
     /// elements, the largest scores, ties at the threshold to the earliest (segment order, then index), which is the
-    /// reference TopN's order. <paramref name="sample"/>: members' scores at every <see cref="SampleStride"/>-th
-    /// index, when the pass that wrote them gathered them. Returns the count kept per segment.
+    /// reference TopN's order. With <paramref name="precount"/>, the pass that wrote the scores has done the first
+    /// pass. Returns the count kept per segment.
     /// </summary>
     /// <exception cref="ArgumentException">A score is NaN; nothing has been written.</exception>
-    public static long[] Select(IReadOnlyList<Segment> segments, long competing, long keep, float[]? sample = null)
+    public static long[] Select(IReadOnlyList<Segment> segments, long competing, long keep, Precount? precount = null)
     {
         var items = new List<Item>();
         for (var s = 0; s < segments.Count; s++)
@@ -78,12 +78,23 @@ internal static unsafe partial class CpuKernels
             return Apply(segments, items, keep == 0 ? new Cut(float.PositiveInfinity, -1, -1) : new Cut(float.NegativeInfinity, int.MaxValue, long.MaxValue));
         }
 
-        var (lo, hi) = Bracket(segments, competing, keep, sample);
-        var cut = Resolve(segments, items, Count(segments, items, lo, hi), keep);
+        Tally[] tallies;
+        if (precount?.Tallies() is { } counted)
+        {
+            RefuseNaN(segments, items, counted);
+            tallies = counted;
+        }
+        else
+        {
+            var (lo, hi) = Bracket(competing, keep, () => Gather(segments, SampleStride(segments.Sum(s => s.Length))));
+            tallies = Count(segments, items, lo, hi);
+        }
+
+        var cut = Resolve(items, tallies, keep);
         if (cut is null)
         {
             // The sample misjudged the bracket (adversarially periodic scores): every member is in the band.
-            cut = Resolve(segments, items, Count(segments, items, float.NegativeInfinity, float.PositiveInfinity), keep)
+            cut = Resolve(items, Count(segments, items, float.NegativeInfinity, float.PositiveInfinity), keep)
                 ?? throw new InvalidOperationException("an unbounded bracket holds the threshold");
         }
 
@@ -95,9 +106,9 @@ internal static unsafe partial class CpuKernels
 
     /// <summary>
     /// Scores a strided sample of about <see cref="SampleTarget"/> members puts five binomial standard deviations
-    /// either side of the threshold's quantile; unbounded for small selections.
+    /// either side of the threshold's quantile; unbounded (and no sample taken) for small selections.
     /// </summary>
-    private static (float Lo, float Hi) Bracket(IReadOnlyList<Segment> segments, long competing, long keep, float[]? sample)
+    public static (float Lo, float Hi) Bracket(long competing, long keep, Func<float[]> sampled)
     {
         var unbounded = (float.NegativeInfinity, float.PositiveInfinity);
         if (competing <= SampleTarget * 4)
@@ -105,7 +116,7 @@ internal static unsafe partial class CpuKernels
             return unbounded;
         }
 
-        sample ??= Gather(segments, SampleStride(segments.Sum(s => s.Length)));
+        var sample = sampled();
         var m = sample.Length;
         if (m < 1000 || sample.Any(float.IsNaN))
         {
@@ -117,6 +128,36 @@ internal static unsafe partial class CpuKernels
         var low = (long)Math.Floor((q * m) - margin);
         var high = (long)Math.Ceiling((q * m) + margin);
         return (low < 1 ? float.NegativeInfinity : Smallest(sample, low), high > m ? float.PositiveInfinity : Smallest(sample, high));
+    }
+
+    /// <summary>
+    /// A selection's first pass done by the kernel pass that writes the scores (Algorithm 1's deletion step): each
+    /// chunk is counted against the bracket right after the kernel wrote it, from cache rather than from memory.
+    /// </summary>
+    internal sealed class Precount
+    {
+        private readonly Tally?[][] _tallies;
+
+        public Precount((float Lo, float Hi) bracket, IEnumerable<long> lengths)
+        {
+            (Lo, Hi) = bracket;
+            _tallies = [.. lengths.Select(n => new Tally?[(n + Chunk - 1) / Chunk])];
+        }
+
+        public float Lo { get; }
+
+        public float Hi { get; }
+
+        /// <summary>Counts the chunk [start, start + count) of segment <paramref name="segment"/> (pointers at index 0).</summary>
+        public void Count(int segment, long start, long count, float* score, byte* among) =>
+            _tallies[segment][start / Chunk] = CpuKernels.Count(score + start, among == null ? null : among + start, new Item(segment, start, count), Lo, Hi);
+
+        /// <summary>The tallies in segment and chunk order, or null unless every chunk was counted.</summary>
+        public Tally[]? Tallies()
+        {
+            var all = _tallies.SelectMany(t => t).ToArray();
+            return all.All(t => t is not null) ? [.. all.Select(t => t!)] : null;
+        }
     }
 
     /// <summary>
@@ -201,6 +242,12 @@ internal static unsafe partial class CpuKernels
             tallies[w] = Count((float*)segment.Score + item.Start, segment.Among == 0 ? null : (byte*)segment.Among + item.Start, item, lo, hi);
         });
 
+        RefuseNaN(segments, items, tallies);
+        return tallies;
+    }
+
+    private static void RefuseNaN(IReadOnlyList<Segment> segments, List<Item> items, Tally[] tallies)
+    {
         for (var w = 0; w < items.Count; w++)
         {
             if (tallies[w].NaN)
@@ -208,8 +255,6 @@ internal static unsafe partial class CpuKernels
                 throw new ArgumentException($"a score of '{segments[items[w].Segment].Name}' is NaN", "scores");
             }
         }
-
-        return tallies;
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
@@ -273,7 +318,7 @@ internal static unsafe partial class CpuKernels
 
     /// <summary>The exact threshold and last tie from the band, or null when the bracket does not hold the threshold.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    private static Cut? Resolve(IReadOnlyList<Segment> segments, List<Item> items, Tally[] tallies, long keep)
+    private static Cut? Resolve(List<Item> items, Tally[] tallies, long keep)
     {
         var above = tallies.Sum(t => t.Above);
         var band = tallies.Sum(t => (long)t.Band.Count);

@@ -83,12 +83,12 @@ public sealed class DynamicSparseTuning
     {
         ArgumentNullException.ThrowIfNull(optimizer);
         var deleting = (K + 1) % Options.KEvery == 0 && K + 1 >= Options.KStart && AllowedCount > Options.N;
-        CpuKernels.Sample? sample = null;
+        // ⌊η|S|⌋ can be 0 for a small S; |S| must still reach n.
+        var delete = deleting ? Math.Max(Math.Min(AllowedCount - Options.N, (long)Math.Floor(Options.Eta * AllowedCount)), 1) : 0;
+        CpuKernels.Precount? precount = null;
         if (OnCpu(gradients: true))
         {
-            // A deletion follows: the pass that writes I samples it for the selection's bracket.
-            sample = deleting ? new CpuKernels.Sample(CpuKernels.SampleStride(_parameters.Sum(p => p.Parameter.NumberOfElements)), _parameters.Count) : null;
-            CpuStep(optimizer, sample);
+            precount = CpuStep(optimizer, deleting ? AllowedCount - delete : -1);
         }
         else
         {
@@ -98,8 +98,7 @@ public sealed class DynamicSparseTuning
         K++;
         if (deleting)
         {
-            var delete = Math.Min(AllowedCount - Options.N, (long)Math.Floor(Options.Eta * AllowedCount));
-            Delete(Math.Max(delete, 1), sample?.Values); // ⌊η|S|⌋ can be 0 for a small S; |S| must still reach n
+            Delete(delete, precount);
         }
     }
 
@@ -126,17 +125,35 @@ public sealed class DynamicSparseTuning
     private Tensor? PartialMask(string name, Tensor parameter) =>
         _members[name] == parameter.NumberOfElements ? null : _step.Mask[name];
 
-    private void CpuStep(OptimizerHelper optimizer, CpuKernels.Sample? sample)
+    /// <summary>
+    /// One step by <see cref="CpuKernels"/>. Before a deletion that keeps <paramref name="keep"/> (−1: none), I after
+    /// the step is predicted at sampled members to bracket the threshold, and the pass that writes I counts against
+    /// it (paper 000 Algorithm 1 lines 6 and 9 in one pass over memory); the returned precount holds those counts.
+    /// </summary>
+    private CpuKernels.Precount? CpuStep(OptimizerHelper optimizer, long keep)
     {
         var alpha = (float)Options.Alpha;
         var gradient = Options.Indicator == DynamicIndicator.Gradient;
+        CpuKernels.Precount? precount = null;
         using (torch.no_grad())
         {
-            foreach (var (name, p) in _parameters)
+            if (gradient && keep >= 0)
             {
+                precount = Precount(keep, (sample, stride) =>
+                {
+                    foreach (var (name, p) in _parameters)
+                    {
+                        CpuKernels.PredictGradient(sample, p.grad, PartialMask(name, p), _indicators[name], alpha, stride);
+                    }
+                });
+            }
+
+            for (var i = 0; i < _parameters.Count; i++)
+            {
+                var (name, p) = _parameters[i];
                 if (p.grad is { } g && (gradient || PartialMask(name, p) is not null))
                 {
-                    CpuKernels.BeforeStep(g, PartialMask(name, p), gradient ? _indicators[name] : null, alpha, gradient ? sample : null);
+                    CpuKernels.BeforeStep(g, PartialMask(name, p), gradient ? _indicators[name] : null, alpha, precount, i);
                 }
             }
         }
@@ -144,15 +161,40 @@ public sealed class DynamicSparseTuning
         optimizer.step();
         using (torch.no_grad())
         {
-            foreach (var (name, p) in _parameters)
+            if (!gradient && keep >= 0)
             {
+                precount = Precount(keep, (sample, stride) =>
+                {
+                    foreach (var (name, p) in _parameters)
+                    {
+                        CpuKernels.PredictDelta(sample, p, _step.Initial[name], PartialMask(name, p), _indicators[name], alpha, stride);
+                    }
+                });
+            }
+
+            for (var i = 0; i < _parameters.Count; i++)
+            {
+                var (name, p) = _parameters[i];
                 if (!gradient || PartialMask(name, p) is not null)
                 {
-                    CpuKernels.AfterStep(p, _step.Initial[name], PartialMask(name, p), gradient ? null : _indicators[name], alpha, gradient ? null : sample);
+                    CpuKernels.AfterStep(p, _step.Initial[name], PartialMask(name, p), gradient ? null : _indicators[name], alpha, gradient ? null : precount, i);
                 }
             }
         }
+
+        return precount;
     }
+
+    /// <summary>The bracket of a deletion keeping <paramref name="keep"/> from predicted indicators, and counts to come.</summary>
+    private CpuKernels.Precount Precount(long keep, Action<List<float>, long> predict) =>
+        new(
+            CpuKernels.Bracket(AllowedCount, keep, () =>
+            {
+                var sample = new List<float>();
+                predict(sample, CpuKernels.SampleStride(_parameters.Sum(p => p.Parameter.NumberOfElements)));
+                return [.. sample];
+            }),
+            _parameters.Select(p => p.Parameter.NumberOfElements));
 
     private void TorchStep(OptimizerHelper optimizer)
     {
@@ -195,7 +237,7 @@ public sealed class DynamicSparseTuning
         }
     }
 
-    private void Delete(long count, float[]? sample)
+    private void Delete(long count, CpuKernels.Precount? precount)
     {
         var keep = AllowedCount - count;
         var order = _parameters.Select(p => p.Name).ToList();
@@ -203,7 +245,8 @@ public sealed class DynamicSparseTuning
         {
             if (OnCpu(gradients: false))
             {
-                // Two passes over I and the mask; the second rewrites the mask and resets the deleted members to w_i.
+                // The step's pass counted against the bracket (else a counting pass does); one more rewrites the mask
+                // and resets the deleted members to w_i.
                 var kept = CpuKernels.Select(
                     [.. _parameters.Select(p => new CpuKernels.Segment(
                         p.Name,
@@ -215,7 +258,7 @@ public sealed class DynamicSparseTuning
                         p.Parameter.NumberOfElements))],
                     AllowedCount,
                     keep,
-                    sample);
+                    precount);
                 for (var i = 0; i < _parameters.Count; i++)
                 {
                     _members[_parameters[i].Name] = kept[i];
