@@ -214,7 +214,7 @@ public static class TorchRuntimeBench
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"    after step, S = all: I update     {afterAll,9:F1} ms  {afterAll / plainSgd,5:F2}x  (r w, w_i, I; w I: 16 B)"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"    before step, 10 % frozen: mask g  {before,9:F1} ms  {before / plainSgd,5:F2}x  (r g, mask; w g where frozen: 5-9 B)"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"    after step, 10 % frozen           {afterMasked,9:F1} ms  {afterMasked / plainSgd,5:F2}x  (r w, w_i, I, mask; w I: 17 B)"));
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"    top-n of 90 % of the members      {select,9:F1} ms  {select / plainSgd,5:F2}x  (r I, mask twice; w mask: 11 B)"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"    top-n of 90 % of the members      {select,9:F1} ms  {select / plainSgd,5:F2}x  (r I, mask twice; w mask: 11 B; a Dyn-Δ deletion counts in its step's pass and resets the deleted)"));
     }
 
     private static double Time(int runs, Action prepare, Action step)

@@ -17,8 +17,8 @@ namespace NeuralSurgery.TorchSharp.Tuning;
 /// streaming pass over memory with AVX2. The plain SGD step it is measured against is memory-bound (it reads w and
 /// g and writes w: 12 bytes per element), and libtorch's ops for the same work take one pass each: masking the
 /// gradient, restoring frozen elements and I ← αI + Δ² were six passes. Here a step costs one pass before the
-/// optimizer (only while some elements are frozen: read g and the mask, write g where it changes) and one after it
-/// (read w, w_i and I, write I, plus the mask and the reset of frozen elements while some are frozen). The arithmetic
+/// optimizer (only while some elements are frozen: read g and the mask, write g) and one after it (read w, w_i and I,
+/// write I, plus the mask and the reset of frozen elements while some are frozen: 16 to 17 bytes). The arithmetic
 /// is the reference runtime's (<see cref="NeuralSurgery.Runtime.Tuning.DynamicSurgery"/>): αI rounded, then one
 /// fused multiply-add, so the indicators agree bit for bit. Other devices and dtypes take libtorch's ops.
 /// </summary>
@@ -37,8 +37,7 @@ internal static unsafe partial class CpuKernels
     public static nint Address(Tensor t) => (nint)Unsafe.AsPointer(ref MemoryMarshal.GetReference(t.bytes));
 
     /// <summary>
-    /// Before the optimizer: g ← 0 off the mask (null: every element is a member), written only where it changes;
-    /// with an indicator, Dyn-Grad's I ← αI + g² after the masking, each chunk then counted into
+    /// Before the optimizer: g ← 0 off the mask (null: every element is a member); with an indicator, Dyn-Grad's I ← αI + g² after the masking, each chunk then counted into
     /// <paramref name="precount"/> as segment <paramref name="segment"/> when a deletion follows.
     /// </summary>
     public static void BeforeStep(Tensor gradient, Tensor? mask, Tensor? indicator, float alpha, Precount? precount = null, int segment = 0)

@@ -15,7 +15,8 @@ namespace NeuralSurgery.TorchSharp.Tuning;
 /// A strided sample brackets the threshold; the first pass counts the members above the bracket and collects the
 /// positions inside it (and refuses NaN before anything is written); the exact threshold and the last tie taken
 /// come from those few; the second pass writes the mask and, for Algorithm 1, resets the members it deletes to w_i.
-/// libtorch took about a dozen passes and a fresh 10^8-element mask for the same deletion.
+/// On Algorithm 1's deletion step the first pass rides on the step's own pass (<see cref="Precount"/>), so a deletion
+/// adds one pass over memory. libtorch took about a dozen passes and a fresh 10^8-element mask for the same deletion.
 /// </summary>
 internal static unsafe partial class CpuKernels
 {
