@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using NeuralSurgery.Runtime.Tuning;
+using RefTensor = NeuralSurgery.Runtime.Reference.Tensor;
 using NeuralSurgery.TorchSharp.Tuning;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -9,8 +10,8 @@ using static TorchSharp.torch;
 namespace NeuralSurgery.TorchSharp.Tests;
 
 /// <summary>
-/// Algorithm 1's CPU kernels against libtorch's ops and the reference runtime: the same masks, weights and
-/// indicators bit for bit, with many ties, over more elements than the sampled bracket starts at (4 × 2^17), odd
+/// Algorithm 1's CPU kernels against libtorch's ops and the reference runtime (<see cref="DynamicSurgery"/>,
+/// <see cref="TopN"/>): the same masks, weights and indicators bit for bit, with many ties, over more elements than the sampled bracket starts at (4 × 2^17), odd
 /// lengths for the vector tails, and scores built to fool the sample.
 /// </summary>
 public sealed class CpuKernelTests
@@ -46,6 +47,12 @@ public sealed class CpuKernelTests
         }
 
         var startBits = start?.ToParameterMask();
+
+        // The reference runtime's Dyn-Δ/Dyn-Grad on host copies, stepped by the same SGD with momentum (it starts
+        // from every element, so only unrestricted runs have it).
+        var host = Shapes.ToDictionary(s => s.Name, s => new RefTensor((float[])weights[s.Name].Clone(), s.Length));
+        var momentum = Shapes.ToDictionary(s => s.Name, s => (float[]?)null);
+        var reference = restricted ? null : new DynamicSurgery(host, WeightSnapshot.Of(host), options);
         var runs = new[] { true, false }.Select(cpu =>
         {
             var model = new Flat(weights);
@@ -66,6 +73,32 @@ public sealed class CpuKernelTests
             }
 
             AssertSame(runs[0].Model, runs[0].Dyn, runs[1].Model, runs[1].Dyn);
+            if (reference is not null)
+            {
+                foreach (var (name, length) in Shapes)
+                {
+                    var gradient = new RefTensor((float[])step[name].Clone(), length);
+                    reference.BeforeStep(name, host[name], gradient);
+                    var buffer = momentum[name] ??= (float[])gradient.Data.Clone();
+                    if (reference.K > 1)
+                    {
+                        for (var i = 0; i < length; i++)
+                        {
+                            buffer[i] = (0.5f * buffer[i]) + gradient.Data[i];
+                        }
+                    }
+
+                    for (var i = 0; i < length; i++)
+                    {
+                        host[name].Data[i] -= 0.5f * buffer[i];
+                    }
+
+                    reference.AfterStep(name, host[name]);
+                }
+
+                reference.StepCompleted(reference.K);
+                AssertReference(reference, host, runs[0].Model, runs[0].Dyn);
+            }
         }
 
         Assert.Equal(3, runs[0].Dyn.Deletions);
@@ -75,6 +108,12 @@ public sealed class CpuKernelTests
         }
 
         AssertSame(runs[0].Model, runs[0].Dyn, runs[1].Model, runs[1].Dyn);
+        if (reference is not null)
+        {
+            reference.Finish();
+            AssertReference(reference, host, runs[0].Model, runs[0].Dyn);
+        }
+
         Assert.Equal(1000, runs[0].Dyn.Allowed.Count());
         Assert.Equal(1000, runs[0].Dyn.AllowedCount);
         if (start is not null)
@@ -209,6 +248,17 @@ public sealed class CpuKernelTests
             Assert.True(left.Allowed[name].data<bool>().ToArray().SequenceEqual(right.Allowed[name].data<bool>().ToArray()), $"S differs in {name} at K = {left.K}");
             Assert.True(Same(p, rights[name]), $"the weights of {name} differ at K = {left.K}");
             Assert.True(Same(left.Indicators[name], right.Indicators[name]), $"the indicators of {name} differ at K = {left.K}");
+        }
+    }
+
+    private static void AssertReference(DynamicSurgery reference, Dictionary<string, RefTensor> host, Flat model, DynamicSparseTuning live)
+    {
+        Assert.Equal(reference.Deletions, live.Deletions);
+        Assert.Equal(Bits(reference.Allowed), Bits(live.Allowed.ToParameterMask()));
+        foreach (var (name, p) in model.named_parameters())
+        {
+            Assert.True(Same(p, tensor(host[name].Data)), $"the weights of {name} differ from the reference runtime's at K = {live.K}");
+            Assert.True(Same(live.Indicators[name], tensor(reference.Indicators.Single(kv => kv.Key == name).Value)), $"the indicators of {name} differ from the reference runtime's at K = {live.K}");
         }
     }
 
