@@ -1,11 +1,9 @@
 using System;
 using System.Collections.Generic;
-using System.Numerics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
-using System.Threading;
 using System.Threading.Tasks;
 using TorchSharp;
 using static TorchSharp.torch;
