@@ -157,8 +157,8 @@ public sealed class CpuKernelTests
             return; // libtorch's ops run instead; SparseTuningTests cover them
         }
 
-        // Every element the strided sample reads scores 0, the rest (0.5, 1): the sample brackets the wrong place and
-        // the exact fallback must still keep the reference's elements.
+        // Every element the sample reads scores 0, the rest (0.5, 1): the sample brackets the wrong place and the
+        // exact fallback must still keep the reference's elements.
         foreach (var periodic in new[] { false, true })
         {
             var (host, among) = Scores(periodic ? 7 : 8, restricted: true, levels: 4, periodic);
@@ -208,7 +208,7 @@ public sealed class CpuKernelTests
         const long Stride = 7;
         var mask = rand(Length).gt(0.2);
         var member = mask.data<bool>().ToArray();
-        var sampled = Enumerable.Range(0, (int)((Length + Stride - 1) / Stride)).Select(k => k * Stride).Where(k => member[k]).ToArray();
+        var sampled = CpuKernels.Sampled(Length, Stride).Where(k => member[k]).ToArray();
         foreach (var gradient in new[] { false, true })
         {
             var (p, w, g, indicator) = (randn(Length), randn(Length), randn(Length), rand(Length));
@@ -268,14 +268,17 @@ public sealed class CpuKernelTests
 
     /// <summary>
     /// 6M scores over three tensors, quantised to <paramref name="levels"/> values when above 0 (ties); when
-    /// <paramref name="periodic"/>, the positions a stride-45 sample reads score 0 and the others more than 1/2.
+    /// <paramref name="periodic"/>, the indices the selection's sample reads score 0 (and compete) and the others more
+    /// than 1/2.
     /// </summary>
     private static (List<KeyValuePair<string, float[]>> Host, ParameterMask? Among) Scores(int seed, bool restricted, int levels, bool periodic)
     {
         var rng = new Random(seed);
         var sizes = new[] { ("a", 1_000_003), ("b", 2_999_989), ("c", 2_000_008) };
+        var stride = CpuKernels.SampleStride(sizes.Sum(t => (long)t.Item2));
+        var sampled = sizes.ToDictionary(t => t.Item1, t => CpuKernels.Sampled(t.Item2, stride).ToHashSet());
         var host = sizes.Select(t => new KeyValuePair<string, float[]>(t.Item1, Enumerable.Range(0, t.Item2)
-            .Select(i => periodic ? (i % 45 == 0 ? 0f : 0.5f + (rng.Next(1, levels + 1) / (2f * levels)))
+            .Select(i => periodic ? (sampled[t.Item1].Contains(i) ? 0f : 0.5f + (rng.Next(1, levels + 1) / (2f * levels)))
                 : levels > 0 ? rng.Next(levels) / (float)levels : rng.NextSingle()).ToArray())).ToList();
         if (!restricted)
         {
@@ -287,7 +290,7 @@ public sealed class CpuKernelTests
         {
             for (var i = 0; i < values.Length; i++)
             {
-                among[name, i] = periodic ? i % 3 != 1 : rng.Next(4) != 0;
+                among[name, i] = periodic ? sampled[name].Contains(i) || rng.Next(3) != 0 : rng.Next(4) != 0;
             }
         }
 

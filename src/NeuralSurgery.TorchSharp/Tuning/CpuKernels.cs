@@ -65,7 +65,7 @@ internal static unsafe partial class CpuKernels
     }
 
     /// <summary>
-    /// Dyn-Δ's I after this step at every <paramref name="stride"/>-th member, computed before the after-step pass
+    /// Dyn-Δ's I after this step at the <see cref="Sampled"/> members, computed before the after-step pass
     /// writes it (the same arithmetic), so that the deletion's bracket is known while that pass runs.
     /// </summary>
     public static void PredictDelta(List<float> sample, Tensor parameter, Tensor initial, Tensor? mask, Tensor indicator, float alpha, long stride)
@@ -74,7 +74,7 @@ internal static unsafe partial class CpuKernels
         var w = (float*)Address(initial);
         var m = mask is null ? null : (byte*)Address(mask);
         var i = (float*)Address(indicator);
-        for (long k = 0; k < parameter.NumberOfElements; k += stride)
+        foreach (var k in Sampled(parameter.NumberOfElements, stride))
         {
             if (m == null || m[k] != 0)
             {
@@ -84,13 +84,13 @@ internal static unsafe partial class CpuKernels
         }
     }
 
-    /// <summary>Dyn-Grad's I after this step at every <paramref name="stride"/>-th member (unchanged without a gradient).</summary>
+    /// <summary>Dyn-Grad's I after this step at the <see cref="Sampled"/> members (unchanged without a gradient).</summary>
     public static void PredictGradient(List<float> sample, Tensor? gradient, Tensor? mask, Tensor indicator, float alpha, long stride)
     {
         var g = gradient is null ? null : (float*)Address(gradient);
         var m = mask is null ? null : (byte*)Address(mask);
         var i = (float*)Address(indicator);
-        for (long k = 0; k < indicator.NumberOfElements; k += stride)
+        foreach (var k in Sampled(indicator.NumberOfElements, stride))
         {
             if (m == null || m[k] != 0)
             {

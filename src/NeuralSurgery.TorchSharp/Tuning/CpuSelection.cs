@@ -12,7 +12,7 @@ namespace NeuralSurgery.TorchSharp.Tuning;
 /// <summary>
 /// Top-n selection over contiguous CPU tensors (float32 scores, bool masks) in two streaming passes, for Algorithm 1's
 /// deletions (paper 000 section 4.4: keep the |S| − N members with the largest I_p) and DeviceMask.TopN.
-/// A strided sample brackets the threshold; the first pass counts the members above the bracket and collects the
+/// A sample (one hashed index per stride window) brackets the threshold; the first pass counts the members above the bracket and collects the
 /// positions inside it (and refuses NaN before anything is written); the exact threshold and the last tie taken
 /// come from those few; the second pass writes the mask and, for Algorithm 1, resets the members it deletes to w_i.
 /// On Algorithm 1's deletion step the first pass rides on the step's own pass (<see cref="Precount"/>), so a deletion
@@ -106,7 +106,23 @@ internal static unsafe partial class CpuKernels
     public static long SampleStride(long total) => Math.Max(1, total / SampleTarget);
 
     /// <summary>
-    /// Scores a strided sample of about <see cref="SampleTarget"/> members puts five binomial standard deviations
+    /// The sampled indices of a tensor: one at a hashed offset inside each <paramref name="stride"/>-long window, so
+    /// that a layout periodic in the stride (a 768-wide layer under a stride of 768) cannot bias the sample.
+    /// </summary>
+    public static IEnumerable<long> Sampled(long length, long stride)
+    {
+        for (long window = 0; window * stride < length; window++)
+        {
+            var i = (window * stride) + (long)((ulong)(window + 1) * 0x9E3779B97F4A7C15UL >> 33) % stride;
+            if (i < length)
+            {
+                yield return i;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Scores a <see cref="Sampled"/> sample of about <see cref="SampleTarget"/> members puts five binomial standard deviations
     /// either side of the threshold's quantile; unbounded (and no sample taken) for small selections.
     /// </summary>
     public static (float Lo, float Hi) Bracket(long competing, long keep, Func<float[]> sampled)
@@ -212,7 +228,7 @@ internal static unsafe partial class CpuKernels
         return values[target];
     }
 
-    /// <summary>The members' scores at every <paramref name="stride"/>-th index of each segment.</summary>
+    /// <summary>The members' scores at the <see cref="Sampled"/> indices of each segment.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float[] Gather(IReadOnlyList<Segment> segments, long stride)
     {
@@ -221,7 +237,7 @@ internal static unsafe partial class CpuKernels
         {
             var score = (float*)segment.Score;
             var among = (byte*)segment.Among;
-            for (long i = 0; i < segment.Length; i += stride)
+            foreach (var i in Sampled(segment.Length, stride))
             {
                 if (among == null || among[i] != 0)
                 {
