@@ -20,6 +20,13 @@ namespace NeuralSurgery.Benchmarks;
 /// produces; a masked Adam step against a plain Adam step; an SGD step with Dyn-Δ's bookkeeping (Algorithm 1, one
 /// deletion per K_every steps) against a plain SGD step.
 /// </summary>
+/// <remarks>
+/// Dyn-Δ's "bookkeeping / plain" is (mean of K_every Dyn-Δ steps − plain step) / plain step: everything
+/// <see cref="DynamicSparseTuning.Step"/> adds to the optimizer's own step, i.e. gradient masking, the reset of frozen
+/// elements, the indicator update and the deletion (top-n over all I, mask rewrite, reset of the deleted), the
+/// deletion amortised over the K_every steps it serves. The plain steps run on a twin of the weights, each just
+/// before a Dyn-Δ step, so that a shared machine's load falls on both sides alike.
+/// </remarks>
 public static class TorchRuntimeBench
 {
     public static int Run(string[] args)
@@ -114,18 +121,40 @@ public static class TorchRuntimeBench
         var withMask = Time(runs, SetGradients, () => masked.Step(adam));
 
         // SGD: plain against Dyn-Δ (Algorithm 1), averaged over K_every steps with one deletion.
+        // The plain steps go to a twin of the weights, one before each Dyn-Δ step, so that both sides of the ratio
+        // run under the same load of a shared machine; each side moves its own 10^8 weights and gradients.
+        var twin = new ParameterTree("twin");
+        for (var t = 0; t < Tensors; t++)
+        {
+            twin.Add("w" + t, weights[t].detach().clone());
+        }
+
+        var twinWeights = twin.parameters().ToArray();
+        for (var i = 0; i < twinWeights.Length; i++)
+        {
+            (twinWeights[i] * gradients[i]).sum().backward();
+        }
+
         var sgd = optim.SGD(model.parameters(), 1e-3);
-        var plainSgd = Time(kEvery, SetGradients, () => sgd.step());
+        var twinSgd = optim.SGD(twin.parameters(), 1e-3);
+        Time(1, SetGradients, () => sgd.step()); // warm-up of both optimizers
+        Time(1, () => { }, () => twinSgd.step());
         var dyn = new DynamicSparseTuning(model, new DynamicOptions { N = 1000, KStart = 0, KEvery = kEvery, Alpha = 0.95, Eta = 0.1 });
+        var plainTimes = new List<double>();
         var dynTimes = new List<double>();
         var deleting = new List<double>();
+        var steps = new List<double>();
         for (var s = 0; s < kEvery; s++)
         {
+            plainTimes.Add(Measure.Once(() => twinSgd.step())); // the twin's gradients never change: SGD leaves them
             SetGradients();
             var before = dyn.Deletions;
             var ms = Measure.Once(() => dyn.Step(sgd));
             (dyn.Deletions > before ? deleting : dynTimes).Add(ms);
+            steps.Add(ms);
         }
+
+        var plainSgd = Measure.Median(plainTimes);
 
         var regular = Measure.Median(dynTimes);
         var deletion = deleting.Count == 0 ? 0 : deleting.Average() - regular;
@@ -135,10 +164,60 @@ public static class TorchRuntimeBench
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  plain Adam step (weight decay)        {plain,9:F1} ms  (median of {runs})"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  MaskedStep over Adam (1 % tunable)    {withMask,9:F1} ms"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  masked / plain                        {withMask / plain,9:F2}x  (goal <= 1.3)"));
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  plain SGD step                        {plainSgd,9:F1} ms  (median of {kEvery})"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  plain SGD step                        {plainSgd,9:F1} ms  (median of {kEvery}, each just before a Dyn-Δ step)"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  SGD step + Dyn-Δ                      {dynMean,9:F1} ms  (mean of K_every = {kEvery} steps, {dyn.Deletions} deletion(s), |S| now {dyn.AllowedCount:N0})"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"    of which a step without deletion    {regular,9:F1} ms, a deletion {deletion:F1} ms"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  bookkeeping / plain                   {(dynMean - plainSgd) / plainSgd,9:F2}x  (goal <= 1.5; total / plain {dynMean / plainSgd:F2}x)"));
+        var plainMean = plainTimes.Average(); // the same statistic on both sides of the interleaved pairs
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"    against the plain steps' mean {plainMean:F1} ms   {(dynMean - plainMean) / plainMean,9:F2}x"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"    plain steps (ms): {string.Join(", ", plainTimes.Select(t => t.ToString("F1", CultureInfo.InvariantCulture)))}"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"    Dyn-Δ steps (ms): {string.Join(", ", steps.Select(t => t.ToString("F1", CultureInfo.InvariantCulture)))}"));
+        if (CpuKernels.Available)
+        {
+            Breakdown(model, Time(runs, () => { }, () => twinSgd.step()), runs, SetGradients);
+        }
+    }
+
+    /// <summary>
+    /// Where a Dyn-Δ step's time goes on the CPU: each pass of <see cref="CpuKernels"/> alone on the same 10^8 elements,
+    /// with the bytes it moves per element (the plain SGD step reads w and g and writes w: 12).
+    /// </summary>
+    private static void Breakdown(ParameterTree model, double plainSgd, int runs, Action setGradients)
+    {
+        using var noGrad = torch.no_grad();
+        var parameters = model.named_parameters().Select(p => (p.name, p.parameter)).ToList();
+        var initial = parameters.Select(p => p.parameter.detach().clone()).ToArray();
+        var indicators = parameters.Select(p => torch.rand_like(p.parameter)).ToArray();
+        var frozen = parameters.Select(p => torch.rand_like(p.parameter).gt(0.1)).ToArray(); // 10 % frozen, as after the first deletion
+        var output = frozen.Select(m => torch.empty_like(m)).ToArray();
+        double Pass(Action<int> body) => Time(runs, () => { }, () =>
+        {
+            for (var i = 0; i < parameters.Count; i++)
+            {
+                body(i);
+            }
+        });
+
+        var afterAll = Pass(i => CpuKernels.AfterStep(parameters[i].parameter, initial[i], null, indicators[i], 0.95f));
+        var afterMasked = Pass(i => CpuKernels.AfterStep(parameters[i].parameter, initial[i], frozen[i], indicators[i], 0.95f));
+        var before = Time(runs, setGradients, () =>
+        {
+            for (var i = 0; i < parameters.Count; i++)
+            {
+                CpuKernels.BeforeStep(parameters[i].parameter.grad!, frozen[i], null, 0);
+            }
+        });
+        var count = frozen.Sum(m => m.count_nonzero().item<long>());
+        var select = Time(runs, () => { }, () => CpuKernels.Select(
+            [.. parameters.Select((p, i) => new CpuKernels.Segment(p.name, CpuKernels.Address(indicators[i]), CpuKernels.Address(frozen[i]), CpuKernels.Address(output[i]), 0, 0, p.parameter.NumberOfElements))],
+            count,
+            count * 9 / 10));
+        Console.WriteLine("  breakdown, each CPU pass alone (median of runs; bytes per element moved):");
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"    plain SGD step                    {plainSgd,9:F1} ms  (r w, g; w w: 12 B)"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"    after step, S = all: I update     {afterAll,9:F1} ms  {afterAll / plainSgd,5:F2}x  (r w, w_i, I; w I: 16 B)"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"    before step, 10 % frozen: mask g  {before,9:F1} ms  {before / plainSgd,5:F2}x  (r g, mask; w g where frozen: 5-9 B)"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"    after step, 10 % frozen           {afterMasked,9:F1} ms  {afterMasked / plainSgd,5:F2}x  (r w, w_i, I, mask; w I: 17 B)"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"    top-n of 90 % of the members      {select,9:F1} ms  {select / plainSgd,5:F2}x  (r I, mask twice; w mask: 11 B; a Dyn-Δ deletion counts in its step's pass and resets the deleted)"));
     }
 
     private static double Time(int runs, Action prepare, Action step)

@@ -103,21 +103,28 @@ public sealed class DeviceMask
     /// shapes), chosen on the device; only elements set in <paramref name="among"/> compete when it is given. Ties at
     /// the threshold go to the earliest elements (parameter order, then flat index), as the reference runtime's TopN.
     /// </summary>
-    public static DeviceMask TopN(IReadOnlyDictionary<string, Tensor> scores, IReadOnlyList<string> order, long n, DeviceMask? among = null)
+    public static DeviceMask TopN(IReadOnlyDictionary<string, Tensor> scores, IReadOnlyList<string> order, long n, DeviceMask? among = null) =>
+        TopN(scores, order, n, among, cpuKernels: true);
+
+    /// <summary><see cref="TopN(IReadOnlyDictionary{string, Tensor}, IReadOnlyList{string}, long, DeviceMask?)"/>; without <paramref name="cpuKernels"/> CPU tensors take libtorch's ops too (tests compare the two).</summary>
+    internal static DeviceMask TopN(IReadOnlyDictionary<string, Tensor> scores, IReadOnlyList<string> order, long n, DeviceMask? among, bool cpuKernels)
     {
         ArgumentNullException.ThrowIfNull(scores);
         ArgumentNullException.ThrowIfNull(order);
         using var scope = NewDisposeScope();
-        var flat = order.Select(name =>
+        var flat = order.Select(name => (Name: name, Score: scores[name].detach().reshape(-1).to_type(ScalarType.Float32), Among: among?[name].reshape(-1))).ToList();
+        var onCpu = cpuKernels && CpuKernels.Available
+            && flat.All(f => CpuKernels.Fits(f.Score, ScalarType.Float32) && (f.Among is null || CpuKernels.Fits(f.Among, ScalarType.Bool)));
+        if (!onCpu)
         {
-            var score = scores[name].detach().reshape(-1).to_type(ScalarType.Float32);
-            if (score.isnan().any().item<bool>())
+            foreach (var f in flat)
             {
-                throw new ArgumentException($"a score of '{name}' is NaN", nameof(scores));
+                if (f.Score.isnan().any().item<bool>())
+                {
+                    throw new ArgumentException($"a score of '{f.Name}' is NaN", nameof(scores));
+                }
             }
-
-            return (Name: name, Score: score, Among: among?[name].reshape(-1));
-        }).ToList();
+        }
 
         var competingCount = flat.Sum(f => f.Among is null ? f.Score.NumberOfElements : f.Among.count_nonzero().item<long>());
         if (n < 0 || n > competingCount)
@@ -125,12 +132,26 @@ public sealed class DeviceMask
             throw new ArgumentOutOfRangeException(nameof(n), n, $"expected 0 to the {competingCount} competing elements");
         }
 
-        // The n-th largest competing score is the threshold: everything above it is in, and ties at it fill the
-        // remaining places in parameter order, then flat index (the reference TopN's order).
-        var pairs = flat.Select(f => (f.Score, f.Among)).ToList();
-        var chosen = n == 0
-            ? flat.Select(f => torch.zeros_like(f.Score, ScalarType.Bool)).ToList()
-            : Bracketed(pairs, competingCount, n) ?? Exhaustive(pairs, competingCount, n);
+        List<Tensor> chosen;
+        if (onCpu)
+        {
+            // Two passes over the scores (the CPU selection refuses NaN in the first, before writing).
+            chosen = [.. flat.Select(f => torch.empty(f.Score.NumberOfElements, ScalarType.Bool))];
+            CpuKernels.Select(
+                [.. flat.Select((f, i) => new CpuKernels.Segment(
+                    f.Name, CpuKernels.Address(f.Score), f.Among is null ? 0 : CpuKernels.Address(f.Among), CpuKernels.Address(chosen[i]), 0, 0, f.Score.NumberOfElements))],
+                competingCount,
+                n);
+        }
+        else
+        {
+            // The n-th largest competing score is the threshold: everything above it is in, and ties at it fill the
+            // remaining places in parameter order, then flat index (the reference TopN's order).
+            var pairs = flat.Select(f => (f.Score, f.Among)).ToList();
+            chosen = n == 0
+                ? [.. flat.Select(f => torch.zeros_like(f.Score, ScalarType.Bool))]
+                : Bracketed(pairs, competingCount, n) ?? Exhaustive(pairs, competingCount, n);
+        }
 
         var masks = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         for (var i = 0; i < flat.Count; i++)
@@ -140,6 +161,9 @@ public sealed class DeviceMask
 
         return new DeviceMask(masks);
     }
+
+    /// <summary>A copy with tensors of its own (Algorithm 1 rewrites its mask in place).</summary>
+    internal DeviceMask Clone() => new(_masks.ToDictionary(kv => kv.Key, kv => kv.Value.clone(), StringComparer.Ordinal));
 
     /// <summary>Competing elements sampled to bracket the threshold; below it, an exact selection over all of them.</summary>
     private const long SampleSize = 1 << 20;

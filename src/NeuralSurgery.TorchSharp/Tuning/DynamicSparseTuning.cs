@@ -16,35 +16,52 @@ namespace NeuralSurgery.TorchSharp.Tuning;
 /// members with the least I_p (top-n on the device) and resets them. Same schedule and options as the reference
 /// runtime's <see cref="DynamicSurgery"/>.
 /// </summary>
+/// <remarks>
+/// Contiguous float32 CPU parameters take <see cref="CpuKernels"/>: one fused pass before the optimizer while some
+/// elements are frozen, one after it, and deletions in two passes that rewrite the mask in place; anything else
+/// (CUDA included) takes libtorch's ops. Both give the same masks and values.
+/// </remarks>
 public sealed class DynamicSparseTuning
 {
     private readonly List<(string Name, Parameter Parameter)> _parameters;
     private readonly Dictionary<string, Tensor> _indicators;
     private readonly Dictionary<string, Tensor> _scratch;
+    private readonly Dictionary<string, long> _members;
     private readonly MaskedStep _step;
+    private readonly bool _cpuKernels;
 
     public DynamicSparseTuning(nn.Module module, DynamicOptions options, DeviceMask? start = null)
+        : this(module, options, start, cpuKernels: true)
+    {
+    }
+
+    /// <summary>Without <paramref name="cpuKernels"/> CPU tensors take libtorch's ops too (tests compare the two).</summary>
+    internal DynamicSparseTuning(nn.Module module, DynamicOptions options, DeviceMask? start, bool cpuKernels)
     {
         ArgumentNullException.ThrowIfNull(module);
         ArgumentNullException.ThrowIfNull(options);
         options.EnsureValid();
 
         Options = options;
+        _cpuKernels = cpuKernels && CpuKernels.Available;
         _parameters = module.named_parameters().Select(p => (p.name, p.parameter)).ToList();
-        _step = new MaskedStep(module, start ?? DeviceMask.All(module));
-        AllowedCount = _step.Mask.Count();
+        // Deletions rewrite the mask in place: the caller's start mask stays as it was.
+        _step = new MaskedStep(module, start?.Clone() ?? DeviceMask.All(module));
+        _members = _parameters.Where(p => _step.Mask.Contains(p.Name))
+            .ToDictionary(p => p.Name, p => _step.Mask[p.Name].count_nonzero().item<long>(), StringComparer.Ordinal);
+        AllowedCount = _members.Values.Sum();
         if (options.N > AllowedCount)
         {
             throw new ArgumentOutOfRangeException(nameof(options), $"n = {options.N} is more than the {AllowedCount} elements allowed to change");
         }
 
         _indicators = _parameters.ToDictionary(p => p.Name, p => torch.zeros_like(p.Parameter).detach(), StringComparer.Ordinal);
-        _scratch = new Dictionary<string, Tensor>(StringComparer.Ordinal); // Δ for devices without the fused update
+        _scratch = new Dictionary<string, Tensor>(StringComparer.Ordinal); // Δ for libtorch's ops
     }
 
     public DynamicOptions Options { get; }
 
-    /// <summary>S: the elements still allowed to change.</summary>
+    /// <summary>S: the elements still allowed to change. Deletions update these tensors in place; clone to keep a past S.</summary>
     public DeviceMask Allowed => _step.Mask;
 
     /// <summary>|S|.</summary>
@@ -65,6 +82,122 @@ public sealed class DynamicSparseTuning
     public void Step(OptimizerHelper optimizer)
     {
         ArgumentNullException.ThrowIfNull(optimizer);
+        var deleting = (K + 1) % Options.KEvery == 0 && K + 1 >= Options.KStart && AllowedCount > Options.N;
+        // ⌊η|S|⌋ can be 0 for a small S; |S| must still reach n.
+        var delete = deleting ? Math.Max(Math.Min(AllowedCount - Options.N, (long)Math.Floor(Options.Eta * AllowedCount)), 1) : 0;
+        CpuKernels.Precount? precount = null;
+        if (OnCpu(gradients: true))
+        {
+            precount = CpuStep(optimizer, deleting ? AllowedCount - delete : -1);
+        }
+        else
+        {
+            TorchStep(optimizer);
+        }
+
+        K++;
+        if (deleting)
+        {
+            Delete(delete, precount);
+        }
+    }
+
+    /// <summary>Not in Algorithm 1: deletes down to exactly n now, for runs too short to get there on schedule.</summary>
+    public void Finish()
+    {
+        if (AllowedCount > Options.N)
+        {
+            Delete(AllowedCount - Options.N, null);
+        }
+    }
+
+    /// <summary>Whether every parameter, its w_i, I, mask (and gradient) suit <see cref="CpuKernels"/>.</summary>
+    private bool OnCpu(bool gradients) =>
+        _cpuKernels && _parameters.All(p =>
+            _step.Mask.Contains(p.Name)
+            && CpuKernels.Fits(p.Parameter, ScalarType.Float32)
+            && CpuKernels.Fits(_step.Initial[p.Name], ScalarType.Float32)
+            && CpuKernels.Fits(_indicators[p.Name], ScalarType.Float32)
+            && CpuKernels.Fits(_step.Mask[p.Name], ScalarType.Bool)
+            && (!gradients || p.Parameter.grad is not { } g || CpuKernels.Fits(g, ScalarType.Float32)));
+
+    /// <summary>The mask of a parameter for the kernels, null while every element of it is a member (nothing to read).</summary>
+    private Tensor? PartialMask(string name, Tensor parameter) =>
+        _members[name] == parameter.NumberOfElements ? null : _step.Mask[name];
+
+    /// <summary>
+    /// One step by <see cref="CpuKernels"/>. Before a deletion that keeps <paramref name="keep"/> (−1: none), I after
+    /// the step is predicted at sampled members to bracket the threshold, and the pass that writes I counts against
+    /// it (paper 000 Algorithm 1 lines 6 and 9 in one pass over memory); the returned precount holds those counts.
+    /// </summary>
+    private CpuKernels.Precount? CpuStep(OptimizerHelper optimizer, long keep)
+    {
+        var alpha = (float)Options.Alpha;
+        var gradient = Options.Indicator == DynamicIndicator.Gradient;
+        CpuKernels.Precount? precount = null;
+        using (torch.no_grad())
+        {
+            if (gradient && keep >= 0)
+            {
+                precount = Precount(keep, (sample, stride) =>
+                {
+                    foreach (var (name, p) in _parameters)
+                    {
+                        CpuKernels.PredictGradient(sample, p.grad, PartialMask(name, p), _indicators[name], alpha, stride);
+                    }
+                });
+            }
+
+            for (var i = 0; i < _parameters.Count; i++)
+            {
+                var (name, p) = _parameters[i];
+                if (p.grad is { } g && (gradient || PartialMask(name, p) is not null))
+                {
+                    CpuKernels.BeforeStep(g, PartialMask(name, p), gradient ? _indicators[name] : null, alpha, precount, i);
+                }
+            }
+        }
+
+        optimizer.step();
+        using (torch.no_grad())
+        {
+            if (!gradient && keep >= 0)
+            {
+                precount = Precount(keep, (sample, stride) =>
+                {
+                    foreach (var (name, p) in _parameters)
+                    {
+                        CpuKernels.PredictDelta(sample, p, _step.Initial[name], PartialMask(name, p), _indicators[name], alpha, stride);
+                    }
+                });
+            }
+
+            for (var i = 0; i < _parameters.Count; i++)
+            {
+                var (name, p) = _parameters[i];
+                if (!gradient || PartialMask(name, p) is not null)
+                {
+                    CpuKernels.AfterStep(p, _step.Initial[name], PartialMask(name, p), gradient ? null : _indicators[name], alpha, gradient ? null : precount, i);
+                }
+            }
+        }
+
+        return precount;
+    }
+
+    /// <summary>The bracket of a deletion keeping <paramref name="keep"/> from predicted indicators, and counts to come.</summary>
+    private CpuKernels.Precount Precount(long keep, Action<List<float>, long> predict) =>
+        new(
+            CpuKernels.Bracket(AllowedCount, keep, () =>
+            {
+                var sample = new List<float>();
+                predict(sample, CpuKernels.SampleStride(_parameters.Sum(p => p.Parameter.NumberOfElements)));
+                return [.. sample];
+            }),
+            _parameters.Select(p => p.Parameter.NumberOfElements));
+
+    private void TorchStep(OptimizerHelper optimizer)
+    {
         var alpha = Options.Alpha;
         _step.MaskGradients();
         using (torch.no_grad())
@@ -73,18 +206,9 @@ public sealed class DynamicSparseTuning
             {
                 foreach (var (name, p) in _parameters)
                 {
-                    if (p.grad is not { } g)
+                    if (p.grad is { } g)
                     {
-                        continue;
-                    }
-
-                    // Members only: the others' gradient is zero now.
-                    if (FusedIndicator.Applies(_indicators[name], g, null))
-                    {
-                        FusedIndicator.Update(_indicators[name], g, null, (float)alpha);
-                    }
-                    else
-                    {
+                        // Members only: the others' gradient is zero now.
                         _indicators[name].mul_(alpha).addcmul_(g, g, 1);
                     }
                 }
@@ -100,12 +224,6 @@ public sealed class DynamicSparseTuning
                 foreach (var (name, p) in _parameters)
                 {
                     // Δ is zero for non-members after the reset.
-                    if (FusedIndicator.Applies(_indicators[name], p, _step.Initial[name]))
-                    {
-                        FusedIndicator.Update(_indicators[name], p, _step.Initial[name], (float)alpha);
-                        continue;
-                    }
-
                     if (!_scratch.TryGetValue(name, out var scratch))
                     {
                         scratch = torch.empty_like(p).detach();
@@ -117,29 +235,53 @@ public sealed class DynamicSparseTuning
                 }
             }
         }
-
-        K++;
-        if (K % Options.KEvery == 0 && K >= Options.KStart && AllowedCount > Options.N)
-        {
-            var delete = Math.Min(AllowedCount - Options.N, (long)Math.Floor(Options.Eta * AllowedCount));
-            Delete(Math.Max(delete, 1)); // ⌊η|S|⌋ can be 0 for a small S; |S| must still reach n
-        }
     }
 
-    /// <summary>Not in Algorithm 1: deletes down to exactly n now, for runs too short to get there on schedule.</summary>
-    public void Finish()
-    {
-        if (AllowedCount > Options.N)
-        {
-            Delete(AllowedCount - Options.N);
-        }
-    }
-
-    private void Delete(long count)
+    private void Delete(long count, CpuKernels.Precount? precount)
     {
         var keep = AllowedCount - count;
         var order = _parameters.Select(p => p.Name).ToList();
-        _step.SetMask(DeviceMask.TopN(_indicators, order, keep, _step.Mask));
+        using (torch.no_grad())
+        {
+            if (OnCpu(gradients: false))
+            {
+                // The step's pass counted against the bracket (else a counting pass does); one more rewrites the mask
+                // and resets the deleted members to w_i.
+                var kept = CpuKernels.Select(
+                    [.. _parameters.Select(p => new CpuKernels.Segment(
+                        p.Name,
+                        CpuKernels.Address(_indicators[p.Name]),
+                        CpuKernels.Address(_step.Mask[p.Name]),
+                        CpuKernels.Address(_step.Mask[p.Name]),
+                        CpuKernels.Address(p.Parameter),
+                        CpuKernels.Address(_step.Initial[p.Name]),
+                        p.Parameter.NumberOfElements))],
+                    AllowedCount,
+                    keep,
+                    precount);
+                for (var i = 0; i < _parameters.Count; i++)
+                {
+                    _members[_parameters[i].Name] = kept[i];
+                }
+
+                _step.MaskChanged();
+            }
+            else
+            {
+                // Copied into S's own tensors, so that S is updated in place on every device alike.
+                var next = DeviceMask.TopN(_indicators, order, keep, _step.Mask, cpuKernels: false);
+                foreach (var name in order)
+                {
+                    using var chosen = next[name];
+                    _step.Mask[name].copy_(chosen);
+                    _members[name] = chosen.count_nonzero().item<long>();
+                }
+
+                _step.MaskChanged();
+                _step.RestoreFrozen();
+            }
+        }
+
         AllowedCount = keep;
         Deletions++;
     }

@@ -20,7 +20,7 @@ namespace NeuralSurgery.TorchSharp.Tuning;
 public sealed class MaskedStep
 {
     private readonly List<(string Name, Parameter Parameter)> _parameters;
-    private Dictionary<string, Plan> _plans = new(StringComparer.Ordinal);
+    private Dictionary<string, Plan>? _plans;
 
     /// <summary>Snapshots w_i (the values frozen elements keep) from <paramref name="module"/> now.</summary>
     public MaskedStep(nn.Module module, DeviceMask mask)
@@ -30,7 +30,7 @@ public sealed class MaskedStep
         _parameters = module.named_parameters().Select(p => (p.name, p.parameter)).ToList();
         Initial = _parameters.ToDictionary(p => p.Name, p => p.Parameter.detach().clone(), StringComparer.Ordinal);
         Mask = mask;
-        _plans = Plans(mask);
+        _plans = Plans(mask); // refuses a mask that does not fit now
     }
 
     public DeviceMask Mask { get; private set; }
@@ -58,7 +58,7 @@ public sealed class MaskedStep
                 continue;
             }
 
-            var plan = _plans[name];
+            var plan = CurrentPlans()[name];
             switch (plan.Kind)
             {
                 case PlanKind.All:
@@ -92,7 +92,7 @@ public sealed class MaskedStep
         using var noGrad = torch.no_grad();
         foreach (var (name, p) in _parameters)
         {
-            var plan = _plans[name];
+            var plan = CurrentPlans()[name];
             var initial = Initial[name];
             switch (plan.Kind)
             {
@@ -126,9 +126,15 @@ public sealed class MaskedStep
     public void SetMask(DeviceMask mask)
     {
         Mask = mask ?? throw new ArgumentNullException(nameof(mask));
-        _plans = Plans(mask);
+        _plans = null;
         RestoreFrozen();
     }
+
+    /// <summary>The mask's tensors were rewritten in place (Algorithm 1's deletions on the CPU): plan again when next needed.</summary>
+    internal void MaskChanged() => _plans = null;
+
+    /// <summary>Plans are made when a pass first needs them, so masks that CPU kernels apply directly never pay for them.</summary>
+    private Dictionary<string, Plan> CurrentPlans() => _plans ??= Plans(Mask);
 
     /// <summary>
     /// Per parameter, the cheapest form of its mask for the two passes above: nothing to do, everything frozen, or
