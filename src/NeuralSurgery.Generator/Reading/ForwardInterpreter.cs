@@ -659,7 +659,13 @@ internal sealed partial class ForwardInterpreter
 
         if (TorchSymbols.IsTensor(field.Type))
         {
-            return Unsupported(op.Syntax, "field", f.Where, $"tensor field '{field.Name}' is not part of the graph IR (only layers hold parameters)");
+            return Unsupported(
+                op.Syntax,
+                "field",
+                f.Where,
+                owner.LateTensorFields.Contains(field)
+                    ? $"tensor field '{field.Name}' is assigned after RegisterComponents(), so TorchSharp neither registers nor saves it; register it with register_buffer(\"{field.Name}\", {field.Name}) or assign it before the call"
+                    : $"tensor field '{field.Name}' is not part of the graph IR (only layers hold parameters)");
         }
 
         if (TorchSymbols.IsModule(field.Type))

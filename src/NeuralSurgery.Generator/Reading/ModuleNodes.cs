@@ -140,6 +140,9 @@ internal sealed class UserModuleNode : ModuleNode
     /// <summary>Tensor fields by field, for forward's reads of them.</summary>
     public Dictionary<IFieldSymbol, LayerNode> TensorFields { get; } = new(SymbolEqualityComparer.Default);
 
+    /// <summary>Tensor fields assigned only after RegisterComponents() ran, which TorchSharp neither registers nor saves.</summary>
+    public HashSet<IFieldSymbol> LateTensorFields { get; } = new(SymbolEqualityComparer.Default);
+
     /// <summary>Tensors by their registered name, for get_buffer/get_parameter.</summary>
     public Dictionary<string, LayerNode> NamedTensors { get; } = new(System.StringComparer.Ordinal);
 

@@ -1050,6 +1050,11 @@ internal sealed class ModuleTreeReader
                     continue; // registered by name (register_buffer("mask", mask)) after RegisterComponents
                 }
 
+                if (TorchSymbols.IsTensor(field.Type) && assigned.Value is null && state.Assignments.ContainsKey(field))
+                {
+                    node.LateTensorFields.Add(field);
+                }
+
                 var value = assigned.Value is null ? null : Unwrap(assigned.Value);
                 if (value is not null && value.ConstantValue is { HasValue: true, Value: null })
                 {
