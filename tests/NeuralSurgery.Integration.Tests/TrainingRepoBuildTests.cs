@@ -161,6 +161,27 @@ public sealed class TrainingRepoBuildTests(TrainingRepoBuild build) : IClassFixt
         Assert.True(errors.Length == 2, string.Join("\n", errors));
     }
 
+    [Fact]
+    public void A_schema_nested_20000_levels_deep_builds_to_NS0001_in_the_yaml_not_a_compiler_crash()
+    {
+        var schemas = Directory.CreateDirectory(Path.Combine(build.Artifacts, "deep-schemas")).FullName;
+        var models = Path.Combine(TrainingRepoBuild.Fixture, "models");
+        foreach (var name in new[] { "policy.v1.features.yaml", "policy.v2.features.yaml" })
+        {
+            File.Copy(Path.Combine(models, name), Path.Combine(schemas, name));
+        }
+
+        // 20,000 nested flow mappings in 100 KB: YamlDotNet's representation model would overflow the compiler's stack.
+        var deep = Path.Combine(schemas, "probe.features.yaml");
+        File.WriteAllText(deep, "model: Probe\nversion: 1\ninputs: " + string.Concat(Enumerable.Repeat("{a: ", 20_000)) + "1" + new string('}', 20_000) + "\n");
+
+        var result = Dotnet.Build(TrainingRepoBuild.Project, Path.Combine(build.Artifacts, "artifacts"), referencesBuilt: true, "NeuralSurgeryIncludeSchemas=false", "TrainingRepoSchemas=" + schemas);
+
+        Assert.True(result.ExitCode != 0, result.ToString());
+        Assert.Contains(Diagnostics(result, "error"), l => l.Replace('\\', '/').StartsWith(deep.Replace('\\', '/') + "(", StringComparison.Ordinal) && l.Contains(": error NS0001: ", StringComparison.Ordinal));
+        Assert.DoesNotContain(result.Lines, l => l.Contains("AD0001", StringComparison.Ordinal) || l.Contains("Stack overflow", StringComparison.OrdinalIgnoreCase) || l.Contains("exited with code", StringComparison.Ordinal));
+    }
+
     /// <summary>
     /// The distinct NS diagnostic lines of <paramref name="severity"/>: `dotnet build` prints each one where it is raised
     /// and again in its closing summary.
