@@ -79,6 +79,26 @@ public sealed class GeneralTests
         Assert.StartsWith("| tensor", diff.OutLines[2], StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void The_readme_quickstart_schema_builds_the_sample_model_it_documents()
+    {
+        // The YAML block of quickstart step 2, as a user copies it, against samples/PolicyEvolution's PolicyV2.
+        var root = RepositoryRoot();
+        var readme = File.ReadAllText(Path.Combine(root, "README.md")).ReplaceLineEndings("\n");
+        var step = readme.IndexOf("2. Write a schema per model version", StringComparison.Ordinal);
+        Assert.True(step >= 0, "README.md has no quickstart step 2");
+        var start = readme.IndexOf("```yaml\n", step, StringComparison.Ordinal) + "```yaml\n".Length;
+        var end = readme.IndexOf("```", start, StringComparison.Ordinal);
+        var yaml = string.Join("\n", readme[start..end].Split('\n').Select(line => line.Trim().Length == 0 ? "" : line[3..]));
+        Assert.Contains("version: 2", yaml, StringComparison.Ordinal);
+
+        using var h = new CliHarness();
+        var schema = h.Write("policy.v2.features.yaml", yaml);
+        var model = Path.Combine(root, "samples", "PolicyEvolution", "Models", "PolicyV2.cs");
+        var result = CliHarness.Run("graph", model, "--schema", schema, "--class", "PolicyV2", "--torchsharp", typeof(global::TorchSharp.torch).Assembly.Location);
+        CliHarness.AssertOk(result);
+    }
+
     private static string RepositoryRoot()
     {
         for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
