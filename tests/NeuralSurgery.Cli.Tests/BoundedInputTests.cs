@@ -7,7 +7,10 @@ using System.IO.Compression;
 using System.Linq;
 using System.Security.Cryptography;
 using System.Text;
+using NeuralSurgery.Graph;
+using NeuralSurgery.Json;
 using NeuralSurgery.Runtime.Checkpoints;
+using NeuralSurgery.Runtime.Reference;
 using NeuralSurgery.Runtime.Tuning;
 
 namespace NeuralSurgery.Cli.Tests;
@@ -167,6 +170,37 @@ public sealed class BoundedInputTests : IDisposable
         Assert.StartsWith($"{path}: safetensors, 1,000,000 tensors, 0 elements", result.Out, StringComparison.Ordinal);
         Assert.Equal(Count + 4, result.OutLines.Length); // summary, header, rule, rows, "metadata: none"
         Assert.Equal("| t999999 | float32 | [0]   |     0 |", result.OutLines[^2]);
+    }
+
+    [Fact]
+    public void Tune_on_fifty_million_rows_says_the_data_is_too_large_within_a_heap_limit()
+    {
+        var b = new GraphBuilder("tiny");
+        var graph = b.Output("y", b.Linear("head", b.FeatureInput("x", Dim.Batch, 6), 3)).Build();
+        var model = _h.Write("tiny.graph.json", GraphJson.Write(graph));
+        var checkpoint = _h.PathOf("tiny.safetensors");
+        ReferenceModel.Initialize(graph, 3).ToStateDict().Save(checkpoint);
+
+        // 50M rows: a 1.8 GB data section, sparse (the header is all that is written, and all that may be read).
+        const long Rows = 50_000_000;
+        var data = _h.PathOf("rows.safetensors");
+        var json = Encoding.ASCII.GetBytes(
+            $"{{\"x\":{{\"dtype\":\"F32\",\"shape\":[{Rows},6],\"data_offsets\":[0,{Rows * 24}]}},"
+            + $"\"target\":{{\"dtype\":\"F32\",\"shape\":[{Rows},3],\"data_offsets\":[{Rows * 24},{Rows * 36}]}}}}");
+        using (var file = new FileStream(data, FileMode.CreateNew))
+        {
+            var length = new byte[8];
+            BinaryPrimitives.WriteUInt64LittleEndian(length, (ulong)json.Length);
+            file.Write(length);
+            file.Write(json);
+            file.SetLength(8 + json.Length + (Rows * 36));
+        }
+
+        var output = _h.PathOf("tuned.safetensors");
+        var result = CliHarness.Exec(null, [("DOTNET_GCHeapHardLimit", HeapLimit)],
+            "tune", "--model", model, "--checkpoint", checkpoint, "--data", data, "--out", output, "--epochs", "1", "--batch", "8");
+        CliHarness.AssertUserError(result, data, $"takes {Rows * 72} bytes in memory", "pass fewer rows");
+        Assert.False(File.Exists(output));
     }
 
     [Theory]
