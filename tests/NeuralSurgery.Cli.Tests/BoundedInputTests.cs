@@ -203,6 +203,20 @@ public sealed class BoundedInputTests : IDisposable
         Assert.False(File.Exists(output));
     }
 
+    [Fact]
+    public void Verify_on_a_million_states_too_large_for_memory_says_so_within_a_heap_limit()
+    {
+        // 1M states through two 512-wide layers, twice: about 4 GB as one batch.
+        var b = new GraphBuilder("wide");
+        var graph = b.Output("y", b.Linear("head", b.Relu(b.Linear("fc1", b.FeatureInput("x", Dim.Batch, 6), 512)), 3)).Build();
+        var model = _h.Write("wide.graph.json", GraphJson.Write(graph));
+        var checkpoint = _h.PathOf("wide.safetensors");
+        ReferenceModel.Initialize(graph, 3).ToStateDict().Save(checkpoint);
+        var result = CliHarness.Exec(null, [("DOTNET_GCHeapHardLimit", HeapLimit)],
+            "verify", "--old-model", model, "--old-checkpoint", checkpoint, "--new-model", model, "--new-checkpoint", checkpoint, "--samples", "1000000");
+        CliHarness.AssertUserError(result, "--samples 1000000: 1000000 random states take about", "pass at most");
+    }
+
     [Theory]
     [InlineData("plan", 64)]
     [InlineData("graph", 64)]

@@ -4,6 +4,7 @@ using System.Collections.Generic;
 using System.Linq;
 using NeuralSurgery.Graph;
 using NeuralSurgery.Runtime.Checkpoints;
+using NeuralSurgery.Runtime.Execution;
 using NeuralSurgery.Runtime.Reference;
 using NeuralSurgery.Runtime.Reference.Training;
 
@@ -51,17 +52,11 @@ public static class TrainingDataFile
         ArgumentNullException.ThrowIfNull(target);
         using (var reader = CheckpointReader.Open(path))
         {
-            CheckFitsInMemory(reader, path, MemoryBudget());
+            CheckFitsInMemory(reader, path, MemoryBudget.Bytes);
         }
 
         return Read(StateDict.Load(path), path, graph, target);
     }
-
-    /// <summary>
-    /// The bytes training data may take: half of what this process may use (its heap limit, else the container's
-    /// or the machine's memory), the rest being the model, its gradients and the optimizer's state.
-    /// </summary>
-    public static long MemoryBudget() => GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 2;
 
     /// <summary>
     /// The reference executor trains in memory: the stored bytes and their float32 copy must fit
