@@ -44,7 +44,10 @@ public sealed class CliHarness : IDisposable
     /// The built tool as its own process, as a user runs it (stdout redirected, so plain progress lines), in
     /// <paramref name="workingDirectory"/> (null: this process's) so that relative paths mean what they mean to a user.
     /// </summary>
-    public static CliResult Exec(string? workingDirectory, params string[] args)
+    public static CliResult Exec(string? workingDirectory, params string[] args) => Exec(workingDirectory, [], args);
+
+    /// <summary>As <see cref="Exec(string?, string[])"/>, with <paramref name="environment"/> set for the tool (a heap limit).</summary>
+    public static CliResult Exec(string? workingDirectory, (string Name, string Value)[] environment, params string[] args)
     {
         // The tool's assembly is copied beside the tests (project reference), with its runtimeconfig and deps.
         var tool = Path.Combine(AppContext.BaseDirectory, "surgery.dll");
@@ -56,6 +59,11 @@ public sealed class CliHarness : IDisposable
             UseShellExecute = false,
             WorkingDirectory = workingDirectory ?? string.Empty,
         };
+        foreach (var (name, value) in environment)
+        {
+            start.Environment[name] = value;
+        }
+
         start.ArgumentList.Add(tool);
         foreach (var arg in args)
         {

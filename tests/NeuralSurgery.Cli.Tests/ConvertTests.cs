@@ -31,7 +31,7 @@ public sealed class ConvertTests : System.IDisposable
         var result = CliHarness.Run("convert", bin, st);
         CliHarness.AssertOk(result);
         Assert.Contains($"wrote {st} (safetensors, ", result.Out);
-        Assert.Contains("convert: 2/2 tensors", result.Out);
+        Assert.DoesNotContain("convert: 2/2 tensors", result.Out);
         CliHarness.AssertOk(CliHarness.Run("convert", st, back));
         Assert.Equal(File.ReadAllBytes(bin), File.ReadAllBytes(back));
         using var reader = CheckpointReader.Open(st);

@@ -1,5 +1,6 @@
 using System;
 using System.IO;
+using System.Linq;
 using NeuralSurgery.Cli.Infrastructure;
 using NeuralSurgery.Runtime.Checkpoints;
 using NeuralSurgery.Runtime.Execution;
@@ -27,6 +28,88 @@ public sealed class GeneralTests
         {
             Assert.Contains(command, result.Out);
         }
+    }
+
+    /// <summary>Design notes that are not in the repository: the docs and the tool's help must stand alone.</summary>
+    private static readonly string[] MissingDocuments = ["DESIGN.md", "TORCHSHARP.md", "STYLE.md"];
+
+    [Fact]
+    public void Docs_readmes_and_help_cite_no_document_missing_from_the_repository()
+    {
+        var root = RepositoryRoot();
+        var files = Directory.EnumerateFiles(Path.Combine(root, "docs"), "*.md", SearchOption.AllDirectories)
+            .Concat(Directory.EnumerateFiles(Path.Combine(root, "src"), "README.md", SearchOption.AllDirectories))
+            .Append(Path.Combine(root, "README.md"))
+            .Where(f => !f.Contains($"{Path.DirectorySeparatorChar}obj{Path.DirectorySeparatorChar}", StringComparison.Ordinal))
+            .ToList();
+        Assert.Contains(files, f => f.EndsWith("runtime.md", StringComparison.Ordinal));
+        var texts = files.Select(f => (Name: Path.GetRelativePath(root, f), Text: File.ReadAllText(f))).ToList();
+
+        // Every command's help as a user sees it.
+        foreach (var command in new[] { "", "inspect", "schema", "schema check", "graph", "plan", "apply", "convert", "diff", "patch", "patch create", "patch apply", "tune", "verify" })
+        {
+            var help = CliHarness.Run([.. command.Split(' ', StringSplitOptions.RemoveEmptyEntries), "--help"]);
+            CliHarness.AssertOk(help);
+            texts.Add(($"surgery {command} --help", help.Out));
+        }
+
+        var cited = texts.SelectMany(t => MissingDocuments.Where(d => t.Text.Contains(d, StringComparison.Ordinal)).Select(d => $"{t.Name} cites {d}")).ToList();
+        Assert.True(cited.Count == 0, string.Join("\n", cited));
+    }
+
+    [Fact]
+    public void Redirected_output_holds_no_escape_codes_and_no_progress_lines()
+    {
+        using var h = new CliHarness();
+        var dict = new StateDict();
+        dict.Add("fc.weight", new float[6], 2, 3);
+        var a = h.PathOf("a.safetensors");
+        dict.Save(a);
+        var b = h.PathOf("b.bin");
+
+        // The built tool as its own process, stdout redirected: plain text, the result and nothing else.
+        var result = CliHarness.Exec(null, "convert", a, b);
+        CliHarness.AssertOk(result);
+        Assert.DoesNotContain('\u001b', result.Out);
+        Assert.DoesNotContain("%)", result.Out, StringComparison.Ordinal);
+        Assert.Single(result.OutLines);
+        var diff = CliHarness.Exec(null, "diff", a, b);
+        CliHarness.AssertOk(diff);
+        Assert.DoesNotContain('\u001b', diff.Out);
+        Assert.StartsWith("| tensor", diff.OutLines[2], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_readme_quickstart_schema_builds_the_sample_model_it_documents()
+    {
+        // The YAML block of quickstart step 2, as a user copies it, against samples/PolicyEvolution's PolicyV2.
+        var root = RepositoryRoot();
+        var readme = File.ReadAllText(Path.Combine(root, "README.md")).ReplaceLineEndings("\n");
+        var step = readme.IndexOf("2. Write a schema per model version", StringComparison.Ordinal);
+        Assert.True(step >= 0, "README.md has no quickstart step 2");
+        var start = readme.IndexOf("```yaml\n", step, StringComparison.Ordinal) + "```yaml\n".Length;
+        var end = readme.IndexOf("```", start, StringComparison.Ordinal);
+        var yaml = string.Join("\n", readme[start..end].Split('\n').Select(line => line.Trim().Length == 0 ? "" : line[3..]));
+        Assert.Contains("version: 2", yaml, StringComparison.Ordinal);
+
+        using var h = new CliHarness();
+        var schema = h.Write("policy.v2.features.yaml", yaml);
+        var model = Path.Combine(root, "samples", "PolicyEvolution", "Models", "PolicyV2.cs");
+        var result = CliHarness.Run("graph", model, "--schema", schema, "--class", "PolicyV2", "--torchsharp", typeof(global::TorchSharp.torch).Assembly.Location);
+        CliHarness.AssertOk(result);
+    }
+
+    private static string RepositoryRoot()
+    {
+        for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
+        {
+            if (File.Exists(Path.Combine(directory.FullName, "NeuralSurgery.sln")))
+            {
+                return directory.FullName;
+            }
+        }
+
+        throw new InvalidOperationException("no folder above " + AppContext.BaseDirectory + " contains NeuralSurgery.sln");
     }
 
     [Fact]

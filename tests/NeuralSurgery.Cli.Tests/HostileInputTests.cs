@@ -410,16 +410,25 @@ public sealed class HostileInputTests : IDisposable
     }
 
     [Fact]
-    public void A_patch_over_two_gigabytes_is_refused_by_name()
+    public void A_patch_over_two_gigabytes_is_checked_by_its_header_and_refused_by_name()
     {
+        // A valid header for another base over a sparse 2 GB payload: refused from the 96 header bytes, unread.
         var huge = _h.PathOf("huge.nspatch");
+        const long Length = int.MaxValue + 100L;
+        var header = new byte[Runtime.Tuning.SparsePatch.HeaderSize];
+        "NSPATCH\0"u8.CopyTo(header);
+        header[8] = Runtime.Tuning.SparsePatch.Version;
+        header[10] = 1;
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(header.AsSpan(48), 1000);
+        System.Buffers.Binary.BinaryPrimitives.WriteUInt64LittleEndian(header.AsSpan(56), (ulong)(Length - header.Length));
         using (var stream = new FileStream(huge, FileMode.CreateNew))
         {
-            stream.SetLength(int.MaxValue + 100L); // sparse: nothing is written
+            stream.Write(header);
+            stream.SetLength(Length); // sparse: nothing more is written
         }
 
         var output = _h.PathOf("o.safetensors");
-        CliHarness.AssertUserError(CliHarness.Run("patch", "apply", "--base", _inputs["base"], "--patch", huge, "--out", output), huge, "more than");
+        CliHarness.AssertUserError(CliHarness.Run("patch", "apply", "--base", _inputs["base"], "--patch", huge, "--out", output), huge, _inputs["base"], "content hash");
         Assert.False(File.Exists(output));
     }
 

@@ -34,7 +34,7 @@ internal static class ApplyCommand
             var chosen = CommonOptions.OutputFormat(parse.GetValue(format), outPath);
             using var reader = CheckpointReader.Open(inPath);
             CommonOptions.Check(new CommandFiles().Input("--plan", planPath).Input("--in", reader).Output("--out", outPath, chosen), overwrite);
-            var plan = PlanJson.Read(InputFile.ReadAllText(planPath, "plan"), planPath);
+            var plan = PlanJson.Read(InputFile.ReadAllText(planPath, "plan", InputFile.MaxDocumentBytes), planPath);
             var options = new ApplyOptions
             {
                 Seed = parse.GetValue(seed),

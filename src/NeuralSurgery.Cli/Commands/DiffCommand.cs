@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Linq;
 using NeuralSurgery.Runtime.Checkpoints;
 using NeuralSurgery.Cli.Infrastructure;
 
@@ -65,19 +66,18 @@ internal static class DiffCommand
     {
         console.Out.WriteLine($"a: {pathA}");
         console.Out.WriteLine($"b: {pathB}");
-        var table = Tables.Create(console, "tensor", "change", ">differing elements", ">max abs diff", "detail");
-        foreach (var t in comparison.Tensors)
-        {
-            Tables.Row(
-                table,
+        Tables.Write(
+            console,
+            ["tensor", "change", ">differing elements", ">max abs diff", "detail"],
+            comparison.Tensors.Select(t => new[]
+            {
                 t.Name,
                 ChangeName(t.Change),
                 t.DifferingElements is { } n ? Format.Count(n) : "-",
                 t.MaxAbsDifference is { } max ? Format.Difference(max) : "-",
-                Detail(t));
-        }
-
-        Tables.Write(console, table);
+                Detail(t),
+            }),
+            comparison.Tensors.Count);
         foreach (var m in comparison.Metadata)
         {
             console.Out.WriteLine($"metadata {m.Key}: {m.A ?? "(none)"} -> {m.B ?? "(none)"}");

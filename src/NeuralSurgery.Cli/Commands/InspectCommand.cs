@@ -3,7 +3,6 @@ using System.IO;
 using System.Linq;
 using NeuralSurgery.Cli.Infrastructure;
 using NeuralSurgery.Runtime.Checkpoints;
-using Spectre.Console;
 
 namespace NeuralSurgery.Cli.Commands;
 
@@ -51,13 +50,11 @@ internal static class InspectCommand
         console.Out.WriteLine($"{reader.Path}: {format}, {Format.Count(reader.Tensors.Count)} tensors, "
             + $"{Format.Count(reader.Tensors.Sum(t => t.ElementCount))} elements, {Format.Bytes(TensorBytes(reader))} of tensor data "
             + $"({Format.Bytes(FileBytes(reader))} on disk)");
-        var table = Tables.Create(console, "tensor", "dtype", "shape", ">bytes");
-        foreach (var t in reader.Tensors)
-        {
-            Tables.Row(table, t.Name, t.DType.IrName(), Format.Shape(t.Shape), Format.Count(t.ByteLength));
-        }
-
-        Tables.Write(console, table);
+        Tables.Write(
+            console,
+            ["tensor", "dtype", "shape", ">bytes"],
+            reader.Tensors.Select(t => new[] { t.Name, t.DType.IrName(), Format.Shape(t.Shape), Format.Count(t.ByteLength) }),
+            reader.Tensors.Count);
         if (reader.Metadata.Count > 0)
         {
             var source = reader.MetadataSidecarPath is { } sidecar ? $" (from {sidecar})" : string.Empty;

@@ -127,7 +127,7 @@ internal static class PlanCommand
     internal static ModelGraph ReadGraph(string path)
     {
         ModelOptions.RequireModelPath(path);
-        return GraphJson.Read(InputFile.ReadAllText(path, "graph"), path);
+        return GraphJson.Read(InputFile.ReadAllText(path, "graph", InputFile.MaxDocumentBytes), path);
     }
 
     private static void WriteText(CliConsole console, SurgeryPlan plan, ModelSide newSide)

@@ -18,7 +18,7 @@ internal static class SchemaCommand
             json,
         };
         check.SetAction(parse => Check(console, CommonOptions.Required(parse.GetValue(file), "file"), parse.GetValue(json)));
-        return new Command("schema", "Feature schema files (DESIGN.md section 3).") { check };
+        return new Command("schema", "Feature schema files (docs/schema.md).") { check };
     }
 
     private static int Check(CliConsole console, string path, bool json)

@@ -311,7 +311,7 @@ internal static class TuneCommand
 
         if (planPath is not null)
         {
-            var plan = PlanJson.Read(InputFile.ReadAllText(planPath, "plan"), planPath);
+            var plan = PlanJson.Read(InputFile.ReadAllText(planPath, "plan", InputFile.MaxDocumentBytes), planPath);
             var initialised = MaskSources.FromPlanInitialised(plan);
             foreach (var name in initialised.Names)
             {

@@ -108,6 +108,10 @@ internal static class VerifyCommand
                 // A wide input times many states: more elements than one tensor holds.
                 throw new CliException($"--samples {count}: the random states do not fit in one tensor ({e.Message}); pass fewer --samples", e);
             }
+            catch (InsufficientMemoryException e)
+            {
+                throw new CliException($"--samples {count}: {e.Message}", e);
+            }
             var failed = report.Outputs.Where(o => !Within(o.MaxAbsDifference, tol)).Select(o => o.Output).ToList();
 
             // Nothing compared proves nothing: outputs renamed or reshaped on every head is a failure, not a pass.

@@ -38,8 +38,12 @@ internal sealed class CliConsole
 
     public IAnsiConsole Ansi => _ansi ??= CreateAnsi();
 
-    /// <summary>The process's own console; a terminal only when stdout is not redirected.</summary>
-    public static CliConsole ForProcess() => new(Console.Out, Console.Error, !Console.IsOutputRedirected);
+    /// <summary>
+    /// The process's own console; a terminal only when stdout is not redirected and TERM is not "dumb" (editors'
+    /// and CI's pseudo-terminals that show escape codes as text).
+    /// </summary>
+    public static CliConsole ForProcess() => new(Console.Out, Console.Error,
+        !Console.IsOutputRedirected && !string.Equals(Environment.GetEnvironmentVariable("TERM"), "dumb", StringComparison.Ordinal));
 
     private IAnsiConsole CreateAnsi()
     {

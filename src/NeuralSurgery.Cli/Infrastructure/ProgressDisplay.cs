@@ -14,40 +14,21 @@ internal delegate void ProgressUpdate(int tensorsDone, int tensorCount, long byt
 internal delegate void StepUpdate(string phase, int epoch, int epochs, int step, int stepsPerEpoch, double loss);
 
 /// <summary>
-/// Progress of long work: a Spectre progress bar (tensors and bytes) on a terminal, otherwise a plain line at each
-/// tenth of the bytes, and nothing at all for <c>--json</c> so stdout stays one document.
+/// Progress of long work: a Spectre progress bar (tensors and bytes) on a terminal, otherwise (redirected output,
+/// <c>--json</c>) nothing: logs hold results, not progress.
 /// </summary>
 internal static class ProgressDisplay
 {
     public static void Run(CliConsole console, string title, bool quiet, Action<ProgressUpdate> work)
     {
-        if (quiet)
+        // Off a terminal (a log, a pipe, CI) progress lines are noise around the result: the work runs silently.
+        if (quiet || !console.IsTerminal)
         {
             work(static (_, _, _, _) => { });
             return;
         }
 
-        if (console.IsTerminal)
-        {
-            RunBar(console, title, work);
-            return;
-        }
-
-        var lastDecile = -1;
-        work((done, count, bytes, total) =>
-        {
-            // Tenths of the bytes (of the tensors when there are no bytes): at most eleven lines, whatever the size.
-            var decile = total > 0 ? (int)(bytes * 10 / total) : count > 0 ? done * 10 / count : 10;
-            if (decile == lastDecile && done < count)
-            {
-                return;
-            }
-
-            lastDecile = decile;
-            var percent = total > 0 ? (double)bytes / total : count > 0 ? (double)done / count : 1;
-            console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{title}: {done}/{count} tensors, {Format.Bytes(bytes)} of {Format.Bytes(total)} ({percent * 100:0} %)"));
-        });
+        RunBar(console, title, work);
     }
 
     /// <summary>

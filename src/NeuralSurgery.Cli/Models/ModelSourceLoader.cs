@@ -174,7 +174,7 @@ internal static class ModelSourceLoader
     {
         var options = new CSharpParseOptions(LanguageVersion.Latest);
         var trees = files
-            .Select(f => CSharpSyntaxTree.ParseText(InputFile.ReadAllText(f, "model source"), options, f, cancellationToken: cancellation))
+            .Select(f => CSharpSyntaxTree.ParseText(InputFile.ReadAllText(f, "model source", InputFile.MaxSourceBytes), options, f, cancellationToken: cancellation))
             .Append(CSharpSyntaxTree.ParseText(ImplicitUsings, options, "ImplicitUsings.g.cs", cancellationToken: cancellation))
             // The attributes the generator adds to a project ([SurgeryModel], [SurgeryFrom], [SurgeryRename]): model
             // files that build with the package use them.

@@ -15,6 +15,15 @@ public static class InputFile
     /// <summary>The largest file read whole into one array.</summary>
     public static long MaxWholeFile => Array.MaxLength;
 
+    /// <summary>
+    /// The largest plan or graph JSON read: a parsed document takes several times its text, and the largest
+    /// models' plans are a few MB, so a file past this is a mistake (a checkpoint given as a plan), not a plan.
+    /// </summary>
+    public const long MaxDocumentBytes = 64L << 20;
+
+    /// <summary>The largest feature schema or model source file read (hand-written text; a real one is KBs).</summary>
+    public const long MaxSourceBytes = 16L << 20;
+
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
     /// <summary>What <paramref name="path"/> names, symbolic links followed.</summary>
@@ -57,7 +66,9 @@ public static class InputFile
         var limit = Math.Min(maxBytes, MaxWholeFile);
         if (length > limit)
         {
-            throw new IOException($"{path}: the {what} has {length} bytes, more than the {limit} that can be read into memory");
+            throw new IOException(limit == MaxWholeFile
+                ? $"{path}: the {what} has {length} bytes, more than the {limit} that can be read into memory"
+                : $"{path}: the {what} has {length} bytes, more than the {limit} ({limit >> 20} MiB) a {what} may have; expected a {what} file");
         }
 
         var bytes = new byte[length];
@@ -81,9 +92,12 @@ public static class InputFile
     /// them). Invalid bytes are refused with the file and byte offset rather than replaced, since a replaced byte
     /// would rename a tensor or a feature silently.
     /// </summary>
-    public static string ReadAllText(string path, string what = "file")
+    /// <param name="path">The file.</param>
+    /// <param name="what">What the file is, in messages ("plan", "feature schema").</param>
+    /// <param name="maxBytes">Refused, naming the file and the cap, before reading when the file is longer.</param>
+    public static string ReadAllText(string path, string what, long maxBytes)
     {
-        var bytes = ReadAllBytes(path, MaxWholeFile, what);
+        var bytes = ReadAllBytes(path, maxBytes, what);
         var (encoding, start) = bytes switch
         {
             [0xEF, 0xBB, 0xBF, ..] => ((Encoding)StrictUtf8, 3),

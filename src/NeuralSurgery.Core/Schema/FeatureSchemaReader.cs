@@ -103,7 +103,7 @@ public static class FeatureSchemaReader
         {
 #if NET
             // Only a regular file, as strict UTF-8 (a FIFO would block; a replaced byte would rename a feature).
-            text = NeuralSurgery.IO.InputFile.ReadAllText(path, "feature schema");
+            text = NeuralSurgery.IO.InputFile.ReadAllText(path, "feature schema", NeuralSurgery.IO.InputFile.MaxSourceBytes);
 #else
             text = File.ReadAllText(path, Encoding.UTF8);
 #endif

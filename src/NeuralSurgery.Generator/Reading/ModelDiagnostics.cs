@@ -18,8 +18,14 @@ public static class ModelDiagnostics
 {
     public const string Category = "NeuralSurgery.Model";
 
-    /// <summary>Relative help links: the generator's package documentation lives in docs/diagnostics.</summary>
-    public const string HelpLinkFormat = "docs/diagnostics/{0}.md";
+    /// <summary>
+    /// Where the repository's documentation is published. Help links are absolute so that an IDE opens them from a
+    /// package consumer's build, which has no docs/ folder; the one place to change when the repository moves.
+    /// </summary>
+    public const string DocsBaseUrl = "https://github.com/neuralsurgery/NeuralSurgery/blob/main/";
+
+    /// <summary>The help link of diagnostic {0}: its page under docs/diagnostics at <see cref="DocsBaseUrl"/>.</summary>
+    public const string HelpLinkFormat = DocsBaseUrl + "docs/diagnostics/{0}.md";
 
     /// <summary>
     /// {0} kind of construct (call, statement, expression, …), {1} its code, {2} where (Type.forward or Type constructor),

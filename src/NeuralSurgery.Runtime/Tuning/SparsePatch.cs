@@ -180,8 +180,7 @@ public sealed class SparsePatch
         var chosen = format ?? CheckpointFormats.FromPath(outputPath);
         using var source = CheckpointReader.Open(basePath);
         new CommandFiles().Input("the base", source).Input("the patch", patchPath).Output("the output", outputPath, chosen).Check(overwrite);
-        var patch = Load(patchPath);
-        patch.CheckBase(source, basePath, patchPath);
+        var patch = Load(patchPath, source, basePath);
         var byName = patch.ByName();
         using var writer = CheckpointWriter.Create(outputPath, chosen, source.Tensors, source.Metadata, overwrite);
         foreach (var info in source.Tensors)
@@ -269,11 +268,46 @@ public sealed class SparsePatch
         batch.WriteAllBytes(path, ToBytes(), overwrite);
     }
 
-    /// <summary>Reads a patch file (a regular file, read whole; one past the array limit is refused by name).</summary>
-    public static SparsePatch Load(string path)
+    /// <summary>Reads a patch file, checked as <see cref="Load(string, ITensorSource?, string?)"/> without a base.</summary>
+    public static SparsePatch Load(string path) => Load(path, null, null);
+
+    /// <summary>
+    /// Reads a patch file without ever holding more than it can need: the header is checked against the file's
+    /// length, and, given <paramref name="base"/>, the base's content hash and the declared uncompressed size
+    /// against the largest payload a patch of that base can have, all before any payload byte is read; the
+    /// payload is hashed and then inflated as a stream that stops at the declared size, every entry checked
+    /// against the base before its arrays are allocated. A 2 KB patch that would inflate to gigabytes is
+    /// refused after reading its header.
+    /// </summary>
+    /// <param name="path">The patch file.</param>
+    /// <param name="base">The checkpoint the patch will be applied to, or null to check the patch alone.</param>
+    /// <param name="baseName">How messages name the base (its path).</param>
+    /// <exception cref="PatchFormatException">The patch is malformed, or larger than its base can need.</exception>
+    /// <exception cref="PatchBaseMismatchException">The patch was made for another base.</exception>
+    public static SparsePatch Load(string path, ITensorSource? @base, string? baseName = null)
     {
         ArgumentNullException.ThrowIfNull(path);
-        return Read(InputFile.ReadAllBytes(path, InputFile.MaxWholeFile, "patch"), path);
+        using var file = new FileStream(InputFile.OpenHandle(path), FileAccess.Read, bufferSize: 0);
+        Span<byte> bytes = stackalloc byte[HeaderSize];
+        var read = file.ReadAtLeast(bytes, HeaderSize, throwOnEndOfStream: false);
+        var header = ReadHeader(bytes[..read], file.Length, path);
+        var limits = @base is null ? null : new BaseLimits(@base, baseName ?? "the base checkpoint", path, header);
+
+        // The payload is read twice (hash, then inflate) rather than held: its size is the file's, not ours to hold.
+        using (var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256))
+        {
+            var buffer = new byte[1 << 16];
+            int n;
+            while ((n = file.Read(buffer)) > 0)
+            {
+                hash.AppendData(buffer, 0, n);
+            }
+
+            header.CheckHash(hash.GetHashAndReset(), path);
+        }
+
+        file.Position = HeaderSize;
+        return Inflate(file, header, path, limits);
     }
 
     /// <summary>Parses patch bytes; <paramref name="fileName"/> names the source in every error.</summary>
@@ -281,6 +315,40 @@ public sealed class SparsePatch
     public static SparsePatch Read(ReadOnlySpan<byte> bytes, string fileName)
     {
         ArgumentNullException.ThrowIfNull(fileName);
+        var header = ReadHeader(bytes, bytes.Length, fileName);
+        var payload = bytes[HeaderSize..];
+        header.CheckHash(SHA256.HashData(payload), fileName);
+        return Inflate(new MemoryStream(payload.ToArray(), writable: false), header, fileName, null);
+    }
+
+    /// <summary>
+    /// The largest uncompressed payload any patch of <paramref name="base"/> can have: every element of every
+    /// tensor changed, each index gap written in the most bytes it can take.
+    /// </summary>
+    public static long MaxPayloadLength(ITensorSource @base)
+    {
+        ArgumentNullException.ThrowIfNull(@base);
+        long total = 0;
+        foreach (var t in @base.Tensors)
+        {
+            var name = Encoding.UTF8.GetByteCount(t.Name);
+            long entry = Leb128.Size((ulong)name) + name + Leb128.MaxBytes64 + Leb128.Size((ulong)t.Rank) + Leb128.Size((ulong)t.ElementCount);
+            foreach (var dim in t.Shape)
+            {
+                entry += Leb128.Size((ulong)dim);
+            }
+
+            var perElement = Leb128.Size((ulong)Math.Max(t.ElementCount - 1, 0)) + t.DType.ElementSize();
+            entry = t.ElementCount > (long.MaxValue - entry) / perElement ? long.MaxValue : entry + (t.ElementCount * perElement);
+            total = entry > long.MaxValue - total ? long.MaxValue : total + entry;
+        }
+
+        return total;
+    }
+
+    /// <summary>The 96-byte header, checked against the length of the whole file before any payload byte is read.</summary>
+    private static PatchHeader ReadHeader(ReadOnlySpan<byte> bytes, long fileLength, string fileName)
+    {
         if (bytes.Length < HeaderSize)
         {
             throw Bad(fileName, $"is {bytes.Length} bytes, shorter than the {HeaderSize}-byte patch header (truncated, or not a patch)");
@@ -302,56 +370,59 @@ public sealed class SparsePatch
             throw Bad(fileName, $"uses codec {bytes[10]}; expected {CodecBrotli} (Brotli)");
         }
 
-        var baseHash = bytes[12..44].ToArray();
-        var count = BinaryPrimitives.ReadUInt32LittleEndian(bytes[44..]);
-        var rawLength = BinaryPrimitives.ReadUInt64LittleEndian(bytes[48..]);
-        var payloadLength = BinaryPrimitives.ReadUInt64LittleEndian(bytes[56..]);
-        var payload = bytes[HeaderSize..];
-        if ((ulong)payload.Length != payloadLength)
+        var header = new PatchHeader(
+            bytes[12..44].ToArray(),
+            BinaryPrimitives.ReadUInt32LittleEndian(bytes[44..]),
+            BinaryPrimitives.ReadUInt64LittleEndian(bytes[48..]),
+            BinaryPrimitives.ReadUInt64LittleEndian(bytes[56..]),
+            bytes[64..96].ToArray());
+        var payload = (ulong)(fileLength - HeaderSize);
+        if (payload != header.PayloadLength)
         {
-            throw Bad(fileName, $"holds {payload.Length} payload bytes after the header; the header says {payloadLength} ({((ulong)payload.Length < payloadLength ? "truncated" : "trailing bytes")})");
+            throw Bad(fileName, $"holds {payload} payload bytes after the header; the header says {header.PayloadLength} ({(payload < header.PayloadLength ? "truncated" : "trailing bytes")})");
         }
 
-        Span<byte> hash = stackalloc byte[32];
-        SHA256.HashData(payload, hash);
-        if (!hash.SequenceEqual(bytes[64..96]))
+        if (header.RawLength > (ulong)Array.MaxLength)
         {
-            throw Bad(fileName, "payload does not match the SHA-256 in its header (corrupt)");
+            throw Bad(fileName, $"declares {header.RawLength} uncompressed payload bytes, more than one array can hold");
         }
 
-        if (rawLength > (ulong)Array.MaxLength)
-        {
-            throw Bad(fileName, $"declares {rawLength} uncompressed payload bytes, more than one array can hold");
-        }
+        return header;
+    }
 
-        var raw = new byte[rawLength];
+    /// <summary>
+    /// Inflates the payload as a stream, parsing entries as they come: never more than the header's declared size
+    /// comes out of the codec (one byte more shows the payload is longer, and it stops there).
+    /// </summary>
+    private static SparsePatch Inflate(Stream payload, PatchHeader header, string fileName, BaseLimits? limits)
+    {
         try
         {
-            using var input = new BrotliStream(new MemoryStream(payload.ToArray()), CompressionMode.Decompress);
-            input.ReadExactly(raw);
-            if (input.ReadByte() != -1)
+            using var brotli = new BrotliStream(payload, CompressionMode.Decompress, leaveOpen: true);
+            using var buffered = new BufferedStream(brotli, 1 << 16);
+            var reader = new PayloadReader(buffered, (long)header.RawLength, fileName);
+            var tensors = new List<PatchTensor>((int)Math.Min(header.Count, 4096));
+            for (uint i = 0; i < header.Count; i++)
             {
-                throw Bad(fileName, $"payload decompresses to more than the {rawLength} bytes the header declares");
+                tensors.Add(reader.ReadTensor(i, limits));
             }
+
+            if (reader.Remaining != 0)
+            {
+                throw Bad(fileName, $"has {reader.Remaining} bytes after the {header.Count} tensor entries the header declares");
+            }
+
+            if (buffered.ReadByte() != -1)
+            {
+                throw Bad(fileName, $"payload decompresses to more than the {header.RawLength} bytes the header declares");
+            }
+
+            return new SparsePatch(header.BaseHash, tensors);
         }
         catch (Exception e) when (e is InvalidDataException or EndOfStreamException)
         {
-            throw new PatchFormatException($"{fileName}: payload does not decompress to the {rawLength} bytes the header declares ({e.Message})", e);
+            throw new PatchFormatException($"{fileName}: payload does not decompress to the {header.RawLength} bytes the header declares ({e.Message})", e);
         }
-
-        var tensors = new List<PatchTensor>((int)Math.Min(count, 4096));
-        var reader = new PayloadReader(raw, fileName);
-        for (uint i = 0; i < count; i++)
-        {
-            tensors.Add(reader.ReadTensor(i));
-        }
-
-        if (reader.Position != raw.Length)
-        {
-            throw Bad(fileName, $"has {raw.Length - reader.Position} bytes after the {count} tensor entries the header declares");
-        }
-
-        return new SparsePatch(baseHash, tensors);
     }
 
     private Dictionary<string, PatchTensor> ByName()
@@ -452,12 +523,61 @@ public sealed class SparsePatch
 
     private static PatchFormatException Bad(string file, string detail) => new($"{file}: {detail}");
 
-    /// <summary>Reads the decompressed payload with bounds checks that name the file and the tensor entry.</summary>
-    private sealed class PayloadReader(byte[] raw, string file)
+    /// <summary>What the 96-byte header declares.</summary>
+    private sealed record PatchHeader(byte[] BaseHash, uint Count, ulong RawLength, ulong PayloadLength, byte[] PayloadHash)
     {
-        public int Position { get; private set; }
+        public void CheckHash(ReadOnlySpan<byte> actual, string fileName)
+        {
+            if (!actual.SequenceEqual(PayloadHash))
+            {
+                throw Bad(fileName, "payload does not match the SHA-256 in its header (corrupt)");
+            }
+        }
+    }
 
-        public PatchTensor ReadTensor(uint entry)
+    /// <summary>
+    /// The base a patch is loaded for: its hash is checked and the declared sizes bounded by it on construction,
+    /// before any payload is read; each entry must then name one of its tensors with the same dtype and shape.
+    /// </summary>
+    private sealed class BaseLimits
+    {
+        public BaseLimits(ITensorSource @base, string baseName, string patchName, PatchHeader header)
+        {
+            Base = @base;
+            BaseName = baseName;
+            var actual = CheckpointHash.Compute(@base);
+            if (!actual.AsSpan().SequenceEqual(header.BaseHash))
+            {
+                throw new PatchBaseMismatchException(patchName, baseName, CheckpointHash.ToHex(header.BaseHash), CheckpointHash.ToHex(actual));
+            }
+
+            if (header.Count > (uint)@base.Tensors.Count)
+            {
+                throw Bad(patchName, $"declares {header.Count} tensor entries; {baseName} has only {@base.Tensors.Count} tensors");
+            }
+
+            var most = MaxPayloadLength(@base);
+            if (header.RawLength > (ulong)most)
+            {
+                throw Bad(patchName, $"declares {header.RawLength} uncompressed payload bytes, more than the {most} that any patch of {baseName} can need (corrupt, or a decompression bomb)");
+            }
+        }
+
+        public ITensorSource Base { get; }
+
+        public string BaseName { get; }
+    }
+
+    /// <summary>
+    /// Reads the inflating payload with bounds checks that name the file and the tensor entry; never reads past the
+    /// declared size, and allocates an entry's arrays only once its counts fit what is left of it.
+    /// </summary>
+    private sealed class PayloadReader(Stream raw, long declared, string file)
+    {
+        /// <summary>Declared payload bytes not read yet.</summary>
+        public long Remaining { get; private set; } = declared;
+
+        public PatchTensor ReadTensor(uint entry, BaseLimits? limits)
         {
             var nameLength = Number($"entry {entry}: name length");
             var nameBytes = Bytes(nameLength, $"entry {entry}: name");
@@ -500,13 +620,18 @@ public sealed class SparsePatch
                 throw new PatchFormatException($"{file}: {e.Message}", e);
             }
 
+            if (limits is not null && limits.Base.Find(name) is var own && (own is null || !own.Equals(info)))
+            {
+                throw Bad(file, $"tensor {info} does not match {limits.BaseName}'s {(own is null ? "(missing)" : own.ToString())}");
+            }
+
             var count = Number($"tensor '{name}': changed-element count");
             var size = dtype.ElementSize();
 
             // Each index takes at least one byte and each value its element size: a larger count cannot fit.
-            if (count > (ulong)info.ElementCount || count * (ulong)(1 + size) > (ulong)(raw.Length - Position))
+            if (count > (ulong)info.ElementCount || count * (ulong)(1 + size) > (ulong)Remaining)
             {
-                throw Bad(file, $"tensor '{name}': {count} changed elements do not fit its {info.ElementCount} elements or the {raw.Length - Position} payload bytes left");
+                throw Bad(file, $"tensor '{name}': {count} changed elements do not fit its {info.ElementCount} elements or the {Remaining} payload bytes left");
             }
 
             var indices = new long[count];
@@ -533,12 +658,18 @@ public sealed class SparsePatch
             ulong value = 0;
             for (var shift = 0; shift < 64; shift += 7)
             {
-                if (Position >= raw.Length)
+                if (Remaining == 0)
                 {
                     throw Bad(file, $"{what}: the payload ends inside a number (truncated)");
                 }
 
-                var b = raw[Position++];
+                var b = raw.ReadByte();
+                if (b < 0)
+                {
+                    throw new EndOfStreamException($"{what}: the payload ends {Remaining} bytes early");
+                }
+
+                Remaining--;
                 value |= (ulong)(b & 0x7F) << shift;
                 if ((b & 0x80) == 0)
                 {
@@ -551,13 +682,14 @@ public sealed class SparsePatch
 
         private byte[] Bytes(ulong count, string what)
         {
-            if (count > (ulong)(raw.Length - Position))
+            if (count > (ulong)Remaining)
             {
-                throw Bad(file, $"{what}: needs {count} bytes but the payload has {raw.Length - Position} left (truncated)");
+                throw Bad(file, $"{what}: needs {count} bytes but the payload has {Remaining} left (truncated)");
             }
 
-            var result = raw.AsSpan(Position, (int)count).ToArray();
-            Position += (int)count;
+            var result = new byte[count];
+            raw.ReadExactly(result);
+            Remaining -= (long)count;
             return result;
         }
     }

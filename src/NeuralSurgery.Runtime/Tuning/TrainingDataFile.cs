@@ -4,6 +4,7 @@ using System.Collections.Generic;
 using System.Linq;
 using NeuralSurgery.Graph;
 using NeuralSurgery.Runtime.Checkpoints;
+using NeuralSurgery.Runtime.Execution;
 using NeuralSurgery.Runtime.Reference;
 using NeuralSurgery.Runtime.Reference.Training;
 
@@ -49,7 +50,43 @@ public static class TrainingDataFile
         ArgumentNullException.ThrowIfNull(path);
         ArgumentNullException.ThrowIfNull(graph);
         ArgumentNullException.ThrowIfNull(target);
+        using (var reader = CheckpointReader.Open(path))
+        {
+            CheckFitsInMemory(reader, path, MemoryBudget.Bytes);
+        }
+
         return Read(StateDict.Load(path), path, graph, target);
+    }
+
+    /// <summary>
+    /// The reference executor trains in memory: the stored bytes and their float32 copy must fit
+    /// <paramref name="budget"/>, checked from the file's table before any data is read, so that a file with too
+    /// many rows is refused by name rather than ending in OutOfMemory.
+    /// </summary>
+    /// <exception cref="TrainingDataException">The data would not fit.</exception>
+    public static void CheckFitsInMemory(ITensorSource data, string name, long budget)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        ArgumentNullException.ThrowIfNull(name);
+        long stored = 0;
+        long floats = 0;
+        foreach (var t in data.Tensors)
+        {
+            if (t.ElementCount > Array.MaxLength)
+            {
+                throw new TrainingDataException(
+                    $"{name}: tensor '{t.Name}' has {t.ElementCount} elements, more than one float32 array holds ({Array.MaxLength}); the reference executor trains in memory: pass fewer rows");
+            }
+
+            stored += t.ByteLength;
+            floats += t.ElementCount * sizeof(float);
+        }
+
+        if (stored + floats > budget)
+        {
+            throw new TrainingDataException(
+                $"{name}: the training data takes {stored + floats} bytes in memory ({stored} as stored, {floats} as float32), more than the {budget} this process has for it; the reference executor trains in memory: pass fewer rows");
+        }
     }
 
     /// <summary>As <see cref="Load"/>, over tensors already in memory; <paramref name="name"/> is how messages name them.</summary>

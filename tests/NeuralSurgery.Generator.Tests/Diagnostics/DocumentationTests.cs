@@ -67,13 +67,18 @@ public class DocumentationTests
     }
 
     [Fact]
-    public void Help_links_of_model_diagnostics_name_their_pages()
+    public void Help_links_are_absolute_urls_of_pages_in_the_repository()
     {
+        // A package consumer has no docs/ folder: an IDE opens only an absolute link, and it must name a page that exists.
         var root = FindRepositoryRoot();
-        Assert.All(ModelDiagnostics.All.Concat(SurgeryDiagnostics.All).Append(GeneratorDiagnostics.SchemaFileNotFound), descriptor =>
+        Assert.True(Uri.TryCreate(ModelDiagnostics.DocsBaseUrl, UriKind.Absolute, out var docsBase) && docsBase.Scheme == Uri.UriSchemeHttps, ModelDiagnostics.DocsBaseUrl);
+        Assert.All(ModelDiagnostics.All.Concat(SurgeryDiagnostics.All).Concat(GeneratorDiagnostics.Schema).Append(GeneratorDiagnostics.SchemaFileNotFound), descriptor =>
         {
-            Assert.Equal("docs/diagnostics/" + descriptor.Id + ".md", descriptor.HelpLinkUri);
-            Assert.True(File.Exists(Path.Combine(root, descriptor.HelpLinkUri)), "help link does not resolve: " + descriptor.HelpLinkUri);
+            Assert.True(Uri.TryCreate(descriptor.HelpLinkUri, UriKind.Absolute, out _), descriptor.Id + ": not an absolute URL: " + descriptor.HelpLinkUri);
+            Assert.StartsWith(ModelDiagnostics.DocsBaseUrl, descriptor.HelpLinkUri, StringComparison.Ordinal);
+            var page = descriptor.HelpLinkUri[ModelDiagnostics.DocsBaseUrl.Length..];
+            Assert.Equal("docs/diagnostics/" + descriptor.Id + ".md", page);
+            Assert.True(File.Exists(Path.Combine(root, page)), "help link does not resolve: " + descriptor.HelpLinkUri);
         });
     }
 

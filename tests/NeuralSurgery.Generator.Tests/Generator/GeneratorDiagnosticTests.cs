@@ -2,6 +2,7 @@ using System.Collections.Generic;
 using System.Linq;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.Text;
+using NeuralSurgery.Generator.Reading;
 
 namespace NeuralSurgery.Generator.Tests.Generator;
 
@@ -28,7 +29,7 @@ public class GeneratorDiagnosticTests
         Assert.Equal("NS0003", diagnostic.Id);
         Assert.Equal(DiagnosticSeverity.Error, diagnostic.Severity);
         Assert.Equal("feature 'health' in input 'hero' is declared more than once (first at line 6, column 9); expected unique feature names", diagnostic.GetMessage(System.Globalization.CultureInfo.InvariantCulture));
-        Assert.Equal("docs/diagnostics/NS0003.md", diagnostic.Descriptor.HelpLinkUri);
+        Assert.Equal(ModelDiagnostics.DocsBaseUrl + "docs/diagnostics/NS0003.md", diagnostic.Descriptor.HelpLinkUri);
 
         var span = diagnostic.Location.GetLineSpan();
         Assert.Equal(GeneratorHarness.SchemaPath, span.Path);

@@ -4,6 +4,7 @@ using System.IO;
 using System.Linq;
 using Microsoft.CodeAnalysis;
 using NeuralSurgery.Generator.Diagnostics;
+using NeuralSurgery.Generator.Reading;
 using NeuralSurgery.Schema;
 
 namespace NeuralSurgery.Generator.Tests.Generator;
@@ -32,7 +33,7 @@ public class GeneratorDiagnosticsCatalogueTests
         {
             var title = d.Title.ToString(CultureInfo.InvariantCulture);
             var severity = d.DefaultSeverity.ToString();
-            Assert.Equal("docs/diagnostics/" + d.Id + ".md", d.HelpLinkUri);
+            Assert.Equal(ModelDiagnostics.DocsBaseUrl + "docs/diagnostics/" + d.Id + ".md", d.HelpLinkUri);
             Assert.Equal("# " + d.Id + ": " + title, File.ReadLines(Path.Combine(docs, d.Id + ".md")).First());
             Assert.Single(index, line => line == "| [" + d.Id + "](" + d.Id + ".md) | " + title + " | " + severity + " |");
             Assert.Single(releases, line => line == d.Id + " | " + d.Category + " | " + severity + " | " + title);

@@ -106,7 +106,7 @@ public class ResultTests
         {
             Assert.Matches("^NS1[0-9]{3}$", d.Id);
             Assert.Equal(ModelDiagnostics.Category, d.Category);
-            Assert.Equal($"docs/diagnostics/{d.Id}.md", d.HelpLinkUri);
+            Assert.Equal($"{ModelDiagnostics.DocsBaseUrl}docs/diagnostics/{d.Id}.md", d.HelpLinkUri);
             Assert.Same(d, ModelDiagnostics.Find(d.Id));
         });
 

@@ -37,12 +37,12 @@ public sealed class FileRuleTests : IDisposable
     public void Text_is_strict_utf8_and_names_the_file()
     {
         var bad = _folder.Write("bad.json", [(byte)'{', 0xC3, 0x28, (byte)'}']);
-        var ex = Assert.Throws<IOException>(() => InputFile.ReadAllText(bad, "plan"));
+        var ex = Assert.Throws<IOException>(() => InputFile.ReadAllText(bad, "plan", InputFile.MaxDocumentBytes));
         Assert.Contains(bad, ex.Message, StringComparison.Ordinal);
         Assert.Contains("not valid UTF-8 at byte 1", ex.Message, StringComparison.Ordinal);
-        Assert.Equal("{}", InputFile.ReadAllText(_folder.Write("bom.json", [0xEF, 0xBB, 0xBF, (byte)'{', (byte)'}'])));
-        Assert.Equal("{}", InputFile.ReadAllText(_folder.Write("utf16.json", [0xFF, 0xFE, (byte)'{', 0, (byte)'}', 0])));
-        Assert.Contains("not valid utf-16", Assert.Throws<IOException>(() => InputFile.ReadAllText(_folder.Write("lone.json", [0xFF, 0xFE, 0x00, 0xD8]))).Message, StringComparison.Ordinal);
+        Assert.Equal("{}", InputFile.ReadAllText(_folder.Write("bom.json", [0xEF, 0xBB, 0xBF, (byte)'{', (byte)'}']), "plan", InputFile.MaxDocumentBytes));
+        Assert.Equal("{}", InputFile.ReadAllText(_folder.Write("utf16.json", [0xFF, 0xFE, (byte)'{', 0, (byte)'}', 0]), "plan", InputFile.MaxDocumentBytes));
+        Assert.Contains("not valid utf-16", Assert.Throws<IOException>(() => InputFile.ReadAllText(_folder.Write("lone.json", [0xFF, 0xFE, 0x00, 0xD8]), "plan", InputFile.MaxDocumentBytes)).Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -53,6 +53,38 @@ public sealed class SparsePatchTests : IDisposable
     }
 
     [Fact]
+    public void The_payload_bound_of_a_base_admits_a_patch_that_changes_every_element()
+    {
+        // Worst case for the bound: every element of every tensor changed, wide index gaps impossible but counted.
+        var (b, _) = Pair(0, size: 5_000);
+        var t = StateDict.From(b);
+        foreach (var info in b.Tensors)
+        {
+            var data = t.GetData(info.Name);
+            for (var i = 0; i < data.Length; i++)
+            {
+                data[i] ^= 0x5A;
+            }
+        }
+
+        var patch = SparsePatch.Create(b, t);
+        Assert.Equal(b.Tensors.Sum(x => x.ElementCount), patch.ChangedElements);
+        var bytes = patch.ToBytes();
+        var declared = BitConverter.ToInt64(bytes, 48);
+        Assert.InRange(declared, 1, SparsePatch.MaxPayloadLength(b));
+        var path = Path.Combine(_dir, "all.nspatch");
+        File.WriteAllBytes(path, bytes);
+        var applied = SparsePatch.Load(path, b, "base").Apply(b);
+        Assert.All(t.Tensors, info => Assert.Equal(t.GetData(info.Name), applied.GetData(info.Name)));
+
+        // The same patch against another base is refused from its header, naming both.
+        var (other, _) = Pair(0, size: 100);
+        var e = Assert.Throws<PatchBaseMismatchException>(() => SparsePatch.Load(path, other, "other.safetensors"));
+        Assert.Contains("other.safetensors", e.Message, StringComparison.Ordinal);
+        Assert.Contains(path, e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Files_round_trip_through_the_file_api_across_formats()
     {
         var (b, t) = Pair(10);

@@ -1,8 +1,10 @@
 using System;
 using System.Collections.Generic;
+using System.Globalization;
 using System.Linq;
 using NeuralSurgery.Graph;
 using NeuralSurgery.Runtime.Checkpoints;
+using NeuralSurgery.Runtime.Execution;
 using NeuralSurgery.Schema;
 using NeuralSurgery.Tracing;
 
@@ -133,6 +135,16 @@ public static class Verifier
             // The flat index input of an EmbeddingBag holds every bag's indices: about four per bag.
             var bagIndexAxes = BagIndexAxes(oldGraph).Concat(BagIndexAxes(newGraph)).ToHashSet(StringComparer.Ordinal);
             long Size(string s) => s == Dim.BatchSymbol ? samples : bagIndexAxes.Contains(s) ? 4L * samples : axis;
+
+            // All states run as one batch: refuse a batch whose inputs and activations cannot fit before making it.
+            var bytes = (Floats(oldGraph, Size) + Floats(newGraph, Size)) * sizeof(float);
+            var budget = (double)MemoryBudget.Bytes;
+            if (bytes > budget)
+            {
+                throw new InsufficientMemoryException(string.Create(CultureInfo.InvariantCulture,
+                    $"{samples} random states take about {bytes:0} bytes of inputs and activations in the two models, more than the {budget:0} this process has for them; pass at most {Math.Max(1, (long)(samples * budget / bytes))}"));
+            }
+
             var rng = new Random(seed);
             var oldInputs = new Dictionary<string, Tensor>(StringComparer.Ordinal);
             foreach (var input in oldGraph.Inputs)
@@ -261,6 +273,26 @@ public static class Verifier
         graph.Inputs.Where(i => i.Role == InputRole.Offsets)
             .SelectMany(i => BagOffsets.ReaderOf(graph, i).Indices.Shape.Dims.SelectMany(d => d.Terms.Select(t => t.Symbol)))
             .Where(s => s != Dim.BatchSymbol);
+
+    /// <summary>Floats of a graph's inputs and node outputs at these sizes: the most one batched forward holds.</summary>
+    private static double Floats(ModelGraph graph, Func<string, long> size)
+    {
+        double floats = 0;
+        foreach (var input in graph.Inputs)
+        {
+            floats += input.Shape.Evaluate(size).Aggregate(1.0, (n, d) => n * d);
+        }
+
+        foreach (var node in graph.Nodes)
+        {
+            foreach (var shape in node.OutputShapes)
+            {
+                floats += shape.Evaluate(size).Aggregate(1.0, (n, d) => n * d);
+            }
+        }
+
+        return floats;
+    }
 
     private static Tensor RandomInput(ModelGraph graph, GraphInput input, FeatureSpace features, Func<string, long> size, Random rng)
     {
