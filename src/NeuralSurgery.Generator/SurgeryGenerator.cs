@@ -13,6 +13,20 @@ namespace NeuralSurgery.Generator;
 [Generator(LanguageNames.CSharp)]
 public sealed partial class SurgeryGenerator : IIncrementalGenerator
 {
+    private static bool IsPartialWithContainers(Microsoft.CodeAnalysis.CSharp.Syntax.TypeDeclarationSyntax declaration)
+    {
+        for (SyntaxNode? node = declaration; node is not null; node = node.Parent)
+        {
+            if (node is Microsoft.CodeAnalysis.CSharp.Syntax.TypeDeclarationSyntax type
+                && !type.Modifiers.Any(Microsoft.CodeAnalysis.CSharp.SyntaxKind.PartialKeyword))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
     public void Initialize(IncrementalGeneratorInitializationContext context)
     {
         context.RegisterPostInitializationOutput(static post => post.AddSource(AttributeSource.HintName, AttributeSource.Text));
@@ -30,7 +44,9 @@ public sealed partial class SurgeryGenerator : IIncrementalGenerator
         var models = context.SyntaxProvider
             .ForAttributeWithMetadataName(
                 AttributeSource.SurgeryModelAttributeMetadataName,
-                static (node, _) => node is Microsoft.CodeAnalysis.CSharp.Syntax.ClassDeclarationSyntax,
+                // A class that is not partial (or sits in one that is not) gets nothing: emitting 'partial class X'
+                // beside it would only add CS0260 to the analyzer's NS1016, which says what to do.
+                static (node, _) => node is Microsoft.CodeAnalysis.CSharp.Syntax.ClassDeclarationSyntax declaration && IsPartialWithContainers(declaration),
                 static (attributeContext, ct) => ReadModel(attributeContext, ct))
             .Where(static model => model is not null)
             .Select(static (model, _) => model!)

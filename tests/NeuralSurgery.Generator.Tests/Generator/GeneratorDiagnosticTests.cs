@@ -68,6 +68,19 @@ public class GeneratorDiagnosticTests
     }
 
     [Fact]
+    public void A_model_class_that_is_not_partial_gets_no_generated_code_so_the_build_shows_NS1016_not_CS0260()
+    {
+        var source = GeneratorHarness.Model.Replace("public sealed partial class Policy", "public sealed class Policy");
+        var (driver, output, diagnostics) = GeneratorHarness.Run(
+            GeneratorHarness.Compilation((GeneratorHarness.ModelPath, source)),
+            new InMemoryAdditionalText(GeneratorHarness.SchemaPath, GeneratorHarness.Schema));
+
+        Assert.Empty(diagnostics);
+        Assert.DoesNotContain(driver.GetRunResult().Results.Single().GeneratedSources, s => s.HintName.Contains("Policy", System.StringComparison.Ordinal));
+        Assert.DoesNotContain(output.GetDiagnostics(), d => d.Id == "CS0260");
+    }
+
+    [Fact]
     public void A_schema_that_is_not_among_the_additional_files_is_NS0010_at_the_attribute_argument()
     {
         var (driver, _, diagnostics) = GeneratorHarness.Run(
