@@ -128,7 +128,7 @@ public class SupportTests
         "GRU.unbatched", "GRU.nobias", "GRU.no_initial_state", "GRU.state_input", "GRU.computed_state",
         "LayerNorm", "LayerNorm.multi_axis", "LayerNorm.no_affine", "LayerNorm.nobias",
         "BatchNorm1d", "BatchNorm1d.rank2", "BatchNorm1d.rank3", "BatchNorm1d.no_affine", "BatchNorm1d.no_running_stats",
-        "GroupNorm", "GroupNorm.groups",
+        "GroupNorm", "GroupNorm.groups", "scale.offset",
         "Conv2d", "Conv2d.stride", "Conv2d.padding", "Conv2d.dilation", "Conv2d.asymmetric", "Conv2d.groups", "Conv2d.depthwise",
         "Conv2d.nobias", "Conv2d.unbatched", "Conv2d.symbolic_height",
         "BatchNorm2d", "BatchNorm2d.no_affine", "BatchNorm2d.no_running_stats",

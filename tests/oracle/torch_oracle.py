@@ -450,7 +450,9 @@ class Executor:
         if k == "matmul":
             return [torch.matmul(a[0], a[1])]
         if k == "scale":
-            return [a[0] * op["factor"]]
+            # Table-2 surrogate: an added constant would make elements without features non-zero (as sigmoid(0)).
+            offset = 0.0 if self.o.table2 else op.get("offset", 0.0)
+            return [a[0] * op["factor"] + offset]
         if k == "fill":
             shape = [eval_dim(d, self.symbols, f"node '{node['id']}' (fill)") for d in op["shape"]]
             return [torch.full(shape, float(op["value"]), dtype=self.o.dtype)]

@@ -163,7 +163,8 @@ internal static class GraphCommand
 
         public string VisitFill(FillOp f, int _) => "fill " + f.Value.ToString("R", CultureInfo.InvariantCulture) + " [" + string.Join(", ", f.Target) + "]";
 
-        public string VisitScale(ScaleOp s, int _) => "scale " + s.Factor.ToString("R", CultureInfo.InvariantCulture);
+        public string VisitScale(ScaleOp s, int _) =>
+            "scale " + s.Factor.ToString("R", CultureInfo.InvariantCulture) + (s.Offset == 0 ? string.Empty : " + " + s.Offset.ToString("R", CultureInfo.InvariantCulture));
 
         public string VisitPermute(PermuteOp p, int _) => "permute [" + string.Join(", ", p.Dims) + "]";
 

@@ -179,7 +179,8 @@ public sealed class GraphBuilder
     /// <summary>A tensor of one value made in forward (zeros, ones, full).</summary>
     public GraphValue Fill(double value, params Dim[] shape) => Add(new FillOp(value, shape.ToEquatableArray()), "fill", [])[0];
 
-    public GraphValue Scale(GraphValue x, double factor) => One(new ScaleOp(factor), "scale", x);
+    /// <summary>factor·x + offset with numbers known at build time (x * 0.5, x + 1e-5, 1 - x).</summary>
+    public GraphValue Scale(GraphValue x, double factor, double offset = 0) => One(new ScaleOp(factor, offset), "scale", x);
 
     public GraphValue MatMul(GraphValue a, GraphValue b) => Add(new MatMulOp(), "matmul", [a, b])[0];
 

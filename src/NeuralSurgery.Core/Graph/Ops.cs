@@ -252,10 +252,11 @@ public sealed record PermuteOp(EquatableArray<int> Dims) : NodeOp
 }
 
 /// <summary>
-/// A tensor times a constant known at build time (<c>x * 0.5</c>, <c>scores / Math.Sqrt(64)</c>): every element keeps
-/// its features; the factor only matters to numeric execution, which this op makes exact.
+/// <c>factor·x + offset</c> with numbers known at build time (<c>x * 0.5</c>, <c>scores / Math.Sqrt(64)</c>,
+/// <c>var + 1e-5</c>, <c>1 - gate</c>): every element keeps its features; the numbers only matter to numeric
+/// execution, which this op makes exact.
 /// </summary>
-public sealed record ScaleOp(double Factor) : NodeOp
+public sealed record ScaleOp(double Factor, double Offset = 0) : NodeOp
 {
     public override string Kind => "scale";
 

@@ -236,6 +236,11 @@ public static class GraphJson
         public bool VisitScale(ScaleOp s, Utf8JsonWriter w)
         {
             WriteFiniteDouble(w, "factor", s.Factor);
+            if (s.Offset != 0)
+            {
+                WriteFiniteDouble(w, "offset", s.Offset); // only when there is one: graphs without keep their bytes
+            }
+
             return true;
         }
 
@@ -874,8 +879,8 @@ public static class GraphJson
                 o.Allow("kind");
                 return new MatMulOp();
             case "scale":
-                o.Allow("kind", "factor");
-                return new ScaleOp(o.Double("factor"));
+                o.Allow("kind", "factor", "offset");
+                return new ScaleOp(o.Double("factor"), o.Has("offset") ? o.Double("offset") : 0);
             case "fill":
                 o.Allow("kind", "value", "shape");
                 return new FillOp(o.Double("value"), ReadDims(o.Required("shape"), o.PathOf("shape"), o.File).ToEquatableArray());

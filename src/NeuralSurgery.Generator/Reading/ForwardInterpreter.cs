@@ -896,6 +896,14 @@ internal sealed partial class ForwardInterpreter
                 return Build(site, () => _b.Scale(tensor.GraphValue, by));
             }
 
+            // Plus or minus a number known at build time (x + 1e-5, 1 - gate): an exact shift.
+            if (scalar is ConstValue { Value: long or double } term && ConstantEvaluator.TryDouble(term.Value, out var t)
+                && kind is BinaryOperatorKind.Add or BinaryOperatorKind.Subtract)
+            {
+                var (sign, offset) = kind == BinaryOperatorKind.Add ? (1.0, t) : left is TensorValue ? (1.0, -t) : (-1.0, t);
+                return Build(site, () => _b.Scale(tensor.GraphValue, sign, offset));
+            }
+
             if (scalar is ConstValue { Value: long or double } or NonConstValue or DimValue
                 && kind is BinaryOperatorKind.Add or BinaryOperatorKind.Subtract or BinaryOperatorKind.Multiply or BinaryOperatorKind.Divide)
             {

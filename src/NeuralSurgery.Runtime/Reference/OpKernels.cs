@@ -421,13 +421,18 @@ internal sealed class TensorKernel(GraphNode node, string where, string name, bo
 }
 
 /// <summary>x times a constant; its gradient is dy times the same constant.</summary>
-internal sealed class ScaleKernel(GraphNode node, string where, float factor) : NodeKernel(node, where)
+internal sealed class ScaleKernel(GraphNode node, string where, float factor, float offset) : NodeKernel(node, where)
 {
     public override Tensor[] Forward(Tensor[] x, KernelContext ctx, out object? saved)
     {
         saved = null;
         var y = Tensor.Zeros(x[0].ShapeArray());
         TensorPrimitives.Multiply(x[0].Data, factor, y.Data);
+        if (offset != 0)
+        {
+            TensorPrimitives.Add(y.Data, offset, y.Data);
+        }
+
         return [y];
     }
 

@@ -408,7 +408,7 @@ public sealed class ReferenceModel
 
         public NodeKernel VisitFill(FillOp op, (GraphNode Node, GraphModule? Module, string Where) a) => new FillKernel(a.Node, a.Where, (float)op.Value);
 
-        public NodeKernel VisitScale(ScaleOp op, (GraphNode Node, GraphModule? Module, string Where) a) => new ScaleKernel(a.Node, a.Where, (float)op.Factor);
+        public NodeKernel VisitScale(ScaleOp op, (GraphNode Node, GraphModule? Module, string Where) a) => new ScaleKernel(a.Node, a.Where, (float)op.Factor, (float)op.Offset);
 
         public NodeKernel VisitMatMul(MatMulOp op, (GraphNode Node, GraphModule? Module, string Where) a) => new MatMulKernel(a.Node, a.Where);
 

@@ -191,7 +191,9 @@ public sealed class RandomGraphs
         _rng = new Random(_rng.Next());
         if (_nodes < _o.MaxNodes && _rng.Next(4) == 0 && Pick(l => !l.IsRecurrentState, preferUnused: false) is { } scaled)
         {
-            _b.Output(NextName("y"), Add(_b.Scale(Use(scaled), 0.5 + _rng.NextDouble())));
+            // Sometimes with an added constant too (x + eps, 1 - x), drawn from the side stream.
+            var offset = _activations.Next(2) == 0 ? 0 : Math.Round(_activations.NextDouble() - 0.5, 3);
+            _b.Output(NextName("y"), Add(_b.Scale(Use(scaled), 0.5 + _rng.NextDouble(), offset)));
         }
 
         // A zero tensor made in forward (an initial state), added to a live value of its shape: it carries nothing.
@@ -1646,8 +1648,9 @@ public sealed class RandomGraphs
                     traits.Add("permute");
                     break;
 
-                case ScaleOp:
+                case ScaleOp scale:
                     traits.Add("scale");
+                    AddIf(scale.Offset != 0, "scale.offset");
                     break;
 
                 case FillOp:

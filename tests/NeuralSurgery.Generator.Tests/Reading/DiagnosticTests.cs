@@ -100,7 +100,7 @@ public class DiagnosticTests
 
                 public override Tensor forward(Tensor x)
                 {
-                    var h = x.log() + 0.5;
+                    var h = x.log() + x.shape[0];
                     h = torch.sqrt(-h) / x;
                     return fc.forward(h.unsqueeze(0).squeeze());
                 }
@@ -110,7 +110,7 @@ public class DiagnosticTests
             new[]
             {
                 "NS1002 (14,17): Unsupported call 'x.log()' in M.forward: the graph treats it as the identity (an elementwise function keeps every element's feature set)" + Tail,
-                "NS1002 (14,17): Unsupported operator 'x.log() + 0.5' in M.forward: the graph treats it as the identity of its tensor operand (a scalar operand carries no features)" + Tail,
+                "NS1002 (14,17): Unsupported operator 'x.log() + x.shape[0]' in M.forward: the graph treats it as the identity of its tensor operand (a scalar operand carries no features)" + Tail,
                 "NS1002 (15,13): Unsupported call 'torch.sqrt(-h)' in M.forward: the graph treats it as the identity (an elementwise function keeps every element's feature set)" + Tail,
                 "NS1002 (15,13): Unsupported operator 'torch.sqrt(-h) / x' in M.forward: the graph treats it as an elementwise product (same broadcasting and feature sets)" + Tail,
                 "NS1002 (16,27): Unsupported call 'h.unsqueeze(0).squeeze()' in M.forward: the graph treats it as squeezing only the axes of constant size 1 (symbolic sizes are assumed not to be 1)" + Tail,

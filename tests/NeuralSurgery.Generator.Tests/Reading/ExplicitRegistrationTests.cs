@@ -125,3 +125,31 @@ public class ExplicitRegistrationTests
         Assert.Equal(new[] { "head.0.weight [8, 2]", "head.0.bias [8]", "head.2.weight [1, 8]", "head.2.bias [1]" }, ModelSource.StateDict(graph));
     }
 }
+
+/// <summary>A number known at build time added to or subtracted from a tensor is an exact shift, not an NS1002 fallback.</summary>
+public class ScalarShiftTests
+{
+    [Fact]
+    public void Plus_minus_and_one_minus_a_tensor_read_as_exact_affine_scales()
+    {
+        const string source = """
+            public sealed class Gate : Module<Tensor, Tensor>
+            {
+                private readonly Linear fc = Linear(2, 2);
+                private const double Eps = 1e-5;
+
+                public Gate() : base("Gate") => RegisterComponents();
+
+                public override Tensor forward(Tensor x)
+                {
+                    var g = fc.forward(x).sigmoid();
+                    return (1 - g) * (x + Eps) - 0.25;
+                }
+            }
+            """;
+        var graph = ModelSource.Graph(ModelSource.Read(source, "Gate", "model: Gate\nversion: 1\ninputs:\n  x:\n    features: [a, b]\n"));
+
+        var scales = graph.Nodes.Select(n => n.Op).OfType<ScaleOp>().ToArray();
+        Assert.Equal(new[] { new ScaleOp(-1, 1), new ScaleOp(1, 1e-5), new ScaleOp(1, -0.25) }, scales);
+    }
+}

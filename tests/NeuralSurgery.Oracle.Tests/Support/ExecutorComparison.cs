@@ -401,6 +401,7 @@ public static class ExecutorComparison
                 var placed = b.Add(b.Tensor("positions", [3, 4], buffer: true), scaled);
                 return b.MatMul(b.Tensor("mix", [2, 3]), b.MatMul(placed, b.Tensor("projection", [4, 5])));
             })),
+            ("scale_one_minus", One(b => b.Scale(b.Activation(b.Linear("fc", b.FeatureInput("x", B, 4), 3), ActivationKind.Sigmoid), -1, 1))),
             ("lstm_state_made_in_forward", One(b =>
             {
                 var x = b.FeatureInput("x", B, 3, 2);
