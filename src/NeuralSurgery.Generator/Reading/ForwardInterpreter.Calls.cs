@@ -840,6 +840,25 @@ internal sealed partial class ForwardInterpreter
 
             // scores.masked_fill(mask, -inf): every output element is the input's or a constant, so its features are a
             // subset of the input's; the mask (often a buffer slice compared with 0) carries none and is not read.
+            // x.pow(2) is an exact square, pow(1) the identity; another exponent keeps every element's features
+            // (NS1002: the numbers differ).
+            case "pow" when call.Arguments.Length == 1:
+            {
+                var exponent = Eval(call.Arguments[0].Value, f);
+                if (exponent is ConstValue { Value: long or double } e && ConstantEvaluator.TryDouble(e.Value, out var p) && p is 1 or 2)
+                {
+                    return p == 1 ? new TensorValue(x) : Build(call.Syntax, () => _b.Activation(x, ActivationKind.Square));
+                }
+
+                if (exponent is TensorValue)
+                {
+                    return Unsupported(call.Syntax, "call", f.Where, "Tensor.pow with a tensor exponent: the mirror reads pow by a number");
+                }
+
+                _d.Approximated(call.Syntax, "call", f.Where, "the identity (an elementwise function keeps every element's feature set)");
+                return new TensorValue(x);
+            }
+
             case "masked_fill":
                 _d.Approximated(call.Syntax, "call", f.Where, "the identity of the tensor it fills (the mask and the fill value carry no features)");
                 return new TensorValue(x);

@@ -152,4 +152,24 @@ public class ScalarShiftTests
         var scales = graph.Nodes.Select(n => n.Op).OfType<ScaleOp>().ToArray();
         Assert.Equal(new[] { new ScaleOp(-1, 1), new ScaleOp(1, 1e-5), new ScaleOp(1, -0.25) }, scales);
     }
+
+    [Fact]
+    public void A_square_by_pow_is_exact_and_another_power_is_an_NS1002_fallback()
+    {
+        const string source = """
+            public sealed class Norm : Module<Tensor, Tensor>
+            {
+                private readonly Linear fc = Linear(2, 2);
+
+                public Norm() : base("Norm") => RegisterComponents();
+
+                public override Tensor forward(Tensor x) => fc.forward(x.pow(2).mean(new long[] { -1 }, keepdim: true) + x.pow(3));
+            }
+            """;
+        var result = ModelSource.Read(source, "Norm", "model: Norm\nversion: 1\ninputs:\n  x:\n    features: [a, b]\n");
+        var graph = ModelSource.Graph(result, allowApproximations: true);
+
+        Assert.Single(graph.Nodes, n => n.Op is ActivationOp { Activation: ActivationKind.Square });
+        Assert.Contains(result.Diagnostics, d => d.Id == "NS1002" && d.Message.Contains("'x.pow(3)'", System.StringComparison.Ordinal));
+    }
 }
