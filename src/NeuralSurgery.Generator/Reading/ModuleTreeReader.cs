@@ -31,6 +31,9 @@ internal sealed class ModuleTreeReader
     private readonly CancellationToken _ct;
     private readonly List<INamedTypeSymbol> _inProgress = [];
 
+    /// <summary>Module factory lambdas being read, innermost last (a bound on a lambda that calls itself).</summary>
+    private int _closureDepth;
+
     /// <summary>Constructor statements run so far for this model, and the most it may run.</summary>
     private int _statements;
 
@@ -1244,6 +1247,13 @@ internal sealed class ModuleTreeReader
             case IInvocationOperation { TargetMethod.MethodKind: MethodKind.DelegateInvoke, Instance: { } target } invoke
                 when ConstantEvaluator.Evaluate(target, scope).Value is Closure closure:
             {
+                // A lambda handed itself (g => g(g)) would call itself forever: calls nest at most MaxDepth deep.
+                if (_closureDepth >= MaxDepth)
+                {
+                    _diagnostics.Unsupported(op.Syntax, "module initialiser", where, $"module factory lambdas call each other more than {MaxDepth} deep");
+                    return new FailedNode(path, op.Syntax, unassigned: false);
+                }
+
                 var inner = closure.Scope?.Clone() ?? new ConstScope(_context);
                 foreach (var argument in invoke.Arguments)
                 {
@@ -1256,7 +1266,15 @@ internal sealed class ModuleTreeReader
 
                 if (closure.Lambda.Body.Operations.Length == 1 && closure.Lambda.Body.Operations[0] is IReturnOperation { ReturnedValue: { } made })
                 {
-                    return ReadModule(made, path, inner, where, added);
+                    _closureDepth++;
+                    try
+                    {
+                        return ReadModule(made, path, inner, where, added);
+                    }
+                    finally
+                    {
+                        _closureDepth--;
+                    }
                 }
 
                 _diagnostics.Unsupported(op.Syntax, "module initialiser", where, "a module factory lambda must return one module expression ('(n, c) => new Block(n, c)')");

@@ -177,3 +177,34 @@ public class ForwardDefaultsTests
         Assert.Contains(ModelSource.Diagnostics(result), d => d.Contains("a forward parameter that is not a tensor needs a default value", System.StringComparison.Ordinal));
     }
 }
+
+/// <summary>Hostile module factories: a lambda handed itself must end in a diagnostic, not a stack overflow in the compiler.</summary>
+public class HostileFactoryTests
+{
+    [Fact]
+    public void A_lambda_that_calls_itself_through_its_argument_is_refused()
+    {
+        const string source = """
+            public delegate Module<Tensor, Tensor> Maker(Maker self);
+
+            public sealed class Net : Module<Tensor, Tensor>
+            {
+                private readonly Module<Tensor, Tensor> body;
+
+                public static Net Make() => new Net(g => g(g));
+
+                public Net(Maker make) : base("Net")
+                {
+                    body = make(make);
+                    RegisterComponents();
+                }
+
+                public override Tensor forward(Tensor x) => body.forward(x);
+            }
+            """;
+        var result = ModelSource.Read(source, "Net", "model: Net\nversion: 1\ninputs:\n  x:\n    features: [a, b]\nfactory: Make\n");
+
+        Assert.Null(result.Graph);
+        Assert.Contains(ModelSource.Diagnostics(result), d => d.Contains("module factory lambdas call each other more than 32 deep", System.StringComparison.Ordinal));
+    }
+}
