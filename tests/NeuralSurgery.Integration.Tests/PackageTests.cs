@@ -63,7 +63,7 @@ public sealed class PackageTests : IDisposable
         }
 
         // The package's layout: runtime in lib/, generator with Core and YamlDotNet (and the code fixes) in analyzers/, build files twice.
-        using (var package = ZipFile.OpenRead(Path.Combine(feed, "NeuralSurgery.1.0.0.nupkg")))
+        using (var package = ZipFile.OpenRead(Path.Combine(feed, "NeuralSurgery.0.1.0.nupkg")))
         {
             var entries = package.Entries.Select(e => e.FullName).ToHashSet(StringComparer.Ordinal);
             string[] expected =
@@ -133,7 +133,7 @@ public sealed class PackageTests : IDisposable
                 <EmitCompilerGeneratedFiles>true</EmitCompilerGeneratedFiles>
               </PropertyGroup>
               <ItemGroup>
-                <PackageReference Include="NeuralSurgery" Version="1.0.0" />
+                <PackageReference Include="NeuralSurgery" Version="0.1.0" />
                 <PackageReference Include="TorchSharp" Version="0.107.0" />
               </ItemGroup>
             </Project>
