@@ -256,17 +256,11 @@ internal sealed partial class ForwardInterpreter
                 var init = declarator.Initializer ?? declaration.Initializer;
                 if (init is not null)
                 {
-                    f.Locals[declarator.Symbol] = AsLocal(Eval(init.Value, f));
+                    f.Locals[declarator.Symbol] = Eval(init.Value, f);
                 }
             }
         }
     }
-
-    /// <summary>
-    /// What a local holds: forward runs statement by statement (every statement is followed or refused, loops are
-    /// unrolled), so a number stored in a local is exactly the number C# would hold there at that point.
-    /// </summary>
-    private static Value AsLocal(Value value) => value;
 
     private void ExecExpression(IOperation op, Frame f)
     {
@@ -350,10 +344,10 @@ internal sealed partial class ForwardInterpreter
         switch (target)
         {
             case ILocalReferenceOperation local:
-                f.Locals[local.Local] = AsLocal(value);
+                f.Locals[local.Local] = value; // forward runs statement by statement: a number in a local is exact
                 break;
             case IParameterReferenceOperation parameter:
-                f.Locals[parameter.Parameter] = AsLocal(value);
+                f.Locals[parameter.Parameter] = value;
                 break;
             case IDeclarationExpressionOperation declaration:
                 Assign(declaration.Expression, value, f);
@@ -427,7 +421,7 @@ internal sealed partial class ForwardInterpreter
                 return Unsupported(loop.Syntax, "statement", f.Where, $"the reader unrolls at most {MaxUnrolled} loop iterations in forward, nested loops together");
             }
 
-            // The counter is a number while the loop runs, whatever AsLocal makes of other scalar locals.
+            // The counter is the iteration's number while the loop runs.
             f.Locals[counter] = new ConstValue(i);
             if (Condition(loop.Condition!, f) is not { } b)
             {
@@ -804,7 +798,7 @@ internal sealed partial class ForwardInterpreter
 
             if (instance is ModuleValue { Node: UserModuleNode owner })
             {
-                return FromBinding(owner.Scope.Get(property) ?? context.Getter(property, owner.Scope));
+                return FromBinding(context.Getter(property, owner.Scope)); // a set auto-property returned above
             }
         }
 

@@ -45,7 +45,8 @@ public sealed class RandomGraphs
     private static readonly ReduceKind[] Reductions = (ReduceKind[])Enum.GetValues(typeof(ReduceKind));
 
     private Random _rng;
-    private readonly Random _activations;
+    /// <summary>Draws added after the main stream was fixed (later activations, GroupNorm, shift offsets): seeds keep their graphs.</summary>
+    private readonly Random _side;
     private readonly RandomGraphOptions _o;
     private readonly GraphBuilder _b;
     private readonly List<Live> _pool = [];
@@ -58,7 +59,7 @@ public sealed class RandomGraphs
     private RandomGraphs(Random rng, RandomGraphOptions options, string name)
     {
         _rng = rng;
-        _activations = new Random(name.Aggregate(17, (h, c) => unchecked((h * 31) + c)) & 0x7fffffff); // stable across processes
+        _side = new Random(name.Aggregate(17, (h, c) => unchecked((h * 31) + c)) & 0x7fffffff); // stable across processes
         _o = options;
         _b = new GraphBuilder(name);
     }
@@ -192,7 +193,7 @@ public sealed class RandomGraphs
         if (_nodes < _o.MaxNodes && _rng.Next(4) == 0 && Pick(l => !l.IsRecurrentState, preferUnused: false) is { } scaled)
         {
             // Sometimes with an added constant too (x + eps, 1 - x), drawn from the side stream.
-            var offset = _activations.Next(2) == 0 ? 0 : Math.Round(_activations.NextDouble() - 0.5, 3);
+            var offset = _side.Next(2) == 0 ? 0 : Math.Round(_side.NextDouble() - 0.5, 3);
             _b.Output(NextName("y"), Add(_b.Scale(Use(scaled), 0.5 + _rng.NextDouble(), offset)));
         }
 
@@ -1151,11 +1152,11 @@ public sealed class RandomGraphs
         var spec = new BatchNorm2dSpec(x.Shape[1].Value, Affine: _rng.Next(6) != 0, TrackRunningStats: _rng.Next(6) != 0);
 
         // A GroupNorm in its place, chosen by the side stream so the main stream draws what it always drew.
-        if (_activations.Next(3) == 0)
+        if (_side.Next(3) == 0)
         {
             var channels = x.Shape[1].Value;
             var groups = Enumerable.Range(1, (int)channels).Where(g => channels % g == 0).ToList();
-            return Add(_b.GroupNorm(NextName("gn"), x, groups[_activations.Next(groups.Count)], affine: spec.Affine));
+            return Add(_b.GroupNorm(NextName("gn"), x, groups[_side.Next(groups.Count)], affine: spec.Affine));
         }
 
         return Add(_b.Call(_b.Module(NextName("bn2d"), spec), x)[0]);
@@ -1406,7 +1407,7 @@ public sealed class RandomGraphs
     private ActivationKind RandomActivation()
     {
         var kind = Activations[_rng.Next(Activations.Length)];
-        return kind == ActivationKind.Identity ? LaterActivations[_activations.Next(LaterActivations.Length)] : kind;
+        return kind == ActivationKind.Identity ? LaterActivations[_side.Next(LaterActivations.Length)] : kind;
     }
 
     private ReduceKind RandomReduction() => Reductions[_rng.Next(Reductions.Length)];
