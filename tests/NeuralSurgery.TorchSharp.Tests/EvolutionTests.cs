@@ -85,6 +85,13 @@ public sealed class EvolutionTests : IDisposable
             (from, to) => GroupedV2.SurgeryFromGroupedV1.Apply(from, to, Options));
 
     [Fact]
+    public void Hand_written_attention_gains_a_feature_and_a_third_head() =>
+        Check(
+            new HeadsV1(), HeadsV1.Mirror.Graph, HeadsV1.Mirror.Schema,
+            () => new HeadsV2(), HeadsV2.Mirror.Graph, HeadsV2.Mirror.Schema,
+            (from, to) => HeadsV2.SurgeryFromHeadsV1.Apply(from, to, Options));
+
+    [Fact]
     public void A_new_model_that_did_not_go_through_surgery_fails_and_the_surgery_is_named_as_the_cause()
     {
         torch.manual_seed(7);
