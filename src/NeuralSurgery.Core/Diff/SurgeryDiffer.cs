@@ -82,6 +82,11 @@ public static class SurgeryDiffer
                     notes.Add($"LayerNorm '{p.Module}' normalises over {map.Count(s => s < 0)} indices the old model did not have: its outputs change, since no initialisation keeps a normalisation over a wider axis");
                 }
 
+                if (spec is AttentionProjectionSpec heads && oldSide.Graph.FindModule(oldModule!)?.Spec is AttentionProjectionSpec oldHeads && heads.HeadDim != oldHeads.HeadDim)
+                {
+                    notes.Add($"attention '{p.Module}' has heads of {heads.HeadDim} (were {oldHeads.HeadDim}): the dot products' scale 1/sqrt(head_dim) and every head's sums change, so its outputs change; keep the head width and add heads instead");
+                }
+
                 if (spec is GroupNormSpec groups && oldSide.Graph.FindModule(oldModule!)?.Spec is GroupNormSpec oldGroups && !KeepsGroups(map, groups, oldGroups))
                 {
                     notes.Add($"GroupNorm '{p.Module}' regroups its channels (groups of {groups.ChannelsPerGroup}, were {oldGroups.ChannelsPerGroup}; a group must hold one whole old group or only new channels): its outputs change, since a group's statistics mix all its channels");

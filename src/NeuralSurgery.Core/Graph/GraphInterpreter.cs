@@ -165,6 +165,8 @@ public abstract class GraphInterpreter<TValue>
 
     public abstract IReadOnlyList<TValue> VisitConv2d(Conv2dSpec spec, NodeArgs<TValue> args);
 
+    public abstract IReadOnlyList<TValue> VisitAttentionProjection(AttentionProjectionSpec spec, NodeArgs<TValue> args);
+
     public abstract IReadOnlyList<TValue> VisitTensor(TensorSpec spec, NodeArgs<TValue> args);
 
     public abstract IReadOnlyList<TValue> VisitPool(PoolOp op, NodeArgs<TValue> args);

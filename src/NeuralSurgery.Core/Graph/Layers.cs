@@ -378,6 +378,56 @@ public sealed record BatchNorm1dSpec(long NumFeatures, double Eps = 1e-5, double
     public override TResult Accept<TArg, TResult>(ILayerVisitor<TArg, TResult> visitor, TArg arg) => visitor.VisitBatchNorm1d(this, arg);
 }
 
+/// <summary>
+/// The input projections of torch.nn.MultiheadAttention (packed: kdim = vdim = embed_dim): query, key and value
+/// times their block of rows of <c>in_proj_weight</c> <c>[3E, E]</c> plus their block of <c>in_proj_bias</c>
+/// <c>[3E]</c>. Operands query, key, value (each <c>[.., E]</c>); outputs their three projections. The reader builds
+/// the rest of the attention from graph ops as PyTorch's multi_head_attention_forward computes it (heads by
+/// reshape, scaled dot products, softmax over the keys, the <c>out_proj</c> Linear), so only this packed
+/// parameter needs a layer of its own. A head is <c>E / heads</c> consecutive rows of each block: the heads are the
+/// layer's unit groups, so a wider layer keeps each old head's rows.
+/// </summary>
+public sealed record AttentionProjectionSpec(long EmbedDim, long NumHeads, bool Bias = true) : LayerSpec
+{
+    /// <summary>The three row blocks, in in_proj_weight's order; each is a unit space of its own (like gate blocks).</summary>
+    public static readonly string[] Blocks = ["q", "k", "v"];
+
+    public override string Kind => "AttentionProjection";
+
+    public long HeadDim => EmbedDim / NumHeads;
+
+    public override long UnitGroups => NumHeads;
+
+    public override TResult Accept<TArg, TResult>(ILayerVisitor<TArg, TResult> visitor, TArg arg) => visitor.VisitAttentionProjection(this, arg);
+
+    public override AxisRole[] AxisRoles(LayerParameter parameter) =>
+        parameter.Role == ParameterRole.Weight ? [AxisRole.Output, AxisRole.Input] : [AxisRole.Output];
+
+    /// <summary>PyTorch's _reset_parameters: xavier_uniform_ on the packed [3E, E] weight, zeros for the bias.</summary>
+    public override InitRule DefaultInit(LayerParameter parameter) =>
+        parameter.Role == ParameterRole.Weight ? InitRule.Uniform(Math.Sqrt(6.0 / (EmbedDim + (3 * EmbedDim)))) : InitRule.Zeros;
+
+    public override IEnumerable<string> Problems()
+    {
+        var basic = Collect(Positive(EmbedDim, "embed_dim"), Positive(NumHeads, "num_heads")).ToList();
+        if (basic.Count == 0 && EmbedDim % NumHeads != 0)
+        {
+            basic.Add($"embed_dim ({EmbedDim}) must be divisible by num_heads ({NumHeads})");
+        }
+
+        return basic;
+    }
+
+    public override IEnumerable<LayerParameter> Parameters()
+    {
+        yield return new("in_proj_weight", Shape.Of(3 * EmbedDim, EmbedDim), ParameterRole.Weight, false, "float32");
+        if (Bias)
+        {
+            yield return new("in_proj_bias", Shape.Of(3 * EmbedDim), ParameterRole.Bias, false, "float32");
+        }
+    }
+}
+
 /// <summary>BatchNorm2d over <c>[B, C, H, W]</c>.</summary>
 public sealed record BatchNorm2dSpec(long NumFeatures, double Eps = 1e-5, double Momentum = 0.1, bool Affine = true, bool TrackRunningStats = true)
     : BatchNormSpec(NumFeatures, Eps, Momentum, Affine, TrackRunningStats)

@@ -220,6 +220,25 @@ internal sealed class ShapeInference : GraphInterpreter<Shape>
         return [s.With(s.Rank - 1, l.OutFeatures)];
     }
 
+    /// <summary>query [.., T, .., E], key and value [.., S, .., E]: each projection keeps its operand's shape.</summary>
+    public override IReadOnlyList<Shape> VisitAttentionProjection(AttentionProjectionSpec p, NodeArgs<Shape> a)
+    {
+        a.Arity(3, 3);
+        var shapes = new Shape[3];
+        for (var i = 0; i < 3; i++)
+        {
+            var s = a.Operands[i];
+            if (s.Rank == 0 || s[s.Rank - 1] != Dim.Of(p.EmbedDim))
+            {
+                throw Mismatch(a, i, $"last dimension {p.EmbedDim} (embed_dim)");
+            }
+
+            shapes[i] = s;
+        }
+
+        return shapes;
+    }
+
     public override IReadOnlyList<Shape> VisitEmbedding(EmbeddingSpec e, NodeArgs<Shape> a)
     {
         if (e.Bag is not { } bag)

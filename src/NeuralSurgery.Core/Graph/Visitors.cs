@@ -72,5 +72,7 @@ public interface ILayerVisitor<in TArg, out TResult>
 
     TResult VisitConv2d(Conv2dSpec spec, TArg arg);
 
+    TResult VisitAttentionProjection(AttentionProjectionSpec spec, TArg arg);
+
     TResult VisitTensor(TensorSpec spec, TArg arg);
 }

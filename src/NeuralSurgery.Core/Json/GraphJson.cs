@@ -52,7 +52,7 @@ public static class GraphJson
         "matmul", "permute", "scale", "fill",
     ];
 
-    private static readonly string[] LayerKinds = ["Linear", "Embedding", "EmbeddingBag", "Conv1d", "Conv2d", "LSTM", "GRU", "LayerNorm", "BatchNorm1d", "BatchNorm2d", "GroupNorm", "Tensor"];
+    private static readonly string[] LayerKinds = ["Linear", "Embedding", "EmbeddingBag", "Conv1d", "Conv2d", "LSTM", "GRU", "LayerNorm", "BatchNorm1d", "BatchNorm2d", "GroupNorm", "AttentionProjection", "Tensor"];
 
     /// <summary>Writes <paramref name="graph"/> as JSON text (see the remarks on <see cref="GraphJson"/>).</summary>
     public static string Write(ModelGraph graph) => JsonDocumentIO.ToText(WriteUtf8(graph));
@@ -197,6 +197,14 @@ public static class GraphJson
         }
 
         public bool VisitBatchNorm2d(BatchNorm2dSpec b, Utf8JsonWriter w) => VisitBatchNorm(b, w);
+
+        public bool VisitAttentionProjection(AttentionProjectionSpec p, Utf8JsonWriter w)
+        {
+            w.WriteNumber("embedDim", p.EmbedDim);
+            w.WriteNumber("numHeads", p.NumHeads);
+            w.WriteBoolean("bias", p.Bias);
+            return true;
+        }
 
         public bool VisitGroupNorm(GroupNormSpec g, Utf8JsonWriter w)
         {
@@ -783,6 +791,9 @@ public static class GraphJson
             case "Tensor":
                 o.Allow("kind", "dims", "buffer", "init");
                 return new TensorSpec(Longs(o, "dims"), o.Boolean("buffer"), ReadEnum<TensorInit>(o, "init", "tensor init"));
+            case "AttentionProjection":
+                o.Allow("kind", "embedDim", "numHeads", "bias");
+                return new AttentionProjectionSpec(o.Int64("embedDim"), o.Int64("numHeads"), o.Boolean("bias"));
             case "GroupNorm":
                 o.Allow("kind", "numGroups", "numChannels", "eps", "affine");
                 return new GroupNormSpec(o.Int64("numGroups"), o.Int64("numChannels"), o.Double("eps"), o.Boolean("affine"));

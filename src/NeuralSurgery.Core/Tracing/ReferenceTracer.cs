@@ -119,6 +119,51 @@ public static class ReferenceTracer
             return [Bag(lookup, a.Operands.Count == 1, Out(a))];
         }
 
+        /// <summary>
+        /// Per block r (q, k, v) and operand x_r: <c>y_r[p, o] = ∪_i x_r[p, i]</c>; <c>W[r·E + o, i] ∪= x_r[p, i]</c>;
+        /// <c>b[r·E + o] ∪= y_r[p, o]</c>: a Linear on each block of rows of the packed weight.
+        /// </summary>
+        public override IReadOnlyList<ReferenceValue> VisitAttentionProjection(AttentionProjectionSpec s, NodeArgs<ReferenceValue> a)
+        {
+            var x = X(a, 3, 3);
+            var shapes = Shapes(a);
+            var weight = Parameter(a.Path, s, ParameterRole.Weight);
+            var bias = s.Bias ? Parameter(a.Path, s, ParameterRole.Bias) : null;
+            var e = (int)s.EmbedDim;
+            var outputs = new ReferenceValue[3];
+            for (var r = 0; r < 3; r++)
+            {
+                Require(a.Node, x[r].Shape.Length >= 1 && x[r].Shape[x[r].Shape.Length - 1] == e && ReferenceIndex.SameShape(shapes[r], x[r].Shape), x[r], $"last dimension {e} (embed_dim)");
+                var y = new FeatureSet[x[r].Elements.Length];
+                for (var p = 0; p < y.Length / e; p++)
+                {
+                    var sum = FeatureSet.Empty;
+                    for (var i = 0; i < e; i++)
+                    {
+                        var xi = x[r].Elements[(p * e) + i];
+                        sum = sum.Union(xi);
+                        for (var o = 0; o < e; o++)
+                        {
+                            Meet(weight, ((((r * e) + o) * e) + i), xi);
+                        }
+                    }
+
+                    for (var o = 0; o < e; o++)
+                    {
+                        y[(p * e) + o] = sum;
+                        if (bias is not null)
+                        {
+                            Meet(bias, (r * e) + o, sum);
+                        }
+                    }
+                }
+
+                outputs[r] = new ReferenceValue(shapes[r], y);
+            }
+
+            return outputs;
+        }
+
         public override IReadOnlyList<ReferenceValue> VisitConv1d(Conv1dSpec s, NodeArgs<ReferenceValue> a) =>
             [Conv1d(a.Node, a.Path, s, X(a, 1, 1)[0], Out(a))];
 

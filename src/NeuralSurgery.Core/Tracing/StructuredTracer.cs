@@ -142,6 +142,13 @@ public static class StructuredTracer
                     }
                 }
             }
+            else if (module.Spec is AttentionProjectionSpec attention)
+            {
+                foreach (var block in AttentionProjectionSpec.Blocks)
+                {
+                    Space(KeySpaceKind.Units, module.Path, module.Path + "." + block, attention.EmbedDim);
+                }
+            }
             else if (module.Spec.Units is { } units)
             {
                 Space(KeySpaceKind.Units, module.Path, module.Path, units);
@@ -176,6 +183,11 @@ public static class StructuredTracer
                 return rows;
             }
 
+            if (spec is AttentionProjectionSpec)
+            {
+                return Layout.WithAxis(shape, 0, ProjectionRows(p.Module, spec));
+            }
+
             // A layer's own units key the axis its elements belong to them along (rows, embedding dims, filters).
             if (spec.Units is not null)
             {
@@ -185,6 +197,10 @@ public static class StructuredTracer
 
             return Layout.Uniform(shape, FeatureSet.Empty);
         }
+
+        /// <summary>The q, k and v row blocks of a packed attention projection, each keyed by its own unit space.</summary>
+        private AxisLayout ProjectionRows(string module, LayerSpec spec) =>
+            AxisLayout.Concat(AttentionProjectionSpec.Blocks.Select(b => AxisLayout.Keyed(((AttentionProjectionSpec)spec).EmbedDim, _spaceIds[module + "." + b])));
 
         private void Interact(string parameter, Layout contribution)
         {
@@ -301,6 +317,34 @@ public static class StructuredTracer
         }
 
         public override IReadOnlyList<Layout> VisitConv1d(Conv1dSpec spec, NodeArgs<Layout> a) => [Conv1d(a.Path, spec, a.X)];
+
+        /// <summary>
+        /// Three Linear rules on the row blocks of one packed weight: block r reads operand r, so W[r·E + o, i] ∪=
+        /// x_r[.., i] and b[r·E + o] ∪= all of x_r; y_r[.., o] = ∪_i x_r[.., i], keyed by block r's units.
+        /// </summary>
+        public override IReadOnlyList<Layout> VisitAttentionProjection(AttentionProjectionSpec spec, NodeArgs<Layout> a)
+        {
+            var weights = new List<Layout>();
+            var biases = new List<Layout>();
+            var outputs = new List<Layout>();
+            for (var r = 0; r < AttentionProjectionSpec.Blocks.Length; r++)
+            {
+                var x = a.Operands[r];
+                var last = x.Rank - 1;
+                var units = AxisLayout.Keyed(spec.EmbedDim, _spaceIds[a.Path + "." + AttentionProjectionSpec.Blocks[r]]);
+                weights.Add(x.ReduceTo(last).InsertAxis(0, units));
+                biases.Add(Layout.WithAxis([spec.EmbedDim], 0, units, x.AllFeatures()));
+                outputs.Add(x.Reduce(last, keepDim: false).InsertAxis(last, units));
+            }
+
+            Interact(Param(a.Path, "in_proj_weight"), Layout.Concat(0, weights));
+            if (spec.Bias)
+            {
+                Interact(Param(a.Path, "in_proj_bias"), Layout.Concat(0, biases));
+            }
+
+            return outputs;
+        }
 
         public override IReadOnlyList<Layout> VisitRecurrent(RecurrentSpec spec, NodeArgs<Layout> a) => Recurrent(a.Path, spec, a.Operands.ToList());
 

@@ -393,6 +393,12 @@ internal sealed partial class ForwardInterpreter
 
             case ContainerNode list:
                 return Unsupported(site, "call", f.Where, $"{list.Kind} '{list.Path}' is not callable; index it or enumerate it with foreach");
+            case AttentionNode attention:
+                return CallAttention(attention, args, site, f);
+            case EncoderLayerNode layer:
+                return CallEncoder([layer], layer.Kind, args, site, f);
+            case EncoderNode stack:
+                return CallEncoder(stack.Layers, stack.Kind, args, site, f);
             case UserModuleNode user:
             {
                 // The overload the call names when it is one of the module's own (forward(x, steps: 3)), else its forward.

@@ -168,3 +168,80 @@ internal sealed class FailedNode : ModuleNode
 
     public override string Kind => "module";
 }
+
+/// <summary>
+/// torch.nn.MultiheadAttention (sequence first, as TorchSharp's native module is): its packed input projection and
+/// its <c>out_proj</c> Linear. Forward builds the rest from graph ops the way PyTorch's multi_head_attention_forward
+/// computes it: heads by reshape, scaled dot products, softmax over the keys, dropout on the weights.
+/// </summary>
+internal sealed class AttentionNode : ModuleNode
+{
+    public AttentionNode(string path, SyntaxNode site, LayerNode projection, LayerNode outProjection, double dropout)
+        : base(path, site)
+    {
+        Projection = projection;
+        OutProjection = outProjection;
+        Dropout = dropout;
+    }
+
+    /// <summary>The packed q/k/v projection (in_proj_weight, in_proj_bias), at this module's own path.</summary>
+    public LayerNode Projection { get; }
+
+    public LayerNode OutProjection { get; }
+
+    public AttentionProjectionSpec Spec => (AttentionProjectionSpec)Projection.Spec;
+
+    public double Dropout { get; }
+
+    public override string Kind => "MultiheadAttention";
+}
+
+/// <summary>
+/// torch.nn.TransformerEncoderLayer as TorchSharp builds it (libtorch's post-norm layer):
+/// <c>x = norm1(x + dropout1(self_attn(x, x, x, mask)))</c>, then
+/// <c>norm2(x + dropout2(linear2(dropout(activation(linear1(x))))))</c>.
+/// </summary>
+internal sealed class EncoderLayerNode : ModuleNode
+{
+    public EncoderLayerNode(string path, SyntaxNode site, AttentionNode attention, LayerNode linear1, LayerNode linear2, LayerNode norm1, LayerNode norm2, ActivationKind activation, double dropout)
+        : base(path, site)
+    {
+        Attention = attention;
+        Linear1 = linear1;
+        Linear2 = linear2;
+        Norm1 = norm1;
+        Norm2 = norm2;
+        Activation = activation;
+        Dropout = dropout;
+    }
+
+    public AttentionNode Attention { get; }
+
+    public LayerNode Linear1 { get; }
+
+    public LayerNode Linear2 { get; }
+
+    public LayerNode Norm1 { get; }
+
+    public LayerNode Norm2 { get; }
+
+    public ActivationKind Activation { get; }
+
+    public double Dropout { get; }
+
+    public override string Kind => "TransformerEncoderLayer";
+}
+
+/// <summary>torch.nn.TransformerEncoder: <c>num_layers</c> copies of a layer under <c>layers.i</c>, called in turn with the same mask.</summary>
+internal sealed class EncoderNode : ModuleNode
+{
+    public EncoderNode(string path, SyntaxNode site, IReadOnlyList<EncoderLayerNode> layers)
+        : base(path, site)
+    {
+        Layers = layers;
+    }
+
+    public IReadOnlyList<EncoderLayerNode> Layers { get; }
+
+    public override string Kind => "TransformerEncoder";
+}

@@ -64,6 +64,25 @@ internal sealed class ModuleTreeReader
                 }
 
                 break;
+            case AttentionNode attention:
+                yield return attention.Projection;
+                yield return attention.OutProjection;
+                break;
+            case EncoderLayerNode encoder:
+                // TorchSharp's order: self_attn, linear1, linear2, norm1, norm2 (the dropouts hold nothing).
+                foreach (var layer in Layers(encoder.Attention).Concat([encoder.Linear1, encoder.Linear2, encoder.Norm1, encoder.Norm2]))
+                {
+                    yield return layer;
+                }
+
+                break;
+            case EncoderNode stack:
+                foreach (var layer in stack.Layers.SelectMany(Layers))
+                {
+                    yield return layer;
+                }
+
+                break;
             case UserModuleNode user:
                 // A module's own Parameters and buffers come before its children's, as TorchSharp registers them.
                 foreach (var tensor in user.Tensors)
@@ -1457,6 +1476,74 @@ internal sealed class ModuleTreeReader
             case "Flatten":
                 node = new FunctionNode(path, call.Syntax, name, FunctionKind.Flatten, startDim: reader.Long("start_dim"), endDim: reader.Long("end_dim"));
                 break;
+            case "MultiheadAttention":
+                node = Attention(reader, call, path, where);
+                break;
+            case "TransformerEncoderLayer":
+            {
+                var attention = Attention(reader, call, Join(path, "self_attn"), where, "d_model", "nhead");
+                var d = reader.Long("d_model");
+                var hidden = reader.Long("dim_feedforward");
+                var activation = reader.Long("activation");
+                if (reader.Failed || attention is null)
+                {
+                    break;
+                }
+
+                if (activation is not (0 or 1))
+                {
+                    _diagnostics.Unsupported(reader.Syntax("activation") ?? call.Syntax, "layer", where, "torch.nn.TransformerEncoderLayer: activation must be a constant ReLU or GELU");
+                    return new FailedNode(path, call.Syntax, unassigned: false);
+                }
+
+                if (Part(Join(path, "linear1"), call, new LinearSpec(d, hidden)) is not { } linear1
+                    || Part(Join(path, "linear2"), call, new LinearSpec(hidden, d)) is not { } linear2
+                    || Part(Join(path, "norm1"), call, new LayerNormSpec(new[] { d }.ToEquatableArray(), 1e-5, true, true)) is not { } norm1
+                    || Part(Join(path, "norm2"), call, new LayerNormSpec(new[] { d }.ToEquatableArray(), 1e-5, true, true)) is not { } norm2)
+                {
+                    return new FailedNode(path, call.Syntax, unassigned: false);
+                }
+
+                node = new EncoderLayerNode(path, call.Syntax, attention, linear1, linear2, norm1, norm2, activation == 0 ? ActivationKind.Relu : ActivationKind.Gelu, reader.Double("dropout"));
+                break;
+            }
+
+            case "TransformerEncoder":
+            {
+                var count = reader.Long("num_layers");
+                var layerArgument = call.Arguments.FirstOrDefault(a => a.Parameter?.Name == "encoder_layer");
+                if (reader.Failed || layerArgument is null)
+                {
+                    break;
+                }
+
+                if (count < 1 || count > MaxEncoderLayers)
+                {
+                    _diagnostics.Unsupported(reader.Syntax("num_layers") ?? call.Syntax, "layer", where, $"torch.nn.TransformerEncoder: num_layers is {count}; expected 1 to {MaxEncoderLayers}");
+                    return new FailedNode(path, call.Syntax, unassigned: false);
+                }
+
+                // TorchSharp clones the layer num_layers times (layers.0, layers.1, ...): each copy is read at its path.
+                var layers = new List<EncoderLayerNode>();
+                for (var i = 0; i < count; i++)
+                {
+                    switch (ReadModule(layerArgument.Value, Join(path, "layers." + i.ToString(System.Globalization.CultureInfo.InvariantCulture)), scope, where))
+                    {
+                        case EncoderLayerNode layer:
+                            layers.Add(layer);
+                            break;
+                        case FailedNode failed:
+                            return failed;
+                        default:
+                            _diagnostics.Unsupported(layerArgument.Value.Syntax, "layer", where, "torch.nn.TransformerEncoder: the encoder layer must be a TransformerEncoderLayer(...) call or a local holding one");
+                            return new FailedNode(path, call.Syntax, unassigned: false);
+                    }
+                }
+
+                node = new EncoderNode(path, call.Syntax, layers);
+                break;
+            }
+
             case "Sequential":
             case "ModuleList":
                 node = ReadContainer(call.Arguments, call.Syntax, path, scope, where, name == "Sequential", kind: name);
@@ -1488,6 +1575,59 @@ internal sealed class ModuleTreeReader
         }
 
         return new LayerNode(path, call.Syntax, name, spec!, reader.Explicit);
+    }
+
+    /// <summary>The reader unrolls a TransformerEncoder's copies; more than this is not a model anyone trains.</summary>
+    private const long MaxEncoderLayers = 1024;
+
+    /// <summary>
+    /// MultiheadAttention(embedded_dim, num_heads, dropout, bias, ...) or a TransformerEncoderLayer's self_attn: the
+    /// packed projection at <paramref name="path"/> and out_proj under it. Extra key/value biases, a zero attention
+    /// row and kdim/vdim other than embed_dim change the parameters or the computation; the mirror reads neither.
+    /// </summary>
+    private AttentionNode? Attention(FactoryArguments reader, IInvocationOperation call, string path, string where, string dimName = "embedded_dim", string headsName = "num_heads")
+    {
+        var e = reader.Long(dimName);
+        var heads = reader.Long(headsName);
+        var dropout = reader.Double("dropout");
+        var own = dimName == "embedded_dim";
+        var bias = !own || reader.Bool("bias");
+        if (reader.Failed)
+        {
+            return null;
+        }
+
+        if (own && (reader.Bool("add_bias_kv") || reader.Bool("add_zero_attn") || (reader.Value("kdim") is { } k && !Equals(k, e)) || (reader.Value("vdim") is { } v && !Equals(v, e))))
+        {
+            _diagnostics.Unsupported(call.Syntax, "layer", where, "torch.nn.MultiheadAttention: add_bias_kv, add_zero_attn and a kdim or vdim other than embed_dim are not followed; the mirror reads the packed in_proj_weight of self- and cross-attention with equal widths");
+            reader.Failed = true;
+            return null;
+        }
+
+        if (Part(path, call, new AttentionProjectionSpec(e, heads, bias)) is not { } projection
+            || Part(Join(path, "out_proj"), call, new LinearSpec(e, e, bias)) is not { } outProjection)
+        {
+            reader.Failed = true;
+            return null;
+        }
+
+        return new AttentionNode(path, call.Syntax, projection, outProjection, dropout);
+    }
+
+    /// <summary>A layer inside a composite module, validated like any factory's (sizes >= 1, heads divide the width).</summary>
+    private LayerNode? Part(string path, IInvocationOperation call, LayerSpec spec)
+    {
+        try
+        {
+            ModelGraph.Create("M", [], [new GraphModule(path, spec)], [], []);
+        }
+        catch (GraphException e)
+        {
+            _diagnostics.Shape(call.Syntax, e);
+            return null;
+        }
+
+        return new LayerNode(path, call.Syntax, spec.Kind, spec, new Dictionary<string, SyntaxNode>());
     }
 
     /// <summary>

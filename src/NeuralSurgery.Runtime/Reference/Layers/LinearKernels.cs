@@ -76,6 +76,61 @@ internal sealed class LinearKernel(GraphNode node, string where, LinearSpec spec
     }
 }
 
+/// <summary>
+/// MultiheadAttention's packed input projection: y_r = x_r·W_rᵀ + b_r for r = q, k, v, where W_r and b_r are the r-th
+/// block of E rows of in_proj_weight [3E, E] and in_proj_bias [3E] (PyTorch's _in_projection_packed).
+/// </summary>
+internal sealed class AttentionProjectionKernel(GraphNode node, string where, AttentionProjectionSpec spec, ModuleWeights w) : NodeKernel(node, where)
+{
+    public override Tensor[] Forward(Tensor[] x, KernelContext ctx, out object? saved)
+    {
+        saved = null;
+        var e = (int)spec.EmbedDim;
+        var weight = w["in_proj_weight"].Data;
+        var y = new Tensor[3];
+        for (var r = 0; r < 3; r++)
+        {
+            y[r] = Tensor.Zeros(x[r].ShapeArray());
+            MatMul.Multiply(x[r].Data, weight.AsSpan(r * e * e, e * e), y[r].Data, x[r].Length / e, e, e, transposeB: true);
+            if (spec.Bias)
+            {
+                RowOps.AddRows(y[r].Data, w["in_proj_bias"].Data.AsSpan(r * e, e));
+            }
+        }
+
+        return y;
+    }
+
+    public override Tensor?[] Backward(Tensor[] x, Tensor[] y, Tensor?[] dy, object? saved, KernelContext ctx)
+    {
+        var e = (int)spec.EmbedDim;
+        var weight = w["in_proj_weight"];
+        var dw = ctx.Gradients!.For(w.Name("in_proj_weight"), weight).Data;
+        var db = spec.Bias ? ctx.Gradients.For(w.Name("in_proj_bias"), w["in_proj_bias"]).Data : null;
+        var dx = new Tensor?[3];
+        for (var r = 0; r < 3; r++)
+        {
+            // An output nothing downstream read (attention weights without their values) has no gradient.
+            if (dy[r] is not { } g)
+            {
+                continue;
+            }
+
+            var rows = x[r].Length / e;
+            MatMul.Multiply(g.Data, x[r].Data, dw.AsSpan(r * e * e, e * e), e, e, rows, transposeA: true, accumulate: true);
+            if (db is not null)
+            {
+                RowOps.SumRows(g.Data, db.AsSpan(r * e, e));
+            }
+
+            dx[r] = Tensor.Zeros(x[r].ShapeArray());
+            MatMul.Multiply(g.Data, weight.Data.AsSpan(r * e * e, e * e), dx[r]!.Data, rows, e, e);
+        }
+
+        return dx;
+    }
+}
+
 /// <summary>Rows of the table picked by integer indices (torch.nn.Embedding); indices take no gradient.</summary>
 internal sealed class EmbeddingKernel(GraphNode node, string where, EmbeddingSpec spec, ModuleWeights w) : NodeKernel(node, where)
 {

@@ -1,0 +1,145 @@
+using System.Linq;
+using NeuralSurgery.Graph;
+using NeuralSurgery.Tracing;
+
+namespace NeuralSurgery.Generator.Tests.Reading;
+
+/// <summary>
+/// torch.nn.MultiheadAttention, TransformerEncoderLayer and TransformerEncoder as the TorchSharp examples use them
+/// (sequence first, an additive causal mask passed to forward): read as the packed projection plus graph ops, with
+/// TorchSharp's state_dict names, and what the mirror does not follow refused at the call.
+/// </summary>
+public class AttentionReadingTests
+{
+    private const string Encoder = """
+        public sealed class Encoder : Module<Tensor, Tensor, Tensor>
+        {
+            private readonly Linear embed = Linear(3, 8);
+            private readonly TransformerEncoder stack = TransformerEncoder(TransformerEncoderLayer(8, 2, 16, 0.1), 2);
+            private readonly Linear head = Linear(8, 2);
+
+            public Encoder() : base("encoder") => RegisterComponents();
+
+            public override Tensor forward(Tensor track, Tensor mask) => head.forward(stack.call(embed.forward(track), mask).mean([0]));
+        }
+        """;
+
+    private const string Schema = """
+        model: Encoder
+        version: 1
+        inputs:
+          track:
+            axes: [time, batch, features]
+            features: [x, y, speed]
+        outputs:
+          intent:
+            features: [stay, leave]
+        """;
+
+    private const string SelfAttention = """
+        public sealed class Mixer : Module<Tensor, Tensor>
+        {
+            private readonly MultiheadAttention attention = MultiheadAttention(4, 2);
+            private readonly Linear head = Linear(4, 2);
+
+            public Mixer() : base("mixer") => RegisterComponents();
+
+            public override Tensor forward(Tensor track)
+            {
+                var (mixed, _) = attention.call(track, track, track);
+                return head.forward(mixed.mean([0]));
+            }
+        }
+        """;
+
+    private const string MixerSchema = """
+        model: Mixer
+        version: 1
+        inputs:
+          track:
+            axes: [time, batch, features]
+            features: [x, y, speed, heading]
+        outputs:
+          intent:
+            features: [stay, leave]
+        """;
+
+    [Fact]
+    public void A_transformer_encoder_reads_with_TorchSharps_names_and_the_mask_as_a_state_input()
+    {
+        var graph = ModelSource.Graph(ModelSource.Read(Encoder, "Encoder", Schema));
+
+        var layer = new[]
+        {
+            "self_attn.in_proj_weight [24, 8]", "self_attn.in_proj_bias [24]", "self_attn.out_proj.weight [8, 8]", "self_attn.out_proj.bias [8]",
+            "linear1.weight [16, 8]", "linear1.bias [16]", "linear2.weight [8, 16]", "linear2.bias [8]",
+            "norm1.weight [8]", "norm1.bias [8]", "norm2.weight [8]", "norm2.bias [8]",
+        };
+        Assert.Equal(
+            new[] { "embed.weight [8, 3]", "embed.bias [8]" }
+                .Concat(layer.Select(p => "stack.layers.0." + p))
+                .Concat(layer.Select(p => "stack.layers.1." + p))
+                .Concat(["head.weight [2, 8]", "head.bias [2]"]),
+            ModelSource.StateDict(graph));
+        Assert.Equal(new AttentionProjectionSpec(8, 2), graph.FindModule("stack.layers.1.self_attn")!.Spec);
+        Assert.Contains("mask State [time, time]", ModelSource.Inputs(graph));
+        Assert.Equal("[B, 2]", graph.ShapeOf(graph.Outputs[0].Value).ToString());
+
+        // Per layer: softmax over the keys, the 1/√(head dim) scale, the mask added, two residual adds.
+        Assert.Equal(2, graph.Nodes.Count(n => n.Op is SoftmaxOp { Axis: 3 }));
+        Assert.Equal(2, graph.Nodes.Count(n => n.Op is ScaleOp { Factor: 0.5 }));
+        Assert.Equal(6, graph.Nodes.Count(n => n.Op is BinaryOp { Operation: BinaryKind.Add }));
+
+        // Attention mixes the positions of a sequence, never its features: every feature reaches every projection
+        // row, and the mask (data, not a feature) reaches nothing. Both tracers agree.
+        var features = FeatureSpace.Bind(graph, ModelSource.Schema(Schema));
+        var map = StructuredTracer.Trace(graph, features);
+        var reference = ReferenceTracer.Trace(graph, features);
+        Assert.Equal(FeatureSet.Of(0, 1, 2), map.Parameters["stack.layers.0.self_attn.in_proj_weight"].FeaturesAt([20, 5]));
+        foreach (var p in graph.Parameters)
+        {
+            Assert.Equal(reference.Parameters[p.Name], map.Parameters[p.Name].Expand());
+        }
+
+        // The packed rows are three unit spaces, one per block, like an LSTM's gate blocks.
+        Assert.Contains(map.KeySpaces, s => s.Name == "stack.layers.0.self_attn.k" && s.Size == 8);
+    }
+
+    [Fact]
+    public void A_self_attention_module_returns_its_output_and_weights_as_a_tuple()
+    {
+        var graph = ModelSource.Graph(ModelSource.Read(SelfAttention, "Mixer", MixerSchema));
+
+        Assert.Equal(
+            new[] { "attention.in_proj_weight [12, 4]", "attention.in_proj_bias [12]", "attention.out_proj.weight [4, 4]", "attention.out_proj.bias [4]", "head.weight [2, 4]", "head.bias [2]" },
+            ModelSource.StateDict(graph));
+        Assert.Equal(new[] { "track Features [time, B, 4]" }, ModelSource.Inputs(graph));
+        var features = FeatureSpace.Bind(graph, ModelSource.Schema(MixerSchema));
+        Assert.Equal(ReferenceTracer.Trace(graph, features).Parameters["head.weight"], StructuredTracer.Trace(graph, features).Parameters["head.weight"].Expand());
+    }
+
+    [Theory]
+    [InlineData("MultiheadAttention(4, 2, add_bias_kv: true)", "add_bias_kv, add_zero_attn and a kdim or vdim other than embed_dim are not followed")]
+    [InlineData("MultiheadAttention(4, 2, kdim: 3)", "add_bias_kv, add_zero_attn and a kdim or vdim other than embed_dim are not followed")]
+    [InlineData("MultiheadAttention(4, 3)", "embed_dim (4) must be divisible by num_heads (3)")]
+    public void Attention_the_mirror_does_not_follow_is_refused_at_the_factory(string factory, string message)
+    {
+        var result = ModelSource.Read(SelfAttention.Replace("MultiheadAttention(4, 2)", factory), "Mixer", MixerSchema);
+
+        Assert.Null(result.Graph);
+        Assert.Contains(ModelSource.Diagnostics(result), d => d.Contains(message));
+    }
+
+    [Fact]
+    public void A_key_padding_mask_is_refused_with_what_to_pass_instead()
+    {
+        var source = SelfAttention
+            .Replace("Module<Tensor, Tensor>", "Module<Tensor, Tensor, Tensor>")
+            .Replace("forward(Tensor track)", "forward(Tensor track, Tensor padding)")
+            .Replace("attention.call(track, track, track)", "attention.call(track, track, track, padding)");
+        var result = ModelSource.Read(source, "Mixer", MixerSchema);
+
+        Assert.Null(result.Graph);
+        Assert.Contains(ModelSource.Diagnostics(result), d => d.Contains("a key padding mask is not followed") && d.Contains("mask through attn_mask"));
+    }
+}
