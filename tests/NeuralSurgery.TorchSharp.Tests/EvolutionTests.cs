@@ -92,6 +92,13 @@ public sealed class EvolutionTests : IDisposable
             (from, to) => HeadsV2.SurgeryFromHeadsV1.Apply(from, to, Options));
 
     [Fact]
+    public void TorchSharps_TransformerEncoder_with_a_mask_gains_a_feature_and_an_action() =>
+        Check(
+            new SequenceV1(), SequenceV1.Mirror.Graph, SequenceV1.Mirror.Schema,
+            () => new SequenceV2(), SequenceV2.Mirror.Graph, SequenceV2.Mirror.Schema,
+            (from, to) => SequenceV2.SurgeryFromSequenceV1.Apply(from, to, Options));
+
+    [Fact]
     public void A_new_model_that_did_not_go_through_surgery_fails_and_the_surgery_is_named_as_the_cause()
     {
         torch.manual_seed(7);
