@@ -132,6 +132,7 @@ public class SupportTests
         "Conv2d", "Conv2d.stride", "Conv2d.padding", "Conv2d.dilation", "Conv2d.asymmetric", "Conv2d.groups", "Conv2d.depthwise",
         "Conv2d.nobias", "Conv2d.unbatched", "Conv2d.symbolic_height",
         "BatchNorm2d", "BatchNorm2d.no_affine", "BatchNorm2d.no_running_stats",
+        "AttentionProjection", "AttentionProjection.heads", "AttentionProjection.cross",
 
         // elementwise
         "dropout", "softmax", "log_softmax",

@@ -33,7 +33,7 @@ OP_KINDS = ("call", "activation", "softmax", "log_softmax", "dropout", "add", "s
             "max", "mean", "sum", "reshape", "flatten", "unsqueeze", "squeeze", "narrow", "slice", "transpose",
             "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d",
             "adaptive_avg_pool1d", "adaptive_avg_pool2d", "matmul", "permute", "scale", "fill")
-LAYER_KINDS = ("Linear", "Embedding", "EmbeddingBag", "Conv1d", "Conv2d", "LSTM", "GRU", "LayerNorm", "BatchNorm1d", "BatchNorm2d", "GroupNorm", "Tensor")
+LAYER_KINDS = ("Linear", "Embedding", "EmbeddingBag", "Conv1d", "Conv2d", "LSTM", "GRU", "LayerNorm", "BatchNorm1d", "BatchNorm2d", "GroupNorm", "AttentionProjection", "Tensor")
 ACTIVATIONS = ("identity", "relu", "tanh", "sigmoid", "gelu", "silu", "elu", "leaky_relu", "softplus", "exp", "abs", "neg", "square", "sin", "cos")
 
 
@@ -209,11 +209,23 @@ def make_layer(spec):
         return nn.LayerNorm(shape, eps=spec["eps"], elementwise_affine=spec["elementwiseAffine"])
     if k == "GroupNorm":
         return nn.GroupNorm(spec["numGroups"], spec["numChannels"], eps=spec["eps"], affine=spec["affine"])
+    if k == "AttentionProjection":
+        return AttentionProjection(spec["embedDim"], spec["bias"])
     if k in ("BatchNorm1d", "BatchNorm2d"):
         cls = nn.BatchNorm1d if k == "BatchNorm1d" else nn.BatchNorm2d
         return cls(spec["numFeatures"], eps=spec["eps"], momentum=spec["momentum"], affine=spec["affine"],
                               track_running_stats=spec["trackRunningStats"])
     raise OracleError(f"unknown layer kind {k!r}")
+
+
+class AttentionProjection(nn.Module):
+    """nn.MultiheadAttention's packed input projection alone (its out_proj is a Linear of the graph's own)."""
+
+    def __init__(self, embed_dim, bias):
+        super().__init__()
+        self.embed_dim = embed_dim
+        self.in_proj_weight = nn.Parameter(torch.zeros(3 * embed_dim, embed_dim))
+        self.in_proj_bias = nn.Parameter(torch.zeros(3 * embed_dim)) if bias else None
 
 
 def build_model(graph, dtype):
@@ -582,6 +594,16 @@ class Executor:
             if x.numel() > 0 and (int(x.min()) < 0 or int(x.max()) >= layer.num_embeddings):
                 raise OracleError(f"{where}: index outside [0, {layer.num_embeddings})")
             return [layer(x) if offsets is None else layer(x, offsets)]
+        if k == "AttentionProjection":
+            if not (self.o.table2 or self.o.gate_bias):
+                # PyTorch's own packed projection, as multi_head_attention_forward calls it.
+                return list(F._in_projection_packed(a[0], a[1], a[2], layer.in_proj_weight, layer.in_proj_bias))
+            e = layer.embed_dim
+            outs = []
+            for r in range(3):
+                pre = F.linear(a[r], layer.in_proj_weight[r * e:(r + 1) * e])
+                outs.append(pre if layer.in_proj_bias is None else self.bias_add(pre, layer.in_proj_bias[r * e:(r + 1) * e], [-1]))
+            return outs
         if k == "Conv1d":
             pre = F.conv1d(x, layer.weight, None, layer.stride, layer.padding, layer.dilation, layer.groups)
             return [pre if layer.bias is None else self.bias_add(pre, layer.bias, [-1, 1])]

@@ -81,6 +81,8 @@ internal static class TestGraphs
         // Attention-style mixing: a permuted grid times itself.
         var turned = b.Permute(grid, 0, 2, 1);                                                  // [B, 4, 4]
         b.Output("gram", b.Add(b.Scale(b.MatMul(turned, grid), 0.25), b.Fill(1.5, B, 1, 4)));  // [B, 4, 4]
+        var qkv = b.Call(b.Module("attention", new AttentionProjectionSpec(4, 2)), turned, grid, grid); // 3 x [B, 4, 4]
+        b.Output("attended", b.Add(b.MatMul(qkv[0], b.Transpose(qkv[1], 1, 2)), qkv[2]));      // [B, 4, 4]
 
         // Tensor fields: a scale Parameter (RMSNorm-style), a position buffer, a projection matrix.
         var scaled = b.Mul(pooled, b.Tensor("scale", [4], init: TensorInit.Ones));              // [B, 4]

@@ -212,6 +212,23 @@ public sealed class RandomGraphs
             _b.Output(NextName("y"), Bag());
         }
 
+        // A MultiheadAttention's packed projection: query, key and value of one width (self- or cross-attention).
+        _rng = new Random(_rng.Next());
+        if (_nodes < _o.MaxNodes && _rng.Next(4) == 0 && Pick(l => !l.IsRecurrentState && LastConstant(l.Shape) && l.Shape.Rank >= 2, preferUnused: false) is { } query)
+        {
+            var width = query.Shape[query.Shape.Rank - 1].Value;
+            var heads = Enumerable.Range(1, (int)width).Where(h => width % h == 0).ToList();
+            GraphValue Other() => Pick(l => !l.IsRecurrentState && l.Shape.Rank >= 1 && LastConstant(l.Shape) && l.Shape[l.Shape.Rank - 1].Value == width, preferUnused: false) is { } o && _rng.Next(2) == 0 ? Use(o) : query.V;
+            var key = Other();
+            var value = _rng.Next(2) == 0 ? key : Other();
+            var module = _b.Module(NextName("mha"), new AttentionProjectionSpec(width, heads[_rng.Next(heads.Count)], _rng.Next(4) != 0));
+            _nodes++;
+            foreach (var projected in _b.Call(module, Use(query), key, value))
+            {
+                _b.Output(NextName("y"), projected);
+            }
+        }
+
         return _b.Build();
     }
 
@@ -1498,6 +1515,10 @@ public sealed class RandomGraphs
                         case GroupNormSpec gn:
                             AddIf(gn.NumGroups > 1, "GroupNorm.groups");
                             break;
+                        case AttentionProjectionSpec attention:
+                            AddIf(attention.NumHeads > 1, "AttentionProjection.heads");
+                            AddIf(node.Operands[0] != node.Operands[1], "AttentionProjection.cross");
+                            break;
                         case EmbeddingSpec { Bag: { } bag }:
                             traits.Add("EmbeddingBag." + bag.Mode + (node.Operands.Count == 2 ? ".offsets" : ".rows"));
                             AddIf(bag.IncludeLastOffset, "EmbeddingBag.include_last_offset");
@@ -1749,6 +1770,7 @@ public sealed class RandomGraphs
         BatchNormSpec b => Inv($"{b.Kind}({b.NumFeatures}{(b.Affine ? string.Empty : ", no affine")}{(b.TrackRunningStats ? string.Empty : ", no running stats")})"),
         Conv2dSpec c => Inv($"Conv2d({c.InChannels} -> {c.OutChannels}, k {c.KernelH}x{c.KernelW}, s {c.StrideH}x{c.StrideW}, p {c.PaddingH}x{c.PaddingW}, d {c.DilationH}x{c.DilationW}, g {c.Groups}{(c.Bias ? string.Empty : ", no bias")})"),
         GroupNormSpec g => Inv($"GroupNorm({g.NumGroups} groups of {g.NumChannels}{(g.Affine ? string.Empty : ", no affine")})"),
+        AttentionProjectionSpec a => Inv($"AttentionProjection({a.EmbedDim}, {a.NumHeads} heads{(a.Bias ? string.Empty : ", no bias")})"),
         _ => spec.ToString(),
     };
 

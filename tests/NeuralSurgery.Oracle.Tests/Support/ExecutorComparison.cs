@@ -393,6 +393,25 @@ public static class ExecutorComparison
                 var v = b.Permute(b.Reshape(b.Linear("v", x, 4), B, 3, 2, 2), 0, 2, 1, 3);   // [B, 2, 3, 2]
                 return b.MatMul(b.Softmax(b.Scale(b.MatMul(q, k), 0.7071), 3), v);         // [B, 2, 3, 2]
             })),
+            ("attention_projection_cross", One(b =>
+            {
+                // Query from one sequence, key and value from another (cross-attention), no bias.
+                var q = b.FeatureInput("q", 3, B, 4);
+                var kv = b.FeatureInput("kv", 5, B, 4);
+                var p = b.Call(b.Module("mha", new AttentionProjectionSpec(4, 2, Bias: false)), q, kv, kv);
+                return b.Add(b.MatMul(b.Transpose(p[0], 0, 1), b.Permute(p[1], 1, 2, 0)), b.Fill(0, B, 3, 5)); // [B, 3, 5]
+            })),
+            ("multihead_attention", One(b =>
+            {
+                // nn.MultiheadAttention as the reader builds it: packed projection, heads [B, H, T, d], softmax(q·kᵀ/√d + mask)·v, out_proj.
+                var x = b.FeatureInput("x", 3, B, 4);
+                var mask = b.StateInput("mask", 3, 3);
+                var p = b.Call(b.Module("attn", new AttentionProjectionSpec(4, 2)), x, x, x);
+                GraphValue Heads(GraphValue t) => b.Permute(b.Reshape(t, 3, B, 2, 2), 1, 2, 0, 3);
+                var weights = b.Softmax(b.Add(b.Scale(b.MatMul(Heads(p[0]), b.Transpose(Heads(p[1]), 2, 3)), 0.7071067811865476), mask), 3);
+                var joined = b.Reshape(b.Permute(b.MatMul(weights, Heads(p[2])), 2, 0, 1, 3), 3, B, 4);
+                return b.Linear("attn.out_proj", joined, 4);
+            })),
             ("tensor_fields", One(b =>
             {
                 // An RMSNorm-style scale, a position table added, a projection matrix on either side; one is a buffer.
