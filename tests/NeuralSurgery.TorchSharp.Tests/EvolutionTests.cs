@@ -99,6 +99,13 @@ public sealed class EvolutionTests : IDisposable
             (from, to) => SequenceV2.SurgeryFromSequenceV1.Apply(from, to, Options));
 
     [Fact]
+    public void TorchSharps_MultiheadAttention_gains_a_head_of_the_same_width() =>
+        Check(
+            new AttentionV1(), AttentionV1.Mirror.Graph, AttentionV1.Mirror.Schema,
+            () => new AttentionV2(), AttentionV2.Mirror.Graph, AttentionV2.Mirror.Schema,
+            (from, to) => AttentionV2.SurgeryFromAttentionV1.Apply(from, to, Options));
+
+    [Fact]
     public void A_new_model_that_did_not_go_through_surgery_fails_and_the_surgery_is_named_as_the_cause()
     {
         torch.manual_seed(7);

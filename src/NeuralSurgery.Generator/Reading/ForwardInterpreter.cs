@@ -732,6 +732,14 @@ internal sealed partial class ForwardInterpreter
             return PendingUse(pending);
         }
 
+        // System.Tuple's Item1..Item7 (MultiheadAttention returns Tuple<Tensor, Tensor>), as for value tuples.
+        if (instance is TupleValue tuple && property.ContainingType is { Name: "Tuple", ContainingNamespace.Name: "System" }
+            && property.Name.StartsWith("Item", StringComparison.Ordinal) && int.TryParse(property.Name.Substring(4), out var item)
+            && item >= 1 && item <= tuple.Items.Length)
+        {
+            return tuple.Items[item - 1] is OpaqueValue o ? Unsupported(op.Syntax, "expression", f.Where, o.Reason) : tuple.Items[item - 1];
+        }
+
         if (property.IsIndexer)
         {
             switch (instance)
