@@ -1,4 +1,5 @@
 using System.Linq;
+using NeuralSurgery.Diff;
 using NeuralSurgery.Graph;
 using NeuralSurgery.Tracing;
 
@@ -116,6 +117,35 @@ public class AttentionReadingTests
         Assert.Equal(new[] { "track Features [time, B, 4]" }, ModelSource.Inputs(graph));
         var features = FeatureSpace.Bind(graph, ModelSource.Schema(MixerSchema));
         Assert.Equal(ReferenceTracer.Trace(graph, features).Parameters["head.weight"], StructuredTracer.Trace(graph, features).Parameters["head.weight"].Expand());
+    }
+
+    [Fact]
+    public void Wider_heads_keep_each_heads_rows_and_say_the_outputs_change()
+    {
+        // 2 heads of 2 → 2 heads of 3: unit (block, head, index) maps to the same place, and the plan says why eq. 1
+        // cannot hold (the 1/√d scale and every head's dot products change).
+        var wide = """
+            public sealed class Mixer : Module<Tensor, Tensor>
+            {
+                private readonly Linear embed = Linear(4, 6);
+                private readonly MultiheadAttention attention = MultiheadAttention(6, 2);
+                private readonly Linear head = Linear(6, 2);
+
+                public Mixer() : base("mixer") => RegisterComponents();
+
+                public override Tensor forward(Tensor track) => head.forward(attention.call(embed.forward(track), embed.forward(track), embed.forward(track), null, false, null).Item1.mean([0]));
+            }
+            """;
+        var narrow = wide.Replace("Linear(4, 6)", "Linear(4, 4)").Replace("MultiheadAttention(6, 2)", "MultiheadAttention(4, 2)").Replace("Linear(6, 2)", "Linear(4, 2)");
+        var schema = ModelSource.Schema(MixerSchema);
+        var plan = SurgeryDiffer.Diff(
+            ModelSide.Trace(ModelSource.Graph(ModelSource.Read(narrow, "Mixer", MixerSchema)), schema),
+            ModelSide.Trace(ModelSource.Graph(ModelSource.Read(wide, "Mixer", MixerSchema)), schema));
+
+        var axis = plan.FindTensor("attention.in_proj_weight")!.Axes[0];
+        var rows = Enumerable.Range(0, (int)axis.Length).Select(i => axis.SourceIndex(i)).ToArray();
+        Assert.Equal(new long[] { 0, 1, -1, 2, 3, -1, 4, 5, -1, 6, 7, -1, 8, 9, -1, 10, 11, -1 }, rows);
+        Assert.Contains(plan.Notes, n => n.Contains("attention 'attention' has heads of 3 (were 2)"));
     }
 
     [Theory]
