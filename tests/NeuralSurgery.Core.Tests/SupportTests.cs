@@ -133,6 +133,7 @@ public class SupportTests
         "Conv2d.nobias", "Conv2d.unbatched", "Conv2d.symbolic_height",
         "BatchNorm2d", "BatchNorm2d.no_affine", "BatchNorm2d.no_running_stats",
         "AttentionProjection", "AttentionProjection.heads", "AttentionProjection.cross",
+        .. new[] { "ConvTranspose1d", "ConvTranspose2d" }.SelectMany(k => new[] { "", ".stride", ".padding", ".output_padding", ".dilation", ".groups", ".nobias", ".unbatched", ".symbolic_length" }.Select(t => k + t)),
 
         // elementwise
         "dropout", "softmax", "log_softmax",

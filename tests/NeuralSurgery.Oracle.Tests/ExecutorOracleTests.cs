@@ -67,7 +67,7 @@ public sealed class ExecutorOracleTests(ITestOutputHelper output)
         // Modules are looked up in their own case: several cases name theirs "conv" or "bn".
         var ops = cases.SelectMany(c => c.Graph.Nodes.Select(n => n.Op is CallOp call ? "call " + c.Graph.FindModule(call.Module)!.Spec.Kind : n.Op.GetType().Name)).ToHashSet();
         output.WriteLine("ops and layers covered: " + string.Join(", ", ops.Order()));
-        foreach (var layer in new[] { "Linear", "Embedding", "EmbeddingBag", "Conv1d", "Conv2d", "LSTM", "GRU", "LayerNorm", "BatchNorm1d", "BatchNorm2d", "GroupNorm", "AttentionProjection", "Tensor" })
+        foreach (var layer in new[] { "Linear", "Embedding", "EmbeddingBag", "Conv1d", "Conv2d", "LSTM", "GRU", "LayerNorm", "BatchNorm1d", "BatchNorm2d", "GroupNorm", "AttentionProjection", "ConvTranspose1d", "ConvTranspose2d", "Tensor" })
         {
             Assert.Contains("call " + layer, ops);
         }

@@ -33,7 +33,7 @@ OP_KINDS = ("call", "activation", "softmax", "log_softmax", "dropout", "add", "s
             "max", "mean", "sum", "reshape", "flatten", "unsqueeze", "squeeze", "narrow", "slice", "transpose",
             "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d",
             "adaptive_avg_pool1d", "adaptive_avg_pool2d", "matmul", "permute", "scale", "fill")
-LAYER_KINDS = ("Linear", "Embedding", "EmbeddingBag", "Conv1d", "Conv2d", "LSTM", "GRU", "LayerNorm", "BatchNorm1d", "BatchNorm2d", "GroupNorm", "AttentionProjection", "Tensor")
+LAYER_KINDS = ("Linear", "Embedding", "EmbeddingBag", "Conv1d", "Conv2d", "LSTM", "GRU", "LayerNorm", "BatchNorm1d", "BatchNorm2d", "GroupNorm", "AttentionProjection", "ConvTranspose1d", "ConvTranspose2d", "Tensor")
 ACTIVATIONS = ("identity", "relu", "tanh", "sigmoid", "gelu", "silu", "elu", "leaky_relu", "softplus", "exp", "abs", "neg", "square", "sin", "cos")
 
 
@@ -209,6 +209,13 @@ def make_layer(spec):
         return nn.LayerNorm(shape, eps=spec["eps"], elementwise_affine=spec["elementwiseAffine"])
     if k == "GroupNorm":
         return nn.GroupNorm(spec["numGroups"], spec["numChannels"], eps=spec["eps"], affine=spec["affine"])
+    if k == "ConvTranspose1d":
+        return nn.ConvTranspose1d(spec["inChannels"], spec["outChannels"], spec["kernelSize"], stride=spec["stride"], padding=spec["padding"],
+                                  output_padding=spec["outputPadding"], groups=spec["groups"], bias=spec["bias"], dilation=spec["dilation"])
+    if k == "ConvTranspose2d":
+        pair = lambda name: tuple(int(v) for v in spec[name])
+        return nn.ConvTranspose2d(spec["inChannels"], spec["outChannels"], pair("kernelSize"), stride=pair("stride"), padding=pair("padding"),
+                                  output_padding=pair("outputPadding"), groups=spec["groups"], bias=spec["bias"], dilation=pair("dilation"))
     if k == "AttentionProjection":
         return AttentionProjection(spec["embedDim"], spec["bias"])
     if k in ("BatchNorm1d", "BatchNorm2d"):
@@ -594,6 +601,10 @@ class Executor:
             if x.numel() > 0 and (int(x.min()) < 0 or int(x.max()) >= layer.num_embeddings):
                 raise OracleError(f"{where}: index outside [0, {layer.num_embeddings})")
             return [layer(x) if offsets is None else layer(x, offsets)]
+        if k in ("ConvTranspose1d", "ConvTranspose2d"):
+            f = F.conv_transpose1d if k == "ConvTranspose1d" else F.conv_transpose2d
+            pre = f(x, layer.weight, None, layer.stride, layer.padding, layer.output_padding, layer.groups, layer.dilation)
+            return [pre if layer.bias is None else self.bias_add(pre, layer.bias, [-1, 1] if k == "ConvTranspose1d" else [-1, 1, 1])]
         if k == "AttentionProjection":
             if not (self.o.table2 or self.o.gate_bias):
                 # PyTorch's own packed projection, as multi_head_attention_forward calls it.

@@ -148,6 +148,17 @@ public sealed class GraphBuilder
         return CallNew(module, new Conv2dSpec(channels, outChannels, kernelSize, kernelSize, stride, stride, padding, padding, dilation, dilation, groups, bias), x)[0];
     }
 
+    /// <summary>ConvTranspose1d (<paramref name="dimensions"/> 1, over [B, C, L]) or ConvTranspose2d (2, square kernel).</summary>
+    public GraphValue ConvTranspose(string module, GraphValue x, int dimensions, long outChannels, long kernelSize, long stride = 1, long padding = 0, long outputPadding = 0, long dilation = 1, long groups = 1, bool bias = true)
+    {
+        var axis = x.Shape.Rank - dimensions - 1;
+        var channels = axis >= 0 && x.Shape[axis].IsConstant ? x.Shape[axis].Constant : throw new GraphException($"module '{module}' (ConvTranspose{dimensions}d): operand '{x.Ref}' has shape {x.Shape}; expected a constant channel axis");
+        var spec = dimensions == 1
+            ? ConvTransposeSpec.OneD(channels, outChannels, kernelSize, stride, padding, outputPadding, dilation, groups, bias)
+            : new ConvTransposeSpec(2, channels, outChannels, kernelSize, kernelSize, stride, stride, padding, padding, outputPadding, outputPadding, dilation, dilation, groups, bias);
+        return CallNew(module, spec, x)[0];
+    }
+
     public GraphValue BatchNorm2d(string module, GraphValue x)
     {
         var channels = x.Shape.Rank == 4 && x.Shape[1].IsConstant ? x.Shape[1].Constant : throw new GraphException($"module '{module}' (BatchNorm2d): operand '{x.Ref}' has shape {x.Shape}; expected [B, C, H, W] with a constant C");

@@ -167,6 +167,8 @@ public abstract class GraphInterpreter<TValue>
 
     public abstract IReadOnlyList<TValue> VisitAttentionProjection(AttentionProjectionSpec spec, NodeArgs<TValue> args);
 
+    public abstract IReadOnlyList<TValue> VisitConvTranspose(ConvTransposeSpec spec, NodeArgs<TValue> args);
+
     public abstract IReadOnlyList<TValue> VisitTensor(TensorSpec spec, NodeArgs<TValue> args);
 
     public abstract IReadOnlyList<TValue> VisitPool(PoolOp op, NodeArgs<TValue> args);

@@ -510,6 +510,122 @@ public sealed record Conv2dSpec(
     }
 }
 
+/// <summary>
+/// ConvTranspose1d over <c>[B, C, L]</c> or <c>[C, L]</c> and ConvTranspose2d over <c>[B, C, H, W]</c> or <c>[C, H, W]</c>
+/// (the 1-D form is the 2-D one over a height of 1, its H fields 1 and 0); weight <c>[in, out/groups, (kh,) kw]</c>, so
+/// the units (output channels) sit on axis 1. Input position i, tap k writes output position <c>i·s − p + k·d</c>: it
+/// spreads positions and mixes the channels of a group, never other channels.
+/// </summary>
+public sealed record ConvTransposeSpec(
+    int Dimensions,
+    long InChannels,
+    long OutChannels,
+    long KernelH,
+    long KernelW,
+    long StrideH = 1,
+    long StrideW = 1,
+    long PaddingH = 0,
+    long PaddingW = 0,
+    long OutputPaddingH = 0,
+    long OutputPaddingW = 0,
+    long DilationH = 1,
+    long DilationW = 1,
+    long Groups = 1,
+    bool Bias = true) : LayerSpec
+{
+    /// <summary>ConvTranspose1d(in, out, k, s, p, output_padding, d, groups, bias) as the 2-D record over a height of 1.</summary>
+    public static ConvTransposeSpec OneD(long inChannels, long outChannels, long kernel, long stride = 1, long padding = 0, long outputPadding = 0, long dilation = 1, long groups = 1, bool bias = true) =>
+        new(1, inChannels, outChannels, 1, kernel, 1, stride, 0, padding, 0, outputPadding, 1, dilation, groups, bias);
+
+    public override string Kind => Dimensions == 1 ? "ConvTranspose1d" : "ConvTranspose2d";
+
+    public override long? Units => OutChannels;
+
+    public override long UnitGroups => Groups;
+
+    public override int UnitAxis(LayerParameter parameter) => parameter.Role == ParameterRole.Weight ? 1 : 0;
+
+    public override TResult Accept<TArg, TResult>(ILayerVisitor<TArg, TResult> visitor, TArg arg) => visitor.VisitConvTranspose(this, arg);
+
+    public override AxisRole[] AxisRoles(LayerParameter parameter) =>
+        parameter.Role != ParameterRole.Weight ? [AxisRole.Output]
+        : Dimensions == 1 ? [AxisRole.Input, AxisRole.Output, AxisRole.Kernel]
+        : [AxisRole.Input, AxisRole.Output, AxisRole.Kernel, AxisRole.Kernel];
+
+    /// <summary>PyTorch's kaiming_uniform(a = √5) reads fan_in off the weight's axis 1: out/groups·kh·kw.</summary>
+    public override InitRule DefaultInit(LayerParameter parameter) => InitRule.Uniform(1 / Math.Sqrt(OutChannels / Groups * KernelH * KernelW));
+
+    private long Stride(int axis) => axis == 0 ? StrideH : StrideW;
+
+    private long Padding(int axis) => axis == 0 ? PaddingH : PaddingW;
+
+    private long Dilation(int axis) => axis == 0 ? DilationH : DilationW;
+
+    private long Kernel(int axis) => axis == 0 ? KernelH : KernelW;
+
+    /// <summary>(L − 1)·s − 2p + d·(k − 1) + output_padding + 1, as torch.nn.ConvTranspose2d documents, per spatial axis.</summary>
+    public long OutputLength(int axis, long length) =>
+        ((length - 1) * Stride(axis)) - (2 * Padding(axis)) + (Dilation(axis) * (Kernel(axis) - 1)) + (axis == 0 ? OutputPaddingH : OutputPaddingW) + 1;
+
+    /// <summary>The input positions output position <paramref name="o"/> reads along spatial axis 0 (H) or 1 (W).</summary>
+    public Window Window(int axis, long o) => Windows.Transposed(o, Kernel(axis), Stride(axis), Padding(axis), Dilation(axis));
+
+    /// <summary>The input positions tap <paramref name="k"/> writes from into an output of <paramref name="outLength"/>, or null.</summary>
+    public (long Start, long Count)? Taps(int axis, long k, long length, long outLength) =>
+        Windows.TransposedTaps(k, length, outLength, Stride(axis), Padding(axis), Dilation(axis));
+
+    public override IEnumerable<string> Problems()
+    {
+        var basic = Collect(
+            Dimensions is 1 or 2 ? null : $"{Dimensions} spatial axes; expected 1 or 2",
+            Positive(InChannels, "in_channels"),
+            Positive(OutChannels, "out_channels"),
+            Positive(KernelH, "kernel_size[0]"),
+            Positive(KernelW, "kernel_size[1]"),
+            Positive(StrideH, "stride[0]"),
+            Positive(StrideW, "stride[1]"),
+            Positive(DilationH, "dilation[0]"),
+            Positive(DilationW, "dilation[1]"),
+            Positive(Groups, "groups")).ToList();
+        if (basic.Count > 0)
+        {
+            return basic;
+        }
+
+        if (PaddingH < 0 || PaddingW < 0 || InChannels % Groups != 0 || OutChannels % Groups != 0)
+        {
+            basic.Add($"padding must be >= 0 and groups ({Groups}) must divide in_channels ({InChannels}) and out_channels ({OutChannels})");
+        }
+
+        // PyTorch: output padding must be smaller than either stride or dilation.
+        if (OutputPaddingH < 0 || OutputPaddingW < 0 || OutputPaddingH >= Math.Max(StrideH, DilationH) || OutputPaddingW >= Math.Max(StrideW, DilationW))
+        {
+            basic.Add($"output_padding ({OutputPaddingH}, {OutputPaddingW}) must be >= 0 and smaller than stride or dilation");
+        }
+
+        if (Dimensions == 1 && (KernelH != 1 || StrideH != 1 || PaddingH != 0 || OutputPaddingH != 0 || DilationH != 1))
+        {
+            basic.Add("a 1-D transposed convolution has height fields 1 (kernel, stride, dilation) and 0 (padding, output padding)");
+        }
+
+        return basic;
+    }
+
+    public override IEnumerable<LayerParameter> Parameters()
+    {
+        yield return new(
+            "weight",
+            Dimensions == 1 ? Shape.Of(InChannels, OutChannels / Groups, KernelW) : Shape.Of(InChannels, OutChannels / Groups, KernelH, KernelW),
+            ParameterRole.Weight,
+            false,
+            "float32");
+        if (Bias)
+        {
+            yield return new("bias", Shape.Of(OutChannels), ParameterRole.Bias, false, "float32");
+        }
+    }
+}
+
 /// <summary>The input positions one output position reads: <c>Start + k·Step</c> for k in [0, Count), some maybe outside.</summary>
 public readonly record struct Window(long Start, long Count, long Step);
 
@@ -538,6 +654,37 @@ public static class Windows
         var last = Math.Min(w.Count - 1, FloorDiv(hi - 1 - w.Start, w.Step));
         return first <= last ? (first, last) : null;
     }
+
+    /// <summary>
+    /// A transposed convolution's inputs for output <paramref name="o"/>: the taps k with o + p − k·d divisible by s
+    /// read input (o + p − k·d)/s. Successive valid taps are s/gcd(d, s) apart, so the inputs are evenly spaced.
+    /// </summary>
+    public static Window Transposed(long o, long kernel, long stride, long padding, long dilation)
+    {
+        for (long k = 0; k < Math.Min(kernel, stride); k++)
+        {
+            if ((o + padding - (k * dilation)) % stride == 0)
+            {
+                var tapStep = stride / Gcd(dilation, stride);
+                var count = ((kernel - 1 - k) / tapStep) + 1;
+                var lastTap = k + ((count - 1) * tapStep);
+                return new Window((o + padding - (lastTap * dilation)) / stride, count, tapStep * dilation / stride);
+            }
+        }
+
+        return new Window(0, 0, 1);
+    }
+
+    /// <summary>The inputs i in [0, length) whose tap k lands on an output i·s − p + k·d inside [0, outLength), or null.</summary>
+    public static (long Start, long Count)? TransposedTaps(long k, long length, long outLength, long stride, long padding, long dilation)
+    {
+        var offset = (k * dilation) - padding;
+        var first = Math.Max(0, CeilDiv(-offset, stride));
+        var last = Math.Min(length - 1, FloorDiv(outLength - 1 - offset, stride));
+        return first <= last ? (first, last - first + 1) : null;
+    }
+
+    private static long Gcd(long a, long b) => b == 0 ? a : Gcd(b, a % b);
 
     private static long FloorDiv(long a, long b) => a >= 0 ? a / b : -((-a + b - 1) / b);
 

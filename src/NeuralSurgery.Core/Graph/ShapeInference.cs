@@ -407,6 +407,44 @@ internal sealed class ShapeInference : GraphInterpreter<Shape>
         return [result];
     }
 
+    public override IReadOnlyList<Shape> VisitConvTranspose(ConvTransposeSpec c, NodeArgs<Shape> a)
+    {
+        a.Arity(1, 1);
+        var s = a.X;
+        var d = c.Dimensions;
+        var channel = s.Rank - d - 1;
+        if ((s.Rank != d + 1 && s.Rank != d + 2) || s[channel] != Dim.Of(c.InChannels))
+        {
+            var space = d == 1 ? "L" : "H, W";
+            throw Mismatch(a, 0, $"[B, {c.InChannels}, {space}] or [{c.InChannels}, {space}] (in_channels {c.InChannels})");
+        }
+
+        var result = s.With(channel, c.OutChannels);
+        for (var i = 0; i < d; i++)
+        {
+            var axis = 2 - d + i; // the spec's H (0) or W (1)
+            var at = channel + 1 + i;
+            var length = s[at];
+            if (length.IsConstant)
+            {
+                var outLength = c.OutputLength(axis, length.Constant);
+                if (outLength < 1)
+                {
+                    throw Mismatch(a, 0, $"at least one output position on axis {at} for {c.Kind} (padding removes more than the input gives)");
+                }
+
+                result = result.With(at, Dim.Of(outLength));
+            }
+            else
+            {
+                // Linear in L: s·L + (output(1) − s).
+                result = result.With(at, (length * (axis == 0 ? c.StrideH : c.StrideW)) + Dim.Of(c.OutputLength(axis, 1) - (axis == 0 ? c.StrideH : c.StrideW)));
+            }
+        }
+
+        return [result];
+    }
+
     public override IReadOnlyList<Shape> VisitPool(PoolOp op, NodeArgs<Shape> a)
     {
         a.Arity(1, 1);

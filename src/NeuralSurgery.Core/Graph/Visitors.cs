@@ -74,5 +74,7 @@ public interface ILayerVisitor<in TArg, out TResult>
 
     TResult VisitAttentionProjection(AttentionProjectionSpec spec, TArg arg);
 
+    TResult VisitConvTranspose(ConvTransposeSpec spec, TArg arg);
+
     TResult VisitTensor(TensorSpec spec, TArg arg);
 }

@@ -52,7 +52,7 @@ public static class GraphJson
         "matmul", "permute", "scale", "fill",
     ];
 
-    private static readonly string[] LayerKinds = ["Linear", "Embedding", "EmbeddingBag", "Conv1d", "Conv2d", "LSTM", "GRU", "LayerNorm", "BatchNorm1d", "BatchNorm2d", "GroupNorm", "AttentionProjection", "Tensor"];
+    private static readonly string[] LayerKinds = ["Linear", "Embedding", "EmbeddingBag", "Conv1d", "Conv2d", "LSTM", "GRU", "LayerNorm", "BatchNorm1d", "BatchNorm2d", "GroupNorm", "AttentionProjection", "ConvTranspose1d", "ConvTranspose2d", "Tensor"];
 
     /// <summary>Writes <paramref name="graph"/> as JSON text (see the remarks on <see cref="GraphJson"/>).</summary>
     public static string Write(ModelGraph graph) => JsonDocumentIO.ToText(WriteUtf8(graph));
@@ -197,6 +197,32 @@ public static class GraphJson
         }
 
         public bool VisitBatchNorm2d(BatchNorm2dSpec b, Utf8JsonWriter w) => VisitBatchNorm(b, w);
+
+        public bool VisitConvTranspose(ConvTransposeSpec c, Utf8JsonWriter w)
+        {
+            w.WriteNumber("inChannels", c.InChannels);
+            w.WriteNumber("outChannels", c.OutChannels);
+            if (c.Dimensions == 1)
+            {
+                w.WriteNumber("kernelSize", c.KernelW);
+                w.WriteNumber("stride", c.StrideW);
+                w.WriteNumber("padding", c.PaddingW);
+                w.WriteNumber("outputPadding", c.OutputPaddingW);
+                w.WriteNumber("dilation", c.DilationW);
+            }
+            else
+            {
+                Longs(w, "kernelSize", [c.KernelH, c.KernelW]);
+                Longs(w, "stride", [c.StrideH, c.StrideW]);
+                Longs(w, "padding", [c.PaddingH, c.PaddingW]);
+                Longs(w, "outputPadding", [c.OutputPaddingH, c.OutputPaddingW]);
+                Longs(w, "dilation", [c.DilationH, c.DilationW]);
+            }
+
+            w.WriteNumber("groups", c.Groups);
+            w.WriteBoolean("bias", c.Bias);
+            return true;
+        }
 
         public bool VisitAttentionProjection(AttentionProjectionSpec p, Utf8JsonWriter w)
         {
@@ -791,6 +817,21 @@ public static class GraphJson
             case "Tensor":
                 o.Allow("kind", "dims", "buffer", "init");
                 return new TensorSpec(Longs(o, "dims"), o.Boolean("buffer"), ReadEnum<TensorInit>(o, "init", "tensor init"));
+            case "ConvTranspose1d":
+                o.Allow("kind", "inChannels", "outChannels", "kernelSize", "stride", "padding", "outputPadding", "dilation", "groups", "bias");
+                return ConvTransposeSpec.OneD(
+                    o.Int64("inChannels"), o.Int64("outChannels"), o.Int64("kernelSize"), o.Int64("stride"), o.Int64("padding"), o.Int64("outputPadding"), o.Int64("dilation"), o.Int64("groups"), o.Boolean("bias"));
+            case "ConvTranspose2d":
+            {
+                o.Allow("kind", "inChannels", "outChannels", "kernelSize", "stride", "padding", "outputPadding", "dilation", "groups", "bias");
+                var k = Pair(o, "kernelSize");
+                var st = Pair(o, "stride");
+                var p = Pair(o, "padding");
+                var op = Pair(o, "outputPadding");
+                var d = Pair(o, "dilation");
+                return new ConvTransposeSpec(2, o.Int64("inChannels"), o.Int64("outChannels"), k[0], k[1], st[0], st[1], p[0], p[1], op[0], op[1], d[0], d[1], o.Int64("groups"), o.Boolean("bias"));
+            }
+
             case "AttentionProjection":
                 o.Allow("kind", "embedDim", "numHeads", "bias");
                 return new AttentionProjectionSpec(o.Int64("embedDim"), o.Int64("numHeads"), o.Boolean("bias"));

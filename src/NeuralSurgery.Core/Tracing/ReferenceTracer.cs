@@ -164,6 +164,73 @@ public static class ReferenceTracer
             return outputs;
         }
 
+        public override IReadOnlyList<ReferenceValue> VisitConvTranspose(ConvTransposeSpec s, NodeArgs<ReferenceValue> a) =>
+            [ConvTranspose(a.Node, a.Path, s, X(a, 1, 1)[0], Out(a))];
+
+        /// <summary>
+        /// Table row "ConvTranspose": input x[b, c, i, j] and tap (kh, kw) land on output (i·s − p + kh·d, j·s − p + kw·d)
+        /// when it lies inside the output: <c>y[b, o, h, w] ∪= x[b, c, i, j]</c> for every o of c's group,
+        /// <c>W[c, o', kh, kw] ∪= x[b, c, i, j]</c>; <c>b[o] ∪= y[b, o, h, w]</c>. The 1-D form has a height of 1.
+        /// </summary>
+        private ReferenceValue ConvTranspose(GraphNode node, string path, ConvTransposeSpec spec, ReferenceValue x, long[] outShape)
+        {
+            var rank = x.Shape.Length;
+            var d = spec.Dimensions;
+            Require(node, (rank == d + 1 || rank == d + 2) && x.Shape[rank - d - 1] == spec.InChannels, x, $"in_channels {spec.InChannels} on axis {rank - d - 1}");
+            var batch = rank == d + 2 ? x.Shape[0] : 1;
+            long height = d == 2 ? x.Shape[rank - 2] : 1, width = x.Shape[rank - 1];
+            long outH = spec.OutputLength(0, height), outW = spec.OutputLength(1, width);
+            Require(node, outShape[outShape.Length - 1] == outW && (d == 1 || outShape[outShape.Length - 2] == outH), x, $"output shape {ReferenceIndex.Format(outShape)}");
+            var weight = Parameter(path, spec, ParameterRole.Weight);
+            var bias = spec.Bias ? Parameter(path, spec, ParameterRole.Bias) : null;
+            long cg = spec.InChannels / spec.Groups, og = spec.OutChannels / spec.Groups;
+            var y = Empties(ReferenceIndex.Count(outShape));
+            for (long b = 0; b < batch; b++)
+            {
+                for (long c = 0; c < spec.InChannels; c++)
+                {
+                    var g = c / cg;
+                    for (long i = 0; i < height; i++)
+                    {
+                        for (long j = 0; j < width; j++)
+                        {
+                            var xc = x.Elements[(int)((((((b * spec.InChannels) + c) * height) + i) * width) + j)];
+                            for (long kh = 0; kh < spec.KernelH; kh++)
+                            {
+                                var h = (i * spec.StrideH) - spec.PaddingH + (kh * spec.DilationH);
+                                for (long kw = 0; kw < spec.KernelW && h >= 0 && h < outH; kw++)
+                                {
+                                    var w = (j * spec.StrideW) - spec.PaddingW + (kw * spec.DilationW);
+                                    if (w < 0 || w >= outW)
+                                    {
+                                        continue;
+                                    }
+
+                                    for (long o = 0; o < og; o++)
+                                    {
+                                        var at = (int)((((((b * spec.OutChannels) + (g * og) + o) * outH) + h) * outW) + w);
+                                        y[at] = y[at].Union(xc);
+                                        Meet(weight, (int)((((((c * og) + o) * spec.KernelH) + kh) * spec.KernelW) + kw), xc);
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+
+            if (bias is not null)
+            {
+                var positions = outH * outW;
+                for (var e = 0; e < y.Length; e++)
+                {
+                    Meet(bias, (int)(e / positions % spec.OutChannels), y[e]);
+                }
+            }
+
+            return new ReferenceValue(outShape, y);
+        }
+
         public override IReadOnlyList<ReferenceValue> VisitConv1d(Conv1dSpec s, NodeArgs<ReferenceValue> a) =>
             [Conv1d(a.Node, a.Path, s, X(a, 1, 1)[0], Out(a))];
 

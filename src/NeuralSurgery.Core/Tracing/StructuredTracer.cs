@@ -188,6 +188,25 @@ public static class StructuredTracer
                 return Layout.WithAxis(shape, 0, ProjectionRows(p.Module, spec));
             }
 
+            // A grouped transposed convolution's weight rows are input channels: group g's rows hold units g·(out/g) + j.
+            if (spec is ConvTransposeSpec { Groups: > 1 } t && p.Role == ParameterRole.Weight)
+            {
+                long cg = t.InChannels / t.Groups, og = t.OutChannels / t.Groups;
+                var blocks = new List<LayoutBlock>();
+                for (long g = 0; g < t.Groups; g++)
+                {
+                    var start = new long[shape.Length];
+                    var size = (long[])shape.Clone();
+                    start[0] = g * cg;
+                    size[0] = cg;
+                    var axes = size.Select(n => AxisLayout.Empty(n)).ToArray();
+                    axes[1] = AxisLayout.Keyed(og, UnitSpace(p.Module), g * og);
+                    blocks.Add(new LayoutBlock(start, size, FeatureSet.Empty, axes));
+                }
+
+                return Layout.Combine(shape, blocks);
+            }
+
             // A layer's own units key the axis its elements belong to them along (rows, embedding dims, filters).
             if (spec.Units is not null)
             {
@@ -317,6 +336,8 @@ public static class StructuredTracer
         }
 
         public override IReadOnlyList<Layout> VisitConv1d(Conv1dSpec spec, NodeArgs<Layout> a) => [Conv1d(a.Path, spec, a.X)];
+
+        public override IReadOnlyList<Layout> VisitConvTranspose(ConvTransposeSpec spec, NodeArgs<Layout> a) => [ConvTranspose(a.Path, spec, a.X)];
 
         /// <summary>
         /// Three Linear rules on the row blocks of one packed weight: block r reads operand r, so W[r·E + o, i] ∪=
@@ -491,6 +512,65 @@ public static class StructuredTracer
             // Output t reads position t·stride + k·dilation − padding: the outputs whose position lies in [0, length).
             var offset = (k * dilation) - padding;
             return Windows.Clip(new Window(offset, outLength, stride), 0, length) is { } t ? (offset + (t.First * stride), t.Last - t.First + 1) : null;
+        }
+
+        /// <summary>
+        /// y[b, o, h, w] = ∪ of x[b, c', i, j] over the channels of o's group and the inputs whose taps land on (h, w);
+        /// W[c, o', kh, kw] ∪= the features of x[b, c, i, j] over the inputs whose tap (kh, kw) lands inside the output;
+        /// b[o] ∪= all of y[.., o, ..]. The 1-D form runs over a height of 1 and drops the kernel-height axis.
+        /// </summary>
+        private Layout ConvTranspose(string module, ConvTransposeSpec c, Layout input)
+        {
+            var oneD = c.Dimensions == 1;
+            var tall = oneD ? input.Unsqueeze(input.Rank - 1) : input;
+            var x = tall.Rank == 3 ? tall.Unsqueeze(0) : tall;
+            long height = x.Shape[2], width = x.Shape[3];
+            long[] outLengths = [c.OutputLength(0, height), c.OutputLength(1, width)];
+            long cg = c.InChannels / c.Groups, og = c.OutChannels / c.Groups;
+            var space = UnitSpace(module);
+            var groups = new List<Layout>();
+            var weightParts = new List<LayoutBlock>();
+            var biasParts = new List<LayoutBlock>();
+            for (long g = 0; g < c.Groups; g++)
+            {
+                var xg = x.Select(1, g * cg, cg);
+                var units = AxisLayout.Keyed(og, space, g * og);
+                var yg = xg.ReduceTo(0, 2, 3).WindowUnion([1, 2], outLengths, c.Window).InsertAxis(1, units);
+                groups.Add(yg);
+                biasParts.Add(new LayoutBlock([g * og], [og], yg.AllFeatures(), [units]));
+                for (long kh = 0; kh < c.KernelH; kh++)
+                {
+                    var rows = c.Taps(0, kh, height, outLengths[0]);
+                    for (long kw = 0; kw < c.KernelW && rows is not null; kw++)
+                    {
+                        if (c.Taps(1, kw, width, outLengths[1]) is not { } cols)
+                        {
+                            continue;
+                        }
+
+                        var taps = xg.Select(2, rows.Value.Start, rows.Value.Count, 1).Select(3, cols.Start, cols.Count, 1).ReduceTo(1);
+                        foreach (var block in taps.Blocks)
+                        {
+                            weightParts.Add(new LayoutBlock(
+                                [(g * cg) + block.Start[0], 0, kh, kw],
+                                [block.Size[0], og, 1, 1],
+                                block.Common,
+                                [block.Axes[0], units, AxisLayout.Empty(1), AxisLayout.Empty(1)]));
+                        }
+                    }
+                }
+            }
+
+            var weight = Layout.Combine([c.InChannels, og, c.KernelH, c.KernelW], weightParts);
+            Interact(Param(module, "weight"), oneD ? weight.Squeeze(2) : weight);
+            if (c.Bias)
+            {
+                Interact(Param(module, "bias"), Layout.Combine([c.OutChannels], biasParts));
+            }
+
+            var y = Layout.Concat(1, groups);
+            y = tall.Rank == 3 ? y.Squeeze(0) : y;
+            return oneD ? y.Squeeze(y.Rank - 2) : y;
         }
 
         /// <summary>Conv1d is Conv2d over a height of 1; its weight drops the kernel-height axis.</summary>

@@ -402,6 +402,8 @@ public sealed class ReferenceModel
 
         public NodeKernel VisitConv2d(Conv2dSpec spec, (GraphNode Node, GraphModule? Module, string Where) a) => new Conv2dKernel(a.Node, a.Where, spec, Weights(a));
 
+        public NodeKernel VisitConvTranspose(ConvTransposeSpec spec, (GraphNode Node, GraphModule? Module, string Where) a) => new ConvTransposeKernel(a.Node, a.Where, spec, Weights(a));
+
         public NodeKernel VisitAttentionProjection(AttentionProjectionSpec spec, (GraphNode Node, GraphModule? Module, string Where) a) => new AttentionProjectionKernel(a.Node, a.Where, spec, Weights(a));
 
         public NodeKernel VisitPool(PoolOp op, (GraphNode Node, GraphModule? Module, string Where) a) => new PoolKernel(a.Node, a.Where, op);

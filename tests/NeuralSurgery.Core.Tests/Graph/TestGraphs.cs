@@ -81,6 +81,9 @@ internal static class TestGraphs
         // Attention-style mixing: a permuted grid times itself.
         var turned = b.Permute(grid, 0, 2, 1);                                                  // [B, 4, 4]
         b.Output("gram", b.Add(b.Scale(b.MatMul(turned, grid), 0.25), b.Fill(1.5, B, 1, 4)));  // [B, 4, 4]
+        // Transposed convolutions: a 2-D one upsampling the image (stride, padding, output padding, groups), a 1-D one on the grid.
+        b.Output("upsampled", b.ConvTranspose("deconv2d", conv2d, 2, 2, 3, stride: 2, padding: 1, outputPadding: 1, groups: 2)); // [B, 2, 4, 8]
+        b.Output("stretched", b.ConvTranspose("deconv1d", grid, 1, 3, 2, stride: 2, dilation: 2, bias: false));              // [B, 3, 9]
         var qkv = b.Call(b.Module("attention", new AttentionProjectionSpec(4, 2)), turned, grid, grid); // 3 x [B, 4, 4]
         b.Output("attended", b.Add(b.MatMul(qkv[0], b.Transpose(qkv[1], 1, 2)), qkv[2]));      // [B, 4, 4]
 

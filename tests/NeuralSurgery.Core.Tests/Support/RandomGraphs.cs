@@ -229,7 +229,68 @@ public sealed class RandomGraphs
             }
         }
 
+        // A transposed convolution (a decoder's upsampling) over a channel axis, from a stream of its own.
+        _rng = new Random(_rng.Next());
+        if (_nodes < _o.MaxNodes && _rng.Next(4) == 0 && TransposedConvolution() is { } upsampled)
+        {
+            _b.Output(NextName("y"), upsampled);
+        }
+
         return _b.Build();
+    }
+
+    /// <summary>ConvTranspose1d on [B, C, L] or [C, L], ConvTranspose2d on [B, C, H, W] or [C, H, W]; null when nothing fits.</summary>
+    private GraphValue? TransposedConvolution()
+    {
+        var x = Pick(l => !l.IsRecurrentState && l.Shape.Rank is >= 2 and <= 4 && l.Shape[l.Shape.Rank == 4 ? 1 : 0].IsConstant && l.Shape.Rank <= _o.MaxRank, preferUnused: false);
+        if (x is null)
+        {
+            return null;
+        }
+
+        var rank = x.Shape.Rank;
+        var d = rank == 4 ? 2 : rank == 2 ? 1 : 1 + _rng.Next(2);
+        var channels = x.Shape[rank - d - 1];
+        if (!channels.IsConstant)
+        {
+            return null;
+        }
+
+        var kernel = 1 + _rng.Next(3);
+        var stride = 1 + _rng.Next(2);
+        var dilation = 1 + _rng.Next(2);
+        var padding = _rng.Next(kernel);
+        var outputPadding = _rng.Next(Math.Max(stride, dilation));
+        var groups = Enumerable.Range(1, (int)channels.Value).Where(g => channels.Value % g == 0).ToList();
+        var g = groups[_rng.Next(groups.Count)];
+        var outChannels = g * (1 + _rng.Next(3));
+        var spec = d == 1
+            ? ConvTransposeSpec.OneD(channels.Value, outChannels, kernel, stride, padding, outputPadding, dilation, g, _rng.Next(4) != 0)
+            : new ConvTransposeSpec(2, channels.Value, outChannels, kernel, kernel, stride, stride, padding, padding, outputPadding, outputPadding, dilation, dilation, g, _rng.Next(4) != 0);
+        // The output shape by the layer's own formula: it must fit the graph's size limits and keep a position.
+        var shape = x.Shape.With(rank - d - 1, outChannels);
+        for (var i = 0; i < d; i++)
+        {
+            var at = rank - d + i;
+            var axis = 2 - d + i;
+            var length = x.Shape[at];
+            var outLength = length.IsConstant
+                ? Dim.Of(spec.OutputLength(axis, length.Value))
+                : (length * stride) + Dim.Of(spec.OutputLength(axis, 1) - stride);
+            if (outLength.IsConstant && outLength.Value < 1)
+            {
+                return null;
+            }
+
+            shape = shape.With(at, outLength);
+        }
+
+        if (spec.Problems().Any() || !Fits(shape))
+        {
+            return null;
+        }
+
+        return Add(_b.Call(_b.Module(NextName("deconv"), spec), Use(x))[0]);
     }
 
     private GraphValue Bag()
@@ -1573,6 +1634,16 @@ public sealed class RandomGraphs
                             AddIf(!bn.Affine, "BatchNorm2d.no_affine");
                             AddIf(!bn.TrackRunningStats, "BatchNorm2d.no_running_stats");
                             break;
+                        case ConvTransposeSpec t:
+                            AddIf(t.StrideW > 1, kind + ".stride");
+                            AddIf(t.PaddingW > 0, kind + ".padding");
+                            AddIf(t.OutputPaddingW > 0, kind + ".output_padding");
+                            AddIf(t.DilationW > 1, kind + ".dilation");
+                            AddIf(t.Groups > 1, kind + ".groups");
+                            AddIf(!t.Bias, kind + ".nobias");
+                            AddIf(shapes[0].Rank == t.Dimensions + 1, kind + ".unbatched");
+                            AddIf(!shapes[0][shapes[0].Rank - 1].IsConstant, kind + ".symbolic_length");
+                            break;
                         case Conv2dSpec c:
                             AddIf(c.StrideH > 1 || c.StrideW > 1, "Conv2d.stride");
                             AddIf(c.PaddingH > 0 || c.PaddingW > 0, "Conv2d.padding");
@@ -1770,6 +1841,7 @@ public sealed class RandomGraphs
         BatchNormSpec b => Inv($"{b.Kind}({b.NumFeatures}{(b.Affine ? string.Empty : ", no affine")}{(b.TrackRunningStats ? string.Empty : ", no running stats")})"),
         Conv2dSpec c => Inv($"Conv2d({c.InChannels} -> {c.OutChannels}, k {c.KernelH}x{c.KernelW}, s {c.StrideH}x{c.StrideW}, p {c.PaddingH}x{c.PaddingW}, d {c.DilationH}x{c.DilationW}, g {c.Groups}{(c.Bias ? string.Empty : ", no bias")})"),
         GroupNormSpec g => Inv($"GroupNorm({g.NumGroups} groups of {g.NumChannels}{(g.Affine ? string.Empty : ", no affine")})"),
+        ConvTransposeSpec t => Inv($"{t.Kind}({t.InChannels} -> {t.OutChannels}, k {t.KernelH}x{t.KernelW}, s {t.StrideH}x{t.StrideW}, p {t.PaddingH}x{t.PaddingW}, op {t.OutputPaddingH}x{t.OutputPaddingW}, d {t.DilationH}x{t.DilationW}, g {t.Groups}{(t.Bias ? string.Empty : ", no bias")})"),
         AttentionProjectionSpec a => Inv($"AttentionProjection({a.EmbedDim}, {a.NumHeads} heads{(a.Bias ? string.Empty : ", no bias")})"),
         _ => spec.ToString(),
     };

@@ -501,6 +501,10 @@ public static class ExecutorComparison
             cases.Add(("activation_" + kind, One(b => b.Activation(b.Linear("fc", b.FeatureInput("x", B, 4), 6), kind))));
         }
 
+        // Later kinds go last: a case's seed follows its position, so earlier cases keep theirs.
+        cases.Add(("conv_transpose2d_upsampling", One(b => b.ConvTranspose("up", b.FeatureInput("x", B, 4, 3, 2), 2, 4, 3, stride: 2, padding: 1, outputPadding: 1, groups: 2))));
+        cases.Add(("conv_transpose2d_dilated_unbatched", One(b => b.ConvTranspose("up", b.FeatureInput("x", 2, 3, 3), 2, 2, 2, dilation: 2, outputPadding: 1, bias: false))));
+        cases.Add(("conv_transpose1d_decoder", One(b => b.Linear("head", b.Flatten(b.ConvTranspose("up", b.FeatureInput("x", B, 3, 4), 1, 2, 3, stride: 3, padding: 1), 1), 2))));
         return cases;
     }
 

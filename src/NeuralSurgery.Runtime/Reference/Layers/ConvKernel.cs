@@ -327,3 +327,111 @@ internal static class SpanExtensions
 {
     public static void Add(this Span<float> span, float value) => System.Numerics.Tensors.TensorPrimitives.Add(span, value, span);
 }
+
+/// <summary>
+/// torch.nn.ConvTranspose1d/2d (the 1-D form over a height of 1): input x[b, c, i, j] times weight [c, o', kh, kw]
+/// scattered to output (i·s − p + kh·d, j·s − p + kw·d) of channel g·(out/g) + o' where that lies inside the output
+/// (output_padding only lengthens it). Direct loops: the reference kernel favours clarity over speed here.
+/// </summary>
+internal sealed class ConvTransposeKernel(GraphNode node, string where, ConvTransposeSpec spec, ModuleWeights w) : NodeKernel(node, where)
+{
+    private readonly int _cg = (int)(spec.InChannels / spec.Groups);
+    private readonly int _og = (int)(spec.OutChannels / spec.Groups);
+    private readonly int _kh = (int)spec.KernelH;
+    private readonly int _kw = (int)spec.KernelW;
+
+    public override Tensor[] Forward(Tensor[] x, KernelContext ctx, out object? saved)
+    {
+        saved = null;
+        var s = Sizes(x[0]);
+        var y = Tensor.Zeros(ctx.Evaluate(Node.OutputShapes[0]));
+        var weight = w["weight"].Data;
+        Walk(s, (xi, yi, wi) => y.Data[yi] += x[0].Data[xi] * weight[wi]);
+        if (spec.Bias)
+        {
+            var bias = w["bias"].Data;
+            var positions = s.OutH * s.OutW;
+            for (var e = 0; e < y.Length; e++)
+            {
+                y.Data[e] += bias[e / positions % (int)spec.OutChannels];
+            }
+        }
+
+        return [y];
+    }
+
+    public override Tensor?[] Backward(Tensor[] x, Tensor[] y, Tensor?[] dy, object? saved, KernelContext ctx)
+    {
+        var s = Sizes(x[0]);
+        var g = dy[0]!.Data;
+        var weight = w["weight"].Data;
+        var dw = ctx.Gradients!.For(w.Name("weight"), w["weight"]).Data;
+        var dx = Tensor.Zeros(x[0].ShapeArray());
+        Walk(s, (xi, yi, wi) =>
+        {
+            dx.Data[xi] += g[yi] * weight[wi];
+            dw[wi] += x[0].Data[xi] * g[yi];
+        });
+        if (spec.Bias)
+        {
+            var db = ctx.Gradients.For(w.Name("bias"), w["bias"]).Data;
+            var positions = s.OutH * s.OutW;
+            for (var e = 0; e < g.Length; e++)
+            {
+                db[e / positions % (int)spec.OutChannels] += g[e];
+            }
+        }
+
+        return [dx];
+    }
+
+    private readonly record struct Sizes2(int Batch, int H, int W, int OutH, int OutW);
+
+    private Sizes2 Sizes(Tensor x)
+    {
+        var d = spec.Dimensions;
+        var batch = x.Rank == d + 2 ? x.Dim(0) : 1;
+        int h = d == 2 ? x.Dim(x.Rank - 2) : 1, width = x.Dim(x.Rank - 1);
+        return new Sizes2(batch, h, width, (int)spec.OutputLength(0, h), (int)spec.OutputLength(1, width));
+    }
+
+    /// <summary>Every (input, output, weight) element triple that one multiply-add of the convolution joins.</summary>
+    private void Walk(Sizes2 s, Action<int, int, int> step)
+    {
+        int sh = (int)spec.StrideH, sw = (int)spec.StrideW, ph = (int)spec.PaddingH, pw = (int)spec.PaddingW, dh = (int)spec.DilationH, dw = (int)spec.DilationW;
+        var inChannels = (int)spec.InChannels;
+        var outChannels = (int)spec.OutChannels;
+        for (var b = 0; b < s.Batch; b++)
+        {
+            for (var c = 0; c < inChannels; c++)
+            {
+                var group = c / _cg;
+                for (var i = 0; i < s.H; i++)
+                {
+                    for (var j = 0; j < s.W; j++)
+                    {
+                        var xi = (((((b * inChannels) + c) * s.H) + i) * s.W) + j;
+                        for (var kh = 0; kh < _kh; kh++)
+                        {
+                            var h = (i * sh) - ph + (kh * dh);
+                            for (var kw = 0; kw < _kw && h >= 0 && h < s.OutH; kw++)
+                            {
+                                var col = (j * sw) - pw + (kw * dw);
+                                if (col < 0 || col >= s.OutW)
+                                {
+                                    continue;
+                                }
+
+                                for (var o = 0; o < _og; o++)
+                                {
+                                    var yi = (((((b * outChannels) + (group * _og) + o) * s.OutH) + h) * s.OutW) + col;
+                                    step(xi, yi, (((((c * _og) + o) * _kh) + kh) * _kw) + kw);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
