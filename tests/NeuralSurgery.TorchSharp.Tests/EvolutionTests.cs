@@ -106,6 +106,13 @@ public sealed class EvolutionTests : IDisposable
             (from, to) => AttentionV2.SurgeryFromAttentionV1.Apply(from, to, Options));
 
     [Fact]
+    public void An_encoder_decoder_with_a_ConvTranspose2d_gains_a_channel_and_wider_convolutions() =>
+        Check(
+            new DecoderV1(), DecoderV1.Mirror.Graph, DecoderV1.Mirror.Schema,
+            () => new DecoderV2(), DecoderV2.Mirror.Graph, DecoderV2.Mirror.Schema,
+            (from, to) => DecoderV2.SurgeryFromDecoderV1.Apply(from, to, Options));
+
+    [Fact]
     public void A_new_model_that_did_not_go_through_surgery_fails_and_the_surgery_is_named_as_the_cause()
     {
         torch.manual_seed(7);

@@ -1406,6 +1406,9 @@ internal sealed class ModuleTreeReader
             case "Conv2d":
                 spec = Conv2d(reader, call, where);
                 break;
+            case "ConvTranspose1d" or "ConvTranspose2d":
+                spec = ConvTranspose(reader, call, where, name == "ConvTranspose1d" ? 1 : 2);
+                break;
             case "MaxPool1d" or "MaxPool2d" or "AvgPool1d" or "AvgPool2d":
             {
                 var (op, problem) = WindowArguments.Pool(
@@ -1726,6 +1729,39 @@ internal sealed class ModuleTreeReader
     /// Conv2d in TorchSharp's four overloads: sizes as numbers or (h, w) tuples (null stride or dilation is 1), and
     /// padding as numbers, tuples or the Padding enum (Valid is 0; Same keeps the size at stride 1).
     /// </summary>
+    /// <summary>ConvTranspose1d/2d: numbers (or (h, w) tuples for 2-D); zero padding only.</summary>
+    private LayerSpec? ConvTranspose(FactoryArguments reader, IInvocationOperation call, string where, int dims)
+    {
+        var kernel = WindowArguments.PerAxis(reader.Value("kernel_size"), dims, null);
+        var stride = WindowArguments.PerAxis(reader.Value("stride"), dims, Enumerable.Repeat(1L, dims).ToArray());
+        var padding = WindowArguments.PerAxis(reader.Value("padding"), dims, new long[dims]);
+        var outputPadding = WindowArguments.PerAxis(reader.Value("output_padding"), dims, new long[dims]);
+        var dilation = WindowArguments.PerAxis(reader.Value("dilation"), dims, Enumerable.Repeat(1L, dims).ToArray());
+        if (reader.Failed)
+        {
+            return null;
+        }
+
+        if (kernel is null || stride is null || padding is null || outputPadding is null || dilation is null)
+        {
+            _diagnostics.Unsupported(call.Syntax, "layer", where, $"torch.nn.ConvTranspose{dims}d: kernel_size, stride, padding, output_padding and dilation must be constants with {(dims == 1 ? "one value" : "one or two values")}");
+            reader.Failed = true;
+            return null;
+        }
+
+        if (reader.Long("padding_mode") != 0)
+        {
+            _diagnostics.Unsupported(reader.Syntax("padding_mode") ?? call.Syntax, "layer", where, $"torch.nn.ConvTranspose{dims}d: only zero padding exists for transposed convolutions (PyTorch refuses the others)");
+            reader.Failed = true;
+            return null;
+        }
+
+        long inChannels = reader.Long("in_channels"), outChannels = reader.Long("out_channels"), groups = reader.Long("groups");
+        return dims == 1
+            ? ConvTransposeSpec.OneD(inChannels, outChannels, kernel[0], stride[0], padding[0], outputPadding[0], dilation[0], groups, reader.Bool("bias"))
+            : new ConvTransposeSpec(2, inChannels, outChannels, kernel[0], kernel[1], stride[0], stride[1], padding[0], padding[1], outputPadding[0], outputPadding[1], dilation[0], dilation[1], groups, reader.Bool("bias"));
+    }
+
     private LayerSpec? Conv2d(FactoryArguments reader, IInvocationOperation call, string where)
     {
         var kernel = WindowArguments.PerAxis(reader.Value("kernel_size"), 2, null);
