@@ -264,7 +264,7 @@ public sealed class GraphBuilder
 
     public GraphValue Squeeze(GraphValue x, int axis) => One(new SqueezeOp(Axis(x, axis, "squeeze")), "squeeze", x);
 
-    public GraphValue Narrow(GraphValue x, int axis, long start, long length)
+    public GraphValue Narrow(GraphValue x, int axis, long start, Dim length)
     {
         var a = Axis(x, axis, "narrow");
         if (start < 0 && x.Shape[a].IsConstant)

@@ -281,11 +281,14 @@ public sealed record ModelGraph
 
     /// <summary>
     /// A tensor field's value (a call of a <see cref="TensorSpec"/> module) may meet data only in +, -, * and a matmul
-    /// with a 2-D tensor: the ops whose mirror rules say which of its elements meet which features.
+    /// with a 2-D tensor: the ops whose mirror rules say which of its elements meet which features. A narrow of it (a
+    /// position table cut to the sequence length) is the field's elements from an offset on, and may meet data in
+    /// +, - and * too.
     /// </summary>
     private static void CheckTensorUses(List<GraphNode> nodes, Dictionary<string, GraphModule> modules)
     {
         var tensors = new Dictionary<ValueRef, string>();
+        var narrowed = new HashSet<ValueRef>();
         foreach (var node in nodes)
         {
             foreach (var operand in node.Operands)
@@ -296,9 +299,16 @@ public sealed record ModelGraph
                 }
 
                 var rank = modules[module].Spec is TensorSpec t ? t.Dims.Count : 0;
-                if (node.Op is not (BinaryOp or MatMulOp) || (node.Op is MatMulOp && rank != 2))
+                if (node.Op is NarrowOp)
                 {
-                    throw new GraphException($"node '{node.Id}' ({node.Op.Kind}): operand '{operand}' is tensor field '{module}'; the mirror follows a Parameter or buffer only as an operand of +, -, * or a matmul with a 2-D tensor");
+                    tensors[new ValueRef(node.Id)] = module;
+                    narrowed.Add(new ValueRef(node.Id));
+                    continue;
+                }
+
+                if (node.Op is not (BinaryOp or MatMulOp) || (node.Op is MatMulOp && (rank != 2 || narrowed.Contains(operand))))
+                {
+                    throw new GraphException($"node '{node.Id}' ({node.Op.Kind}): operand '{operand}' is tensor field '{module}'; the mirror follows a Parameter or buffer only as an operand of +, -, * or a matmul with a 2-D tensor, or narrowed and then an operand of +, - or *");
                 }
             }
 

@@ -159,7 +159,11 @@ public sealed record SqueezeOp(int Axis) : NodeOp
     public override TResult Accept<TArg, TResult>(IOpVisitor<TArg, TResult> visitor, TArg arg) => visitor.VisitSqueeze(this, arg);
 }
 
-public sealed record NarrowOp(int Axis, long Start, long Length) : NodeOp
+/// <summary>
+/// <c>x.narrow(axis, start, length)</c>; the length may be a size known only at run time (<c>table[:T]</c> with T a
+/// sequence length), then the operand's axis must hold it when the model runs.
+/// </summary>
+public sealed record NarrowOp(int Axis, long Start, Dim Length) : NodeOp
 {
     public override string Kind => "narrow";
 

@@ -171,7 +171,7 @@ internal sealed class ShapeInference : GraphInterpreter<Shape>
             throw Mismatch(a, 0, $"a constant size on axis {op.Axis} to narrow it");
         }
 
-        if (op.Start < 0 || op.Length < 1 || op.Start + op.Length > d.Constant)
+        if (op.Start < 0 || (op.Length.IsConstant && (op.Length.Constant < 1 || op.Start + op.Length.Constant > d.Constant)) || (!op.Length.IsConstant && op.Start >= d.Constant))
         {
             throw Mismatch(a, 0, $"room for narrow(start {op.Start}, length {op.Length}) on axis {op.Axis}");
         }

@@ -430,7 +430,14 @@ public static class GraphJson
         {
             w.WriteNumber("axis", n.Axis);
             w.WriteNumber("start", n.Start);
-            w.WriteNumber("length", n.Length);
+            if (n.Length.IsConstant)
+            {
+                w.WriteNumber("length", n.Length.Constant);
+            }
+            else
+            {
+                w.WriteString("length", n.Length.ToString());
+            }
             return true;
         }
 
@@ -915,7 +922,7 @@ public static class GraphJson
                 return new SqueezeOp(o.Int32("axis"));
             case "narrow":
                 o.Allow("kind", "axis", "start", "length");
-                return new NarrowOp(o.Int32("axis"), o.Int64("start"), o.Int64("length"));
+                return new NarrowOp(o.Int32("axis"), o.Int64("start"), ReadLength(o, "length"));
             case "slice":
                 o.Allow("kind", "axis", "start", "end", "step");
                 return new SliceOp(o.Int32("axis"), o.Int64("start"), o.Int64("end"), o.Int64("step"));
@@ -963,6 +970,21 @@ public static class GraphJson
     private static Shape ReadShape(JsonObjectReader o, string name) => ReadShape(o.Required(name), o.PathOf(name), o.File);
 
     private static Shape ReadShape(JsonElement element, string path, string? file) => new(ReadDims(element, path, file));
+
+    /// <summary>A number, or a dimension text for a size known only at run time ("T", "N+1").</summary>
+    private static Dim ReadLength(JsonObjectReader o, string name)
+    {
+        var element = o.Required(name);
+        if (element.ValueKind == JsonValueKind.Number)
+        {
+            return Dim.Of(o.Int64(name));
+        }
+
+        var text = JsonObjectReader.ReadString(element, o.PathOf(name), o.File);
+        return Dim.TryParse(text, out var dim) && dim is not null
+            ? dim
+            : throw JsonObjectReader.Fail(o.File, o.PathOf(name), $"'{text}' is not a length; expected a number or a dimension such as \"T\" or \"N+1\"");
+    }
 
     private static List<Dim> ReadDims(JsonElement element, string path, string? file)
     {

@@ -42,6 +42,9 @@ public static class ReferenceTracer
         /// <summary>Values that are a tensor field read in forward, with that field's element sets.</summary>
         private readonly Dictionary<ValueRef, FeatureSet[]> _tensors = [];
 
+        /// <summary>Tensor-field values narrowed in forward: the field's shape and where their first element sits in it.</summary>
+        private readonly Dictionary<ValueRef, (long[] Shape, long[] Offset)> _narrowed = [];
+
         public Evaluation(ModelGraph graph, FeatureSpace features, TraceOptions options)
         {
             _graph = graph;
@@ -407,10 +410,19 @@ public static class ReferenceTracer
                 if (_tensors.TryGetValue(a.Node.Operands[i], out var w))
                 {
                     var other = x[1 - i];
+                    var narrowed = _narrowed.TryGetValue(a.Node.Operands[i], out var place);
                     for (var o = 0; o < ReferenceIndex.Count(outShape); o++)
                     {
                         var index = ReferenceIndex.Unravel(o, outShape);
-                        Meet(w, ReferenceIndex.BroadcastOffset(x[i].Shape, index), other.Elements[ReferenceIndex.BroadcastOffset(other.Shape, index)]);
+                        var at = ReferenceIndex.BroadcastOffset(x[i].Shape, index);
+                        if (narrowed)
+                        {
+                            // The element's index in the narrowed view, moved by the view's offset into the whole field.
+                            var local = ReferenceIndex.Unravel(at, x[i].Shape);
+                            at = ReferenceIndex.Offset(place.Shape, local.Select((v, k) => v + place.Offset[k]).ToArray());
+                        }
+
+                        Meet(w, at, other.Elements[ReferenceIndex.BroadcastOffset(other.Shape, index)]);
                     }
                 }
             }
@@ -448,8 +460,20 @@ public static class ReferenceTracer
         public override IReadOnlyList<ReferenceValue> VisitSqueeze(SqueezeOp op, NodeArgs<ReferenceValue> a) =>
             [Reinterpret(a.Node, X(a, 1, 1)[0], Out(a))];
 
-        public override IReadOnlyList<ReferenceValue> VisitNarrow(NarrowOp op, NodeArgs<ReferenceValue> a) =>
-            [Narrow(a.Node, op, X(a, 1, 1)[0], Out(a))];
+        public override IReadOnlyList<ReferenceValue> VisitNarrow(NarrowOp op, NodeArgs<ReferenceValue> a)
+        {
+            var x = X(a, 1, 1)[0];
+            if (_tensors.TryGetValue(a.Node.Operands[0], out var field))
+            {
+                // A narrowed tensor field stays one, offset into the whole field.
+                var (shape, offset) = _narrowed.TryGetValue(a.Node.Operands[0], out var before) ? (before.Shape, (long[])before.Offset.Clone()) : (x.Shape, new long[x.Shape.Length]);
+                offset[op.Axis] += op.Start;
+                _tensors[new ValueRef(a.Node.Id)] = field;
+                _narrowed[new ValueRef(a.Node.Id)] = (shape, offset);
+            }
+
+            return [Narrow(a.Node, op, x, Out(a))];
+        }
 
         public override IReadOnlyList<ReferenceValue> VisitSlice(SliceOp op, NodeArgs<ReferenceValue> a) =>
             [Slice(a.Node, op, X(a, 1, 1)[0], Out(a))];
@@ -1143,7 +1167,8 @@ public static class ReferenceTracer
         /// <summary>Table row "narrow": positional; <c>y[.., k, ..] = x[.., start + k, ..]</c> on the axis.</summary>
         private static ReferenceValue Narrow(GraphNode node, NarrowOp op, ReferenceValue x, long[] outShape)
         {
-            Require(node, op.Axis < x.Shape.Length && op.Start >= 0 && op.Start + op.Length <= x.Shape[op.Axis] && ReferenceIndex.SameShape(outShape, ReferenceIndex.With(x.Shape, op.Axis, op.Length)), x, $"room for narrow(start {op.Start}, length {op.Length}) on axis {op.Axis}");
+            var length = op.Axis < outShape.Length ? outShape[op.Axis] : 0; // the length, evaluated with the trace's sizes
+            Require(node, op.Axis < x.Shape.Length && op.Start >= 0 && op.Start + length <= x.Shape[op.Axis] && ReferenceIndex.SameShape(outShape, ReferenceIndex.With(x.Shape, op.Axis, length)), x, $"room for narrow(start {op.Start}, length {op.Length}) on axis {op.Axis}");
             var y = new FeatureSet[ReferenceIndex.Count(outShape)];
             for (var o = 0; o < y.Length; o++)
             {

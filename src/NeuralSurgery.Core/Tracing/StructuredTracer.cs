@@ -28,6 +28,9 @@ public static class StructuredTracer
         /// <summary>Values that are a tensor field read in forward, with that field's state_dict name.</summary>
         private readonly Dictionary<ValueRef, string> _tensors = [];
 
+        /// <summary>Tensor-field values narrowed in forward: where their first element sits in the field.</summary>
+        private readonly Dictionary<ValueRef, long[]> _offsets = [];
+
         public Tracer(ModelGraph graph, FeatureSpace features, TraceOptions options)
         {
             _graph = graph;
@@ -263,7 +266,8 @@ public static class StructuredTracer
                     var field = a.Operands[i].Shape;
                     var skip = outShape.Length - field.Length;
                     var keep = Enumerable.Range(0, field.Length).Where(x => field[x] > 1).Select(x => x + skip).ToArray();
-                    Interact(name, a.Operands[1 - i].BroadcastTo(outShape).ReduceTo(keep).Reshape(field));
+                    var met = a.Operands[1 - i].BroadcastTo(outShape).ReduceTo(keep).Reshape(field);
+                    Interact(name, _offsets.TryGetValue(a.Node.Operands[i], out var offset) ? Placed(met, offset, _phi[name].Shape) : met);
                 }
             }
 
@@ -292,7 +296,23 @@ public static class StructuredTracer
 
         public override IReadOnlyList<Layout> VisitSqueeze(SqueezeOp op, NodeArgs<Layout> a) => [a.X.Squeeze(op.Axis)];
 
-        public override IReadOnlyList<Layout> VisitNarrow(NarrowOp op, NodeArgs<Layout> a) => [a.X.Select(op.Axis, op.Start, op.Length)];
+        public override IReadOnlyList<Layout> VisitNarrow(NarrowOp op, NodeArgs<Layout> a)
+        {
+            // A narrowed tensor field stays one: its elements are the field's from the offset on.
+            if (_tensors.TryGetValue(a.Node.Operands[0], out var field))
+            {
+                var offset = _offsets.TryGetValue(a.Node.Operands[0], out var before) ? (long[])before.Clone() : new long[a.X.Rank];
+                offset[op.Axis] += op.Start;
+                _tensors[new ValueRef(a.Node.Id)] = field;
+                _offsets[new ValueRef(a.Node.Id)] = offset;
+            }
+
+            return [a.X.Select(op.Axis, op.Start, op.Length.Evaluate(_options.SizeOf))];
+        }
+
+        /// <summary>A layout over part of a tensor, placed at <paramref name="offset"/> in the whole <paramref name="shape"/>.</summary>
+        private static Layout Placed(Layout part, long[] offset, long[] shape) =>
+            Layout.Combine(shape, part.Blocks.Select(b => new LayoutBlock(b.Start.Select((s, i) => s + offset[i]).ToArray(), b.Size, b.Common, b.Axes)).ToList());
 
         public override IReadOnlyList<Layout> VisitSlice(SliceOp op, NodeArgs<Layout> a) =>
             [a.X.Select(op.Axis, op.Start, ShapeInference.SliceLength(op), op.Step)];

@@ -1277,6 +1277,7 @@ internal sealed partial class ForwardInterpreter
         var args = new CallArgs(call);
         var name = call.TargetMethod.Name;
 
+        Dim? symbolicStop = null;
         long? Optional(string parameter, out bool failed)
         {
             failed = false;
@@ -1289,6 +1290,11 @@ internal sealed partial class ForwardInterpreter
             switch (v)
             {
                 case ConstValue { Value: null }:
+                    return null;
+
+                // Slice(null, x.shape[0]): a stop known only at run time (a position table cut to the sequence length).
+                case DimValue { Dim.IsConstant: false } d when name == "Slice" && parameter == "stop":
+                    symbolicStop = d.Dim;
                     return null;
                 case ConstValue { Value: long l }:
                     return l;
@@ -1312,7 +1318,7 @@ internal sealed partial class ForwardInterpreter
                 var start = Optional("start", out var f1);
                 var stop = Optional("stop", out var f2);
                 var step = Optional("step", out var f3);
-                return f1 || f2 || f3 ? Poison : new IndexValue(IndexKind.Slice, start, stop, step);
+                return f1 || f2 || f3 ? Poison : new IndexValue(IndexKind.Slice, start, stop, step) { SymbolicStop = symbolicStop };
             }
 
             case "Single":
@@ -1396,6 +1402,19 @@ internal sealed partial class ForwardInterpreter
             {
                 case IndexKind.Colon:
                     continue;
+                case IndexKind.Slice when index.SymbolicStop is { } stop:
+                {
+                    // [start:T] with a constant start >= 0 and step 1: a narrow whose length is known at run time.
+                    if (index.Start is < 0 || index.Step is not (null or 1))
+                    {
+                        return Unsupported(op.Syntax, "index", f.Where, $"a slice that stops at {stop}, a size known only at run time, must start at a position >= 0 and step by 1");
+                    }
+
+                    var from = index.Start ?? 0;
+                    value = Build(op.Syntax, () => _b.Narrow(current, axis, from, stop - Dim.Of(from)));
+                    break;
+                }
+
                 case IndexKind.Slice when index.Start is null && index.Stop is null && index.Step is null or 1:
                     continue;
                 case IndexKind.Slice:

@@ -667,8 +667,61 @@ internal sealed partial class ForwardInterpreter
             return Unsupported(op.Syntax, "field", f.Where, $"module field '{field.Name}' is not registered");
         }
 
-        // A field that is not readonly may change after the constructor ran: its value is not known at build time.
-        return field.IsReadOnly || field.IsConst ? FromBinding(owner.Scope.Get(field)) : new NonConstValue(null);
+        // A field that is not readonly may change after the constructor ran: its value is not known at build time,
+        // unless it is private and only constructors write it (a width kept for forward's scale).
+        return field.IsReadOnly || field.IsConst || WrittenOnlyByConstructors(field) ? FromBinding(owner.Scope.Get(field)) : new NonConstValue(null);
+    }
+
+    private readonly Dictionary<IFieldSymbol, bool> _constructorOnly = new(SymbolEqualityComparer.Default);
+
+    /// <summary>
+    /// Whether every write of a private field (assignment, compound assignment, ++/--, ref/out) is in a constructor
+    /// of its class, outside lambdas and local functions there (which could run later).
+    /// </summary>
+    private bool WrittenOnlyByConstructors(IFieldSymbol field)
+    {
+        if (field.DeclaredAccessibility != Accessibility.Private || field.IsStatic)
+        {
+            return false;
+        }
+
+        if (_constructorOnly.TryGetValue(field, out var known))
+        {
+            return known;
+        }
+
+        var result = true;
+        foreach (var reference in field.ContainingType.DeclaringSyntaxReferences)
+        {
+            var root = reference.GetSyntax(_ct);
+            var model = _models.Get(root.SyntaxTree);
+            foreach (var id in root.DescendantNodes().OfType<IdentifierNameSyntax>().Where(i => i.Identifier.ValueText == field.Name))
+            {
+                SyntaxNode target = id.Parent is MemberAccessExpressionSyntax m && m.Name == id ? m : id;
+                var written = target.Parent switch
+                {
+                    AssignmentExpressionSyntax a => a.Left == target,
+                    PrefixUnaryExpressionSyntax or PostfixUnaryExpressionSyntax => true,
+                    ArgumentSyntax arg => !arg.RefKindKeyword.IsKind(SyntaxKind.None),
+                    _ => false,
+                };
+                if (!written || !SymbolEqualityComparer.Default.Equals(model.GetSymbolInfo(id, _ct).Symbol, field))
+                {
+                    continue;
+                }
+
+                var scope = id.Ancestors().FirstOrDefault(a => a is ConstructorDeclarationSyntax or BaseMethodDeclarationSyntax or AccessorDeclarationSyntax
+                    or AnonymousFunctionExpressionSyntax or LocalFunctionStatementSyntax);
+                if (scope is not ConstructorDeclarationSyntax)
+                {
+                    result = false;
+                    break;
+                }
+            }
+        }
+
+        _constructorOnly[field] = result;
+        return result;
     }
 
     private static Value FromBinding(ConstBinding? binding) =>

@@ -858,6 +858,57 @@ internal sealed class ModuleTreeReader
         return dims.Aggregate(1L, (a, d) => a * d) == count ? new TensorSpec(dims.ToEquatableArray(), inner.IsBuffer, inner.Init) : null;
     }
 
+    /// <summary>unsqueeze(d) or transpose(a, b) of a tensor whose shape is known; null when an axis is not.</summary>
+    private static TensorSpec? Rearranged(TensorSpec inner, IInvocationOperation call, ConstScope scope)
+    {
+        var dims = inner.Dims.ToList();
+        var axes = new List<long>();
+        foreach (var argument in call.Arguments.Where(a => a.ArgumentKind != ArgumentKind.DefaultValue).OrderBy(a => a.Parameter?.Ordinal ?? 0))
+        {
+            if (ConstantEvaluator.Evaluate(argument.Value, scope).Value is not long axis)
+            {
+                return null;
+            }
+
+            axes.Add(axis);
+        }
+
+        if (call.TargetMethod.Name == "unsqueeze" && axes.Count == 1 && axes[0] >= -(dims.Count + 1) && axes[0] <= dims.Count)
+        {
+            dims.Insert((int)(axes[0] < 0 ? axes[0] + dims.Count + 1 : axes[0]), 1);
+        }
+        else if (call.TargetMethod.Name == "transpose" && axes.Count == 2 && axes.All(a => a >= -dims.Count && a < dims.Count))
+        {
+            int a0 = (int)(axes[0] < 0 ? axes[0] + dims.Count : axes[0]), a1 = (int)(axes[1] < 0 ? axes[1] + dims.Count : axes[1]);
+            (dims[a0], dims[a1]) = (dims[a1], dims[a0]);
+        }
+        else
+        {
+            return null;
+        }
+
+        return new TensorSpec(dims.ToEquatableArray(), inner.IsBuffer, inner.Init);
+    }
+
+    /// <summary>
+    /// The initializer of a constructor local that nothing assigns again (element writes through its indexer do not
+    /// change its shape); null when it has none or is reassigned.
+    /// </summary>
+    private static IOperation? SingleInitializer(ILocalReferenceOperation local)
+    {
+        if (local.SemanticModel is not { } model
+            || local.Local.DeclaringSyntaxReferences.FirstOrDefault()?.GetSyntax() is not VariableDeclaratorSyntax { Initializer.Value: { } value } declarator)
+        {
+            return null;
+        }
+
+        var body = declarator.Ancestors().FirstOrDefault(a => a is BaseMethodDeclarationSyntax or LocalFunctionStatementSyntax or AnonymousFunctionExpressionSyntax);
+        var reassigned = body?.DescendantNodes().OfType<AssignmentExpressionSyntax>().Any(a =>
+            a.Left is IdentifierNameSyntax id && id.Identifier.ValueText == local.Local.Name
+            && SymbolEqualityComparer.Default.Equals(model.GetSymbolInfo(id).Symbol, local.Local)) ?? true;
+        return reassigned ? null : model.GetOperation(value);
+    }
+
     private const string TensorShapeReason =
         "the reader reads a tensor's shape from torch.zeros/ones/randn/rand/empty/eye(...) (or tril/triu of one), optionally inside Parameter(...), with sizes known at build time";
 
@@ -886,6 +937,16 @@ internal sealed class ModuleTreeReader
                 case IInvocationOperation { TargetMethod.Name: "view" or "reshape", Instance: { } reshaped } reshape
                     when TorchSymbols.IsTensor(reshaped.Type) && TensorSpecOf(reshaped, scope, buffer) is { } inner:
                     return Reshaped(inner, reshape.Arguments, scope);
+
+                // pe.unsqueeze(0).transpose(0, 1): a position table made [maxLen, 1, d] (the TorchSharp sequence example).
+                case IInvocationOperation { TargetMethod.Name: "unsqueeze" or "transpose", Instance: { } moved } axes
+                    when TorchSymbols.IsTensor(moved.Type) && TensorSpecOf(moved, scope, buffer) is { } inner:
+                    return Rearranged(inner, axes, scope);
+
+                // A local made once and then filled element-wise (pe[.., Slice(0, null, 2)] = ...): its creation sets the shape.
+                case ILocalReferenceOperation local when SingleInitializer(local) is { } initializer:
+                    op = Unwrap(initializer);
+                    continue;
                 case IInvocationOperation factory when TorchSymbols.IsTorch(factory.TargetMethod.ContainingType):
                 {
                     var init = factory.TargetMethod.Name switch

@@ -115,6 +115,9 @@ internal sealed class IndexValue : Value
     public long? Stop { get; }
 
     public long? Step { get; }
+
+    /// <summary>A slice's stop read off a shape and known only at run time (<c>Slice(null, x.shape[0])</c>).</summary>
+    public Dim? SymbolicStop { get; init; }
 }
 
 /// <summary><c>torch.NewDisposeScope()</c>: memory management only.</summary>

@@ -190,12 +190,20 @@ internal sealed class ViewKernel(GraphNode node, string where) : NodeKernel(node
 }
 
 /// <summary>narrow(axis, start, length) and x[..., start:end:step]: a strided selection along one axis.</summary>
-internal sealed class SliceKernel(GraphNode node, string where, int axis, long start, long count, long step) : NodeKernel(node, where)
+internal sealed class SliceKernel(GraphNode node, string where, int axis, long start, Dim count, long step) : NodeKernel(node, where)
 {
     public override Tensor[] Forward(Tensor[] x, KernelContext ctx, out object? saved)
     {
         saved = null;
-        return [AxisOps.Slice(x[0], axis, (int)start, (int)count, (int)step)];
+
+        // A narrow to a size known only at run time (table[:T]): the operand must hold it.
+        var n = count.Evaluate(s => ctx.Symbols[s]);
+        if (start + ((n - 1) * step) >= x[0].Dim(axis))
+        {
+            throw Error($"operand '{Node.Operands[0]}' has {x[0].Dim(axis)} positions on axis {axis}; the narrow needs {start + ((n - 1) * step) + 1} ({count} = {n})");
+        }
+
+        return [AxisOps.Slice(x[0], axis, (int)start, (int)n, (int)step)];
     }
 
     public override Tensor?[] Backward(Tensor[] x, Tensor[] y, Tensor?[] dy, object? saved, KernelContext ctx) =>

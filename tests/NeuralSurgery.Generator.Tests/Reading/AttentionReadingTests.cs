@@ -1,3 +1,4 @@
+using System;
 using System.Linq;
 using NeuralSurgery.Diff;
 using NeuralSurgery.Graph;
@@ -146,6 +147,86 @@ public class AttentionReadingTests
         var rows = Enumerable.Range(0, (int)axis.Length).Select(i => axis.SourceIndex(i)).ToArray();
         Assert.Equal(new long[] { 0, 1, -1, 2, 3, -1, 4, 5, -1, 6, 7, -1, 8, 9, -1, 10, 11, -1 }, rows);
         Assert.Contains(plan.Notes, n => n.Contains("attention 'attention' has heads of 3 (were 2)"));
+    }
+
+    private const string Sequence = """
+        public sealed class Translator : Module<Tensor, Tensor, Tensor>
+        {
+            private readonly Embedding tokens = Embedding(5, 8);
+            private readonly Positions positions = new Positions(8);
+            private readonly TransformerEncoder encoder = TransformerEncoder(TransformerEncoderLayer(8, 2, 16, 0.1), 1);
+            private long width;
+
+            public Translator() : base("translator")
+            {
+                width = 8;
+                RegisterComponents();
+            }
+
+            public override Tensor forward(Tensor t, Tensor mask) => encoder.call(positions.forward(tokens.forward(t) * MathF.Sqrt(width)), mask);
+        }
+
+        public sealed class Positions : Module<Tensor, Tensor>
+        {
+            private Tensor table;
+
+            public Positions(long dmodel, int maxLen = 50) : base("Positions")
+            {
+                var pe = torch.zeros(new long[] { maxLen, dmodel });
+                var position = torch.arange(0, maxLen, 1).unsqueeze(1);
+                pe[TensorIndex.Ellipsis, TensorIndex.Slice(0, null, 2)] = (position * 0.5).sin();
+                table = pe.unsqueeze(0).transpose(0, 1);
+                RegisterComponents();
+            }
+
+            public override Tensor forward(Tensor t) => t + table[TensorIndex.Slice(null, t.shape[0]), TensorIndex.Slice()];
+        }
+        """;
+
+    private const string SequenceSchema = """
+        model: Translator
+        version: 1
+        inputs:
+          t:
+            categorical: [pad, unk, the, a, of]
+            axes: [time, batch]
+        """;
+
+    [Fact]
+    public void The_TorchSharp_sequence_example_reads_its_position_table_cut_to_the_sequence_and_its_scale()
+    {
+        var result = ModelSource.Read(Sequence, "Translator", SequenceSchema);
+        var graph = ModelSource.Graph(result);
+
+        // A private field only the constructor writes is as fixed as a readonly one: √8 is an exact scale.
+        Assert.Empty(result.Diagnostics);
+        Assert.Equal(Math.Sqrt(8), graph.Nodes.Select(n => n.Op).OfType<ScaleOp>().Single(s => s.Factor > 1).Factor, 6);
+
+        // The table is a buffer [maxLen, 1, d] made by zeros(...).unsqueeze(0).transpose(0, 1), cut to the sequence.
+        Assert.Contains("positions.table [50, 1, 8]", ModelSource.StateDict(graph));
+        Assert.Equal(Dim.Symbol("time"), graph.Nodes.Select(n => n.Op).OfType<NarrowOp>().Single().Length);
+
+        // Row k of the table meets the tokens at position k: with the trace's two steps, rows 0 and 1 meet every word
+        // and the rows past the sequence nothing. Both tracers agree.
+        var features = FeatureSpace.Bind(graph, ModelSource.Schema(SequenceSchema));
+        var map = StructuredTracer.Trace(graph, features);
+        Assert.Equal(FeatureSet.Of(0, 1, 2, 3, 4), map.Parameters["positions.table"].FeaturesAt([1, 0, 3]));
+        Assert.Equal(FeatureSet.Empty, map.Parameters["positions.table"].FeaturesAt([2, 0, 3]));
+        var reference = ReferenceTracer.Trace(graph, features);
+        foreach (var p in graph.Parameters)
+        {
+            Assert.Equal(reference.Parameters[p.Name], map.Parameters[p.Name].Expand());
+        }
+    }
+
+    [Fact]
+    public void A_field_that_forward_or_another_method_writes_stays_unknown_in_forward()
+    {
+        var source = Sequence.Replace("public override Tensor forward(Tensor t, Tensor mask) =>", "public void Widen() => width = 16;\n\n    public override Tensor forward(Tensor t, Tensor mask) =>");
+        var result = ModelSource.Read(source, "Translator", SequenceSchema);
+
+        Assert.DoesNotContain(result.Graph?.Nodes.Select(n => n.Op).OfType<ScaleOp>() ?? [], s => Math.Abs(s.Factor - Math.Sqrt(8)) < 1e-9);
+        Assert.NotEmpty(result.Diagnostics);
     }
 
     [Theory]
