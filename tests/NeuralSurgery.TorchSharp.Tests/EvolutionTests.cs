@@ -113,6 +113,13 @@ public sealed class EvolutionTests : IDisposable
             (from, to) => DecoderV2.SurgeryFromDecoderV1.Apply(from, to, Options));
 
     [Fact]
+    public void The_sequence_example_with_a_position_buffer_cut_to_the_sequence_gains_a_word_and_an_action() =>
+        Check(
+            new TranslatorV1(), TranslatorV1.Mirror.Graph, TranslatorV1.Mirror.Schema,
+            () => new TranslatorV2(), TranslatorV2.Mirror.Graph, TranslatorV2.Mirror.Schema,
+            (from, to) => TranslatorV2.SurgeryFromTranslatorV1.Apply(from, to, Options));
+
+    [Fact]
     public void A_new_model_that_did_not_go_through_surgery_fails_and_the_surgery_is_named_as_the_cause()
     {
         torch.manual_seed(7);

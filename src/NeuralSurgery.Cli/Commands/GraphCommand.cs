@@ -149,7 +149,7 @@ internal static class GraphCommand
 
         public string VisitSqueeze(SqueezeOp s, int _) => "squeeze " + I(s.Axis);
 
-        public string VisitNarrow(NarrowOp n, int _) => $"narrow {I(n.Axis)} {I(n.Start)} {I(n.Length)}";
+        public string VisitNarrow(NarrowOp n, int _) => $"narrow {I(n.Axis)} {I(n.Start)} {n.Length}";
 
         public string VisitSlice(SliceOp s, int _) => $"slice {I(s.Axis)} {I(s.Start)}:{I(s.End)}:{I(s.Step)}";
 

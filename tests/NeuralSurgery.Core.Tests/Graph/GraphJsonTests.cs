@@ -176,6 +176,7 @@ public class GraphJsonTests
         Assert.Contains("\"outputShapes\": [[\"B\", \"M+N\", \"4\"]]", json, StringComparison.Ordinal);
         Assert.Contains("\"outputShapes\": [[\"B\", \"4*N\"]]", json, StringComparison.Ordinal);
         Assert.Contains("\"target\": [\"B\", \"-1\"]", json, StringComparison.Ordinal);
+        Assert.Contains("\"length\": \"N\"", json, StringComparison.Ordinal);
         Assert.Contains("\"operands\": [\"lstm\"]", json, StringComparison.Ordinal);
         Assert.Contains("\"value\": \"lstm:1\"", json, StringComparison.Ordinal);
         Assert.Contains("\"operands\": [\"emb\", \"h0\", \"c0\"]", json, StringComparison.Ordinal);

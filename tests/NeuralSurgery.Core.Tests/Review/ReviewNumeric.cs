@@ -201,7 +201,7 @@ internal static class ReviewNumeric
                 StackOp st => [Concat(x.Select(t => new Tensor(Insert(t.Shape, st.Axis, 1), t.Data)).ToList(), st.Axis)],
                 ReduceOp r => [Reduce(x[0], r.Axis, r.Reduction, r.KeepDim)],
                 ReshapeOp or FlattenOp or UnsqueezeOp or SqueezeOp => [new Tensor(outShape, x[0].Data)],
-                NarrowOp n => [Select(x[0], n.Axis, n.Start, n.Length, 1)],
+                NarrowOp n => [Select(x[0], n.Axis, n.Start, outShape[n.Axis], 1)],
                 SliceOp s => [Select(x[0], s.Axis, s.Start, ShapeInference.SliceLength(s), s.Step)],
                 TransposeOp t => [Transpose(x[0], t.Axis0, t.Axis1)],
                 _ => throw new NotSupportedException(node.Op.Kind),

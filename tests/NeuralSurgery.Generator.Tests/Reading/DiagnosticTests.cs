@@ -171,6 +171,8 @@ public class DiagnosticTests
                     var parts = 2; // forward runs statement by statement: a local holding a constant is one
                     return block.forward(x.view(-1, parts * _width / _width));
                 }
+
+                public void Grow() => _width++; // written outside the constructor: unknown in forward
             }
             """, "M", X4);
         const string Tail = ", which is not a compile-time constant; sizes and layer options must be literals, const fields or locals, or arithmetic of them";
