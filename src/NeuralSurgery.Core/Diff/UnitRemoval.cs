@@ -19,6 +19,9 @@ namespace NeuralSurgery.Diff;
 /// <param name="Columns">Old input indices of <see cref="Weight"/> that the removal drops.</param>
 public sealed record RemovedColumns(string Module, string Weight, string? Bias, EquatableArray<long> Columns);
 
+/// <summary>The input columns of one consumer weight that each unit of a layer feeds (its fan-out there).</summary>
+public sealed record UnitFanOut(string Weight, EquatableArray<EquatableArray<long>> Columns);
+
 /// <summary>A unit removal as a plan, with the narrowed graph it makes and the consumers whose columns it drops.</summary>
 public sealed record UnitRemovalPlan(
     SurgeryPlan Plan,
@@ -77,6 +80,40 @@ public static class UnitRemoval
         var consumers = Consumers(model.Graph, dropped, plan, out var notes);
         plan = plan with { Notes = plan.Notes.Concat(notes).Distinct(StringComparer.Ordinal).ToEquatableArray() };
         return new UnitRemovalPlan(plan, narrowed, space.Name, removed.ToEquatableArray(), consumers.ToEquatableArray());
+    }
+
+    /// <summary>
+    /// Per consumer weight of <paramref name="layer"/>'s units (axis 1 of a weight of another layer), the columns each
+    /// unit feeds: what zero fan-out (paper 002 section 3.2, third case) is checked on.
+    /// </summary>
+    public static IReadOnlyList<UnitFanOut> FanOut(ModelSide model, string layer)
+    {
+        if (model is null)
+        {
+            throw new ArgumentNullException(nameof(model));
+        }
+
+        var space = FindSpace(model, layer ?? throw new ArgumentNullException(nameof(layer)));
+        var result = new List<UnitFanOut>();
+        foreach (var p in model.Graph.Parameters.Where(p => p.Module != space.Module && p.Shape.Rank >= 2 && p.Role is ParameterRole.Weight or ParameterRole.WeightIh or ParameterRole.WeightHh))
+        {
+            var columns = Enumerable.Range(0, (int)space.Size).Select(_ => new List<long>()).ToArray();
+            var keys = AxisKeys.Of(model.Map[p.Name], 1);
+            for (var c = 0; c < keys.Length; c++)
+            {
+                foreach (var atom in keys[c].Where(a => Atom.Space(a) == space.Id))
+                {
+                    columns[Atom.Id(atom)].Add(c);
+                }
+            }
+
+            if (columns.Any(c => c.Count > 0))
+            {
+                result.Add(new UnitFanOut(p.Name, columns.Select(c => c.ToEquatableArray()).ToEquatableArray()));
+            }
+        }
+
+        return result;
     }
 
     private static KeySpace FindSpace(ModelSide model, string layer)
