@@ -44,11 +44,18 @@ public static class UnitSaliency
         TorchSharpNative.EnsureLoaded();
         Tensor? output = null;
         var calls = 0;
+        if (!torch.is_grad_enabled())
+        {
+            throw new InvalidOperationException($"MRS of layer '{layer.GetName()}' needs the output gradient: call it with gradients enabled (not under no_grad)");
+        }
+
         var hook = layer.register_forward_hook((_, _, y) =>
         {
+            // The rest of forward reads a view of a leaf we own: the gradient stops at h (MRS needs nothing upstream),
+            // and a container that disposes intermediate results (Sequential) disposes the view, not h.
             calls++;
-            output = y;
-            return y;
+            output = y.detach().requires_grad_(true);
+            return output.alias();
         });
         Tensor losses;
         try
@@ -62,10 +69,6 @@ public static class UnitSaliency
 
         var h = CheckCall(layer, output, calls);
         CheckLosses(losses, h);
-        if (!h.requires_grad)
-        {
-            throw new InvalidOperationException($"the output of layer '{layer.GetName()}' does not require grad: run the pass with gradients enabled and trainable parameters");
-        }
 
         // The gradient at h only: no parameter's .grad is touched, and backward stops at the layer.
         var gradient = torch.autograd.grad([losses.sum()], [h], allow_unused: true)[0];
@@ -102,7 +105,7 @@ public static class UnitSaliency
             calls++;
             if (unit < 0)
             {
-                output = y;
+                output = y.detach().clone(); // kept past a container that disposes intermediate results
                 return y;
             }
 
@@ -120,7 +123,8 @@ public static class UnitSaliency
             var penalties = new double[units];
             for (unit = 0; unit < units; unit++)
             {
-                using var replaced = perSampleLosses();
+                using var scope = NewDisposeScope(); // one pass's tensors, freed before the next
+                var replaced = perSampleLosses();
                 penalties[unit] = (replaced - reference).abs().sum().item<float>();
             }
 
