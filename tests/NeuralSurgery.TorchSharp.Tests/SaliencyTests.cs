@@ -53,7 +53,7 @@ public sealed class SaliencyTests
             Assert.True(score.allclose(value, rtol: 1e-4, atol: 1e-6), $"{kind}: {string.Join(", ", score.data<float>().ToArray())} vs {string.Join(", ", value.data<float>().ToArray())}");
         }
 
-        // Taylor1 is the first-order loss change of zeroing a weight: for a tiny weight it is the change itself.
+        // Every scorer but magnitude needs the loss.
         Assert.Throws<ArgumentNullException>(() => Saliency.Parameters(layer, SaliencyKind.Taylor1));
     }
 
@@ -109,6 +109,37 @@ public sealed class SaliencyTests
         Assert.Equal([5L, 7], dead.Saturated); // a unit nobody reads gets no gradient either
         Assert.Equal([7L], dead.ZeroFanOut);
         Assert.Equal([3L, 5, 7], dead.All);
+    }
+
+    [Fact]
+    public void Unit_scores_sum_the_parameter_scores_of_every_slice_a_removal_drops()
+    {
+        torch.manual_seed(24);
+        var mlp = new PruneMlp();
+        var magnitude = Saliency.Parameters(mlp, SaliencyKind.Magnitude);
+        var units = Saliency.Units(magnitude, UnitRemoval.Slices(ModelSide.Trace(PruneMlp.Mirror.Graph, PruneMlp.Mirror.Schema), "fc1"));
+        var s = mlp.state_dict();
+        for (var u = 0; u < 16; u++)
+        {
+            var expected = s["fc1.weight"][u].abs().sum().item<float>() + s["fc1.bias"][u].abs().item<float>() + s["fc2.weight"][TensorIndex.Colon, u].abs().sum().item<float>();
+            Assert.Equal(expected, units[u], 4);
+        }
+
+        // LSTM hidden unit j: row j of each of the four gate blocks of every weight and bias, column j of weight_hh
+        // (its crossing with those rows counted once), column j of the head.
+        var lstm = new PruneLstm();
+        var scores = Saliency.Units(Saliency.Parameters(lstm, SaliencyKind.Magnitude), UnitRemoval.Slices(ModelSide.Trace(PruneLstm.Mirror.Graph, PruneLstm.Mirror.Schema), "lstm"));
+        var l = lstm.state_dict();
+        for (var j = 0; j < 8; j++)
+        {
+            using var rows = torch.tensor(Enumerable.Range(0, 4).Select(g => (long)((g * 8) + j)).ToArray());
+            var hh = l["lstm.weight_hh_l0"].abs();
+            var expected = l["lstm.weight_ih_l0"].index_select(0, rows).abs().sum().item<float>()
+                + hh.index_select(0, rows).sum().item<float>() + hh[TensorIndex.Colon, j].sum().item<float>() - hh.index_select(0, rows)[TensorIndex.Colon, j].sum().item<float>()
+                + l["lstm.bias_ih_l0"].index_select(0, rows).abs().sum().item<float>() + l["lstm.bias_hh_l0"].index_select(0, rows).abs().sum().item<float>()
+                + l["head.weight"][TensorIndex.Colon, j].abs().sum().item<float>();
+            Assert.Equal(expected, scores[j], 4);
+        }
     }
 
     [Fact]

@@ -22,6 +22,9 @@ public sealed record RemovedColumns(string Module, string Weight, string? Bias, 
 /// <summary>The input columns of one consumer weight that each unit of a layer feeds (its fan-out there).</summary>
 public sealed record UnitFanOut(string Weight, EquatableArray<EquatableArray<long>> Columns);
 
+/// <summary>Per unit of a layer, the indices of one axis of one parameter that belong to it (what removing it drops there).</summary>
+public sealed record UnitSlice(string Parameter, int Axis, EquatableArray<EquatableArray<long>> Indices);
+
 /// <summary>A unit removal as a plan, with the narrowed graph it makes and the consumers whose columns it drops.</summary>
 public sealed record UnitRemovalPlan(
     SurgeryPlan Plan,
@@ -83,10 +86,11 @@ public static class UnitRemoval
     }
 
     /// <summary>
-    /// Per consumer weight of <paramref name="layer"/>'s units (axis 1 of a weight of another layer), the columns each
-    /// unit feeds: what zero fan-out (paper 002 section 3.2, third case) is checked on.
+    /// Per parameter and axis, the indices each unit of <paramref name="layer"/> owns there: the layer's rows (every
+    /// gate block of a recurrent layer), the channels of norms it feeds, the columns of its consumers. Unit-level
+    /// scores sum parameter scores over these slices; removing unit i drops exactly its slices.
     /// </summary>
-    public static IReadOnlyList<UnitFanOut> FanOut(ModelSide model, string layer)
+    public static IReadOnlyList<UnitSlice> Slices(ModelSide model, string layer)
     {
         if (model is null)
         {
@@ -94,26 +98,44 @@ public static class UnitRemoval
         }
 
         var space = FindSpace(model, layer ?? throw new ArgumentNullException(nameof(layer)));
-        var result = new List<UnitFanOut>();
-        foreach (var p in model.Graph.Parameters.Where(p => p.Module != space.Module && p.Shape.Rank >= 2 && p.Role is ParameterRole.Weight or ParameterRole.WeightIh or ParameterRole.WeightHh))
+        var owners = OwnerSpaces(model.Map, space);
+        var result = new List<UnitSlice>();
+        foreach (var p in model.Graph.Parameters)
         {
-            var columns = Enumerable.Range(0, (int)space.Size).Select(_ => new List<long>()).ToArray();
-            var keys = AxisKeys.Of(model.Map[p.Name], 1);
-            for (var c = 0; c < keys.Length; c++)
+            var phi = model.Map[p.Name];
+            for (var a = 0; a < phi.Rank; a++)
             {
-                foreach (var atom in keys[c].Where(a => Atom.Space(a) == space.Id))
+                var indices = Enumerable.Range(0, (int)space.Size).Select(_ => new List<long>()).ToArray();
+                var keys = AxisKeys.Of(phi, a);
+                for (var i = 0; i < keys.Length; i++)
                 {
-                    columns[Atom.Id(atom)].Add(c);
+                    foreach (var unit in keys[i].Where(atom => owners.Contains(Atom.Space(atom))).Select(Atom.Id).Distinct())
+                    {
+                        indices[unit].Add(i);
+                    }
                 }
-            }
 
-            if (columns.Any(c => c.Count > 0))
-            {
-                result.Add(new UnitFanOut(p.Name, columns.Select(c => c.ToEquatableArray()).ToEquatableArray()));
+                if (indices.Any(x => x.Count > 0))
+                {
+                    result.Add(new UnitSlice(p.Name, a, indices.Select(x => x.ToEquatableArray()).ToEquatableArray()));
+                }
             }
         }
 
         return result;
+    }
+
+    /// <summary>
+    /// Per consumer weight of <paramref name="layer"/>'s units (axis 1 of a weight of another layer), the columns each
+    /// unit feeds: what zero fan-out (paper 002 section 3.2, third case) is checked on.
+    /// </summary>
+    public static IReadOnlyList<UnitFanOut> FanOut(ModelSide model, string layer)
+    {
+        var space = FindSpace(model ?? throw new ArgumentNullException(nameof(model)), layer ?? throw new ArgumentNullException(nameof(layer)));
+        return Slices(model, layer)
+            .Where(s => s.Axis == 1 && model.Graph.FindParameter(s.Parameter) is { } p && p.Module != space.Module && p.Role is ParameterRole.Weight or ParameterRole.WeightIh or ParameterRole.WeightHh)
+            .Select(s => new UnitFanOut(s.Parameter, s.Indices))
+            .ToList();
     }
 
     private static KeySpace FindSpace(ModelSide model, string layer)
@@ -164,20 +186,14 @@ public static class UnitRemoval
         return sorted;
     }
 
-    /// <summary>The removed hidden units, and for a recurrent layer the same rows of every gate block (they follow their unit).</summary>
-    private static HashSet<long> RemovedAtoms(InteractionMap map, KeySpace space, long[] removed)
-    {
-        var atoms = new HashSet<long>();
-        foreach (var s in map.KeySpaces.Where(s => s.Id == space.Id || (s.Kind == KeySpaceKind.Gate && s.Module == space.Module && s.Layer == space.Layer && s.Reverse == space.Reverse)))
-        {
-            foreach (var u in removed)
-            {
-                atoms.Add(Atom.Pack(s.Id, u));
-            }
-        }
+    /// <summary>The key spaces a unit owns: the layer's units, and for a recurrent layer the rows of every gate block (they follow their unit).</summary>
+    private static HashSet<int> OwnerSpaces(InteractionMap map, KeySpace space) =>
+        new(map.KeySpaces
+            .Where(s => s.Id == space.Id || (s.Kind == KeySpaceKind.Gate && s.Module == space.Module && s.Layer == space.Layer && s.Reverse == space.Reverse))
+            .Select(s => s.Id));
 
-        return atoms;
-    }
+    private static HashSet<long> RemovedAtoms(InteractionMap map, KeySpace space, long[] removed) =>
+        new(OwnerSpaces(map, space).SelectMany(s => removed.Select(u => Atom.Pack(s, u))));
 
     /// <summary>Rows of an output head are named by the schema's output features: narrowing one is a schema change, not a pruning.</summary>
     private static void RefuseHeads(ModelSide model, KeySpace space, HashSet<long> removedAtoms)

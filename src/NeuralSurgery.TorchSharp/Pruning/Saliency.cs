@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
+using NeuralSurgery.Diff;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -91,6 +92,59 @@ public static class Saliency
                 _ => d * h!,
             };
             result[named[i].name] = kind is SaliencyKind.Taylor1Abs or SaliencyKind.Taylor2Abs or SaliencyKind.HessianAbs ? score.abs() : score;
+        }
+
+        return result;
+    }
+
+    /// <summary>
+    /// Unit scores from parameter scores: per unit, the sum of the scores of every element removing the unit drops
+    /// (its slices on every axis of every parameter, <see cref="UnitRemoval.Slices"/>, an element counted once even
+    /// where a row and a column of it both belong to the unit). Parameters without a score (buffers) add nothing.
+    /// </summary>
+    public static double[] Units(IReadOnlyDictionary<string, Tensor> scores, IReadOnlyList<UnitSlice> slices)
+    {
+        ArgumentNullException.ThrowIfNull(scores);
+        ArgumentNullException.ThrowIfNull(slices);
+        if (slices.Count == 0)
+        {
+            throw new ArgumentException("no slices: the layer's units own no parameter element", nameof(slices));
+        }
+
+        var units = slices[0].Indices.Count;
+        var result = new double[units];
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        foreach (var group in slices.GroupBy(s => s.Parameter, StringComparer.Ordinal))
+        {
+            if (!scores.TryGetValue(group.Key, out var score))
+            {
+                continue;
+            }
+
+            for (var u = 0; u < units; u++)
+            {
+                Tensor? mask = null;
+                foreach (var slice in group.Where(s => s.Indices[u].Count > 0))
+                {
+                    if (slice.Axis >= score.ndim)
+                    {
+                        throw new ArgumentException($"the score of '{group.Key}' has shape [{string.Join(", ", score.shape)}]; a slice names its axis {slice.Axis}", nameof(scores));
+                    }
+
+                    var view = Enumerable.Repeat(1L, (int)score.ndim).ToArray();
+                    view[slice.Axis] = score.shape[slice.Axis];
+                    var axis = torch.zeros(score.shape[slice.Axis], ScalarType.Bool, score.device)
+                        .index_fill_(0, torch.tensor(slice.Indices[u].ToArray(), device: score.device), true)
+                        .reshape(view);
+                    mask = mask is null ? axis : mask.logical_or(axis);
+                }
+
+                if (mask is not null)
+                {
+                    result[u] += torch.where(mask, score, torch.zeros_like(score)).sum().to_type(ScalarType.Float64).item<double>();
+                }
+            }
         }
 
         return result;
