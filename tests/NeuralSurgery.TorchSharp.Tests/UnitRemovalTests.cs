@@ -117,6 +117,31 @@ public sealed class UnitRemovalTests : IDisposable
     }
 
     [Fact]
+    public void A_live_unit_is_removed_with_the_least_squared_change_of_any_constant_replacement()
+    {
+        // The head reads the concat directly, so replacing column c by a constant k changes the outputs by
+        // W[:, c](k − x_c): over the measured set the mean is the k with the least squared change (paper 002 section 3.1).
+        torch.manual_seed(19);
+        var old = new PruneEncoders();
+        var removal = UnitRemoval.Plan(Side(PruneEncoders.Mirror.Graph, PruneEncoders.Mirror.Schema), "hero_encoder", [1]);
+        var (hero, units) = (randn(200, 3), randn(200, 6, 4));
+        var means = LiveMeanReplacement.MeasureInputMeans(old, removal, () => old.call(hero, units).Dispose());
+        Assert.True(means["head"][1] > 0.05, "the unit is live: relu of a random projection");
+        double Change(double scale)
+        {
+            var scaled = means.ToDictionary(kv => kv.Key, kv => kv.Value.Select((v, i) => i == 1 ? v * scale : v).ToArray());
+            var pruned = new PruneEncoders(heroWidth: 5);
+            LiveSurgery.Apply(LiveMeanReplacement.Plan(removal, old, scaled), old, pruned);
+            return (old.call(hero, units) - pruned.call(hero, units)).pow(2).mean().item<float>();
+        }
+
+        var mean = Change(1);
+        Assert.True(mean > 1e-4, "a live unit cannot be removed for free");
+        Assert.True(mean < Change(0), "zero replacement");
+        Assert.True(mean < Change(0.9) && mean < Change(1.1), "other constants");
+    }
+
+    [Fact]
     public void LSTM_a_constant_encoder_unit_is_folded_into_bias_ih()
     {
         torch.manual_seed(14);

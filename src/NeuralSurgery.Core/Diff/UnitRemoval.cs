@@ -81,6 +81,15 @@ public static class UnitRemoval
         var kept = Enumerable.Range(0, (int)space.Size).Select(i => (long)i).Where(i => Array.BinarySearch(removed, i) < 0).ToEquatableArray();
         var plan = SurgeryDiffer.Diff(model, newSide, PlanOptions.Default with { UnitMaps = new[] { new UnitMap(space.Name, kept) }.ToEquatableArray() });
         var consumers = Consumers(model.Graph, dropped, plan, out var notes);
+        foreach (var module in model.Graph.Modules.Where(m => m.Spec is LayerNormSpec or GroupNormSpec))
+        {
+            var lost = module.Spec.Parameters().Select(p => dropped[p.FullName(module.Path)].Sum(d => d.Length)).DefaultIfEmpty(0).Max();
+            if (lost > 0)
+            {
+                notes.Add($"{module.Spec.Kind} '{module.Path}' normalises over {lost.ToString(CultureInfo.InvariantCulture)} fewer indices: its outputs change, since its statistics included the removed units");
+            }
+        }
+
         plan = plan with { Notes = plan.Notes.Concat(notes).Distinct(StringComparer.Ordinal).ToEquatableArray() };
         return new UnitRemovalPlan(plan, narrowed, space.Name, removed.ToEquatableArray(), consumers.ToEquatableArray());
     }

@@ -56,6 +56,18 @@ public class UnitRemovalTests
     }
 
     [Fact]
+    public void LayerNorm_channels_follow_the_removed_units_and_the_plan_says_its_statistics_change()
+    {
+        var side = Side(b => b.Output("y", b.Linear("head", b.LayerNorm("norm", b.Linear("fc", b.FeatureInput("x", B, 3), 5), 5), 2)));
+        var removal = UnitRemoval.Plan(side, "fc", [3]);
+        Assert.Equal([0L, 1, 2, 4], Map(removal.Plan, "norm.weight", 0));
+        Assert.Equal([0L, 1, 2, 4], Map(removal.Plan, "norm.bias", 0));
+        Assert.Equal([0L, 1, 2, 4], Map(removal.Plan, "head.weight", 1));
+        Assert.Equal(4, removal.Narrowed.FindParameter("norm.weight")!.Shape[0].Value);
+        Assert.Contains(removal.Plan.Notes, n => n.Contains("LayerNorm 'norm'", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public void Layers_whose_width_cannot_follow_are_refused_naming_them()
     {
         var stacked = Side(b =>
