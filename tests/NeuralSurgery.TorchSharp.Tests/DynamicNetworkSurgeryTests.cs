@@ -26,8 +26,8 @@ public sealed class DynamicNetworkSurgeryTests
         var sgd = optim.SGD(layer.parameters(), 0);
         Step(dns, sgd, layer);
         var (low, high) = dns.Thresholds["weight"];
-        Assert.Equal(0.9 * 1.35, low, 5); // t = mean |W| = 1.35 (c = 0)
-        Assert.Equal(1.1 * 1.35, high, 5);
+        Assert.Equal(0.9 * 1.35, low, 1e-5); // t = mean |W| = 1.35 (c = 0)
+        Assert.Equal(1.1 * 1.35, high, 1e-5);
         Assert.Equal(new[] { false, false, true, true, false, true, true, false }, Mask(dns)); // ≤ 1.215 pruned; 1.5 stays
         Assert.Equal(4, dns.Pruned);
 
@@ -36,7 +36,7 @@ public sealed class DynamicNetworkSurgeryTests
         Step(dns, sgd, layer);
         Assert.Equal(new[] { false, true, true, true, false, true, true, false }, Mask(dns));
         Assert.Equal(1, dns.Spliced);
-        Assert.Equal(0.375, dns.Sparsity, 6);
+        Assert.Equal(0.375, dns.Sparsity, 1e-9);
     }
 
     [Fact]
