@@ -150,6 +150,8 @@ public sealed class UnitRemovalTests : IDisposable
         var removal = UnitRemoval.Plan(Side(PruneLstm.Mirror.Graph, PruneLstm.Mirror.Schema), "encoder", [1]);
         var consumer = Assert.Single(removal.Consumers);
         Assert.Equal(("lstm.weight_ih_l0", "lstm.bias_ih_l0"), (consumer.Weight, consumer.Bias));
+        var hooks = Assert.Throws<NotSupportedException>(() => LiveMeanReplacement.MeasureInputMeans(old, removal, () => { }));
+        Assert.Contains("module 'lstm' (LSTM) takes more than one input; measure its input means with the reference executor", hooks.Message, StringComparison.Ordinal);
         CheckConstantRemoval(old, new PruneLstm(encoded: 5), new PruneLstm(encoded: 5), removal, PruneLstm.Mirror.Graph);
     }
 
