@@ -67,11 +67,14 @@ public static class LiveSurgery
             if (t.Source is not null && t.Axes.All(a => a.IsIdentity))
             {
                 destination.copy_(from[t.Source]); // copied whole: one copy, as load_state_dict makes
-                continue;
+            }
+            else
+            {
+                using var value = Build(t, t.Source is null ? null : from[t.Source], destination, InitValues.TensorKey(seed, t.Name));
+                destination.copy_(value);
             }
 
-            using var value = Build(t, t.Source is null ? null : from[t.Source], destination, InitValues.TensorKey(seed, t.Name));
-            destination.copy_(value);
+            AddPlanned(t, destination);
         }
     }
 
@@ -114,6 +117,26 @@ public static class LiveSurgery
             result.GetData(info.Name).AsSpan().CopyTo(host.bytes);
             destination.copy_(host);
         }
+    }
+
+    /// <summary>
+    /// The plan's additions (mean replacement's bias terms), rounded to the destination's dtype and added in it, as the
+    /// file executor does (<see cref="InitValues.AddTo"/>).
+    /// </summary>
+    private static void AddPlanned(TensorPlan t, Tensor destination)
+    {
+        if (t.Add.Count == 0)
+        {
+            return;
+        }
+
+        if (!destination.is_floating_point() || t.Add.Count != t.TotalElements)
+        {
+            throw new PlanApplicationException($"tensor '{t.Name}' ({destination.dtype}, {t.TotalElements} elements) has {t.Add.Count} values to add; expected one per element of a floating-point tensor");
+        }
+
+        using var addend = torch.tensor(t.Add.ToArray(), t.Shape.ToArray()).to(destination.dtype).to(destination.device);
+        destination.add_(addend);
     }
 
     /// <summary>What keeps the plan from filling <paramref name="target"/> exactly (strict, as Module.load).</summary>

@@ -12,6 +12,7 @@ using NeuralSurgery.Benchmarks;
 // dotnet run -c Release --project tests/NeuralSurgery.Benchmarks -- tuning [--seed N] [--params N] [--steps K_EVERY] [--skip-table]
 // dotnet run -c Release --project tests/NeuralSurgery.Benchmarks -- generator [--runs N]
 // dotnet run -c Release --project tests/NeuralSurgery.Benchmarks -- torchsharp [--params N] [--runs N] [--steps K_EVERY]
+// dotnet run -c Release --project tests/NeuralSurgery.Benchmarks -- saliency [--batch N] [--runs N] [--hidden N]
 // dotnet run -c Release --project tests/NeuralSurgery.Benchmarks -- bdn [BenchmarkDotNet arguments, e.g. --filter *]
 var command = args.Length > 0 ? args[0] : string.Empty;
 var rest = args.Skip(1).ToArray();
@@ -31,6 +32,8 @@ switch (command)
         return GeneratorBench.Run(rest);
     case "torchsharp":
         return TorchRuntimeBench.Run(rest);
+    case "saliency":
+        return SaliencyBench.Run(rest);
     case "bdn":
         // Artifacts (logs, reports) go next to the binaries unless --artifacts says otherwise, not into the working directory.
         var config = DefaultConfig.Instance.WithArtifactsPath(Path.Combine(AppContext.BaseDirectory, "BenchmarkDotNet.Artifacts"));
@@ -44,6 +47,7 @@ switch (command)
         Console.Error.WriteLine("       NeuralSurgery.Benchmarks tuning [--seed N] [--params N] [--steps K_EVERY] [--skip-table]");
         Console.Error.WriteLine("       NeuralSurgery.Benchmarks generator [--runs N]");
         Console.Error.WriteLine("       NeuralSurgery.Benchmarks torchsharp [--params N] [--runs N] [--steps K_EVERY]");
+        Console.Error.WriteLine("       NeuralSurgery.Benchmarks saliency [--batch N] [--runs N] [--hidden N]");
         Console.Error.WriteLine("       NeuralSurgery.Benchmarks bdn [BenchmarkDotNet arguments, e.g. --filter *]");
         return command is "" or "-h" or "--help" or "help" ? 0 : 2;
 }

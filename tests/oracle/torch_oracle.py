@@ -1037,20 +1037,166 @@ def run_gradmap(req, graph, opts, model, layers):
     return result, summary
 
 
+# ------------------------------------------------------------------------------------------ unit removal
+
+def run_remove_units(req, graph, opts, model, layers):
+    """Issue 15: removes units of one layer by hand. Which indices a removal touches is followed here, in Python,
+    through the graph's values (concat offsets, elementwise ops, reductions, norms) independently of Core's tracer;
+    the state_dict is sliced with torch indexing and, with meanReplacement, each consumer's removed columns times
+    its input mean over the given inputs are added to its bias (paper 002 eq. 1.6)."""
+    removal = req.get("removal")
+    if not isinstance(removal, dict) or "module" not in removal or "units" not in removal:
+        raise OracleError("mode 'remove_units' needs 'removal': {\"module\": PATH, \"units\": [...], \"meanReplacement\": bool}")
+    target = removal["module"]
+    units = sorted(int(u) for u in removal["units"])
+    if target not in layers:
+        raise OracleError(f"removal: the graph has no module '{target}'")
+    layer, spec = layers[target]
+    width = {"Linear": spec.get("outFeatures"), "LSTM": spec.get("hiddenSize"), "GRU": spec.get("hiddenSize")}.get(spec["kind"])
+    if width is None:
+        raise OracleError(f"removal: module '{target}' is a {spec['kind']}; the oracle removes units of Linear, LSTM and GRU layers")
+    if spec["kind"] in ("LSTM", "GRU") and (spec["numLayers"] != 1 or spec["bidirectional"]):
+        raise OracleError(f"removal: module '{target}' has several layers or directions")
+    if any(u < 0 or u >= width for u in units):
+        raise OracleError(f"removal: units {units} outside 0..{width - 1} of '{target}'")
+
+    weights = read_safetensors(req["weights"])
+    load_weights(model, graph, weights, opts.dtype, req["weights"])
+    inputs_all = read_safetensors(req["inputs"])
+    inputs = {i["name"]: inputs_all[i["name"]].to(opts.dtype) for i in graph["inputs"]}
+    symbols = bind_symbols(graph, req.get("symbols"), inputs)
+    with torch.no_grad():
+        env = Executor(graph, layers, symbols, opts).run(inputs)
+
+    # marks: value -> (axis, sorted positions carrying removed units)
+    marks = {}
+    dropped = {}  # (module, parameter local name) -> {axis: positions}
+    consumers = []  # (module, spec, positions, node)
+
+    def drop(module, name, axis, positions):
+        dropped.setdefault((module, name), {}).setdefault(axis, set()).update(positions)
+
+    def rank_of(node_id, i=0):
+        return env[(node_id, i)].dim()
+
+    for node in graph["nodes"]:
+        op = node["op"]
+        k = op["kind"]
+        refs = [parse_ref(o) for o in node["operands"]]
+        marked = [(i, marks[r]) for i, r in enumerate(refs) if r in marks]
+        out_rank = rank_of(node["id"])
+        if k == "call" and op["module"] == target:
+            if marked:
+                raise OracleError(f"node '{node['id']}': the removed layer reads its own units")
+            for i in range(len(node["outputShapes"])):
+                marks[(node["id"], i)] = (rank_of(node["id"], i) - 1, units)
+            continue
+        if not marked:
+            continue
+        if k == "call":
+            m, mspec = layers[op["module"]]
+            axis, pos = marked[0][1]
+            x_rank = env[refs[0]].dim()
+            if mspec["kind"] in ("Linear", "LSTM", "GRU"):
+                if axis != x_rank - 1:
+                    raise OracleError(f"node '{node['id']}': '{op['module']}' reads removed units on axis {axis}, not its feature axis")
+                consumers.append((op["module"], mspec, pos, node))
+                continue
+            if mspec["kind"] in ("BatchNorm1d", "LayerNorm"):
+                channel = 1 if mspec["kind"] == "BatchNorm1d" else x_rank - 1
+                if axis != channel:
+                    raise OracleError(f"node '{node['id']}': '{op['module']}' normalises over the removed units' axis")
+                for name in ("weight", "bias", "running_mean", "running_var"):
+                    drop(op["module"], name, 0, pos)
+                marks[(node["id"], 0)] = (axis, pos)
+                continue
+            raise OracleError(f"node '{node['id']}': the oracle does not follow removed units into a {mspec['kind']}")
+        if k in ("activation", "dropout", "scale", "add", "sub", "mul"):
+            result = set()
+            out_axis = None
+            for i, (axis, pos) in marked:
+                a = axis + (out_rank - env[refs[i]].dim())
+                if out_axis is not None and a != out_axis:
+                    raise OracleError(f"node '{node['id']}': removed units on two axes")
+                out_axis = a
+                result.update(pos)
+            marks[(node["id"], 0)] = (out_axis, sorted(result))
+            continue
+        if k == "concat":
+            cat_axis = op["axis"] % out_rank
+            result, offset, out_axis = set(), 0, None
+            for i, r in enumerate(refs):
+                if r in marks:
+                    axis, pos = marks[r]
+                    out_axis = axis
+                    result.update(p + offset if axis == cat_axis else p for p in pos)
+                offset += env[r].shape[cat_axis]
+            marks[(node["id"], 0)] = (out_axis, sorted(result))
+            continue
+        if k in ("max", "mean", "sum"):
+            axis, pos = marked[0][1]
+            reduced = op["axis"] % env[refs[0]].dim()
+            if reduced == axis:
+                raise OracleError(f"node '{node['id']}': reduces over the removed units")
+            marks[(node["id"], 0)] = (axis - (0 if op["keepDim"] or reduced > axis else 1), pos)
+            continue
+        raise OracleError(f"node '{node['id']}': the oracle does not follow removed units through {k!r}")
+
+    for o in graph["outputs"]:
+        if parse_ref(o["value"]) in marks:
+            raise OracleError(f"removal: output '{o['name']}' carries removed units")
+
+    # The removed layer's own slices.
+    if spec["kind"] == "Linear":
+        drop(target, "weight", 0, units)
+        drop(target, "bias", 0, units)
+    else:
+        gates = 4 if spec["kind"] == "LSTM" else 3
+        rows = [g * width + u for g in range(gates) for u in units]
+        for name in ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"):
+            drop(target, name, 0, rows)
+        drop(target, "weight_hh_l0", 1, units)
+
+    sd = {n: t.detach().clone() for n, t in model.state_dict().items()}
+    mean_replacement = bool(removal.get("meanReplacement", False))
+    for module, mspec, pos, node in consumers:
+        weight = "weight" if mspec["kind"] == "Linear" else "weight_ih_l0"
+        bias = "bias" if mspec["kind"] == "Linear" else "bias_ih_l0"
+        drop(module, weight, 1, pos)
+        full = f"{module}.{bias}"
+        if mean_replacement and full in sd:
+            x = env[parse_ref(node["operands"][0])]
+            mean = x.reshape(-1, x.shape[-1]).mean(0)
+            cols = torch.tensor(pos, dtype=torch.int64)
+            sd[full] += sd[f"{module}.{weight}"].index_select(1, cols) @ mean.index_select(0, cols)
+
+    result = {}
+    for name, t in sd.items():
+        module, local = name.rsplit(".", 1)
+        for axis, pos in sorted(dropped.get((module, local), {}).items()):
+            keep = torch.tensor([i for i in range(t.shape[axis]) if i not in pos], dtype=torch.int64)
+            t = t.index_select(axis, keep)
+        result[f"param.{name}"] = t
+    summary = {"consumers": [{"module": c[0], "columns": c[2]} for c in consumers], "symbols": symbols}
+    return result, summary
+
+
 def handle(req):
     if not isinstance(req, dict):
         raise OracleError("request: expected a JSON object")
     for key in ("graph", "mode", "output", "summary"):
         if key not in req:
             raise OracleError(f"request: missing {key!r}")
-    if req["mode"] not in ("names", "forward", "grad", "adam_step", "gradmap"):
-        raise OracleError(f"request: mode {req['mode']!r}; expected names, forward, grad, adam_step or gradmap")
+    if req["mode"] not in ("names", "forward", "grad", "adam_step", "gradmap", "remove_units"):
+        raise OracleError(f"request: mode {req['mode']!r}; expected names, forward, grad, adam_step, gradmap or remove_units")
     started = time.perf_counter()
     graph, mode, opts, model, layers = prepare(req)
     if mode == "names":
         tensors, summary = run_names(graph, model)
     elif mode == "gradmap":
         tensors, summary = run_gradmap(req, graph, opts, model, layers)
+    elif mode == "remove_units":
+        tensors, summary = run_remove_units(req, graph, opts, model, layers)
     else:
         tensors, summary = run_numeric(req, graph, mode, opts, model, layers)
     write_safetensors(req["output"], tensors)

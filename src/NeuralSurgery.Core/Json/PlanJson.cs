@@ -23,7 +23,7 @@ namespace NeuralSurgery.Json;
 ///   "totals": { "copied", "target", "source", "shareOfTarget", "shareOfSource" },
 ///   "tensors": [ { "name", "shape", "dtype", "buffer", "source", "sourceShape",
 ///                  "axes": [ { "role", "length", "sourceLength", "unmapped", "segments" } ],
-///                  "initOrder", "init", "copied", "total" } ],
+///                  "initOrder", "init", "add" (only when present), "copied", "total" } ],
 ///   "dropped": [ { "kind", "name", "elements", "parameters": [ { "parameter", "elements" } ] } ],
 ///   "notes": [ "..." ]
 /// }
@@ -58,7 +58,7 @@ public static class PlanJson
 
     private static readonly string[] TopLevelProperties = ["format", "version", "from", "to", "options", "totals", "tensors", "dropped", "notes"];
 
-    private static readonly string[] TensorProperties = ["name", "shape", "dtype", "buffer", "source", "sourceShape", "axes", "initOrder", "init", "copied", "total"];
+    private static readonly string[] TensorProperties = ["name", "shape", "dtype", "buffer", "source", "sourceShape", "axes", "initOrder", "init", "add", "copied", "total"];
 
     private static readonly string[] AxisProperties = ["role", "length", "sourceLength", "unmapped", "segments"];
 
@@ -242,6 +242,12 @@ public static class PlanJson
         w.WriteEndArray();
         w.WriteRawProperty("initOrder", Numbers(t.InitOrder.Select(a => (long)a)));
         w.WriteRawProperty("init", RuleText(t.Init));
+        if (t.Add.Count > 0)
+        {
+            // Written only when present, so plans without additions keep their bytes.
+            w.WriteRawProperty("add", "[" + string.Join(", ", t.Add.Select(JsonDocumentIO.DoubleText)) + "]");
+        }
+
         w.WriteNumber("copied", t.CopiedElements);
         w.WriteNumber("total", t.TotalElements);
         w.WriteEndObject();
@@ -432,9 +438,16 @@ public static class PlanJson
 
             var initOrder = o.Array("initOrder").Select(e => JsonObjectReader.ReadInt32(e.Element, e.Path, o.File)).ToEquatableArray();
             var init = ReadRule(o.Object("init"));
+            var add = o.Has("add") ? o.Array("add").Select(e => JsonObjectReader.ReadDouble(e.Element, e.Path, o.File)).ToEquatableArray() : EquatableArray<double>.Empty;
+            var elements = shape.Aggregate(1L, (x, y) => x * y);
+            if (o.Has("add") && add.Count != elements)
+            {
+                throw JsonObjectReader.Fail(o.File, o.PathOf("add"), $"expected {N(elements)} values (one per element of shape [{string.Join(", ", shape)}]), found {N(add.Count)}");
+            }
+
             var copied = o.Int64("copied");
             var total = o.Int64("total");
-            return (new TensorPlan(name, shape, dtype, buffer, source, sourceShape, axes.ToEquatableArray(), initOrder, init), copied, total);
+            return (new TensorPlan(name, shape, dtype, buffer, source, sourceShape, axes.ToEquatableArray(), initOrder, init) { Add = add }, copied, total);
         }
         catch (JsonFormatException e) when (e.JsonPath is not null && e.Detail is not null)
         {

@@ -137,6 +137,12 @@ public sealed record TensorPlan(
 {
     public long TotalElements => Shape.Aggregate(1L, (a, b) => a * b);
 
+    /// <summary>
+    /// Added to the tensor, element by element in row-major order, after it is copied and initialised; empty for none.
+    /// Mean replacement writes the removed units' contribution into the next bias here (paper 002 eq. 1.6).
+    /// </summary>
+    public EquatableArray<double> Add { get; init; } = EquatableArray<double>.Empty;
+
     /// <summary>Elements copied: the product of every axis's mapped count.</summary>
     public long CopiedElements => Source is null ? 0 : Axes.Aggregate(1L, (acc, a) => acc * a.MappedCount);
 

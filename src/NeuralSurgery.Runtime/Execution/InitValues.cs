@@ -1,5 +1,6 @@
 using System;
 using System.Buffers.Binary;
+using System.Collections.Generic;
 using System.Text;
 using NeuralSurgery.Plan;
 using NeuralSurgery.Runtime.Checkpoints;
@@ -70,6 +71,38 @@ public static class InitValues
             default:
                 destination[0] = value != 0 ? (byte)1 : (byte)0;
                 break;
+        }
+    }
+
+    /// <summary>
+    /// Adds a plan's <see cref="TensorPlan.Add"/> values to a floating-point tensor's bytes: each value is rounded to
+    /// the dtype and added in it, as <c>Tensor.add_</c> does, so the live executor gives the same bits.
+    /// </summary>
+    public static void AddTo(IReadOnlyList<double> values, DType dtype, Span<byte> data)
+    {
+        var size = dtype.ElementSize();
+        for (var e = 0; e < values.Count; e++)
+        {
+            var element = data.Slice(e * size, size);
+            switch (dtype)
+            {
+                case DType.Float32:
+                    BinaryPrimitives.WriteSingleLittleEndian(element, BinaryPrimitives.ReadSingleLittleEndian(element) + (float)values[e]);
+                    break;
+                case DType.Float64:
+                    BinaryPrimitives.WriteDoubleLittleEndian(element, BinaryPrimitives.ReadDoubleLittleEndian(element) + values[e]);
+                    break;
+                case DType.Float16:
+                    BinaryPrimitives.WriteHalfLittleEndian(element, (Half)((float)BinaryPrimitives.ReadHalfLittleEndian(element) + (float)(Half)values[e]));
+                    break;
+                case DType.BFloat16:
+                    var bits = (uint)BinaryPrimitives.ReadUInt16LittleEndian(element) << 16;
+                    var addend = BitConverter.UInt32BitsToSingle((uint)ToBFloat16((float)values[e]) << 16);
+                    BinaryPrimitives.WriteUInt16LittleEndian(element, ToBFloat16(BitConverter.UInt32BitsToSingle(bits) + addend));
+                    break;
+                default:
+                    throw new ArgumentException($"values can be added to floating-point tensors only, not {dtype.IrName()}", nameof(dtype));
+            }
         }
     }
 

@@ -175,7 +175,13 @@ public static class PlanExecutor
                 continue;
             }
 
-            var whole = src is not null && t.Axes.All(a => a.IsIdentity);
+            if (t.Add.Count > 0 && (!dtype.IsFloatingPoint() || t.Add.Count != t.TotalElements || t.Add.Any(v => !double.IsFinite(v))))
+            {
+                problems.Add($"tensor '{t.Name}' ({dtype.IrName()}, {t.TotalElements} elements) has {t.Add.Count} values to add; expected one finite value per element of a floating-point tensor");
+                continue;
+            }
+
+            var whole = src is not null && t.Axes.All(a => a.IsIdentity) && t.Add.Count == 0;
             jobs.Add(new Job(t, TensorInfo.Create(t.Name, dtype, t.Shape.ToArray()), src, whole));
         }
 
@@ -299,6 +305,7 @@ public static class PlanExecutor
                 InitValues.Write(InitValues.Value(t.Init, key, 0), info.DType, data);
             }
 
+            InitValues.AddTo(t.Add, info.DType, data.AsSpan(0, size));
             return data;
         }
 
@@ -318,6 +325,7 @@ public static class PlanExecutor
         try
         {
             GatherRows(job, source, key, data, shape, sourceStrides, initOrder);
+            InitValues.AddTo(t.Add, info.DType, data.AsSpan(0, (int)info.ByteLength));
         }
         catch (AggregateException e) when (e.InnerExceptions.Count > 0)
         {

@@ -23,7 +23,7 @@ public sealed class OracleRequest
 
     public ModelGraph Graph { get; }
 
-    /// <summary>names, forward, grad, adam_step or gradmap.</summary>
+    /// <summary>names, forward, grad, adam_step, gradmap or remove_units.</summary>
     public string Mode { get; }
 
     /// <summary>Replaces the graph's JSON text (to hand the script a file Core would not write).</summary>
@@ -38,6 +38,9 @@ public sealed class OracleRequest
     public IReadOnlyDictionary<string, long>? Symbols { get; init; }
 
     public JsonObject? Options { get; init; }
+
+    /// <summary>Further request properties, copied as they are (<c>removal</c> for mode remove_units).</summary>
+    public JsonObject? Extra { get; init; }
 }
 
 /// <summary>What one request gave back: the summary JSON and the response tensors, or the script's error.</summary>
@@ -284,6 +287,11 @@ public static class TorchOracle
             }
 
             o["symbols"] = symbols;
+        }
+
+        foreach (var (key, value) in r.Extra ?? [])
+        {
+            o[key] = value?.DeepClone();
         }
 
         if (r.Options is not null)
