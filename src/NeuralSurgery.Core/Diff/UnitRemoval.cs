@@ -286,6 +286,8 @@ public static class UnitRemoval
                 return s with { OutChannels = s.OutChannels - At("weight", 0), InChannels = s.InChannels - At("weight", 1) };
             case Conv2dSpec s when s.Groups == 1:
                 return s with { OutChannels = s.OutChannels - At("weight", 0), InChannels = s.InChannels - At("weight", 1) };
+            case ConvTransposeSpec s when s.Groups == 1:
+                return s with { OutChannels = s.OutChannels - At("weight", 1), InChannels = s.InChannels - At("weight", 0) };
             case EmbeddingSpec s when At("weight", 0) == 0:
                 return s with { EmbeddingDim = s.EmbeddingDim - At("weight", 1) };
             case RecurrentSpec s:
@@ -325,6 +327,18 @@ public static class UnitRemoval
             foreach (var p in module.Spec.Parameters().Where(p => p.Role is ParameterRole.Weight or ParameterRole.WeightIh or ParameterRole.WeightHh))
             {
                 var name = p.FullName(module.Path);
+
+                // A transposed convolution reads its inputs on the weight's axis 0 (its own units are axis 1).
+                if (module.Spec is ConvTransposeSpec)
+                {
+                    if (dropped[name][0].Length > 0)
+                    {
+                        notes.Add($"'{name}' ({module.Spec.Kind}): input rows of removed units are not compensated by mean replacement (an input position reaches only some outputs)");
+                    }
+
+                    continue;
+                }
+
                 if (p.Shape.Rank < 2 || dropped[name][1].Length == 0 || module.Spec is EmbeddingSpec)
                 {
                     continue;

@@ -655,13 +655,18 @@ public sealed class Layout
 
         // Drop length-1 axes, match the rest in groups of equal products, merge each group's source axes into
         // one and split it into the target axes, then put the target's length-1 axes back.
+        // A length-1 axis that carries unit keys (the one channel of a conv before a flatten) is merged into a
+        // neighbour instead, so its elements keep the keys: squeezing would drop them and with them the unit's identity.
         var layout = this;
         for (var a = layout.Rank - 1; a >= 0; a--)
         {
-            if (layout.Shape[a] == 1)
+            if (layout.Shape[a] != 1)
             {
-                layout = layout.Squeeze(a);
+                continue;
             }
+
+            var keyed = layout.Rank > 1 && layout.Blocks.Any(b => b.Axes[a].Runs.Any(r => r.Keys.Length > 0));
+            layout = !keyed ? layout.Squeeze(a) : a + 1 < layout.Rank ? layout.MergeAxes(a) : layout.MergeAxes(a - 1);
         }
 
         var dims = target.Where(d => d != 1).ToArray();

@@ -117,6 +117,26 @@ public class SurgeryDifferTests
     }
 
     [Fact]
+    public void A_single_filter_flattened_keeps_its_columns_when_the_layer_widens()
+    {
+        // conv with one filter [B, 1, 3] → flatten → head: the filter's identity must survive the flatten of its
+        // length-1 channel axis, so the head's three columns are copied and only the new filter's start at zero.
+        ModelSide Build(NeuralSurgery.Schema.FeatureSchema schema, long filters)
+        {
+            var b = new GraphBuilder("Policy");
+            var obs = b.FeatureInput("obs", Dim.Batch, schema.FindInput("obs")!.Width);
+            var conv = b.Conv1d("conv", b.Unsqueeze(obs, 1), filters, 1);
+            b.Output("logits", b.Linear("head", b.Flatten(b.Relu(conv), 1), schema.FindOutput("logits")!.Width));
+            return ModelSide.Trace(b.Build(), schema);
+        }
+
+        var plan = MakePlan(Build(ParseSchema(Yaml(1, "[a, b, c]"), 1), 1), Build(ParseSchema(Yaml(2, "[a, b, c]"), 2), 2));
+
+        Assert.Equal([0L, 1, 2, -1, -1, -1], Map(plan, "head.weight", 1));
+        Assert.Equal(InitRule.Zeros, plan.FindTensor("head.weight")!.RuleFor([0, 4]));
+    }
+
+    [Fact]
     public void A_new_feature_group_with_its_own_encoder_leaves_old_weights_untouched()
     {
         var old = Mlp(ParseSchema(Yaml(1, "[a, b]"), 1));

@@ -40,6 +40,22 @@ public class UnitRemovalTests
     }
 
     [Fact]
+    public void A_transposed_convolution_loses_its_own_filters_on_axis_1_and_the_input_rows_of_removed_units()
+    {
+        // conv [B, 3, 4] -> deconv (weight [3, 2, 2]) -> flatten -> fc: removing conv unit 1 drops deconv's input row 1;
+        // removing deconv unit 0 drops its weight's axis-1 index 0 and the fc columns of that channel.
+        ModelSide Build() => Side(b => b.Output("y", b.Linear("fc", b.Flatten(b.ConvTranspose("up", b.Relu(b.Conv1d("conv", b.FeatureInput("x", B, 2, 4), 3, 1)), 1, 2, 2), 1), 2)));
+        var fromConv = UnitRemoval.Plan(Build(), "conv", [1]);
+        Assert.Equal([0L, 2], Map(fromConv.Plan, "up.weight", 0));
+        Assert.Equal(ConvTransposeSpec.OneD(2, 2, 2), fromConv.Narrowed.FindModule("up")!.Spec);
+        Assert.Contains(fromConv.Plan.Notes, n => n.Contains("'up.weight' (ConvTranspose1d): input rows of removed units are not compensated"));
+
+        var fromDeconv = UnitRemoval.Plan(Build(), "up", [0]);
+        Assert.Equal([1L], Map(fromDeconv.Plan, "up.weight", 1));
+        Assert.Equal([5L, 6, 7, 8, 9], Map(fromDeconv.Plan, "fc.weight", 1));
+    }
+
+    [Fact]
     public void Units_of_the_second_encoder_of_a_concat_drop_columns_at_its_offset()
     {
         var side = Side(b =>
