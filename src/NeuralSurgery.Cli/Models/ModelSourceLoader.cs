@@ -6,7 +6,7 @@ using System.Threading;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using NeuralSurgery.Cli.Infrastructure;
-using NeuralSurgery.Generator.Emit;
+using NeuralSurgery.Generator.FrontEnd;
 using NeuralSurgery.Generator.Reading;
 using NeuralSurgery.Graph;
 using NeuralSurgery.IO;
@@ -20,8 +20,8 @@ namespace NeuralSurgery.Cli.Models;
 /// and prints every diagnostic as <c>path(line,col): error NS1xxx: message</c> on stderr.
 /// </summary>
 /// <remarks>
-/// The compilation set-up and the class lookup are generic enough to belong in the Generator (next to
-/// <see cref="ModelReader"/>); they live here until the Generator grows a public entry point for them.
+/// Compilation, class lookup and reading are the Generator's <see cref="ModelFrontEnd"/>; this class adds what is
+/// the command line's own: files on disk, the TorchSharp.dll to bind against, <c>--class</c>, and printing.
 /// </remarks>
 internal static class ModelSourceLoader
 {
@@ -99,7 +99,7 @@ internal static class ModelSourceLoader
             schema = FeatureSchemaReader.Load(named);
         }
 
-        var result = ModelReader.Read(compilation, modelClass, schema, cancellation);
+        var result = ModelFrontEnd.Read(compilation, modelClass, schema, cancellation);
         if (result.HasErrors || result.Graph is null)
         {
             // Binding errors in the model class (a missing using, a typo) are the likely cause: show them first.
@@ -121,15 +121,13 @@ internal static class ModelSourceLoader
     /// </summary>
     private static string? AttributeSchema(INamedTypeSymbol modelClass, IReadOnlyList<string> files)
     {
-        var written = modelClass.GetAttributes()
-            .FirstOrDefault(a => a.AttributeClass?.ToDisplayString() == AttributeSource.SurgeryModelAttributeMetadataName)?
-            .ConstructorArguments.FirstOrDefault().Value as string;
-        if (string.IsNullOrWhiteSpace(written))
+        var written = ModelFrontEnd.SchemaPathOf(modelClass);
+        if (written is null)
         {
             return null;
         }
 
-        var declared = modelClass.Locations.FirstOrDefault(l => l.IsInSource)?.SourceTree?.FilePath ?? files[0];
+        var declared = ModelFrontEnd.DeclaringFile(modelClass) ?? files[0];
         for (var dir = Path.GetDirectoryName(Path.GetFullPath(declared)); dir is not null; dir = Path.GetDirectoryName(dir))
         {
             var candidate = Path.Combine(dir, written);
@@ -155,40 +153,11 @@ internal static class ModelSourceLoader
         return $"{where}{Severity(diagnostic.Severity)} {diagnostic.Id}: {ErrorReport.OneLine(diagnostic.GetMessage(System.Globalization.CultureInfo.InvariantCulture))}";
     }
 
-    /// <summary>
-    /// The global usings the .NET SDK adds to a console or library project (ImplicitUsings, on by default in new
-    /// projects): model files written for such a project use Console, List&lt;T&gt; or Task without a using. Where a
-    /// file has its own usings, the duplicates are harmless.
-    /// </summary>
-    private const string ImplicitUsings = """
-        global using System;
-        global using System.Collections.Generic;
-        global using System.IO;
-        global using System.Linq;
-        global using System.Net.Http;
-        global using System.Threading;
-        global using System.Threading.Tasks;
-        """;
-
-    internal static CSharpCompilation Compile(IReadOnlyList<string> files, string torchSharp, CancellationToken cancellation)
-    {
-        var options = new CSharpParseOptions(LanguageVersion.Latest);
-        var trees = files
-            .Select(f => CSharpSyntaxTree.ParseText(InputFile.ReadAllText(f, "model source", InputFile.MaxSourceBytes), options, f, cancellationToken: cancellation))
-            .Append(CSharpSyntaxTree.ParseText(ImplicitUsings, options, "ImplicitUsings.g.cs", cancellationToken: cancellation))
-            // The attributes the generator adds to a project ([SurgeryModel], [SurgeryFrom], [SurgeryRename]): model
-            // files that build with the package use them.
-            .Append(CSharpSyntaxTree.ParseText(AttributeSource.Text, options, AttributeSource.HintName, cancellationToken: cancellation))
-            .ToList();
-        var references = PlatformReferences()
-            .Append(MetadataReference.CreateFromFile(torchSharp))
-            .ToList();
-        return CSharpCompilation.Create(
-            "NeuralSurgery.Models",
-            trees,
-            references,
-            new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, nullableContextOptions: NullableContextOptions.Enable));
-    }
+    internal static CSharpCompilation Compile(IReadOnlyList<string> files, string torchSharp, CancellationToken cancellation) =>
+        ModelFrontEnd.Compile(
+            files.Select(f => new KeyValuePair<string, string>(f, InputFile.ReadAllText(f, "model source", InputFile.MaxSourceBytes))),
+            PlatformReferences().Append(MetadataReference.CreateFromFile(torchSharp)),
+            cancellation);
 
     /// <summary>
     /// The runtime's own assemblies (System.*, mscorlib, netstandard) from the trusted platform assemblies; the
@@ -212,8 +181,8 @@ internal static class ModelSourceLoader
     /// <summary><c>--class</c>, else the one class deriving from TorchSharp's <c>Module</c> in the files.</summary>
     internal static INamedTypeSymbol FindClass(CSharpCompilation compilation, string? className, IReadOnlyList<string> files)
     {
-        var classes = SourceClasses(compilation).ToList();
-        var modules = classes.Where(c => !c.IsAbstract && TorchSymbols.IsModule(c)).ToList();
+        var classes = ModelFrontEnd.SourceClasses(compilation);
+        var modules = classes.Where(c => !c.IsAbstract && ModelFrontEnd.IsModule(c)).ToList();
         var what = files.Count == 1 ? files[0] : $"{files[0]} (and {files.Count - 1} more)";
         if (className is not null)
         {
@@ -228,7 +197,7 @@ internal static class ModelSourceLoader
                 throw new CliException($"--class {className}: several classes have this name ({string.Join(", ", named.Select(c => c.ToDisplayString()))}); give the full name");
             }
 
-            return TorchSymbols.IsModule(named[0])
+            return ModelFrontEnd.IsModule(named[0])
                 ? named[0]
                 : throw new CliException($"--class {className}: {named[0].ToDisplayString()} does not derive from TorchSharp's torch.nn.Module");
         }
@@ -245,31 +214,6 @@ internal static class ModelSourceLoader
         modules.Count == 0
             ? "no class derives from TorchSharp's torch.nn.Module"
             : "model classes: " + string.Join(", ", modules.Select(c => c.ToDisplayString()));
-
-    private static IEnumerable<INamedTypeSymbol> SourceClasses(CSharpCompilation compilation)
-    {
-        var stack = new Stack<INamespaceOrTypeSymbol>();
-        stack.Push(compilation.Assembly.GlobalNamespace);
-        var result = new List<INamedTypeSymbol>();
-        while (stack.Count > 0)
-        {
-            foreach (var member in stack.Pop().GetMembers())
-            {
-                if (member is INamespaceSymbol ns)
-                {
-                    stack.Push(ns);
-                }
-                else if (member is INamedTypeSymbol { TypeKind: TypeKind.Class } type && type.DeclaringSyntaxReferences.Length > 0)
-                {
-                    result.Add(type);
-                    stack.Push(type);
-                }
-            }
-        }
-
-        // Source order: file, then position.
-        return result.OrderBy(t => t.Locations[0].SourceTree?.FilePath, StringComparer.Ordinal).ThenBy(t => t.Locations[0].SourceSpan.Start);
-    }
 
     /// <summary>Compile errors in the files that declare the model class (the ones that can stop the reader).</summary>
     private static IEnumerable<Diagnostic> CompileErrors(CSharpCompilation compilation, INamedTypeSymbol modelClass, CancellationToken cancellation)
