@@ -14,6 +14,9 @@ using NeuralSurgery.Schema;
 
 namespace NeuralSurgery.Cli.Models;
 
+/// <summary>A model class read from source: its graph, the schema it was bound to (path and text when read from a file), and its names.</summary>
+internal sealed record LoadedModel(ModelGraph Graph, FeatureSchema? Schema, string? SchemaPath, string? SchemaText, string Name, string MetadataName);
+
 /// <summary>
 /// Reads a TorchSharp model class from C# source with the Generator's <see cref="ModelReader"/>: parses the files,
 /// binds them against TorchSharp and the platform assemblies (a compilation, never emitted), picks the model class,
@@ -54,8 +57,20 @@ internal static class ModelSourceLoader
         CliConsole console,
         CancellationToken cancellation)
     {
+        var loaded = LoadModel(files, schema, className, torchSharpPath, console, cancellation);
+        return (loaded.Graph, loaded.Schema);
+    }
+
+    /// <summary>As <see cref="LoadWithSchema"/>, with the class and the schema's file and text (what a snapshot records).</summary>
+    public static LoadedModel LoadModel(
+        IReadOnlyList<string> files,
+        FeatureSchema? schema,
+        string? className,
+        string? torchSharpPath,
+        CliConsole console,
+        CancellationToken cancellation)
+    {
         ArgumentNullException.ThrowIfNull(files);
-        ArgumentNullException.ThrowIfNull(console);
         if (files.Count == 0)
         {
             throw new CliException("no model source given (*.cs)");
@@ -74,13 +89,33 @@ internal static class ModelSourceLoader
             }
         }
 
+        var sources = files.Select(f => new KeyValuePair<string, string>(f, InputFile.ReadAllText(f, "model source", InputFile.MaxSourceBytes))).ToList();
+        return LoadSources(sources, schema, className, torchSharpPath, AttributeSchema, console, cancellation);
+    }
+
+    /// <summary>
+    /// Reads the model class from <paramref name="sources"/> (path, text: files on disk, or a file as it was at an
+    /// older commit). Without <paramref name="schema"/>, <paramref name="findSchema"/> turns the class's
+    /// <c>[SurgeryModel]</c> path into the schema's path and text (null: no attribute).
+    /// </summary>
+    public static LoadedModel LoadSources(
+        IReadOnlyList<KeyValuePair<string, string>> sources,
+        FeatureSchema? schema,
+        string? className,
+        string? torchSharpPath,
+        Func<INamedTypeSymbol, string, (string Path, string Text)?> findSchema,
+        CliConsole console,
+        CancellationToken cancellation)
+    {
+        ArgumentNullException.ThrowIfNull(console);
+        var files = sources.Select(s => s.Key).ToList();
         var (torchSharp, discovered) = TorchSharpLocator.Resolve(torchSharpPath);
         if (discovered)
         {
             console.Error.WriteLine($"using TorchSharp from {torchSharp}");
         }
 
-        var compilation = Compile(files, torchSharp, cancellation);
+        var compilation = ModelFrontEnd.Compile(sources, PlatformReferences().Append(MetadataReference.CreateFromFile(torchSharp)), cancellation);
 
         // Syntax errors always matter: the reader would follow a different program from the one written.
         var syntaxErrors = compilation.SyntaxTrees
@@ -93,10 +128,17 @@ internal static class ModelSourceLoader
         }
 
         var modelClass = FindClass(compilation, className, files);
-        if (schema is null && AttributeSchema(modelClass, files) is { } named)
+        string? schemaPath = null;
+        string? schemaText = null;
+        if (schema is null && findSchema(modelClass, ModelFrontEnd.DeclaringFile(modelClass) ?? files[0]) is { } named)
         {
-            console.Error.WriteLine($"using schema {named} ([SurgeryModel] of {modelClass.Name})");
-            schema = FeatureSchemaReader.Load(named);
+            console.Error.WriteLine($"using schema {named.Path} ([SurgeryModel] of {modelClass.Name})");
+            (schemaPath, schemaText) = named;
+            schema = FeatureSchemaReader.ParseOrThrow(named.Text, named.Path);
+        }
+        else if (schema is not null)
+        {
+            schemaPath = schema.Path;
         }
 
         var result = ModelFrontEnd.Read(compilation, modelClass, schema, cancellation);
@@ -112,14 +154,14 @@ internal static class ModelSourceLoader
             console.Error.WriteLine(Format(diagnostic));
         }
 
-        return (result.Graph!, schema);
+        return new LoadedModel(result.Graph!, schema, schemaPath, schemaText, modelClass.Name, ModelFrontEnd.MetadataName(modelClass));
     }
 
     /// <summary>
     /// The schema file a <c>[SurgeryModel]</c> attribute names, found as the build finds it among its AdditionalFiles:
     /// the path as written, relative to the model file's folder or one of the folders above it. Null without one.
     /// </summary>
-    private static string? AttributeSchema(INamedTypeSymbol modelClass, IReadOnlyList<string> files)
+    private static (string Path, string Text)? AttributeSchema(INamedTypeSymbol modelClass, string declared)
     {
         var written = ModelFrontEnd.SchemaPathOf(modelClass);
         if (written is null)
@@ -127,13 +169,12 @@ internal static class ModelSourceLoader
             return null;
         }
 
-        var declared = ModelFrontEnd.DeclaringFile(modelClass) ?? files[0];
         for (var dir = Path.GetDirectoryName(Path.GetFullPath(declared)); dir is not null; dir = Path.GetDirectoryName(dir))
         {
             var candidate = Path.Combine(dir, written);
             if (File.Exists(candidate))
             {
-                return candidate;
+                return (candidate, InputFile.ReadAllText(candidate, "feature schema", InputFile.MaxSourceBytes));
             }
         }
 
@@ -152,12 +193,6 @@ internal static class ModelSourceLoader
             : string.Empty;
         return $"{where}{Severity(diagnostic.Severity)} {diagnostic.Id}: {ErrorReport.OneLine(diagnostic.GetMessage(System.Globalization.CultureInfo.InvariantCulture))}";
     }
-
-    internal static CSharpCompilation Compile(IReadOnlyList<string> files, string torchSharp, CancellationToken cancellation) =>
-        ModelFrontEnd.Compile(
-            files.Select(f => new KeyValuePair<string, string>(f, InputFile.ReadAllText(f, "model source", InputFile.MaxSourceBytes))),
-            PlatformReferences().Append(MetadataReference.CreateFromFile(torchSharp)),
-            cancellation);
 
     /// <summary>
     /// The runtime's own assemblies (System.*, mscorlib, netstandard) from the trusted platform assemblies; the

@@ -110,6 +110,25 @@ global using System.Threading.Tasks;
         return null;
     }
 
+    /// <summary>Namespace, then containing types joined by <c>+</c>: what <c>GetTypeByMetadataName</c> takes.</summary>
+    public static string MetadataName(INamedTypeSymbol type)
+    {
+        var name = type.MetadataName;
+        for (var outer = type.ContainingType; outer is not null; outer = outer.ContainingType)
+        {
+            name = outer.MetadataName + "+" + name;
+        }
+
+        // Namespace names one by one: ToDisplayString escapes keywords (Game.@event), which GetTypeByMetadataName
+        // does not find, so the model was silently never read.
+        for (var ns = type.ContainingNamespace; ns is { IsGlobalNamespace: false }; ns = ns.ContainingNamespace)
+        {
+            name = ns.MetadataName + "." + name;
+        }
+
+        return name;
+    }
+
     /// <summary>The path of the file that declares <paramref name="type"/> (its first declaration), or null.</summary>
     public static string? DeclaringFile(INamedTypeSymbol type) =>
         type.Locations.FirstOrDefault(l => l.IsInSource)?.SourceTree?.FilePath;
