@@ -77,6 +77,7 @@ public static class Program
             GraphCommand.Create(console),
             PlanCommand.Create(console),
             SnapshotCommand.Create(console),
+            UpgradeCommand.Create(console),
             ApplyCommand.Create(console),
             ConvertCommand.Create(console),
             DiffCommand.Create(console),

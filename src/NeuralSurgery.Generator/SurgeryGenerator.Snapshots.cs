@@ -90,6 +90,7 @@ public sealed partial class SurgeryGenerator
         }
 
         var fingerprints = chain.Versions.Select(s => s.Fingerprint).ToList();
+        var signatures = chain.Versions.Select(s => ModelSnapshot.SignatureOf(s.Graph)).ToList();
         var current = ModelSnapshot.FingerprintOf(mirror.Graph, mirror.Schema);
         SurgeryEmitSpec? surgery = null;
         if (current != latest.Fingerprint)
@@ -115,9 +116,10 @@ public sealed partial class SurgeryGenerator
             surgery = new SurgeryEmitSpec(mirror.Type, className, latest.Label, latest.ClassName, planned.Json, totals.CopiedElements, totals.TargetElements, totals.SourceElements, null);
             steps.Add(planned.Json);
             fingerprints.Add(current);
+            signatures.Add(ModelSnapshot.SignatureOf(mirror.Graph));
         }
 
-        var migrations = new MigrationsEmitSpec(mirror.Type, model, latest.Version, fingerprints.Count, fingerprints.ToEquatableArray(), steps.ToEquatableArray());
+        var migrations = new MigrationsEmitSpec(mirror.Type, model, latest.Version, fingerprints.Count, fingerprints.ToEquatableArray(), signatures.ToEquatableArray(), steps.ToEquatableArray());
         return new SnapshotCheck(mirror.MetadataName, surgery, migrations, findings.ToEquatableArray());
     }
 

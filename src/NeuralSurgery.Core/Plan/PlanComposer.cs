@@ -255,30 +255,26 @@ public static class PlanComposer
                 axes[a] = new AxisMap(target.Axes[a].Role, map.Length, first.SourceShape[a], AxisMap.Encode(map), rule);
             }
 
-            composed = new TensorPlan(name, target.Shape, target.DType, target.IsBuffer, first.Source, first.SourceShape, axes.ToEquatableArray(), target.InitOrder, target.Init);
-            foreach (var combination in Combinations(distinct))
+            // The last step's init order first; where it disagrees with sequential application (a column made new by
+            // one step in a row made new by another), another order of the axes may say it exactly.
+            List<string>? conflicts = null;
+            var order = target.InitOrder;
+            foreach (var candidate in Permutations(target.InitOrder))
             {
-                if (combination.All(s => s == 0))
+                var found = Conflicts(candidate, axes, distinct, steps, SequentialRule);
+                if (conflicts is null || found.Count < conflicts.Count)
                 {
-                    continue; // copied on every axis: copied in both
+                    (conflicts, order) = (found, candidate);
                 }
 
-                var sequential = SequentialRule(combination);
-                InitRule? mine = null;
-                foreach (var a in composed.InitOrder)
+                if (found.Count == 0)
                 {
-                    if (combination[a] != 0)
-                    {
-                        mine = composed.Axes[a].Unmapped;
-                        break;
-                    }
-                }
-
-                if (mine != sequential)
-                {
-                    problems.Add($"the step to {steps[combination.Max() - 1].To} initialises some elements by {sequential}, the composed plan by {mine}");
+                    break;
                 }
             }
+
+            problems.AddRange(conflicts!);
+            composed = new TensorPlan(name, target.Shape, target.DType, target.IsBuffer, first.Source, first.SourceShape, axes.ToEquatableArray(), order, target.Init);
         }
 
         // Random values come from a stream per tensor name and flat element index of the plan that draws them. A
@@ -328,6 +324,71 @@ public static class PlanComposer
         }
 
         return composed;
+    }
+
+    /// <summary>Where one init order gives an element another rule than sequential application.</summary>
+    private static List<string> Conflicts(EquatableArray<int> order, AxisMap[] axes, List<int>[] distinct, IReadOnlyList<SurgeryPlan> steps, Func<int[], InitRule> sequentialRule)
+    {
+        var conflicts = new List<string>();
+        foreach (var combination in Combinations(distinct))
+        {
+            if (combination.All(s => s == 0))
+            {
+                continue; // copied on every axis: copied in both
+            }
+
+            InitRule? mine = null;
+            foreach (var a in order)
+            {
+                if (combination[a] != 0)
+                {
+                    mine = axes[a].Unmapped;
+                    break;
+                }
+            }
+
+            var sequential = sequentialRule(combination);
+            if (mine != sequential)
+            {
+                conflicts.Add($"the step to {steps[combination.Max() - 1].To} initialises some elements by {sequential}, the composed plan by {mine}");
+            }
+        }
+
+        return conflicts;
+    }
+
+    /// <summary><paramref name="first"/>, then every other order of its axes (rank 4 at most in practice: 24 orders).</summary>
+    private static IEnumerable<EquatableArray<int>> Permutations(EquatableArray<int> first)
+    {
+        yield return first;
+        // Permute swaps in place: compare with the first order, never with the array being permuted.
+        foreach (var permutation in Permute(first.ToArray(), 0))
+        {
+            if (!permutation.SequenceEqual(first))
+            {
+                yield return permutation.ToEquatableArray();
+            }
+        }
+
+        static IEnumerable<int[]> Permute(int[] items, int from)
+        {
+            if (from == items.Length)
+            {
+                yield return (int[])items.Clone();
+                yield break;
+            }
+
+            for (var i = from; i < items.Length; i++)
+            {
+                (items[from], items[i]) = (items[i], items[from]);
+                foreach (var p in Permute(items, from + 1))
+                {
+                    yield return p;
+                }
+
+                (items[from], items[i]) = (items[i], items[from]);
+            }
+        }
     }
 
     private static long[] Strides(EquatableArray<long> shape)

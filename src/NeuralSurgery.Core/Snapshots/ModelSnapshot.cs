@@ -49,6 +49,34 @@ public sealed record ModelSnapshot(string Model, string ClassName, int Version, 
     public string Label => Model + " v" + Version.ToString(CultureInfo.InvariantCulture);
 
     /// <summary>
+    /// The state_dict a version has, as text generated code carries: one line per parameter and buffer, its name, a
+    /// tab, and its dimensions joined by commas (<c>?</c> for a symbolic one). Read back by the runtime's
+    /// <c>VersionCandidate.FromSignature</c> to recognise unstamped checkpoints.
+    /// </summary>
+    public static string SignatureOf(ModelGraph graph)
+    {
+        if (graph is null)
+        {
+            throw new ArgumentNullException(nameof(graph));
+        }
+
+        var text = new StringBuilder();
+        foreach (var parameter in graph.Parameters)
+        {
+            text.Append(parameter.Name).Append('\t');
+            for (var i = 0; i < parameter.Shape.Dims.Count; i++)
+            {
+                var dim = parameter.Shape.Dims[i];
+                text.Append(i > 0 ? "," : string.Empty).Append(dim.IsConstant ? dim.Value.ToString(CultureInfo.InvariantCulture) : "?");
+            }
+
+            text.Append('\n');
+        }
+
+        return text.ToString();
+    }
+
+    /// <summary>
     /// A SHA-256 over what decides a checkpoint's meaning: the graph JSON (names, shapes, ops) and, per schema input
     /// and output, the features in order with widths, kinds and categorical values. The schema's version number,
     /// renames, comments and layout are left out: they change no weight, so equal fingerprints mean a checkpoint of

@@ -2,6 +2,8 @@ using System;
 using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
+using System.Threading;
+using NeuralSurgery.Plan;
 
 namespace NeuralSurgery.Snapshots;
 
@@ -49,6 +51,28 @@ public sealed class SnapshotChain
         }
 
         return new SnapshotChain(model, problem is null ? mine : mine.Take(0).ToList());
+    }
+
+    /// <summary>
+    /// The step plans from version <paramref name="from"/> to version <paramref name="to"/> (each planned by the one
+    /// front end, <see cref="SurgeryPlanner"/>), in order; empty when they are equal.
+    /// </summary>
+    public IReadOnlyList<SurgeryPlan> Steps(int from, int to, CancellationToken cancellationToken = default)
+    {
+        if (from < 1 || to > Versions.Count || from > to)
+        {
+            throw new ArgumentOutOfRangeException(nameof(from), $"{Model}: steps from v{from} to v{to}; expected 1 <= from <= to <= {Versions.Count}");
+        }
+
+        var steps = new List<SurgeryPlan>();
+        for (var v = from; v < to; v++)
+        {
+            var a = Versions[v - 1];
+            var b = Versions[v];
+            steps.Add(SurgeryPlanner.Plan(a.Graph, a.ReadSchema(), b.Graph, b.ReadSchema(), null, cancellationToken).Plan);
+        }
+
+        return steps;
     }
 
     /// <summary>The version whose fingerprint is <paramref name="fingerprint"/>, or null.</summary>

@@ -40,6 +40,15 @@ internal static class MigrationsEmitter
 
         w.CloseWith(";");
         w.Line();
+        w.Line("private static readonly string[] s_signatures = new string[]");
+        w.OpenBlock();
+        foreach (var signature in spec.Signatures)
+        {
+            w.Line(SourceWriter.Quote(signature) + ",");
+        }
+
+        w.CloseWith(";");
+        w.Line();
         w.Line("private static readonly string[] s_steps = new string[]");
         w.OpenBlock();
         foreach (var step in spec.StepPlans)
@@ -88,8 +97,34 @@ internal static class MigrationsEmitter
             w.Line("/// Upgrades a checkpoint of version <paramref name=\"fromVersion\"/> to the current class through the chain, without intermediate");
             w.Line("/// files (exactly as applying the steps one by one); the result is written through a temporary file and stamped.");
             w.Line("/// </summary>");
-            w.Line("public static void Upgrade(string checkpoint, int fromVersion, string output, " + Core + "Runtime.Execution.ApplyOptions? options = null) =>");
-            w.Line("    " + Core + "Runtime.Execution.ChainExecutor.Apply(Steps(fromVersion), checkpoint, output, options);");
+            w.Open("public static void Upgrade(string checkpoint, int fromVersion, string output, " + Core + "Runtime.Execution.ApplyOptions? options = null)");
+            w.Line("var stamp = new " + Core + "Runtime.Checkpoints.CheckpointStamp(Model, CurrentVersion, Fingerprint(CurrentVersion));");
+            w.Line(Core + "Runtime.Execution.ChainExecutor.Apply(Steps(fromVersion), checkpoint, output, options, stamp);");
+            w.Close();
+            w.Line();
+            w.Line("/// <summary>");
+            w.Line("/// Upgrades a checkpoint of whichever recorded version wrote it: its stamp says which, else its state_dict names and");
+            w.Line("/// shapes; a checkpoint that fits several versions or none is refused with the candidates named. Returns the version found.");
+            w.Line("/// </summary>");
+            w.Open("public static int Upgrade(string checkpoint, string output, " + Core + "Runtime.Execution.ApplyOptions? options = null)");
+            w.Line("int version;");
+            w.Open("using (var reader = " + Core + "Runtime.Checkpoints.CheckpointReader.Open(checkpoint))");
+            w.Line("version = " + Core + "Runtime.Checkpoints.VersionDetector.Detect(reader, checkpoint, Candidates()).Version.Version;");
+            w.Close();
+            w.Line();
+            w.Line("Upgrade(checkpoint, version, output, options);");
+            w.Line("return version;");
+            w.Close();
+            w.Line();
+            w.Line("/// <summary>Every version as version detection sees it: number, fingerprint, state_dict names and shapes.</summary>");
+            w.Open("public static global::System.Collections.Generic.IReadOnlyList<" + Core + "Runtime.Checkpoints.VersionCandidate> Candidates()");
+            w.Line("var candidates = new global::System.Collections.Generic.List<" + Core + "Runtime.Checkpoints.VersionCandidate>();");
+            w.Open("for (var v = 1; v <= CurrentVersion; v++)");
+            w.Line("candidates.Add(" + Core + "Runtime.Checkpoints.VersionCandidate.FromSignature(Model, v, s_fingerprints[v - 1], s_signatures[v - 1]));");
+            w.Close();
+            w.Line();
+            w.Line("return candidates;");
+            w.Close();
         }
 
         w.Line();

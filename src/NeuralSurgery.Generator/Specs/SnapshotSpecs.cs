@@ -19,8 +19,9 @@ public sealed record SnapshotFinding(string Id, EquatableArray<string> Args);
 /// <param name="LatestRecorded">The latest snapshot's version.</param>
 /// <param name="CurrentVersion">The class as it is: <see cref="LatestRecorded"/>, or one more when it changed since.</param>
 /// <param name="Fingerprints">Per version 1 … <see cref="CurrentVersion"/>, its fingerprint.</param>
+/// <param name="Signatures">Per version, its state_dict names and shapes (<c>ModelSnapshot.SignatureOf</c>), to recognise unstamped checkpoints.</param>
 /// <param name="StepPlans">Plan JSON of each step: <c>StepPlans[i]</c> goes from version i + 1 to i + 2.</param>
-public sealed record MigrationsEmitSpec(TypeSpec Target, string Model, int LatestRecorded, int CurrentVersion, EquatableArray<string> Fingerprints, EquatableArray<string> StepPlans);
+public sealed record MigrationsEmitSpec(TypeSpec Target, string Model, int LatestRecorded, int CurrentVersion, EquatableArray<string> Fingerprints, EquatableArray<string> Signatures, EquatableArray<string> StepPlans);
 
 /// <summary>
 /// A model compared with its snapshots: the surgery from the latest snapshot when the class changed since, the

@@ -89,6 +89,19 @@ public class PlanComposerTests
     }
 
     [Fact]
+    public void A_column_new_in_one_step_and_a_row_new_in_a_later_one_compose_exactly()
+    {
+        // v2 adds feature d (a zero column of fc1), v3 widens fc1 (random rows): the new rows' column d is random in
+        // sequential application, so the composed plan initialises rows before columns.
+        var v1 = Version(1, "[a, b, c]");
+        var v2 = Version(2, "[b, a, c, d]");
+        var v3 = Version(3, "[b, a, c, d]", hidden: 8);
+        var composition = PlanComposer.Compose([Step(v1, v2), Step(v2, v3)]);
+        Assert.True(composition.IsExact, string.Join("\n", composition.Inexact));
+        Assert.Equal([0, 1], composition.Plan.FindTensor("fc1.weight")!.InitOrder);
+    }
+
+    [Fact]
     public void Steps_that_do_not_chain_are_refused()
     {
         var v1 = Version(1, "[a, b]");
