@@ -91,9 +91,7 @@ public sealed class ModelEvolutionTests : IDisposable
         var folder = _h.PathOf("Snapshots");
         for (var v = 1; v <= 4; v++)
         {
-            var (source, schema) = Version(v);
-            _h.Write("Policy.cs", source);
-            _h.Write("policy.features.yaml", schema);
+            Edit(v);
 
             // The build before recording: after the first version, it notices the change and plans from the snapshot.
             var before = Build();
@@ -164,9 +162,7 @@ public sealed class ModelEvolutionTests : IDisposable
         var folder = _h.PathOf("Snapshots");
         for (var v = 1; v <= 4; v++)
         {
-            var (source, schema) = Version(v);
-            _h.Write("Policy.cs", source);
-            _h.Write("policy.features.yaml", schema);
+            Edit(v);
             Assert.Equal(0, CliHarness.Run("snapshot", "add", model, "--torchsharp", TorchSharp).ExitCode);
         }
 
@@ -214,6 +210,14 @@ public sealed class ModelEvolutionTests : IDisposable
         other.Save(odd);
         CliHarness.AssertUserError(CliHarness.Run("upgrade", odd, "--snapshots", folder, "--out", _h.PathOf("out.safetensors")), "fit no recorded version of Policy");
         Assert.False(File.Exists(_h.PathOf("out.safetensors")));
+    }
+
+    /// <summary>The class and its schema edited in place to version <paramref name="v"/>.</summary>
+    private void Edit(int v)
+    {
+        var (source, schema) = Version(v);
+        _h.Write("Policy.cs", source);
+        _h.Write("policy.features.yaml", schema);
     }
 
     /// <summary>Weights for a graph: distinct, small values per element (deterministic).</summary>

@@ -71,9 +71,13 @@ internal static class ModelOptions
     public static (ModelGraph Graph, FeatureSchema? Schema) Read(string modelPath, string? schemaPath, string? className, string? torchSharp, CliConsole console, CancellationToken cancellation)
     {
         var schema = schemaPath is null ? null : FeatureSchemaReader.Load(schemaPath);
-        return ModelSourceLoader.IsSource(modelPath)
-            ? ModelSourceLoader.LoadWithSchema([modelPath], schema, className, torchSharp, console, cancellation)
-            : (PlanCommand.ReadGraph(modelPath), schema);
+        if (!ModelSourceLoader.IsSource(modelPath))
+        {
+            return (PlanCommand.ReadGraph(modelPath), schema);
+        }
+
+        var loaded = ModelSourceLoader.LoadModel([modelPath], schema, className, torchSharp, console, cancellation);
+        return (loaded.Graph, loaded.Schema);
     }
 
     /// <summary><see cref="Read"/>, then bound and traced (the interaction map Φ).</summary>

@@ -42,26 +42,13 @@ internal static class ModelSourceLoader
         string? torchSharpPath,
         CliConsole console,
         CancellationToken cancellation) =>
-        LoadWithSchema(files, schema, className, torchSharpPath, console, cancellation).Graph;
+        LoadModel(files, schema, className, torchSharpPath, console, cancellation).Graph;
 
     /// <summary>
-    /// As <see cref="Load"/>; without a schema, the one the class's <c>[SurgeryModel("…features.yaml")]</c> names is
-    /// read (the path as written, next to the model file or in a folder above it), as the build reads it. Returns
-    /// the schema used.
+    /// As <see cref="Load"/>, with the schema used, the class's names and the schema's file and text (what a snapshot
+    /// records). Without a schema, the one the class's <c>[SurgeryModel("…features.yaml")]</c> names is read (the path
+    /// as written, next to the model file or in a folder above it), as the build reads it.
     /// </summary>
-    public static (ModelGraph Graph, FeatureSchema? Schema) LoadWithSchema(
-        IReadOnlyList<string> files,
-        FeatureSchema? schema,
-        string? className,
-        string? torchSharpPath,
-        CliConsole console,
-        CancellationToken cancellation)
-    {
-        var loaded = LoadModel(files, schema, className, torchSharpPath, console, cancellation);
-        return (loaded.Graph, loaded.Schema);
-    }
-
-    /// <summary>As <see cref="LoadWithSchema"/>, with the class and the schema's file and text (what a snapshot records).</summary>
     public static LoadedModel LoadModel(
         IReadOnlyList<string> files,
         FeatureSchema? schema,

@@ -31,33 +31,9 @@ internal static class MigrationsEmitter
         w.Line("/// <summary>The version of the class as it is: <see cref=\"LatestRecorded\"/>, or one more while a change is not recorded yet.</summary>");
         w.Line("public const int CurrentVersion = " + Int(spec.CurrentVersion) + ";");
         w.Line();
-        w.Line("private static readonly string[] s_fingerprints = new string[]");
-        w.OpenBlock();
-        foreach (var fingerprint in spec.Fingerprints)
-        {
-            w.Line(SourceWriter.Quote(fingerprint) + ",");
-        }
-
-        w.CloseWith(";");
-        w.Line();
-        w.Line("private static readonly string[] s_signatures = new string[]");
-        w.OpenBlock();
-        foreach (var signature in spec.Signatures)
-        {
-            w.Line(SourceWriter.Quote(signature) + ",");
-        }
-
-        w.CloseWith(";");
-        w.Line();
-        w.Line("private static readonly string[] s_steps = new string[]");
-        w.OpenBlock();
-        foreach (var step in spec.StepPlans)
-        {
-            w.Line(SourceWriter.Verbatim(step) + ",");
-        }
-
-        w.CloseWith(";");
-        w.Line();
+        StringArray(w, "s_fingerprints", spec.Fingerprints, SourceWriter.Quote);
+        StringArray(w, "s_signatures", spec.Signatures, SourceWriter.Quote);
+        StringArray(w, "s_steps", spec.StepPlans, SourceWriter.Verbatim);
         w.Line("/// <summary>The graph fingerprint of version <paramref name=\"version\"/> (1 … <see cref=\"CurrentVersion\"/>).</summary>");
         w.Line("public static string Fingerprint(int version) => s_fingerprints[CheckVersion(version, CurrentVersion) - 1];");
         w.Line();
@@ -138,6 +114,20 @@ internal static class MigrationsEmitter
         w.Close();
         w.CloseType(spec.Target);
         return new GeneratedSource(spec.Target.FullName + ".Migrations.g.cs", w.ToString());
+    }
+
+    /// <summary>A private static string array, one literal per line, then a blank line.</summary>
+    private static void StringArray(SourceWriter w, string name, Collections.EquatableArray<string> items, System.Func<string, string> literal)
+    {
+        w.Line("private static readonly string[] " + name + " = new string[]");
+        w.OpenBlock();
+        foreach (var item in items)
+        {
+            w.Line(literal(item) + ",");
+        }
+
+        w.CloseWith(";");
+        w.Line();
     }
 
     private static string Int(int value) => value.ToString(CultureInfo.InvariantCulture);
