@@ -143,6 +143,35 @@ public sealed class ModelEvolutionTests : IDisposable
             Assert.Equal(new CheckpointStamp("Policy", 4, v4.Fingerprint), CheckpointStamp.Read(a.Metadata, upgraded));
         }
 
+        // The generated Policy.Migrations does the same from the build's own data: it detects v1 and writes the same tensors.
+        var (_, built) = BuildWithOutput();
+        using var image = new MemoryStream();
+        var emitted = built.Emit(image);
+        Assert.True(emitted.Success, string.Join("\n", emitted.Diagnostics));
+        var context = new System.Runtime.Loader.AssemblyLoadContext("evolution", isCollectible: true);
+        try
+        {
+            image.Position = 0;
+            var migrations = context.LoadFromStream(image).GetType("Game.Policy+Migrations", throwOnError: true)!;
+            var generated = _h.PathOf("policy.v4.generated.safetensors");
+            var upgrade = migrations.GetMethod("Upgrade", [typeof(string), typeof(string), typeof(ApplyOptions)])!;
+            Assert.Equal(1, upgrade.Invoke(null, [checkpoint, generated, null]));
+            Assert.Equal(4, migrations.GetField("CurrentVersion")!.GetValue(null));
+            using var a = CheckpointReader.Open(generated);
+            using var b = CheckpointReader.Open(upgraded);
+            Assert.Equal(b.Tensors.Select(t => t.Name), a.Tensors.Select(t => t.Name));
+            foreach (var tensor in b.Tensors)
+            {
+                Assert.Equal(b.ReadAll(tensor), a.ReadAll(a.Get(tensor.Name)));
+            }
+
+            Assert.Equal(new CheckpointStamp("Policy", 4, v4.Fingerprint), CheckpointStamp.Read(a.Metadata, generated));
+        }
+        finally
+        {
+            context.Unload();
+        }
+
         // Eq. 1 by the reference executor: the v4 model computes what the v1 model did on every old output.
         using (var oldWeights = CheckpointReader.Open(checkpoint))
         using (var newWeights = CheckpointReader.Open(upgraded))
@@ -241,7 +270,9 @@ public sealed class ModelEvolutionTests : IDisposable
     }
 
     /// <summary>The build: the source generator over the model file with the schema and snapshots on disk as AdditionalFiles.</summary>
-    private ImmutableArray<Diagnostic> Build()
+    private ImmutableArray<Diagnostic> Build() => BuildWithOutput().Diagnostics;
+
+    private (ImmutableArray<Diagnostic> Diagnostics, Compilation Output) BuildWithOutput()
     {
         var parse = new CSharpParseOptions(LanguageVersion.Latest);
         var tpa = ((string)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES")!).Split(Path.PathSeparator);
@@ -264,7 +295,7 @@ public sealed class ModelEvolutionTests : IDisposable
             .RunGeneratorsAndUpdateCompilation(compilation, out var output, out var diagnostics);
         var compileErrors = output.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error).ToList();
         Assert.True(compileErrors.Count == 0, string.Join("\n", compileErrors));
-        return diagnostics;
+        return (diagnostics, output);
     }
 
     private sealed class FileText(string path) : AdditionalText
