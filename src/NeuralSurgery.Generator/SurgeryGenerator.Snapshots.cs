@@ -113,7 +113,7 @@ public sealed partial class SurgeryGenerator
                 SurgeryDiagnostics.ChangedSinceSnapshot.Id,
                 EquatableArray.Create(model, latest.Label, SnapshotJson.FileName(latest.Model, latest.Version), string.Join("; ", changes), className)));
             var totals = planned.Plan.Totals;
-            surgery = new SurgeryEmitSpec(mirror.Type, className, latest.Label, latest.ClassName, planned.Json, totals.CopiedElements, totals.TargetElements, totals.SourceElements, null);
+            surgery = new SurgeryEmitSpec(mirror.Type, className, latest.Label, latest.ClassName, planned.Json, totals.CopiedElements, totals.TargetElements, totals.SourceElements, null, new VersionStampSpec(model, latest.Version + 1, current));
             steps.Add(planned.Json);
             fingerprints.Add(current);
             signatures.Add(ModelSnapshot.SignatureOf(mirror.Graph));

@@ -15,7 +15,7 @@ public static class ChainExecutor
 {
     /// <summary>As <see cref="Apply(IReadOnlyList{SurgeryPlan}, string, string, ApplyOptions?)"/>, stamping the output as <paramref name="stamp"/>.</summary>
     public static void Apply(IReadOnlyList<SurgeryPlan> steps, string sourcePath, string targetPath, ApplyOptions? options, CheckpointStamp stamp) =>
-        Apply(steps, sourcePath, targetPath, (options ?? new ApplyOptions()) with { Stamp = stamp });
+        Apply(steps, sourcePath, targetPath, ApplyOptions.Stamped(options, stamp));
 
     public static void Apply(IReadOnlyList<SurgeryPlan> steps, string sourcePath, string targetPath, ApplyOptions? options = null)
     {

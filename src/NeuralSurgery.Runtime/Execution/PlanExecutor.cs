@@ -31,6 +31,9 @@ public sealed record ApplyOptions
 
     /// <summary>The model version the output is of, stamped into its metadata (<see cref="CheckpointStamp"/>); none by default.</summary>
     public CheckpointStamp? Stamp { get; init; }
+
+    /// <summary><paramref name="options"/> (or the defaults) with <paramref name="stamp"/>: for generated code, which compiles from C# 8 (no <c>with</c>).</summary>
+    public static ApplyOptions Stamped(ApplyOptions? options, CheckpointStamp stamp) => (options ?? new ApplyOptions()) with { Stamp = stamp };
 }
 
 /// <summary>

@@ -108,6 +108,10 @@ public class SnapshotGeneratorTests
         var surgery = output.GetTypeByMetadataName("Game.Models.Policy+SurgeryFromV2")!;
         Assert.Equal(expected, surgery.GetMembers("PlanJson").OfType<IFieldSymbol>().Single().ConstantValue);
 
+        // Checkpoints it writes are stamped as the version the class will be recorded as.
+        var surgerySource = GeneratorHarness.GeneratedText(driver, "Policy.SurgeryFromV2.g.cs");
+        Assert.Contains("new global::NeuralSurgery.Runtime.Checkpoints.CheckpointStamp(\"Policy\", 3, \"" + current.Fingerprint + "\")", surgerySource, StringComparison.Ordinal);
+
         var migrations = GeneratorHarness.GeneratedText(driver, "Policy.Migrations.g.cs");
         Assert.Contains("public const int LatestRecorded = 2;", migrations, StringComparison.Ordinal);
         Assert.Contains("public const int CurrentVersion = 3;", migrations, StringComparison.Ordinal);
