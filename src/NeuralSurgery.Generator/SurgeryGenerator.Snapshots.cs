@@ -54,10 +54,15 @@ public sealed partial class SurgeryGenerator
     /// step of the chain (for <c>Migrations</c>) and, when the class's fingerprint is not the latest snapshot's, the
     /// step from the latest snapshot to the class.
     /// </summary>
-    internal static SnapshotCheck? CheckSnapshots(MirrorSpec mirror, ImmutableArray<SnapshotFileSpec> files, CancellationToken cancellationToken)
+    /// <summary>A model's mirror with its own snapshots (matched by the class's simple name).</summary>
+    internal static ModelSnapshotsSpec SnapshotsOf(MirrorSpec mirror, ImmutableArray<SnapshotFileSpec> files) =>
+        new(mirror, files.Where(f => f.Snapshot is { } s && s.Model == mirror.Type.Name).Select(f => f.Snapshot!).OrderBy(s => s.Version).ToEquatableArray());
+
+    internal static SnapshotCheck? CheckSnapshots(ModelSnapshotsSpec input, CancellationToken cancellationToken)
     {
+        var mirror = input.Mirror;
         var model = mirror.Type.Name;
-        var mine = files.Where(f => f.Snapshot is { } s && s.Model == model).Select(f => f.Snapshot!).ToList();
+        var mine = input.Snapshots;
         if (mine.Count == 0)
         {
             return null;

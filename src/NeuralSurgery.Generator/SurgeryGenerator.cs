@@ -147,7 +147,9 @@ public sealed partial class SurgeryGenerator : IIncrementalGenerator
 
         var snapshotChecks = mirrors
             .Combine(snapshotFiles.Collect())
-            .Select(static (pair, ct) => CheckSnapshots(pair.Left, pair.Right, ct))
+            .Select(static (pair, _) => SnapshotsOf(pair.Left, pair.Right))
+            .WithTrackingName(TrackingNames.ModelSnapshots)
+            .Select(static (model, ct) => CheckSnapshots(model, ct))
             .Where(static check => check is not null)
             .Select(static (check, _) => check!)
             .WithTrackingName(TrackingNames.SnapshotChecks);

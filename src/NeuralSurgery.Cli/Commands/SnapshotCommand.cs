@@ -52,7 +52,7 @@ internal static class SnapshotCommand
             var loaded = rev is null
                 ? ModelSourceLoader.LoadModel([path], schemaPath is null ? null : FeatureSchemaReader.Load(schemaPath), parse.GetValue(@class), parse.GetValue(torchSharp), console, cancellation)
                 : GitSource.Load(path, rev, parse.GetValue(@class), parse.GetValue(torchSharp), console, cancellation);
-            var schemaText = loaded.SchemaText ?? (schemaPath is null ? null : File.ReadAllText(schemaPath));
+            var schemaText = loaded.SchemaText ?? (schemaPath is null ? null : InputFile.ReadAllText(schemaPath, "feature schema", InputFile.MaxSourceBytes));
             if (loaded.Schema is null || schemaText is null)
             {
                 throw new CliException($"{path}: {loaded.Name} has no [SurgeryModel(\"….features.yaml\")] and no --schema was given; a snapshot records the graph with its schema");

@@ -63,7 +63,7 @@ internal static class GitSource
     /// <summary>The file at <paramref name="revision"/>, or null when that commit does not have it.</summary>
     private static string? Show(string root, string revision, string path)
     {
-        var (code, output, _) = Run(root, "cat-file", "-e", revision + ":" + path);
+        var (code, _, _) = Run(root, "cat-file", "-e", revision + ":" + path);
         if (code != 0)
         {
             // Tell a bad revision from a missing file: the first is the user's typo and must say so.
@@ -76,7 +76,6 @@ internal static class GitSource
             return null;
         }
 
-        _ = output;
         return Git(root, "show", revision + ":" + path);
     }
 

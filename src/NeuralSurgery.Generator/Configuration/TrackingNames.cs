@@ -66,6 +66,9 @@ public static class TrackingNames
     /// <summary>NS2007 for snapshot files that cannot be read.</summary>
     public const string SnapshotDiagnostics = nameof(SnapshotDiagnostics);
 
+    /// <summary>Each model's mirror with the snapshots of that model (no others).</summary>
+    public const string ModelSnapshots = nameof(ModelSnapshots);
+
     /// <summary>Each traced model compared with its snapshots: the surgery from the latest, the chain's step plans.</summary>
     public const string SnapshotChecks = nameof(SnapshotChecks);
 

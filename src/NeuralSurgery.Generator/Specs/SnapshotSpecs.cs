@@ -8,6 +8,9 @@ namespace NeuralSurgery.Generator.Specs;
 /// <remarks>Must stay structurally equatable: no symbols, syntax or compilation.</remarks>
 public sealed record SnapshotFileSpec(string Path, ModelSnapshot? Snapshot, EquatableArray<DiagnosticInfo> Diagnostics);
 
+/// <summary>A model's mirror with its own snapshots: equal when another model's snapshot changes, so its check stays cached.</summary>
+public sealed record ModelSnapshotsSpec(MirrorSpec Mirror, EquatableArray<ModelSnapshot> Snapshots);
+
 /// <summary>A diagnostic about a model's snapshots, located at the model's <c>[SurgeryModel]</c> when reported.</summary>
 /// <param name="Id">NS2004, NS2005 or NS2006.</param>
 /// <param name="Args">Its message arguments; for NS2005 the last one (the model file) is added when reported.</param>

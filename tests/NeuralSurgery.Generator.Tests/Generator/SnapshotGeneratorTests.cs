@@ -143,12 +143,26 @@ public class SnapshotGeneratorTests
         var driver = GeneratorHarness.Driver([new InMemoryAdditionalText(SchemaPath, Schema(1)), File(v1)]).RunGenerators(compilation);
 
         driver = driver.RunGenerators(compilation.AddSyntaxTrees(CSharpSyntaxTree.ParseText("namespace Other; internal sealed class Unrelated { }", GeneratorHarness.ParseOptions, "Unrelated.cs")));
-        foreach (var step in new[] { TrackingNames.Mirrors, TrackingNames.Traces, TrackingNames.SnapshotFiles, TrackingNames.SnapshotChecks, TrackingNames.SnapshotSurgerySource, TrackingNames.MigrationsSource })
+        foreach (var step in new[] { TrackingNames.Mirrors, TrackingNames.Traces, TrackingNames.SnapshotFiles, TrackingNames.ModelSnapshots, TrackingNames.SnapshotChecks, TrackingNames.SnapshotSurgerySource, TrackingNames.MigrationsSource })
         {
             var reasons = driver.GetRunResult().Results.Single().TrackedSteps[step].SelectMany(r => r.Outputs).Select(o => o.Reason).ToList();
             Assert.NotEmpty(reasons);
             Assert.All(reasons, r => Assert.True(r is IncrementalStepRunReason.Cached or IncrementalStepRunReason.Unchanged, step + " output was " + r));
         }
+    }
+
+    [Fact]
+    public void A_snapshot_of_another_model_leaves_this_models_check_cached()
+    {
+        var v1 = Snapshot(1, Source(8), Schema(1));
+        var other = new InMemoryAdditionalText("/repo/models/Snapshots/Other.v1.snapshot.json", SnapshotJson.Write(v1 with { Model = "Other" }));
+        var compilation = MirrorAndSurgeryTests.CompilationWithRuntime(("Policy.cs", Source(16)));
+        var driver = GeneratorHarness.Driver([new InMemoryAdditionalText(SchemaPath, Schema(1)), File(v1), other]).RunGenerators(compilation);
+
+        var changed = new InMemoryAdditionalText(other.Path, SnapshotJson.Write(Snapshot(1, Source(8, inputs: 4), Schema(1, "health, mana, distance, gold")) with { Model = "Other" }));
+        driver = driver.ReplaceAdditionalText(other, changed).RunGenerators(compilation);
+        var reasons = driver.GetRunResult().Results.Single().TrackedSteps[TrackingNames.SnapshotChecks].SelectMany(r => r.Outputs).Select(o => o.Reason).ToList();
+        Assert.All(reasons, r => Assert.True(r is IncrementalStepRunReason.Cached or IncrementalStepRunReason.Unchanged, "SnapshotChecks output was " + r));
     }
 
     private static string SourceWriterQuote(string text) => "\"" + text + "\"";
