@@ -195,9 +195,12 @@ public static class PlanComposer
 
         // The rule sequential application gives an element whose axes break at these steps: the latest step where any
         // axis breaks decides, by its own init order (or its whole-tensor rule where the tensor was new there).
+        // A scalar (rank 0: num_batches_tracked) has no axes to break: it is copied, or new where the tensor was new.
+        int Deciding(int[] steps2) => steps2.Length == 0 ? freshAt : steps2.Max();
+
         InitRule SequentialRule(int[] steps2)
         {
-            var k = steps2.Max();
+            var k = Deciding(steps2);
             var plan = chain[k]!;
             if (plan.Source is null)
             {
@@ -234,7 +237,7 @@ public static class PlanComposer
                 var rule = SequentialRule(combination);
                 if (rule != composed.Init)
                 {
-                    problems.Add($"the step to {steps[combination.Max() - 1].To} initialises some elements by {rule}, the composed plan by {composed.Init}");
+                    problems.Add($"the step to {steps[Deciding(combination) - 1].To} initialises some elements by {rule}, the composed plan by {composed.Init}");
                 }
             }
         }
@@ -282,7 +285,7 @@ public static class PlanComposer
         // elements their indices since; elsewhere one plan would draw other values (from the same distribution).
         foreach (var combination in Combinations(distinct))
         {
-            var k = combination.Max();
+            var k = Deciding(combination);
             if (k == 0 || k == n || SequentialRule(combination).Kind is not (InitKind.Uniform or InitKind.Normal))
             {
                 continue;

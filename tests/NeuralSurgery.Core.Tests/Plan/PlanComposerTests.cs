@@ -102,6 +102,33 @@ public class PlanComposerTests
     }
 
     [Fact]
+    public void A_scalar_buffer_composes_like_any_tensor()
+    {
+        // BatchNorm1d's num_batches_tracked has rank 0: copied along the chain, element for element.
+        static ModelSide Normed(int version, string obs, long hidden)
+        {
+            var schema = ParseSchema(Yaml(version, obs), version);
+            var b = new NeuralSurgery.Graph.GraphBuilder("Policy");
+            var x = b.FeatureInput("obs", NeuralSurgery.Graph.Dim.Batch, schema.FindInput("obs")!.Width);
+            b.Output("logits", b.Linear("head", b.BatchNorm1d("bn", b.Linear("fc1", x, hidden)), schema.FindOutput("logits")!.Width));
+            return ModelSide.Trace(b.Build(), schema);
+        }
+
+        var steps = new[] { Step(Normed(1, "[a, b]", 4), Normed(2, "[a, b, c]", 4)), Step(Normed(2, "[a, b, c]", 4), Normed(3, "[a, b, c]", 6)) };
+        var composition = PlanComposer.Compose(steps);
+        var counter = composition.Plan.FindTensor("bn.num_batches_tracked")!;
+        Assert.Equal("bn.num_batches_tracked", counter.Source);
+        Assert.Empty(counter.Shape);
+        foreach (var tensor in composition.Plan.Tensors)
+        {
+            foreach (var element in Elements(tensor.Shape))
+            {
+                Assert.Equal(Sequential(steps, tensor.Name, element), Sequential([composition.Plan], tensor.Name, element));
+            }
+        }
+    }
+
+    [Fact]
     public void Steps_that_do_not_chain_are_refused()
     {
         var v1 = Version(1, "[a, b]");
