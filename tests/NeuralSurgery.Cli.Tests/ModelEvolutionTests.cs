@@ -40,13 +40,7 @@ public sealed class ModelEvolutionTests : IDisposable
             3 => (4, 3, 8, 2),
             _ => (4, 3, 16, 3),
         };
-        var source = $$"""
-            using NeuralSurgery;
-            using TorchSharp;
-            using TorchSharp.Modules;
-            using static TorchSharp.torch;
-            using static TorchSharp.torch.nn;
-
+        var source = CliHarness.PackageUsings + $$"""
             namespace Game;
 
             [SurgeryModel("policy.features.yaml")]

@@ -20,13 +20,7 @@ public sealed class SnapshotTests : IDisposable
     private static string TorchSharp => typeof(global::TorchSharp.torch).Assembly.Location;
 
     /// <summary>One class, Policy, as it builds with the package; <paramref name="hidden"/> widens the encoder.</summary>
-    private static string Source(int hidden, int inputs = 3) => $$"""
-        using NeuralSurgery;
-        using TorchSharp;
-        using TorchSharp.Modules;
-        using static TorchSharp.torch;
-        using static TorchSharp.torch.nn;
-
+    private static string Source(int hidden, int inputs = 3) => CliHarness.PackageUsings + $$"""
         namespace Game;
 
         [SurgeryModel("policy.features.yaml")]
