@@ -76,6 +76,8 @@ public static class Program
             SchemaCommand.Create(console),
             GraphCommand.Create(console),
             PlanCommand.Create(console),
+            SnapshotCommand.Create(console),
+            UpgradeCommand.Create(console),
             ApplyCommand.Create(console),
             ConvertCommand.Create(console),
             DiffCommand.Create(console),

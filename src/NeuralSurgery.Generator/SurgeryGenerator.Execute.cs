@@ -162,24 +162,7 @@ public sealed partial class SurgeryGenerator
         return new ModelSpec(ReadType(type), MetadataName(type), schemaPath, ReaderLocation.From(location), sources.ToImmutable(), renames.ToImmutable());
     }
 
-    /// <summary>Namespace, then containing types joined by <c>+</c>: what <c>GetTypeByMetadataName</c> takes.</summary>
-    private static string MetadataName(INamedTypeSymbol type)
-    {
-        var name = type.MetadataName;
-        for (var outer = type.ContainingType; outer is not null; outer = outer.ContainingType)
-        {
-            name = outer.MetadataName + "+" + name;
-        }
-
-        // Namespace names one by one: ToDisplayString escapes keywords (Game.@event), which GetTypeByMetadataName
-        // does not find, so the model was silently never read.
-        for (var ns = type.ContainingNamespace; ns is { IsGlobalNamespace: false }; ns = ns.ContainingNamespace)
-        {
-            name = ns.MetadataName + "." + name;
-        }
-
-        return name;
-    }
+    private static string MetadataName(INamedTypeSymbol type) => FrontEnd.ModelFrontEnd.MetadataName(type);
 
     private static TypeSpec ReadType(INamedTypeSymbol type)
     {

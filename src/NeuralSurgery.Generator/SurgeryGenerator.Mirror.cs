@@ -272,14 +272,11 @@ public sealed partial class SurgeryGenerator
         string planJson;
         try
         {
-            var oldSide = ModelSide.Trace(surgery.Source.Graph, surgery.Source.Schema);
-            cancellationToken.ThrowIfCancellationRequested();
-            var newSide = ModelSide.Trace(surgery.Target.Graph, surgery.Target.Schema);
-            cancellationToken.ThrowIfCancellationRequested();
             var renames = surgery.Renames.Select(r => new ModuleRename(r.From, r.To)).ToEquatableArray();
             var options = PlanOptions.Create(PlanOptions.Default.NewOutputBias, renames, EquatableArray<UnitMap>.Empty);
-            plan = SurgeryDiffer.Diff(oldSide, newSide, options);
-            planJson = PlanJson.Write(plan); // throws ArgumentException for a plan Core considers inconsistent
+            var planned = SurgeryPlanner.Plan(surgery.Source.Graph, surgery.Source.Schema, surgery.Target.Graph, surgery.Target.Schema, options, cancellationToken);
+            plan = planned.Plan;
+            planJson = planned.Json;
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {

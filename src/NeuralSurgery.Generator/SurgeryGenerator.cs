@@ -135,6 +135,49 @@ public sealed partial class SurgeryGenerator : IIncrementalGenerator
             planned.SelectMany(static (plan, _) => plan.Diagnostics.AsImmutableArray()),
             static (spc, diagnostic) => spc.ReportDiagnostic(diagnostic.ToDiagnostic()));
 
+        // Models edited in place: each mirror against its snapshots. Mirrors stay cached across unrelated edits, and
+        // so does this step; the findings are located at the models in a cheap step of their own.
+        var snapshotFiles = context.AdditionalTextsProvider
+            .Where(static text => IsSnapshotFile(text.Path))
+            .Select(static (text, ct) => ParseSnapshotFile(text, ct))
+            .WithTrackingName(TrackingNames.SnapshotFiles);
+        context.RegisterSourceOutput(
+            snapshotFiles.SelectMany(static (file, _) => file.Diagnostics.AsImmutableArray()).WithTrackingName(TrackingNames.SnapshotDiagnostics),
+            static (spc, diagnostic) => spc.ReportDiagnostic(diagnostic.ToDiagnostic()));
+
+        var snapshotChecks = mirrors
+            .Combine(snapshotFiles.Collect())
+            .Select(static (pair, _) => SnapshotsOf(pair.Left, pair.Right))
+            .WithTrackingName(TrackingNames.ModelSnapshots)
+            .Select(static (model, ct) => CheckSnapshots(model, ct))
+            .Where(static check => check is not null)
+            .Select(static (check, _) => check!)
+            .WithTrackingName(TrackingNames.SnapshotChecks);
+
+        var snapshotFindings = snapshotChecks
+            .Combine(models.Collect())
+            .SelectMany(static (pair, _) => SnapshotDiagnosticsOf(pair.Left, pair.Right))
+            .WithTrackingName(TrackingNames.SnapshotFindings);
+        context.RegisterSourceOutput(snapshotFindings, static (spc, diagnostic) => spc.ReportDiagnostic(diagnostic.ToDiagnostic()));
+
+        var snapshotSurgeries = snapshotChecks
+            .Where(static check => check.Surgery is not null)
+            .Select(static (check, _) => check.Surgery!)
+            .Combine(facts)
+            .Where(static pair => pair.Right.HasCore)
+            .Select(static (pair, _) => SurgeryEmitter.Emit(pair.Left, pair.Right.HasRuntime))
+            .WithTrackingName(TrackingNames.SnapshotSurgerySource);
+        context.RegisterSourceOutput(snapshotSurgeries, static (spc, source) => spc.AddSource(source.HintName, source.Text));
+
+        var migrations = snapshotChecks
+            .Where(static check => check.Migrations is not null)
+            .Select(static (check, _) => check.Migrations!)
+            .Combine(facts)
+            .Where(static pair => pair.Right.HasCore)
+            .Select(static (pair, _) => MigrationsEmitter.Emit(pair.Left, pair.Right.HasRuntime))
+            .WithTrackingName(TrackingNames.MigrationsSource);
+        context.RegisterSourceOutput(migrations, static (spc, source) => spc.AddSource(source.HintName, source.Text));
+
         var surgerySources = planned
             .Where(static plan => plan.Emit is not null)
             .Select(static (plan, _) => plan.Emit!)

@@ -26,6 +26,17 @@ public sealed record CliResult(int ExitCode, string Out, string Err)
 /// </summary>
 public sealed class CliHarness : IDisposable
 {
+    /// <summary>The usings of a model file that builds with the package (<c>[SurgeryModel]</c> without a namespace prefix).</summary>
+    public const string PackageUsings = """
+        using NeuralSurgery;
+        using TorchSharp;
+        using TorchSharp.Modules;
+        using static TorchSharp.torch;
+        using static TorchSharp.torch.nn;
+
+
+        """;
+
     public CliHarness() => Dir = Directory.CreateTempSubdirectory("ns-cli-").FullName;
 
     public string Dir { get; }

@@ -138,6 +138,27 @@ public sealed class GeneratedPlanTests : IDisposable
     }
 
     [Fact]
+    public void Surgery_plan_from_one_file_to_another_needs_no_schema_options()
+    {
+        // Issue 13: ScoutV1.cs and ScoutV2.cs as they build with the package, one class per file, each naming its
+        // schema; the plan equals the one the generator emits for the same pair.
+        var both = "using NeuralSurgery;\n" + Models.Replace("[NeuralSurgery.SurgeryModel(", "[SurgeryModel(").Replace("[NeuralSurgery.SurgeryFrom(", "[SurgeryFrom(");
+        var split = both.IndexOf("[SurgeryModel(\"policy.v2", StringComparison.Ordinal);
+        var header = both[..both.IndexOf("[SurgeryModel(", StringComparison.Ordinal)];
+        var first = _h.Write("ScoutV1.cs", both[..split]);
+        var second = _h.Write("ScoutV2.cs", header + both[split..].Replace("[SurgeryFrom(typeof(PolicyV1))]\n", string.Empty));
+        var v1 = _h.Write("policy.v1.features.yaml", V1Schema);
+        var v2 = _h.Write("policy.v2.features.yaml", V2Schema);
+        var planPath = _h.PathOf("plan.json");
+
+        var result = CliHarness.Run("plan", "--from", first, "--to", second, "--torchsharp", typeof(global::TorchSharp.torch).Assembly.Location, "--out", planPath);
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.DoesNotContain("error", result.Err, StringComparison.Ordinal);
+        Assert.StartsWith("plan: Policy v1 -> Policy v2\n", result.Out, StringComparison.Ordinal);
+        Assert.Equal(GeneratedPlanJson(_h.Write("Models.cs", both), v1, v2), File.ReadAllText(planPath));
+    }
+
+    [Fact]
     public void A_schema_named_by_the_attribute_that_is_nowhere_to_be_found_is_refused_with_the_file_named()
     {
         var source = _h.Write("Models.cs", Models.Replace("policy.v1.features.yaml", "missing.v1.features.yaml"));

@@ -3,6 +3,7 @@ using System.Threading;
 using NeuralSurgery.Cli.Infrastructure;
 using NeuralSurgery.Cli.Models;
 using NeuralSurgery.Diff;
+using NeuralSurgery.Graph;
 using NeuralSurgery.IO;
 using NeuralSurgery.Schema;
 
@@ -64,19 +65,25 @@ internal static class ModelOptions
     }
 
     /// <summary>
-    /// Reads a model the way every command does: C# source through the generator's model reader, else graph JSON;
-    /// bound to its schema when one is given, and traced (the interaction map Φ).
+    /// Reads a model the way every command does: C# source through the Generator's front end, else graph JSON; with
+    /// the schema given, else (for source) the one the class's <c>[SurgeryModel]</c> names, as the build binds it.
     /// </summary>
-    public static ModelSide Side(string modelPath, string? schemaPath, string? className, string? torchSharp, CliConsole console, CancellationToken cancellation)
+    public static (ModelGraph Graph, FeatureSchema? Schema) Read(string modelPath, string? schemaPath, string? className, string? torchSharp, CliConsole console, CancellationToken cancellation)
     {
         var schema = schemaPath is null ? null : FeatureSchemaReader.Load(schemaPath);
         if (!ModelSourceLoader.IsSource(modelPath))
         {
-            return ModelSide.Trace(PlanCommand.ReadGraph(modelPath), schema);
+            return (PlanCommand.ReadGraph(modelPath), schema);
         }
 
-        // Without a schema option, the schema the class's [SurgeryModel] names, as the build uses it.
-        var (graph, used) = ModelSourceLoader.LoadWithSchema([modelPath], schema, className, torchSharp, console, cancellation);
-        return ModelSide.Trace(graph, used);
+        var loaded = ModelSourceLoader.LoadModel([modelPath], schema, className, torchSharp, console, cancellation);
+        return (loaded.Graph, loaded.Schema);
+    }
+
+    /// <summary><see cref="Read"/>, then bound and traced (the interaction map Φ).</summary>
+    public static ModelSide Side(string modelPath, string? schemaPath, string? className, string? torchSharp, CliConsole console, CancellationToken cancellation)
+    {
+        var (graph, schema) = Read(modelPath, schemaPath, className, torchSharp, console, cancellation);
+        return ModelSide.Trace(graph, schema);
     }
 }

@@ -78,23 +78,24 @@ internal static class PlanCommand
                 throw new CliException($"--out {outPath}: a plan is written to a *.json file");
             }
 
-            var oldSide = ModelOptions.Side(fromPath, parse.GetValue(fromSchema), parse.GetValue(fromClass), torchSharpPath, console, cancellation);
-            var newSide = ModelOptions.Side(toPath, parse.GetValue(toSchema), parse.GetValue(toClass), torchSharpPath, console, cancellation);
-            var plan = SurgeryDiffer.Diff(oldSide, newSide, options);
+            var (oldGraph, oldSchema) = ModelOptions.Read(fromPath, parse.GetValue(fromSchema), parse.GetValue(fromClass), torchSharpPath, console, cancellation);
+            var (newGraph, newSchema) = ModelOptions.Read(toPath, parse.GetValue(toSchema), parse.GetValue(toClass), torchSharpPath, console, cancellation);
+            var planned = SurgeryPlanner.Plan(oldGraph, oldSchema, newGraph, newSchema, options, cancellation);
+            var plan = planned.Plan;
             if (outPath is not null)
             {
                 using var batch = new OutputBatch();
-                batch.WriteAllBytes(outPath, PlanJson.WriteUtf8(plan), parse.GetValue(force));
+                batch.WriteAllBytes(outPath, System.Text.Encoding.UTF8.GetBytes(planned.Json), parse.GetValue(force));
                 batch.Commit();
             }
 
             if (parse.GetValue(json))
             {
-                console.Out.Write(PlanJson.Write(plan));
+                console.Out.Write(planned.Json);
             }
             else
             {
-                WriteText(console, plan, newSide);
+                WriteText(console, plan, planned.New);
                 if (outPath is not null)
                 {
                     console.Out.WriteLine($"wrote {outPath}");

@@ -6,7 +6,7 @@ using System.Threading;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using NeuralSurgery.Cli.Infrastructure;
-using NeuralSurgery.Generator.Emit;
+using NeuralSurgery.Generator.FrontEnd;
 using NeuralSurgery.Generator.Reading;
 using NeuralSurgery.Graph;
 using NeuralSurgery.IO;
@@ -14,14 +14,17 @@ using NeuralSurgery.Schema;
 
 namespace NeuralSurgery.Cli.Models;
 
+/// <summary>A model class read from source: its graph, the schema it was bound to (path and text when read from a file), and its names.</summary>
+internal sealed record LoadedModel(ModelGraph Graph, FeatureSchema? Schema, string? SchemaPath, string? SchemaText, string Name, string MetadataName);
+
 /// <summary>
 /// Reads a TorchSharp model class from C# source with the Generator's <see cref="ModelReader"/>: parses the files,
 /// binds them against TorchSharp and the platform assemblies (a compilation, never emitted), picks the model class,
 /// and prints every diagnostic as <c>path(line,col): error NS1xxx: message</c> on stderr.
 /// </summary>
 /// <remarks>
-/// The compilation set-up and the class lookup are generic enough to belong in the Generator (next to
-/// <see cref="ModelReader"/>); they live here until the Generator grows a public entry point for them.
+/// Compilation, class lookup and reading are the Generator's <see cref="ModelFrontEnd"/>; this class adds what is
+/// the command line's own: files on disk, the TorchSharp.dll to bind against, <c>--class</c>, and printing.
 /// </remarks>
 internal static class ModelSourceLoader
 {
@@ -39,14 +42,14 @@ internal static class ModelSourceLoader
         string? torchSharpPath,
         CliConsole console,
         CancellationToken cancellation) =>
-        LoadWithSchema(files, schema, className, torchSharpPath, console, cancellation).Graph;
+        LoadModel(files, schema, className, torchSharpPath, console, cancellation).Graph;
 
     /// <summary>
-    /// As <see cref="Load"/>; without a schema, the one the class's <c>[SurgeryModel("…features.yaml")]</c> names is
-    /// read (the path as written, next to the model file or in a folder above it), as the build reads it. Returns
-    /// the schema used.
+    /// As <see cref="Load"/>, with the schema used, the class's names and the schema's file and text (what a snapshot
+    /// records). Without a schema, the one the class's <c>[SurgeryModel("…features.yaml")]</c> names is read (the path
+    /// as written, next to the model file or in a folder above it), as the build reads it.
     /// </summary>
-    public static (ModelGraph Graph, FeatureSchema? Schema) LoadWithSchema(
+    public static LoadedModel LoadModel(
         IReadOnlyList<string> files,
         FeatureSchema? schema,
         string? className,
@@ -55,7 +58,6 @@ internal static class ModelSourceLoader
         CancellationToken cancellation)
     {
         ArgumentNullException.ThrowIfNull(files);
-        ArgumentNullException.ThrowIfNull(console);
         if (files.Count == 0)
         {
             throw new CliException("no model source given (*.cs)");
@@ -74,13 +76,33 @@ internal static class ModelSourceLoader
             }
         }
 
+        var sources = files.Select(f => new KeyValuePair<string, string>(f, InputFile.ReadAllText(f, "model source", InputFile.MaxSourceBytes))).ToList();
+        return LoadSources(sources, schema, className, torchSharpPath, AttributeSchema, console, cancellation);
+    }
+
+    /// <summary>
+    /// Reads the model class from <paramref name="sources"/> (path, text: files on disk, or a file as it was at an
+    /// older commit). Without <paramref name="schema"/>, <paramref name="findSchema"/> turns the class's
+    /// <c>[SurgeryModel]</c> path into the schema's path and text (null: no attribute).
+    /// </summary>
+    public static LoadedModel LoadSources(
+        IReadOnlyList<KeyValuePair<string, string>> sources,
+        FeatureSchema? schema,
+        string? className,
+        string? torchSharpPath,
+        Func<INamedTypeSymbol, string, (string Path, string Text)?> findSchema,
+        CliConsole console,
+        CancellationToken cancellation)
+    {
+        ArgumentNullException.ThrowIfNull(console);
+        var files = sources.Select(s => s.Key).ToList();
         var (torchSharp, discovered) = TorchSharpLocator.Resolve(torchSharpPath);
         if (discovered)
         {
             console.Error.WriteLine($"using TorchSharp from {torchSharp}");
         }
 
-        var compilation = Compile(files, torchSharp, cancellation);
+        var compilation = ModelFrontEnd.Compile(sources, PlatformReferences().Append(MetadataReference.CreateFromFile(torchSharp)), cancellation);
 
         // Syntax errors always matter: the reader would follow a different program from the one written.
         var syntaxErrors = compilation.SyntaxTrees
@@ -93,13 +115,20 @@ internal static class ModelSourceLoader
         }
 
         var modelClass = FindClass(compilation, className, files);
-        if (schema is null && AttributeSchema(modelClass, files) is { } named)
+        string? schemaPath = null;
+        string? schemaText = null;
+        if (schema is null && findSchema(modelClass, ModelFrontEnd.DeclaringFile(modelClass) ?? files[0]) is { } named)
         {
-            console.Error.WriteLine($"using schema {named} ([SurgeryModel] of {modelClass.Name})");
-            schema = FeatureSchemaReader.Load(named);
+            console.Error.WriteLine($"using schema {named.Path} ([SurgeryModel] of {modelClass.Name})");
+            (schemaPath, schemaText) = named;
+            schema = FeatureSchemaReader.ParseOrThrow(named.Text, named.Path);
+        }
+        else if (schema is not null)
+        {
+            schemaPath = schema.Path;
         }
 
-        var result = ModelReader.Read(compilation, modelClass, schema, cancellation);
+        var result = ModelFrontEnd.Read(compilation, modelClass, schema, cancellation);
         if (result.HasErrors || result.Graph is null)
         {
             // Binding errors in the model class (a missing using, a typo) are the likely cause: show them first.
@@ -112,30 +141,27 @@ internal static class ModelSourceLoader
             console.Error.WriteLine(Format(diagnostic));
         }
 
-        return (result.Graph!, schema);
+        return new LoadedModel(result.Graph!, schema, schemaPath, schemaText, modelClass.Name, ModelFrontEnd.MetadataName(modelClass));
     }
 
     /// <summary>
     /// The schema file a <c>[SurgeryModel]</c> attribute names, found as the build finds it among its AdditionalFiles:
     /// the path as written, relative to the model file's folder or one of the folders above it. Null without one.
     /// </summary>
-    private static string? AttributeSchema(INamedTypeSymbol modelClass, IReadOnlyList<string> files)
+    private static (string Path, string Text)? AttributeSchema(INamedTypeSymbol modelClass, string declared)
     {
-        var written = modelClass.GetAttributes()
-            .FirstOrDefault(a => a.AttributeClass?.ToDisplayString() == AttributeSource.SurgeryModelAttributeMetadataName)?
-            .ConstructorArguments.FirstOrDefault().Value as string;
-        if (string.IsNullOrWhiteSpace(written))
+        var written = ModelFrontEnd.SchemaPathOf(modelClass);
+        if (written is null)
         {
             return null;
         }
 
-        var declared = modelClass.Locations.FirstOrDefault(l => l.IsInSource)?.SourceTree?.FilePath ?? files[0];
         for (var dir = Path.GetDirectoryName(Path.GetFullPath(declared)); dir is not null; dir = Path.GetDirectoryName(dir))
         {
             var candidate = Path.Combine(dir, written);
             if (File.Exists(candidate))
             {
-                return candidate;
+                return (candidate, InputFile.ReadAllText(candidate, "feature schema", InputFile.MaxSourceBytes));
             }
         }
 
@@ -153,41 +179,6 @@ internal static class ModelSourceLoader
             ? $"{span.Path}({span.StartLinePosition.Line + 1},{span.StartLinePosition.Character + 1}): "
             : string.Empty;
         return $"{where}{Severity(diagnostic.Severity)} {diagnostic.Id}: {ErrorReport.OneLine(diagnostic.GetMessage(System.Globalization.CultureInfo.InvariantCulture))}";
-    }
-
-    /// <summary>
-    /// The global usings the .NET SDK adds to a console or library project (ImplicitUsings, on by default in new
-    /// projects): model files written for such a project use Console, List&lt;T&gt; or Task without a using. Where a
-    /// file has its own usings, the duplicates are harmless.
-    /// </summary>
-    private const string ImplicitUsings = """
-        global using System;
-        global using System.Collections.Generic;
-        global using System.IO;
-        global using System.Linq;
-        global using System.Net.Http;
-        global using System.Threading;
-        global using System.Threading.Tasks;
-        """;
-
-    internal static CSharpCompilation Compile(IReadOnlyList<string> files, string torchSharp, CancellationToken cancellation)
-    {
-        var options = new CSharpParseOptions(LanguageVersion.Latest);
-        var trees = files
-            .Select(f => CSharpSyntaxTree.ParseText(InputFile.ReadAllText(f, "model source", InputFile.MaxSourceBytes), options, f, cancellationToken: cancellation))
-            .Append(CSharpSyntaxTree.ParseText(ImplicitUsings, options, "ImplicitUsings.g.cs", cancellationToken: cancellation))
-            // The attributes the generator adds to a project ([SurgeryModel], [SurgeryFrom], [SurgeryRename]): model
-            // files that build with the package use them.
-            .Append(CSharpSyntaxTree.ParseText(AttributeSource.Text, options, AttributeSource.HintName, cancellationToken: cancellation))
-            .ToList();
-        var references = PlatformReferences()
-            .Append(MetadataReference.CreateFromFile(torchSharp))
-            .ToList();
-        return CSharpCompilation.Create(
-            "NeuralSurgery.Models",
-            trees,
-            references,
-            new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, nullableContextOptions: NullableContextOptions.Enable));
     }
 
     /// <summary>
@@ -212,8 +203,8 @@ internal static class ModelSourceLoader
     /// <summary><c>--class</c>, else the one class deriving from TorchSharp's <c>Module</c> in the files.</summary>
     internal static INamedTypeSymbol FindClass(CSharpCompilation compilation, string? className, IReadOnlyList<string> files)
     {
-        var classes = SourceClasses(compilation).ToList();
-        var modules = classes.Where(c => !c.IsAbstract && TorchSymbols.IsModule(c)).ToList();
+        var classes = ModelFrontEnd.SourceClasses(compilation);
+        var modules = classes.Where(c => !c.IsAbstract && ModelFrontEnd.IsModule(c)).ToList();
         var what = files.Count == 1 ? files[0] : $"{files[0]} (and {files.Count - 1} more)";
         if (className is not null)
         {
@@ -228,7 +219,7 @@ internal static class ModelSourceLoader
                 throw new CliException($"--class {className}: several classes have this name ({string.Join(", ", named.Select(c => c.ToDisplayString()))}); give the full name");
             }
 
-            return TorchSymbols.IsModule(named[0])
+            return ModelFrontEnd.IsModule(named[0])
                 ? named[0]
                 : throw new CliException($"--class {className}: {named[0].ToDisplayString()} does not derive from TorchSharp's torch.nn.Module");
         }
@@ -245,31 +236,6 @@ internal static class ModelSourceLoader
         modules.Count == 0
             ? "no class derives from TorchSharp's torch.nn.Module"
             : "model classes: " + string.Join(", ", modules.Select(c => c.ToDisplayString()));
-
-    private static IEnumerable<INamedTypeSymbol> SourceClasses(CSharpCompilation compilation)
-    {
-        var stack = new Stack<INamespaceOrTypeSymbol>();
-        stack.Push(compilation.Assembly.GlobalNamespace);
-        var result = new List<INamedTypeSymbol>();
-        while (stack.Count > 0)
-        {
-            foreach (var member in stack.Pop().GetMembers())
-            {
-                if (member is INamespaceSymbol ns)
-                {
-                    stack.Push(ns);
-                }
-                else if (member is INamedTypeSymbol { TypeKind: TypeKind.Class } type && type.DeclaringSyntaxReferences.Length > 0)
-                {
-                    result.Add(type);
-                    stack.Push(type);
-                }
-            }
-        }
-
-        // Source order: file, then position.
-        return result.OrderBy(t => t.Locations[0].SourceTree?.FilePath, StringComparer.Ordinal).ThenBy(t => t.Locations[0].SourceSpan.Start);
-    }
 
     /// <summary>Compile errors in the files that declare the model class (the ones that can stop the reader).</summary>
     private static IEnumerable<Diagnostic> CompileErrors(CSharpCompilation compilation, INamedTypeSymbol modelClass, CancellationToken cancellation)

@@ -80,7 +80,7 @@ public static class GraphJson
 
     // ---------------------------------------------------------------- writing
 
-    private static void WriteGraph(Utf8JsonWriter w, ModelGraph g)
+    internal static void WriteGraph(Utf8JsonWriter w, ModelGraph g)
     {
         w.WriteStartObject();
         w.WriteString("format", FormatName);
@@ -521,7 +521,7 @@ public static class GraphJson
 
     // ---------------------------------------------------------------- reading
 
-    private static ModelGraph ReadGraph(JsonElement rootElement, string? file)
+    internal static ModelGraph ReadGraph(JsonElement rootElement, string? file)
     {
         var root = JsonDocumentIO.OpenRoot(rootElement, file, FormatName, FormatVersion, TopLevelProperties);
         var name = root.String("name");

@@ -9,7 +9,7 @@ namespace NeuralSurgery.Generator.Configuration;
 public static class GeneratorOptions
 {
     /// <summary>
-    /// <c>true</c> (the default) adds every <c>**/*.features.yaml</c> of the project as AdditionalFiles. The generator
+    /// <c>true</c> (the default) adds every <c>**/*.features.yaml</c> and <c>**/*.snapshot.json</c> of the project as AdditionalFiles. The generator
     /// reads it only to say, when a schema is not found, whether the file had to be added by hand.
     /// </summary>
     public const string IncludeSchemas = "NeuralSurgeryIncludeSchemas";

@@ -59,4 +59,25 @@ public static class TrackingNames
 
     /// <summary>The surgery map source text of each surgery.</summary>
     public const string SurgerySource = nameof(SurgerySource);
+
+    /// <summary>Each <c>*.snapshot.json</c> AdditionalText read into a <see cref="Specs.SnapshotFileSpec"/>.</summary>
+    public const string SnapshotFiles = nameof(SnapshotFiles);
+
+    /// <summary>NS2007 for snapshot files that cannot be read.</summary>
+    public const string SnapshotDiagnostics = nameof(SnapshotDiagnostics);
+
+    /// <summary>Each model's mirror with the snapshots of that model (no others).</summary>
+    public const string ModelSnapshots = nameof(ModelSnapshots);
+
+    /// <summary>Each traced model compared with its snapshots: the surgery from the latest, the chain's step plans.</summary>
+    public const string SnapshotChecks = nameof(SnapshotChecks);
+
+    /// <summary>NS2004, NS2005 and NS2006 of the snapshot checks, located at the models.</summary>
+    public const string SnapshotFindings = nameof(SnapshotFindings);
+
+    /// <summary>The source text of the surgery from the latest snapshot.</summary>
+    public const string SnapshotSurgerySource = nameof(SnapshotSurgerySource);
+
+    /// <summary>The source text of each model's <c>Migrations</c> class.</summary>
+    public const string MigrationsSource = nameof(MigrationsSource);
 }

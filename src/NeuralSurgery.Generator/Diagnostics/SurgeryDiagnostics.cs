@@ -44,12 +44,39 @@ public static class SurgeryDiagnostics
         "Cannot plan the surgery {0} → {1}: {2}",
         DiagnosticSeverity.Error);
 
+    /// <summary>
+    /// {0} the model class, {1} its latest snapshot (<c>Policy v3</c>), {2} the snapshot file, {3} the changes, {4} the
+    /// generated surgery class, {5} the model's source file.
+    /// </summary>
+    public static readonly DiagnosticDescriptor ChangedSinceSnapshot = Create(
+        "NS2005",
+        "Model changed since its latest snapshot",
+        "'{0}' has changed since its latest snapshot {1} ({2}): {3}. The surgery map from {1} is generated as {0}.{4}; record this version with 'surgery snapshot add {5}'.",
+        DiagnosticSeverity.Warning);
+
+    /// <summary>{0} the model class, {1} why checkpoints of some recorded version cannot be upgraded to the current class.</summary>
+    public static readonly DiagnosticDescriptor NoSnapshotChain = Create(
+        "NS2006",
+        "No snapshot chain to a recorded version",
+        "No migration chain for '{0}': {1}",
+        DiagnosticSeverity.Warning);
+
+    /// <summary>{0} the snapshot file, {1} what is wrong with it.</summary>
+    public static readonly DiagnosticDescriptor SnapshotNotReadable = Create(
+        "NS2007",
+        "Snapshot file cannot be read",
+        "'{0}' is not a valid snapshot: {1}",
+        DiagnosticSeverity.Error);
+
     /// <summary>Every rule, in id order.</summary>
     public static ImmutableArray<DiagnosticDescriptor> All { get; } = ImmutableArray.Create(
         SourceNotSurgeryModel,
         ReinitialisedShare,
         DroppedByTheSurgery,
-        SurgeryNotPlanned);
+        SurgeryNotPlanned,
+        ChangedSinceSnapshot,
+        NoSnapshotChain,
+        SnapshotNotReadable);
 
     private static readonly Dictionary<string, DiagnosticDescriptor> ById = DiagnosticCatalogue.Index(All);
 

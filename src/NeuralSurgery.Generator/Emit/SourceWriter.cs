@@ -30,10 +30,21 @@ internal sealed class SourceWriter
         return this;
     }
 
-    public SourceWriter Close()
+    public SourceWriter Close() => CloseWith(string.Empty);
+
+    /// <summary>Closes a block with text after its brace (<c>};</c> of an array initializer).</summary>
+    public SourceWriter CloseWith(string suffix)
     {
         _indent--;
-        return Line("}");
+        return Line("}" + suffix);
+    }
+
+    /// <summary>Opens a block on a line of its own (an array initializer after its declaration line).</summary>
+    public SourceWriter OpenBlock()
+    {
+        Line("{");
+        _indent++;
+        return this;
     }
 
     /// <summary>Opens the namespace (if any) and the partial declarations from the outermost type to the model class.</summary>

@@ -53,12 +53,17 @@ internal static class SurgeryEmitter
             writer.Line("/// Applies the surgery to a checkpoint of " + Xml(spec.SourceName) + " (TorchSharp format or safetensors) and writes one of");
             writer.Line("/// " + Xml(spec.Target.Name) + " through a temporary file renamed into place; the source is never modified.");
             writer.Line("/// </summary>");
+            // A surgery from a snapshot knows the version it writes: its checkpoints carry the stamp (issue 13).
+            var options = spec.Stamp is { } stamp
+                ? Core + "Runtime.Execution.ApplyOptions.Stamped(options, new " + Core + "Runtime.Checkpoints.CheckpointStamp(" + SourceWriter.Quote(stamp.Model) + ", "
+                    + stamp.Version.ToString(CultureInfo.InvariantCulture) + ", " + SourceWriter.Quote(stamp.Fingerprint) + "))"
+                : "options";
             writer.Line("public static void Apply(string sourceCheckpoint, string targetCheckpoint, " + Core + "Runtime.Execution.ApplyOptions? options = null) =>");
-            writer.Line("    " + Core + "Runtime.Execution.PlanExecutor.Apply(Plan, sourceCheckpoint, targetCheckpoint, options);");
+            writer.Line("    " + Core + "Runtime.Execution.PlanExecutor.Apply(Plan, sourceCheckpoint, targetCheckpoint, " + options + ");");
             writer.Line();
             writer.Line("/// <summary>Applies the surgery to any tensor source (a checkpoint or an in-memory state dict) and writes a checkpoint.</summary>");
             writer.Line("public static void Apply(" + Core + "Runtime.Checkpoints.ITensorSource source, string targetCheckpoint, " + Core + "Runtime.Execution.ApplyOptions? options = null) =>");
-            writer.Line("    " + Core + "Runtime.Execution.PlanExecutor.Apply(Plan, source, targetCheckpoint, options);");
+            writer.Line("    " + Core + "Runtime.Execution.PlanExecutor.Apply(Plan, source, targetCheckpoint, " + options + ");");
             writer.Line();
             writer.Line("/// <summary>Applies the surgery in memory: the new model's state dict.</summary>");
             writer.Line("public static " + Core + "Runtime.Checkpoints.StateDict Apply(" + Core + "Runtime.Checkpoints.ITensorSource source, int seed = 0) =>");

@@ -56,7 +56,11 @@ public sealed record SurgerySpec(MirrorSpec Target, MirrorSpec Source, Equatable
 /// <param name="TargetElements">Parameter elements of the new model.</param>
 /// <param name="SourceElements">Parameter elements of the old model.</param>
 /// <param name="SourceReference">The old model class as C# names it (<see cref="TypeSpec.Reference"/>), or null.</param>
-public sealed record SurgeryEmitSpec(TypeSpec Target, string ClassName, string SourceName, string SourceMetadataName, string PlanJson, long Copied, long TargetElements, long SourceElements, string? SourceReference);
+/// <param name="Stamp">For a surgery from a snapshot: the model, version and fingerprint its checkpoints are stamped with; else null.</param>
+public sealed record SurgeryEmitSpec(TypeSpec Target, string ClassName, string SourceName, string SourceMetadataName, string PlanJson, long Copied, long TargetElements, long SourceElements, string? SourceReference, VersionStampSpec? Stamp = null);
+
+/// <summary>The version stamp (<c>CheckpointStamp</c>) a generated writer puts into the checkpoints it writes.</summary>
+public sealed record VersionStampSpec(string Model, int Version, string Fingerprint);
 
 /// <summary>A planned surgery: what to emit (null when it cannot be planned) and its NS2xxx diagnostics.</summary>
 public sealed record PlannedSurgery(SurgeryEmitSpec? Emit, EquatableArray<DiagnosticInfo> Diagnostics);

@@ -28,6 +28,12 @@ public sealed record ApplyOptions
     public IProgress<CheckpointProgress>? Progress { get; init; }
 
     public CancellationToken Cancellation { get; init; }
+
+    /// <summary>The model version the output is of, stamped into its metadata (<see cref="CheckpointStamp"/>); none by default.</summary>
+    public CheckpointStamp? Stamp { get; init; }
+
+    /// <summary><paramref name="options"/> (or the defaults) with <paramref name="stamp"/>: for generated code, which compiles from C# 8 (no <c>with</c>).</summary>
+    public static ApplyOptions Stamped(ApplyOptions? options, CheckpointStamp stamp) => (options ?? new ApplyOptions()) with { Stamp = stamp };
 }
 
 /// <summary>
@@ -49,12 +55,27 @@ public static class PlanExecutor
     public static void Apply(SurgeryPlan plan, string sourcePath, string targetPath, ApplyOptions? options = null)
     {
         options ??= new ApplyOptions();
-        using var reader = CheckpointReader.Open(sourcePath);
-        new CommandFiles()
-            .Input("the source checkpoint", reader)
-            .Output("the target", targetPath, options.Format ?? CheckpointFormats.FromPath(targetPath))
-            .Check(options.Overwrite);
+        using var reader = OpenSource(sourcePath, targetPath, options);
         Apply(plan, reader, targetPath, options);
+    }
+
+    /// <summary>Opens the source checkpoint after the file rules: the target is no input, and exists only with Overwrite.</summary>
+    internal static CheckpointReader OpenSource(string sourcePath, string targetPath, ApplyOptions options)
+    {
+        var reader = CheckpointReader.Open(sourcePath);
+        try
+        {
+            new CommandFiles()
+                .Input("the source checkpoint", reader)
+                .Output("the target", targetPath, options.Format ?? CheckpointFormats.FromPath(targetPath))
+                .Check(options.Overwrite);
+            return reader;
+        }
+        catch
+        {
+            reader.Dispose();
+            throw;
+        }
     }
 
     /// <summary>Applies the plan to any tensor source (a checkpoint or an in-memory state dict) and writes a checkpoint.</summary>
@@ -63,6 +84,14 @@ public static class PlanExecutor
         options ??= new ApplyOptions();
         var jobs = Prepare(plan, source, sourceName: (source as CheckpointReader)?.Path ?? "the source state dict");
         var metadata = Metadata(plan, options.Seed);
+        if (options.Stamp is { } stamp)
+        {
+            foreach (var entry in stamp.ToMetadata())
+            {
+                metadata[entry.Key] = entry.Value;
+            }
+        }
+
         var format = options.Format ?? CheckpointFormats.FromPath(targetPath);
         using var writer = CheckpointWriter.Create(targetPath, format, jobs.Select(j => j.Target).ToList(), metadata, options.Overwrite);
         Run(jobs, source, options, (job, data) =>

@@ -47,12 +47,18 @@ public class BuildFilesTests
     [Fact]
     public void Schemas_are_added_as_additional_files_behind_the_switch_with_the_sdk_excludes()
     {
-        var item = Assert.Single(Elements.Value, e => e.Name.LocalName == "AdditionalFiles");
-        Assert.Equal("**/*" + SurgeryGenerator.SchemaFileSuffix, (string?)item.Attribute("Include"));
-        var exclude = (string?)item.Attribute("Exclude") ?? string.Empty;
-        Assert.Contains("$(DefaultItemExcludes)", exclude, StringComparison.Ordinal);
-        Assert.Contains("$(DefaultExcludesInProjectFolder)", exclude, StringComparison.Ordinal);
-        Assert.Equal("'$(" + GeneratorOptions.IncludeSchemas + ")' == 'true'", (string?)item.Parent!.Attribute("Condition"));
+        // Schemas and snapshots (issue 13), each glob behind the same switch with the SDK's excludes.
+        var items = Elements.Value.Where(e => e.Name.LocalName == "AdditionalFiles").ToList();
+        Assert.Equal(
+            new[] { "**/*" + SurgeryGenerator.SchemaFileSuffix, "**/*" + Json.SnapshotJson.FileSuffix },
+            items.Select(i => (string?)i.Attribute("Include")));
+        foreach (var item in items)
+        {
+            var exclude = (string?)item.Attribute("Exclude") ?? string.Empty;
+            Assert.Contains("$(DefaultItemExcludes)", exclude, StringComparison.Ordinal);
+            Assert.Contains("$(DefaultExcludesInProjectFolder)", exclude, StringComparison.Ordinal);
+            Assert.Equal("'$(" + GeneratorOptions.IncludeSchemas + ")' == 'true'", (string?)item.Parent!.Attribute("Condition"));
+        }
     }
 }
 

@@ -1,0 +1,85 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using NeuralSurgery.Graph;
+using NeuralSurgery.Json;
+using NeuralSurgery.Snapshots;
+
+namespace NeuralSurgery.IO;
+
+/// <summary>What <see cref="SnapshotFolder.Add"/> did: the snapshot that now stands for the class, where, and whether it is new.</summary>
+public sealed record SnapshotRecorded(ModelSnapshot Snapshot, string Path, bool Added);
+
+/// <summary>
+/// A folder of snapshot files (<c>Policy.v1.snapshot.json</c>, <c>Policy.v2.snapshot.json</c>, …), checked into the
+/// user's repository next to the model like EF Core's Migrations folder: one file per version, appended, never
+/// rewritten. The programmatic equivalent of <c>surgery snapshot add</c>.
+/// </summary>
+public static class SnapshotFolder
+{
+    /// <summary>The folder name <c>surgery snapshot add</c> uses beside the model file when none is given.</summary>
+    public const string DefaultName = "Snapshots";
+
+    /// <summary>Every snapshot in <paramref name="folder"/> (none when it does not exist), by model then version.</summary>
+    public static IReadOnlyList<ModelSnapshot> Load(string folder)
+    {
+        if (!Directory.Exists(folder))
+        {
+            return [];
+        }
+
+        var snapshots = new List<ModelSnapshot>();
+        foreach (var path in Directory.EnumerateFiles(folder, "*" + SnapshotJson.FileSuffix).Order(StringComparer.Ordinal))
+        {
+            var snapshot = SnapshotJson.Read(InputFile.ReadAllText(path, "snapshot", InputFile.MaxDocumentBytes), path);
+            var expected = SnapshotJson.FileName(snapshot.Model, snapshot.Version);
+            if (!string.Equals(Path.GetFileName(path), expected, StringComparison.Ordinal))
+            {
+                // The name is how reviewers and the build find a version: a renamed file would hide which one it is.
+                throw new IOException($"{path}: holds {snapshot.Label}, so its name should be {expected}; snapshot files are not renamed by hand");
+            }
+
+            snapshots.Add(snapshot);
+        }
+
+        return snapshots.OrderBy(s => s.Model, StringComparer.Ordinal).ThenBy(s => s.Version).ToList();
+    }
+
+    /// <summary>The chain of <paramref name="model"/> in <paramref name="folder"/>; a gap or a duplicate is an error naming the folder.</summary>
+    public static SnapshotChain Chain(string folder, string model)
+    {
+        var chain = SnapshotChain.Of(model, Load(folder), out var problem);
+        return problem is null ? chain : throw new IOException($"{folder}: {problem}");
+    }
+
+    /// <summary>
+    /// Records the class as version latest + 1, unless the latest snapshot already has its fingerprint (then
+    /// nothing is written and that snapshot is returned). The file is written to a temporary file and renamed.
+    /// </summary>
+    public static SnapshotRecorded Add(string folder, string model, string className, string schemaFile, string schemaText, ModelGraph graph)
+    {
+        var chain = Chain(folder, model);
+        var latest = chain.Latest;
+        var candidate = ModelSnapshot.Create(model, className, (latest?.Version ?? 0) + 1, schemaFile, schemaText, graph);
+        if (latest is not null && string.Equals(latest.Fingerprint, candidate.Fingerprint, StringComparison.Ordinal))
+        {
+            return new SnapshotRecorded(latest, Path.Combine(folder, SnapshotJson.FileName(model, latest.Version)), false);
+        }
+
+        if (latest is not null && !string.Equals(latest.ClassName, className, StringComparison.Ordinal))
+        {
+            throw new IOException($"{folder}: the snapshots of {model} record class {latest.ClassName}, not {className}; use another folder for another class of that name");
+        }
+
+        Directory.CreateDirectory(folder);
+        var path = Path.Combine(folder, SnapshotJson.FileName(model, candidate.Version));
+        using (var batch = new OutputBatch())
+        {
+            batch.WriteAllBytes(path, SnapshotJson.WriteUtf8(candidate), overwrite: false);
+            batch.Commit();
+        }
+
+        return new SnapshotRecorded(candidate, path, true);
+    }
+}
