@@ -132,7 +132,7 @@ internal sealed class ModuleTreeReader
             return ReadUser(type, string.Empty, site, made.Constructor, inner);
         }
 
-        var ctor = RootConstructor(type);
+        var ctor = RootConstructor(type, schema);
         BindSchemaArguments(type, ctor?.Parameters ?? [], schema, scope, $"the {type.Name} constructor");
         return ReadUser(type, string.Empty, site, ctor, scope);
     }
@@ -188,9 +188,11 @@ internal sealed class ModuleTreeReader
 
     /// <summary>
     /// The constructor that builds the model: the only one declared, else the parameterless one (it follows a
-    /// <c>this(...)</c> chain with constant arguments); several with parameters leave the sizes unknowable.
+    /// <c>this(...)</c> chain with constant arguments), else the one the schema's <c>arguments:</c> bind: every
+    /// argument names one of its parameters and every parameter without a default is given. Several with parameters
+    /// and no such choice leave the sizes unknowable.
     /// </summary>
-    private IMethodSymbol? RootConstructor(INamedTypeSymbol type)
+    private IMethodSymbol? RootConstructor(INamedTypeSymbol type, FeatureSchema? schema)
     {
         var declared = type.InstanceConstructors.Where(c => !c.IsImplicitlyDeclared && c.DeclaringSyntaxReferences.Length > 0).ToList();
         if (declared.Count <= 1)
@@ -204,12 +206,23 @@ internal sealed class ModuleTreeReader
             return parameterless;
         }
 
+        var arguments = schema?.Arguments ?? EquatableArray<SchemaArgument>.Empty;
+        var bound = declared.Where(c =>
+            arguments.All(a => c.Parameters.Any(p => p.Name == a.Name))
+            && c.Parameters.All(p => p.HasExplicitDefaultValue || SchemaArguments.Find(arguments, p.Name) is not null)).ToList();
+        if (arguments.Count > 0 && bound.Count == 1)
+        {
+            return bound[0];
+        }
+
         var syntax = declared[1].DeclaringSyntaxReferences[0].GetSyntax(_ct);
         _diagnostics.Unsupported(
             syntax is ConstructorDeclarationSyntax c ? c.ParameterList : syntax,
             "constructor",
             type.Name,
-            "the model class has several constructors with parameters and none without; the reader cannot tell which one builds the modules");
+            bound.Count > 1
+                ? $"the schema's arguments bind {bound.Count} of the model's constructors; name a parameter only one of them has, so the reader knows which one builds the modules"
+                : "the model class has several constructors with parameters and none without; bind the parameters of the one that builds the modules with 'arguments:' in the schema (every parameter without a default, and only that constructor's)");
         return declared[0];
     }
 

@@ -88,8 +88,31 @@ public class DiagnosticTests
             }
             """, "M", X4);
         Assert.Equal(
-            new[] { "NS1001 (12,13): Unsupported constructor '(int a, int b)' in M: the model class has several constructors with parameters and none without; the reader cannot tell which one builds the modules" + NotBuilt },
+            new[] { "NS1001 (12,13): Unsupported constructor '(int a, int b)' in M: the model class has several constructors with parameters and none without; bind the parameters of the one that builds the modules with 'arguments:' in the schema (every parameter without a default, and only that constructor's)" + NotBuilt },
             ModelSource.Diagnostics(r));
+    }
+
+    [Fact]
+    public void Several_constructors_with_parameters_read_through_the_one_the_schema_arguments_bind()
+    {
+        const string source = """
+            public sealed class M : Module<Tensor, Tensor>
+            {
+                private readonly Linear fc;
+                private readonly Linear head;
+
+                public M(long hidden) : base("M") { fc = Linear(4, hidden); head = Linear(hidden, 2); RegisterComponents(); }
+
+                public M(long hidden, long extra) : base("M") { fc = Linear(4, hidden + extra); head = Linear(hidden + extra, 2); RegisterComponents(); }
+
+                public override Tensor forward(Tensor x) => head.forward(fc.forward(x));
+            }
+            """;
+        var one = ModelSource.Graph(ModelSource.Read(source, "M", X4 + "\narguments: { hidden: 3 }\n"));
+        var two = ModelSource.Graph(ModelSource.Read(source, "M", X4 + "\narguments: { hidden: 3, extra: 2 }\n"));
+
+        Assert.Equal("fc.weight [3, 4]", ModelSource.StateDict(one)[0]);
+        Assert.Equal("fc.weight [5, 4]", ModelSource.StateDict(two)[0]);
     }
 
     [Fact]
