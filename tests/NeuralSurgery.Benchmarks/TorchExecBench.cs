@@ -394,6 +394,9 @@ internal sealed class TorchGraphModel
                     ActivationKind.Square => torch.square(a[0]),
                     ActivationKind.Sin => torch.sin(a[0]),
                     ActivationKind.Cos => torch.cos(a[0]),
+                    ActivationKind.Sqrt => torch.sqrt(a[0]),
+                    ActivationKind.Rsqrt => torch.rsqrt(a[0]),
+                    ActivationKind.Log => torch.log(a[0]),
                     _ => throw new NotSupportedException($"node '{node.Id}': activation {act.Activation}"),
                 }];
             case SoftmaxOp s:
@@ -405,6 +408,7 @@ internal sealed class TorchGraphModel
                 {
                     BinaryKind.Add => a[0] + a[1],
                     BinaryKind.Sub => a[0] - a[1],
+                    BinaryKind.Div => a[0] / a[1],
                     _ => a[0] * a[1],
                 }];
             case ConcatOp c:

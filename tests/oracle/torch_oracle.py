@@ -29,12 +29,12 @@ FORMAT_NAME = "neuralsurgery.graph"
 FORMAT_VERSION = 1
 REQUEST_VERSION = 1
 
-OP_KINDS = ("call", "activation", "softmax", "log_softmax", "dropout", "add", "sub", "mul", "concat", "stack",
+OP_KINDS = ("call", "activation", "softmax", "log_softmax", "dropout", "add", "sub", "mul", "div", "concat", "stack",
             "max", "mean", "sum", "reshape", "flatten", "unsqueeze", "squeeze", "narrow", "slice", "transpose",
             "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d",
             "adaptive_avg_pool1d", "adaptive_avg_pool2d", "matmul", "permute", "scale", "fill")
 LAYER_KINDS = ("Linear", "Embedding", "EmbeddingBag", "Conv1d", "Conv2d", "LSTM", "GRU", "LayerNorm", "BatchNorm1d", "BatchNorm2d", "GroupNorm", "AttentionProjection", "ConvTranspose1d", "ConvTranspose2d", "Tensor")
-ACTIVATIONS = ("identity", "relu", "tanh", "sigmoid", "gelu", "silu", "elu", "leaky_relu", "softplus", "exp", "abs", "neg", "square", "sin", "cos")
+ACTIVATIONS = ("identity", "relu", "tanh", "sigmoid", "gelu", "silu", "elu", "leaky_relu", "softplus", "exp", "abs", "neg", "square", "sin", "cos", "sqrt", "rsqrt", "log")
 
 
 class OracleError(Exception):
@@ -433,6 +433,9 @@ class Executor:
                     # gradient cannot trace what the boolean map's union records.
                     self.footnote5.append(node["id"])
             return [a[0] * a[1]]
+        if k == "div":
+            # Table-2 surrogate: the product (its support is x's and y's together, as the mirror's union says).
+            return [a[0] * a[1]] if self.o.table2 else [a[0] / a[1]]
         if k == "concat":
             return [torch.cat(a, dim=op["axis"])]
         if k == "stack":
@@ -552,6 +555,15 @@ class Executor:
             return torch.sin(x)
         if kind == "cos":
             return torch.cos(x) - 1.0 if self.o.table2 else torch.cos(x)
+        # Positive arguments only; the Table-2 surrogate is the identity (0 at 0, positive where x is, finite slope).
+        if kind in ("sqrt", "rsqrt", "log") and self.o.table2:
+            return x
+        if kind == "sqrt":
+            return torch.sqrt(x)
+        if kind == "rsqrt":
+            return torch.rsqrt(x)
+        if kind == "log":
+            return torch.log(x)
         raise OracleError(f"node '{node['id']}': activation {kind!r}")
 
     def bias_add(self, pre, bias, shape):

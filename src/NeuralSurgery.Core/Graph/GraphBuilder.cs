@@ -241,6 +241,8 @@ public sealed class GraphBuilder
 
     public GraphValue Mul(GraphValue a, GraphValue b) => One(new BinaryOp(BinaryKind.Mul), "mul", a, b);
 
+    public GraphValue Div(GraphValue a, GraphValue b) => One(new BinaryOp(BinaryKind.Div), "div", a, b);
+
     public GraphValue Concat(int axis, params GraphValue[] xs) => One(new ConcatOp(Axis(First(xs), axis, "concat")), "cat", xs);
 
     public GraphValue Stack(int axis, params GraphValue[] xs) => One(new StackOp(Axis(First(xs), axis, "stack", extra: 1)), "stack", xs);

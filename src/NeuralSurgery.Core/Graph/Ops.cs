@@ -48,6 +48,13 @@ public enum ActivationKind
     Square,
     Sin,
     Cos,
+
+    // Elementwise functions of positive arguments (x / sqrt(var + eps), RMSNorm's rsqrt(mean(x²) + eps), log of a
+    // softplus): the mirror's rule is every elementwise function's; the executors compute them exactly, NaN where the
+    // model itself would.
+    Sqrt,
+    Rsqrt,
+    Log,
 }
 
 /// <summary>An elementwise function of one operand: carries the operand's sets unchanged (Table 1).</summary>
@@ -80,6 +87,9 @@ public enum BinaryKind
     Add,
     Sub,
     Mul,
+
+    /// <summary>x / y: the feature sets of x * y (paper 001 Table 1); a normalisation divides by a positive statistic.</summary>
+    Div,
 }
 
 /// <summary>Elementwise binary op with PyTorch broadcasting.</summary>
@@ -89,7 +99,8 @@ public sealed record BinaryOp(BinaryKind Operation) : NodeOp
     {
         BinaryKind.Add => "add",
         BinaryKind.Sub => "sub",
-        _ => "mul",
+        BinaryKind.Mul => "mul",
+        _ => "div",
     };
 
     public override TResult Accept<TArg, TResult>(IOpVisitor<TArg, TResult> visitor, TArg arg) => visitor.VisitBinary(this, arg);

@@ -46,7 +46,7 @@ public static class GraphJson
 
     private static readonly string[] OpKinds =
     [
-        "call", "activation", "softmax", "log_softmax", "dropout", "add", "sub", "mul", "concat", "stack", "max", "mean",
+        "call", "activation", "softmax", "log_softmax", "dropout", "add", "sub", "mul", "div", "concat", "stack", "max", "mean",
         "sum", "reshape", "flatten", "unsqueeze", "squeeze", "narrow", "slice", "transpose", "max_pool1d", "max_pool2d",
         "avg_pool1d", "avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d", "adaptive_avg_pool1d", "adaptive_avg_pool2d",
         "matmul", "permute", "scale", "fill",
@@ -897,6 +897,9 @@ public static class GraphJson
             case "mul":
                 o.Allow("kind");
                 return new BinaryOp(BinaryKind.Mul);
+            case "div":
+                o.Allow("kind");
+                return new BinaryOp(BinaryKind.Div);
             case "concat":
                 o.Allow("kind", "axis");
                 return new ConcatOp(o.Int32("axis"));

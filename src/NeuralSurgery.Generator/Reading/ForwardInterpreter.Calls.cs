@@ -14,7 +14,7 @@ internal sealed partial class ForwardInterpreter
     /// <summary>Elementwise functions outside the IR: their output element has its input element's feature set.</summary>
     private static readonly HashSet<string> ElementwiseFallback = new(StringComparer.Ordinal)
     {
-        "log", "log1p", "expm1", "sqrt", "rsqrt", "erf", "reciprocal",
+        "log1p", "expm1", "erf", "reciprocal",
     };
 
     private static readonly Dictionary<string, ActivationKind> Activations = new(StringComparer.Ordinal)
@@ -34,6 +34,9 @@ internal sealed partial class ForwardInterpreter
         ["square"] = ActivationKind.Square,
         ["sin"] = ActivationKind.Sin,
         ["cos"] = ActivationKind.Cos,
+        ["sqrt"] = ActivationKind.Sqrt,
+        ["rsqrt"] = ActivationKind.Rsqrt,
+        ["log"] = ActivationKind.Log,
     };
 
     /// <summary>Arguments by parameter name and in parameter order, defaults included (as Roslyn lists them).</summary>
@@ -273,18 +276,34 @@ internal sealed partial class ForwardInterpreter
         switch (name)
         {
             case "add" or "sub" or "mul" or "div" when args.Count >= 1:
-                if (name is "add" or "sub" && args.Any(a => a.Parameter?.Name == "alpha"))
+            {
+                var other = Eval(args[0].Value, f);
+
+                // x.add_(y, alpha): x + alpha·y, exact when alpha is known at build time.
+                if (name is "add" or "sub" && args.FirstOrDefault(a => a.Parameter?.Name == "alpha") is { } alpha)
                 {
-                    return Unsupported(call.Syntax, "call", f.Where, $"Tensor.{name}_ with alpha: the graph has no scaled sum");
+                    if (Eval(alpha.Value, f) is not ConstValue { Value: long or double } a || !ConstantEvaluator.TryDouble(a.Value, out var factor))
+                    {
+                        return Unsupported(call.Syntax, "call", f.Where, $"Tensor.{name}_ with an alpha not known at build time: the graph scales by numbers it knows");
+                    }
+
+                    if (other is not TensorValue scaled)
+                    {
+                        return other is PoisonValue ? Poison : Unsupported(call.Syntax, "call", f.Where, $"Tensor.{name}_ with alpha: the reader scales a tensor operand");
+                    }
+
+                    other = Build(call.Syntax, () => _b.Scale(scaled.GraphValue, factor));
                 }
 
                 result = Binary(
                     name switch { "add" => BinaryOperatorKind.Add, "sub" => BinaryOperatorKind.Subtract, "mul" => BinaryOperatorKind.Multiply, _ => BinaryOperatorKind.Divide },
                     new TensorValue(x),
-                    Eval(args[0].Value, f),
+                    other,
                     call.Syntax,
                     f);
                 break;
+            }
+
             case var n when Activations.TryGetValue(n, out var kind) && args.Count == 0:
                 result = Build(call.Syntax, () => _b.Activation(x, kind));
                 break;
@@ -689,6 +708,12 @@ internal sealed partial class ForwardInterpreter
             case "NewDisposeScope":
                 return ScopeValue.Instance;
             default:
+                // torch.sqrt(x), torch.exp(x), ...: the elementwise functions the graph has.
+                if (Activations.TryGetValue(name, out var elementwise) && args.Ordered.Count == 1)
+                {
+                    return Activation(args.Ordered[0], elementwise, call.Syntax, f);
+                }
+
                 if (ElementwiseFallback.Contains(name) && args.Ordered.Count == 1)
                 {
                     return Elementwise(args.Ordered[0].Value, call.Syntax, f);
@@ -846,14 +871,15 @@ internal sealed partial class ForwardInterpreter
 
             // scores.masked_fill(mask, -inf): every output element is the input's or a constant, so its features are a
             // subset of the input's; the mask (often a buffer slice compared with 0) carries none and is not read.
-            // x.pow(2) is an exact square, pow(1) the identity; another exponent keeps every element's features
-            // (NS1002: the numbers differ).
+            // x.pow(2) is an exact square, pow(0.5) a square root, pow(-0.5) its reciprocal, pow(1) the identity;
+            // another exponent keeps every element's features (NS1002: the numbers differ).
             case "pow" when call.Arguments.Length == 1:
             {
                 var exponent = Eval(call.Arguments[0].Value, f);
-                if (exponent is ConstValue { Value: long or double } e && ConstantEvaluator.TryDouble(e.Value, out var p) && p is 1 or 2)
+                if (exponent is ConstValue { Value: long or double } e && ConstantEvaluator.TryDouble(e.Value, out var p) && p is 1 or 2 or 0.5 or -0.5)
                 {
-                    return p == 1 ? new TensorValue(x) : Build(call.Syntax, () => _b.Activation(x, ActivationKind.Square));
+                    return p == 1 ? new TensorValue(x)
+                        : Build(call.Syntax, () => _b.Activation(x, p == 2 ? ActivationKind.Square : p == 0.5 ? ActivationKind.Sqrt : ActivationKind.Rsqrt));
                 }
 
                 if (exponent is TensorValue)

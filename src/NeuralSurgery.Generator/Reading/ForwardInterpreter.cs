@@ -930,9 +930,8 @@ internal sealed partial class ForwardInterpreter
                 case BinaryOperatorKind.Multiply:
                     return Build(site, () => _b.Mul(a.GraphValue, b.GraphValue));
                 case BinaryOperatorKind.Divide:
-                    // x_i / x_j has the feature sets of x_i * x_j (paper 001 Table 1); the IR has no division.
-                    _d.Approximated(site, "operator", f.Where, "an elementwise product (same broadcasting and feature sets)");
-                    return Build(site, () => _b.Mul(a.GraphValue, b.GraphValue));
+                    // x_i / x_j has the feature sets of x_i * x_j (paper 001 Table 1).
+                    return Build(site, () => _b.Div(a.GraphValue, b.GraphValue));
                 default:
                     return Unsupported(site, "operator", f.Where, "the IR has +, - and * of tensors");
             }

@@ -109,6 +109,16 @@ internal sealed class BinaryKernel(GraphNode node, string where, BinaryKind kind
                 TensorPrimitives.Negate(g.Data, negated.Data);
                 db = Broadcasting.ReduceTo(negated, x[1].ShapeArray());
                 break;
+            case BinaryKind.Div:
+            {
+                // d(a/b)/da = 1/b; d(a/b)/db = −(a/b)/b.
+                da = Broadcasting.ReduceTo(Broadcasting.Apply(BinaryKind.Div, g, x[1], shape), x[0].ShapeArray());
+                var quotient = Broadcasting.Apply(BinaryKind.Mul, g, y[0], shape);
+                TensorPrimitives.Negate(quotient.Data, quotient.Data);
+                db = Broadcasting.ReduceTo(Broadcasting.Apply(BinaryKind.Div, quotient, x[1], shape), x[1].ShapeArray());
+                break;
+            }
+
             default:
                 da = Broadcasting.ReduceTo(Broadcasting.Apply(BinaryKind.Mul, g, x[1], shape), x[0].ShapeArray());
                 db = Broadcasting.ReduceTo(Broadcasting.Apply(BinaryKind.Mul, g, x[0], shape), x[1].ShapeArray());

@@ -70,6 +70,10 @@ internal static class TestGraphs
             act2 = b.Activation(act2, kind);
         }
 
+        // Positive-domain functions and division on a positive value (x² + 1), as a normalisation computes them.
+        var positive = b.Scale(b.Activation(act2, ActivationKind.Square), 1, 1);
+        act2 = b.Div(b.Mul(b.Activation(positive, ActivationKind.Rsqrt), b.Activation(positive, ActivationKind.Log)), b.Activation(positive, ActivationKind.Sqrt));
+
         // Images: Conv2d (groups, padding), BatchNorm2d, max pooling, adaptive avg pooling; 1-D pooling on the grid.
         var image = b.Reshape(x, B, 2, 2, 4);                                                   // [B, 2, 2, 4]
         var conv2d = b.Conv2d("conv2d", image, 4, 3, padding: 1, groups: 2);                   // [B, 4, 2, 4]

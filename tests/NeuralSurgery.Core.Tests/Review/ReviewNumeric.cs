@@ -516,6 +516,7 @@ internal static class ReviewNumeric
             {
                 BinaryKind.Add => u + v,
                 BinaryKind.Sub => u - v,
+                BinaryKind.Div => u / v,
                 _ => u * v,
             };
         }

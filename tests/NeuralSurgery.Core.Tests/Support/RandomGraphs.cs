@@ -41,7 +41,8 @@ public sealed class RandomGraphs
     // The first nine kinds are drawn from the main stream as they always were (tests name seeds); an identity drawn
     // there becomes one of the later kinds (or stays) by a stream of its own, so every graph keeps its structure.
     private static readonly ActivationKind[] Activations = ((ActivationKind[])Enum.GetValues(typeof(ActivationKind))).Take(9).ToArray();
-    private static readonly ActivationKind[] LaterActivations = ((ActivationKind[])Enum.GetValues(typeof(ActivationKind))).Skip(9).Prepend(ActivationKind.Identity).ToArray();
+    private static readonly ActivationKind[] PositiveDomain = [ActivationKind.Sqrt, ActivationKind.Rsqrt, ActivationKind.Log];
+    private static readonly ActivationKind[] LaterActivations = ((ActivationKind[])Enum.GetValues(typeof(ActivationKind))).Skip(9).Except(PositiveDomain).Prepend(ActivationKind.Identity).ToArray();
     private static readonly ReduceKind[] Reductions = (ReduceKind[])Enum.GetValues(typeof(ReduceKind));
 
     private Random _rng;
@@ -226,6 +227,25 @@ public sealed class RandomGraphs
             foreach (var projected in _b.Call(module, Use(query), key, value))
             {
                 _b.Output(NextName("y"), projected);
+            }
+        }
+
+        // A normalisation by a positive statistic (x / sqrt(x² + c), rsqrt, log of a positive value), own stream:
+        // the positive-domain functions only ever see square(y)·1 + c with c > 0, as in RMSNorm.
+        _rng = new Random(_rng.Next());
+        if (_nodes + 4 <= _o.MaxNodes && _rng.Next(4) == 0 && Pick(l => !l.IsRecurrentState, preferUnused: false) is { } normed)
+        {
+            var x = Use(normed);
+            var positive = _b.Scale(_b.Activation(x, ActivationKind.Square), 1, 0.25 + _rng.NextDouble());
+            _nodes += 2;
+            if (_rng.Next(2) == 0)
+            {
+                _b.Output(NextName("y"), Add(_b.Div(x, positive)));
+            }
+            else
+            {
+                _nodes++;
+                _b.Output(NextName("y"), Add(_b.Mul(x, _b.Activation(positive, PositiveDomain[_rng.Next(PositiveDomain.Length)]))));
             }
         }
 

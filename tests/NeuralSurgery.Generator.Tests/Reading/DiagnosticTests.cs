@@ -1,6 +1,7 @@
 using System.Linq;
 using Microsoft.CodeAnalysis;
 using NeuralSurgery.Generator.Reading;
+using NeuralSurgery.Graph;
 using static NeuralSurgery.Generator.Tests.Reading.DiagnosticCases;
 
 namespace NeuralSurgery.Generator.Tests.Reading;
@@ -123,8 +124,8 @@ public class DiagnosticTests
 
                 public override Tensor forward(Tensor x)
                 {
-                    var h = x.log() + x.shape[0];
-                    h = torch.sqrt(-h) / x;
+                    var h = x.log1p() + x.shape[0];
+                    h = torch.erf(-h) / x.pow(3);
                     return fc.forward(h.unsqueeze(0).squeeze());
                 }
             """), "M", X4);
@@ -132,26 +133,52 @@ public class DiagnosticTests
         Assert.Equal(
             new[]
             {
-                "NS1002 (14,17): Unsupported call 'x.log()' in M.forward: the graph treats it as the identity (an elementwise function keeps every element's feature set)" + Tail,
-                "NS1002 (14,17): Unsupported operator 'x.log() + x.shape[0]' in M.forward: the graph treats it as the identity of its tensor operand (a scalar operand carries no features)" + Tail,
-                "NS1002 (15,13): Unsupported call 'torch.sqrt(-h)' in M.forward: the graph treats it as the identity (an elementwise function keeps every element's feature set)" + Tail,
-                "NS1002 (15,13): Unsupported operator 'torch.sqrt(-h) / x' in M.forward: the graph treats it as an elementwise product (same broadcasting and feature sets)" + Tail,
+                "NS1002 (14,17): Unsupported call 'x.log1p()' in M.forward: the graph treats it as the identity (an elementwise function keeps every element's feature set)" + Tail,
+                "NS1002 (14,17): Unsupported operator 'x.log1p() + x.shape[0]' in M.forward: the graph treats it as the identity of its tensor operand (a scalar operand carries no features)" + Tail,
+                "NS1002 (15,13): Unsupported call 'torch.erf(-h)' in M.forward: the graph treats it as the identity (an elementwise function keeps every element's feature set)" + Tail,
+                "NS1002 (15,29): Unsupported call 'x.pow(3)' in M.forward: the graph treats it as the identity (an elementwise function keeps every element's feature set)" + Tail,
                 "NS1002 (16,27): Unsupported call 'h.unsqueeze(0).squeeze()' in M.forward: the graph treats it as squeezing only the axes of constant size 1 (symbolic sizes are assumed not to be 1)" + Tail,
             },
             ModelSource.Diagnostics(r));
         Assert.All(r.Diagnostics, d => Assert.Equal(DiagnosticSeverity.Warning, d.Severity));
-        Assert.Equal("treated as an elementwise product (same broadcasting and feature sets)", r.Diagnostics[3].Fallback);
+        Assert.Equal("treated as the identity (an elementwise function keeps every element's feature set)", r.Diagnostics[3].Fallback);
         Assert.NotNull(r.Graph);
+
+        // Division, like the square root and log it used to stand for, is exact now.
         Assert.Equal(
             new[]
             {
                 "neg = neg(x) -> [B, 4]",
-                "mul = mul(neg, x) -> [B, 4]",
-                "unsqueeze = unsqueeze 0(mul) -> [1, B, 4]",
+                "div = div(neg, x) -> [B, 4]",
+                "unsqueeze = unsqueeze 0(div) -> [1, B, 4]",
                 "squeeze = squeeze 0(unsqueeze) -> [B, 4]",
                 "fc = call fc(squeeze) -> [B, 2]",
             },
             ModelSource.Nodes(r.Graph!));
+    }
+
+    [Fact]
+    public void Square_roots_logs_and_division_are_exact_ops()
+    {
+        var r = ModelSource.Read(Model("""
+                private readonly Linear fc = Linear(4, 2);
+
+                public override Tensor forward(Tensor x)
+                {
+                    var rms = x.pow(2).mean(new long[] { -1 }, keepdim: true) + 1e-6;
+                    var h = x * torch.rsqrt(rms) + x / rms.sqrt() + (x.square() + 1).log() + x.pow(0.5);
+                    h.add_(x, alpha: 0.5);
+                    return fc.forward(h);
+                }
+            """), "M", X4);
+
+        Assert.Empty(r.Diagnostics);
+        var ops = r.Graph!.Nodes.Select(n => n.Op).ToList();
+        Assert.Equal(2, ops.OfType<ActivationOp>().Count(a => a.Activation == ActivationKind.Sqrt));
+        Assert.Single(ops.OfType<ActivationOp>(), a => a.Activation == ActivationKind.Rsqrt);
+        Assert.Single(ops.OfType<ActivationOp>(), a => a.Activation == ActivationKind.Log);
+        Assert.Single(ops.OfType<BinaryOp>(), b => b.Operation == BinaryKind.Div);
+        Assert.Single(ops.OfType<ScaleOp>(), s => s.Factor == 0.5);
     }
 
     // A static readonly field with a constant initialiser (Hidden) is a constant; an unbound model constructor
@@ -451,7 +478,7 @@ public class DiagnosticTests
             {
                 public Block() : base("Block") => RegisterComponents();
 
-                public override Tensor forward(Tensor x) => x.log();
+                public override Tensor forward(Tensor x) => x.log1p();
             }
 
             public sealed class M : Module<Tensor, Tensor>
@@ -465,7 +492,7 @@ public class DiagnosticTests
             }
             """, "M", X4);
         Assert.Equal(
-            new[] { "NS1002 (10,49): Unsupported call 'x.log()' in Block.forward: the graph treats it as the identity (an elementwise function keeps every element's feature set); feature sets stay exact but numeric execution of the graph differs" },
+            new[] { "NS1002 (10,49): Unsupported call 'x.log1p()' in Block.forward: the graph treats it as the identity (an elementwise function keeps every element's feature set); feature sets stay exact but numeric execution of the graph differs" },
             ModelSource.Diagnostics(r).Where(d => d.StartsWith("NS1002", System.StringComparison.Ordinal)).ToArray());
     }
 

@@ -497,13 +497,24 @@ public static class ExecutorComparison
         };
         foreach (var kind in Enum.GetValues<ActivationKind>())
         {
-            // Through a Linear so inputs spread over both sides of each kink.
-            cases.Add(("activation_" + kind, One(b => b.Activation(b.Linear("fc", b.FeatureInput("x", B, 4), 6), kind))));
+            // Through a Linear so inputs spread over both sides of each kink; the square root, its reciprocal and the log
+            // see a positive value, as in a normalisation (x² + 0.5).
+            cases.Add(("activation_" + kind, One(b =>
+            {
+                var pre = b.Linear("fc", b.FeatureInput("x", B, 4), 6);
+                return b.Activation(kind is ActivationKind.Sqrt or ActivationKind.Rsqrt or ActivationKind.Log ? b.Scale(b.Activation(pre, ActivationKind.Square), 1, 0.5) : pre, kind);
+            })));
         }
 
         // Later kinds go last: a case's seed follows its position, so earlier cases keep theirs.
         cases.Add(("conv_transpose2d_upsampling", One(b => b.ConvTranspose("up", b.FeatureInput("x", B, 4, 3, 2), 2, 4, 3, stride: 2, padding: 1, outputPadding: 1, groups: 2))));
         cases.Add(("conv_transpose2d_dilated_unbatched", One(b => b.ConvTranspose("up", b.FeatureInput("x", 2, 3, 3), 2, 2, 2, dilation: 2, outputPadding: 1, bias: false))));
+        cases.Add(("div_by_a_positive_statistic", One(b =>
+        {
+            // RMSNorm-style: x / sqrt(mean(x²) + eps), the divisor broadcast along the features.
+            var x = b.Linear("fc", b.FeatureInput("x", B, 4), 5);
+            return b.Div(x, b.Activation(b.Scale(b.Mean(b.Activation(x, ActivationKind.Square), 1, keepDim: true), 1, 1e-3), ActivationKind.Sqrt));
+        })));
         cases.Add(("conv_transpose1d_decoder", One(b => b.Linear("head", b.Flatten(b.ConvTranspose("up", b.FeatureInput("x", B, 3, 4), 1, 2, 3, stride: 3, padding: 1), 1), 2))));
         return cases;
     }

@@ -104,6 +104,15 @@ internal static class Activations
                 }
 
                 break;
+            case ActivationKind.Sqrt:
+                TensorPrimitives.Sqrt(x, y);
+                break;
+            case ActivationKind.Rsqrt:
+                TensorPrimitives.ReciprocalSqrt(x, y);
+                break;
+            case ActivationKind.Log:
+                TensorPrimitives.Log(x, y);
+                break;
             default:
                 throw new ReferenceExecutionException($"activation '{kind}' has no reference kernel; expected one of {string.Join(", ", Enum.GetNames<ActivationKind>())}");
         }
@@ -221,6 +230,25 @@ internal static class Activations
                     dx[i] = -dy[i] * MathF.Sin(x[i]);
                 }
 
+                break;
+            case ActivationKind.Sqrt:
+                // (√x)' = 1 / (2√x).
+                for (var i = 0; i < x.Length; i++)
+                {
+                    dx[i] = dy[i] * 0.5f / y[i];
+                }
+
+                break;
+            case ActivationKind.Rsqrt:
+                // (x^−½)' = −½ x^−3/2 = −½ y³.
+                for (var i = 0; i < x.Length; i++)
+                {
+                    dx[i] = dy[i] * -0.5f * y[i] * y[i] * y[i];
+                }
+
+                break;
+            case ActivationKind.Log:
+                TensorPrimitives.Divide(dy, x, dx);
                 break;
             default:
                 throw new ReferenceExecutionException($"activation '{kind}' has no reference kernel; expected one of {string.Join(", ", Enum.GetNames<ActivationKind>())}");

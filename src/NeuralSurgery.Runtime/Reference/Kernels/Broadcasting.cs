@@ -136,6 +136,9 @@ internal static class Broadcasting
             case BinaryKind.Sub:
                 TensorPrimitives.Subtract(a, b, y);
                 break;
+            case BinaryKind.Div:
+                TensorPrimitives.Divide(a, b, y);
+                break;
             default:
                 TensorPrimitives.Multiply(a, b, y);
                 break;
@@ -161,6 +164,9 @@ internal static class Broadcasting
                 case BinaryKind.Sub:
                     TensorPrimitives.Subtract(x, s, y);
                     break;
+                case BinaryKind.Div:
+                    TensorPrimitives.Divide(x, s, y);
+                    break;
                 default:
                     TensorPrimitives.Multiply(x, s, y);
                     break;
@@ -178,6 +184,9 @@ internal static class Broadcasting
                 case BinaryKind.Sub:
                     TensorPrimitives.Subtract(s, x, y);
                     break;
+                case BinaryKind.Div:
+                    TensorPrimitives.Divide(s, x, y);
+                    break;
                 default:
                     TensorPrimitives.Multiply(x, s, y);
                     break;
@@ -189,6 +198,7 @@ internal static class Broadcasting
             {
                 BinaryKind.Add => a[ia] + b[ib],
                 BinaryKind.Sub => a[ia] - b[ib],
+                BinaryKind.Div => a[ia] / b[ib],
                 _ => a[ia] * b[ib],
             };
             y.Fill(v);
