@@ -120,6 +120,13 @@ public sealed class EvolutionTests : IDisposable
             (from, to) => TranslatorV2.SurgeryFromTranslatorV1.Apply(from, to, Options));
 
     [Fact]
+    public void RMSNorm_and_a_division_by_a_norm_gain_a_feature_and_an_action() =>
+        Check(
+            new NormedV1(), NormedV1.Mirror.Graph, NormedV1.Mirror.Schema,
+            () => new NormedV2(), NormedV2.Mirror.Graph, NormedV2.Mirror.Schema,
+            (from, to) => NormedV2.SurgeryFromNormedV1.Apply(from, to, Options));
+
+    [Fact]
     public void A_new_model_that_did_not_go_through_surgery_fails_and_the_surgery_is_named_as_the_cause()
     {
         torch.manual_seed(7);
