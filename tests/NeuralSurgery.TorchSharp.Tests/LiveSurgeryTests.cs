@@ -35,6 +35,15 @@ public sealed class LiveSurgeryTests : IDisposable
     public void Signal_Conv1d_channels_and_filters() => Same(new SignalV1(), () => new SignalV2(), SignalV2.SurgeryFromSignalV1.Plan);
 
     [Fact]
+    public void Attention_heads_packed_in_proj_rows() => Same(new AttentionV1(), () => new AttentionV2(), AttentionV2.SurgeryFromAttentionV1.Plan);
+
+    [Fact]
+    public void TransformerEncoder_layers_and_a_position_buffer() => Same(new TranslatorV1(), () => new TranslatorV2(), TranslatorV2.SurgeryFromTranslatorV1.Plan);
+
+    [Fact]
+    public void ConvTranspose2d_input_rows_and_filters() => Same(new DecoderV1(), () => new DecoderV2(), DecoderV2.SurgeryFromDecoderV1.Plan);
+
+    [Fact]
     public void The_generated_typed_overloads_apply_the_class_pair_plan()
     {
         torch.manual_seed(3);
