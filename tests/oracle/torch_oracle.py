@@ -32,7 +32,7 @@ REQUEST_VERSION = 1
 OP_KINDS = ("call", "activation", "softmax", "log_softmax", "dropout", "add", "sub", "mul", "div", "concat", "stack",
             "max", "mean", "sum", "reshape", "flatten", "unsqueeze", "squeeze", "narrow", "slice", "transpose",
             "max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d",
-            "adaptive_avg_pool1d", "adaptive_avg_pool2d", "matmul", "permute", "scale", "fill")
+            "adaptive_avg_pool1d", "adaptive_avg_pool2d", "matmul", "permute", "scale", "fill", "arange")
 LAYER_KINDS = ("Linear", "Embedding", "EmbeddingBag", "Conv1d", "Conv2d", "LSTM", "GRU", "LayerNorm", "BatchNorm1d", "BatchNorm2d", "GroupNorm", "AttentionProjection", "ConvTranspose1d", "ConvTranspose2d", "Tensor")
 ACTIVATIONS = ("identity", "relu", "tanh", "sigmoid", "gelu", "silu", "elu", "leaky_relu", "softplus", "exp", "abs", "neg", "square", "sin", "cos", "sqrt", "rsqrt", "log")
 
@@ -358,12 +358,23 @@ class Executor:
         self.footnote5 = []
 
     def is_field(self, operand):
-        """Whether a value is a tensor field read in forward (a call of a Tensor module)."""
+        """Whether a value is parameter rows read in forward: a call of a Tensor module, a narrow of one, or an
+        Embedding looking up an arange (a learned position table)."""
         source = parse_ref(operand)[0]
         for n in self.g["nodes"]:
             if n["id"] == source:
-                return n["op"]["kind"] == "call" and self.layers[n["op"]["module"]][1]["kind"] == "Tensor"
+                kind = n["op"]["kind"]
+                if kind == "narrow":
+                    return self.is_field(n["operands"][0])
+                if kind != "call":
+                    return False
+                layer = self.layers[n["op"]["module"]][1]["kind"]
+                return layer == "Tensor" or (layer == "Embedding" and self.is_arange(n["operands"][0]))
         return False
+
+    def is_arange(self, operand):
+        source = parse_ref(operand)[0]
+        return any(n["id"] == source and n["op"]["kind"] == "arange" for n in self.g["nodes"])
 
     def run(self, inputs, masks=None):
         env = {}
@@ -475,6 +486,9 @@ class Executor:
             # Table-2 surrogate: an added constant would make elements without features non-zero (as sigmoid(0)).
             offset = 0.0 if self.o.table2 else op.get("offset", 0.0)
             return [a[0] * op["factor"] + offset]
+        if k == "arange":
+            end = op["end"] if isinstance(op["end"], int) else eval_dim(op["end"], self.symbols, f"node '{node['id']}' (arange)")
+            return [torch.arange(int(op["start"]), end, dtype=torch.int64)]
         if k == "fill":
             shape = [eval_dim(d, self.symbols, f"node '{node['id']}' (fill)") for d in op["shape"]]
             return [torch.full(shape, float(op["value"]), dtype=self.o.dtype)]
@@ -586,6 +600,9 @@ class Executor:
             return [pre if layer.bias is None else self.bias_add(pre, layer.bias, [-1])]
         if k == "Embedding":
             if self.gradmap:
+                if not x.is_floating_point():
+                    # Positions (an arange) are indices, not a one-hot input: their one-hot view carries no feature.
+                    x = F.one_hot(x, layer.num_embeddings).to(layer.weight.dtype)
                 return [torch.matmul(x, layer.weight)]
             if x.dtype != torch.int64:
                 raise OracleError(f"{where}: operand '{node['operands'][0]}' has dtype {x.dtype}; expected int64 indices")
@@ -991,9 +1008,10 @@ def run_gradmap(req, graph, opts, model, layers):
         elif opts.loss in ("outputs", "sum_outputs"):
             values = [(parse_ref(o["value"]), env[parse_ref(o["value"])]) for o in graph["outputs"]]
         else:
-            # Every node's value, but not a tensor field's own: its gradient would be the loss weight, not an interaction.
+            # Every node's value, but not parameter rows read as a value (a tensor field, a narrow of one, a position
+            # table's lookup of an arange): their gradient would be the loss weight, not an interaction.
             values = [((n["id"], i), env[(n["id"], i)]) for n in graph["nodes"] for i in range(len(n["outputShapes"]))
-                      if not (n["op"]["kind"] == "call" and layers[n["op"]["module"]][1]["kind"] == "Tensor")]
+                      if not ex.is_field(n["id"])]
         loss = 0
         for key, v in values:
             if not v.requires_grad:

@@ -161,6 +161,8 @@ internal static class GraphCommand
 
         public string VisitMatMul(MatMulOp m, int _) => "matmul";
 
+        public string VisitArange(ArangeOp a, int _) => $"arange {I(a.Start)} {a.End}";
+
         public string VisitFill(FillOp f, int _) => "fill " + f.Value.ToString("R", CultureInfo.InvariantCulture) + " [" + string.Join(", ", f.Target) + "]";
 
         public string VisitScale(ScaleOp s, int _) =>

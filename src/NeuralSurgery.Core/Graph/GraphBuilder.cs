@@ -26,6 +26,7 @@ public sealed class GraphBuilder
     private readonly Dictionary<string, int> _counters = new(StringComparer.Ordinal);
     private readonly HashSet<string> _names = new(StringComparer.Ordinal);
     private readonly Dictionary<string, InputRole> _roles = new(StringComparer.Ordinal);
+    private readonly HashSet<ValueRef> _positions = [];
 
     public GraphBuilder(string name) => _name = name;
 
@@ -97,9 +98,9 @@ public sealed class GraphBuilder
 
     public GraphValue Embedding(string module, GraphValue indices, long numEmbeddings, long embeddingDim)
     {
-        if (Role(indices) != InputRole.Categorical)
+        if (Role(indices) != InputRole.Categorical && !IsPositions(indices))
         {
-            throw new GraphException($"module '{module}' (Embedding): operand '{indices.Ref}' is not a categorical input; the mirror reads embeddings as products with a one-hot input");
+            throw new GraphException($"module '{module}' (Embedding): operand '{indices.Ref}' is not a categorical input or an arange; the mirror reads embeddings as products with a one-hot input");
         }
 
         return CallNew(module, new EmbeddingSpec(numEmbeddings, embeddingDim), indices)[0];
@@ -188,6 +189,17 @@ public sealed class GraphBuilder
         CallNew(module, new TensorSpec(dims.ToEquatableArray(), buffer, init))[0];
 
     /// <summary>A tensor of one value made in forward (zeros, ones, full).</summary>
+    /// <summary>Whether <paramref name="value"/> is the output of an arange (positions an Embedding may read).</summary>
+    public bool IsPositions(GraphValue value) => _positions.Contains(value.Ref);
+
+    /// <summary>torch.arange(start, end): positions for an Embedding (a learned position table).</summary>
+    public GraphValue Arange(long start, Dim end)
+    {
+        var value = Add(new ArangeOp(start, end), "arange", [])[0];
+        _positions.Add(value.Ref);
+        return value;
+    }
+
     public GraphValue Fill(double value, params Dim[] shape) => Add(new FillOp(value, shape.ToEquatableArray()), "fill", [])[0];
 
     /// <summary>factor·x + offset with numbers known at build time (x * 0.5, x + 1e-5, 1 - x).</summary>
@@ -311,7 +323,7 @@ public sealed class GraphBuilder
         var id = NextId(stem);
         var spec = op is CallOp call ? _modules.First(m => m.Path == call.Module).Spec : null;
         var refs = operands.Select(o => o.Ref).ToEquatableArray();
-        ModelGraph.CheckIndexOperands(id, op, spec, operands.Select(o => (o.Ref, Role(o))).ToList());
+        ModelGraph.CheckIndexOperands(id, op, spec, operands.Select(o => (o.Ref, Role(o))).ToList(), _positions.Contains);
 
         var shapes = ShapeInference.Infer(
             new GraphNode(id, op, refs, default),

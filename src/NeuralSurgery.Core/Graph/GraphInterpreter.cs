@@ -182,4 +182,6 @@ public abstract class GraphInterpreter<TValue>
     public abstract IReadOnlyList<TValue> VisitScale(ScaleOp op, NodeArgs<TValue> args);
 
     public abstract IReadOnlyList<TValue> VisitFill(FillOp op, NodeArgs<TValue> args);
+
+    public abstract IReadOnlyList<TValue> VisitArange(ArangeOp op, NodeArgs<TValue> args);
 }

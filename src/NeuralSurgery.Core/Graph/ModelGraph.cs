@@ -155,6 +155,7 @@ public sealed record ModelGraph
         var names = new HashSet<string>(StringComparer.Ordinal);
         var shapes = new Dictionary<ValueRef, Shape>();
         var roles = new Dictionary<ValueRef, InputRole>();
+        var positions = new HashSet<ValueRef>();
 
         if (!Dim.IsIdentifier(name))
         {
@@ -215,7 +216,12 @@ public sealed record ModelGraph
                 node.Id,
                 node.Op,
                 node.Op is CallOp c && modulePaths.TryGetValue(c.Module, out var m) ? m.Spec : null,
-                node.Operands.Select(o => (o, roles.TryGetValue(o, out var r) ? r : (InputRole?)null)).ToList());
+                node.Operands.Select(o => (o, roles.TryGetValue(o, out var r) ? r : (InputRole?)null)).ToList(),
+                positions.Contains);
+            if (node.Op is ArangeOp)
+            {
+                positions.Add(new ValueRef(node.Id));
+            }
 
             GraphModule? called = null;
             if (node.Op is CallOp call)
@@ -289,8 +295,22 @@ public sealed record ModelGraph
     {
         var tensors = new Dictionary<ValueRef, string>();
         var narrowed = new HashSet<ValueRef>();
+        var aranges = new HashSet<ValueRef>();
         foreach (var node in nodes)
         {
+            // An Embedding looking up an arange is rows of its weight (a learned position table): a narrowed field.
+            if (node.Op is CallOp lookup && modules.TryGetValue(lookup.Module, out var table) && table.Spec is EmbeddingSpec && node.Operands.Count == 1 && aranges.Contains(node.Operands[0]))
+            {
+                tensors[new ValueRef(node.Id)] = lookup.Module;
+                narrowed.Add(new ValueRef(node.Id));
+                continue;
+            }
+
+            if (node.Op is ArangeOp)
+            {
+                aranges.Add(new ValueRef(node.Id));
+            }
+
             foreach (var operand in node.Operands)
             {
                 if (!tensors.TryGetValue(operand, out var module))
@@ -308,7 +328,7 @@ public sealed record ModelGraph
 
                 if (node.Op is not (BinaryOp or MatMulOp) || (node.Op is MatMulOp && (rank != 2 || narrowed.Contains(operand))))
                 {
-                    throw new GraphException($"node '{node.Id}' ({node.Op.Kind}): operand '{operand}' is tensor field '{module}'; the mirror follows a Parameter or buffer only as an operand of +, -, * or a matmul with a 2-D tensor, or narrowed and then an operand of +, - or *");
+                    throw new GraphException($"node '{node.Id}' ({node.Op.Kind}): operand '{operand}' is {(modules[module].Spec is TensorSpec ? "tensor field" : "position table rows of")} '{module}'; the mirror follows a Parameter or buffer only as an operand of +, -, * or a matmul with a 2-D tensor, and narrowed rows (table[:T], an Embedding of an arange) only as an operand of +, - or *");
                 }
             }
 
@@ -323,11 +343,16 @@ public sealed record ModelGraph
     /// Index inputs are read only by embeddings: a categorical input as an Embedding's (or EmbeddingBag's) operand, the
     /// bag offsets as an EmbeddingBag's second operand. The mirror reads a lookup as a product with the one-hot input.
     /// </summary>
-    internal static void CheckIndexOperands(string id, NodeOp op, LayerSpec? spec, IReadOnlyList<(ValueRef Ref, InputRole? Role)> operands)
+    internal static void CheckIndexOperands(string id, NodeOp op, LayerSpec? spec, IReadOnlyList<(ValueRef Ref, InputRole? Role)> operands, Func<ValueRef, bool> isPositions)
     {
         var embedding = spec as EmbeddingSpec;
         for (var i = 0; i < operands.Count; i++)
         {
+            if (isPositions(operands[i].Ref) && (embedding is not { Bag: null } || i != 0))
+            {
+                throw new GraphException($"node '{id}' ({op.Kind}): operand '{operands[i].Ref}' is an arange made in forward; only an Embedding call may read it (a position table)");
+            }
+
             if (operands[i].Role == InputRole.Categorical && (embedding is null || i != 0))
             {
                 throw new GraphException($"node '{id}' ({op.Kind}): operand '{operands[i].Ref}' is a categorical index input; only an Embedding call may read it");
@@ -345,9 +370,9 @@ public sealed record ModelGraph
         }
 
         var module = ((CallOp)op).Module;
-        if (operands.Count == 0 || operands[0].Role != InputRole.Categorical || operands.Count > (embedding.Bag is null ? 1 : 2))
+        if (operands.Count == 0 || (operands[0].Role != InputRole.Categorical && !(embedding.Bag is null && isPositions(operands[0].Ref))) || operands.Count > (embedding.Bag is null ? 1 : 2))
         {
-            throw new GraphException($"node '{id}' ({embedding.Kind} '{module}'): operand must be a categorical input{(embedding.Bag is null ? "" : ", then optionally the bag offsets")}; the mirror reads embeddings as products with a one-hot input");
+            throw new GraphException($"node '{id}' ({embedding.Kind} '{module}'): operand must be a categorical input{(embedding.Bag is null ? " or an arange of positions" : ", then optionally the bag offsets")}; the mirror reads embeddings as products with a one-hot input");
         }
 
         if (operands.Count == 2 && operands[1].Role != InputRole.Offsets)

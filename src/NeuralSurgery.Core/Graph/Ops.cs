@@ -288,3 +288,15 @@ public sealed record FillOp(double Value, EquatableArray<Dim> Target) : NodeOp
 
     public override TResult Accept<TArg, TResult>(IOpVisitor<TArg, TResult> visitor, TArg arg) => visitor.VisitFill(this, arg);
 }
+
+/// <summary>
+/// <c>torch.arange(start, end)</c> made in forward: the positions start..end−1 (end may be a size known only at run
+/// time, <c>x.shape[0]</c>). An index tensor that carries no features, read only by an Embedding (a learned position
+/// table, <c>wpe(arange(T))</c>): its rows meet no feature, so the lookup's output carries none.
+/// </summary>
+public sealed record ArangeOp(long Start, Dim End) : NodeOp
+{
+    public override string Kind => "arange";
+
+    public override TResult Accept<TArg, TResult>(IOpVisitor<TArg, TResult> visitor, TArg arg) => visitor.VisitArange(this, arg);
+}

@@ -521,6 +521,18 @@ internal sealed class ShapeInference : GraphInterpreter<Shape>
         return [new Shape(batch.Dims.Concat([l[l.Rank - 2], r[r.Rank - 1]]))];
     }
 
+    public override IReadOnlyList<Shape> VisitArange(ArangeOp op, NodeArgs<Shape> a)
+    {
+        a.Arity(0, 0);
+        var length = op.End - Dim.Of(op.Start);
+        if (op.Start < 0 || (length.IsConstant && length.Constant < 1))
+        {
+            throw a.Error($"arange({op.Start}, {op.End}) is empty or starts below 0; expected positions 0 <= start < end");
+        }
+
+        return [new Shape([length])];
+    }
+
     public override IReadOnlyList<Shape> VisitFill(FillOp op, NodeArgs<Shape> a)
     {
         a.Arity(0, 0);

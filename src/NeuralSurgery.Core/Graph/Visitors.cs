@@ -49,6 +49,8 @@ public interface IOpVisitor<in TArg, out TResult>
     TResult VisitScale(ScaleOp op, TArg arg);
 
     TResult VisitFill(FillOp op, TArg arg);
+
+    TResult VisitArange(ArangeOp op, TArg arg);
 }
 
 /// <summary>One method per layer kind; see <see cref="IOpVisitor{TArg, TResult}"/>.</summary>

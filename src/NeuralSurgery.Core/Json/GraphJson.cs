@@ -49,7 +49,7 @@ public static class GraphJson
         "call", "activation", "softmax", "log_softmax", "dropout", "add", "sub", "mul", "div", "concat", "stack", "max", "mean",
         "sum", "reshape", "flatten", "unsqueeze", "squeeze", "narrow", "slice", "transpose", "max_pool1d", "max_pool2d",
         "avg_pool1d", "avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d", "adaptive_avg_pool1d", "adaptive_avg_pool2d",
-        "matmul", "permute", "scale", "fill",
+        "matmul", "permute", "scale", "fill", "arange",
     ];
 
     private static readonly string[] LayerKinds = ["Linear", "Embedding", "EmbeddingBag", "Conv1d", "Conv2d", "LSTM", "GRU", "LayerNorm", "BatchNorm1d", "BatchNorm2d", "GroupNorm", "AttentionProjection", "ConvTranspose1d", "ConvTranspose2d", "Tensor"];
@@ -259,6 +259,21 @@ public static class GraphJson
         }
 
         public bool VisitMatMul(MatMulOp m, Utf8JsonWriter w) => true;
+
+        public bool VisitArange(ArangeOp a, Utf8JsonWriter w)
+        {
+            w.WriteNumber("start", a.Start);
+            if (a.End.IsConstant)
+            {
+                w.WriteNumber("end", a.End.Constant);
+            }
+            else
+            {
+                w.WriteString("end", a.End.ToString());
+            }
+
+            return true;
+        }
 
         public bool VisitFill(FillOp f, Utf8JsonWriter w)
         {
@@ -946,6 +961,9 @@ public static class GraphJson
             case "fill":
                 o.Allow("kind", "value", "shape");
                 return new FillOp(o.Double("value"), ReadDims(o.Required("shape"), o.PathOf("shape"), o.File).ToEquatableArray());
+            case "arange":
+                o.Allow("kind", "start", "end");
+                return new ArangeOp(o.Int64("start"), ReadLength(o, "end"));
             case "permute":
                 o.Allow("kind", "dims");
                 return new PermuteOp(o.Array("dims").Select(e => JsonObjectReader.ReadInt32(e.Element, e.Path, o.File)).ToEquatableArray());

@@ -42,6 +42,9 @@ public static class ReferenceTracer
         /// <summary>Values that are a tensor field read in forward, with that field's element sets.</summary>
         private readonly Dictionary<ValueRef, FeatureSet[]> _tensors = [];
 
+        /// <summary>Values made by an arange in forward, with their first position: what an Embedding looks up.</summary>
+        private readonly Dictionary<ValueRef, long> _positions = [];
+
         /// <summary>Tensor-field values narrowed in forward: the field's shape and where their first element sits in it.</summary>
         private readonly Dictionary<ValueRef, (long[] Shape, long[] Offset)> _narrowed = [];
 
@@ -114,7 +117,18 @@ public static class ReferenceTracer
         {
             if (s.Bag is null)
             {
-                return [Embedding(a.Node, a.Path, s, X(a, 1, 1)[0], Out(a))];
+                // Positions (an arange): rows start.. of the table, a narrowed tensor field for the ops that add it to
+                // data; the lookup itself meets no feature (its one-hot view is empty).
+                var operand = X(a, 1, 1)[0];
+                if (_positions.TryGetValue(a.Node.Operands[0], out var start))
+                {
+                    var onehot = ReferenceIndex.Insert(operand.Shape, operand.Shape.Length, s.NumEmbeddings);
+                    operand = new ReferenceValue(onehot, Empties(ReferenceIndex.Count(onehot)));
+                    _tensors[new ValueRef(a.Node.Id)] = Parameter(a.Path, s, ParameterRole.Weight);
+                    _narrowed[new ValueRef(a.Node.Id)] = ([s.NumEmbeddings, s.EmbeddingDim], [start, 0]);
+                }
+
+                return [Embedding(a.Node, a.Path, s, operand, Out(a))];
             }
 
             var x = X(a, 1, 2)[0]; // the offsets are indices: they carry no features
@@ -382,6 +396,15 @@ public static class ReferenceTracer
 
         public override IReadOnlyList<ReferenceValue> VisitActivation(ActivationOp op, NodeArgs<ReferenceValue> a) =>
             [Elementwise(a.Node, X(a, 1, 1)[0], Out(a))];
+
+        /// <summary>Positions made in forward carry no features.</summary>
+        public override IReadOnlyList<ReferenceValue> VisitArange(ArangeOp op, NodeArgs<ReferenceValue> a)
+        {
+            X(a, 0, 0);
+            _positions[new ValueRef(a.Node.Id)] = op.Start;
+            var shape = Out(a);
+            return [new ReferenceValue(shape, Empties(ReferenceIndex.Count(shape)))];
+        }
 
         public override IReadOnlyList<ReferenceValue> VisitFill(FillOp op, NodeArgs<ReferenceValue> a)
         {

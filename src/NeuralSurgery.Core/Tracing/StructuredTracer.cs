@@ -28,6 +28,9 @@ public static class StructuredTracer
         /// <summary>Values that are a tensor field read in forward, with that field's state_dict name.</summary>
         private readonly Dictionary<ValueRef, string> _tensors = [];
 
+        /// <summary>Values made by an arange in forward, with their first position: what an Embedding looks up.</summary>
+        private readonly Dictionary<ValueRef, long> _positions = [];
+
         /// <summary>Tensor-field values narrowed in forward: where their first element sits in the field.</summary>
         private readonly Dictionary<ValueRef, long[]> _offsets = [];
 
@@ -249,6 +252,13 @@ public static class StructuredTracer
         public override IReadOnlyList<Layout> VisitFill(FillOp op, NodeArgs<Layout> a) =>
             [Layout.Uniform(Concrete(a.Node.OutputShapes[0]), FeatureSet.Empty)];
 
+        /// <summary>Positions made in forward carry no features; an Embedding reads them as an empty one-hot view.</summary>
+        public override IReadOnlyList<Layout> VisitArange(ArangeOp op, NodeArgs<Layout> a)
+        {
+            _positions[new ValueRef(a.Node.Id)] = op.Start;
+            return [Layout.Uniform(Concrete(a.Node.OutputShapes[0]), FeatureSet.Empty)];
+        }
+
         // Every output element depends on the whole axis.
         public override IReadOnlyList<Layout> VisitSoftmax(SoftmaxOp op, NodeArgs<Layout> a) =>
             [Layout.Elementwise(a.X, a.X.Reduce(op.Axis, keepDim: true), a.X.Shape)];
@@ -349,6 +359,15 @@ public static class StructuredTracer
         /// </summary>
         public override IReadOnlyList<Layout> VisitEmbedding(EmbeddingSpec spec, NodeArgs<Layout> a)
         {
+            // Positions (an arange) pick rows start.. of the table: the lookup is those rows, a narrowed tensor field
+            // whose elements meet, in +, - or *, the features of the data they are added to (Table 1's x + w).
+            if (_positions.TryGetValue(a.Node.Operands[0], out var start))
+            {
+                _tensors[new ValueRef(a.Node.Id)] = Param(a.Path, "weight");
+                _offsets[new ValueRef(a.Node.Id)] = [start, 0];
+                return [Embedding(a.Path, spec, Layout.Uniform([.. a.X.Shape, spec.NumEmbeddings], FeatureSet.Empty))];
+            }
+
             var y = Embedding(a.Path, spec, a.X);
             return spec.Bag is null ? [y]
                 : a.Operands.Count == 1 ? [y.Reduce(1, keepDim: false)]

@@ -501,7 +501,7 @@ internal sealed partial class ForwardInterpreter
             return Poison;
         }
 
-        if (layer.Spec is EmbeddingSpec embedding && (x.Ref.Index != 0 || !_categorical.Contains(x.Ref.Source)))
+        if (layer.Spec is EmbeddingSpec embedding && (x.Ref.Index != 0 || !_categorical.Contains(x.Ref.Source)) && !(embedding.Bag is null && _b.IsPositions(x)))
         {
             return ShapeError(site, $"{embedding.Kind} '{layer.Path}' reads '{x.Ref}', which is not a categorical input; the mirror reads an embedding as a product with a one-hot input, so its indices must be a forward parameter declared 'categorical' in the schema");
         }
@@ -705,6 +705,8 @@ internal sealed partial class ForwardInterpreter
                 return Tensor(Eval(args.Ordered[0].Value, f), call.Syntax, f) is { } input ? Permute(input, args, call.Syntax, where, f) : Poison;
             case "zeros" or "ones" or "full" or "zeros_like" or "ones_like":
                 return Fill(call, name, where, f);
+            case "arange":
+                return Arange(args, call.Syntax, f);
             case "NewDisposeScope":
                 return ScopeValue.Instance;
             default:
@@ -1177,6 +1179,39 @@ internal sealed partial class ForwardInterpreter
         }
 
         return ok ? result : null;
+    }
+
+    /// <summary>
+    /// torch.arange(T) or arange(start, T) in forward, T a number or a size read off a shape: positions, read only by
+    /// an Embedding (a learned position table). A step other than 1 is refused.
+    /// </summary>
+    private Value Arange(CallArgs args, SyntaxNode site, Frame f)
+    {
+        Dim? Size(string name)
+        {
+            if (args[name] is not { } a)
+            {
+                return null;
+            }
+
+            return Eval(a.Value, f) switch
+            {
+                ConstValue { Value: long n } => Dim.Of(n),
+                ConstValue { Value: double d } when d == Math.Floor(d) => Dim.Of((long)d),
+                DimValue d => d.Dim,
+                _ => null,
+            };
+        }
+
+        var stop = Size("stop");
+        var start = args.Has("start") ? Size("start") : Dim.Of(0);
+        var step = args.Has("step") ? Size("step") : Dim.Of(1);
+        if (stop is null || start is not { IsConstant: true } from || step is not { IsConstant: true, Constant: 1 })
+        {
+            return Unsupported(site, "call", f.Where, "torch.arange: the reader follows arange(end) or arange(start, end) with step 1, start a number and end a number or a size read off a shape");
+        }
+
+        return Build(site, () => _b.Arange(from.Constant, stop));
     }
 
     /// <summary>

@@ -475,3 +475,21 @@ internal sealed class FillKernel(GraphNode node, string where, float value) : No
 
     public override Tensor?[] Backward(Tensor[] x, Tensor[] y, Tensor?[] dy, object? saved, KernelContext ctx) => [];
 }
+
+/// <summary>torch.arange(start, end): the positions start..end−1, as indices for an Embedding (no gradient).</summary>
+internal sealed class ArangeKernel(GraphNode node, string where, long start) : NodeKernel(node, where)
+{
+    public override Tensor[] Forward(Tensor[] x, KernelContext ctx, out object? saved)
+    {
+        saved = null;
+        var y = Tensor.Zeros(ctx.Evaluate(Node.OutputShapes[0]));
+        for (var i = 0; i < y.Length; i++)
+        {
+            y.Data[i] = start + i;
+        }
+
+        return [y];
+    }
+
+    public override Tensor?[] Backward(Tensor[] x, Tensor[] y, Tensor?[] dy, object? saved, KernelContext ctx) => [];
+}

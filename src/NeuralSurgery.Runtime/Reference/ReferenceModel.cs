@@ -410,6 +410,8 @@ public sealed class ReferenceModel
 
         public NodeKernel VisitTensor(TensorSpec spec, (GraphNode Node, GraphModule? Module, string Where) a) => new TensorKernel(a.Node, a.Where, a.Module!.Path, spec.IsBuffer, model.GetTensor);
 
+        public NodeKernel VisitArange(ArangeOp op, (GraphNode Node, GraphModule? Module, string Where) a) => new ArangeKernel(a.Node, a.Where, op.Start);
+
         public NodeKernel VisitFill(FillOp op, (GraphNode Node, GraphModule? Module, string Where) a) => new FillKernel(a.Node, a.Where, (float)op.Value);
 
         public NodeKernel VisitScale(ScaleOp op, (GraphNode Node, GraphModule? Module, string Where) a) => new ScaleKernel(a.Node, a.Where, (float)op.Factor, (float)op.Offset);

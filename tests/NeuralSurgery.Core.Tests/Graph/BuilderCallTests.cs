@@ -11,6 +11,6 @@ public class BuilderCallTests
         var x = b.FeatureInput("x", Dim.Batch, 4);
         b.Module("emb", new EmbeddingSpec(4, 2));
         var e = Assert.Throws<GraphException>(() => b.Call("emb", x));
-        Assert.Equal("node 'emb' (Embedding 'emb'): operand must be a categorical input; the mirror reads embeddings as products with a one-hot input", e.Message);
+        Assert.Equal("node 'emb' (Embedding 'emb'): operand must be a categorical input or an arange of positions; the mirror reads embeddings as products with a one-hot input", e.Message);
     }
 }

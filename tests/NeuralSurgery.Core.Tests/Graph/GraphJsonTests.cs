@@ -137,7 +137,7 @@ public class GraphJsonTests
         var assembly = typeof(NodeOp).Assembly;
         var opTypes = assembly.GetTypes().Where(t => !t.IsAbstract && typeof(NodeOp).IsAssignableFrom(t)).ToList();
         var specTypes = assembly.GetTypes().Where(t => !t.IsAbstract && typeof(LayerSpec).IsAssignableFrom(t)).ToList();
-        Assert.Equal(21, opTypes.Count);
+        Assert.Equal(22, opTypes.Count);
         Assert.Equal(12, specTypes.Count);
         Assert.Empty(opTypes.Except(g.Nodes.Select(n => n.Op.GetType())));
         Assert.Empty(specTypes.Except(g.Modules.Select(m => m.Spec.GetType())));

@@ -95,6 +95,7 @@ internal static class TestGraphs
         var scaled = b.Mul(pooled, b.Tensor("scale", [4], init: TensorInit.Ones));              // [B, 4]
         var placed = b.Add(b.Tensor("positions", [1, 4], buffer: true), scaled);                 // [B, 4]
         b.Output("projected", b.MatMul(placed, b.Tensor("projection", [4, 3], init: TensorInit.Normal))); // [B, 3]
+        b.Output("learned_positions", b.Embedding("wpe", b.Arange(0, N), 20, 4));                  // [N, 4]: rows 0..N-1 of a position table
         b.Output("positioned", b.Add(items, b.Narrow(b.Tensor("table", [20, 4], buffer: true), 0, 1, N)));    // [B, N, 4]: rows 1..N of a table
         var head = b.Linear("head", b.Relu(act2), 3);
         b.Output("probs", b.Softmax(head, -1));

@@ -249,6 +249,28 @@ public sealed class RandomGraphs
             }
         }
 
+        // A learned position table read through an arange of known length, from a stream of its own.
+        _rng = new Random(_rng.Next());
+        if (_nodes + 2 <= _o.MaxNodes && _rng.Next(5) == 0)
+        {
+            // Added to a value whose last two axes are [positions, width] when there is one (x + wpe(arange(T))).
+            var addend = Pick(l => !l.IsRecurrentState && l.Shape.Rank >= 2 && LastConstant(l.Shape) && l.Shape[l.Shape.Rank - 2].IsConstant && l.Shape[l.Shape.Rank - 2].Value <= 4, preferUnused: false);
+            var length = addend is null ? 1 + _rng.Next(3) : addend.Shape[addend.Shape.Rank - 2].Value;
+            var width = addend is null ? 1 + _rng.Next(4) : addend.Shape[addend.Shape.Rank - 1].Value;
+            var start = _rng.Next(2);
+            var positions = _b.Embedding(NextName("pos"), _b.Arange(start, start + length), start + length + _rng.Next(3), width);
+            _nodes += 2;
+            if (addend is not null && _nodes < _o.MaxNodes)
+            {
+                _b.Output(NextName("y"), Add(_b.Add(Use(addend), positions)));
+            }
+            else
+            {
+                // Position rows are not data later steps may read: an output of their own.
+                _b.Output(NextName("y"), positions);
+            }
+        }
+
         // A transposed convolution (a decoder's upsampling) over a channel axis, from a stream of its own.
         _rng = new Random(_rng.Next());
         if (_nodes < _o.MaxNodes && _rng.Next(4) == 0 && TransposedConvolution() is { } upsampled)

@@ -229,6 +229,65 @@ public class AttentionReadingTests
         Assert.NotEmpty(result.Diagnostics);
     }
 
+    private const string Gpt = """
+        public sealed class Gpt : Module<Tensor, Tensor>
+        {
+            private readonly Embedding wte = Embedding(5, 8);
+            private readonly Embedding wpe = Embedding(16, 8);
+            private readonly Linear head = Linear(8, 5);
+
+            public Gpt() : base("gpt") => RegisterComponents();
+
+            public override Tensor forward(Tensor idx)
+            {
+                var t = idx.shape[1];
+                var pos = torch.arange(0, t, dtype: ScalarType.Int64);
+                return head.forward(wte.forward(idx) + wpe.forward(pos));
+            }
+        }
+        """;
+
+    [Fact]
+    public void A_learned_position_table_reads_through_an_arange_of_the_sequence_length()
+    {
+        const string schema = """
+            model: Gpt
+            version: 1
+            inputs:
+              idx:
+                categorical: [pad, the, a, of, cat]
+                axes: [batch, time]
+            """;
+        var graph = ModelSource.Graph(ModelSource.Read(Gpt, "Gpt", schema));
+
+        Assert.Equal(Dim.Symbol("time"), graph.Nodes.Select(n => n.Op).OfType<ArangeOp>().Single().End);
+        Assert.Equal("[B, time, 5]", graph.ShapeOf(graph.Outputs[0].Value).ToString());
+
+        // The lookup is rows 0..T-1 of the position table added to the token embeddings (Table 1's x + w): a row
+        // meets every word that can sit at its position, rows past the sequence nothing; the token table's rows
+        // meet their word.
+        var features = FeatureSpace.Bind(graph, ModelSource.Schema(schema));
+        var map = StructuredTracer.Trace(graph, features);
+        Assert.Equal(FeatureSet.Of(0, 1, 2, 3, 4), map.Parameters["wpe.weight"].FeaturesAt([1, 3]));
+        Assert.Equal(FeatureSet.Empty, map.Parameters["wpe.weight"].FeaturesAt([5, 3]));
+        Assert.Equal(FeatureSet.Of(2), map.Parameters["wte.weight"].FeaturesAt([2, 3]));
+        var reference = ReferenceTracer.Trace(graph, features);
+        foreach (var p in graph.Parameters)
+        {
+            Assert.Equal(reference.Parameters[p.Name], map.Parameters[p.Name].Expand());
+        }
+    }
+
+    [Fact]
+    public void An_arange_read_by_anything_but_an_embedding_is_refused()
+    {
+        var source = Gpt.Replace("wte.forward(idx) + wpe.forward(pos)", "wte.forward(idx) + pos.unsqueeze(-1)");
+        var result = ModelSource.Read(source, "Gpt", "model: Gpt\nversion: 1\ninputs:\n  idx:\n    categorical: [pad, the, a, of, cat]\n    axes: [batch, time]\n");
+
+        Assert.Null(result.Graph);
+        Assert.Contains(ModelSource.Diagnostics(result), d => d.Contains("is an arange made in forward; only an Embedding call may read it"));
+    }
+
     [Theory]
     [InlineData("MultiheadAttention(4, 2, add_bias_kv: true)", "add_bias_kv, add_zero_attn and a kdim or vdim other than embed_dim are not followed")]
     [InlineData("MultiheadAttention(4, 2, kdim: 3)", "add_bias_kv, add_zero_attn and a kdim or vdim other than embed_dim are not followed")]

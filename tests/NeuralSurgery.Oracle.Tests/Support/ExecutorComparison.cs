@@ -515,6 +515,12 @@ public static class ExecutorComparison
             var x = b.Linear("fc", b.FeatureInput("x", B, 4), 5);
             return b.Div(x, b.Activation(b.Scale(b.Mean(b.Activation(x, ActivationKind.Square), 1, keepDim: true), 1, 1e-3), ActivationKind.Sqrt));
         })));
+        cases.Add(("learned_positions", One(b =>
+        {
+            // A token encoder plus rows 1..3 of a learned position table, broadcast over the batch.
+            var x = b.Linear("fc", b.FeatureInput("x", B, 3, 2), 4);
+            return b.Add(x, b.Embedding("wpe", b.Arange(1, 4), 6, 4));
+        })));
         cases.Add(("conv_transpose1d_decoder", One(b => b.Linear("head", b.Flatten(b.ConvTranspose("up", b.FeatureInput("x", B, 3, 4), 1, 2, 3, stride: 3, padding: 1), 1), 2))));
         return cases;
     }
