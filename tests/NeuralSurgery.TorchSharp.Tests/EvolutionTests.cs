@@ -127,6 +127,13 @@ public sealed class EvolutionTests : IDisposable
             (from, to) => NormedV2.SurgeryFromNormedV1.Apply(from, to, Options));
 
     [Fact]
+    public void A_learned_position_table_read_through_arange_gains_a_word_and_an_action() =>
+        Check(
+            new PositionsV1(), PositionsV1.Mirror.Graph, PositionsV1.Mirror.Schema,
+            () => new PositionsV2(), PositionsV2.Mirror.Graph, PositionsV2.Mirror.Schema,
+            (from, to) => PositionsV2.SurgeryFromPositionsV1.Apply(from, to, Options));
+
+    [Fact]
     public void A_new_model_that_did_not_go_through_surgery_fails_and_the_surgery_is_named_as_the_cause()
     {
         torch.manual_seed(7);
