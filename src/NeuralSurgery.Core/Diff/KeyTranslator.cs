@@ -130,11 +130,10 @@ internal sealed class KeyTranslator
         }
         else if (_new.Graph.FindModule(space.Module)?.Spec is { UnitGroups: > 1 } grouped
             && _old.Graph.FindModule(OldModule(space.Module)!)?.Spec is { } oldSpec && oldSpec.Kind == grouped.Kind
-            && (oldSpec.UnitGroups == grouped.UnitGroups || grouped is AttentionProjectionSpec))
+            && (oldSpec.UnitGroups == grouped.UnitGroups || grouped.GroupsMayChange))
         {
             // A grouped convolution's unit is (group, index in group): its channels read only their group's inputs.
-            // An attention projection's is (head, index in head), whatever the head count: a head's rows only meet
-            // the same head's rows in the dot products, so old head h keeps its rows in the wider layer.
+            // An attention projection's is (head, index in head), whatever the head count (GroupsMayChange).
             var perGroup = space.Size / grouped.UnitGroups;
             var oldPerGroup = size / oldSpec.UnitGroups;
             source = id % perGroup < oldPerGroup ? ((id / perGroup) * oldPerGroup) + (id % perGroup) : -1;

@@ -53,6 +53,12 @@ public abstract record LayerSpec
     public virtual long UnitGroups => 1;
 
     /// <summary>
+    /// Whether unit (group, index) keeps its identity when the group count changes: true for attention heads (a
+    /// head's rows meet only the same head's), false for grouped convolutions (their groups decide the inputs).
+    /// </summary>
+    public virtual bool GroupsMayChange => false;
+
+    /// <summary>
     /// How many units the layer makes (its output features: Linear rows, Embedding dimensions, convolution filters),
     /// each with an identity the differ matches across versions; null for layers without units of their own (norms).
     /// Recurrent layers have per-layer, per-direction hidden units and gate blocks instead.
@@ -398,6 +404,8 @@ public sealed record AttentionProjectionSpec(long EmbedDim, long NumHeads, bool 
 
     public override long UnitGroups => NumHeads;
 
+    public override bool GroupsMayChange => true;
+
     public override TResult Accept<TArg, TResult>(ILayerVisitor<TArg, TResult> visitor, TArg arg) => visitor.VisitAttentionProjection(this, arg);
 
     public override AxisRole[] AxisRoles(LayerParameter parameter) =>
@@ -576,25 +584,16 @@ public sealed record ConvTransposeSpec(
 
     public override IEnumerable<string> Problems()
     {
-        var basic = Collect(
-            Dimensions is 1 or 2 ? null : $"{Dimensions} spatial axes; expected 1 or 2",
-            Positive(InChannels, "in_channels"),
-            Positive(OutChannels, "out_channels"),
-            Positive(KernelH, "kernel_size[0]"),
-            Positive(KernelW, "kernel_size[1]"),
-            Positive(StrideH, "stride[0]"),
-            Positive(StrideW, "stride[1]"),
-            Positive(DilationH, "dilation[0]"),
-            Positive(DilationW, "dilation[1]"),
-            Positive(Groups, "groups")).ToList();
+        if (Dimensions is not (1 or 2))
+        {
+            return [$"{Dimensions} spatial axes; expected 1 or 2"];
+        }
+
+        // Sizes, padding and groups are checked as for the forward convolution of the same arguments.
+        var basic = new Conv2dSpec(InChannels, OutChannels, KernelH, KernelW, StrideH, StrideW, PaddingH, PaddingW, DilationH, DilationW, Groups, Bias).Problems().ToList();
         if (basic.Count > 0)
         {
             return basic;
-        }
-
-        if (PaddingH < 0 || PaddingW < 0 || InChannels % Groups != 0 || OutChannels % Groups != 0)
-        {
-            basic.Add($"padding must be >= 0 and groups ({Groups}) must divide in_channels ({InChannels}) and out_channels ({OutChannels})");
         }
 
         // PyTorch: output padding must be smaller than either stride or dilation.

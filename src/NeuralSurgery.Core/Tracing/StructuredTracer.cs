@@ -496,52 +496,12 @@ public static class StructuredTracer
         private Layout Conv2d(string module, Conv2dSpec c, Layout input, int weightRank = 4)
         {
             var x = input.Rank == 3 ? input.Unsqueeze(0) : input;
-            long height = x.Shape[2], width = x.Shape[3];
-            long[] outLengths = [c.OutputLength(0, height), c.OutputLength(1, width)];
-            long cg = c.InChannels / c.Groups, og = c.OutChannels / c.Groups;
-            var space = UnitSpace(module);
-            var groups = new List<Layout>();
-            var weightParts = new List<LayoutBlock>();
-            var biasParts = new List<LayoutBlock>();
-            for (long g = 0; g < c.Groups; g++)
-            {
-                var xg = x.Select(1, g * cg, cg);
-                var units = AxisLayout.Keyed(og, space, g * og);
-                var yg = xg.ReduceTo(0, 2, 3).WindowUnion([1, 2], outLengths, c.Window).InsertAxis(1, units);
-                groups.Add(yg);
-                biasParts.Add(new LayoutBlock([g * og], [og], yg.AllFeatures(), [units]));
+            long[] outLengths = [c.OutputLength(0, x.Shape[2]), c.OutputLength(1, x.Shape[3])];
+            (long Start, long Count, long Step)? Taps(int axis, long k) =>
+                TapRange(k, axis == 0 ? c.DilationH : c.DilationW, axis == 0 ? c.PaddingH : c.PaddingW, axis == 0 ? c.StrideH : c.StrideW, x.Shape[2 + axis], outLengths[axis])
+                    is { } t ? (t.Start, t.Count, axis == 0 ? c.StrideH : c.StrideW) : null;
 
-                for (long kh = 0; kh < c.KernelH; kh++)
-                {
-                    var rows = TapRange(kh, c.DilationH, c.PaddingH, c.StrideH, height, outLengths[0]);
-                    for (long kw = 0; kw < c.KernelW && rows is not null; kw++)
-                    {
-                        if (TapRange(kw, c.DilationW, c.PaddingW, c.StrideW, width, outLengths[1]) is not { } cols)
-                        {
-                            continue;
-                        }
-
-                        var taps = xg.Select(2, rows.Value.Start, rows.Value.Count, c.StrideH).Select(3, cols.Start, cols.Count, c.StrideW).ReduceTo(1);
-                        foreach (var block in taps.Blocks)
-                        {
-                            weightParts.Add(new LayoutBlock(
-                                [g * og, block.Start[0], kh, kw],
-                                [og, block.Size[0], 1, 1],
-                                block.Common,
-                                [units, block.Axes[0], AxisLayout.Empty(1), AxisLayout.Empty(1)]));
-                        }
-                    }
-                }
-            }
-
-            var weight = Layout.Combine([c.OutChannels, cg, c.KernelH, c.KernelW], weightParts);
-            Interact(Param(module, "weight"), weightRank == 3 ? weight.Squeeze(2) : weight);
-            if (c.Bias)
-            {
-                Interact(Param(module, "bias"), Layout.Combine([c.OutChannels], biasParts));
-            }
-
-            var y = Layout.Concat(1, groups);
+            var y = GroupedWindows(module, x, new(c.InChannels, c.OutChannels, c.Groups, c.KernelH, c.KernelW, c.Bias, Transposed: false), outLengths, c.Window, Taps, weightRank == 3);
             return input.Rank == 3 ? y.Squeeze(0) : y;
         }
 
@@ -563,8 +523,33 @@ public static class StructuredTracer
             var oneD = c.Dimensions == 1;
             var tall = oneD ? input.Unsqueeze(input.Rank - 1) : input;
             var x = tall.Rank == 3 ? tall.Unsqueeze(0) : tall;
-            long height = x.Shape[2], width = x.Shape[3];
-            long[] outLengths = [c.OutputLength(0, height), c.OutputLength(1, width)];
+            long[] outLengths = [c.OutputLength(0, x.Shape[2]), c.OutputLength(1, x.Shape[3])];
+            (long Start, long Count, long Step)? Taps(int axis, long k) =>
+                c.Taps(axis, k, x.Shape[2 + axis], outLengths[axis]) is { } t ? (t.Start, t.Count, 1) : null;
+
+            var y = GroupedWindows(module, x, new(c.InChannels, c.OutChannels, c.Groups, c.KernelH, c.KernelW, c.Bias, Transposed: true), outLengths, c.Window, Taps, oneD);
+            y = tall.Rank == 3 ? y.Squeeze(0) : y;
+            return oneD ? y.Squeeze(y.Rank - 2) : y;
+        }
+
+        /// <summary>What a convolution's mirror rule needs of its layer; a transposed one keeps its units on weight axis 1.</summary>
+        private readonly record struct ConvolutionShape(long InChannels, long OutChannels, long Groups, long KernelH, long KernelW, bool Bias, bool Transposed);
+
+        /// <summary>
+        /// The rule Conv2d and ConvTranspose2d share over x [B, C, H, W]: per group, each output position unites the
+        /// group's channels at the input positions <paramref name="window"/> gives, keyed by the group's units; each
+        /// tap's weight column (row, when transposed) meets the features of the inputs <paramref name="taps"/> gives;
+        /// the bias meets all of its unit's outputs. <paramref name="dropHeight"/>: a 1-D layer's weight has no kernel height.
+        /// </summary>
+        private Layout GroupedWindows(
+            string module,
+            Layout x,
+            ConvolutionShape c,
+            long[] outLengths,
+            Func<int, long, Window> window,
+            Func<int, long, (long Start, long Count, long Step)?> taps,
+            bool dropHeight)
+        {
             long cg = c.InChannels / c.Groups, og = c.OutChannels / c.Groups;
             var space = UnitSpace(module);
             var groups = new List<Layout>();
@@ -574,42 +559,38 @@ public static class StructuredTracer
             {
                 var xg = x.Select(1, g * cg, cg);
                 var units = AxisLayout.Keyed(og, space, g * og);
-                var yg = xg.ReduceTo(0, 2, 3).WindowUnion([1, 2], outLengths, c.Window).InsertAxis(1, units);
+                var yg = xg.ReduceTo(0, 2, 3).WindowUnion([1, 2], outLengths, window).InsertAxis(1, units);
                 groups.Add(yg);
                 biasParts.Add(new LayoutBlock([g * og], [og], yg.AllFeatures(), [units]));
                 for (long kh = 0; kh < c.KernelH; kh++)
                 {
-                    var rows = c.Taps(0, kh, height, outLengths[0]);
+                    var rows = taps(0, kh);
                     for (long kw = 0; kw < c.KernelW && rows is not null; kw++)
                     {
-                        if (c.Taps(1, kw, width, outLengths[1]) is not { } cols)
+                        if (taps(1, kw) is not { } cols)
                         {
                             continue;
                         }
 
-                        var taps = xg.Select(2, rows.Value.Start, rows.Value.Count, 1).Select(3, cols.Start, cols.Count, 1).ReduceTo(1);
-                        foreach (var block in taps.Blocks)
+                        var met = xg.Select(2, rows.Value.Start, rows.Value.Count, rows.Value.Step).Select(3, cols.Start, cols.Count, cols.Step).ReduceTo(1);
+                        foreach (var block in met.Blocks)
                         {
-                            weightParts.Add(new LayoutBlock(
-                                [(g * cg) + block.Start[0], 0, kh, kw],
-                                [block.Size[0], og, 1, 1],
-                                block.Common,
-                                [block.Axes[0], units, AxisLayout.Empty(1), AxisLayout.Empty(1)]));
+                            weightParts.Add(c.Transposed
+                                ? new LayoutBlock([(g * cg) + block.Start[0], 0, kh, kw], [block.Size[0], og, 1, 1], block.Common, [block.Axes[0], units, AxisLayout.Empty(1), AxisLayout.Empty(1)])
+                                : new LayoutBlock([g * og, block.Start[0], kh, kw], [og, block.Size[0], 1, 1], block.Common, [units, block.Axes[0], AxisLayout.Empty(1), AxisLayout.Empty(1)]));
                         }
                     }
                 }
             }
 
-            var weight = Layout.Combine([c.InChannels, og, c.KernelH, c.KernelW], weightParts);
-            Interact(Param(module, "weight"), oneD ? weight.Squeeze(2) : weight);
+            var weight = Layout.Combine(c.Transposed ? [c.InChannels, og, c.KernelH, c.KernelW] : [c.OutChannels, cg, c.KernelH, c.KernelW], weightParts);
+            Interact(Param(module, "weight"), dropHeight ? weight.Squeeze(2) : weight);
             if (c.Bias)
             {
                 Interact(Param(module, "bias"), Layout.Combine([c.OutChannels], biasParts));
             }
 
-            var y = Layout.Concat(1, groups);
-            y = tall.Rank == 3 ? y.Squeeze(0) : y;
-            return oneD ? y.Squeeze(y.Rank - 2) : y;
+            return Layout.Concat(1, groups);
         }
 
         /// <summary>Conv1d is Conv2d over a height of 1; its weight drops the kernel-height axis.</summary>

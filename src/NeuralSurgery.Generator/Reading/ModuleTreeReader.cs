@@ -1640,18 +1640,7 @@ internal sealed class ModuleTreeReader
             return node;
         }
 
-        try
-        {
-            // Validates sizes the way the IR does (>= 1, groups divide channels, ...), at the factory call.
-            ModelGraph.Create("M", [], [new GraphModule(path, spec!)], [], []);
-        }
-        catch (GraphException e)
-        {
-            _diagnostics.Shape(call.Syntax, e);
-            return new FailedNode(path, call.Syntax, unassigned: false);
-        }
-
-        return new LayerNode(path, call.Syntax, name, spec!, reader.Explicit);
+        return Layer(path, call, spec!, name, reader.Explicit) ?? (ModuleNode)new FailedNode(path, call.Syntax, unassigned: false);
     }
 
     /// <summary>The reader unrolls a TransformerEncoder's copies; more than this is not a model anyone trains.</summary>
@@ -1691,8 +1680,15 @@ internal sealed class ModuleTreeReader
         return new AttentionNode(path, call.Syntax, projection, outProjection, dropout);
     }
 
-    /// <summary>A layer inside a composite module, validated like any factory's (sizes >= 1, heads divide the width).</summary>
-    private LayerNode? Part(string path, IInvocationOperation call, LayerSpec spec)
+    /// <summary>A layer inside a composite module (a MultiheadAttention's projections, an encoder layer's Linears).</summary>
+    private LayerNode? Part(string path, IInvocationOperation call, LayerSpec spec) =>
+        Layer(path, call, spec, spec.Kind, new Dictionary<string, SyntaxNode>());
+
+    /// <summary>
+    /// A layer validated the way the IR validates it (sizes >= 1, groups divide channels, heads divide the width),
+    /// reported at the factory call; null when invalid.
+    /// </summary>
+    private LayerNode? Layer(string path, IInvocationOperation call, LayerSpec spec, string factory, IReadOnlyDictionary<string, SyntaxNode> arguments)
     {
         try
         {
@@ -1704,7 +1700,7 @@ internal sealed class ModuleTreeReader
             return null;
         }
 
-        return new LayerNode(path, call.Syntax, spec.Kind, spec, new Dictionary<string, SyntaxNode>());
+        return new LayerNode(path, call.Syntax, factory, spec, arguments);
     }
 
     /// <summary>

@@ -309,25 +309,22 @@ public sealed class RandomGraphs
         var spec = d == 1
             ? ConvTransposeSpec.OneD(channels.Value, outChannels, kernel, stride, padding, outputPadding, dilation, g, _rng.Next(4) != 0)
             : new ConvTransposeSpec(2, channels.Value, outChannels, kernel, kernel, stride, stride, padding, padding, outputPadding, outputPadding, dilation, dilation, g, _rng.Next(4) != 0);
-        // The output shape by the layer's own formula: it must fit the graph's size limits and keep a position.
-        var shape = x.Shape.With(rank - d - 1, outChannels);
-        for (var i = 0; i < d; i++)
+        // The output shape by the IR's own rule: it must fit the graph's size limits and keep a position.
+        if (spec.Problems().Any())
         {
-            var at = rank - d + i;
-            var axis = 2 - d + i;
-            var length = x.Shape[at];
-            var outLength = length.IsConstant
-                ? Dim.Of(spec.OutputLength(axis, length.Value))
-                : (length * stride) + Dim.Of(spec.OutputLength(axis, 1) - stride);
-            if (outLength.IsConstant && outLength.Value < 1)
+            return null;
+        }
+
+        try
+        {
+            var probe = new GraphBuilder("probe");
+            var shape = probe.Call(probe.Module("deconv", spec), probe.StateInput("x", x.Shape.Dims.ToArray()))[0].Shape;
+            if (!Fits(shape))
             {
                 return null;
             }
-
-            shape = shape.With(at, outLength);
         }
-
-        if (spec.Problems().Any() || !Fits(shape))
+        catch (GraphException)
         {
             return null;
         }

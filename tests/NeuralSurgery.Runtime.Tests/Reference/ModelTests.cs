@@ -93,6 +93,23 @@ public class ModelTests
     }
 
     [Fact]
+    public void A_position_table_cut_to_the_sequence_reads_its_first_rows_and_refuses_a_longer_sequence()
+    {
+        // items [B, N, 2] + table[1 : 1 + N]: the narrow's length is the run-time sequence length.
+        var b = new GraphBuilder("positions");
+        var items = b.FeatureInput("items", B, Dim.Symbol("N"), 2);
+        var graph = b.Output("y", b.Add(items, b.Narrow(b.Tensor("table", [4, 2], buffer: true), 0, 1, Dim.Symbol("N")))).Build();
+        var model = ReferenceModel.Initialize(graph, 2);
+
+        var fits = model.Forward(new Dictionary<string, Tensor> { ["items"] = Tensor.Zeros([1, 3, 2]) });
+        var table = model.Buffers.Single(t => t.Key == "table").Value.Data;
+        Assert.Equal(table.Skip(2).Take(6), fits.Outputs["y"].Data);
+
+        var ex = Assert.Throws<ReferenceExecutionException>(() => model.Forward(new Dictionary<string, Tensor> { ["items"] = Tensor.Zeros([1, 4, 2]) }));
+        Assert.Contains("has 4 positions on axis 0; the narrow needs 5 (N = 4)", ex.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Weights_round_trip_through_a_state_dict_with_buffers_in_order()
     {
         var b = new GraphBuilder("rt");
