@@ -6,7 +6,7 @@ namespace NeuralSurgery.Runtime.Checkpoints;
 /// Unsigned LEB128, the integer encoding of TorchSharp's format: 7 bits per byte, low group first, high bit set
 /// on every byte but the last; the same bytes as <c>BinaryWriter.Write7BitEncodedInt64</c> for values ≥ 0.
 /// </summary>
-internal static class Leb128
+public static class Leb128
 {
     /// <summary>Bytes for any <see cref="long"/> ≥ 0 is at most 9; a reader allows 10 (a full 64-bit value).</summary>
     public const int MaxBytes64 = 10;
