@@ -5,7 +5,9 @@ using System.Globalization;
 using System.Linq;
 using System.Threading;
 using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.Diagnostics;
 using NeuralSurgery.Collections;
+using NeuralSurgery.Generator.Configuration;
 using NeuralSurgery.Generator.Diagnostics;
 using NeuralSurgery.Generator.Reading;
 using NeuralSurgery.Generator.Specs;
@@ -54,9 +56,31 @@ public sealed partial class SurgeryGenerator
     /// step of the chain (for <c>Migrations</c>) and, when the class's fingerprint is not the latest snapshot's, the
     /// step from the latest snapshot to the class.
     /// </summary>
-    /// <summary>A model's mirror with its own snapshots (matched by the class's simple name).</summary>
-    internal static ModelSnapshotsSpec SnapshotsOf(MirrorSpec mirror, ImmutableArray<SnapshotFileSpec> files) =>
-        new(mirror, files.Where(f => f.Snapshot is { } s && s.Model == mirror.Type.Name).Select(f => f.Snapshot!).OrderBy(s => s.Version).ToEquatableArray());
+    /// <summary>
+    /// A model's mirror with its own snapshots: those of its model name recorded for this class (namespace-qualified),
+    /// so two classes of one name in different namespaces keep their own histories. A snapshot recorded for a class
+    /// that is no longer in the compilation goes with the one model of that name that is (the class moved to another
+    /// namespace), never with several.
+    /// </summary>
+    internal static ModelSnapshotsSpec SnapshotsOf(MirrorSpec mirror, ImmutableArray<SnapshotFileSpec> files, ImmutableArray<string> models)
+    {
+        var sameName = models.Count(m => SimpleName(m) == mirror.Type.Name);
+        var mine = files
+            .Where(f => f.Snapshot is { } s && s.Model == mirror.Type.Name
+                && (s.ClassName == mirror.MetadataName || (sameName == 1 && !models.Contains(s.ClassName))))
+            .Select(f => f.Snapshot!)
+            .OrderBy(s => s.Version);
+        return new(mirror, mine.ToEquatableArray());
+    }
+
+    /// <summary><c>Game.Models.Policy</c> → <c>Policy</c> (nested types after <c>+</c>, generic arity dropped).</summary>
+    private static string SimpleName(string metadataName)
+    {
+        var cut = Math.Max(metadataName.LastIndexOf('.'), metadataName.LastIndexOf('+'));
+        var name = metadataName.Substring(cut + 1);
+        var tick = name.IndexOf('`');
+        return tick < 0 ? name : name.Substring(0, tick);
+    }
 
     internal static SnapshotCheck? CheckSnapshots(ModelSnapshotsSpec input, CancellationToken cancellationToken)
     {
@@ -129,6 +153,98 @@ public sealed partial class SurgeryGenerator
     }
 
     /// <summary>The findings of a check as diagnostics at the model's <c>[SurgeryModel]</c> (NS2005 also names the model's file).</summary>
+    /// <summary>Reads <see cref="GeneratorOptions.Checkpoints"/>: <c>Model@fingerprint</c> entries separated by <c>;</c>.</summary>
+    internal static DeclaredCheckpoints ReadDeclaredCheckpoints(AnalyzerConfigOptions options)
+    {
+        var entries = new List<DeclaredCheckpoint>();
+        var problems = new List<SnapshotFinding>();
+        if (!options.TryGetValue(GeneratorOptions.BuildPropertyPrefix + GeneratorOptions.Checkpoints, out var value) || string.IsNullOrWhiteSpace(value))
+        {
+            return new DeclaredCheckpoints(EquatableArray<DeclaredCheckpoint>.Empty, EquatableArray<SnapshotFinding>.Empty);
+        }
+
+        foreach (var raw in value.Split(';'))
+        {
+            var text = raw.Trim();
+            if (text.Length == 0)
+            {
+                continue;
+            }
+
+            var at = text.IndexOf('@');
+            var fingerprint = at < 0 ? string.Empty : text.Substring(at + 1).Trim().ToLowerInvariant();
+            if (at <= 0 || fingerprint.Length == 0)
+            {
+                problems.Add(new SnapshotFinding(SurgeryDiagnostics.CheckpointVersionUnreachable.Id, EquatableArray.Create(text, "expected Model@fingerprint, the model name and the graph fingerprint of the checkpoints' stamp (surgery inspect prints it)")));
+            }
+            else if (fingerprint.Length < 12 || fingerprint.Length > 64 || !fingerprint.All(c => c is (>= '0' and <= '9') or (>= 'a' and <= 'f')))
+            {
+                problems.Add(new SnapshotFinding(SurgeryDiagnostics.CheckpointVersionUnreachable.Id, EquatableArray.Create(text, "the fingerprint '" + fingerprint + "' is not 12 to 64 hex digits (the SHA-256 of the checkpoints' stamp, or a prefix of it)")));
+            }
+            else
+            {
+                entries.Add(new DeclaredCheckpoint(text, text.Substring(0, at).Trim(), fingerprint));
+            }
+        }
+
+        return new DeclaredCheckpoints(entries.ToEquatableArray(), problems.ToEquatableArray());
+    }
+
+    /// <summary>Declared entries that are malformed or name no <c>[SurgeryModel]</c> class of the project: NS2008 without a location.</summary>
+    internal static ImmutableArray<DiagnosticInfo> DeclaredCheckpointProblems(DeclaredCheckpoints declared, ImmutableArray<string> models)
+    {
+        var none = new ReaderLocation(string.Empty, default, default);
+        var builder = ImmutableArray.CreateBuilder<DiagnosticInfo>();
+        builder.AddRange(declared.Problems.Select(p => new DiagnosticInfo(p.Id, none, p.Args)));
+        foreach (var entry in declared.Entries.Where(e => !models.Any(m => SimpleName(m) == e.Model)))
+        {
+            builder.Add(new DiagnosticInfo(
+                SurgeryDiagnostics.CheckpointVersionUnreachable.Id,
+                none,
+                EquatableArray.Create(entry.Text, "no [SurgeryModel] class of this project is named '" + entry.Model + "'" + (models.Length == 0 ? string.Empty : " (models: " + string.Join(", ", models.Select(SimpleName).Distinct()) + ")"))));
+        }
+
+        return builder.ToImmutable();
+    }
+
+    /// <summary>
+    /// NS2008 for each checkpoint version the project declares for this model that the build cannot upgrade to the
+    /// class: neither the class itself nor any recorded snapshot has its fingerprint, so no Migrations step starts
+    /// there. Null when nothing is declared for the model or every declared version is reachable.
+    /// </summary>
+    internal static SnapshotCheck? CheckDeclaredCheckpoints(ModelSnapshotsSpec input, DeclaredCheckpoints declared)
+    {
+        var mirror = input.Mirror;
+        var model = mirror.Type.Name;
+        var mine = declared.Entries.Where(e => e.Model == model).ToList();
+        if (mine.Count == 0)
+        {
+            return null;
+        }
+
+        var current = ModelSnapshot.FingerprintOf(mirror.Graph, mirror.Schema);
+        var findings = new List<SnapshotFinding>();
+        foreach (var entry in mine)
+        {
+            if (current.StartsWith(entry.Fingerprint, StringComparison.Ordinal)
+                || input.Snapshots.Any(s => s.Fingerprint.StartsWith(entry.Fingerprint, StringComparison.Ordinal)))
+            {
+                continue; // the class itself, or a recorded version whose chain Migrations follows (NS2006 says if it is broken)
+            }
+
+            var recorded = input.Snapshots.Count == 0
+                ? "no snapshot of " + model + " is recorded"
+                : "no recorded snapshot of " + model + " has that fingerprint (" + string.Join(", ", input.Snapshots.Select(s => s.Label + " " + s.Fingerprint.Substring(0, 12))) + ")";
+            findings.Add(new SnapshotFinding(
+                SurgeryDiagnostics.CheckpointVersionUnreachable.Id,
+                EquatableArray.Create(
+                    entry.Text,
+                    recorded + ", and the class is " + current.Substring(0, 12) + "; record the version that wrote them with 'surgery snapshot add <model file> --from-git <commit>' (oldest first), then the class as it is now")));
+        }
+
+        return findings.Count == 0 ? null : new SnapshotCheck(mirror.MetadataName, null, null, findings.ToEquatableArray());
+    }
+
     internal static ImmutableArray<DiagnosticInfo> SnapshotDiagnosticsOf(SnapshotCheck check, ImmutableArray<ModelSpec> models)
     {
         if (check.Findings.Count == 0)

@@ -145,10 +145,13 @@ public sealed partial class SurgeryGenerator : IIncrementalGenerator
             snapshotFiles.SelectMany(static (file, _) => file.Diagnostics.AsImmutableArray()).WithTrackingName(TrackingNames.SnapshotDiagnostics),
             static (spc, diagnostic) => spc.ReportDiagnostic(diagnostic.ToDiagnostic()));
 
-        var snapshotChecks = mirrors
+        var modelNames = mirrors.Select(static (mirror, _) => mirror.MetadataName).Collect();
+        var modelSnapshots = mirrors
             .Combine(snapshotFiles.Collect())
-            .Select(static (pair, _) => SnapshotsOf(pair.Left, pair.Right))
-            .WithTrackingName(TrackingNames.ModelSnapshots)
+            .Combine(modelNames)
+            .Select(static (pair, _) => SnapshotsOf(pair.Left.Left, pair.Left.Right, pair.Right))
+            .WithTrackingName(TrackingNames.ModelSnapshots);
+        var snapshotChecks = modelSnapshots
             .Select(static (model, ct) => CheckSnapshots(model, ct))
             .Where(static check => check is not null)
             .Select(static (check, _) => check!)
@@ -159,6 +162,22 @@ public sealed partial class SurgeryGenerator : IIncrementalGenerator
             .SelectMany(static (pair, _) => SnapshotDiagnosticsOf(pair.Left, pair.Right))
             .WithTrackingName(TrackingNames.SnapshotFindings);
         context.RegisterSourceOutput(snapshotFindings, static (spc, diagnostic) => spc.ReportDiagnostic(diagnostic.ToDiagnostic()));
+
+        // Checkpoint versions the project declares (NeuralSurgeryCheckpoints): NS2008 where no chain reaches the class.
+        var declared = context.AnalyzerConfigOptionsProvider
+            .Select(static (options, _) => ReadDeclaredCheckpoints(options.GlobalOptions))
+            .WithTrackingName(TrackingNames.DeclaredCheckpoints);
+        var reach = modelSnapshots
+            .Combine(declared)
+            .Select(static (pair, _) => CheckDeclaredCheckpoints(pair.Left, pair.Right))
+            .Where(static check => check is not null)
+            .Combine(models.Collect())
+            .SelectMany(static (pair, _) => SnapshotDiagnosticsOf(pair.Left!, pair.Right))
+            .WithTrackingName(TrackingNames.CheckpointReach);
+        context.RegisterSourceOutput(reach, static (spc, diagnostic) => spc.ReportDiagnostic(diagnostic.ToDiagnostic()));
+        context.RegisterSourceOutput(
+            declared.Combine(modelNames).SelectMany(static (pair, _) => DeclaredCheckpointProblems(pair.Left, pair.Right)),
+            static (spc, diagnostic) => spc.ReportDiagnostic(diagnostic.ToDiagnostic()));
 
         var snapshotSurgeries = snapshotChecks
             .Where(static check => check.Surgery is not null)

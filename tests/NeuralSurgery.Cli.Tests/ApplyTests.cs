@@ -67,6 +67,30 @@ public sealed class ApplyTests : System.IDisposable
     }
 
     [Fact]
+    public void The_output_is_stamped_and_applying_the_plan_again_to_it_is_refused_unless_told()
+    {
+        var first = _h.PathOf("v2.safetensors");
+        CliHarness.AssertOk(CliHarness.Run("apply", "--plan", PlanPath, "--in", Source, "--out", first));
+        var plan = PlanJson.Read(File.ReadAllText(PlanPath), PlanPath);
+        using (var reader = CheckpointReader.Open(first))
+        {
+            Assert.Equal(PlanExecutor.TargetStamp(plan), CheckpointStamp.Read(reader.Metadata, first));
+        }
+
+        var inspect = CliHarness.Run("inspect", first);
+        CliHarness.AssertOk(inspect);
+        Assert.Contains($"stamp: {plan.To.Model} v{plan.To.Version}; declare it in the training project as <NeuralSurgeryCheckpoints>{plan.To.Model}@{plan.To.Fingerprint![..16]}</NeuralSurgeryCheckpoints>", inspect.Out);
+
+        // A v2 checkpoint through the v1 → v2 plan again: shapes would not fit here, but the stamp refuses it first, by name.
+        var again = _h.PathOf("v3.safetensors");
+        var refused = CliHarness.Run("apply", "--plan", PlanPath, "--in", first, "--out", again);
+        CliHarness.AssertUserError(refused, first, $"it is stamped as {plan.To.Model} v{plan.To.Version}", $"the plan starts from {plan.From}");
+        Assert.False(File.Exists(again));
+        var ignored = CliHarness.Run("apply", "--plan", PlanPath, "--in", first, "--out", again, "--ignore-stamp");
+        Assert.DoesNotContain("stamped as", ignored.Err);
+    }
+
+    [Fact]
     public void Json_summary_and_no_progress_lines()
     {
         var target = _h.PathOf("new.safetensors");

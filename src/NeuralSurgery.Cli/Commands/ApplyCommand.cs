@@ -18,11 +18,15 @@ internal static class ApplyCommand
         var output = new Option<string>("--out") { Description = "The new model's checkpoint to write.", Required = true, HelpName = "new-checkpoint" };
         var format = CommonOptions.Format("Output format; by default from the output's name (*.safetensors, else TorchSharp's).");
         var seed = new Option<int>("--seed") { Description = "Seed of the randomly initialised elements (the same seed gives the same bytes).", HelpName = "N" };
+        var ignoreStamp = new Option<bool>("--ignore-stamp")
+        {
+            Description = "Apply the plan even though --in is stamped as another model version than the plan starts from (names and shapes can agree across versions; by default such a checkpoint is refused).",
+        };
         var force = CommonOptions.Force();
         var json = CommonOptions.Json("a summary");
-        var command = new Command("apply", "Apply a surgery plan to a checkpoint and write the new model's checkpoint.")
+        var command = new Command("apply", "Apply a surgery plan to a checkpoint and write the new model's checkpoint, stamped with the plan's target version.")
         {
-            planOption, input, output, format, seed, force, json,
+            planOption, input, output, format, seed, ignoreStamp, force, json,
         };
         command.SetAction((parse, cancellation) =>
         {
@@ -41,6 +45,7 @@ internal static class ApplyCommand
                 Overwrite = overwrite,
                 Format = chosen,
                 Cancellation = cancellation,
+                IgnoreSourceStamp = parse.GetValue(ignoreStamp),
             };
             ProgressDisplay.Run(console, "apply", quiet, update =>
                 PlanExecutor.Apply(plan, reader, outPath, options with
@@ -63,6 +68,11 @@ internal static class ApplyCommand
                     w.WriteNumber("bytes", bytes);
                     w.WriteString("planSha256", hash);
                     w.WriteNumber("seed", options.Seed);
+                    if (PlanExecutor.TargetStamp(plan) is { } stamp)
+                    {
+                        w.WriteString("stamp", $"{stamp.Model} v{stamp.Version}");
+                    }
+
                     w.WriteNumber("copied", totals.CopiedElements);
                     w.WriteNumber("target", totals.TargetElements);
                     w.WriteNumber("shareOfTarget", totals.ShareOfTarget);

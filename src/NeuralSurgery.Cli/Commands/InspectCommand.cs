@@ -66,6 +66,18 @@ internal static class InspectCommand
             }
 
             Tables.Write(console, metadata);
+            try
+            {
+                if (CheckpointStamp.Read(reader.Metadata, reader.Path) is { } stamp)
+                {
+                    // What a project puts in NeuralSurgeryCheckpoints so the build checks it can upgrade this checkpoint (NS2008).
+                    console.Out.WriteLine($"stamp: {stamp.Model} v{stamp.Version}; declare it in the training project as <NeuralSurgeryCheckpoints>{stamp.Model}@{stamp.Fingerprint[..System.Math.Min(16, stamp.Fingerprint.Length)]}</NeuralSurgeryCheckpoints>");
+                }
+            }
+            catch (CheckpointFormatException e)
+            {
+                console.Out.WriteLine($"stamp: unusable ({e.Message})"); // inspect shows what is there; upgrade refuses it
+            }
         }
         else
         {

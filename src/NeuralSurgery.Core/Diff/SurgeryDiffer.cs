@@ -5,6 +5,7 @@ using System.Linq;
 using NeuralSurgery.Collections;
 using NeuralSurgery.Graph;
 using NeuralSurgery.Plan;
+using NeuralSurgery.Snapshots;
 using NeuralSurgery.Tracing;
 
 namespace NeuralSurgery.Diff;
@@ -195,7 +196,9 @@ public static class SurgeryDiffer
     }
 
     private static ModelVersion Version(ModelSide side) =>
-        side.Schema is null ? new ModelVersion(side.Graph.Name, 0) : new ModelVersion(side.Schema.Model, side.Schema.Version);
+        side.Schema is null
+            ? new ModelVersion(side.Graph.Name, 0, ModelSnapshot.FingerprintOf(side.Graph, null))
+            : new ModelVersion(side.Schema.Model, side.Schema.Version, ModelSnapshot.FingerprintOf(side.Graph, side.Schema));
 
     /// <summary>Input-side axes decide first: a new column is zero even in a new row, so outputs do not change.</summary>
     private static EquatableArray<int> InitOrder(AxisRole[] roles)

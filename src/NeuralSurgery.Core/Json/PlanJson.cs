@@ -17,8 +17,8 @@ namespace NeuralSurgery.Json;
 /// {
 ///   "format": "neuralsurgery.plan",
 ///   "version": 1,
-///   "from": { "model", "version" },
-///   "to": { "model", "version" },
+///   "from": { "model", "version", "fingerprint"? },
+///   "to": { "model", "version", "fingerprint"? },
 ///   "options": { "newOutputBias", "moduleRenames": [ { "from", "to" } ], "unitMaps": [ { "space", "sources" } ] },
 ///   "totals": { "copied", "target", "source", "shareOfTarget", "shareOfSource" },
 ///   "tensors": [ { "name", "shape", "dtype", "buffer", "source", "sourceShape",
@@ -207,6 +207,11 @@ public static class PlanJson
         w.WriteStartObject(name);
         w.WriteString("model", version.Model);
         w.WriteNumber("version", version.Version);
+        if (version.Fingerprint is { } fingerprint)
+        {
+            w.WriteString("fingerprint", fingerprint);
+        }
+
         w.WriteEndObject();
     }
 
@@ -369,8 +374,18 @@ public static class PlanJson
 
     private static ModelVersion ReadVersion(JsonObjectReader o)
     {
-        o.Allow("model", "version");
-        return new ModelVersion(o.String("model"), o.Int32("version"));
+        o.Allow("model", "version", "fingerprint");
+        string? fingerprint = null;
+        if (o.Has("fingerprint"))
+        {
+            fingerprint = o.String("fingerprint");
+            if (fingerprint.Length != 64 || !fingerprint.All(c => c is (>= '0' and <= '9') or (>= 'a' and <= 'f')))
+            {
+                throw JsonObjectReader.Fail(o.File, o.PathOf("fingerprint"), $"'{fingerprint}' is not a graph fingerprint; expected 64 lowercase hex digits (a SHA-256)");
+            }
+        }
+
+        return new ModelVersion(o.String("model"), o.Int32("version"), fingerprint);
     }
 
     private static PlanOptions ReadOptions(JsonObjectReader o)

@@ -42,7 +42,7 @@ public static class PlanComposer
 
         for (var k = 1; k < steps.Count; k++)
         {
-            if (steps[k].From != steps[k - 1].To)
+            if (!steps[k].From.SameVersion(steps[k - 1].To))
             {
                 throw new PlanException($"step {k + 1} starts at {steps[k].From}, but step {k} ends at {steps[k - 1].To}: the steps are not a chain");
             }

@@ -203,9 +203,26 @@ public sealed record PlanTotals(long CopiedElements, long TargetElements, long S
 }
 
 /// <summary>A model version named by its schema (or by its graph when there is no schema: version 0).</summary>
-public sealed record ModelVersion(string Model, int Version)
+/// <param name="Model">The schema's model name (the graph's name without a schema).</param>
+/// <param name="Version">The schema's version number.</param>
+/// <param name="Fingerprint">
+/// The graph fingerprint of that version (<see cref="Snapshots.ModelSnapshot.FingerprintOf"/>), when known: an executor
+/// stamps its output with the target's and refuses a checkpoint stamped with another than the source's. Plans
+/// written before fingerprints existed have none.
+/// </param>
+public sealed record ModelVersion(string Model, int Version, string? Fingerprint = null)
 {
     public override string ToString() => Model + " v" + Version.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>
+    /// The same version: model and number equal, and the fingerprints too where both are known (a plan without
+    /// fingerprints still chains with one that has them).
+    /// </summary>
+    public bool SameVersion(ModelVersion other) =>
+        other is not null
+        && string.Equals(Model, other.Model, StringComparison.Ordinal)
+        && Version == other.Version
+        && (Fingerprint is null || other.Fingerprint is null || string.Equals(Fingerprint, other.Fingerprint, StringComparison.Ordinal));
 }
 
 /// <summary>Old module path → new module path, for layers renamed between versions.</summary>

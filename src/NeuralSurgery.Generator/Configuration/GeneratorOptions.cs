@@ -14,11 +14,18 @@ public static class GeneratorOptions
     /// </summary>
     public const string IncludeSchemas = "NeuralSurgeryIncludeSchemas";
 
+    /// <summary>
+    /// The model versions the project's checkpoints were written by, as <c>Model@fingerprint</c> entries separated by
+    /// <c>;</c> (the stamp <c>surgery inspect</c> prints; a fingerprint prefix of at least 12 hex digits will do). The
+    /// build says (NS2008) when the current class cannot be reached from one of them through the recorded snapshots.
+    /// </summary>
+    public const string Checkpoints = "NeuralSurgeryCheckpoints";
+
     /// <summary>The prefix under which analyzer-config options carry MSBuild properties.</summary>
     public const string BuildPropertyPrefix = "build_property.";
 
     /// <summary>Every property the generator reads.</summary>
-    public static ImmutableArray<string> Properties { get; } = ImmutableArray.Create(IncludeSchemas);
+    public static ImmutableArray<string> Properties { get; } = ImmutableArray.Create(IncludeSchemas, Checkpoints);
 
     /// <summary>Every AdditionalFiles metadata the generator reads (none yet).</summary>
     public static ImmutableArray<string> AdditionalFileMetadata { get; } = ImmutableArray<string>.Empty;

@@ -69,6 +69,12 @@ public static class TrackingNames
     /// <summary>Each model's mirror with the snapshots of that model (no others).</summary>
     public const string ModelSnapshots = nameof(ModelSnapshots);
 
+    /// <summary>The checkpoint versions the project declares (<see cref="GeneratorOptions.Checkpoints"/>), parsed.</summary>
+    public const string DeclaredCheckpoints = nameof(DeclaredCheckpoints);
+
+    /// <summary>NS2008 for each model a declared checkpoint version cannot reach.</summary>
+    public const string CheckpointReach = nameof(CheckpointReach);
+
     /// <summary>Each traced model compared with its snapshots: the surgery from the latest, the chain's step plans.</summary>
     public const string SnapshotChecks = nameof(SnapshotChecks);
 

@@ -68,6 +68,13 @@ public static class SurgeryDiagnostics
         "'{0}' is not a valid snapshot: {1}",
         DiagnosticSeverity.Error);
 
+    /// <summary>{0} what was declared (<c>Model@fingerprint</c> in NeuralSurgeryCheckpoints), {1} why no chain reaches the current class from it.</summary>
+    public static readonly DiagnosticDescriptor CheckpointVersionUnreachable = Create(
+        "NS2008",
+        "No chain from a checkpoint version to the class",
+        "Checkpoints declared as '{0}' (NeuralSurgeryCheckpoints) cannot be upgraded to the current class: {1}",
+        DiagnosticSeverity.Warning);
+
     /// <summary>Every rule, in id order.</summary>
     public static ImmutableArray<DiagnosticDescriptor> All { get; } = ImmutableArray.Create(
         SourceNotSurgeryModel,
@@ -76,7 +83,8 @@ public static class SurgeryDiagnostics
         SurgeryNotPlanned,
         ChangedSinceSnapshot,
         NoSnapshotChain,
-        SnapshotNotReadable);
+        SnapshotNotReadable,
+        CheckpointVersionUnreachable);
 
     private static readonly Dictionary<string, DiagnosticDescriptor> ById = DiagnosticCatalogue.Index(All);
 

@@ -70,7 +70,7 @@ public sealed record ReaderLocation(string FilePath, TextSpan Span, LinePosition
     /// <summary>1-based column of the start.</summary>
     public int Column => LineSpan.Start.Character + 1;
 
-    public Location ToLocation() => Location.Create(FilePath, Span, LineSpan);
+    public Location ToLocation() => FilePath.Length == 0 ? Location.None : Location.Create(FilePath, Span, LineSpan);
 
     public static ReaderLocation From(Location location)
     {

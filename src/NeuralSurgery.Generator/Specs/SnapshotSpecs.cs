@@ -16,6 +16,12 @@ public sealed record ModelSnapshotsSpec(MirrorSpec Mirror, EquatableArray<ModelS
 /// <param name="Args">Its message arguments; for NS2005 the last one (the model file) is added when reported.</param>
 public sealed record SnapshotFinding(string Id, EquatableArray<string> Args);
 
+/// <summary>A checkpoint version the project declares: <c>Model@fingerprint</c> (the fingerprint may be a prefix).</summary>
+public sealed record DeclaredCheckpoint(string Text, string Model, string Fingerprint);
+
+/// <summary><see cref="Configuration.GeneratorOptions.Checkpoints"/> parsed: the entries, and the text of each malformed one with why.</summary>
+public sealed record DeclaredCheckpoints(EquatableArray<DeclaredCheckpoint> Entries, EquatableArray<SnapshotFinding> Problems);
+
 /// <summary>What a model's <c>Migrations</c> class is made from: no locations.</summary>
 /// <param name="Target">Where to emit (the model class).</param>
 /// <param name="Model">The model's name in snapshots and checkpoint stamps.</param>

@@ -29,8 +29,18 @@ public sealed record ApplyOptions
 
     public CancellationToken Cancellation { get; init; }
 
-    /// <summary>The model version the output is of, stamped into its metadata (<see cref="CheckpointStamp"/>); none by default.</summary>
+    /// <summary>
+    /// The model version the output is of, stamped into its metadata (<see cref="CheckpointStamp"/>). By default the
+    /// plan's target, when the plan knows its fingerprint and a version number from 1.
+    /// </summary>
     public CheckpointStamp? Stamp { get; init; }
+
+    /// <summary>
+    /// Apply the plan to a checkpoint stamped as another version than the plan's source. Off by default: names and
+    /// shapes can agree across versions (a reorder keeps every shape), and then the plan would silently move the wrong
+    /// weights.
+    /// </summary>
+    public bool IgnoreSourceStamp { get; init; }
 
     /// <summary><paramref name="options"/> (or the defaults) with <paramref name="stamp"/>: for generated code, which compiles from C# 8 (no <c>with</c>).</summary>
     public static ApplyOptions Stamped(ApplyOptions? options, CheckpointStamp stamp) => (options ?? new ApplyOptions()) with { Stamp = stamp };
@@ -82,15 +92,10 @@ public static class PlanExecutor
     public static void Apply(SurgeryPlan plan, ITensorSource source, string targetPath, ApplyOptions? options = null)
     {
         options ??= new ApplyOptions();
-        var jobs = Prepare(plan, source, sourceName: (source as CheckpointReader)?.Path ?? "the source state dict");
-        var metadata = Metadata(plan, options.Seed);
-        if (options.Stamp is { } stamp)
-        {
-            foreach (var entry in stamp.ToMetadata())
-            {
-                metadata[entry.Key] = entry.Value;
-            }
-        }
+        var sourceName = (source as CheckpointReader)?.Path ?? "the source state dict";
+        CheckSourceStamp(plan, source, sourceName, options.IgnoreSourceStamp);
+        var jobs = Prepare(plan, source, sourceName);
+        var metadata = Metadata(plan, options.Seed, options.Stamp);
 
         var format = options.Format ?? CheckpointFormats.FromPath(targetPath);
         using var writer = CheckpointWriter.Create(targetPath, format, jobs.Select(j => j.Target).ToList(), metadata, options.Overwrite);
@@ -108,12 +113,14 @@ public static class PlanExecutor
         writer.Commit();
     }
 
-    /// <summary>Applies the plan in memory.</summary>
-    public static StateDict ApplyInMemory(SurgeryPlan plan, ITensorSource source, int seed = 0)
+    /// <summary>Applies the plan in memory; the result's metadata carries the plan's target stamp (see <see cref="ApplyOptions.Stamp"/>).</summary>
+    public static StateDict ApplyInMemory(SurgeryPlan plan, ITensorSource source, int seed = 0, bool ignoreSourceStamp = false)
     {
-        var jobs = Prepare(plan, source, sourceName: "in-memory state dict");
+        var sourceName = (source as CheckpointReader)?.Path ?? "in-memory state dict";
+        CheckSourceStamp(plan, source, sourceName, ignoreSourceStamp);
+        var jobs = Prepare(plan, source, sourceName);
         var result = new StateDict();
-        foreach (var kv in Metadata(plan, seed))
+        foreach (var kv in Metadata(plan, seed, null))
         {
             result.Metadata[kv.Key] = kv.Value;
         }
@@ -137,13 +144,55 @@ public static class PlanExecutor
     /// <summary>SHA-256 of the plan's JSON form: the checkpoint records which plan made it.</summary>
     public static string PlanHash(SurgeryPlan plan) => Convert.ToHexStringLower(SHA256.HashData(PlanJson.WriteUtf8(plan)));
 
-    private static Dictionary<string, string> Metadata(SurgeryPlan plan, int seed) => new(StringComparer.Ordinal)
+    private static Dictionary<string, string> Metadata(SurgeryPlan plan, int seed, CheckpointStamp? stamp)
     {
-        [PlanHashKey] = PlanHash(plan),
-        [FromKey] = plan.From.ToString(),
-        [ToKey] = plan.To.ToString(),
-        [SeedKey] = seed.ToString(CultureInfo.InvariantCulture),
-    };
+        var metadata = new Dictionary<string, string>(StringComparer.Ordinal)
+        {
+            [PlanHashKey] = PlanHash(plan),
+            [FromKey] = plan.From.ToString(),
+            [ToKey] = plan.To.ToString(),
+            [SeedKey] = seed.ToString(CultureInfo.InvariantCulture),
+        };
+        if ((stamp ?? TargetStamp(plan)) is { } written)
+        {
+            foreach (var entry in written.ToMetadata())
+            {
+                metadata[entry.Key] = entry.Value;
+            }
+        }
+
+        return metadata;
+    }
+
+    /// <summary>The stamp of the plan's target version, when the plan knows its fingerprint (issue 13: every checkpoint our writers make says what it is).</summary>
+    public static CheckpointStamp? TargetStamp(SurgeryPlan plan)
+    {
+        ArgumentNullException.ThrowIfNull(plan);
+        return plan.To is { Fingerprint: { } fingerprint, Version: >= 1 } to ? new CheckpointStamp(to.Model, to.Version, fingerprint) : null;
+    }
+
+    /// <summary>
+    /// A source stamped as another model version than the plan starts from is refused before anything is read: its
+    /// names and shapes may still fit (a reorder keeps every shape), and the plan would move the wrong weights.
+    /// </summary>
+    internal static void CheckSourceStamp(SurgeryPlan plan, ITensorSource source, string sourceName, bool ignore)
+    {
+        if (ignore || plan.From.Fingerprint is not { } expected || CheckpointStamp.Read(source.Metadata, sourceName) is not { } stamp)
+        {
+            return;
+        }
+
+        if (!string.Equals(stamp.Fingerprint, expected, StringComparison.Ordinal))
+        {
+            throw new PlanApplicationException(
+                sourceName,
+                [$"it is stamped as {stamp.Model} v{stamp.Version} (graph fingerprint {Short(stamp.Fingerprint)}), but the plan starts from {plan.From} "
+                 + $"(fingerprint {Short(expected)}); apply the plan made for the checkpoint's version (or upgrade it along the chain first), "
+                 + "or ignore the stamp if you know it is wrong"]);
+        }
+    }
+
+    private static string Short(string fingerprint) => fingerprint.Length > 12 ? fingerprint[..12] : fingerprint;
 
     internal sealed record Job(TensorPlan Plan, TensorInfo Target, TensorInfo? Source, bool WholeCopy);
 

@@ -7,6 +7,7 @@ using NeuralSurgery.Diff;
 using NeuralSurgery.Graph;
 using NeuralSurgery.Json;
 using NeuralSurgery.Plan;
+using NeuralSurgery.Snapshots;
 using NeuralSurgery.Tests.Support;
 using static NeuralSurgery.Tests.Diff.DiffModels;
 
@@ -27,11 +28,13 @@ public class PlanJsonTests
           "version": 1,
           "from": {
             "model": "Policy",
-            "version": 1
+            "version": 1,
+            "fingerprint": "de4f2a41844796f8fe8c26d194c74225a01b650cb0880e6854d75da940edaf8e"
           },
           "to": {
             "model": "Policy",
-            "version": 2
+            "version": 2,
+            "fingerprint": "0303ecbb8ae25f060fba43e31edcb0146b28335a286a0186be2f73306d6d2566"
           },
           "options": {
             "newOutputBias": 0,
@@ -624,6 +627,26 @@ public class PlanJsonTests
 
         Assert.True(tokens.Count > 100);
         Assert.True(read > 0);
+    }
+
+    [Fact]
+    public void Plans_name_the_fingerprints_of_their_versions_and_older_plans_without_them_still_read()
+    {
+        var plan = GoldenPlan();
+        Assert.Equal(plan.From.Fingerprint, ModelSnapshot.FingerprintOf(Mlp(ParseSchema(Yaml(1, "[a, b, c]"), 1), hidden: 2).Graph, ParseSchema(Yaml(1, "[a, b, c]"), 1)));
+        Assert.NotEqual(plan.From.Fingerprint, plan.To.Fingerprint);
+
+        var withoutFingerprints = System.Text.RegularExpressions.Regex.Replace(Golden, ",\\s*\"fingerprint\": \"[0-9a-f]+\"", string.Empty);
+        Assert.DoesNotContain("fingerprint", withoutFingerprints, StringComparison.Ordinal);
+        var old = PlanJson.Read(withoutFingerprints, File);
+        Assert.Null(old.From.Fingerprint);
+        Assert.Equal(plan with { From = plan.From with { Fingerprint = null }, To = plan.To with { Fingerprint = null } }, old);
+        Assert.True(old.To.SameVersion(plan.To));
+        Assert.False(plan.From.SameVersion(plan.From with { Fingerprint = plan.To.Fingerprint }));
+
+        var bad = Assert.Throws<JsonFormatException>(() => PlanJson.Read(Golden.Replace("\"de4f2a41", "\"DE4F2A41", StringComparison.Ordinal), File));
+        Assert.Contains("$.from.fingerprint", bad.Message, StringComparison.Ordinal);
+        Assert.Contains("expected 64 lowercase hex digits", bad.Message, StringComparison.Ordinal);
     }
 
     [Fact]

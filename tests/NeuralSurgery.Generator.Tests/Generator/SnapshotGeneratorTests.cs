@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Linq;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
@@ -163,6 +164,77 @@ public class SnapshotGeneratorTests
         driver = driver.ReplaceAdditionalText(other, changed).RunGenerators(compilation);
         var reasons = driver.GetRunResult().Results.Single().TrackedSteps[TrackingNames.SnapshotChecks].SelectMany(r => r.Outputs).Select(o => o.Reason).ToList();
         Assert.All(reasons, r => Assert.True(r is IncrementalStepRunReason.Cached or IncrementalStepRunReason.Unchanged, "SnapshotChecks output was " + r));
+    }
+
+    [Fact]
+    public void Snapshots_go_with_the_namespace_qualified_class_they_were_recorded_for()
+    {
+        var v1 = Snapshot(1, Source(8), Schema(1)); // recorded for Game.Models.Policy
+        var bots = Source(8).Replace("namespace Game.Models;", "namespace Game.Bots;", StringComparison.Ordinal);
+        var (_, output, _) = GeneratorHarness.Run(
+            MirrorAndSurgeryTests.CompilationWithRuntime(("Policy.cs", Source(8)), ("BotPolicy.cs", bots)), new InMemoryAdditionalText(SchemaPath, Schema(1)), File(v1));
+        Assert.NotNull(output.GetTypeByMetadataName("Game.Models.Policy+Migrations"));
+        Assert.Null(output.GetTypeByMetadataName("Game.Bots.Policy+Migrations"));
+
+        // The recorded class is gone (moved to Game.Bots): its one namesake keeps the history, and sees the change.
+        var (_, moved, diagnostics) = GeneratorHarness.Run(
+            MirrorAndSurgeryTests.CompilationWithRuntime(("BotPolicy.cs", bots.Replace("Linear(3, 8)", "Linear(3, 16)", StringComparison.Ordinal).Replace("Linear(8, 2)", "Linear(16, 2)", StringComparison.Ordinal))),
+            new InMemoryAdditionalText(SchemaPath, Schema(1)),
+            File(v1));
+        Assert.NotNull(moved.GetTypeByMetadataName("Game.Bots.Policy+Migrations"));
+        Assert.NotNull(moved.GetTypeByMetadataName("Game.Bots.Policy+SurgeryFromV1"));
+        Assert.Single(diagnostics, d => d.Id == "NS2005");
+
+        // Two namesakes and neither is the recorded class: neither takes the history.
+        var (_, both, _) = GeneratorHarness.Run(
+            MirrorAndSurgeryTests.CompilationWithRuntime(("BotPolicy.cs", bots), ("Other.cs", Source(8).Replace("namespace Game.Models;", "namespace Game.Other;", StringComparison.Ordinal))),
+            new InMemoryAdditionalText(SchemaPath, Schema(1)),
+            File(v1));
+        Assert.Null(both.GetTypeByMetadataName("Game.Bots.Policy+Migrations"));
+        Assert.Null(both.GetTypeByMetadataName("Game.Other.Policy+Migrations"));
+    }
+
+    /// <summary>Runs the generator with <c>NeuralSurgeryCheckpoints</c> set to <paramref name="declared"/>; returns its NS2008s.</summary>
+    private static List<Diagnostic> Ns2008(string declared, string source, params AdditionalText[] files)
+    {
+        var options = new System.Collections.Generic.Dictionary<string, string>
+        {
+            ["build_property.NeuralSurgeryIncludeSchemas"] = "true",
+            ["build_property.NeuralSurgeryCheckpoints"] = declared,
+        };
+        GeneratorHarness.Driver(files, options).RunGeneratorsAndUpdateCompilation(MirrorAndSurgeryTests.CompilationWithRuntime(("Policy.cs", source)), out _, out var diagnostics);
+        return diagnostics.Where(d => d.Id == "NS2008").ToList();
+    }
+
+    [Fact]
+    public void A_declared_checkpoint_version_no_chain_reaches_is_NS2008_at_the_model()
+    {
+        var v1 = Snapshot(1, Source(8), Schema(1));
+        var v2 = Snapshot(2, Source(16), Schema(2));
+        var v3 = Snapshot(3, Source(16, inputs: 4), Schema(3, "health, mana, distance, gold")); // recorded nowhere: an old run's version
+        var schema = new InMemoryAdditionalText(SchemaPath, Schema(2));
+
+        // Reachable: a recorded version (by a 12-digit prefix, in capitals), the class itself (no snapshot needed), blanks ignored.
+        Assert.Empty(Ns2008($"Policy@{v1.Fingerprint[..12].ToUpperInvariant()}; ;Policy@{v2.Fingerprint}", Source(16), schema, File(v1), File(v2)));
+        Assert.Empty(Ns2008($"Policy@{v2.Fingerprint}", Source(16), schema));
+
+        var unreachable = Assert.Single(Ns2008($"Policy@{v1.Fingerprint};Policy@{v3.Fingerprint[..16]}", Source(16), schema, File(v1), File(v2)));
+        Assert.Equal(DiagnosticSeverity.Warning, unreachable.Severity);
+        Assert.Equal("Policy.cs", unreachable.Location.GetLineSpan().Path);
+        var message = unreachable.GetMessage(System.Globalization.CultureInfo.InvariantCulture);
+        Assert.StartsWith($"Checkpoints declared as 'Policy@{v3.Fingerprint[..16]}' (NeuralSurgeryCheckpoints) cannot be upgraded to the current class: no recorded snapshot of Policy has that fingerprint (Policy v1 {v1.Fingerprint[..12]}, Policy v2 {v2.Fingerprint[..12]})", message, StringComparison.Ordinal);
+        Assert.Contains("surgery snapshot add <model file> --from-git <commit>", message, StringComparison.Ordinal);
+
+        var none = Assert.Single(Ns2008($"Policy@{v1.Fingerprint}", Source(16), schema));
+        Assert.Contains("no snapshot of Policy is recorded, and the class is " + v2.Fingerprint[..12], none.GetMessage(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal);
+
+        // Malformed entries and unknown models are reported without a location, each naming the entry.
+        var bad = Ns2008($"Policy;Policy@xyz;Critic@{v1.Fingerprint}", Source(16), schema).Select(d => (d.Location, Message: d.GetMessage(System.Globalization.CultureInfo.InvariantCulture))).ToList();
+        Assert.Equal(3, bad.Count);
+        Assert.All(bad, d => Assert.Equal(Location.None, d.Location));
+        Assert.Contains(bad, d => d.Message.Contains("'Policy' (NeuralSurgeryCheckpoints)", StringComparison.Ordinal) && d.Message.Contains("expected Model@fingerprint", StringComparison.Ordinal));
+        Assert.Contains(bad, d => d.Message.Contains("the fingerprint 'xyz' is not 12 to 64 hex digits", StringComparison.Ordinal));
+        Assert.Contains(bad, d => d.Message.Contains("no [SurgeryModel] class of this project is named 'Critic' (models: Policy)", StringComparison.Ordinal));
     }
 
     private static string SourceWriterQuote(string text) => "\"" + text + "\"";

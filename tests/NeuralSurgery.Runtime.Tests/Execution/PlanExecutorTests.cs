@@ -177,6 +177,59 @@ public sealed class PlanExecutorTests : IDisposable
         Assert.Equal(File.ReadAllBytes(targetPath), File.ReadAllBytes(again));
     }
 
+    [Fact]
+    public void Outputs_are_stamped_with_the_plans_target_and_a_checkpoint_stamped_as_another_version_is_refused()
+    {
+        var c = OpenAiFiveGraphs.Small;
+        var (g1, s1) = OpenAiFiveGraphs.Build(c, 1);
+        var (g2, s2) = OpenAiFiveGraphs.Build(c, 2);
+        var plan = SurgeryDiffer.Diff(ModelSide.Trace(g1, s1), ModelSide.Trace(g2, s2));
+        var old = new StateDict();
+        foreach (var p in g1.Parameters)
+        {
+            var info = TensorInfo.Create(p.Name, DTypes.FromIrName(p.Declaration.DType), p.Shape.Dims.Select(d => d.Value).ToArray());
+            old.Add(info, new byte[info.ByteLength]);
+        }
+
+        var v1 = Path.Combine(_dir, "v1.safetensors");
+        old.Save(v1);
+        var v2 = Path.Combine(_dir, "v2.safetensors");
+        PlanExecutor.Apply(plan, v1, v2);
+        using (var written = CheckpointReader.Open(v2))
+        {
+            var stamp = CheckpointStamp.Read(written.Metadata, v2);
+            Assert.Equal(new CheckpointStamp(s2.Model, 2, Snapshots.ModelSnapshot.FingerprintOf(g2, s2)), stamp);
+            Assert.Equal(stamp, PlanExecutor.TargetStamp(plan));
+        }
+
+        // The same tensors stamped as the v2 model: the v1 → v2 plan must not run on them again.
+        var stamped = new StateDict();
+        foreach (var info in old.Tensors)
+        {
+            stamped.Add(info, old.GetData(info.Name));
+        }
+
+        foreach (var entry in PlanExecutor.TargetStamp(plan)!.ToMetadata())
+        {
+            stamped.Metadata[entry.Key] = entry.Value;
+        }
+
+        var wrong = Path.Combine(_dir, "stamped-v2.safetensors");
+        stamped.Save(wrong);
+        var target = Path.Combine(_dir, "out.safetensors");
+        var e = Assert.Throws<PlanApplicationException>(() => PlanExecutor.Apply(plan, wrong, target));
+        Assert.StartsWith(wrong + ": the plan cannot be applied: it is stamped as " + s2.Model + " v2 (graph fingerprint ", e.Message, StringComparison.Ordinal);
+        Assert.Contains("but the plan starts from " + s1.Model + " v1", e.Message, StringComparison.Ordinal);
+        Assert.False(File.Exists(target));
+        Assert.Throws<PlanApplicationException>(() => PlanExecutor.ApplyInMemory(plan, stamped));
+
+        // Told to, it applies; a plan without fingerprints (written before they existed) neither checks nor stamps.
+        PlanExecutor.Apply(plan, wrong, target, new ApplyOptions { IgnoreSourceStamp = true });
+        var unfingerprinted = plan with { From = plan.From with { Fingerprint = null }, To = plan.To with { Fingerprint = null } };
+        Assert.Null(PlanExecutor.TargetStamp(unfingerprinted));
+        Assert.False(PlanExecutor.ApplyInMemory(unfingerprinted, stamped).Metadata.ContainsKey(CheckpointStamp.FingerprintKey));
+    }
+
     private static byte[] Floats(Random rng, long count)
     {
         var values = Enumerable.Range(0, (int)count).Select(_ => (float)((rng.NextDouble() * 2) - 1)).ToArray();
