@@ -153,7 +153,7 @@ public sealed partial class SurgeryGenerator
     }
 
     /// <summary>The findings of a check as diagnostics at the model's <c>[SurgeryModel]</c> (NS2005 also names the model's file).</summary>
-    /// <summary>Reads <see cref="GeneratorOptions.Checkpoints"/>: <c>Model@fingerprint</c> entries separated by <c>;</c>.</summary>
+    /// <summary>Reads <see cref="GeneratorOptions.Checkpoints"/>: <c>Model@fingerprint</c> entries separated by commas or white space.</summary>
     internal static DeclaredCheckpoints ReadDeclaredCheckpoints(AnalyzerConfigOptions options)
     {
         var entries = new List<DeclaredCheckpoint>();
@@ -163,7 +163,8 @@ public sealed partial class SurgeryGenerator
             return new DeclaredCheckpoints(EquatableArray<DeclaredCheckpoint>.Empty, EquatableArray<SnapshotFinding>.Empty);
         }
 
-        foreach (var raw in value.Split(';'))
+        // Not ';': build properties reach the compiler through an .editorconfig, which cuts a value at ';' (a comment).
+        foreach (var raw in value.Split([',', ' ', '\t', '\r', '\n'], StringSplitOptions.RemoveEmptyEntries))
         {
             var text = raw.Trim();
             if (text.Length == 0)

@@ -11,7 +11,8 @@ namespace NeuralSurgery.Integration.Tests;
 /// its dependencies and the props/targets all come from the package: the build writes the generated files and warns
 /// NS1015 in the schema file.
 /// </summary>
-public sealed class PackageTests : IDisposable
+[Collection(PackageFeedCollection.Name)]
+public sealed class PackageTests(PackageFeed feed) : IDisposable
 {
     private readonly string _dir = Directory.CreateTempSubdirectory("ns-package-").FullName;
 
@@ -54,16 +55,11 @@ public sealed class PackageTests : IDisposable
     [Fact]
     public void A_fresh_project_referencing_the_package_generates_code_and_warns_ns1015()
     {
-        var feed = Path.Combine(_dir, "feed");
+        feed.AssertPacked();
         var artifacts = Path.Combine(_dir, "artifacts");
-        foreach (var project in new[] { "NeuralSurgery.Core", "NeuralSurgery.Runtime" })
-        {
-            var pack = Dotnet.Pack(Path.Combine(Dotnet.RepoRoot, "src", project, project + ".csproj"), artifacts, feed);
-            Assert.True(pack.ExitCode == 0, pack.ToString());
-        }
 
         // The package's layout: runtime in lib/, generator with Core and YamlDotNet (and the code fixes) in analyzers/, build files twice.
-        using (var package = ZipFile.OpenRead(Path.Combine(feed, "NeuralSurgery.0.1.0.nupkg")))
+        using (var package = ZipFile.OpenRead(Path.Combine(feed.Feed, "NeuralSurgery.0.1.0.nupkg")))
         {
             var entries = package.Entries.Select(e => e.FullName).ToHashSet(StringComparer.Ordinal);
             string[] expected =
@@ -82,7 +78,7 @@ public sealed class PackageTests : IDisposable
             Assert.True(missing.Length == 0, $"missing from the package: {string.Join(", ", missing)}; it holds {string.Join(", ", entries.Order(StringComparer.Ordinal))}");
         }
 
-        var consumer = WriteConsumer(feed);
+        var consumer = WriteConsumer();
         var build = Dotnet.Build(Path.Combine(consumer, "Consumer.csproj"), artifacts, referencesBuilt: false);
 
         Assert.True(build.ExitCode == 0, build.ToString());
@@ -100,31 +96,10 @@ public sealed class PackageTests : IDisposable
         Assert.Contains("TrainingRepo.Models.PolicyV2.SurgeryFromPolicyV1.g.cs", files);
     }
 
-    /// <summary>
-    /// A project outside the repository (so none of its Directory.*.props apply) with the fixture's models and schemas,
-    /// a PackageReference to NeuralSurgery and a nuget.config that adds the folder feed. Packages restore into a folder
-    /// of this test, so a package of an earlier run (same version, other content) is never taken from a shared cache;
-    /// the machine's package folder is a fallback for everything else, so nothing is downloaded twice.
-    /// </summary>
-    private string WriteConsumer(string feed)
+    /// <summary>A project outside the repository with the fixture's models and schemas and a PackageReference to NeuralSurgery.</summary>
+    private string WriteConsumer()
     {
-        var consumer = Directory.CreateDirectory(Path.Combine(_dir, "consumer")).FullName;
-        File.WriteAllText(Path.Combine(_dir, "Directory.Build.props"), "<Project />\n");
-        File.WriteAllText(Path.Combine(_dir, "Directory.Build.targets"), "<Project />\n");
-        File.WriteAllText(Path.Combine(_dir, "Directory.Packages.props"), "<Project />\n");
-
-        var userPackages = Environment.GetEnvironmentVariable("NUGET_PACKAGES") is { Length: > 0 } set
-            ? set
-            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
-        var fallback = Directory.Exists(userPackages) ? $"""<fallbackPackageFolders><add key="machine" value="{userPackages}" /></fallbackPackageFolders>""" : string.Empty;
-        File.WriteAllText(Path.Combine(consumer, "nuget.config"), $"""
-            <?xml version="1.0" encoding="utf-8"?>
-            <configuration>
-              <config><add key="globalPackagesFolder" value="{Path.Combine(_dir, "packages")}" /></config>
-              <packageSources><add key="neuralsurgery-test-feed" value="{feed}" /></packageSources>
-              {fallback}
-            </configuration>
-            """);
+        var consumer = feed.NewConsumer("ns1015");
         File.WriteAllText(Path.Combine(consumer, "Consumer.csproj"), $"""
             <Project Sdk="Microsoft.NET.Sdk">
               <PropertyGroup>

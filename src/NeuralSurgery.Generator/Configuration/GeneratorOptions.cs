@@ -16,7 +16,7 @@ public static class GeneratorOptions
 
     /// <summary>
     /// The model versions the project's checkpoints were written by, as <c>Model@fingerprint</c> entries separated by
-    /// <c>;</c> (the stamp <c>surgery inspect</c> prints; a fingerprint prefix of at least 12 hex digits will do). The
+    /// commas or spaces (not <c>;</c>: the compiler reads build properties from an .editorconfig, where <c>;</c> starts a comment) (the stamp <c>surgery inspect</c> prints; a fingerprint prefix of at least 12 hex digits will do). The
     /// build says (NS2008) when the current class cannot be reached from one of them through the recorded snapshots.
     /// </summary>
     public const string Checkpoints = "NeuralSurgeryCheckpoints";

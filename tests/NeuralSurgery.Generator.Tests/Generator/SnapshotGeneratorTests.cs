@@ -214,11 +214,11 @@ public class SnapshotGeneratorTests
         var v3 = Snapshot(3, Source(16, inputs: 4), Schema(3, "health, mana, distance, gold")); // recorded nowhere: an old run's version
         var schema = new InMemoryAdditionalText(SchemaPath, Schema(2));
 
-        // Reachable: a recorded version (by a 12-digit prefix, in capitals), the class itself (no snapshot needed), blanks ignored.
-        Assert.Empty(Ns2008($"Policy@{v1.Fingerprint[..12].ToUpperInvariant()}; ;Policy@{v2.Fingerprint}", Source(16), schema, File(v1), File(v2)));
+        // Reachable: a recorded version (by a 12-digit prefix, in capitals), the class itself (no snapshot needed); commas and spaces separate.
+        Assert.Empty(Ns2008($"Policy@{v1.Fingerprint[..12].ToUpperInvariant()},  Policy@{v2.Fingerprint}", Source(16), schema, File(v1), File(v2)));
         Assert.Empty(Ns2008($"Policy@{v2.Fingerprint}", Source(16), schema));
 
-        var unreachable = Assert.Single(Ns2008($"Policy@{v1.Fingerprint};Policy@{v3.Fingerprint[..16]}", Source(16), schema, File(v1), File(v2)));
+        var unreachable = Assert.Single(Ns2008($"Policy@{v1.Fingerprint}, Policy@{v3.Fingerprint[..16]}", Source(16), schema, File(v1), File(v2)));
         Assert.Equal(DiagnosticSeverity.Warning, unreachable.Severity);
         Assert.Equal("Policy.cs", unreachable.Location.GetLineSpan().Path);
         var message = unreachable.GetMessage(System.Globalization.CultureInfo.InvariantCulture);
@@ -229,7 +229,7 @@ public class SnapshotGeneratorTests
         Assert.Contains("no snapshot of Policy is recorded, and the class is " + v2.Fingerprint[..12], none.GetMessage(System.Globalization.CultureInfo.InvariantCulture), StringComparison.Ordinal);
 
         // Malformed entries and unknown models are reported without a location, each naming the entry.
-        var bad = Ns2008($"Policy;Policy@xyz;Critic@{v1.Fingerprint}", Source(16), schema).Select(d => (d.Location, Message: d.GetMessage(System.Globalization.CultureInfo.InvariantCulture))).ToList();
+        var bad = Ns2008($"Policy Policy@xyz,Critic@{v1.Fingerprint}", Source(16), schema).Select(d => (d.Location, Message: d.GetMessage(System.Globalization.CultureInfo.InvariantCulture))).ToList();
         Assert.Equal(3, bad.Count);
         Assert.All(bad, d => Assert.Equal(Location.None, d.Location));
         Assert.Contains(bad, d => d.Message.Contains("'Policy' (NeuralSurgeryCheckpoints)", StringComparison.Ordinal) && d.Message.Contains("expected Model@fingerprint", StringComparison.Ordinal));
