@@ -53,8 +53,9 @@ public sealed class DynoTrigger
             return new DynoDecision(phi, null, width, 0, 0);
         }
 
-        var prune = (long)Math.Floor(Math.Max(0, width * (((1 - Delta) * star) - phi)));
-        var grow = (long)Math.Floor(Math.Max(0, width * (phi - ((1 + Delta) * star))));
+        // A hair of slack so that a product that is an integer in exact arithmetic (20 · 0.45) is not rounded down.
+        var prune = (long)Math.Floor(Math.Max(0, width * (((1 - Delta) * star) - phi)) + 1e-9);
+        var grow = (long)Math.Floor(Math.Max(0, width * (phi - ((1 + Delta) * star))) + 1e-9);
         return new DynoDecision(phi, star, width, Math.Min(prune, width - 1), grow);
     }
 
