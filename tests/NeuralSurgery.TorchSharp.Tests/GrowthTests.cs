@@ -145,9 +145,8 @@ public sealed class GrowthTests
         Assert.Equal((0L, 3L), Pair(t.Evaluate(0.7, 20))); // ⌊20 (0.7 − 0.55)⌋
         Assert.Equal((3L, 0L), Pair(t.Evaluate(0.3, 20))); // ⌊20 (0.45 − 0.3)⌋
         Assert.Equal((9L, 0L), Pair(t.Evaluate(0, 20)));
-        t.Changed();
-        Assert.Null(t.Baseline);
-        Assert.Equal((0L, 0L), Pair(t.Evaluate(0.9, 23))); // the first evaluation after a change measures the new φ*
+        t.Rebase(0.9); // the layer changed: φ* is its φ right after
+        Assert.Equal(0.9, t.Baseline);
         Assert.Equal((0L, 0L), Pair(t.Evaluate(0.98, 23))); // below (1+δ)φ* = 0.99
         Assert.Equal((2L, 0L), Pair(t.Evaluate(0.7, 23))); // ⌊23 (0.81 − 0.7)⌋
         static (long, long) Pair(DynoDecision d) => (d.Prune, d.Grow);
@@ -228,6 +227,7 @@ public sealed class GrowthTests
         Assert.All(e.Units, u => Assert.InRange(u, 0, 7)); // only the redundant constant units
         Assert.True(e.MaxOutputChange <= Eq1, $"eq. 1: {e.MaxOutputChange}");
         Assert.Equal(e.To, dyno.Widths["fc1"]);
+        Assert.Equal(9.0 / e.To, dyno.Trigger("fc1").Baseline!.Value, 12); // φ* of the pruned layer: the rank is kept
         Assert.Equal(e.To, dyno.Side.Graph.FindParameter("fc1.weight")!.Shape[0].Value);
     }
 

@@ -59,7 +59,7 @@ public sealed record DynoOptions
     public Func<nn.Module, Tensor>? Probe { get; init; }
 }
 
-/// <summary>One structural change: the units, widths, the trigger's φ and φ*, the plan applied and what it changed.</summary>
+/// <summary>One structural change: the units, widths, the trigger's φ and φ* (and φ* after it), the plan applied and what it changed.</summary>
 public sealed record DynoEvent(
     long Step,
     string Layer,
@@ -68,6 +68,7 @@ public sealed record DynoEvent(
     long To,
     double Phi,
     double Baseline,
+    double NewBaseline,
     IReadOnlyList<long> Units,
     SurgeryPlan Plan,
     double? Before,
@@ -170,20 +171,26 @@ public sealed class Dyno : IDisposable
     /// <summary>The trigger of a layer (its φ*).</summary>
     public DynoTrigger Trigger(string layer) => _triggers[layer];
 
-    /// <summary>After an optimizer step: every K steps, evaluates the triggers and makes at most one change. Returns the changes made.</summary>
+    /// <summary>
+    /// After an optimizer step: every K steps, evaluates the triggers and makes at most one change; returns the changes
+    /// made. A layer's first φ* is measured as soon as its buffer first fills (the model's creation is its first
+    /// structural change), not K steps later.
+    /// </summary>
     public IReadOnlyList<DynoEvent> Step()
     {
         _step++;
-        return _step % Options.Every == 0 ? EvaluateNow() : [];
+        return _step % Options.Every == 0 ? EvaluateNow() : Evaluate(onlyUnset: true);
     }
 
     /// <summary>Evaluates every layer's triggers now (a layer whose buffer is not full yet waits).</summary>
-    public IReadOnlyList<DynoEvent> EvaluateNow()
+    public IReadOnlyList<DynoEvent> EvaluateNow() => Evaluate(onlyUnset: false);
+
+    private IReadOnlyList<DynoEvent> Evaluate(bool onlyUnset)
     {
         foreach (var layer in _layers)
         {
             var buffer = _buffers[layer.Name];
-            if (!buffer.IsFull)
+            if (!buffer.IsFull || (onlyUnset && _triggers[layer.Name].Baseline is not null))
             {
                 continue;
             }
@@ -194,7 +201,8 @@ public sealed class Dyno : IDisposable
             var width = _widths[layer.Name];
             var decision = _triggers[layer.Name].Evaluate(phi, width);
             var prune = Math.Min(decision.Prune, width - Options.MinWidth);
-            var grow = Math.Min(decision.Grow, Options.MaxWidth - width);
+            // φ* after a growth is measured over the buffer, which must hold more samples than the grown layer has units.
+            var grow = Math.Min(Math.Min(decision.Grow, Options.MaxWidth - width), activations.shape[0] - width - 1);
             DynoEvent? made = null;
             if (prune > 0)
             {
@@ -241,7 +249,10 @@ public sealed class Dyno : IDisposable
             });
         }
 
-        return Change(layer, plan, removal.Narrowed, _widths[layer.Name] - units.Length, units, decision, grew: false);
+        using var kept = tensor(Enumerable.Range(0, (int)activations.shape[1]).Where(i => Array.BinarySearch(units, (long)i) < 0).Select(i => (long)i).ToArray(), device: activations.device);
+        using var rest = activations.index_select(1, kept);
+        var after = EffectiveDimension.Compute(rest, Options.Epsilon, layer.Name).Phi;
+        return Change(layer, plan, removal.Narrowed, _widths[layer.Name] - units.Length, units, decision, after, grew: false);
     }
 
     private DynoEvent Grow(DynoLayer layer, Tensor inputs, Tensor activations, long count, DynoDecision decision)
@@ -251,10 +262,20 @@ public sealed class Dyno : IDisposable
         var bias = state.TryGetValue(layer.Name + ".bias", out var b) ? b : null;
         var fanIn = DynoSelection.North(inputs, activations, weight, bias, layer.Activation ?? (t => t.alias()), count, Options.Epsilon, layer.Name, _generator, Options.CandidatesPerUnit, Options.FanInScale, Options.MaxCandidates);
         var growth = UnitGrowth.WithFanIn(UnitGrowth.Plan(Side, layer.Name, count), layer.Name + ".weight", bias is null ? null : layer.Name + ".bias", fanIn.Weights, bias is null ? null : fanIn.Biases);
-        return Change(layer, growth.Plan, growth.Widened, growth.NewWidth, growth.Added.ToArray(), decision, grew: true);
+        double after;
+        using (var scope = NewDisposeScope())
+        {
+            var x = inputs.to(ScalarType.Float64);
+            var w = tensor(fanIn.Weights.SelectMany(r => r).ToArray(), [count, x.shape[1]], ScalarType.Float64, x.device);
+            var pre = x.matmul(w.t()) + tensor(fanIn.Biases, ScalarType.Float64, x.device);
+            var grown = cat([activations.to(ScalarType.Float64), (layer.Activation ?? (t => t.alias()))(pre)], 1);
+            after = EffectiveDimension.Compute(grown, Options.Epsilon, layer.Name).Phi;
+        }
+
+        return Change(layer, growth.Plan, growth.Widened, growth.NewWidth, growth.Added.ToArray(), decision, after, grew: true);
     }
 
-    private DynoEvent Change(DynoLayer layer, SurgeryPlan plan, ModelGraph graph, long width, IReadOnlyList<long> units, DynoDecision decision, bool grew)
+    private DynoEvent Change(DynoLayer layer, SurgeryPlan plan, ModelGraph graph, long width, IReadOnlyList<long> units, DynoDecision decision, double phiAfter, bool grew)
     {
         var from = _widths[layer.Name];
         var widths = new Dictionary<string, long>(_widths, StringComparer.Ordinal) { [layer.Name] = width };
@@ -283,7 +304,7 @@ public sealed class Dyno : IDisposable
             _widths[name] = w;
         }
 
-        _triggers[layer.Name].Changed();
+        _triggers[layer.Name].Rebase(phiAfter);
         Attach();
         Pause(() =>
         {
@@ -295,7 +316,7 @@ public sealed class Dyno : IDisposable
                 probe.Dispose();
             }
         });
-        return new DynoEvent(_step, layer.Name, grew, from, width, decision.Phi, decision.Baseline ?? double.NaN, units, plan, before, after, change);
+        return new DynoEvent(_step, layer.Name, grew, from, width, decision.Phi, decision.Baseline ?? double.NaN, phiAfter, units, plan, before, after, change);
     }
 
     /// <summary>Runs <paramref name="action"/> with the buffers not recording, in eval mode is the caller's choice.</summary>

@@ -10,8 +10,9 @@ public sealed record DynoDecision(double Phi, double? Baseline, long Width, long
 /// layer's last structural change:
 /// <c>Trig_prune = ⌊M((1−δ)φ* − φ)⌋</c> and <c>Trig_grow = ⌊M(φ − (1+δ)φ*)⌋</c>, each clamped at zero (the paper prints
 /// <c>min(0, |…|)</c>, which is always zero; the text, "a significant decrease is used to trigger pruning", means the
-/// positive part). The first evaluation, and the first after a change (the width and the activations are new), set
-/// φ* and change nothing, so φ* is always measured on the layer as it now is.
+/// positive part). The first evaluation sets φ* and changes nothing; a change sets φ* to φ_ED of the changed layer
+/// over the same buffered samples (<see cref="Rebase"/>: the kept units' activations after a pruning, the new units'
+/// computed from the buffered inputs after a growth), so φ* is always the layer as it now is.
 /// </summary>
 public sealed class DynoTrigger
 {
@@ -59,6 +60,14 @@ public sealed class DynoTrigger
         return new DynoDecision(phi, star, width, Math.Min(prune, width - 1), grow);
     }
 
-    /// <summary>The layer changed shape: the next evaluation measures the new φ*.</summary>
-    public void Changed() => Baseline = null;
+    /// <summary>The layer changed shape: φ* becomes its φ_ED right after the change.</summary>
+    public void Rebase(double phi)
+    {
+        if (double.IsNaN(phi) || phi < 0 || phi > 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(phi), phi, $"layer '{Layer}': φ_ED is {phi}; expected a value in [0, 1]");
+        }
+
+        Baseline = phi;
+    }
 }
