@@ -32,21 +32,27 @@ public static class GrowBench
         var batch = Option(args, "--batch", 128);
         var options = new DynoOptions
         {
-            Every = Option(args, "--every", 50),
+            Every = Option(args, "--every", 250),
             Epsilon = Option(args, "--epsilon", 1e-2),
             Delta = Option(args, "--delta", 3e-2),
-            FanInScale = Option(args, "--fan-in-scale", 1.0),
+            FanInScale = Option(args, "--fan-in-scale", 0.01),
             CandidatesPerUnit = Option(args, "--candidates", 100),
             Seed = seed,
         };
         var lr = Option(args, "--lr", 3e-3);
         var decay = Option(args, "--weight-decay", 1e-3);
-        var initScale = Option(args, "--init-scale", 1.0);
+        // Per starting width: a full-rank layer has phi = 1, which eq. 4 can never exceed, so the narrow student starts
+        // from a small initialisation (its features not formed yet: phi* < 1); the wide one from the default (a wide
+        // layer from a small start would first grow by every rank it gains). Pass one number to use it for both.
+        var initScales = Option(args, "--init-scale", "8:0.01,128:1");
+        double InitScale(long width) => initScales.Contains(':', StringComparison.Ordinal)
+            ? initScales.Split(',').Select(p => p.Split(':')).Where(p => long.Parse(p[0], CultureInfo.InvariantCulture) == width).Select(p => double.Parse(p[1], CultureInfo.InvariantCulture)).DefaultIfEmpty(1).First()
+            : double.Parse(initScales, CultureInfo.InvariantCulture);
         var sgd = Option(args, "--optimizer", "adam") == "sgd";
         TorchSharpNative.EnsureLoaded();
         torch.set_num_threads(Math.Max(1, Math.Min(2, Environment.ProcessorCount)));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"grow-repro: TorchSharp {typeof(torch).Assembly.GetName().Version}, CPU, {torch.get_num_threads()} threads; teacher {inputs}-{TeacherWidth}-{outputs} (ReLU, fixed random weights), seed {seed}"));
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {steps} steps of {(sgd ? "SGD (momentum 0.9" : "Adam (")}lr {lr}, weight decay {decay}), batch {batch}; DYNO every {options.Every} steps, eps {options.Epsilon}, delta {options.Delta}, {options.CandidatesPerUnit} candidates per grown unit, fan-in scale {options.FanInScale}, student init scale {initScale}"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {steps} steps of {(sgd ? "SGD (momentum 0.9" : "Adam (")}lr {lr}, weight decay {decay}), batch {batch}; DYNO every {options.Every} steps, eps {options.Epsilon}, delta {options.Delta}, {options.CandidatesPerUnit} candidates per grown unit, new units' fan-in norm {options.FanInScale} x the layer's mean, student init scale {initScales} (width:scale)"));
 
         torch.manual_seed(seed);
         using var teacher = new Mlp(inputs, TeacherWidth, outputs);
@@ -57,7 +63,7 @@ public static class GrowBench
         {
             var clock = Stopwatch.StartNew();
             torch.manual_seed(seed * 1000 + start);
-            var student = new Mlp(inputs, start, outputs, initScale);
+            var student = new Mlp(inputs, start, outputs, InitScale(start));
             OptimizerHelper Optimizer(nn.Module m) => sgd ? optim.SGD(m.parameters(), lr, momentum: 0.9, weight_decay: decay) : optim.Adam(m.parameters(), lr, weight_decay: decay);
             double Loss(nn.Module m)
             {

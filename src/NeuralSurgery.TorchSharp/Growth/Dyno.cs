@@ -195,26 +195,32 @@ public sealed class Dyno : IDisposable
                 continue;
             }
 
-            using var scope = NewDisposeScope();
-            var activations = buffer.Activations();
-            var phi = EffectiveDimension.Compute(activations, Options.Epsilon, layer.Name).Phi;
-            var width = _widths[layer.Name];
-            var decision = _triggers[layer.Name].Evaluate(phi, width);
-            var prune = Math.Min(decision.Prune, width - Options.MinWidth);
-            // φ* after a growth is measured over the buffer, which must hold more samples than the grown layer has units.
-            var grow = Math.Min(Math.Min(decision.Grow, Options.MaxWidth - width), activations.shape[0] - width - 1);
-            DynoEvent? made = null;
-            if (prune > 0)
+            // Selection runs in a dispose scope; the change (new model, optimizer state) is made outside it.
+            Pending? pending = null;
+            DynoDecision decision;
+            using (var scope = NewDisposeScope())
             {
-                made = Prune(layer, activations, prune, decision);
-            }
-            else if (grow > 0)
-            {
-                made = Grow(layer, buffer.Inputs(), activations, grow, decision);
+                var activations = buffer.Activations();
+                var phi = EffectiveDimension.Compute(activations, Options.Epsilon, layer.Name).Phi;
+                var width = _widths[layer.Name];
+                decision = _triggers[layer.Name].Evaluate(phi, width);
+                var prune = Math.Min(decision.Prune, width - Options.MinWidth);
+
+                // φ* after a growth is measured over the buffer, which must hold more samples than the grown layer has units.
+                var grow = Math.Min(Math.Min(decision.Grow, Options.MaxWidth - width), activations.shape[0] - width - 1);
+                if (prune > 0)
+                {
+                    pending = Prune(layer, activations, prune);
+                }
+                else if (grow > 0)
+                {
+                    pending = Grow(layer, buffer.Inputs(), activations, grow);
+                }
             }
 
-            if (made is not null)
+            if (pending is { } p)
             {
+                var made = Change(layer, p, decision);
                 _events.Add(made);
                 return [made];
             }
@@ -234,7 +240,7 @@ public sealed class Dyno : IDisposable
         _generator.Dispose();
     }
 
-    private DynoEvent Prune(DynoLayer layer, Tensor activations, long count, DynoDecision decision)
+    private Pending Prune(DynoLayer layer, Tensor activations, long count)
     {
         var units = DynoSelection.Prune(activations, count, layer.Name, Options.DormantTolerance);
         var removal = UnitRemoval.Plan(Side, layer.Name, units);
@@ -252,10 +258,10 @@ public sealed class Dyno : IDisposable
         using var kept = tensor(Enumerable.Range(0, (int)activations.shape[1]).Where(i => Array.BinarySearch(units, (long)i) < 0).Select(i => (long)i).ToArray(), device: activations.device);
         using var rest = activations.index_select(1, kept);
         var after = EffectiveDimension.Compute(rest, Options.Epsilon, layer.Name).Phi;
-        return Change(layer, plan, removal.Narrowed, _widths[layer.Name] - units.Length, units, decision, after, grew: false);
+        return new Pending(plan, removal.Narrowed, _widths[layer.Name] - units.Length, units, after, Grew: false);
     }
 
-    private DynoEvent Grow(DynoLayer layer, Tensor inputs, Tensor activations, long count, DynoDecision decision)
+    private Pending Grow(DynoLayer layer, Tensor inputs, Tensor activations, long count)
     {
         var state = Model.state_dict();
         var weight = state[layer.Name + ".weight"];
@@ -272,11 +278,12 @@ public sealed class Dyno : IDisposable
             after = EffectiveDimension.Compute(grown, Options.Epsilon, layer.Name).Phi;
         }
 
-        return Change(layer, growth.Plan, growth.Widened, growth.NewWidth, growth.Added.ToArray(), decision, after, grew: true);
+        return new Pending(growth.Plan, growth.Widened, growth.NewWidth, growth.Added.ToArray(), after, Grew: true);
     }
 
-    private DynoEvent Change(DynoLayer layer, SurgeryPlan plan, ModelGraph graph, long width, IReadOnlyList<long> units, DynoDecision decision, double phiAfter, bool grew)
+    private DynoEvent Change(DynoLayer layer, Pending pending, DynoDecision decision)
     {
+        var (plan, graph, width, units, phiAfter, grew) = pending;
         var from = _widths[layer.Name];
         var widths = new Dictionary<string, long>(_widths, StringComparer.Ordinal) { [layer.Name] = width };
         double? before = null, after = null, change = null;
@@ -365,4 +372,7 @@ public sealed class Dyno : IDisposable
 
         _buffers.Clear();
     }
+
+    /// <summary>A change chosen on the buffered activations: the plan, the graph and width it makes, the units, φ* after it.</summary>
+    private sealed record Pending(SurgeryPlan Plan, ModelGraph Graph, long Width, IReadOnlyList<long> Units, double PhiAfter, bool Grew);
 }
