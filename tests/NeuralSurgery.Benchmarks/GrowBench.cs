@@ -21,11 +21,10 @@ namespace NeuralSurgery.Benchmarks;
 /// </summary>
 public static class GrowBench
 {
-    private const int TeacherWidth = 32;
-
     public static int Run(string[] args)
     {
         var seed = Option(args, "--seed", 1);
+        var teacherWidth = Option(args, "--teacher", 32L);
         var steps = Option(args, "--steps", 6000);
         var inputs = Option(args, "--in", 48);
         var outputs = Option(args, "--out", 8);
@@ -51,11 +50,11 @@ public static class GrowBench
         var sgd = Option(args, "--optimizer", "adam") == "sgd";
         TorchSharpNative.EnsureLoaded();
         torch.set_num_threads(Math.Max(1, Math.Min(2, Environment.ProcessorCount)));
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"grow-repro: TorchSharp {typeof(torch).Assembly.GetName().Version}, CPU, {torch.get_num_threads()} threads; teacher {inputs}-{TeacherWidth}-{outputs} (ReLU, fixed random weights), seed {seed}"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"grow-repro: TorchSharp {typeof(torch).Assembly.GetName().Version}, CPU, {torch.get_num_threads()} threads; teacher {inputs}-{teacherWidth}-{outputs} (ReLU, fixed random weights), seed {seed}"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {steps} steps of {(sgd ? "SGD (momentum 0.9" : "Adam (")}lr {lr}, weight decay {decay}), batch {batch}; DYNO every {options.Every} steps, eps {options.Epsilon}, delta {options.Delta}, {options.CandidatesPerUnit} candidates per grown unit, new units' fan-in norm {options.FanInScale} x the layer's mean, student init scale {initScales} (width:scale)"));
 
         torch.manual_seed(seed);
-        using var teacher = new Mlp(inputs, TeacherWidth, outputs);
+        using var teacher = new Mlp(inputs, teacherWidth, outputs);
         using var test = randn(2048, inputs);
         using var testY = Label(teacher, test);
         var results = new List<(long Start, long End, double Loss, List<DynoEvent> Events, double Seconds)>();
@@ -111,13 +110,14 @@ public static class GrowBench
         }
 
         Console.WriteLine();
-        Console.WriteLine("summary (teacher width 32; goal: end width 24..40, |loss change| < 1e-6 at every growth event)");
+        var (low, high) = ((long)Math.Ceiling(0.75 * teacherWidth), (long)Math.Floor(1.25 * teacherWidth));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"summary (teacher width {teacherWidth}; goal: end width {low}..{high}, |loss change| < 1e-6 at every growth event)"));
         var ok = true;
         foreach (var (start, end, loss, events, seconds) in results)
         {
             var grows = events.Where(e => e.Grew).ToList();
             var worst = grows.Count == 0 ? 0 : grows.Max(e => Math.Abs(e.Change ?? double.NaN));
-            var inBand = end >= 24 && end <= 40;
+            var inBand = end >= low && end <= high;
             var exact = grows.All(e => Math.Abs(e.Change ?? double.NaN) < 1e-6);
             ok &= inBand && exact;
             var widths = string.Join(" ", new[] { $"{start}@0" }.Concat(events.Select(e => $"{e.To}@{e.Step}")));
