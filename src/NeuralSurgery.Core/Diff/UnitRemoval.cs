@@ -294,8 +294,8 @@ public static class UnitRemoval
             case RecurrentSpec s:
             {
                 var hidden = At("weight_hh_l0", 1);
-                var deeper = counts.Where(kv => !kv.Key.EndsWith("_l0", StringComparison.Ordinal)).Any(kv => kv.Value.Any(n => n > 0));
-                if ((hidden > 0 && (s.NumLayers > 1 || s.Bidirectional)) || deeper || counts.Keys.Any(k => k.Contains("_reverse") && counts[k].Any(n => n > 0)))
+                var deeper = counts.Where(kv => !kv.Key.EndsWith("_l0", StringComparison.Ordinal)).Any(kv => kv.Value.Any(n => n != 0));
+                if ((hidden != 0 && (s.NumLayers > 1 || s.Bidirectional)) || deeper || counts.Keys.Any(k => k.Contains("_reverse") && counts[k].Any(n => n != 0)))
                 {
                     throw Refuse($"has {s.NumLayers.ToString(CultureInfo.InvariantCulture)} layer(s){(s.Bidirectional ? ", bidirectional," : string.Empty)} sharing one hidden_size; units can be removed from or added to a single-layer, one-direction LSTM/GRU");
                 }
