@@ -90,6 +90,44 @@ public sealed class UnitsTests : System.IDisposable
     }
 
     [Fact]
+    public void Prune_with_data_folds_the_removed_units_mean_output_into_the_next_bias()
+    {
+        var x = Enumerable.Range(0, 80).Select(i => (float)((i * 37 % 11) - 3) / 4).ToArray(); // 20 samples of 4
+        var data = _h.PathOf("data.safetensors");
+        var samples = new StateDict();
+        samples.Add("x", x, 20, 4);
+        samples.Save(data);
+        var output = _h.PathOf("pruned.safetensors");
+        var result = Run("prune", "--layer", "fc1", "--units", "3", "--data", data, "--out", output);
+        CliHarness.AssertOk(result);
+        Assert.Contains("folded into 'fc2.bias'", result.Out);
+
+        // Paper 002 eq. 1.6: b += W[:, 3] · E[relu(x · w_3 + b_3)].
+        var before = StateDict.Load(Checkpoint);
+        var w3 = before.Float32("fc1.weight").Slice(12, 4).ToArray();
+        var mean = Enumerable.Range(0, 20).Average(n => System.Math.Max(0, Enumerable.Range(0, 4).Sum(j => (double)x[(n * 4) + j] * w3[j]) + before.Float32("fc1.bias")[3]));
+        Assert.True(mean > 0.01, "the unit is live on this data");
+        var bias = StateDict.Load(output).Float32("fc2.bias").ToArray();
+        for (var r = 0; r < 3; r++)
+        {
+            Assert.Equal(before.Float32("fc2.bias")[r] + (before.Float32("fc2.weight")[(r * 6) + 3] * mean), bias[r], 5);
+        }
+    }
+
+    [Fact]
+    public void Data_without_the_models_input_is_a_user_error_naming_the_tensor()
+    {
+        var data = _h.PathOf("data.safetensors");
+        var samples = new StateDict();
+        samples.Add("features", new float[8], 2, 4);
+        samples.Save(data);
+        var output = _h.PathOf("pruned.safetensors");
+        CliHarness.AssertUserError(Run("prune", "--layer", "fc1", "--units", "3", "--data", data, "--out", output), data, "tensor 'x' is missing");
+        Assert.False(File.Exists(output));
+        Assert.False(File.Exists(output + ".plan.json"));
+    }
+
+    [Fact]
     public void Grow_adds_units_with_zero_fan_out()
     {
         var output = _h.PathOf("grown.safetensors");

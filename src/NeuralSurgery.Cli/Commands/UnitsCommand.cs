@@ -18,6 +18,10 @@ using NeuralSurgery.Json;
 using NeuralSurgery.Plan;
 using NeuralSurgery.Runtime.Checkpoints;
 using NeuralSurgery.Runtime.Execution;
+using NeuralSurgery.Runtime.Pruning;
+using NeuralSurgery.Runtime.Reference;
+using NeuralSurgery.Runtime.Tuning;
+using RefTensor = NeuralSurgery.Runtime.Reference.Tensor;
 
 namespace NeuralSurgery.Cli.Commands;
 
@@ -35,9 +39,10 @@ internal static class UnitsCommand
     {
         var units = new Option<string?>("--units") { Description = "The units to remove, comma-separated (0-based), e.g. 3,9.", HelpName = "i,j,..." };
         var lowest = new Option<int?>("--lowest") { Description = "Remove the N units of least weight magnitude (paper 002 Table 2.1: |w| summed over each unit's rows and columns); needs no data.", HelpName = "N" };
+        var data = new Option<string?>("--data") { Description = "Samples for mean replacement (paper 002 section 3.1): a safetensors file with one float32 tensor per graph input, named as the input; the removed units' mean output goes into the next layers' biases.", HelpName = "data.safetensors" };
         var command = new Command("prune", "Remove units of a layer from a checkpoint as a surgery plan (coupled rows, columns, gate blocks, norm channels); write the new checkpoint and the plan.")
         {
-            units, lowest,
+            units, lowest, data,
         };
         return Build(command, console, (parse, side, layer, reader) =>
         {
@@ -50,11 +55,16 @@ internal static class UnitsCommand
 
             IReadOnlyCollection<long> chosen = named is not null ? ParseUnits(named) : Lowest(side, layer, reader, n!.Value);
             var removal = UnitRemoval.Plan(side, layer, chosen);
-            var note = $"removed units {string.Join(", ", removal.Removed)} of '{removal.Space}'"
-                + (named is null ? " (least weight magnitude)" : string.Empty)
-                + "; without data their outputs are not mean-replaced (the plan zeroes them), so outputs change unless the units were dead";
-            return (removal.Plan, removal.Narrowed, note);
-        });
+            var note = $"removed units {string.Join(", ", removal.Removed)} of '{removal.Space}'" + (named is null ? " (least weight magnitude)" : string.Empty);
+            if (parse.GetValue(data) is not { } dataPath)
+            {
+                return (removal.Plan, removal.Narrowed, note + "; without --data their outputs are not mean-replaced (the plan zeroes them), so outputs change unless the units were dead");
+            }
+
+            var means = InputMeans.Measure(ReferenceModel.Load(side.Graph, reader), removal, [Samples(dataPath, side.Graph)]);
+            var folded = MeanReplacement.Fold(removal, means, reader);
+            return (folded, removal.Narrowed, note + $"; their mean outputs over {dataPath} are folded into {string.Join(", ", removal.Consumers.Where(c => c.Bias is not null).Select(c => "'" + c.Bias + "'").Distinct())}");
+        }, data);
     }
 
     public static Command Grow(CliConsole console)
@@ -71,7 +81,7 @@ internal static class UnitsCommand
         });
     }
 
-    private static Command Build(Command command, CliConsole console, Func<ParseResult, ModelSide, string, CheckpointReader, (SurgeryPlan Plan, ModelGraph Graph, string Note)> make)
+    private static Command Build(Command command, CliConsole console, Func<ParseResult, ModelSide, string, CheckpointReader, (SurgeryPlan Plan, ModelGraph Graph, string Note)> make, Option<string?>? dataOption = null)
     {
         var model = ModelOptions.Model("--model", "The model the checkpoint belongs to");
         var schema = ModelOptions.Schema("--schema", "The model");
@@ -104,13 +114,17 @@ internal static class UnitsCommand
             }
 
             using var reader = CheckpointReader.Open(inPath);
-            CommonOptions.Check(
-                new CommandFiles()
-                    .ModelInputs("--model", modelPath, "--schema", parse.GetValue(schema), parse.GetValue(torchSharp))
-                    .Input("--in", reader)
-                    .Output("--out", outPath, chosen)
-                    .Output("--plan-out", planPath),
-                overwrite);
+            var files = new CommandFiles()
+                .ModelInputs("--model", modelPath, "--schema", parse.GetValue(schema), parse.GetValue(torchSharp))
+                .Input("--in", reader)
+                .Output("--out", outPath, chosen)
+                .Output("--plan-out", planPath);
+            if (dataOption is not null && parse.GetValue(dataOption) is { } dataPath)
+            {
+                files.CheckpointInput("--data", dataPath);
+            }
+
+            CommonOptions.Check(files, overwrite);
             var side = ModelOptions.Side(modelPath, parse.GetValue(schema), parse.GetValue(className), parse.GetValue(torchSharp), console, cancellation);
             var layerName = CommonOptions.Required(parse.GetValue(layer), "--layer");
             var (plan, graph, note) = make(parse, side, layerName, reader);
@@ -174,6 +188,30 @@ internal static class UnitsCommand
             return Task.FromResult(ExitCodes.Ok);
         });
         return command;
+    }
+
+    /// <summary>The data file's tensors as one batch of the reference executor's inputs (float32, named as the graph's inputs).</summary>
+    private static Dictionary<string, RefTensor> Samples(string path, ModelGraph graph)
+    {
+        using (var check = CheckpointReader.Open(path))
+        {
+            TrainingDataFile.CheckFitsInMemory(check, path, MemoryBudget.Bytes);
+        }
+
+        var data = StateDict.Load(path);
+        var batch = new Dictionary<string, RefTensor>(StringComparer.Ordinal);
+        foreach (var input in graph.Inputs)
+        {
+            var info = data.Find(input.Name) ?? throw new TrainingDataException($"{path}: tensor '{input.Name}' is missing; expected graph input '{input.Name}' of shape {input.Shape}, samples on its batch axis");
+            if (info.DType != DType.Float32 || info.Rank != input.Shape.Rank)
+            {
+                throw new TrainingDataException($"{path}: tensor '{input.Name}' is {info}; expected float32 of rank {input.Shape.Rank} (graph input '{input.Name}' {input.Shape})");
+            }
+
+            batch[input.Name] = new RefTensor(data.Float32(input.Name).ToArray(), [.. info.Shape.Select(d => (int)d)]);
+        }
+
+        return batch;
     }
 
     internal static long[] ParseUnits(string text)
