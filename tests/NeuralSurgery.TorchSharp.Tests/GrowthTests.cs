@@ -136,6 +136,39 @@ public sealed class GrowthTests
     }
 
     [Fact]
+    public void The_activation_buffer_keeps_the_last_samples_row_for_row_with_their_inputs()
+    {
+        torch.manual_seed(30);
+        using var layer = nn.Linear(3, 2);
+        using var buffer = new ActivationBuffer(layer, "fc", 2, 7, t => t.relu());
+        var batches = Enumerable.Range(0, 3).Select(_ => randn(4, 3)).ToList();
+        foreach (var b in batches.Take(1))
+        {
+            layer.call(b).Dispose();
+        }
+
+        Assert.Equal((4L, false), (buffer.Count, buffer.IsFull));
+        foreach (var b in batches.Skip(1))
+        {
+            layer.call(b).Dispose();
+        }
+
+        Assert.True(buffer.IsFull);
+        var inputs = buffer.Inputs();
+        var held = new HashSet<string>(Enumerable.Range(0, 7).Select(i => string.Join(",", inputs[i].data<float>().ToArray())));
+        var last = cat(batches, 0).narrow(0, 5, 7); // the 7 newest of 12 samples
+        Assert.True(Enumerable.Range(0, 7).All(i => held.Contains(string.Join(",", last[i].data<float>().ToArray()))));
+        using (no_grad())
+        {
+            Assert.True(MaxDiff(layer.forward(inputs).relu(), buffer.Activations()) <= 1e-6); // outputs sit beside their inputs
+        }
+
+        buffer.Capturing = false;
+        layer.call(randn(4, 3)).Dispose();
+        Assert.True(Same(inputs, buffer.Inputs()));
+    }
+
+    [Fact]
     public void Triggers_grow_and_prune_by_the_distance_from_the_moving_baseline()
     {
         var t = new DynoTrigger("fc1", 0.1);
