@@ -11,18 +11,9 @@ public class UnitGrowthTests
 {
     private static readonly Dim B = Dim.Batch;
 
-    private static ModelSide Side(Action<GraphBuilder> body)
-    {
-        var b = new GraphBuilder("m");
-        body(b);
-        return ModelSide.Trace(b.Build(), null);
-    }
+    private static ModelSide Side(Action<GraphBuilder> body) => UnitRemovalTests.Side(body);
 
-    private static long[] Map(SurgeryPlan plan, string tensor, int axis)
-    {
-        var a = plan.FindTensor(tensor)!.Axes[axis];
-        return Enumerable.Range(0, (int)a.Length).Select(i => a.SourceIndex(i)).ToArray();
-    }
+    private static long[] Map(SurgeryPlan plan, string tensor, int axis) => UnitRemovalTests.Map(plan, tensor, axis);
 
     [Fact]
     public void New_conv_channels_under_a_flatten_get_a_whole_block_of_zero_linear_columns()
