@@ -84,6 +84,8 @@ public static class Program
             PatchCommand.Create(console),
             VerifyCommand.Create(console),
             TuneCommand.Create(console),
+            UnitsCommand.Prune(console),
+            UnitsCommand.Grow(console),
         };
 
         // The default prints the entry assembly's version, which is the test host's when run in-process.

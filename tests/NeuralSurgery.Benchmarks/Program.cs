@@ -13,6 +13,7 @@ using NeuralSurgery.Benchmarks;
 // dotnet run -c Release --project tests/NeuralSurgery.Benchmarks -- generator [--runs N]
 // dotnet run -c Release --project tests/NeuralSurgery.Benchmarks -- torchsharp [--params N] [--runs N] [--steps K_EVERY]
 // dotnet run -c Release --project tests/NeuralSurgery.Benchmarks -- saliency [--batch N] [--runs N] [--hidden N]
+// dotnet run -c Release --project tests/NeuralSurgery.Benchmarks -- grow-repro [--seed N] [--steps N]
 // dotnet run -c Release --project tests/NeuralSurgery.Benchmarks -- bdn [BenchmarkDotNet arguments, e.g. --filter *]
 var command = args.Length > 0 ? args[0] : string.Empty;
 var rest = args.Skip(1).ToArray();
@@ -34,6 +35,8 @@ switch (command)
         return TorchRuntimeBench.Run(rest);
     case "saliency":
         return SaliencyBench.Run(rest);
+    case "grow-repro":
+        return GrowBench.Run(rest);
     case "bdn":
         // Artifacts (logs, reports) go next to the binaries unless --artifacts says otherwise, not into the working directory.
         var config = DefaultConfig.Instance.WithArtifactsPath(Path.Combine(AppContext.BaseDirectory, "BenchmarkDotNet.Artifacts"));
@@ -48,6 +51,7 @@ switch (command)
         Console.Error.WriteLine("       NeuralSurgery.Benchmarks generator [--runs N]");
         Console.Error.WriteLine("       NeuralSurgery.Benchmarks torchsharp [--params N] [--runs N] [--steps K_EVERY]");
         Console.Error.WriteLine("       NeuralSurgery.Benchmarks saliency [--batch N] [--runs N] [--hidden N]");
+        Console.Error.WriteLine("       NeuralSurgery.Benchmarks grow-repro [--seed N] [--steps N] [--every K] [--epsilon E] [--delta D]");
         Console.Error.WriteLine("       NeuralSurgery.Benchmarks bdn [BenchmarkDotNet arguments, e.g. --filter *]");
         return command is "" or "-h" or "--help" or "help" ? 0 : 2;
 }

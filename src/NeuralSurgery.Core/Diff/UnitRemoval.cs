@@ -76,7 +76,7 @@ public static class UnitRemoval
             dropped[p.Name] = Enumerable.Range(0, phi.Rank).Select(a => DroppedIndices(AxisKeys.Of(phi, a), removedAtoms)).ToArray();
         }
 
-        var narrowed = Narrow(model.Graph, dropped, space.Name);
+        var narrowed = Resize(model.Graph, dropped.ToDictionary(kv => kv.Key, kv => kv.Value.Select(d => (long)d.Length).ToArray(), StringComparer.Ordinal), space.Name, "removing");
         var newSide = ModelSide.Trace(narrowed, model.Schema);
         var kept = Enumerable.Range(0, (int)space.Size).Select(i => (long)i).Where(i => Array.BinarySearch(removed, i) < 0).ToEquatableArray();
         var plan = SurgeryDiffer.Diff(model, newSide, PlanOptions.Default with { UnitMaps = new[] { new UnitMap(space.Name, kept) }.ToEquatableArray() });
@@ -147,7 +147,7 @@ public static class UnitRemoval
             .ToList();
     }
 
-    private static KeySpace FindSpace(ModelSide model, string layer)
+    internal static KeySpace FindSpace(ModelSide model, string layer)
     {
         var unitSpaces = model.Map.KeySpaces.Where(s => s.Kind == KeySpaceKind.Units).ToList();
         var byName = unitSpaces.FirstOrDefault(s => s.Name == layer);
@@ -196,7 +196,7 @@ public static class UnitRemoval
     }
 
     /// <summary>The key spaces a unit owns: the layer's units, and for a recurrent layer the rows of every gate block (they follow their unit).</summary>
-    private static HashSet<int> OwnerSpaces(InteractionMap map, KeySpace space) =>
+    internal static HashSet<int> OwnerSpaces(InteractionMap map, KeySpace space) =>
         new(map.KeySpaces
             .Where(s => s.Id == space.Id || (s.Kind == KeySpaceKind.Gate && s.Module == space.Module && s.Layer == space.Layer && s.Reverse == space.Reverse))
             .Select(s => s.Id));
@@ -205,22 +205,22 @@ public static class UnitRemoval
         new(OwnerSpaces(map, space).SelectMany(s => removed.Select(u => Atom.Pack(s, u))));
 
     /// <summary>Rows of an output head are named by the schema's output features: narrowing one is a schema change, not a pruning.</summary>
-    private static void RefuseHeads(ModelSide model, KeySpace space, HashSet<long> removedAtoms)
+    internal static void RefuseHeads(ModelSide model, KeySpace space, HashSet<long> atoms, string change = "removing them", string instead = "remove output features in the schema instead")
     {
         foreach (var output in model.Graph.Outputs)
         {
             var layout = model.Map.Values[output.Value];
             for (var a = 0; a < layout.Rank; a++)
             {
-                if (DroppedIndices(AxisKeys.Of(layout, a), removedAtoms).Length > 0)
+                if (DroppedIndices(AxisKeys.Of(layout, a), atoms).Length > 0)
                 {
-                    throw new PlanException($"the units of layer '{space.Name}' reach output '{output.Name}' directly (axis {a.ToString(CultureInfo.InvariantCulture)}); removing them would change the model's outputs' shape: remove output features in the schema instead");
+                    throw new PlanException($"the units of layer '{space.Name}' reach output '{output.Name}' directly (axis {a.ToString(CultureInfo.InvariantCulture)}); {change} would change the model's outputs' shape: {instead}");
                 }
             }
         }
     }
 
-    private static long[] DroppedIndices(long[][] keys, HashSet<long> removedAtoms)
+    internal static long[] DroppedIndices(long[][] keys, HashSet<long> removedAtoms)
     {
         var result = new List<long>();
         for (var i = 0; i < keys.Length; i++)
@@ -235,49 +235,50 @@ public static class UnitRemoval
     }
 
     /// <summary>
-    /// The graph with every layer narrowed by the indices it drops; shapes are re-inferred, and every parameter must
-    /// come out exactly as much smaller as Φ says, or the removal is refused (a reshape to a literal width, a narrow).
+    /// The graph with every layer resized by the per-parameter, per-axis counts of indices it loses (negative counts:
+    /// indices it gains, for growth); shapes are re-inferred, and every parameter must come out exactly that much
+    /// smaller (or larger) as Φ says, or the change is refused (a reshape to a literal width, a narrow).
     /// </summary>
-    private static ModelGraph Narrow(ModelGraph graph, Dictionary<string, long[][]> dropped, string space)
+    internal static ModelGraph Resize(ModelGraph graph, Dictionary<string, long[]> lost, string space, string verb)
     {
         var modules = new List<GraphModule>();
         foreach (var module in graph.Modules)
         {
-            var counts = module.Spec.Parameters().ToDictionary(p => p.LocalName, p => dropped[p.FullName(module.Path)].Select(d => (long)d.Length).ToArray(), StringComparer.Ordinal);
-            modules.Add(counts.Values.Any(c => c.Any(n => n > 0)) ? module with { Spec = NarrowSpec(module, counts, space) } : module);
+            var counts = module.Spec.Parameters().ToDictionary(p => p.LocalName, p => lost[p.FullName(module.Path)], StringComparer.Ordinal);
+            modules.Add(counts.Values.Any(c => c.Any(n => n != 0)) ? module with { Spec = NarrowSpec(module, counts, space, verb) } : module);
         }
 
-        ModelGraph narrowed;
+        ModelGraph resized;
         try
         {
-            narrowed = ModelGraph.Create(graph.Name, graph.Inputs, modules, graph.Nodes.Select(n => n with { OutputShapes = EquatableArray<Shape>.Empty }), graph.Outputs);
+            resized = ModelGraph.Create(graph.Name, graph.Inputs, modules, graph.Nodes.Select(n => n with { OutputShapes = EquatableArray<Shape>.Empty }), graph.Outputs);
         }
         catch (GraphException e)
         {
-            throw new PlanException($"removing units of layer '{space}' leaves model '{graph.Name}' inconsistent: {e.Message}; a width written as a literal in forward (a view, narrow or fill) must follow the layer", e);
+            throw new PlanException($"{verb} units of layer '{space}' leaves model '{graph.Name}' inconsistent: {e.Message}; a width written as a literal in forward (a view, narrow or fill) must follow the layer", e);
         }
 
         foreach (var p in graph.Parameters)
         {
-            var now = narrowed.FindParameter(p.Name)!;
+            var now = resized.FindParameter(p.Name)!;
             for (var a = 0; a < p.Shape.Rank; a++)
             {
-                var expected = p.Shape[a].Value - dropped[p.Name][a].Length;
+                var expected = p.Shape[a].Value - lost[p.Name][a];
                 if (now.Shape[a].Value != expected)
                 {
-                    throw new PlanException($"removing units of layer '{space}': '{p.Name}' axis {a.ToString(CultureInfo.InvariantCulture)} would have {now.Shape[a].Value.ToString(CultureInfo.InvariantCulture)} indices, expected {expected.ToString(CultureInfo.InvariantCulture)} (of {p.Shape[a].Value.ToString(CultureInfo.InvariantCulture)}, less the {dropped[p.Name][a].Length.ToString(CultureInfo.InvariantCulture)} that read removed units)");
+                    throw new PlanException($"{verb} units of layer '{space}': '{p.Name}' axis {a.ToString(CultureInfo.InvariantCulture)} would have {now.Shape[a].Value.ToString(CultureInfo.InvariantCulture)} indices, expected {expected.ToString(CultureInfo.InvariantCulture)} (of {p.Shape[a].Value.ToString(CultureInfo.InvariantCulture)}, {(lost[p.Name][a] >= 0 ? "less" : "plus")} the {Math.Abs(lost[p.Name][a]).ToString(CultureInfo.InvariantCulture)} that belong to the {(lost[p.Name][a] >= 0 ? "removed" : "added")} units)");
                 }
             }
         }
 
-        return narrowed;
+        return resized;
     }
 
     /// <summary>One layer narrowed by the per-parameter, per-axis counts of dropped indices.</summary>
-    private static LayerSpec NarrowSpec(GraphModule module, Dictionary<string, long[]> counts, string space)
+    private static LayerSpec NarrowSpec(GraphModule module, Dictionary<string, long[]> counts, string space, string verb)
     {
         long At(string parameter, int axis) => counts.TryGetValue(parameter, out var c) ? c[axis] : 0;
-        PlanException Refuse(string why) => new($"removing units of layer '{space}': {module.Spec.Kind} '{module.Path}' {why}");
+        PlanException Refuse(string why) => new($"{verb} units of layer '{space}': {module.Spec.Kind} '{module.Path}' {why}");
         switch (module.Spec)
         {
             case LinearSpec s:
@@ -293,10 +294,10 @@ public static class UnitRemoval
             case RecurrentSpec s:
             {
                 var hidden = At("weight_hh_l0", 1);
-                var deeper = counts.Where(kv => !kv.Key.EndsWith("_l0", StringComparison.Ordinal)).Any(kv => kv.Value.Any(n => n > 0));
-                if ((hidden > 0 && (s.NumLayers > 1 || s.Bidirectional)) || deeper || counts.Keys.Any(k => k.Contains("_reverse") && counts[k].Any(n => n > 0)))
+                var deeper = counts.Where(kv => !kv.Key.EndsWith("_l0", StringComparison.Ordinal)).Any(kv => kv.Value.Any(n => n != 0));
+                if ((hidden != 0 && (s.NumLayers > 1 || s.Bidirectional)) || deeper || counts.Keys.Any(k => k.Contains("_reverse") && counts[k].Any(n => n != 0)))
                 {
-                    throw Refuse($"has {s.NumLayers.ToString(CultureInfo.InvariantCulture)} layer(s){(s.Bidirectional ? ", bidirectional," : string.Empty)} sharing one hidden_size; units can be removed from a single-layer, one-direction LSTM/GRU");
+                    throw Refuse($"has {s.NumLayers.ToString(CultureInfo.InvariantCulture)} layer(s){(s.Bidirectional ? ", bidirectional," : string.Empty)} sharing one hidden_size; units can be removed from or added to a single-layer, one-direction LSTM/GRU");
                 }
 
                 return s with { HiddenSize = s.HiddenSize - hidden, InputSize = s.InputSize - At("weight_ih_l0", 1) };
@@ -305,11 +306,11 @@ public static class UnitRemoval
             case LayerNormSpec s:
                 return s with { NormalizedShape = s.NormalizedShape.Select((d, a) => d - At("weight", a)).ToEquatableArray() };
             case BatchNormSpec s:
-                return s with { NumFeatures = s.NumFeatures - counts.Values.Select(c => c.Length > 0 ? c[0] : 0).Max() };
+                return s with { NumFeatures = s.NumFeatures - counts.Values.Where(c => c.Length > 0).Select(c => c[0]).OrderByDescending(Math.Abs).FirstOrDefault() };
             case GroupNormSpec s:
                 return s with { NumChannels = s.NumChannels - At("weight", 0) };
             default:
-                throw Refuse("reads the removed units, and its width cannot follow them (grouped convolution, embedding rows or a tensor field)");
+                throw Refuse("reads the units, and its width cannot follow them (grouped convolution, embedding rows or a tensor field)");
         }
     }
 

@@ -12,14 +12,14 @@ public class UnitRemovalTests
 {
     private static readonly Dim B = Dim.Batch;
 
-    private static ModelSide Side(Action<GraphBuilder> body)
+    internal static ModelSide Side(Action<GraphBuilder> body)
     {
         var b = new GraphBuilder("m");
         body(b);
         return ModelSide.Trace(b.Build(), null);
     }
 
-    private static long[] Map(SurgeryPlan plan, string tensor, int axis)
+    internal static long[] Map(SurgeryPlan plan, string tensor, int axis)
     {
         var a = plan.FindTensor(tensor)!.Axes[axis];
         return Enumerable.Range(0, (int)a.Length).Select(i => a.SourceIndex(i)).ToArray();
