@@ -4,6 +4,7 @@ using System.Linq;
 using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Running;
 using NeuralSurgery.Benchmarks;
+using NeuralSurgery.Benchmarks.Repro;
 
 // dotnet run -c Release --project tests/NeuralSurgery.Benchmarks -- trace [options]
 // dotnet run -c Release --project tests/NeuralSurgery.Benchmarks -- apply [--dir FOLDER] [--runs N]
@@ -13,6 +14,7 @@ using NeuralSurgery.Benchmarks;
 // dotnet run -c Release --project tests/NeuralSurgery.Benchmarks -- generator [--runs N]
 // dotnet run -c Release --project tests/NeuralSurgery.Benchmarks -- torchsharp [--params N] [--runs N] [--steps K_EVERY]
 // dotnet run -c Release --project tests/NeuralSurgery.Benchmarks -- saliency [--batch N] [--runs N] [--hidden N]
+// dotnet run -c Release --project tests/NeuralSurgery.Benchmarks -- prune-repro [--paper 002|003|all] [--epochs N] [--seed N] [--data DIR] ...
 // dotnet run -c Release --project tests/NeuralSurgery.Benchmarks -- bdn [BenchmarkDotNet arguments, e.g. --filter *]
 var command = args.Length > 0 ? args[0] : string.Empty;
 var rest = args.Skip(1).ToArray();
@@ -34,6 +36,8 @@ switch (command)
         return TorchRuntimeBench.Run(rest);
     case "saliency":
         return SaliencyBench.Run(rest);
+    case "prune-repro":
+        return PruneReproBench.Run(rest);
     case "bdn":
         // Artifacts (logs, reports) go next to the binaries unless --artifacts says otherwise, not into the working directory.
         var config = DefaultConfig.Instance.WithArtifactsPath(Path.Combine(AppContext.BaseDirectory, "BenchmarkDotNet.Artifacts"));
@@ -48,6 +52,7 @@ switch (command)
         Console.Error.WriteLine("       NeuralSurgery.Benchmarks generator [--runs N]");
         Console.Error.WriteLine("       NeuralSurgery.Benchmarks torchsharp [--params N] [--runs N] [--steps K_EVERY]");
         Console.Error.WriteLine("       NeuralSurgery.Benchmarks saliency [--batch N] [--runs N] [--hidden N]");
+        Console.Error.WriteLine("       NeuralSurgery.Benchmarks " + PruneReproBench.Usage);
         Console.Error.WriteLine("       NeuralSurgery.Benchmarks bdn [BenchmarkDotNet arguments, e.g. --filter *]");
         return command is "" or "-h" or "--help" or "help" ? 0 : 2;
 }
