@@ -13,8 +13,9 @@ namespace NeuralSurgery.Benchmarks.Repro;
 /// <summary>
 /// Paper 003 (dynamic network surgery) on LeNet-300-100 and Fashion-MNIST. As in the paper (§3, §4.1) surgery starts
 /// from a trained dense reference: the network is trained dense for P epochs, then three runs continue from those
-/// same weights for D epochs each, on the same batches in the same order (SGD lr 0.01, momentum 0.9, batch 64, as
-/// Caffe's LeNet solver the paper used): the dense baseline; DNS (masks in the forward pass, full weights learning,
+/// same weights for D epochs each, on the same batches in the same order (SGD lr 0.01, momentum 0.9, weight decay
+/// 5e-4, batch 64, as Caffe's LeNet solver the paper's code used; the decay also keeps the growing weights from
+/// splicing back most of what was pruned under the fixed thresholds): the dense baseline; DNS (masks in the forward pass, full weights learning,
 /// per-layer thresholds t = max(μ + c·σ, 0) of |W|, prune at ≤ 0.9·t, splice at &gt; 1.1·t, mask updates with
 /// probability (1 + γ·iter)^−power until the stop iteration, then the masks are fixed for the rest); and the control,
 /// one-shot magnitude pruning of the reference to DNS's final per-layer sparsity, then the same D epochs with the mask
@@ -25,14 +26,14 @@ internal static class Paper003
 {
     private static readonly string[] Weights = ["fc1.weight", "fc2.weight", "fc3.weight"];
 
-    public static bool Run(FashionData data, int pretrainEpochs, int epochs, int seed, IReadOnlyDictionary<string, double> c, double gamma, double power, double stopShare)
+    public static bool Run(FashionData data, int pretrainEpochs, int epochs, int seed, IReadOnlyDictionary<string, double> c, double gamma, double power, double stopShare, double decay)
     {
         const int batch = 64;
         const double lr = 0.01;
         const double momentum = 0.9;
         var steps = (data.TrainCount + batch - 1) / batch;
         var stop = (long)(stopShare * epochs * steps);
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"## Paper 003: dynamic network surgery on LeNet-300-100 (SGD lr {lr}, momentum {momentum}, batch {batch}; dense reference {pretrainEpochs} epochs, then {epochs} epochs per run; seed {seed})"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"## Paper 003: dynamic network surgery on LeNet-300-100 (SGD lr {lr}, momentum {momentum}, weight decay {decay}, batch {batch}; dense reference {pretrainEpochs} epochs, then {epochs} epochs per run; seed {seed})"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"DNS: c = {string.Join(", ", Weights.Select(w => $"{w} {c[w]}"))}; γ = {gamma}, power = {power}; mask updates stop at iteration {stop} of {epochs * steps}"));
         Console.WriteLine();
 
@@ -41,7 +42,7 @@ internal static class Paper003
         var reference = new LeNet300();
         using (var order = new torch.Generator((ulong)seed + 1))
         {
-            var sgd = optim.SGD(reference.parameters(), lr, momentum);
+            var sgd = optim.SGD(reference.parameters(), lr, momentum, weight_decay: decay);
             for (var e = 1; e <= pretrainEpochs; e++)
             {
                 var l = data.Epoch(batch, order, (x, y) => Step(reference, sgd, x, y), $"reference epoch {e}/{pretrainEpochs}");
@@ -55,7 +56,7 @@ internal static class Paper003
         // Dense baseline: the same D epochs without pruning.
         sw.Restart();
         var dense = CopyOf(reference);
-        Continue(data, dense, epochs, seed, batch, "dense", (m, o, x, y) => Step(m, o, x, y), lr, momentum);
+        Continue(data, dense, epochs, seed, batch, "dense", (m, o, x, y) => Step(m, o, x, y), lr, momentum, decay);
         var denseAccuracy = data.TestAccuracy(dense);
         var denseSeconds = sw.Elapsed.TotalSeconds;
 
@@ -71,7 +72,7 @@ internal static class Paper003
             l.backward();
             dns.EndStep(o);
             return l.detach();
-        }, lr, momentum, () => string.Create(CultureInfo.InvariantCulture, $", sparsity {dns.Sparsity:P2}, pruned {dns.Pruned}, spliced {dns.Spliced}"));
+        }, lr, momentum, decay, () => string.Create(CultureInfo.InvariantCulture, $", sparsity {dns.Sparsity:P2}, pruned {dns.Pruned}, spliced {dns.Spliced}"));
         dns.Finish();
         var dnsAccuracy = data.TestAccuracy(surgery);
         var dnsSeconds = sw.Elapsed.TotalSeconds;
@@ -97,7 +98,7 @@ internal static class Paper003
             o.step();
             ApplyMasks(m, masks); // momentum still moves pruned weights; they stay removed
             return l.detach();
-        }, lr, momentum);
+        }, lr, momentum, decay);
         var oneShotAccuracy = data.TestAccuracy(oneShot);
         var oneShotSeconds = sw.Elapsed.TotalSeconds;
 
@@ -152,9 +153,9 @@ internal static class Paper003
     }
 
     /// <summary>D epochs from the reference, each run with a fresh optimizer and the same batch order (seed + 2).</summary>
-    private static void Continue(FashionData data, LeNet300 model, int epochs, int seed, int batch, string label, Func<LeNet300, OptimizerHelper, Tensor, Tensor, Tensor> step, double lr, double momentum, Func<string>? extra = null)
+    private static void Continue(FashionData data, LeNet300 model, int epochs, int seed, int batch, string label, Func<LeNet300, OptimizerHelper, Tensor, Tensor, Tensor> step, double lr, double momentum, double decay, Func<string>? extra = null)
     {
-        var optimizer = optim.SGD(model.parameters(), lr, momentum);
+        var optimizer = optim.SGD(model.parameters(), lr, momentum, weight_decay: decay);
         using var order = new torch.Generator((ulong)seed + 2);
         for (var e = 1; e <= epochs; e++)
         {
