@@ -72,22 +72,15 @@ internal sealed class FashionData : IDisposable
     /// <summary>Test accuracy in percent (no gradients, chunks of 2000).</summary>
     public double TestAccuracy(nn.Module<Tensor, Tensor> model) => Accuracy(model, TestX, TestY);
 
-    public static double Accuracy(nn.Module<Tensor, Tensor> model, Tensor x, Tensor y)
-    {
-        using var noGrad = torch.no_grad();
-        long correct = 0;
-        for (long i = 0; i < x.shape[0]; i += 2000)
-        {
-            using var scope = torch.NewDisposeScope();
-            var n = Math.Min(2000, x.shape[0] - i);
-            correct += model.call(x.narrow(0, i, n)).argmax(1).eq(y.narrow(0, i, n)).sum().item<long>();
-        }
-
-        return 100.0 * correct / x.shape[0];
-    }
+    public static double Accuracy(nn.Module<Tensor, Tensor> model, Tensor x, Tensor y) =>
+        100.0 * Sum(model, x, y, (logits, labels) => logits.argmax(1).eq(labels).sum().item<long>()) / x.shape[0];
 
     /// <summary>Mean cross-entropy of <paramref name="model"/> on (x, y), no gradients, chunks of 2000.</summary>
-    public static double Loss(nn.Module<Tensor, Tensor> model, Tensor x, Tensor y)
+    public static double Loss(nn.Module<Tensor, Tensor> model, Tensor x, Tensor y) =>
+        Sum(model, x, y, (logits, labels) => nn.functional.cross_entropy(logits, labels, reduction: nn.Reduction.Sum).item<float>()) / x.shape[0];
+
+    /// <summary>Σ over chunks of 2000 samples of <paramref name="term"/>(logits, labels), without gradients.</summary>
+    private static double Sum(nn.Module<Tensor, Tensor> model, Tensor x, Tensor y, Func<Tensor, Tensor, double> term)
     {
         using var noGrad = torch.no_grad();
         double sum = 0;
@@ -95,10 +88,10 @@ internal sealed class FashionData : IDisposable
         {
             using var scope = torch.NewDisposeScope();
             var n = Math.Min(2000, x.shape[0] - i);
-            sum += nn.functional.cross_entropy(model.call(x.narrow(0, i, n)), y.narrow(0, i, n), reduction: nn.Reduction.Sum).item<float>();
+            sum += term(model.call(x.narrow(0, i, n)), y.narrow(0, i, n));
         }
 
-        return sum / x.shape[0];
+        return sum;
     }
 
     public void Dispose()

@@ -28,7 +28,7 @@ public static class PruneReproBench
 
         var seed = Measure.IntOption(args, "--seed", 1);
         var folder = Text(args, "--data", "/usr/share/datasets/fashion-mnist");
-        var c = ParseC(Text(args, "--c", "fc1.weight=1.8,fc2.weight=1.4,fc3.weight=0.4"));
+        var c = ParseC(Text(args, "--c", "fc1.weight=3.0,fc2.weight=2.5,fc3.weight=1.0"));
         TorchSharpNative.EnsureLoaded();
         // One intra-op thread by default: these models are small, and on a shared 2-core machine libtorch's OpenMP
         // threads spin against other processes (measured: 10 ms per CNN step with 1 thread, 100 ms with 2 under load).
@@ -71,7 +71,7 @@ public static class PruneReproBench
 
     private static double Number(string[] args, string name, double fallback) => double.Parse(Text(args, name, fallback.ToString("R", CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture);
 
-    /// <summary>"fc1=1.8,fc2=1.4,fc3=0.4" (or full parameter names) → c per LeNet-300-100 weight.</summary>
+    /// <summary>"fc1=3,fc2=2.5,fc3=1" (or full parameter names) → c per LeNet-300-100 weight.</summary>
     private static Dictionary<string, double> ParseC(string text)
     {
         var result = new Dictionary<string, double>(StringComparer.Ordinal);
@@ -80,7 +80,7 @@ public static class PruneReproBench
             var kv = part.Split('=');
             if (kv.Length != 2 || !double.TryParse(kv[1], NumberStyles.Float, CultureInfo.InvariantCulture, out var value))
             {
-                throw new ArgumentException($"--c: '{part}'; expected LAYER=NUMBER, e.g. fc1=1.8");
+                throw new ArgumentException($"--c: '{part}'; expected LAYER=NUMBER, e.g. fc1=3");
             }
 
             result[kv[0].EndsWith(".weight", StringComparison.Ordinal) ? kv[0] : kv[0] + ".weight"] = value;
