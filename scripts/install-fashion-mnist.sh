@@ -29,9 +29,12 @@ if [[ -z "$dir" || ! -e "$dir" ]]; then
     sudo=(sudo)
   fi
 
+  # Installed but its files gone (deleted by hand): --reinstall puts them back; apt-get would otherwise do nothing.
+  reinstall=()
+  if dpkg -s "$package" >/dev/null 2>&1; then reinstall=(--reinstall); fi
   echo "install-fashion-mnist: installing $package with apt-get" >&2
   "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get update
-  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$package"
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${reinstall[@]}" "$package"
   dir=$(data_dir || true)
 fi
 
