@@ -1,5 +1,4 @@
 using System;
-using System.Collections.Generic;
 using System.Linq;
 using NeuralSurgery.Benchmarks.Repro;
 using NeuralSurgery.Diff;
@@ -8,7 +7,6 @@ using NeuralSurgery.Runtime.Reference;
 using NeuralSurgery.TorchSharp.Pruning;
 using TorchSharp;
 using static TorchSharp.torch;
-using RefTensor = NeuralSurgery.Runtime.Reference.Tensor;
 using Tensor = TorchSharp.torch.Tensor;
 
 namespace NeuralSurgery.TorchSharp.Tests;
@@ -69,7 +67,7 @@ public sealed class ConvolutionPruningTests
         var means = LiveMeanReplacement.MeasureInputMeans(old, removal, () => old.call(x).Dispose());
         Assert.Equal(8, means["conv2"].Length); // per input channel of conv2
         Assert.Equal(0.3, means["conv2"][2], 6);
-        var reference = InputMeans.Measure(ReferenceModel.Load(graph, LiveStateDict.Of(old)), removal, [Image(x)]);
+        var reference = InputMeans.Measure(ReferenceModel.Load(graph, LiveStateDict.Of(old)), removal, [UnitRemovalTests.Batch("image", x)]);
         Assert.Equal(means["conv2"], reference["conv2"], (a, b) => Math.Abs(a - b) < 1e-5);
 
         using var pruned = new PaperCnn(7, 16, 32);
@@ -90,11 +88,5 @@ public sealed class ConvolutionPruningTests
         Assert.Equal([5.0, 8.0], means.Means()["conv2"]);
         var error = Assert.Throws<ArgumentException>(() => means.Add("conv2", new float[10], 2, 3));
         Assert.StartsWith("input of module 'conv2': 10 values in rows of 2 × 3; expected whole rows of 2", error.Message, StringComparison.Ordinal);
-    }
-
-    private static Dictionary<string, RefTensor> Image(Tensor value)
-    {
-        using var host = value.cpu().contiguous();
-        return new Dictionary<string, RefTensor>(StringComparer.Ordinal) { ["image"] = new RefTensor(host.data<float>().ToArray(), host.shape.Select(d => (int)d).ToArray()) };
     }
 }
