@@ -81,6 +81,38 @@ public sealed class ConvolutionPruningTests
     }
 
     [Fact]
+    public void A_constant_filter_read_through_a_flatten_is_removed_exactly_from_the_linear_layers_columns()
+    {
+        torch.manual_seed(42);
+        using var old = new PaperCnn(5, 13, 26);
+        using (no_grad())
+        {
+            var state = old.state_dict();
+            state["conv2.weight"][7].zero_(); // conv2 filter 7 is 0.2 at all 16 positions fc1 reads (columns 112..127)
+            state["conv2.bias"][7].fill_(0.2);
+        }
+
+        var removal = UnitRemoval.Plan(ModelSide.Trace(PaperCnn.Graph(5, 13, 26), null), "conv2", [2, 7, 11]);
+        var consumer = Assert.Single(removal.Consumers);
+        Assert.Equal("fc1", consumer.Module);
+        Assert.Equal(new[] { 2, 7, 11 }.SelectMany(c => Enumerable.Range(c * 16, 16)).Select(i => (long)i), consumer.Columns);
+        var x = randn(32, 1, 28, 28);
+        var means = LiveMeanReplacement.MeasureInputMeans(old, removal, () => old.call(x).Dispose());
+        Assert.All(Enumerable.Range(112, 16), i => Assert.Equal(0.2, means["fc1"][i], 6));
+
+        // Only filter 7 is constant, so remove it alone for the exact check; 2 and 11 above checked the columns.
+        var single = UnitRemoval.Plan(ModelSide.Trace(PaperCnn.Graph(5, 13, 26), null), "conv2", [7]);
+        using var pruned = new PaperCnn(5, 12, 26);
+        LiveSurgery.Apply(LiveMeanReplacement.Plan(single, old, LiveMeanReplacement.MeasureInputMeans(old, single, () => old.call(x).Dispose())), old, pruned);
+        using var zero = new PaperCnn(5, 12, 26);
+        LiveSurgery.Apply(single.Plan, old, zero);
+        var other = randn(8, 1, 28, 28);
+        using var expected = old.call(other);
+        Assert.True((expected - pruned.call(other)).abs().max().item<float>() <= 1e-5);
+        Assert.True((expected - zero.call(other)).abs().max().item<float>() > 1e-3);
+    }
+
+    [Fact]
     public void Per_channel_input_means_refuse_values_that_are_not_whole_rows()
     {
         var means = new InputMeans(["conv2"]);

@@ -14,8 +14,8 @@ public sealed record DnsOptions
     public double C { get; init; }
 
     /// <summary>
-    /// c per masked parameter, overriding <see cref="C"/> for the names given (paper 003 section 3.3 sets the
-    /// crate per layer: the small output layer is pruned less than the wide hidden ones).
+    /// c per masked parameter, overriding <see cref="C"/> for the names given: the paper's implementation sets c
+    /// (its c_rate) per layer, and a small output layer wants a lower c than the wide hidden ones.
     /// </summary>
     public IReadOnlyDictionary<string, double>? LayerC { get; init; }
 

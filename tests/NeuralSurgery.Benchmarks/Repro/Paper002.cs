@@ -16,7 +16,7 @@ namespace NeuralSurgery.Benchmarks.Repro;
 /// Paper 002 section 4.2 on Fashion-MNIST: the small CNN trained with SGD (lr 0.01, batch 32, no momentum or weight
 /// decay, thesis §4.1) for N epochs, once unpruned and once pruned by MRS with bias propagation. The schedule is the
 /// thesis's Table 4.2: after epochs 2, 3, 4 and 5, every prunable layer (conv1, conv2, fc1; not the output) keeps
-/// ⌈(1 − f)·n⌉ of its original n units, f = 0.1, 0.2, 0.4, 0.6 (⌊f·n⌋ removed, §4.1.2), the units with the lowest MRS
+/// ⌈(1 − f)·n⌉ of its original n units, f = 0.1, 0.2, 0.4, 0.6 (⌊f·n⌋ removed, as §4.1 counts a pruning factor), the units with the lowest MRS
 /// (definition 3.1.2) on 1000 random training samples; the removed units' means on the same samples are folded into
 /// the consumers' biases (§3.1, eqs. 1.5-1.6). Each removal is a real narrowing (UnitRemoval plan → LiveSurgery into a
 /// narrower PaperCnn → OptimizerCarry), where the thesis masked. At each removal the loss on a fixed 10,000-sample

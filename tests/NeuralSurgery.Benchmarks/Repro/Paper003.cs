@@ -11,7 +11,7 @@ using static TorchSharp.torch;
 namespace NeuralSurgery.Benchmarks.Repro;
 
 /// <summary>
-/// Paper 003 (dynamic network surgery) on LeNet-300-100 and Fashion-MNIST. As in the paper (§3, §4.1) surgery starts
+/// Paper 003 (dynamic network surgery) on LeNet-300-100 and Fashion-MNIST. As in the paper, surgery starts
 /// from a trained dense reference: the network is trained dense for P epochs, then three runs continue from those
 /// same weights for D epochs each, on the same batches in the same order (SGD lr 0.01, momentum 0.9, weight decay
 /// 5e-4, batch 64, as Caffe's LeNet solver the paper's code used; the decay also keeps the growing weights from
