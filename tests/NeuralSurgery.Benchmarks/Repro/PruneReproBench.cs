@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Diagnostics;
 using System.Globalization;
+using System.IO;
 using System.Linq;
 using NeuralSurgery.TorchSharp;
 using TorchSharp;
@@ -37,7 +38,18 @@ public static class PruneReproBench
         torch.set_num_threads(Measure.IntOption(args, "--threads", 1));
 
         var sw = Stopwatch.StartNew();
-        using var data = FashionData.Load(folder);
+        FashionData data;
+        try
+        {
+            data = FashionData.Load(folder);
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException)
+        {
+            Console.Error.WriteLine($"prune-repro: {e.Message}");
+            return 2;
+        }
+
+        using var owned = data;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Fashion-MNIST from {folder}: {data.TrainCount:N0} training and {data.TestX.shape[0]:N0} test images; TorchSharp {typeof(torch).Assembly.GetName().Version}, CPU, {torch.get_num_threads()} threads"));
         Console.WriteLine();
         var ok = true;
