@@ -33,10 +33,11 @@ public static class IdxReader
     public static IdxArray Read(string path, int rank, params int[] itemShape)
     {
         ArgumentNullException.ThrowIfNull(path);
+        var raw = File.ReadAllBytes(path);
         byte[] bytes;
         try
         {
-            bytes = Decompress(path, File.ReadAllBytes(path));
+            bytes = IsGzip(raw) ? Gunzip(raw) : raw;
         }
         catch (InvalidDataException e)
         {
@@ -45,6 +46,12 @@ public static class IdxReader
         catch (EndOfStreamException e)
         {
             throw new InvalidDataException($"{path}: truncated gzip stream; expected a complete gzip-compressed IDX file", e);
+        }
+
+        // GZipStream stops quietly at a stream cut inside a block on some inputs; the trailer's length (mod 2^32) does not.
+        if (IsGzip(raw) && (raw.Length < 18 || BinaryPrimitives.ReadUInt32LittleEndian(raw.AsSpan(raw.Length - 4)) != (uint)bytes.Length))
+        {
+            throw Bad(path, $"gzip stream holds {bytes.Length} bytes but its trailer says {(raw.Length < 4 ? 0 : BinaryPrimitives.ReadUInt32LittleEndian(raw.AsSpan(raw.Length - 4)))}; expected a complete gzip-compressed IDX file");
         }
 
         return Parse(path, bytes, rank, itemShape);
@@ -108,24 +115,13 @@ public static class IdxReader
         return new IdxArray(dims, bytes[header..].ToArray());
     }
 
-    private static byte[] Decompress(string path, byte[] raw)
-    {
-        if (raw.Length < 2 || raw[0] != 0x1f || raw[1] != 0x8b)
-        {
-            return raw;
-        }
+    private static bool IsGzip(byte[] raw) => raw.Length >= 2 && raw[0] == 0x1f && raw[1] == 0x8b;
 
+    private static byte[] Gunzip(byte[] raw)
+    {
         using var gzip = new GZipStream(new MemoryStream(raw), CompressionMode.Decompress);
         using var output = new MemoryStream();
         gzip.CopyTo(output);
-
-        // GZipStream stops quietly at a stream cut inside a block on some inputs; the trailer check below does not.
-        var expected = BinaryPrimitives.ReadUInt32LittleEndian(raw.AsSpan(raw.Length - 4));
-        if (raw.Length < 18 || (uint)output.Length != expected)
-        {
-            throw new InvalidDataException($"{path}: gzip stream holds {output.Length} bytes but its trailer says {expected}; expected a complete gzip-compressed IDX file");
-        }
-
         return output.ToArray();
     }
 
