@@ -18,10 +18,10 @@ namespace NeuralSurgery.TorchSharp.Pruning;
 public static class LiveMeanReplacement
 {
     /// <summary>
-    /// Input means (per index of the last axis; per channel for a convolution) of the consumers of <paramref name="removal"/>, measured while
-    /// <paramref name="run"/> runs data through <paramref name="module"/>. Hooks run only for layers invoked through
-    /// <c>call</c> (TorchSharp does not run them for a direct <c>forward</c>); a consumer that saw no input is an
-    /// error naming it.
+    /// Input means (per index of the last axis; per channel for a convolution) of the consumers of
+    /// <paramref name="removal"/>, measured while <paramref name="run"/> runs data through <paramref name="module"/>.
+    /// Hooks run only for layers invoked through <c>call</c> (TorchSharp does not run them for a direct
+    /// <c>forward</c>); a consumer that saw no input is an error naming it.
     /// </summary>
     public static IReadOnlyDictionary<string, double[]> MeasureInputMeans(nn.Module module, UnitRemovalPlan removal, Action run)
     {
