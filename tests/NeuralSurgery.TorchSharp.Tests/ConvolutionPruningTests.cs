@@ -51,12 +51,12 @@ public sealed class ConvolutionPruningTests
         var labels = randint(0, 10, [16]);
         var statistics = UnitSaliency.Measure(old.Layer("conv1"), () => nn.functional.cross_entropy(old.call(x), labels, reduction: nn.Reduction.None));
         Assert.Equal(8, statistics.Mrs.Length); // one per filter (axis 1), not per column of the image
-        Assert.Equal(0, statistics.Mrs[2], 6);
+        Assert.True(statistics.Mrs[2] <= 1e-5); // zero but for float rounding of the mean (0.3 is not a float)
         Assert.Equal(0.3, statistics.Mean[2], 6);
         Assert.All(statistics.Mrs.Where((_, i) => i != 2), m => Assert.True(m > 0));
         var mrp = UnitSaliency.Mrp(old.Layer("conv1"), () => nn.functional.cross_entropy(old.call(x), labels, reduction: nn.Reduction.None));
         Assert.Equal(8, mrp.Length);
-        Assert.Equal(0, mrp[2], 6);
+        Assert.True(mrp[2] <= 1e-4 && mrp.Where((_, i) => i != 2).All(m => m > 1e-3)); // 16 losses, each changed by a rounding at most
 
         var graph = PaperCnn.Graph(8, 16, 32);
         var removal = UnitRemoval.Plan(ModelSide.Trace(graph, null), "conv1", [2]);
