@@ -4,6 +4,7 @@ using System.Linq;
 using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Running;
 using NeuralSurgery.Benchmarks;
+using NeuralSurgery.Benchmarks.Repro;
 
 // dotnet run -c Release --project tests/NeuralSurgery.Benchmarks -- trace [options]
 // dotnet run -c Release --project tests/NeuralSurgery.Benchmarks -- apply [--dir FOLDER] [--runs N]
@@ -14,6 +15,7 @@ using NeuralSurgery.Benchmarks;
 // dotnet run -c Release --project tests/NeuralSurgery.Benchmarks -- torchsharp [--params N] [--runs N] [--steps K_EVERY]
 // dotnet run -c Release --project tests/NeuralSurgery.Benchmarks -- saliency [--batch N] [--runs N] [--hidden N]
 // dotnet run -c Release --project tests/NeuralSurgery.Benchmarks -- grow-repro [--seed N] [--steps N]
+// dotnet run -c Release --project tests/NeuralSurgery.Benchmarks -- prune-repro [--paper 002|003|all] [--epochs N] [--seed N] [--data DIR] ...
 // dotnet run -c Release --project tests/NeuralSurgery.Benchmarks -- bdn [BenchmarkDotNet arguments, e.g. --filter *]
 var command = args.Length > 0 ? args[0] : string.Empty;
 var rest = args.Skip(1).ToArray();
@@ -37,6 +39,8 @@ switch (command)
         return SaliencyBench.Run(rest);
     case "grow-repro":
         return GrowBench.Run(rest);
+    case "prune-repro":
+        return PruneReproBench.Run(rest);
     case "bdn":
         // Artifacts (logs, reports) go next to the binaries unless --artifacts says otherwise, not into the working directory.
         var config = DefaultConfig.Instance.WithArtifactsPath(Path.Combine(AppContext.BaseDirectory, "BenchmarkDotNet.Artifacts"));
@@ -52,6 +56,7 @@ switch (command)
         Console.Error.WriteLine("       NeuralSurgery.Benchmarks torchsharp [--params N] [--runs N] [--steps K_EVERY]");
         Console.Error.WriteLine("       NeuralSurgery.Benchmarks saliency [--batch N] [--runs N] [--hidden N]");
         Console.Error.WriteLine("       NeuralSurgery.Benchmarks grow-repro [--seed N] [--steps N] [--every K] [--epsilon E] [--delta D]");
+        Console.Error.WriteLine("       NeuralSurgery.Benchmarks " + PruneReproBench.Usage);
         Console.Error.WriteLine("       NeuralSurgery.Benchmarks bdn [BenchmarkDotNet arguments, e.g. --filter *]");
         return command is "" or "-h" or "--help" or "help" ? 0 : 2;
 }

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Linq;
 using NeuralSurgery.Diff;
 using NeuralSurgery.TorchSharp.Pruning;
@@ -125,6 +126,29 @@ public sealed class DynamicNetworkSurgeryTests
         var other = randn(20, 5);
         Assert.True((model.call(other) - smaller.call(other)).abs().max().item<float>() <= 1e-6);
         Assert.Contains("'fc9'", Assert.Throws<ArgumentException>(() => new DynamicNetworkSurgery(model, new DnsOptions(), ["fc9"])).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Each_layer_takes_its_own_c_and_an_unknown_layer_in_LayerC_is_refused_by_name()
+    {
+        torch.manual_seed(33);
+        var model = new PruneMlp();
+        var magnitudes = new[] { "fc1.weight", "fc2.weight" }.ToDictionary(n => n, n => model.state_dict()[n].abs());
+        var dns = new DynamicNetworkSurgery(model, new DnsOptions { C = 0.5, LayerC = new Dictionary<string, double> { ["fc2.weight"] = -0.4 }, Gamma = 0 }, ["fc1.weight", "fc2.weight"]);
+        var sgd = optim.SGD(model.parameters(), 0);
+        Step(dns, sgd, model);
+        foreach (var (name, c) in new[] { ("fc1.weight", 0.5), ("fc2.weight", -0.4) })
+        {
+            var m = magnitudes[name];
+            var t = Math.Max(m.mean().item<float>() + (c * m.std(unbiased: false).item<float>()), 0);
+            Assert.Equal(0.9 * t, dns.Thresholds[name].Low, 1e-5);
+            Assert.Equal(1.1 * t, dns.Thresholds[name].High, 1e-5);
+            Assert.Equal(m.le(0.9 * t).sum().item<long>(), dns.Masks[name].logical_not().sum().item<long>());
+        }
+
+        var error = Assert.Throws<ArgumentException>(() => new DynamicNetworkSurgery(model, new DnsOptions { LayerC = new Dictionary<string, double> { ["fc3.weight"] = 1 } }, ["fc1.weight", "fc2.weight"]));
+        Assert.Contains("LayerC names 'fc3.weight'", error.Message, StringComparison.Ordinal);
+        Assert.Contains("'fc1.weight', 'fc2.weight'", error.Message, StringComparison.Ordinal);
     }
 
     private static void Step(DynamicNetworkSurgery dns, OptimizerHelper optimizer, nn.Module model)

@@ -303,7 +303,8 @@ public sealed class UnitRemovalTests : IDisposable
         state[layer + ".bias"].copy_(randn(state[layer + ".bias"].shape));
     }
 
-    private static Dictionary<string, RefTensor> Batch(string input, Tensor value)
+    /// <summary>One reference-executor batch: <paramref name="value"/> as input <paramref name="input"/>.</summary>
+    internal static Dictionary<string, RefTensor> Batch(string input, Tensor value)
     {
         using var host = value.cpu().contiguous();
         return new Dictionary<string, RefTensor>(StringComparer.Ordinal) { [input] = new RefTensor(host.data<float>().ToArray(), host.shape.Select(d => (int)d).ToArray()) };

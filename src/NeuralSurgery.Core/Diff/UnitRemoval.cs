@@ -315,6 +315,17 @@ public static class UnitRemoval
     }
 
     /// <summary>
+    /// True for a 1-d or 2-d convolution without padding (any stride or dilation): the layers whose removed input
+    /// channels mean replacement folds into the bias. Their input means are per channel (axis 1), not per last axis.
+    /// </summary>
+    public static bool IsUnpaddedConvolution(LayerSpec spec) => spec switch
+    {
+        Conv1dSpec c => c.Padding == 0,
+        Conv2dSpec c => c.PaddingH == 0 && c.PaddingW == 0,
+        _ => false,
+    };
+
+    /// <summary>
     /// Consumers: weights whose input axis (axis 1) drops old indices while their rows stay; each names the bias that
     /// can absorb the dropped columns. A recurrent layer's own hidden-to-hidden columns are not compensated: its
     /// state starts at zero, so the recurrent input is not constant even when the unit's output is.
@@ -351,7 +362,10 @@ public static class UnitRemoval
                     continue;
                 }
 
-                if (module.Spec is not (LinearSpec or RecurrentSpec))
+                // An unpadded convolution sees a constant channel at every tap of every output position, so its
+                // contribution Σ_k W[o, c, k]·E[x_c] is a bias term (paper 002 eq. 1.6 per channel); with padding the
+                // border taps read zeros instead of the mean.
+                if (module.Spec is not (LinearSpec or RecurrentSpec) && !IsUnpaddedConvolution(module.Spec))
                 {
                     notes.Add($"'{name}' ({module.Spec.Kind}): columns of removed units are not compensated by mean replacement (padding makes the border differ from the mean)");
                     continue;

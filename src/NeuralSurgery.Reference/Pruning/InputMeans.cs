@@ -30,22 +30,29 @@ public sealed class InputMeans
     public IReadOnlyCollection<string> Modules => _sums.Keys;
 
     /// <summary>Adds rows of <paramref name="module"/>'s input (row-major, the last axis <paramref name="width"/> wide).</summary>
-    public void Add(string module, ReadOnlySpan<float> values, int width)
+    public void Add(string module, ReadOnlySpan<float> values, int width) => Add(module, values, width, 1);
+
+    /// <summary>
+    /// Adds <paramref name="module"/>'s input viewed as [rows, <paramref name="width"/>, <paramref name="inner"/>]
+    /// (row-major): the mean is per index of the middle axis, over rows and inner positions. A convolution's input
+    /// [N, C, spatial…] is averaged per channel this way (inner = the spatial size).
+    /// </summary>
+    public void Add(string module, ReadOnlySpan<float> values, int width, int inner)
     {
         if (!_sums.TryGetValue(module, out var entry))
         {
             throw new ArgumentException($"module '{module}' is not one whose input means are measured; expected one of {string.Join(", ", _sums.Keys.Select(k => "'" + k + "'"))}", nameof(module));
         }
 
-        if (width <= 0 || values.Length % width != 0 || (entry.Sum.Length != 0 && entry.Sum.Length != width))
+        if (width <= 0 || inner <= 0 || values.Length % ((long)width * inner) != 0 || (entry.Sum.Length != 0 && entry.Sum.Length != width))
         {
-            throw new ArgumentException($"input of module '{module}': {values.Length.ToString(CultureInfo.InvariantCulture)} values in rows of {width.ToString(CultureInfo.InvariantCulture)}; expected whole rows{(entry.Sum.Length == 0 ? string.Empty : " of " + entry.Sum.Length.ToString(CultureInfo.InvariantCulture))}", nameof(values));
+            throw new ArgumentException($"input of module '{module}': {values.Length.ToString(CultureInfo.InvariantCulture)} values in rows of {width.ToString(CultureInfo.InvariantCulture)} × {inner.ToString(CultureInfo.InvariantCulture)}; expected whole rows{(entry.Sum.Length == 0 ? string.Empty : " of " + entry.Sum.Length.ToString(CultureInfo.InvariantCulture))}", nameof(values));
         }
 
         var sum = entry.Sum.Length == 0 ? new double[width] : entry.Sum;
         for (var i = 0; i < values.Length; i++)
         {
-            sum[i % width] += values[i];
+            sum[(i / inner) % width] += values[i];
         }
 
         _sums[module] = (sum, entry.Count + (values.Length / width));
@@ -60,7 +67,15 @@ public sealed class InputMeans
             if (node.Op is CallOp call && _sums.ContainsKey(call.Module))
             {
                 var x = pass.Value(node.Operands[0]);
-                Add(call.Module, x.Data, x.Dim(x.Rank - 1));
+                if (pass.Model.Graph.FindModule(call.Module) is { } m && UnitRemoval.IsUnpaddedConvolution(m.Spec))
+                {
+                    // [N, C, spatial…]: per channel (the columns mean replacement folds for a convolution).
+                    Add(call.Module, x.Data, x.Dim(1), x.Data.Length / x.Dim(0) / x.Dim(1));
+                }
+                else
+                {
+                    Add(call.Module, x.Data, x.Dim(x.Rank - 1));
+                }
             }
         }
     }

@@ -13,6 +13,12 @@ public sealed record DnsOptions
     /// <summary>c of the threshold t = max(μ + c·σ, 0) of |W| per layer (larger: sparser).</summary>
     public double C { get; init; }
 
+    /// <summary>
+    /// c per masked parameter, overriding <see cref="C"/> for the names given: the paper's implementation sets c
+    /// (its c_rate) per layer, and a small output layer wants a lower c than the wide hidden ones.
+    /// </summary>
+    public IReadOnlyDictionary<string, double>? LayerC { get; init; }
+
     /// <summary>Prune below this share of t (hysteresis, the lower threshold a = 0.9·t).</summary>
     public double Prune { get; init; } = 0.9;
 
@@ -75,6 +81,14 @@ public sealed class DynamicNetworkSurgery
 
             _parameters.Add((name, p));
             _masks[name] = torch.ones_like(p, dtype: ScalarType.Bool).detach();
+        }
+
+        foreach (var (name, c) in options.LayerC ?? new Dictionary<string, double>())
+        {
+            if (!_masks.ContainsKey(name) || !double.IsFinite(c))
+            {
+                throw new ArgumentException($"DNS options: LayerC names '{name}' (c = {c}); expected a finite c for one of the masked parameters {string.Join(", ", _masks.Keys.Select(k => "'" + k + "'"))}", nameof(options));
+            }
         }
 
         _random = new Random(options.Seed);
@@ -185,7 +199,8 @@ public sealed class DynamicNetworkSurgery
             {
                 var mean = magnitude.mean().item<float>();
                 var std = magnitude.std(unbiased: false).item<float>();
-                var threshold = Math.Max(mean + (_options.C * std), 0);
+                var c = _options.LayerC is not null && _options.LayerC.TryGetValue(name, out var layerC) ? layerC : _options.C;
+                var threshold = Math.Max(mean + (c * std), 0);
                 _thresholds[name] = t = (_options.Prune * threshold, _options.Splice * threshold);
             }
 

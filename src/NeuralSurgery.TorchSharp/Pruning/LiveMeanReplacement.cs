@@ -5,6 +5,7 @@ using NeuralSurgery.Diff;
 using NeuralSurgery.Plan;
 using NeuralSurgery.Runtime.Pruning;
 using TorchSharp;
+using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace NeuralSurgery.TorchSharp.Pruning;
@@ -17,10 +18,10 @@ namespace NeuralSurgery.TorchSharp.Pruning;
 public static class LiveMeanReplacement
 {
     /// <summary>
-    /// Input means (over the last axis) of the consumers of <paramref name="removal"/>, measured while
-    /// <paramref name="run"/> runs data through <paramref name="module"/>. Hooks run only for layers invoked through
-    /// <c>call</c> (TorchSharp does not run them for a direct <c>forward</c>); a consumer that saw no input is an
-    /// error naming it.
+    /// Input means (per index of the last axis; per channel for a convolution) of the consumers of
+    /// <paramref name="removal"/>, measured while <paramref name="run"/> runs data through <paramref name="module"/>.
+    /// Hooks run only for layers invoked through <c>call</c> (TorchSharp does not run them for a direct
+    /// <c>forward</c>); a consumer that saw no input is an error naming it.
     /// </summary>
     public static IReadOnlyDictionary<string, double[]> MeasureInputMeans(nn.Module module, UnitRemovalPlan removal, Action run)
     {
@@ -32,13 +33,17 @@ public static class LiveMeanReplacement
         var modules = module.named_modules().ToDictionary(m => m.name, m => m.module, StringComparer.Ordinal);
         var sums = new Dictionary<string, (Tensor? Sum, long Rows)>(StringComparer.Ordinal);
         var removers = new List<Action>();
-        void Accumulate(string name, Tensor x)
+        void Accumulate(string name, Tensor x, bool channels)
         {
             using var noGrad = no_grad();
             var (sum, rows) = sums.TryGetValue(name, out var s) ? s : (null, 0);
-            using var flat = x.detach().reshape(-1, x.shape[^1]);
+
+            // A convolution's input [N, C, spatial…] is averaged per channel (see UnitRemoval.IsUnpaddedConvolution).
+            using var moved = channels ? x.detach().movedim([1], [-1]) : x.detach();
+            using var flat = moved.reshape(-1, moved.shape[^1]);
             using var batch = flat.sum(0, type: ScalarType.Float64);
-            var next = sum is null ? batch.clone() : sum.add(batch);
+            // The running sum outlives the call: out of any dispose scope the model's forward opened.
+            var next = (sum is null ? batch.clone() : sum.add(batch)).DetachFromDisposeScope();
             sum?.Dispose();
             sums[name] = (next, rows + flat.shape[0]);
         }
@@ -55,9 +60,10 @@ public static class LiveMeanReplacement
                 switch (m)
                 {
                     case nn.Module<Tensor, Tensor> layer:
+                        var channels = layer is Conv1d or Conv2d;
                         var hook = layer.register_forward_pre_hook((_, x) =>
                         {
-                            Accumulate(name, x);
+                            Accumulate(name, x, channels);
                             return x;
                         });
                         removers.Add(hook.remove);

@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Linq;
 using NeuralSurgery.Diff;
 using TorchSharp;
+using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace NeuralSurgery.TorchSharp.Pruning;
@@ -26,8 +27,9 @@ public sealed record DeadUnits(long[] Constant, long[] Saturated, long[] ZeroFan
 /// <summary>
 /// Unit saliencies of paper 002 chapter 3 on a layer of a live module: MRS from one forward and backward pass, MRP by
 /// replacing each unit with its mean, dead-unit detection. The layer's output <c>h</c> is its module output (before
-/// the activation, as the thesis measures it), its last axis the units; the first axis indexes samples. The layer
-/// must be invoked with <c>call</c> (TorchSharp runs forward hooks only there), once per data-set pass.
+/// the activation, as the thesis measures it), its last axis the units (axis 1, the channels, for a convolution); the
+/// first axis indexes samples. The layer must be invoked with <c>call</c> (TorchSharp runs forward hooks only there),
+/// once per data-set pass.
 /// </summary>
 public static class UnitSaliency
 {
@@ -52,9 +54,10 @@ public static class UnitSaliency
         var hook = layer.register_forward_hook((_, _, y) =>
         {
             // The rest of forward reads a view of a leaf we own: the gradient stops at h (MRS needs nothing upstream),
-            // and a container that disposes intermediate results (Sequential) disposes the view, not h.
+            // and a container that disposes intermediate results (Sequential) disposes the view, not h; h leaves any
+            // dispose scope the model's forward opened, or the scope would free it before the backward.
             calls++;
-            output = y.detach().requires_grad_(true);
+            output = y.detach().requires_grad_(true).DetachFromDisposeScope();
             return output.alias();
         });
         Tensor losses;
@@ -67,17 +70,18 @@ public static class UnitSaliency
             hook.remove();
         }
 
-        var h = CheckCall(layer, output, calls);
+        using var h = CheckCall(layer, output, calls); // ours (out of every dispose scope): freed here
         CheckLosses(losses, h);
 
         // The gradient at h only: no parameter's .grad is touched, and backward stops at the layer.
         var gradient = torch.autograd.grad([losses.sum()], [h], allow_unused: true)[0];
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        var units = h.shape[^1];
+        var channels = ChannelsFirst(layer);
+        var units = channels ? h.shape[1] : h.shape[^1];
         var samples = h.shape[0];
-        var values = h.detach().reshape(samples, -1, units);
-        gradient = gradient is null || gradient.IsInvalid ? torch.zeros_like(values) : gradient.reshape(samples, -1, units);
+        var values = UnitsLast(h.detach(), channels).reshape(samples, -1, units);
+        gradient = gradient is null || gradient.IsInvalid ? torch.zeros_like(values) : UnitsLast(gradient, channels).reshape(samples, -1, units);
         var mean = values.mean([0, 1]);
         var mrs = ((mean - values) * gradient).sum(dim: 1).abs().sum(dim: 0); // sum(0) would bind 0 to a ScalarType
         var std = values.reshape(-1, units).std(0, unbiased: false);
@@ -100,26 +104,28 @@ public static class UnitSaliency
         var calls = 0;
         var unit = -1L;
         Tensor? mean = null;
+        var channels = ChannelsFirst(layer);
         var hook = layer.register_forward_hook((_, _, y) =>
         {
             calls++;
             if (unit < 0)
             {
-                output = y.detach().clone(); // kept past a container that disposes intermediate results
+                output = y.detach().clone().DetachFromDisposeScope(); // kept past a container or scope that disposes intermediate results
                 return y;
             }
 
             var replaced = y.clone();
-            replaced[TensorIndex.Ellipsis, TensorIndex.Single(unit)] = mean![unit];
+            TensorIndex[] at = channels ? [TensorIndex.Colon, TensorIndex.Single(unit)] : [TensorIndex.Ellipsis, TensorIndex.Single(unit)];
+            replaced[at] = mean![unit];
             return replaced;
         });
         try
         {
             var reference = perSampleLosses().detach();
-            var h = CheckCall(layer, output, calls);
+            using var h = CheckCall(layer, output, calls); // ours (out of every dispose scope): freed here
             CheckLosses(reference, h);
-            var units = h.shape[^1];
-            mean = h.reshape(-1, units).mean([0]);
+            var units = channels ? h.shape[1] : h.shape[^1];
+            mean = UnitsLast(h, channels).reshape(-1, units).mean([0]);
             var penalties = new double[units];
             for (unit = 0; unit < units; unit++)
             {
@@ -192,6 +198,12 @@ public static class UnitSaliency
 
         return new DeadUnits(constant, saturated, zero.ToArray());
     }
+
+    // A convolution's units are its output channels (axis 1, thesis section 4.1 prunes filters); every other layer's
+    // are the last axis. Positions p of definition 3.1.2 are then the spatial positions.
+    private static bool ChannelsFirst(nn.Module layer) => layer is Conv1d or Conv2d;
+
+    private static Tensor UnitsLast(Tensor t, bool channels) => channels ? t.movedim([1], [-1]) : t;
 
     private static Tensor CheckCall(nn.Module layer, Tensor? output, int calls)
     {

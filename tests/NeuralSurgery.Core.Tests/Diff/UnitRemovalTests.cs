@@ -40,6 +40,27 @@ public class UnitRemovalTests
     }
 
     [Fact]
+    public void An_unpadded_convolution_absorbs_removed_channels_in_its_bias_and_a_padded_one_is_only_noted()
+    {
+        // conv1 [B, 4, L] -> conv2: with no padding every output reads every input channel at every tap, so a
+        // constant channel is a bias term; with padding the border taps read zeros.
+        RemovalFrom(padding: 0, out var unpadded);
+        var consumer = Assert.Single(unpadded.Consumers);
+        Assert.Equal(("conv2", "conv2.weight", "conv2.bias"), (consumer.Module, consumer.Weight, consumer.Bias));
+        Assert.Equal([1L], consumer.Columns);
+        Assert.DoesNotContain(unpadded.Plan.Notes, n => n.Contains("not compensated", StringComparison.Ordinal));
+        Assert.True(UnitRemoval.IsUnpaddedConvolution(new Conv2dSpec(4, 3, 3, 3, StrideH: 2, DilationW: 2)));
+
+        RemovalFrom(padding: 1, out var padded);
+        Assert.Empty(padded.Consumers);
+        Assert.Contains(padded.Plan.Notes, n => n.Contains("'conv2.weight' (Conv1d): columns of removed units are not compensated by mean replacement (padding", StringComparison.Ordinal));
+        Assert.False(UnitRemoval.IsUnpaddedConvolution(new Conv2dSpec(4, 3, 3, 3, PaddingW: 1)));
+
+        static void RemovalFrom(long padding, out UnitRemovalPlan removal) =>
+            removal = UnitRemoval.Plan(Side(b => b.Output("y", b.Conv1d("conv2", b.Relu(b.Conv1d("conv1", b.FeatureInput("x", B, 2, 9), 4, 3)), 3, 3, padding: padding))), "conv1", [1]);
+    }
+
+    [Fact]
     public void A_transposed_convolution_loses_its_own_filters_on_axis_1_and_the_input_rows_of_removed_units()
     {
         // conv [B, 3, 4] -> deconv (weight [3, 2, 2]) -> flatten -> fc: removing conv unit 1 drops deconv's input row 1;
