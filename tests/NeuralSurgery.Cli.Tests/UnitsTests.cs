@@ -185,6 +185,33 @@ public sealed class UnitsTests : System.IDisposable
         AssertNothingWritten(output);
     }
 
+    [Theory]
+    [InlineData("private readonly Linear fc1 = Linear(4, 6);\n    private readonly Linear fc2 = Linear(6, 3);", "public Mlp()", "literal 6 at Mlp.cs:{0}: write 8", "literal 6 at Mlp.cs:{1}: write 8")]
+    [InlineData("private readonly Linear fc1 = Linear(4, hidden);\n    private readonly Linear fc2 = Linear(hidden, 3);", "public Mlp(long hidden = 6)", "constructor parameter 'hidden', default 6 at Mlp.cs:8 (read by Linear at Mlp.cs:{0}): pass 8", "constructor parameter 'hidden', default 6 at Mlp.cs:8 (read by Linear at Mlp.cs:{1}): pass 8")]
+    public void Widths_set_in_field_initializers_are_found_as_literals_or_primary_constructor_parameters(string fields, string constructor, string fc1Site, string fc2Site)
+    {
+        // The class's header line decides between a plain and a primary constructor.
+        var primary = constructor.Contains("hidden", System.StringComparison.Ordinal);
+        var header = primary ? "public sealed class Mlp(long hidden = 6) : Module<Tensor, Tensor>(nameof(Mlp))" : "public sealed class Mlp : Module<Tensor, Tensor>";
+        var body = primary ? string.Empty : "\n    " + constructor + " : base(nameof(Mlp)) => RegisterComponents();";
+        var source = "using TorchSharp;\nusing TorchSharp.Modules;\nusing static TorchSharp.torch;\nusing static TorchSharp.torch.nn;\n\nnamespace Game;\n\n"
+            + header + "\n{\n    " + fields + body
+            + "\n\n    public override Tensor forward(Tensor x) => fc2.forward(functional.relu(fc1.forward(x)));\n}\n";
+        _h.Write("Mlp.cs", source);
+        var lines = source.Split('\n');
+        var fc1Line = System.Array.FindIndex(lines, l => l.Contains("fc1 = ", System.StringComparison.Ordinal)) + 1;
+        var fc2Line = System.Array.FindIndex(lines, l => l.Contains("fc2 = ", System.StringComparison.Ordinal)) + 1;
+
+        var output = _h.PathOf("grown.safetensors");
+        var result = Run("grow", "--layer", "fc1", "--count", "2", "--out", output);
+        // A primary constructor cannot call RegisterComponents(): the reader rightly warns NS1014 on stderr, and goes on.
+        Assert.True(result.ExitCode == 0, result.ToString());
+        Assert.Equal(primary, result.Err.Contains("NS1014", System.StringComparison.Ordinal));
+        var text = result.Out.Replace("\n", " ", System.StringComparison.Ordinal);
+        Assert.Contains(string.Format(System.Globalization.CultureInfo.InvariantCulture, fc1Site, fc1Line, fc2Line), text, System.StringComparison.Ordinal);
+        Assert.Contains(string.Format(System.Globalization.CultureInfo.InvariantCulture, fc2Site, fc1Line, fc2Line), text, System.StringComparison.Ordinal);
+    }
+
     private CliResult Run(params string[] args) => CliHarness.Run([args[0], "--model", Model, "--schema", Schema, "--torchsharp", Fixture, "--in", Checkpoint, .. args[1..]]);
 
     private void AssertNothingWritten(string output)

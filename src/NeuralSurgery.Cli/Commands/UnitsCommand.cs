@@ -350,15 +350,21 @@ internal static class UnitsCommand
 
         var text = File.ReadAllText(sourcePath);
         var root = CSharpSyntaxTree.ParseText(text, path: sourcePath).GetRoot();
-        foreach (var assignment in root.DescendantNodes().OfType<AssignmentExpressionSyntax>())
-        {
-            var target = assignment.Left switch
+        // A module is created either in a constructor (`encoder = Linear(…)`) or in its field's initializer
+        // (`private readonly Linear encoder = Linear(…);`).
+        var creations = root.DescendantNodes().OfType<AssignmentExpressionSyntax>()
+            .Select(a => (Target: a.Left switch
             {
                 IdentifierNameSyntax id => id.Identifier.Text,
                 MemberAccessExpressionSyntax { Expression: ThisExpressionSyntax } m => m.Name.Identifier.Text,
                 _ => null,
-            };
-            if (target != change.Module || assignment.Right is not InvocationExpressionSyntax call)
+            }, Value: a.Right, Node: (SyntaxNode)a))
+            .Concat(root.DescendantNodes().OfType<VariableDeclaratorSyntax>()
+                .Where(v => v.Parent?.Parent is FieldDeclarationSyntax && v.Initializer is not null)
+                .Select(v => (Target: (string?)v.Identifier.Text, Value: v.Initializer!.Value, Node: (SyntaxNode)v)));
+        foreach (var (target, value, assignment) in creations)
+        {
+            if (target != change.Module || value is not InvocationExpressionSyntax call)
             {
                 continue;
             }
@@ -373,9 +379,11 @@ internal static class UnitsCommand
 
             var where = Place(argument);
             var expression = argument.Expression.ToString();
+            // The constructor's parameter, or a primary constructor's (read by a field initializer).
+            var parameters = assignment.FirstAncestorOrSelf<ConstructorDeclarationSyntax>()?.ParameterList
+                ?? assignment.FirstAncestorOrSelf<TypeDeclarationSyntax>()?.ParameterList;
             if (argument.Expression is IdentifierNameSyntax name
-                && assignment.FirstAncestorOrSelf<ConstructorDeclarationSyntax>() is { } ctor
-                && ctor.ParameterList.Parameters.FirstOrDefault(p => p.Identifier.Text == name.Identifier.Text) is { } parameter)
+                && parameters?.Parameters.FirstOrDefault(p => p.Identifier.Text == name.Identifier.Text) is { } parameter)
             {
                 var fallback = parameter.Default is null ? string.Empty : $", default {parameter.Default.Value}";
                 return $"constructor parameter '{parameter.Identifier.Text}'{fallback} at {Place(parameter)} (read by {change.Factory} at {where}): pass {change.To}";
