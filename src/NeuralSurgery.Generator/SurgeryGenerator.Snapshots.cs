@@ -62,24 +62,15 @@ public sealed partial class SurgeryGenerator
     /// that is no longer in the compilation goes with the one model of that name that is (the class moved to another
     /// namespace), never with several.
     /// </summary>
-    internal static ModelSnapshotsSpec SnapshotsOf(MirrorSpec mirror, ImmutableArray<SnapshotFileSpec> files, ImmutableArray<string> models)
+    internal static ModelSnapshotsSpec SnapshotsOf(MirrorSpec mirror, ImmutableArray<(string MetadataName, string Name)> models, ImmutableArray<SnapshotFileSpec> files)
     {
-        var sameName = models.Count(m => SimpleName(m) == mirror.Type.Name);
+        var sameName = models.Count(m => m.Name == mirror.Type.Name);
         var mine = files
             .Where(f => f.Snapshot is { } s && s.Model == mirror.Type.Name
-                && (s.ClassName == mirror.MetadataName || (sameName == 1 && !models.Contains(s.ClassName))))
+                && (s.ClassName == mirror.MetadataName || (sameName == 1 && !models.Any(m => m.MetadataName == s.ClassName))))
             .Select(f => f.Snapshot!)
             .OrderBy(s => s.Version);
         return new(mirror, mine.ToEquatableArray());
-    }
-
-    /// <summary><c>Game.Models.Policy</c> → <c>Policy</c> (nested types after <c>+</c>, generic arity dropped).</summary>
-    private static string SimpleName(string metadataName)
-    {
-        var cut = Math.Max(metadataName.LastIndexOf('.'), metadataName.LastIndexOf('+'));
-        var name = metadataName.Substring(cut + 1);
-        var tick = name.IndexOf('`');
-        return tick < 0 ? name : name.Substring(0, tick);
     }
 
     internal static SnapshotCheck? CheckSnapshots(ModelSnapshotsSpec input, CancellationToken cancellationToken)
@@ -178,7 +169,7 @@ public sealed partial class SurgeryGenerator
             {
                 problems.Add(new SnapshotFinding(SurgeryDiagnostics.CheckpointVersionUnreachable.Id, EquatableArray.Create(text, "expected Model@fingerprint, the model name and the graph fingerprint of the checkpoints' stamp (surgery inspect prints it)")));
             }
-            else if (fingerprint.Length < 12 || fingerprint.Length > 64 || !fingerprint.All(c => c is (>= '0' and <= '9') or (>= 'a' and <= 'f')))
+            else if (!ModelSnapshot.IsFingerprint(fingerprint, minimumLength: 12))
             {
                 problems.Add(new SnapshotFinding(SurgeryDiagnostics.CheckpointVersionUnreachable.Id, EquatableArray.Create(text, "the fingerprint '" + fingerprint + "' is not 12 to 64 hex digits (the SHA-256 of the checkpoints' stamp, or a prefix of it)")));
             }
@@ -192,17 +183,17 @@ public sealed partial class SurgeryGenerator
     }
 
     /// <summary>Declared entries that are malformed or name no <c>[SurgeryModel]</c> class of the project: NS2008 without a location.</summary>
-    internal static ImmutableArray<DiagnosticInfo> DeclaredCheckpointProblems(DeclaredCheckpoints declared, ImmutableArray<string> models)
+    internal static ImmutableArray<DiagnosticInfo> DeclaredCheckpointProblems(DeclaredCheckpoints declared, ImmutableArray<(string MetadataName, string Name)> models)
     {
         var none = new ReaderLocation(string.Empty, default, default);
         var builder = ImmutableArray.CreateBuilder<DiagnosticInfo>();
         builder.AddRange(declared.Problems.Select(p => new DiagnosticInfo(p.Id, none, p.Args)));
-        foreach (var entry in declared.Entries.Where(e => !models.Any(m => SimpleName(m) == e.Model)))
+        foreach (var entry in declared.Entries.Where(e => !models.Any(m => m.Name == e.Model)))
         {
             builder.Add(new DiagnosticInfo(
                 SurgeryDiagnostics.CheckpointVersionUnreachable.Id,
                 none,
-                EquatableArray.Create(entry.Text, "no [SurgeryModel] class of this project is named '" + entry.Model + "'" + (models.Length == 0 ? string.Empty : " (models: " + string.Join(", ", models.Select(SimpleName).Distinct()) + ")"))));
+                EquatableArray.Create(entry.Text, "no [SurgeryModel] class of this project is named '" + entry.Model + "'" + (models.Length == 0 ? string.Empty : " (models: " + string.Join(", ", models.Select(m => m.Name).Distinct()) + ")"))));
         }
 
         return builder.ToImmutable();

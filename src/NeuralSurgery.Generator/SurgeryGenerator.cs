@@ -145,10 +145,10 @@ public sealed partial class SurgeryGenerator : IIncrementalGenerator
             snapshotFiles.SelectMany(static (file, _) => file.Diagnostics.AsImmutableArray()).WithTrackingName(TrackingNames.SnapshotDiagnostics),
             static (spc, diagnostic) => spc.ReportDiagnostic(diagnostic.ToDiagnostic()));
 
-        var modelNames = mirrors.Select(static (mirror, _) => mirror.MetadataName).Collect();
+        var modelNames = mirrors.Select(static (mirror, _) => (mirror.MetadataName, mirror.Type.Name)).Collect();
         var modelSnapshots = mirrors
-            .Combine(snapshotFiles.Collect())
             .Combine(modelNames)
+            .Combine(snapshotFiles.Collect())
             .Select(static (pair, _) => SnapshotsOf(pair.Left.Left, pair.Left.Right, pair.Right))
             .WithTrackingName(TrackingNames.ModelSnapshots);
         var snapshotChecks = modelSnapshots

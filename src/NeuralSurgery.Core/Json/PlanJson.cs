@@ -5,6 +5,7 @@ using System.Linq;
 using System.Text.Json;
 using NeuralSurgery.Collections;
 using NeuralSurgery.Plan;
+using NeuralSurgery.Snapshots;
 
 namespace NeuralSurgery.Json;
 
@@ -379,7 +380,7 @@ public static class PlanJson
         if (o.Has("fingerprint"))
         {
             fingerprint = o.String("fingerprint");
-            if (fingerprint.Length != 64 || !fingerprint.All(c => c is (>= '0' and <= '9') or (>= 'a' and <= 'f')))
+            if (!ModelSnapshot.IsFingerprint(fingerprint))
             {
                 throw JsonObjectReader.Fail(o.File, o.PathOf("fingerprint"), $"'{fingerprint}' is not a graph fingerprint; expected 64 lowercase hex digits (a SHA-256)");
             }

@@ -77,6 +77,28 @@ public sealed record ModelSnapshot(string Model, string ClassName, int Version, 
     }
 
     /// <summary>
+    /// Whether <paramref name="text"/> is a fingerprint as <see cref="FingerprintOf"/> writes it (lowercase hex), or a
+    /// prefix of one at least <paramref name="minimumLength"/> digits long.
+    /// </summary>
+    public static bool IsFingerprint(string text, int minimumLength = 64)
+    {
+        if (text is null || text.Length < minimumLength || text.Length > 64)
+        {
+            return false;
+        }
+
+        foreach (var c in text)
+        {
+            if (c is not ((>= '0' and <= '9') or (>= 'a' and <= 'f')))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>
     /// A SHA-256 over what decides a checkpoint's meaning: the graph JSON (names, shapes, ops) and, per schema input
     /// and output, the features in order with widths, kinds and categorical values. The schema's version number,
     /// renames, comments and layout are left out: they change no weight, so equal fingerprints mean a checkpoint of
