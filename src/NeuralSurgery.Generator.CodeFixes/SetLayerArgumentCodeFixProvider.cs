@@ -18,7 +18,9 @@ namespace NeuralSurgery.Generator.CodeFixes;
 /// <summary>
 /// NS1006 in C#: "Set {Argument} to {Size}" replaces the layer's size argument (the diagnostic's additional
 /// location) with the size its input has, as an integer literal. Only the expression is replaced, so a named
-/// argument keeps its name and the surrounding trivia stays.
+/// argument keeps its name and the surrounding trivia stays. NS2009 the same way: the literal that decides a width
+/// (the argument, a constructor parameter's default, a constant's initialiser) gets the width a unit removal or
+/// growth plan left the checkpoint with.
 /// </summary>
 [ExportCodeFixProvider(LanguageNames.CSharp, Name = nameof(SetLayerArgumentCodeFixProvider))]
 [Shared]
@@ -27,7 +29,7 @@ public sealed class SetLayerArgumentCodeFixProvider : CodeFixProvider
     /// <summary>One key for every "Set … to …" fix, so Fix All applies them together.</summary>
     public const string EquivalenceKey = "NS1006.SetLayerArgument";
 
-    public override ImmutableArray<string> FixableDiagnosticIds { get; } = ImmutableArray.Create(ModelDiagnostics.LayerInputSizeMismatch.Id);
+    public override ImmutableArray<string> FixableDiagnosticIds { get; } = ImmutableArray.Create(ModelDiagnostics.LayerInputSizeMismatch.Id, Diagnostics.SurgeryDiagnostics.WidthNotFollowed.Id);
 
     /// <summary>Each fix edits one argument and the arguments are independent, so the batch fixer merges them safely.</summary>
     public override FixAllProvider GetFixAllProvider() => WellKnownFixAllProviders.BatchFixer;

@@ -62,15 +62,25 @@ public sealed partial class SurgeryGenerator
     /// that is no longer in the compilation goes with the one model of that name that is (the class moved to another
     /// namespace), never with several.
     /// </summary>
-    internal static ModelSnapshotsSpec SnapshotsOf(MirrorSpec mirror, ImmutableArray<(string MetadataName, string Name)> models, ImmutableArray<SnapshotFileSpec> files)
+    internal static ModelSnapshotsSpec SnapshotsOf(MirrorSpec mirror, ImmutableArray<(string MetadataName, string Name)> models, ImmutableArray<SnapshotFileSpec> files, ImmutableArray<PlanFileSpec> planFiles = default)
     {
         var sameName = models.Count(m => m.Name == mirror.Type.Name);
         var mine = files
             .Where(f => f.Snapshot is { } s && s.Model == mirror.Type.Name
                 && (s.ClassName == mirror.MetadataName || (sameName == 1 && !models.Any(m => m.MetadataName == s.ClassName))))
             .Select(f => f.Snapshot!)
-            .OrderBy(s => s.Version);
-        return new(mirror, mine.ToEquatableArray());
+            .OrderBy(s => s.Version)
+            .ToEquatableArray();
+
+        // Plans that start from a recorded version: the step to the class when it is their target (a pruning).
+        var plans = planFiles.IsDefault
+            ? EquatableArray<RecordedPlan>.Empty
+            : planFiles
+                .Where(f => f.Plan is { } p && mine.Any(s => string.Equals(s.Fingerprint, p.From.Fingerprint, StringComparison.Ordinal)))
+                .Select(f => new RecordedPlan(FileName(f.Path), f.Plan!))
+                .OrderBy(p => p.FileName, StringComparer.Ordinal)
+                .ToEquatableArray();
+        return new(mirror, mine, plans);
     }
 
     internal static SnapshotCheck? CheckSnapshots(ModelSnapshotsSpec input, CancellationToken cancellationToken)
@@ -99,7 +109,10 @@ public sealed partial class SurgeryGenerator
             var to = chain.Versions[v];
             try
             {
-                steps.Add(SurgeryPlanner.Plan(from.Graph, WithoutLocations(from.ReadSchema()), to.Graph, WithoutLocations(to.ReadSchema()), null, cancellationToken).Json);
+                // A version recorded with its plan (a pruning), or one a plan file of the project leads to, has that plan
+                // as its step: the differ would map units by index, not keep the ones the plan kept.
+                var step = to.Step ?? input.Plans.FirstOrDefault(p => string.Equals(p.Plan.From.Fingerprint, from.Fingerprint, StringComparison.Ordinal) && string.Equals(p.Plan.To.Fingerprint, to.Fingerprint, StringComparison.Ordinal))?.Plan;
+                steps.Add(step is not null ? PlanJson.Write(step) : SurgeryPlanner.Plan(from.Graph, WithoutLocations(from.ReadSchema()), to.Graph, WithoutLocations(to.ReadSchema()), null, cancellationToken).Json);
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
@@ -117,10 +130,27 @@ public sealed partial class SurgeryGenerator
         {
             var className = SnapshotSurgeryClassName(latest.Version);
             var latestSchema = WithoutLocations(latest.ReadSchema());
-            PlannedModels planned;
+
+            // The class was edited to the widths of a plan made from the latest version (surgery prune or grow): that
+            // plan is the step, since the differ would keep units by index, not the ones the plan kept.
+            var recorded = input.Plans.FirstOrDefault(p =>
+                string.Equals(p.Plan.From.Fingerprint, latest.Fingerprint, StringComparison.Ordinal)
+                && string.Equals(p.Plan.To.Fingerprint, current, StringComparison.Ordinal));
+            SurgeryPlan plan;
+            string json;
             try
             {
-                planned = SurgeryPlanner.Plan(latest.Graph, latestSchema, mirror.Graph, mirror.Schema, null, cancellationToken);
+                if (recorded is not null)
+                {
+                    plan = recorded.Plan;
+                    json = PlanJson.Write(plan);
+                }
+                else
+                {
+                    var planned = SurgeryPlanner.Plan(latest.Graph, latestSchema, mirror.Graph, mirror.Schema, null, cancellationToken);
+                    plan = planned.Plan;
+                    json = planned.Json;
+                }
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
@@ -128,13 +158,18 @@ public sealed partial class SurgeryGenerator
                 return new SnapshotCheck(mirror.MetadataName, null, null, findings.ToEquatableArray());
             }
 
-            var changes = ModelChanges.Describe(latest.Graph, latestSchema, mirror.Graph, mirror.Schema);
+            var changes = ModelChanges.Describe(latest.Graph, latestSchema, mirror.Graph, mirror.Schema).ToList();
+            if (recorded is not null)
+            {
+                changes.Add("these are the widths of the plan '" + recorded.FileName + "', which the map follows (it keeps the units that plan kept)");
+            }
+
             findings.Add(new SnapshotFinding(
                 SurgeryDiagnostics.ChangedSinceSnapshot.Id,
-                EquatableArray.Create(model, latest.Label, SnapshotJson.FileName(latest.Model, latest.Version), string.Join("; ", changes), className)));
-            var totals = planned.Plan.Totals;
-            surgery = new SurgeryEmitSpec(mirror.Type, className, latest.Label, latest.ClassName, planned.Json, totals.CopiedElements, totals.TargetElements, totals.SourceElements, null, new VersionStampSpec(model, latest.Version + 1, current));
-            steps.Add(planned.Json);
+                EquatableArray.Create(model, latest.Label, SnapshotJson.FileName(latest.Model, latest.Version), string.Join("; ", changes), className, recorded is null ? string.Empty : " --plan " + recorded.FileName)));
+            var totals = plan.Totals;
+            surgery = new SurgeryEmitSpec(mirror.Type, className, latest.Label, latest.ClassName, json, totals.CopiedElements, totals.TargetElements, totals.SourceElements, null, new VersionStampSpec(model, latest.Version + 1, current));
+            steps.Add(json);
             fingerprints.Add(current);
             signatures.Add(ModelSnapshot.SignatureOf(mirror.Graph));
         }

@@ -145,11 +145,27 @@ public sealed partial class SurgeryGenerator : IIncrementalGenerator
             snapshotFiles.SelectMany(static (file, _) => file.Diagnostics.AsImmutableArray()).WithTrackingName(TrackingNames.SnapshotDiagnostics),
             static (spc, diagnostic) => spc.ReportDiagnostic(diagnostic.ToDiagnostic()));
 
+        // Plans made outside the build (surgery prune/grow): NS2009 where the class does not have their widths yet,
+        // and the snapshot step once it does.
+        var planFiles = context.AdditionalTextsProvider
+            .Where(static text => IsPlanFile(text.Path))
+            .Select(static (text, ct) => ParsePlanFile(text, ct))
+            .WithTrackingName(TrackingNames.PlanFiles);
+        context.RegisterSourceOutput(
+            planFiles.SelectMany(static (file, _) => file.Diagnostics.AsImmutableArray()),
+            static (spc, diagnostic) => spc.ReportDiagnostic(diagnostic.ToDiagnostic()));
+        var pendingWidths = read
+            .Combine(planFiles.Collect())
+            .SelectMany(static (pair, ct) => PendingWidths(pair.Left, pair.Right, ct))
+            .WithTrackingName(TrackingNames.PendingWidths);
+        context.RegisterSourceOutput(pendingWidths, static (spc, diagnostic) => spc.ReportDiagnostic(diagnostic.ToDiagnostic()));
+
         var modelNames = mirrors.Select(static (mirror, _) => (mirror.MetadataName, mirror.Type.Name)).Collect();
         var modelSnapshots = mirrors
             .Combine(modelNames)
             .Combine(snapshotFiles.Collect())
-            .Select(static (pair, _) => SnapshotsOf(pair.Left.Left, pair.Left.Right, pair.Right))
+            .Combine(planFiles.Collect())
+            .Select(static (pair, _) => SnapshotsOf(pair.Left.Left.Left, pair.Left.Left.Right, pair.Left.Right, pair.Right))
             .WithTrackingName(TrackingNames.ModelSnapshots);
         var snapshotChecks = modelSnapshots
             .Select(static (model, ct) => CheckSnapshots(model, ct))

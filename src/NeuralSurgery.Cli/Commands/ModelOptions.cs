@@ -2,7 +2,9 @@ using System.CommandLine;
 using System.Threading;
 using NeuralSurgery.Cli.Infrastructure;
 using NeuralSurgery.Cli.Models;
+using NeuralSurgery.Collections;
 using NeuralSurgery.Diff;
+using NeuralSurgery.Generator.Reading;
 using NeuralSurgery.Graph;
 using NeuralSurgery.IO;
 using NeuralSurgery.Schema;
@@ -70,14 +72,21 @@ internal static class ModelOptions
     /// </summary>
     public static (ModelGraph Graph, FeatureSchema? Schema) Read(string modelPath, string? schemaPath, string? className, string? torchSharp, CliConsole console, CancellationToken cancellation)
     {
+        var (graph, schema, _) = ReadWithSites(modelPath, schemaPath, className, torchSharp, console, cancellation);
+        return (graph, schema);
+    }
+
+    /// <summary><see cref="Read"/>, with where the source writes each layer's sizes (none for graph JSON).</summary>
+    public static (ModelGraph Graph, FeatureSchema? Schema, EquatableArray<WidthSite> Sites) ReadWithSites(string modelPath, string? schemaPath, string? className, string? torchSharp, CliConsole console, CancellationToken cancellation)
+    {
         var schema = schemaPath is null ? null : FeatureSchemaReader.Load(schemaPath);
         if (!ModelSourceLoader.IsSource(modelPath))
         {
-            return (PlanCommand.ReadGraph(modelPath), schema);
+            return (PlanCommand.ReadGraph(modelPath), schema, EquatableArray<WidthSite>.Empty);
         }
 
         var loaded = ModelSourceLoader.LoadModel([modelPath], schema, className, torchSharp, console, cancellation);
-        return (loaded.Graph, loaded.Schema);
+        return (loaded.Graph, loaded.Schema, loaded.WidthSites);
     }
 
     /// <summary><see cref="Read"/>, then bound and traced (the interaction map Φ).</summary>

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.CommandLine;
 using System.IO;
 using System.Linq;
@@ -6,6 +7,8 @@ using System.Threading.Tasks;
 using NeuralSurgery.Cli.Infrastructure;
 using NeuralSurgery.Cli.Models;
 using NeuralSurgery.IO;
+using NeuralSurgery.Json;
+using NeuralSurgery.Plan;
 using NeuralSurgery.Schema;
 using NeuralSurgery.Snapshots;
 
@@ -29,10 +32,15 @@ internal static class SnapshotCommand
             Description = "Record the class as it was at this commit (git show rev:path), e.g. to adopt snapshots for checkpoints of past versions; record the oldest first.",
             HelpName = "rev",
         };
+        var plan = new Option<string?>("--plan")
+        {
+            Description = "The plan (surgery prune or grow) that made this version from the latest: recorded as its step, so checkpoints of the latest keep the units the plan kept. By default the project's *.plan.json files are searched for one from the latest version to the class.",
+            HelpName = "plan.json",
+        };
         var torchSharp = ModelOptions.TorchSharp();
         var add = new Command("add", "Record the model class (graph and schema) as the next version of its snapshot chain; nothing when it equals the latest.")
         {
-            model, @class, schema, dir, fromGit, torchSharp,
+            model, @class, schema, dir, fromGit, plan, torchSharp,
         };
         add.SetAction((parse, cancellation) =>
         {
@@ -60,7 +68,20 @@ internal static class SnapshotCommand
 
             var folder = parse.GetValue(dir) ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, SnapshotFolder.DefaultName);
             var before = SnapshotFolder.Chain(folder, loaded.Name).Latest;
-            var recorded = SnapshotFolder.Add(folder, loaded.Name, loaded.MetadataName, Path.GetFileName(loaded.SchemaPath ?? schemaPath!), schemaText, loaded.Graph);
+            var current = ModelSnapshot.FingerprintOf(loaded.Graph, loaded.Schema);
+            var step = before is null || before.Fingerprint == current ? null
+                : parse.GetValue(plan) is { } planPath ? ReadPlan(planPath)
+                : FindPlan(path, before.Fingerprint, current, console);
+            SnapshotRecorded recorded;
+            try
+            {
+                recorded = SnapshotFolder.Add(folder, loaded.Name, loaded.MetadataName, Path.GetFileName(loaded.SchemaPath ?? schemaPath!), schemaText, loaded.Graph, step?.Plan);
+            }
+            catch (InvalidDataException e) when (step is not null)
+            {
+                throw new CliException($"{step.Value.Path}: {e.Message}");
+            }
+
             // Relative where the file is under the current folder (as a user types it), else in full.
             var relative = Path.GetRelativePath(Environment.CurrentDirectory, recorded.Path);
             var shown = relative.StartsWith("..", StringComparison.Ordinal) || Path.IsPathRooted(relative) ? recorded.Path : relative;
@@ -70,7 +91,7 @@ internal static class SnapshotCommand
                 return Task.FromResult(ExitCodes.Ok);
             }
 
-            console.Out.WriteLine($"recorded {recorded.Snapshot.Label} in {shown}{(rev is null ? string.Empty : " (as of " + rev + ")")}");
+            console.Out.WriteLine($"recorded {recorded.Snapshot.Label} in {shown}{(rev is null ? string.Empty : " (as of " + rev + ")")}{(step is null ? string.Empty : ", with the plan " + step.Value.Path + " as its step")}");
             if (before is not null)
             {
                 console.Out.WriteLine($"changes since {before.Label}:");
@@ -121,6 +142,83 @@ internal static class SnapshotCommand
             return ExitCodes.Ok;
         });
         return new Command("snapshot", "Snapshots of model classes edited in place: one file per version, checked in beside the model.") { add, list };
+    }
+
+    private static (string Path, SurgeryPlan Plan) ReadPlan(string path) =>
+        (path, PlanJson.Read(InputFile.ReadAllText(path, "plan", InputFile.MaxDocumentBytes), path));
+
+    /// <summary>
+    /// The plan file of the project (the folder with the model's .csproj, else the model's folder; bin and obj left
+    /// out, as the build leaves them out of its AdditionalFiles) that leads from the latest version to the class.
+    /// Several different ones are an error: which units a checkpoint keeps must not depend on file order.
+    /// </summary>
+    private static (string Path, SurgeryPlan Plan)? FindPlan(string modelPath, string from, string to, CliConsole console)
+    {
+        var modelDir = Path.GetDirectoryName(Path.GetFullPath(modelPath))!;
+        var root = modelDir;
+        for (var dir = modelDir; dir is not null; dir = Path.GetDirectoryName(dir))
+        {
+            if (Directory.EnumerateFiles(dir, "*.csproj").Any())
+            {
+                root = dir;
+                break;
+            }
+        }
+
+        var found = new List<(string Path, SurgeryPlan Plan)>();
+        foreach (var file in PlanFilesUnder(root))
+        {
+            var text = InputFile.ReadAllText(file, "plan", InputFile.MaxDocumentBytes);
+            if (!text.Contains("\"" + PlanJson.FormatName + "\"", StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            SurgeryPlan candidate;
+            try
+            {
+                candidate = PlanJson.Read(text, file);
+            }
+            catch (JsonFormatException e)
+            {
+                console.Error.WriteLine($"warning: {e.Message}");
+                continue;
+            }
+
+            if (candidate.From.Fingerprint == from && candidate.To.Fingerprint == to && !found.Any(f => f.Plan == candidate))
+            {
+                found.Add((Path.GetRelativePath(Environment.CurrentDirectory, file), candidate));
+            }
+        }
+
+        return found.Count switch
+        {
+            0 => null,
+            1 => found[0],
+            _ => throw new CliException($"{found.Count} different plans lead from the latest version to the class ({string.Join(", ", found.Select(f => f.Path))}); name the one that made the checkpoints with --plan"),
+        };
+    }
+
+    private static IEnumerable<string> PlanFilesUnder(string dir)
+    {
+        foreach (var file in Directory.EnumerateFiles(dir, "*" + ".plan.json").Order(StringComparer.Ordinal))
+        {
+            yield return file;
+        }
+
+        foreach (var sub in Directory.EnumerateDirectories(dir).Order(StringComparer.Ordinal))
+        {
+            var name = Path.GetFileName(sub);
+            if (name is "bin" or "obj" || name.StartsWith('.'))
+            {
+                continue;
+            }
+
+            foreach (var file in PlanFilesUnder(sub))
+            {
+                yield return file;
+            }
+        }
     }
 
     private static Option<string?> Folder() => new("--dir")

@@ -6,12 +6,11 @@ using System.IO;
 using System.Linq;
 using System.Text;
 using System.Threading.Tasks;
-using Microsoft.CodeAnalysis;
-using Microsoft.CodeAnalysis.CSharp;
-using Microsoft.CodeAnalysis.CSharp.Syntax;
 using NeuralSurgery.Cli.Infrastructure;
 using NeuralSurgery.Cli.Models;
+using NeuralSurgery.Collections;
 using NeuralSurgery.Diff;
+using NeuralSurgery.Generator.Reading;
 using NeuralSurgery.Graph;
 using NeuralSurgery.IO;
 using NeuralSurgery.Json;
@@ -125,7 +124,8 @@ internal static class UnitsCommand
             }
 
             CommonOptions.Check(files, overwrite);
-            var side = ModelOptions.Side(modelPath, parse.GetValue(schema), parse.GetValue(className), parse.GetValue(torchSharp), console, cancellation);
+            var (modelGraph, modelSchema, widthSites) = ModelOptions.ReadWithSites(modelPath, parse.GetValue(schema), parse.GetValue(className), parse.GetValue(torchSharp), console, cancellation);
+            var side = ModelSide.Trace(modelGraph, modelSchema);
             var layerName = CommonOptions.Required(parse.GetValue(layer), "--layer");
             var (plan, graph, note) = make(parse, side, layerName, reader);
             var problems = PlanExecutor.Validate(plan, reader);
@@ -142,8 +142,8 @@ internal static class UnitsCommand
                 batch.Commit();
             }
 
-            var changes = WidthChanges(side.Graph, graph);
-            var sites = ModelSourceLoader.IsSource(modelPath) ? changes.Select(c => Site(modelPath, c)).ToList() : changes.Select(_ => (string?)null).ToList();
+            var changes = WidthChanges.Between(side.Graph, graph);
+            var sites = changes.Select(c => Site(widthSites, c)).ToList();
             if (parse.GetValue(json))
             {
                 JsonOutput.Write(console.Out, w =>
@@ -280,126 +280,20 @@ internal static class UnitsCommand
         };
     }
 
-    /// <summary>A width of a layer that the plan changes, with the factory argument that sets it.</summary>
-    internal sealed record WidthChange(string Module, string Factory, string Argument, int Position, long From, long To);
-
-    internal static List<WidthChange> WidthChanges(ModelGraph before, ModelGraph after)
-    {
-        var result = new List<WidthChange>();
-        foreach (var module in before.Modules)
-        {
-            var now = after.FindModule(module.Path)?.Spec;
-            void Add(string factory, string argument, int position, long from, long to)
-            {
-                if (from != to)
-                {
-                    result.Add(new WidthChange(module.Path, factory, argument, position, from, to));
-                }
-            }
-
-            switch (module.Spec, now)
-            {
-                case (LinearSpec a, LinearSpec b):
-                    Add("Linear", "inputSize", 0, a.InFeatures, b.InFeatures);
-                    Add("Linear", "outputSize", 1, a.OutFeatures, b.OutFeatures);
-                    break;
-                case (RecurrentSpec a, RecurrentSpec b):
-                    Add(a.Kind, "inputSize", 0, a.InputSize, b.InputSize);
-                    Add(a.Kind, "hiddenSize", 1, a.HiddenSize, b.HiddenSize);
-                    break;
-                case (BatchNormSpec a, BatchNormSpec b):
-                    Add(a.Kind, "num_features", 0, a.NumFeatures, b.NumFeatures);
-                    break;
-                case (LayerNormSpec a, LayerNormSpec b):
-                    Add("LayerNorm", "normalized_shape", 0, a.NormalizedShape[^1], b.NormalizedShape[^1]);
-                    break;
-                case (Conv1dSpec a, Conv1dSpec b):
-                    Add("Conv1d", "in_channels", 0, a.InChannels, b.InChannels);
-                    Add("Conv1d", "out_channels", 1, a.OutChannels, b.OutChannels);
-                    break;
-                case (Conv2dSpec a, Conv2dSpec b):
-                    Add("Conv2d", "in_channels", 0, a.InChannels, b.InChannels);
-                    Add("Conv2d", "out_channels", 1, a.OutChannels, b.OutChannels);
-                    break;
-                case (EmbeddingSpec a, EmbeddingSpec b):
-                    Add("Embedding", "embedding_dims", 1, a.EmbeddingDim, b.EmbeddingDim);
-                    break;
-                default:
-                    if (now is not null && now != module.Spec)
-                    {
-                        result.Add(new WidthChange(module.Path, module.Spec.Kind, "(its sizes)", -1, 0, 0));
-                    }
-
-                    break;
-            }
-        }
-
-        return result;
-    }
-
     /// <summary>
-    /// Where the model source sets a width: the argument of the factory call assigned to the module's field (file:line),
-    /// and when it is a constructor parameter, that parameter (with its default), since that is what a caller changes.
+    /// Where the model source sets a width, as the reader found it: the literal that decides it (the argument, the
+    /// default of the model constructor's parameter, a constant) and the factory argument that reads it.
     /// </summary>
-    private static string? Site(string sourcePath, WidthChange change)
+    private static string? Site(EquatableArray<WidthSite> sites, WidthChange change)
     {
-        if (change.Position < 0 || change.Module.Contains('.', StringComparison.Ordinal))
+        if (change.Position < 0 || sites.FirstOrDefault(s => s.Module == change.Module && s.Argument == change.Argument) is not { } site)
         {
             return null;
         }
 
-        var text = File.ReadAllText(sourcePath);
-        var root = CSharpSyntaxTree.ParseText(text, path: sourcePath).GetRoot();
-        // A module is created either in a constructor (`encoder = Linear(…)`) or in its field's initializer
-        // (`private readonly Linear encoder = Linear(…);`).
-        var creations = root.DescendantNodes().OfType<AssignmentExpressionSyntax>()
-            .Select(a => (Target: a.Left switch
-            {
-                IdentifierNameSyntax id => id.Identifier.Text,
-                MemberAccessExpressionSyntax { Expression: ThisExpressionSyntax } m => m.Name.Identifier.Text,
-                _ => null,
-            }, Value: a.Right, Node: (SyntaxNode)a))
-            .Concat(root.DescendantNodes().OfType<VariableDeclaratorSyntax>()
-                .Where(v => v.Parent?.Parent is FieldDeclarationSyntax && v.Initializer is not null)
-                .Select(v => (Target: (string?)v.Identifier.Text, Value: v.Initializer!.Value, Node: (SyntaxNode)v)));
-        foreach (var (target, value, assignment) in creations)
-        {
-            if (target != change.Module || value is not InvocationExpressionSyntax call)
-            {
-                continue;
-            }
-
-            var args = call.ArgumentList.Arguments;
-            var argument = args.FirstOrDefault(a => a.NameColon?.Name.Identifier.Text == change.Argument)
-                ?? (change.Position < args.Count && args[change.Position].NameColon is null ? args[change.Position] : null);
-            if (argument is null)
-            {
-                continue;
-            }
-
-            var where = Place(argument);
-            var expression = argument.Expression.ToString();
-            // The constructor's parameter, or a primary constructor's (read by a field initializer).
-            var parameters = assignment.FirstAncestorOrSelf<ConstructorDeclarationSyntax>()?.ParameterList
-                ?? assignment.FirstAncestorOrSelf<TypeDeclarationSyntax>()?.ParameterList;
-            if (argument.Expression is IdentifierNameSyntax name
-                && parameters?.Parameters.FirstOrDefault(p => p.Identifier.Text == name.Identifier.Text) is { } parameter)
-            {
-                var fallback = parameter.Default is null ? string.Empty : $", default {parameter.Default.Value}";
-                return $"constructor parameter '{parameter.Identifier.Text}'{fallback} at {Place(parameter)} (read by {change.Factory} at {where}): pass {change.To}";
-            }
-
-            return argument.Expression is LiteralExpressionSyntax
-                ? $"literal {expression} at {where}: write {change.To}"
-                : $"'{expression}' at {where}: make it {change.To}";
-        }
-
-        return null;
-    }
-
-    private static string Place(SyntaxNode node)
-    {
-        var span = node.GetLocation().GetLineSpan();
-        return $"{Path.GetFileName(span.Path)}:{span.StartLinePosition.Line + 1}";
+        var read = $"{Path.GetFileName(site.Location.FilePath)}:{site.Location.Line.ToString(CultureInfo.InvariantCulture)}";
+        return site.Edit is { } edit
+            ? $"{site.Source} at {Path.GetFileName(edit.FilePath)}:{edit.Line.ToString(CultureInfo.InvariantCulture)} (read by {change.Factory} at {read}): write {change.To.ToString(CultureInfo.InvariantCulture)}"
+            : $"{site.Source} at {read}: make it {change.To.ToString(CultureInfo.InvariantCulture)}";
     }
 }

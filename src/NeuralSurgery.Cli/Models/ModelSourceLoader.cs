@@ -1,11 +1,12 @@
-using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using System.Threading;
-using Microsoft.CodeAnalysis;
+using System;
 using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis;
 using NeuralSurgery.Cli.Infrastructure;
+using NeuralSurgery.Collections;
 using NeuralSurgery.Generator.FrontEnd;
 using NeuralSurgery.Generator.Reading;
 using NeuralSurgery.Graph;
@@ -15,7 +16,7 @@ using NeuralSurgery.Schema;
 namespace NeuralSurgery.Cli.Models;
 
 /// <summary>A model class read from source: its graph, the schema it was bound to (path and text when read from a file), and its names.</summary>
-internal sealed record LoadedModel(ModelGraph Graph, FeatureSchema? Schema, string? SchemaPath, string? SchemaText, string Name, string MetadataName);
+internal sealed record LoadedModel(ModelGraph Graph, FeatureSchema? Schema, string? SchemaPath, string? SchemaText, string Name, string MetadataName, EquatableArray<WidthSite> WidthSites = default);
 
 /// <summary>
 /// Reads a TorchSharp model class from C# source with the Generator's <see cref="ModelReader"/>: parses the files,
@@ -141,7 +142,7 @@ internal static class ModelSourceLoader
             console.Error.WriteLine(Format(diagnostic));
         }
 
-        return new LoadedModel(result.Graph!, schema, schemaPath, schemaText, modelClass.Name, ModelFrontEnd.MetadataName(modelClass));
+        return new LoadedModel(result.Graph!, schema, schemaPath, schemaText, modelClass.Name, ModelFrontEnd.MetadataName(modelClass), result.WidthSites);
     }
 
     /// <summary>

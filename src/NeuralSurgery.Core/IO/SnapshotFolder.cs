@@ -4,6 +4,7 @@ using System.IO;
 using System.Linq;
 using NeuralSurgery.Graph;
 using NeuralSurgery.Json;
+using NeuralSurgery.Plan;
 using NeuralSurgery.Snapshots;
 
 namespace NeuralSurgery.IO;
@@ -56,8 +57,10 @@ public static class SnapshotFolder
     /// <summary>
     /// Records the class as version latest + 1, unless the latest snapshot already has its fingerprint (then
     /// nothing is written and that snapshot is returned). The file is written to a temporary file and renamed.
+    /// With <paramref name="step"/> (a unit removal or growth made by a tool), the new version records that plan as
+    /// its step from the latest: it must start from the latest version and lead to the class.
     /// </summary>
-    public static SnapshotRecorded Add(string folder, string model, string className, string schemaFile, string schemaText, ModelGraph graph)
+    public static SnapshotRecorded Add(string folder, string model, string className, string schemaFile, string schemaText, ModelGraph graph, SurgeryPlan? step = null)
     {
         var chain = Chain(folder, model);
         var latest = chain.Latest;
@@ -65,6 +68,26 @@ public static class SnapshotFolder
         if (latest is not null && string.Equals(latest.Fingerprint, candidate.Fingerprint, StringComparison.Ordinal))
         {
             return new SnapshotRecorded(latest, Path.Combine(folder, SnapshotJson.FileName(model, latest.Version)), false);
+        }
+
+        if (step is not null)
+        {
+            if (latest is null)
+            {
+                throw new InvalidDataException($"{folder}: no version of {model} is recorded, so a plan cannot be its step; record the class as it was before the plan first (surgery snapshot add --from-git <commit>)");
+            }
+
+            if (!string.Equals(step.From.Fingerprint, latest.Fingerprint, StringComparison.Ordinal))
+            {
+                throw new InvalidDataException($"the plan starts from {ModelSnapshot.Describe(step.From)}, but the latest recorded version is {latest.Label} ({latest.Fingerprint.Substring(0, 12)}): it was made for another version");
+            }
+
+            if (!string.Equals(step.To.Fingerprint, candidate.Fingerprint, StringComparison.Ordinal))
+            {
+                throw new InvalidDataException($"the plan leads to {ModelSnapshot.Describe(step.To)}, but the class is {candidate.Fingerprint.Substring(0, 12)}: give it the plan's widths first (surgery prune and grow print where each is written)");
+            }
+
+            candidate = candidate with { Step = step };
         }
 
         if (latest is not null && !string.Equals(latest.ClassName, className, StringComparison.Ordinal))

@@ -121,6 +121,17 @@ public static class PlanJson
     /// <summary>Reads a plan from UTF-8 bytes, as <see cref="WriteUtf8"/> writes them (a byte order mark is skipped).</summary>
     public static SurgeryPlan ReadUtf8(ReadOnlyMemory<byte> utf8Json, string? path = null) => JsonDocumentIO.ReadUtf8(utf8Json, path, ReadPlan);
 
+    /// <summary>Writes <paramref name="plan"/> as a JSON object into another document (a snapshot's recorded step).</summary>
+    internal static void WriteObject(Utf8JsonWriter w, SurgeryPlan plan)
+    {
+        if (Check(plan) is { } problem)
+        {
+            throw new ArgumentException($"the plan cannot be written: {problem.Path}: {problem.Detail}", nameof(plan));
+        }
+
+        WritePlan(w, plan);
+    }
+
     // ---------------------------------------------------------------- writing
 
     private static void WritePlan(Utf8JsonWriter w, SurgeryPlan plan)

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Text.Json;
+using NeuralSurgery.Plan;
 using NeuralSurgery.Snapshots;
 
 namespace NeuralSurgery.Json;
@@ -18,10 +19,13 @@ namespace NeuralSurgery.Json;
 ///   "fingerprint": "9f2c…",
 ///   "schemaFile": "policy.features.yaml",
 ///   "schema": ["model: Policy", "version: 3", "inputs:", …],
-///   "graph": { "format": "neuralsurgery.graph", … }
+///   "graph": { "format": "neuralsurgery.graph", … },
+///   "step": { "format": "neuralsurgery.plan", … }
 /// }
 /// </code>
-/// The fingerprint is checked on reading: a snapshot whose graph or schema was edited is refused.
+/// The fingerprint is checked on reading: a snapshot whose graph or schema was edited is refused. <c>"step"</c>,
+/// only in a version recorded with a plan (<c>surgery snapshot add --plan</c>), is the plan from the previous
+/// version (<see cref="ModelSnapshot.Step"/>).
 /// </remarks>
 public static class SnapshotJson
 {
@@ -34,7 +38,7 @@ public static class SnapshotJson
     /// <summary>The file name suffix of snapshot files.</summary>
     public const string FileSuffix = ".snapshot.json";
 
-    private static readonly string[] TopLevelProperties = ["format", "version", "model", "class", "modelVersion", "fingerprint", "schemaFile", "schema", "graph"];
+    private static readonly string[] TopLevelProperties = ["format", "version", "model", "class", "modelVersion", "fingerprint", "schemaFile", "schema", "graph", "step"];
 
     /// <summary>The file name of a snapshot: <c>Policy.v3.snapshot.json</c>.</summary>
     public static string FileName(string model, int version) =>
@@ -68,6 +72,12 @@ public static class SnapshotJson
             w.WriteEndArray();
             w.WritePropertyName("graph");
             GraphJson.WriteGraph(w, s.Graph);
+            if (s.Step is { } step)
+            {
+                w.WritePropertyName("step");
+                PlanJson.WriteObject(w, step);
+            }
+
             w.WriteEndObject();
         });
     }
@@ -115,7 +125,25 @@ public static class SnapshotJson
             throw JsonObjectReader.Fail(file, root.PathOf("fingerprint"), $"'{fingerprint}' disagrees with the recorded graph and schema ('{actual}'); snapshots are written by 'surgery snapshot add', never edited by hand");
         }
 
-        return new ModelSnapshot(model, className, version, schemaFile, schemaText, graph, fingerprint);
+        SurgeryPlan? step = null;
+        if (root.Has("step"))
+        {
+            try
+            {
+                step = PlanJson.Read(root.Required("step").GetRawText(), file);
+            }
+            catch (JsonFormatException e)
+            {
+                throw JsonObjectReader.Fail(file, root.PathOf("step"), "the recorded step plan is not valid: " + e.Message);
+            }
+
+            if (!string.Equals(step.To.Fingerprint, fingerprint, StringComparison.Ordinal))
+            {
+                throw JsonObjectReader.Fail(file, root.PathOf("step"), $"the recorded step plan leads to {ModelSnapshot.Describe(step.To)}, not to this snapshot ({fingerprint})");
+            }
+        }
+
+        return new ModelSnapshot(model, className, version, schemaFile, schemaText, graph, fingerprint, step);
     }
 
     /// <summary>The YAML's lines without line endings (a final newline adds no empty line).</summary>

@@ -5,6 +5,7 @@ using System.Text;
 using NeuralSurgery.Collections;
 using NeuralSurgery.Graph;
 using NeuralSurgery.Json;
+using NeuralSurgery.Plan;
 using NeuralSurgery.Schema;
 
 namespace NeuralSurgery.Snapshots;
@@ -21,10 +22,16 @@ namespace NeuralSurgery.Snapshots;
 /// <param name="SchemaText">The schema's YAML text, exactly as it was (reparsed when planning from the snapshot).</param>
 /// <param name="Graph">The graph IR of forward.</param>
 /// <param name="Fingerprint">See <see cref="FingerprintOf"/>.</param>
-public sealed record ModelSnapshot(string Model, string ClassName, int Version, string SchemaFile, string SchemaText, ModelGraph Graph, string Fingerprint)
+/// <param name="Step">
+/// The plan from the previous version to this one when the change was made by a tool rather than by editing the
+/// class (<c>surgery prune</c>, <c>surgery grow</c>, DYNO): removing units 1 and 4 of a layer and removing its last
+/// two units give the same class, so only the recorded plan says which weights a checkpoint keeps. Null when the
+/// step is planned from the two graphs, as for any edit.
+/// </param>
+public sealed record ModelSnapshot(string Model, string ClassName, int Version, string SchemaFile, string SchemaText, ModelGraph Graph, string Fingerprint, SurgeryPlan? Step = null)
 {
     /// <summary>A snapshot of a graph and its schema text, fingerprinted.</summary>
-    public static ModelSnapshot Create(string model, string className, int version, string schemaFile, string schemaText, ModelGraph graph)
+    public static ModelSnapshot Create(string model, string className, int version, string schemaFile, string schemaText, ModelGraph graph, SurgeryPlan? step = null)
     {
         if (version < 1)
         {
@@ -39,8 +46,19 @@ public sealed record ModelSnapshot(string Model, string ClassName, int Version, 
         }
 
         var schema = FeatureSchemaReader.ParseOrThrow(text, schemaFile);
-        return new ModelSnapshot(model, className, version, schemaFile, text, graph, FingerprintOf(graph, schema));
+        var fingerprint = FingerprintOf(graph, schema);
+        if (step is not null && !string.Equals(step.To.Fingerprint, fingerprint, StringComparison.Ordinal))
+        {
+            throw new ArgumentException($"the step plan leads to {Describe(step.To)}, not to this {model} ({fingerprint.Substring(0, 12)})", nameof(step));
+        }
+
+        return new ModelSnapshot(model, className, version, schemaFile, text, graph, fingerprint, step);
     }
+
+    /// <summary><c>Policy v3 (9f2c0a1b3c4d)</c>: a plan end for messages.</summary>
+    internal static string Describe(ModelVersion version) =>
+        version.Model + " v" + version.Version.ToString(CultureInfo.InvariantCulture)
+        + (version.Fingerprint is { Length: >= 12 } f ? " (" + f.Substring(0, 12) + ")" : " (no fingerprint)");
 
     /// <summary>The schema, parsed from <see cref="SchemaText"/> (errors name <see cref="SchemaFile"/>).</summary>
     public FeatureSchema ReadSchema() => FeatureSchemaReader.ParseOrThrow(SchemaText, SchemaFile);

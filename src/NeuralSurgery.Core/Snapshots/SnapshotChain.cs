@@ -9,7 +9,8 @@ namespace NeuralSurgery.Snapshots;
 
 /// <summary>
 /// The recorded versions of one model class in order, v1, v2, … with no gaps: each step of the chain is planned
-/// from one snapshot to the next, so a missing file is a version no checkpoint can be upgraded through.
+/// from one snapshot to the next (or is the plan recorded with the later one), so a missing file is a version no
+/// checkpoint can be upgraded through.
 /// </summary>
 public sealed class SnapshotChain
 {
@@ -48,14 +49,23 @@ public sealed class SnapshotChain
                 problem = $"the snapshots of {model} skip {string.Join(", ", missing)}: a checkpoint of an earlier version cannot be upgraded past the gap";
                 break;
             }
+
+            if (mine[i].Step is { } step && (i == 0 || !string.Equals(step.From.Fingerprint, mine[i - 1].Fingerprint, StringComparison.Ordinal)))
+            {
+                problem = i == 0
+                    ? $"{mine[i].Label} records a step plan, but v1 has no earlier version to start from"
+                    : $"{mine[i].Label} records a step plan from {ModelSnapshot.Describe(step.From)}, but {mine[i - 1].Label} is {mine[i - 1].Fingerprint.Substring(0, 12)}: the plan was made for another version";
+                break;
+            }
         }
 
         return new SnapshotChain(model, problem is null ? mine : mine.Take(0).ToList());
     }
 
     /// <summary>
-    /// The step plans from version <paramref name="from"/> to version <paramref name="to"/> (each planned by the one
-    /// front end, <see cref="SurgeryPlanner"/>), in order; empty when they are equal.
+    /// The step plans from version <paramref name="from"/> to version <paramref name="to"/> (each the version's
+    /// recorded <see cref="ModelSnapshot.Step"/>, or else planned by the one front end, <see cref="SurgeryPlanner"/>),
+    /// in order; empty when they are equal.
     /// </summary>
     public IReadOnlyList<SurgeryPlan> Steps(int from, int to, CancellationToken cancellationToken = default)
     {
@@ -69,7 +79,7 @@ public sealed class SnapshotChain
         {
             var a = Versions[v - 1];
             var b = Versions[v];
-            steps.Add(SurgeryPlanner.Plan(a.Graph, a.ReadSchema(), b.Graph, b.ReadSchema(), null, cancellationToken).Plan);
+            steps.Add(b.Step ?? SurgeryPlanner.Plan(a.Graph, a.ReadSchema(), b.Graph, b.ReadSchema(), null, cancellationToken).Plan);
         }
 
         return steps;

@@ -66,6 +66,12 @@ public static class TrackingNames
     /// <summary>NS2007 for snapshot files that cannot be read.</summary>
     public const string SnapshotDiagnostics = nameof(SnapshotDiagnostics);
 
+    /// <summary>Each <c>*.plan.json</c> AdditionalText read into a <see cref="Specs.PlanFileSpec"/>.</summary>
+    public const string PlanFiles = nameof(PlanFiles);
+
+    /// <summary>NS2009 for each plan made from a model that the model's widths do not follow yet.</summary>
+    public const string PendingWidths = nameof(PendingWidths);
+
     /// <summary>Each model's mirror with the snapshots of that model (no others).</summary>
     public const string ModelSnapshots = nameof(ModelSnapshots);
 

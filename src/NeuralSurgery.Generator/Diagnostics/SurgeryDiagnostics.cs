@@ -46,12 +46,13 @@ public static class SurgeryDiagnostics
 
     /// <summary>
     /// {0} the model class, {1} its latest snapshot (<c>Policy v3</c>), {2} the snapshot file, {3} the changes, {4} the
-    /// generated surgery class, {5} the model's source file.
+    /// generated surgery class, {5} <c> --plan file</c> when the change is a recorded plan (else empty), {6} the model's
+    /// source file.
     /// </summary>
     public static readonly DiagnosticDescriptor ChangedSinceSnapshot = Create(
         "NS2005",
         "Model changed since its latest snapshot",
-        "'{0}' has changed since its latest snapshot {1} ({2}): {3}. The surgery map from {1} is generated as {0}.{4}; record this version with 'surgery snapshot add {5}'.",
+        "'{0}' has changed since its latest snapshot {1} ({2}): {3}. The surgery map from {1} is generated as {0}.{4}; record this version with 'surgery snapshot add {6}{5}'.",
         DiagnosticSeverity.Warning);
 
     /// <summary>{0} the model class, {1} why checkpoints of some recorded version cannot be upgraded to the current class.</summary>
@@ -75,6 +76,23 @@ public static class SurgeryDiagnostics
         "Checkpoints declared as '{0}' (NeuralSurgeryCheckpoints) cannot be upgraded to the current class: {1}",
         DiagnosticSeverity.Warning);
 
+    /// <summary>
+    /// {0} what sets the sizes (a literal, a constructor parameter's default, a constant), {1} the layer arguments it
+    /// sets, {2} their value now, {3} the plan file, {4} what the plan leads them to, {5} what to do.
+    /// </summary>
+    public static readonly DiagnosticDescriptor WidthNotFollowed = Create(
+        "NS2009",
+        "Model class does not have the widths of a unit removal or growth",
+        "{0} sets {1} to {2}, but the plan '{3}' made from this class leads {4}: {5}",
+        DiagnosticSeverity.Warning);
+
+    /// <summary>{0} the plan file, {1} why it cannot be read.</summary>
+    public static readonly DiagnosticDescriptor PlanFileNotReadable = Create(
+        "NS2010",
+        "Plan file cannot be read",
+        "'{0}' is not a valid surgery plan: {1}",
+        DiagnosticSeverity.Warning);
+
     /// <summary>Every rule, in id order.</summary>
     public static ImmutableArray<DiagnosticDescriptor> All { get; } = ImmutableArray.Create(
         SourceNotSurgeryModel,
@@ -84,7 +102,9 @@ public static class SurgeryDiagnostics
         ChangedSinceSnapshot,
         NoSnapshotChain,
         SnapshotNotReadable,
-        CheckpointVersionUnreachable);
+        CheckpointVersionUnreachable,
+        WidthNotFollowed,
+        PlanFileNotReadable);
 
     private static readonly Dictionary<string, DiagnosticDescriptor> ById = DiagnosticCatalogue.Index(All);
 

@@ -23,12 +23,14 @@ namespace NeuralSurgery.Generator.Reading;
 /// </param>
 /// <param name="Diagnostics">NS1xxx diagnostics, in the order found, without duplicates.</param>
 /// <param name="SourceMap">Where modules, inputs, outputs, the forward method and the class are in C# source.</param>
+/// <param name="WidthSites">Where each layer's integer arguments are written, and the literal that decides each (see <see cref="WidthSite"/>).</param>
 public sealed record ModelReadResult(
     string ModelName,
     ModelGraph? Graph,
     EquatableArray<GraphModule> Modules,
     EquatableArray<ReaderDiagnostic> Diagnostics,
-    EquatableArray<SourceMapEntry> SourceMap)
+    EquatableArray<SourceMapEntry> SourceMap,
+    EquatableArray<WidthSite> WidthSites = default)
 {
     public bool HasErrors => Diagnostics.Any(d => d.Severity == DiagnosticSeverity.Error);
 

@@ -93,11 +93,12 @@ public static class ModelReader
             }
 
             var modules = layers.Select(l => new GraphModule(l.Path, l.Spec)).ToEquatableArray();
+            var widthSites = WidthSiteReader.Of(layers, _models, _class, _schema).ToEquatableArray();
             var forward = ForwardInterpreter.FindForward(_class);
             if (forward is null)
             {
                 treeDiagnostics.Add(ModelDiagnostics.ForwardNotFound, _class.Locations[0], ReaderDiagnostic.GraphNotBuilt, null, null, name);
-                return new ModelReadResult(name, null, modules, treeDiagnostics.ToArray(), _sourceMap.ToEquatableArray());
+                return new ModelReadResult(name, null, modules, treeDiagnostics.ToArray(), _sourceMap.ToEquatableArray(), widthSites);
             }
 
             Map(SourceMapKind.Forward, forward.Name, forward.Locations[0]);
@@ -136,7 +137,7 @@ public static class ModelReader
 
             var diagnostics = Merge(treeDiagnostics, pass.Diagnostics);
             var graph = diagnostics.Any(d => d.Fallback == ReaderDiagnostic.GraphNotBuilt) ? null : pass.Graph;
-            return new ModelReadResult(name, graph, modules, diagnostics, _sourceMap.ToEquatableArray());
+            return new ModelReadResult(name, graph, modules, diagnostics, _sourceMap.ToEquatableArray(), widthSites);
         }
 
         private static EquatableArray<ReaderDiagnostic> Merge(DiagnosticBag first, DiagnosticBag second)

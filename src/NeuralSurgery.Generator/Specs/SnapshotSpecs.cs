@@ -1,5 +1,6 @@
 using NeuralSurgery.Collections;
 using NeuralSurgery.Generator.Diagnostics;
+using NeuralSurgery.Plan;
 using NeuralSurgery.Snapshots;
 
 namespace NeuralSurgery.Generator.Specs;
@@ -8,8 +9,17 @@ namespace NeuralSurgery.Generator.Specs;
 /// <remarks>Must stay structurally equatable: no symbols, syntax or compilation.</remarks>
 public sealed record SnapshotFileSpec(string Path, ModelSnapshot? Snapshot, EquatableArray<DiagnosticInfo> Diagnostics);
 
-/// <summary>A model's mirror with its own snapshots: equal when another model's snapshot changes, so its check stays cached.</summary>
-public sealed record ModelSnapshotsSpec(MirrorSpec Mirror, EquatableArray<ModelSnapshot> Snapshots);
+/// <summary>
+/// A model's mirror with its own snapshots and the plan files that start from one of them: equal when another
+/// model's snapshot changes, so its check stays cached.
+/// </summary>
+public sealed record ModelSnapshotsSpec(MirrorSpec Mirror, EquatableArray<ModelSnapshot> Snapshots, EquatableArray<RecordedPlan> Plans = default);
+
+/// <summary>A <c>*.plan.json</c> AdditionalText: its plan, or NS2010 (null plan and no diagnostic: a file of another format).</summary>
+public sealed record PlanFileSpec(string Path, SurgeryPlan? Plan, EquatableArray<DiagnosticInfo> Diagnostics);
+
+/// <summary>A plan file of the project by file name (what messages show), with its plan.</summary>
+public sealed record RecordedPlan(string FileName, SurgeryPlan Plan);
 
 /// <summary>A diagnostic about a model's snapshots, located at the model's <c>[SurgeryModel]</c> when reported.</summary>
 /// <param name="Id">NS2004, NS2005 or NS2006.</param>

@@ -1,0 +1,106 @@
+using System.Collections.Generic;
+using System.Linq;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+using NeuralSurgery.Schema;
+
+namespace NeuralSurgery.Generator.Reading;
+
+/// <summary>
+/// Where the class writes one size argument of a layer (<c>fc1</c>'s <c>outputSize</c>), and the literal that decides
+/// it when there is one: the argument itself, the default of the model constructor's parameter it reads, or the
+/// initialiser of the constant it names. A unit removal or growth changes sizes in the checkpoint, and the class
+/// must follow (issue 15), so NS2009 points at <paramref name="Edit"/> and its code fix rewrites that literal.
+/// </summary>
+/// <param name="Module">The module path.</param>
+/// <param name="Argument">The factory's parameter name.</param>
+/// <param name="Location">The argument expression in the factory call.</param>
+/// <param name="Edit">The integer literal to rewrite, or null when no single literal decides the value (an expression, a field set in the constructor, a submodule's parameter, a value bound in the schema).</param>
+/// <param name="Source">What sets it, for messages: <c>the literal 64</c>, <c>parameter 'hidden' (its default, 64)</c>, <c>constant 'Hidden'</c>, <c>'hidden * 2'</c>.</param>
+public sealed record WidthSite(string Module, string Argument, ReaderLocation Location, ReaderLocation? Edit, string Source);
+
+internal static class WidthSiteReader
+{
+    /// <summary>The width sites of the explicit integer arguments of every layer.</summary>
+    public static IEnumerable<WidthSite> Of(IEnumerable<LayerNode> layers, SemanticModels models, INamedTypeSymbol modelClass, FeatureSchema? schema)
+    {
+        foreach (var layer in layers)
+        {
+            foreach (var argument in layer.Arguments.OrderBy(a => a.Value.SpanStart))
+            {
+                if (argument.Value is not ExpressionSyntax expression)
+                {
+                    continue;
+                }
+
+                var model = models.Get(expression.SyntaxTree);
+                if (model.GetTypeInfo(expression).ConvertedType?.SpecialType is not (SpecialType.System_Int64 or SpecialType.System_Int32))
+                {
+                    continue;
+                }
+
+                var (edit, source) = Resolve(expression, model, modelClass, schema);
+                yield return new WidthSite(layer.Path, argument.Key, ReaderLocation.From(expression.GetLocation()), edit is null ? null : ReaderLocation.From(edit.GetLocation()), source);
+            }
+        }
+    }
+
+    private static (ExpressionSyntax? Edit, string Source) Resolve(ExpressionSyntax expression, SemanticModel model, INamedTypeSymbol modelClass, FeatureSchema? schema)
+    {
+        var e = Strip(expression);
+        if (IsInteger(e))
+        {
+            return (e, "the literal " + e);
+        }
+
+        switch (model.GetSymbolInfo(e).Symbol)
+        {
+            // Only the model's own constructor: a submodule's parameter takes whatever its caller passes.
+            case IParameterSymbol { ContainingSymbol: IMethodSymbol { MethodKind: MethodKind.Constructor } ctor } p
+                when SymbolEqualityComparer.Default.Equals(ctor.ContainingType, modelClass):
+                if (schema is not null && SchemaArguments.Find(schema.Arguments, p.Name) is not null)
+                {
+                    return (null, "parameter '" + p.Name + "', bound by 'arguments' in " + System.IO.Path.GetFileName(schema.Path));
+                }
+
+                if (p.DeclaringSyntaxReferences.FirstOrDefault()?.GetSyntax() is ParameterSyntax { Default.Value: { } d } && IsInteger(Strip(d)))
+                {
+                    return (Strip(d), "parameter '" + p.Name + "' (its default, " + Strip(d) + ")");
+                }
+
+                return (null, "parameter '" + p.Name + "'");
+            case IFieldSymbol { IsConst: true } f when Initializer(f) is { } init:
+                return (init, "constant '" + f.Name + "'");
+            case IFieldSymbol { IsStatic: true, IsReadOnly: true } f when Initializer(f) is { } init:
+                return (init, "field '" + f.Name + "'");
+            case ILocalSymbol { IsConst: true } l when l.DeclaringSyntaxReferences.FirstOrDefault()?.GetSyntax() is VariableDeclaratorSyntax { Initializer.Value: { } v } && IsInteger(Strip(v)):
+                return (Strip(v), "constant '" + l.Name + "'");
+            default:
+                return (null, "'" + expression + "'");
+        }
+    }
+
+    private static ExpressionSyntax? Initializer(IFieldSymbol field) =>
+        field.DeclaringSyntaxReferences.FirstOrDefault()?.GetSyntax() is VariableDeclaratorSyntax { Initializer.Value: { } v } && IsInteger(Strip(v)) ? Strip(v) : null;
+
+    private static ExpressionSyntax Strip(ExpressionSyntax e)
+    {
+        while (true)
+        {
+            switch (e)
+            {
+                case ParenthesizedExpressionSyntax p:
+                    e = p.Expression;
+                    break;
+                case CastExpressionSyntax c:
+                    e = c.Expression;
+                    break;
+                default:
+                    return e;
+            }
+        }
+    }
+
+    private static bool IsInteger(ExpressionSyntax e) => e is LiteralExpressionSyntax l && l.IsKind(SyntaxKind.NumericLiteralExpression) && l.Token.Value is int or long or uint or ulong;
+}

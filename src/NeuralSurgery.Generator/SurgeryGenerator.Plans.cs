@@ -1,0 +1,154 @@
+using System;
+using System.Collections.Generic;
+using System.Collections.Immutable;
+using System.Globalization;
+using System.Linq;
+using System.Threading;
+using Microsoft.CodeAnalysis;
+using NeuralSurgery.Collections;
+using NeuralSurgery.Diff;
+using NeuralSurgery.Generator.Diagnostics;
+using NeuralSurgery.Generator.Reading;
+using NeuralSurgery.Generator.Specs;
+using NeuralSurgery.Json;
+using NeuralSurgery.Plan;
+using NeuralSurgery.Snapshots;
+
+namespace NeuralSurgery.Generator;
+
+/// <summary>
+/// Plans made outside the build (issue 15: <c>surgery prune</c>, <c>surgery grow</c>, DYNO) change a checkpoint's
+/// widths; the class must follow, or the next build plans from the old widths. Plan files in the project
+/// (<c>*.plan.json</c> AdditionalFiles) let the build say where (NS2009, with a code fix) and, once the class has
+/// the plan's widths, use the plan itself as the snapshot step instead of the differ's by-index map.
+/// </summary>
+public sealed partial class SurgeryGenerator
+{
+    internal const string PlanFileSuffix = ".plan.json";
+
+    internal static bool IsPlanFile(string path) => path.EndsWith(PlanFileSuffix, StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// A plan file: its plan, NS2010 when it says it is a NeuralSurgery plan but does not read, or neither for a file
+    /// of another tool that happens to end in <c>.plan.json</c>.
+    /// </summary>
+    internal static PlanFileSpec ParsePlanFile(AdditionalText file, CancellationToken cancellationToken)
+    {
+        var location = new ReaderLocation(file.Path, default, default);
+        var text = file.GetText(cancellationToken)?.ToString();
+        if (text is null)
+        {
+            return new PlanFileSpec(file.Path, null, EquatableArray.Create(new DiagnosticInfo(SurgeryDiagnostics.PlanFileNotReadable.Id, location, EquatableArray.Create(FileName(file.Path), "the file cannot be read"))));
+        }
+
+        if (text.IndexOf("\"" + PlanJson.FormatName + "\"", StringComparison.Ordinal) < 0)
+        {
+            return new PlanFileSpec(file.Path, null, EquatableArray<DiagnosticInfo>.Empty);
+        }
+
+        try
+        {
+            return new PlanFileSpec(file.Path, PlanJson.Read(text, FileName(file.Path)), EquatableArray<DiagnosticInfo>.Empty);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            var message = e is JsonFormatException ? e.Message : Unexpected(e);
+            return new PlanFileSpec(file.Path, null, EquatableArray.Create(new DiagnosticInfo(SurgeryDiagnostics.PlanFileNotReadable.Id, location, EquatableArray.Create(FileName(file.Path), message))));
+        }
+    }
+
+    /// <summary>
+    /// NS2009 for each plan made from the class as it is now (its <c>from</c> fingerprint is the class's) that leads
+    /// to other widths: one diagnostic per place in the source that decides them, at the literal when one does (the
+    /// code fix writes the plan's value there), else at the argument.
+    /// </summary>
+    internal static ImmutableArray<DiagnosticInfo> PendingWidths(ReadModel read, ImmutableArray<PlanFileSpec> files, CancellationToken cancellationToken)
+    {
+        if (!files.Any(f => f.Plan is not null) || read.Result is not { } result || MirrorOf(read) is not { } mirror)
+        {
+            return ImmutableArray<DiagnosticInfo>.Empty;
+        }
+
+        var current = ModelSnapshot.FingerprintOf(mirror.Graph, mirror.Schema);
+        var builder = ImmutableArray.CreateBuilder<DiagnosticInfo>();
+        foreach (var file in files.Where(f => f.Plan is { } p && string.Equals(p.From.Fingerprint, current, StringComparison.Ordinal) && !string.Equals(p.To.Fingerprint, current, StringComparison.Ordinal)).OrderBy(f => f.Path, StringComparer.Ordinal))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (WidthChanges.TargetOf(mirror.Graph, file.Plan!) is not { } target)
+            {
+                continue; // not a change of widths only: NS2005 describes whatever the next snapshot differs by
+            }
+
+            var changes = WidthChanges.Between(mirror.Graph, target).Where(c => c.Position >= 0).ToList();
+            var planFile = FileName(file.Path);
+            var located = changes.Select(c => (Change: c, Site: result.WidthSites.FirstOrDefault(s => s.Module == c.Module && s.Argument == c.Argument))).ToList();
+            foreach (var group in located.Where(l => l.Site is not null).GroupBy(l => l.Site!.Edit ?? l.Site!.Location))
+            {
+                builder.Add(Pending(group.Key, group.Select(g => (g.Change, g.Site!)).ToList(), result.WidthSites, changes, planFile));
+            }
+
+            // A size the class does not write (a factory's default): at the layer, no fix.
+            foreach (var (change, _) in located.Where(l => l.Site is null))
+            {
+                var at = result.Find(SourceMapKind.Module, change.Module) ?? new ReaderLocation(string.Empty, default, default);
+                builder.Add(new DiagnosticInfo(
+                    SurgeryDiagnostics.WidthNotFollowed.Id,
+                    at,
+                    EquatableArray.Create(
+                        change.Factory + "'s default",
+                        change.Module + "." + change.Argument,
+                        Number(change.From),
+                        planFile,
+                        "it to " + Number(change.To),
+                        "pass " + change.Argument + ": " + Number(change.To) + " here so the class matches the checkpoints that plan wrote")));
+            }
+        }
+
+        return builder.ToImmutable();
+    }
+
+    /// <summary>One place that decides some of the changed sizes; fixable when every size it decides gets one value.</summary>
+    private static DiagnosticInfo Pending(ReaderLocation at, List<(WidthChange Change, WidthSite Site)> group, EquatableArray<WidthSite> sites, List<WidthChange> changes, string planFile)
+    {
+        var site = group[0].Site;
+        var edit = site.Edit;
+
+        // Everything this literal decides, changed or not: `hidden` may also size a layer the plan leaves alone.
+        var decided = edit is null
+            ? group.Select(g => (Name: g.Change.Module + "." + g.Change.Argument, To: (long?)g.Change.To)).ToList()
+            : sites.Where(s => s.Edit == edit)
+                .Select(s => (Name: s.Module + "." + s.Argument, To: changes.FirstOrDefault(c => c.Module == s.Module && c.Argument == s.Argument)?.To))
+                .ToList();
+        var names = string.Join(", ", group.Select(g => g.Change.Module + "." + g.Change.Argument));
+        var from = string.Join(", ", group.Select(g => g.Change.From).Distinct().Select(Number));
+        var targets = group.Select(g => g.Change.To).Distinct().ToList();
+        var leads = targets.Count == 1 ? (group.Count == 1 ? "it" : "them") + " to " + Number(targets[0]) : string.Join(", ", group.Select(g => g.Change.Module + "." + g.Change.Argument + " to " + Number(g.Change.To)));
+        var kept = decided.Where(d => d.To is null).Select(d => d.Name).ToList();
+        string advice;
+        if (edit is not null && targets.Count == 1 && kept.Count == 0)
+        {
+            advice = "write " + Number(targets[0]) + " here so the class matches the checkpoints that plan wrote (other callers that pass their own value must change too)";
+            return new DiagnosticInfo(
+                SurgeryDiagnostics.WidthNotFollowed.Id,
+                edit,
+                EquatableArray.Create(site.Source, names, from, planFile, leads, advice),
+                EquatableArray.Create(edit),
+                EquatableArray.Create(new DiagnosticProperty("Argument", SiteName(site)), new DiagnosticProperty("Size", Number(targets[0]))));
+        }
+
+        advice = edit is null
+            ? "make it " + string.Join(" and ", targets.Select(Number)) + " so the class matches the checkpoints that plan wrote"
+            : "one value cannot say both (" + (kept.Count > 0 ? "it also sets " + string.Join(", ", kept) + ", which the plan leaves as it is" : "the plan gives them different sizes") + "); give each layer its own width";
+        return new DiagnosticInfo(SurgeryDiagnostics.WidthNotFollowed.Id, at, EquatableArray.Create(site.Source, names, from, planFile, leads, advice));
+    }
+
+    /// <summary>What the code fix's title names: the parameter or constant, else the layer argument.</summary>
+    private static string SiteName(WidthSite site)
+    {
+        var quote = site.Source.IndexOf('\'');
+        var end = quote < 0 ? -1 : site.Source.IndexOf('\'', quote + 1);
+        return end > quote + 1 ? site.Source.Substring(quote + 1, end - quote - 1) : site.Module + "." + site.Argument;
+    }
+
+    private static string Number(long value) => value.ToString(CultureInfo.InvariantCulture);
+}
