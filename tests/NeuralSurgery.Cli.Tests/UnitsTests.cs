@@ -74,7 +74,7 @@ public sealed class UnitsTests : System.IDisposable
         Assert.Equal([4L, 4], plan.FindTensor("fc1.weight")!.Shape);
 
         Assert.Contains("removed units 1, 4 of 'fc1'", result.Out);
-        Assert.Matches(@"\| fc1 +\| outputSize +\| +6 \| +4 \| constructor parameter 'hidden', default 6 at Mlp\.cs:13 \(read by Linear at Mlp\.cs:15\): pass 4", result.Out.Replace("\n", " "));
+        Assert.Matches(@"\| fc1 +\| outputSize +\| +6 \| +4 \| parameter 'hidden' \(its default, 6\) at Mlp\.cs:13 \(read by Linear at Mlp\.cs:15\): write 4", result.Out.Replace("\n", " "));
         Assert.Matches(@"\| fc2 +\| inputSize +\| +6 \| +4 \|", result.Out);
     }
 
@@ -145,7 +145,7 @@ public sealed class UnitsTests : System.IDisposable
         }
 
         Assert.Contains("added units 6..7 to 'fc1' with zero fan-out", result.Out);
-        Assert.Matches(@"\| fc1 +\| outputSize +\| +6 \| +8 \| constructor parameter 'hidden'", result.Out);
+        Assert.Matches(@"\| fc1 +\| outputSize +\| +6 \| +8 \| parameter 'hidden' \(its default, 6\)", result.Out);
     }
 
     [Theory]
@@ -186,8 +186,8 @@ public sealed class UnitsTests : System.IDisposable
     }
 
     [Theory]
-    [InlineData("private readonly Linear fc1 = Linear(4, 6);\n    private readonly Linear fc2 = Linear(6, 3);", "public Mlp()", "literal 6 at Mlp.cs:{0}: write 8", "literal 6 at Mlp.cs:{1}: write 8")]
-    [InlineData("private readonly Linear fc1 = Linear(4, hidden);\n    private readonly Linear fc2 = Linear(hidden, 3);", "public Mlp(long hidden = 6)", "constructor parameter 'hidden', default 6 at Mlp.cs:8 (read by Linear at Mlp.cs:{0}): pass 8", "constructor parameter 'hidden', default 6 at Mlp.cs:8 (read by Linear at Mlp.cs:{1}): pass 8")]
+    [InlineData("private readonly Linear fc1 = Linear(4, 6);\n    private readonly Linear fc2 = Linear(6, 3);", "public Mlp()", "the literal 6 at Mlp.cs:{0}: write 8", "the literal 6 at Mlp.cs:{1}: write 8")]
+    [InlineData("private readonly Linear fc1 = Linear(4, hidden);\n    private readonly Linear fc2 = Linear(hidden, 3);", "public Mlp(long hidden = 6)", "parameter 'hidden' (its default, 6) at Mlp.cs:8 (read by Linear at Mlp.cs:{0}): write 8", "parameter 'hidden' (its default, 6) at Mlp.cs:8 (read by Linear at Mlp.cs:{1}): write 8")]
     public void Widths_set_in_field_initializers_are_found_as_literals_or_primary_constructor_parameters(string fields, string constructor, string fc1Site, string fc2Site)
     {
         // The class's header line decides between a plain and a primary constructor.
@@ -210,6 +210,43 @@ public sealed class UnitsTests : System.IDisposable
         var text = result.Out.Replace("\n", " ", System.StringComparison.Ordinal);
         Assert.Contains(string.Format(System.Globalization.CultureInfo.InvariantCulture, fc1Site, fc1Line, fc2Line), text, System.StringComparison.Ordinal);
         Assert.Contains(string.Format(System.Globalization.CultureInfo.InvariantCulture, fc2Site, fc1Line, fc2Line), text, System.StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// Issue 15, the class follows: prune, give the class the plan's width, record the version (the plan is found in
+    /// the project and becomes the step), and an old checkpoint upgraded through the chain keeps the same units the
+    /// pruning kept, byte for byte. A class at other widths than the plan's is refused, and nothing is recorded.
+    /// </summary>
+    [Fact]
+    public void After_a_pruning_the_recorded_version_has_the_plan_as_its_step_and_upgrades_keep_the_pruned_units()
+    {
+        string[] Snapshot(params string[] extra) => ["snapshot", "add", Model, "--schema", Schema, "--torchsharp", Fixture, .. extra];
+        CliHarness.AssertOk(CliHarness.Run(Snapshot()));
+        var pruned = _h.PathOf("pruned.safetensors");
+        CliHarness.AssertOk(Run("prune", "--layer", "fc1", "--units", "1,4", "--out", pruned));
+        var plan = pruned + ".plan.json";
+
+        // Not yet at the plan's widths (5, not 4): refused with what differs, nothing recorded.
+        File.WriteAllText(Model, Source.Replace("long hidden = 6", "long hidden = 5", System.StringComparison.Ordinal));
+        CliHarness.AssertUserError(CliHarness.Run(Snapshot("--plan", plan)), "pruned.safetensors.plan.json", "give it the plan's widths first");
+        Assert.False(File.Exists(Path.Combine(_h.Dir, "Snapshots", "Mlp.v2.snapshot.json")));
+
+        File.WriteAllText(Model, Source.Replace("long hidden = 6", "long hidden = 4", System.StringComparison.Ordinal));
+        var recorded = CliHarness.Run(Snapshot());
+        CliHarness.AssertOk(recorded);
+        Assert.Contains("recorded Mlp v2", recorded.Out, System.StringComparison.Ordinal);
+        Assert.Contains("pruned.safetensors.plan.json as its step", recorded.Out, System.StringComparison.Ordinal);
+        var v2 = SnapshotJson.Read(File.ReadAllText(Path.Combine(_h.Dir, "Snapshots", "Mlp.v2.snapshot.json")));
+        Assert.Equal(PlanJson.Read(File.ReadAllText(plan)), v2.Step);
+
+        var upgraded = _h.PathOf("upgraded.safetensors");
+        CliHarness.AssertOk(CliHarness.Run("upgrade", Checkpoint, "--snapshots", Path.Combine(_h.Dir, "Snapshots"), "--out", upgraded));
+        var a = StateDict.Load(pruned);
+        var b = StateDict.Load(upgraded);
+        foreach (var name in new[] { "fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias" })
+        {
+            Assert.Equal(a.Float32(name).ToArray(), b.Float32(name).ToArray());
+        }
     }
 
     private CliResult Run(params string[] args) => CliHarness.Run([args[0], "--model", Model, "--schema", Schema, "--torchsharp", Fixture, "--in", Checkpoint, .. args[1..]]);

@@ -291,9 +291,13 @@ internal static class UnitsCommand
             return null;
         }
 
-        var read = $"{Path.GetFileName(site.Location.FilePath)}:{site.Location.Line.ToString(CultureInfo.InvariantCulture)}";
-        return site.Edit is { } edit
-            ? $"{site.Source} at {Path.GetFileName(edit.FilePath)}:{edit.Line.ToString(CultureInfo.InvariantCulture)} (read by {change.Factory} at {read}): write {change.To.ToString(CultureInfo.InvariantCulture)}"
-            : $"{site.Source} at {read}: make it {change.To.ToString(CultureInfo.InvariantCulture)}";
+        static string At(ReaderLocation l) => $"{Path.GetFileName(l.FilePath)}:{l.Line.ToString(CultureInfo.InvariantCulture)}";
+        var to = change.To.ToString(CultureInfo.InvariantCulture);
+        return site.Edit switch
+        {
+            { } edit when At(edit) == At(site.Location) => $"{site.Source} at {At(edit)}: write {to}",
+            { } edit => $"{site.Source} at {At(edit)} (read by {change.Factory} at {At(site.Location)}): write {to}",
+            null => $"{site.Source} at {At(site.Location)}: make it {to}",
+        };
     }
 }

@@ -1,6 +1,8 @@
 using System;
 using System.Linq;
+using NeuralSurgery.Diff;
 using NeuralSurgery.Json;
+using NeuralSurgery.Plan;
 using NeuralSurgery.Snapshots;
 using static NeuralSurgery.Tests.Diff.DiffModels;
 
@@ -39,6 +41,55 @@ public class SnapshotTests
         Assert.Null(none);
         Assert.Equal([1, 2], chain.Versions.Select(s => s.Version));
         Assert.Single(chain.Steps(1, 2));
+    }
+
+    /// <summary>Issue 15: a version made by a unit removal records that plan as its step; the chain follows it and checks it fits.</summary>
+    [Fact]
+    public void A_recorded_step_is_the_chain_step_and_must_fit_both_versions()
+    {
+        var yaml = Yaml(1, "[a, b]");
+        var schema = ParseSchema(yaml, 1);
+        var v1 = Snapshot(1, yaml, hidden: 6);
+        var removal = UnitRemoval.Plan(Mlp(schema, hidden: 6), "fc1", [1, 4]);
+        var v2 = ModelSnapshot.Create("Policy", "Game.Policy", 2, "policy.features.yaml", yaml, removal.Narrowed, removal.Plan);
+
+        // The narrowed graph is the class at width 4, so the plan leads to that class's fingerprint.
+        Assert.Equal(Snapshot(2, yaml, hidden: 4).Fingerprint, v2.Fingerprint);
+        Assert.Equal(v2, SnapshotJson.Read(SnapshotJson.Write(v2), "Policy.v2.snapshot.json"));
+        var chain = SnapshotChain.Of("Policy", [v1, v2], out var problem);
+        Assert.Null(problem);
+        Assert.Equal(removal.Plan, Assert.Single(chain.Steps(1, 2)));
+        Assert.NotEqual(removal.Plan, SurgeryPlanner.Plan(v1.Graph, schema, v2.Graph, schema).Plan); // the differ keeps units 0..3
+
+        // A step made from another version, or one that leads elsewhere, is refused.
+        SnapshotChain.Of("Policy", [Snapshot(1, yaml, hidden: 7), v2], out var other);
+        Assert.StartsWith("Policy v2 records a step plan from Policy v1 (", other, StringComparison.Ordinal);
+        Assert.EndsWith("the plan was made for another version", other, StringComparison.Ordinal);
+        var error = Assert.Throws<ArgumentException>(() => ModelSnapshot.Create("Policy", "Game.Policy", 2, "policy.features.yaml", yaml, Mlp(schema, hidden: 5).Graph, removal.Plan));
+        Assert.Contains("the step plan leads to Policy v1 (", error.Message, StringComparison.Ordinal);
+        var json = SnapshotJson.Write(v2);
+        var last = json.LastIndexOf(v2.Fingerprint, StringComparison.Ordinal); // the step's "to"
+        var edited = json[..last] + Snapshot(2, yaml, hidden: 5).Fingerprint + json[(last + v2.Fingerprint.Length)..];
+        var read = Assert.Throws<JsonFormatException>(() => SnapshotJson.Read(edited, "Policy.v2.snapshot.json"));
+        Assert.Contains("$.step", read.Message, StringComparison.Ordinal);
+        Assert.Contains("the recorded step plan leads to Policy v1 (", read.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Width_changes_follow_a_plan_that_only_resizes_and_nothing_else()
+    {
+        var schema = ParseSchema(Yaml(1, "[a, b]"), 1);
+        var side = Mlp(schema, hidden: 6);
+        var removal = UnitRemoval.Plan(side, "fc1", [0]);
+        var target = WidthChanges.TargetOf(side.Graph, removal.Plan)!;
+        Assert.Equal(
+            [new WidthChange("fc1", "Linear", "outputSize", 1, 6, 5), new WidthChange("head", "Linear", "inputSize", 0, 6, 5)],
+            WidthChanges.Between(side.Graph, target));
+        Assert.Same(side.Graph, WidthChanges.TargetOf(side.Graph, SurgeryPlanner.Plan(side.Graph, schema, side.Graph, schema).Plan));
+
+        // A plan that adds a parameter (a new input's encoder) is not a change of widths.
+        var grown = ParseSchema(Yaml(2, "[a, b]", extra: "[e]"), 2);
+        Assert.Null(WidthChanges.TargetOf(side.Graph, SurgeryPlanner.Plan(side.Graph, schema, Mlp(grown, hidden: 6).Graph, grown).Plan));
     }
 
     [Fact]

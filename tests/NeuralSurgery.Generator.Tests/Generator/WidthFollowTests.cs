@@ -1,0 +1,180 @@
+using System;
+using System.Globalization;
+using System.Linq;
+using Microsoft.CodeAnalysis;
+using NeuralSurgery.Diff;
+using NeuralSurgery.Json;
+using NeuralSurgery.Plan;
+using NeuralSurgery.Schema;
+using NeuralSurgery.Snapshots;
+
+namespace NeuralSurgery.Generator.Tests.Generator;
+
+/// <summary>
+/// Issue 15, "the model class follows": a unit removal made outside the build (surgery prune) is a plan file in the
+/// project. While the class still has the old widths, NS2009 points at each literal that decides a changed width;
+/// once the class has the plan's widths, the snapshot step is that plan, not the differ's by-index map.
+/// </summary>
+public class WidthFollowTests
+{
+    private const string PlanPath = "/repo/models/checkpoints/pruned.plan.json";
+
+    private static string Text(string source, Location location) => source.Substring(location.SourceSpan.Start, location.SourceSpan.Length);
+
+    /// <summary>Units 1 and 5 of the encoder removed from the class as <paramref name="source"/> has it.</summary>
+    private static SurgeryPlan Pruning(string source, string schema, params long[] units)
+    {
+        var v = SnapshotGeneratorTests.Snapshot(1, source, schema);
+        return UnitRemoval.Plan(ModelSide.Trace(v.Graph, FeatureSchemaReader.ParseOrThrow(schema, "policy.features.yaml")), "encoder", units).Plan;
+    }
+
+    [Fact]
+    public void A_plan_made_from_the_class_is_NS2009_at_each_literal_that_decides_a_changed_width()
+    {
+        var source = SnapshotGeneratorTests.Source(8);
+        var schema = SnapshotGeneratorTests.Schema(1);
+        var plan = Pruning(source, schema, 1, 5);
+        var (_, _, diagnostics) = GeneratorHarness.Run(
+            MirrorAndSurgeryTests.CompilationWithRuntime(("Policy.cs", source)),
+            new InMemoryAdditionalText(SnapshotGeneratorTests.SchemaPath, schema),
+            new InMemoryAdditionalText(PlanPath, PlanJson.Write(plan)));
+
+        // The field initialisers write 8 twice: encoder's outputSize and head's inputSize, one literal each.
+        var found = diagnostics.Where(d => d.Id == "NS2009").OrderBy(d => d.Location.SourceSpan.Start).ToList();
+        Assert.Equal(2, found.Count);
+        Assert.All(found, d =>
+        {
+            Assert.Equal(DiagnosticSeverity.Warning, d.Severity);
+            Assert.Equal("8", Text(source, d.Location));
+            Assert.Equal("6", d.Properties["Size"]);
+            Assert.Equal(d.Location, Assert.Single(d.AdditionalLocations));
+        });
+        Assert.Equal(
+            "the literal 8 sets encoder.outputSize to 8, but the plan 'pruned.plan.json' made from this class leads it to 6: write 6 here so the class matches the checkpoints that plan wrote (other callers that pass their own value must change too)",
+            found[0].GetMessage(CultureInfo.InvariantCulture));
+        Assert.Contains("sets head.inputSize to 8", found[1].GetMessage(CultureInfo.InvariantCulture), StringComparison.Ordinal);
+
+        // Nothing about snapshots: the model has none.
+        Assert.DoesNotContain(diagnostics, d => d.Id is "NS2005" or "NS2010");
+    }
+
+    [Fact]
+    public void A_constructor_parameter_that_also_sizes_a_layer_the_plan_leaves_alone_is_reported_without_a_fix()
+    {
+        const string source = """
+            using NeuralSurgery;
+            using TorchSharp;
+            using static TorchSharp.torch;
+            using static TorchSharp.torch.nn;
+
+            namespace Game.Models;
+
+            [SurgeryModel("policy.features.yaml")]
+            public sealed partial class Policy : Module<Tensor, Tensor>
+            {
+                private readonly TorchSharp.Modules.Linear encoder;
+                private readonly TorchSharp.Modules.Linear mid;
+                private readonly TorchSharp.Modules.Linear head;
+
+                public Policy(long hidden = 8) : base(nameof(Policy))
+                {
+                    encoder = Linear(3, hidden);
+                    mid = Linear(hidden, hidden);
+                    head = Linear(hidden, 2);
+                    RegisterComponents();
+                }
+
+                public override Tensor forward(Tensor obs) => head.forward(functional.relu(mid.forward(functional.relu(encoder.forward(obs)))));
+            }
+            """;
+        var schema = SnapshotGeneratorTests.Schema(1);
+        var plan = Pruning(source, schema, 0);
+        var (_, _, diagnostics) = GeneratorHarness.Run(
+            MirrorAndSurgeryTests.CompilationWithRuntime(("Policy.cs", source)),
+            new InMemoryAdditionalText(SnapshotGeneratorTests.SchemaPath, schema),
+            new InMemoryAdditionalText(PlanPath, PlanJson.Write(plan)));
+
+        var ns2009 = Assert.Single(diagnostics, d => d.Id == "NS2009");
+        Assert.Equal("8", Text(source, ns2009.Location)); // the default: what decides the width
+        Assert.Empty(ns2009.AdditionalLocations);
+        Assert.False(ns2009.Properties.ContainsKey("Size"));
+        Assert.Equal(
+            "parameter 'hidden' (its default, 8) sets encoder.outputSize, mid.inputSize to 8, but the plan 'pruned.plan.json' made from this class leads them to 7: one value cannot say both (it also sets mid.outputSize, head.inputSize, which the plan leaves as it is); give each layer its own width",
+            ns2009.GetMessage(CultureInfo.InvariantCulture));
+    }
+
+    [Fact]
+    public void Once_the_class_has_the_plans_widths_the_step_from_the_snapshot_is_the_plan()
+    {
+        var schema = SnapshotGeneratorTests.Schema(1);
+        var v1 = SnapshotGeneratorTests.Snapshot(1, SnapshotGeneratorTests.Source(8), schema);
+        var plan = Pruning(SnapshotGeneratorTests.Source(8), schema, 1, 5);
+        var edited = SnapshotGeneratorTests.Source(6);
+        var (driver, output, diagnostics) = GeneratorHarness.Run(
+            MirrorAndSurgeryTests.CompilationWithRuntime(("Policy.cs", edited)),
+            new InMemoryAdditionalText(SnapshotGeneratorTests.SchemaPath, schema),
+            SnapshotGeneratorTests.File(v1),
+            new InMemoryAdditionalText(PlanPath, PlanJson.Write(plan)));
+
+        Assert.DoesNotContain(diagnostics, d => d.Id == "NS2009");
+        var ns2005 = Assert.Single(diagnostics, d => d.Id == "NS2005");
+        var message = ns2005.GetMessage(CultureInfo.InvariantCulture);
+        Assert.Contains("these are the widths of the plan 'pruned.plan.json', which the map follows", message, StringComparison.Ordinal);
+        Assert.EndsWith("record this version with 'surgery snapshot add Policy.cs --plan pruned.plan.json'.", message, StringComparison.Ordinal);
+
+        // The generated map is the plan (units 1 and 5 gone), not the differ's (units 6 and 7 gone).
+        var surgery = output.GetTypeByMetadataName("Game.Models.Policy+SurgeryFromV1")!;
+        var json = (string)surgery.GetMembers("PlanJson").OfType<IFieldSymbol>().Single().ConstantValue!;
+        Assert.Equal(PlanJson.Write(plan), json);
+        var current = SnapshotGeneratorTests.Snapshot(2, edited, schema);
+        var byIndex = SurgeryPlanner.Plan(v1.Graph, SurgeryGenerator.WithoutLocations(v1.ReadSchema()), current.Graph, SurgeryGenerator.WithoutLocations(current.ReadSchema())).Json;
+        Assert.NotEqual(byIndex, json);
+        Assert.Equal(current.Fingerprint, plan.To.Fingerprint);
+
+        // Migrations carries the same step.
+        Assert.Contains(NeuralSurgery.Generator.Emit.SourceWriter.Verbatim(json), GeneratorHarness.GeneratedText(driver, "Policy.Migrations.g.cs"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_recorded_step_is_the_chain_step_after_the_plan_file_is_gone()
+    {
+        var schema = SnapshotGeneratorTests.Schema(1);
+        var v1 = SnapshotGeneratorTests.Snapshot(1, SnapshotGeneratorTests.Source(8), schema);
+        var plan = Pruning(SnapshotGeneratorTests.Source(8), schema, 1, 5);
+        var v2 = SnapshotGeneratorTests.Snapshot(2, SnapshotGeneratorTests.Source(6), schema) with { Step = plan };
+        var v2File = SnapshotGeneratorTests.File(v2);
+        Assert.Equal(v2, SnapshotJson.Read(v2File.GetText()!.ToString(), v2File.Path)); // the step round-trips
+
+        var (driver, _, diagnostics) = GeneratorHarness.Run(
+            MirrorAndSurgeryTests.CompilationWithRuntime(("Policy.cs", SnapshotGeneratorTests.Source(6))),
+            new InMemoryAdditionalText(SnapshotGeneratorTests.SchemaPath, schema),
+            SnapshotGeneratorTests.File(v1),
+            v2File);
+
+        Assert.DoesNotContain(diagnostics, d => d.Id.StartsWith("NS20", StringComparison.Ordinal));
+        var migrations = GeneratorHarness.GeneratedText(driver, "Policy.Migrations.g.cs");
+        var chain = SnapshotChain.Of("Policy", [v1, v2], out var problem);
+        Assert.Null(problem);
+        Assert.Equal(plan, Assert.Single(chain.Steps(1, 2)));
+        Assert.Contains(NeuralSurgery.Generator.Emit.SourceWriter.Verbatim(PlanJson.Write(plan)), migrations, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_broken_plan_file_is_NS2010_and_another_tools_plan_json_is_ignored()
+    {
+        var source = SnapshotGeneratorTests.Source(8);
+        var schema = SnapshotGeneratorTests.Schema(1);
+        var broken = PlanJson.Write(Pruning(source, schema, 1)).Replace("\"totals\"", "\"total\"", StringComparison.Ordinal);
+        var (_, _, diagnostics) = GeneratorHarness.Run(
+            MirrorAndSurgeryTests.CompilationWithRuntime(("Policy.cs", source)),
+            new InMemoryAdditionalText(SnapshotGeneratorTests.SchemaPath, schema),
+            new InMemoryAdditionalText("/repo/models/bad.plan.json", broken),
+            new InMemoryAdditionalText("/repo/infra/tf.plan.json", "{\"format_version\": \"1.2\", \"resource_changes\": []}"));
+
+        var ns2010 = Assert.Single(diagnostics, d => d.Id == "NS2010");
+        Assert.Equal("/repo/models/bad.plan.json", ns2010.Location.GetLineSpan().Path);
+        Assert.StartsWith("'bad.plan.json' is not a valid surgery plan: ", ns2010.GetMessage(CultureInfo.InvariantCulture), StringComparison.Ordinal);
+        Assert.Contains("total", ns2010.GetMessage(CultureInfo.InvariantCulture), StringComparison.Ordinal);
+        Assert.DoesNotContain(diagnostics, d => d.Id == "NS2009");
+    }
+}
