@@ -37,6 +37,8 @@ public static class GrowBench
             FanInScale = Option(args, "--fan-in-scale", 0.01),
             CandidatesPerUnit = Option(args, "--candidates", 100),
             Seed = seed,
+            BufferMinimum = Option(args, "--buffer-min", 256L),
+            BufferFactor = Option(args, "--buffer-factor", 2.0),
         };
         var lr = Option(args, "--lr", 3e-3);
         var decay = Option(args, "--weight-decay", 1e-3);
@@ -49,7 +51,7 @@ public static class GrowBench
             : double.Parse(initScales, CultureInfo.InvariantCulture);
         var sgd = Option(args, "--optimizer", "adam") == "sgd";
         TorchSharpNative.EnsureLoaded();
-        torch.set_num_threads(Math.Max(1, Math.Min(2, Environment.ProcessorCount)));
+        torch.set_num_threads(Math.Max(1, Option(args, "--threads", Math.Min(2, Environment.ProcessorCount))));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"grow-repro: TorchSharp {typeof(torch).Assembly.GetName().Version}, CPU, {torch.get_num_threads()} threads; teacher {inputs}-{teacherWidth}-{outputs} (ReLU, fixed random weights), seed {seed}"));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {steps} steps of {(sgd ? "SGD (momentum 0.9" : "Adam (")}lr {lr}, weight decay {decay}), batch {batch}; DYNO every {options.Every} steps, eps {options.Epsilon}, delta {options.Delta}, {options.CandidatesPerUnit} candidates per grown unit, new units' fan-in norm {options.FanInScale} x the layer's mean, student init scale {initScales} (width:scale)"));
 
@@ -96,7 +98,7 @@ public static class GrowBench
                 foreach (var e in dyno.Step())
                 {
                     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"  step {e.Step,6}: {(e.Grew ? "grow " : "prune")} {e.From,4} -> {e.To,4}  phi {e.Phi:F3} phi* {e.Baseline:F3} -> {e.NewBaseline:F3}  loss {e.Before:E4} -> {e.After:E4} (change {e.Change:E2})  max |output change| {e.MaxOutputChange:E2}"));
+                        $"  step {e.Step,6}: {(e.Grew ? "grow " : "prune")} {e.From,4} -> {e.To,4}  phi {e.Phi:F3} phi* {e.Baseline:F3} -> {e.NewBaseline:F3} (rank {e.Phi * e.From:F0} -> {e.NewBaseline * e.To:F0})  loss {e.Before:E4} -> {e.After:E4} (change {e.Change:E2})  max |output change| {e.MaxOutputChange:E2}"));
                 }
 
                 if (step % 1000 == 0)
