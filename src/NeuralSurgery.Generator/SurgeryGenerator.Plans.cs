@@ -58,33 +58,52 @@ public sealed partial class SurgeryGenerator
     }
 
     /// <summary>
-    /// NS2009 for each plan made from the class as it is now (its <c>from</c> fingerprint is the class's) that leads
-    /// to other widths: one diagnostic per place in the source that decides them, at the literal when one does (the
-    /// code fix writes the plan's value there), else at the argument.
+    /// The width changes of each plan made from the class as it is now (its <c>from</c> fingerprint is the class's)
+    /// that changes only sizes: location-free, so this step (a fingerprint, a resize) stays cached while the class's
+    /// text moves; <see cref="PendingWidths"/> locates them.
     /// </summary>
-    internal static ImmutableArray<DiagnosticInfo> PendingWidths(ReadModel read, ImmutableArray<PlanFileSpec> files, CancellationToken cancellationToken)
+    internal static PendingWidthsSpec? PendingWidthChanges(MirrorSpec mirror, ImmutableArray<PlanFileSpec> files, CancellationToken cancellationToken)
     {
-        if (!files.Any(f => f.Plan is not null) || read.Result is not { } result || MirrorOf(read) is not { } mirror)
+        if (!files.Any(f => f.Plan is not null))
+        {
+            return null;
+        }
+
+        var current = ModelSnapshot.FingerprintOf(mirror.Graph, mirror.Schema);
+        var pending = new List<PendingPlan>();
+        foreach (var file in files.Where(f => f.Plan is { } p && string.Equals(p.From.Fingerprint, current, StringComparison.Ordinal) && !string.Equals(p.To.Fingerprint, current, StringComparison.Ordinal)).OrderBy(f => f.Path, StringComparer.Ordinal))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            if (WidthChanges.TargetOf(mirror.Graph, file.Plan!) is { } target)
+            {
+                pending.Add(new PendingPlan(FileName(file.Path), WidthChanges.Between(mirror.Graph, target).Where(c => c.Position >= 0).ToEquatableArray()));
+            }
+
+            // Otherwise not a change of widths only: NS2005 describes whatever the next snapshot differs by.
+        }
+
+        return pending.Count == 0 ? null : new PendingWidthsSpec(mirror.MetadataName, pending.ToEquatableArray());
+    }
+
+    /// <summary>
+    /// NS2009 for each pending plan: one diagnostic per place in the source that decides changed sizes, at the
+    /// literal when one does (the code fix writes the plan's value there), else at the argument, else at the layer.
+    /// </summary>
+    internal static ImmutableArray<DiagnosticInfo> PendingWidths(PendingWidthsSpec pending, ImmutableArray<ReadModel> reads)
+    {
+        if (reads.FirstOrDefault(r => r.Model.MetadataName == pending.MetadataName)?.Result is not { } result)
         {
             return ImmutableArray<DiagnosticInfo>.Empty;
         }
 
-        var current = ModelSnapshot.FingerprintOf(mirror.Graph, mirror.Schema);
         var builder = ImmutableArray.CreateBuilder<DiagnosticInfo>();
-        foreach (var file in files.Where(f => f.Plan is { } p && string.Equals(p.From.Fingerprint, current, StringComparison.Ordinal) && !string.Equals(p.To.Fingerprint, current, StringComparison.Ordinal)).OrderBy(f => f.Path, StringComparer.Ordinal))
+        foreach (var plan in pending.Plans)
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            if (WidthChanges.TargetOf(mirror.Graph, file.Plan!) is not { } target)
-            {
-                continue; // not a change of widths only: NS2005 describes whatever the next snapshot differs by
-            }
-
-            var changes = WidthChanges.Between(mirror.Graph, target).Where(c => c.Position >= 0).ToList();
-            var planFile = FileName(file.Path);
+            var changes = plan.Changes.ToList();
             var located = changes.Select(c => (Change: c, Site: result.WidthSites.FirstOrDefault(s => s.Module == c.Module && s.Argument == c.Argument))).ToList();
             foreach (var group in located.Where(l => l.Site is not null).GroupBy(l => l.Site!.Edit ?? l.Site!.Location))
             {
-                builder.Add(Pending(group.Key, group.Select(g => (g.Change, g.Site!)).ToList(), result.WidthSites, changes, planFile));
+                builder.Add(Pending(group.Key, group.Select(g => (g.Change, g.Site!)).ToList(), result.WidthSites, changes, plan.FileName));
             }
 
             // A size the class does not write (a factory's default): at the layer, no fix.
@@ -98,7 +117,7 @@ public sealed partial class SurgeryGenerator
                         change.Factory + "'s default",
                         change.Module + "." + change.Argument,
                         Number(change.From),
-                        planFile,
+                        plan.FileName,
                         "it to " + Number(change.To),
                         "pass " + change.Argument + ": " + Number(change.To) + " here so the class matches the checkpoints that plan wrote")));
             }

@@ -154,10 +154,13 @@ public sealed partial class SurgeryGenerator : IIncrementalGenerator
         context.RegisterSourceOutput(
             planFiles.SelectMany(static (file, _) => file.Diagnostics.AsImmutableArray()),
             static (spc, diagnostic) => spc.ReportDiagnostic(diagnostic.ToDiagnostic()));
-        var pendingWidths = read
+        var pendingWidths = mirrors
             .Combine(planFiles.Collect())
-            .SelectMany(static (pair, ct) => PendingWidths(pair.Left, pair.Right, ct))
-            .WithTrackingName(TrackingNames.PendingWidths);
+            .Select(static (pair, ct) => PendingWidthChanges(pair.Left, pair.Right, ct))
+            .Where(static pending => pending is not null)
+            .WithTrackingName(TrackingNames.PendingWidths)
+            .Combine(read.Collect())
+            .SelectMany(static (pair, _) => PendingWidths(pair.Left!, pair.Right));
         context.RegisterSourceOutput(pendingWidths, static (spc, diagnostic) => spc.ReportDiagnostic(diagnostic.ToDiagnostic()));
 
         var modelNames = mirrors.Select(static (mirror, _) => (mirror.MetadataName, mirror.Type.Name)).Collect();

@@ -249,6 +249,24 @@ public sealed class UnitsTests : System.IDisposable
         }
     }
 
+    [Fact]
+    public void A_plan_written_outside_the_models_project_is_pointed_out()
+    {
+        var project = Directory.CreateDirectory(Path.Combine(_h.Dir, "src")).FullName;
+        File.WriteAllText(Path.Combine(project, "Game.csproj"), "<Project Sdk=\"Microsoft.NET.Sdk\" />");
+        var model = Path.Combine(project, "Mlp.cs");
+        File.WriteAllText(model, Source);
+        string[] Prune(string output) => ["prune", "--model", model, "--schema", Schema, "--torchsharp", Fixture, "--in", Checkpoint, "--layer", "fc1", "--units", "0", "--out", output];
+
+        var outside = CliHarness.Run(Prune(_h.PathOf("pruned.safetensors")));
+        CliHarness.AssertOk(outside);
+        Assert.Contains("the plan is outside the model's project (" + project + ")", outside.Out.Replace("\n", " ", System.StringComparison.Ordinal), System.StringComparison.Ordinal);
+
+        var inside = CliHarness.Run([.. Prune(_h.PathOf("pruned2.safetensors")), "--plan-out", Path.Combine(project, "prune.plan.json")]);
+        CliHarness.AssertOk(inside);
+        Assert.DoesNotContain("outside the model's project", inside.Out, System.StringComparison.Ordinal);
+    }
+
     private CliResult Run(params string[] args) => CliHarness.Run([args[0], "--model", Model, "--schema", Schema, "--torchsharp", Fixture, "--in", Checkpoint, .. args[1..]]);
 
     private void AssertNothingWritten(string output)

@@ -154,17 +154,7 @@ internal static class SnapshotCommand
     /// </summary>
     private static (string Path, SurgeryPlan Plan)? FindPlan(string modelPath, string from, string to, CliConsole console)
     {
-        var modelDir = Path.GetDirectoryName(Path.GetFullPath(modelPath))!;
-        var root = modelDir;
-        for (var dir = modelDir; dir is not null; dir = Path.GetDirectoryName(dir))
-        {
-            if (Directory.EnumerateFiles(dir, "*.csproj").Any())
-            {
-                root = dir;
-                break;
-            }
-        }
-
+        var root = ProjectFolder.Of(modelPath);
         var found = new List<(string Path, SurgeryPlan Plan)>();
         foreach (var file in PlanFilesUnder(root))
         {

@@ -183,6 +183,11 @@ internal static class UnitsCommand
                 }
 
                 Tables.Write(console, table);
+                if (ModelSourceLoader.IsSource(modelPath) && !ProjectFolder.Holds(ProjectFolder.Of(modelPath), planPath))
+                {
+                    // The build reads plans among the project's files: there it points at each width (NS2009).
+                    console.Out.WriteLine($"the plan is outside the model's project ({ProjectFolder.Of(modelPath)}): copy it there (e.g. next to {Path.GetFileName(modelPath)}) and the build points at each width to change, with a code fix; 'surgery snapshot add' then records it as the next version's step");
+                }
             }
 
             return Task.FromResult(ExitCodes.Ok);

@@ -47,3 +47,9 @@ public sealed record MigrationsEmitSpec(TypeSpec Target, string Model, int Lates
 /// <c>Migrations</c> chain, and what to report.
 /// </summary>
 public sealed record SnapshotCheck(string MetadataName, SurgeryEmitSpec? Surgery, MigrationsEmitSpec? Migrations, EquatableArray<SnapshotFinding> Findings);
+
+/// <summary>A plan made from a model as it is now, by file name, with the sizes it changes.</summary>
+public sealed record PendingPlan(string FileName, EquatableArray<Diff.WidthChange> Changes);
+
+/// <summary>The plans a model's widths do not follow yet (NS2009), without locations.</summary>
+public sealed record PendingWidthsSpec(string MetadataName, EquatableArray<PendingPlan> Plans);

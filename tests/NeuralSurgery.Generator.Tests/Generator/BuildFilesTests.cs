@@ -47,10 +47,10 @@ public class BuildFilesTests
     [Fact]
     public void Schemas_are_added_as_additional_files_behind_the_switch_with_the_sdk_excludes()
     {
-        // Schemas and snapshots (issue 13), each glob behind the same switch with the SDK's excludes.
+        // Schemas, snapshots (issue 13) and plans (issue 15), each glob behind the same switch with the SDK's excludes.
         var items = Elements.Value.Where(e => e.Name.LocalName == "AdditionalFiles").ToList();
         Assert.Equal(
-            new[] { "**/*" + SurgeryGenerator.SchemaFileSuffix, "**/*" + Json.SnapshotJson.FileSuffix },
+            new[] { "**/*" + SurgeryGenerator.SchemaFileSuffix, "**/*" + Json.SnapshotJson.FileSuffix, "**/*" + SurgeryGenerator.PlanFileSuffix },
             items.Select(i => (string?)i.Attribute("Include")));
         foreach (var item in items)
         {
