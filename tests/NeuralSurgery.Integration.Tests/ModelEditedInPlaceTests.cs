@@ -88,8 +88,28 @@ public sealed class ModelEditedInPlaceTests(PackageFeed feed)
         {
             case "record":
             {
-                var recorded = SnapshotFolder.Add(args[1], "Policy", typeof(Policy).FullName!, "policy.features.yaml", File.ReadAllText(args[2]), Policy.Mirror.Graph);
-                Console.WriteLine($"recorded Policy v{recorded.Snapshot.Version} added={recorded.Added}");
+                // With a plan (what `surgery snapshot add --plan` does): the new version records it as its step.
+                var step = args.Length > 3 ? NeuralSurgery.Json.PlanJson.Read(File.ReadAllText(args[3]), args[3]) : null;
+                var recorded = SnapshotFolder.Add(args[1], "Policy", typeof(Policy).FullName!, "policy.features.yaml", File.ReadAllText(args[2]), Policy.Mirror.Graph, step);
+                Console.WriteLine($"recorded Policy v{recorded.Snapshot.Version} added={recorded.Added} step={recorded.Snapshot.Step is not null}");
+                return 0;
+            }
+            case "prune":
+            {
+                // What `surgery prune` does: units 1 and 5 of the encoder removed from a checkpoint, with the plan written.
+                var schema = FeatureSchemaReader.ParseOrThrow(File.ReadAllText("policy.features.yaml"), "policy.features.yaml");
+                var removal = NeuralSurgery.Diff.UnitRemoval.Plan(NeuralSurgery.Diff.ModelSide.Trace(Policy.Mirror.Graph, schema), "encoder", [1, 5]);
+                File.WriteAllText(args[3], NeuralSurgery.Json.PlanJson.Write(removal.Plan));
+                PlanExecutor.Apply(removal.Plan, args[1], args[2]);
+                return 0;
+            }
+            case "same":
+            {
+                using var a = CheckpointReader.Open(args[1]);
+                using var b = CheckpointReader.Open(args[2]);
+                var same = a.Tensors.Select(t => t.Name).SequenceEqual(b.Tensors.Select(t => t.Name))
+                    && b.Tensors.All(t => a.ReadAll(a.Get(t.Name)).AsSpan().SequenceEqual(b.ReadAll(t)));
+                Console.WriteLine($"same tensors: {same}");
                 return 0;
             }
             case "weights":
@@ -143,7 +163,7 @@ public sealed class ModelEditedInPlaceTests(PackageFeed feed)
             }
         #endif
             default:
-                Console.Error.WriteLine("usage: record SNAPSHOTS SCHEMA | weights OUT | upgrade CHECKPOINT OUT SNAPSHOTS");
+                Console.Error.WriteLine("usage: record SNAPSHOTS SCHEMA [PLAN] | weights OUT | prune CHECKPOINT OUT PLAN | same A B | upgrade CHECKPOINT OUT SNAPSHOTS");
                 return 2;
         }
         """;
@@ -199,7 +219,7 @@ public sealed class ModelEditedInPlaceTests(PackageFeed feed)
                 Assert.Contains($"generated as Policy.SurgeryFromV{v - 1}", changed[0], StringComparison.Ordinal);
             }
 
-            Assert.Contains($"recorded Policy v{v} added=True", Tool("record", snapshots, Path.Combine(consumer, "policy.features.yaml")).Output, StringComparison.Ordinal);
+            Assert.Contains($"recorded Policy v{v} added=True step=False", Tool("record", snapshots, Path.Combine(consumer, "policy.features.yaml")).Output, StringComparison.Ordinal);
             if (v == 1)
             {
                 Tool("weights", Path.Combine(consumer, "policy.v1.safetensors"));
@@ -223,5 +243,37 @@ public sealed class ModelEditedInPlaceTests(PackageFeed feed)
         var max = double.Parse(upgrade[(upgrade.IndexOf("max |F_old - F_new|: ", StringComparison.Ordinal) + "max |F_old - F_new|: ".Length)..].Trim(), CultureInfo.InvariantCulture);
         Assert.True(max <= 1e-5, upgrade);
         Assert.DoesNotContain("outputs: 0;", upgrade, StringComparison.Ordinal);
+
+        // Issue 15, the class follows: prune the v4 checkpoint; with the plan in the project the build points at the
+        // two literals that decide the changed widths (encoder 16 -> 14, head's input 20 -> 18).
+        var plan = Path.Combine(consumer, "pruned.plan.json");
+        var pruned = Path.Combine(consumer, "policy.pruned.safetensors");
+        Tool("prune", Path.Combine(consumer, "policy.v4.safetensors"), pruned, plan);
+        var pending = Dotnet.Build(project, artifacts, referencesBuilt: true, "DefineConstants=WITH_MIGRATIONS");
+        Assert.True(pending.ExitCode == 0, pending.ToString());
+        var widths = pending.Lines.Where(l => l.Contains("warning NS2009", StringComparison.Ordinal)).Distinct().ToList();
+        Assert.True(widths.Count == 2, pending.ToString());
+        Assert.Contains(widths, l => l.Contains("the literal 16 sets encoder.outputSize to 16, but the plan 'pruned.plan.json' made from this class leads it to 14", StringComparison.Ordinal));
+        Assert.Contains(widths, l => l.Contains("the literal 20 sets head.inputSize to 20", StringComparison.Ordinal) && l.Contains("leads it to 18", StringComparison.Ordinal));
+
+        // The edit the code fix makes: the next build plans v4 -> the class as the pruning plan, not by index.
+        var edited = Version(4).Source.Replace("Linear(4, 16)", "Linear(4, 14)", StringComparison.Ordinal).Replace("Linear(20, 3)", "Linear(18, 3)", StringComparison.Ordinal);
+        File.WriteAllText(Path.Combine(consumer, "Policy.cs"), edited);
+        var followed = Dotnet.Build(project, artifacts, referencesBuilt: true, "DefineConstants=WITH_MIGRATIONS");
+        Assert.True(followed.ExitCode == 0, followed.ToString());
+        Assert.DoesNotContain(followed.Lines, l => l.Contains("NS2009", StringComparison.Ordinal));
+        var step = followed.Lines.Where(l => l.Contains("warning NS2005", StringComparison.Ordinal)).Distinct().ToList();
+        Assert.True(step.Count == 1, followed.ToString());
+        Assert.Contains("these are the widths of the plan 'pruned.plan.json', which the map follows", step[0], StringComparison.Ordinal);
+        Assert.Contains("surgery snapshot add Policy.cs --plan pruned.plan.json", step[0], StringComparison.Ordinal);
+
+        Assert.Contains("recorded Policy v5 added=True step=True", Tool("record", snapshots, Path.Combine(consumer, "policy.features.yaml"), plan).Output, StringComparison.Ordinal);
+        var recorded = Dotnet.Build(project, artifacts, referencesBuilt: true, "DefineConstants=WITH_MIGRATIONS");
+        Assert.True(recorded.ExitCode == 0, recorded.ToString());
+        Assert.DoesNotContain(recorded.Lines, l => l.Contains("NS2005", StringComparison.Ordinal) || l.Contains("NS2009", StringComparison.Ordinal));
+
+        // A v4 checkpoint upgraded through the generated Migrations keeps the units the pruning kept, byte for byte.
+        Tool("upgrade", Path.Combine(consumer, "policy.v4.safetensors"), Path.Combine(consumer, "policy.v5.safetensors"), snapshots);
+        Assert.Contains("same tensors: True", Tool("same", pruned, Path.Combine(consumer, "policy.v5.safetensors")).Output, StringComparison.Ordinal);
     }
 }
