@@ -34,27 +34,8 @@ public sealed partial class SurgeryGenerator
     /// </summary>
     internal static PlanFileSpec ParsePlanFile(AdditionalText file, CancellationToken cancellationToken)
     {
-        var location = new ReaderLocation(file.Path, default, default);
-        var text = file.GetText(cancellationToken)?.ToString();
-        if (text is null)
-        {
-            return new PlanFileSpec(file.Path, null, EquatableArray.Create(new DiagnosticInfo(SurgeryDiagnostics.PlanFileNotReadable.Id, location, EquatableArray.Create(FileName(file.Path), "the file cannot be read"))));
-        }
-
-        if (text.IndexOf("\"" + PlanJson.FormatName + "\"", StringComparison.Ordinal) < 0)
-        {
-            return new PlanFileSpec(file.Path, null, EquatableArray<DiagnosticInfo>.Empty);
-        }
-
-        try
-        {
-            return new PlanFileSpec(file.Path, PlanJson.Read(text, FileName(file.Path)), EquatableArray<DiagnosticInfo>.Empty);
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            var message = e is JsonFormatException ? e.Message : Unexpected(e);
-            return new PlanFileSpec(file.Path, null, EquatableArray.Create(new DiagnosticInfo(SurgeryDiagnostics.PlanFileNotReadable.Id, location, EquatableArray.Create(FileName(file.Path), message))));
-        }
+        var (plan, diagnostics) = ReadToolFile(file, SurgeryDiagnostics.PlanFileNotReadable.Id, "\"" + PlanJson.FormatName + "\"", PlanJson.Read, cancellationToken);
+        return new PlanFileSpec(file.Path, plan, diagnostics);
     }
 
     /// <summary>

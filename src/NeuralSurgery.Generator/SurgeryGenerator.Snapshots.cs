@@ -32,22 +32,39 @@ public sealed partial class SurgeryGenerator
 
     internal static SnapshotFileSpec ParseSnapshotFile(AdditionalText file, CancellationToken cancellationToken)
     {
+        var (snapshot, diagnostics) = ReadToolFile(file, SurgeryDiagnostics.SnapshotNotReadable.Id, null, SnapshotJson.Read, cancellationToken);
+        return new SnapshotFileSpec(file.Path, snapshot, diagnostics);
+    }
+
+    /// <summary>
+    /// A JSON file the tools write (snapshot, plan) read by <paramref name="read"/>, or the diagnostic
+    /// <paramref name="id"/> at the file saying why not. A file whose text lacks <paramref name="marker"/> (when given)
+    /// is another tool's and yields neither.
+    /// </summary>
+    private static (T? Value, EquatableArray<DiagnosticInfo> Diagnostics) ReadToolFile<T>(AdditionalText file, string id, string? marker, Func<string, string, T> read, CancellationToken cancellationToken)
+        where T : class
+    {
         var location = new ReaderLocation(file.Path, default, default);
-        var text = file.GetText(cancellationToken);
+        var text = file.GetText(cancellationToken)?.ToString();
         if (text is null)
         {
-            return new SnapshotFileSpec(file.Path, null, EquatableArray.Create(new DiagnosticInfo(SurgeryDiagnostics.SnapshotNotReadable.Id, location, EquatableArray.Create(FileName(file.Path), "the file cannot be read"))));
+            return (null, EquatableArray.Create(new DiagnosticInfo(id, location, EquatableArray.Create(FileName(file.Path), "the file cannot be read"))));
+        }
+
+        if (marker is not null && text.IndexOf(marker, StringComparison.Ordinal) < 0)
+        {
+            return (null, EquatableArray<DiagnosticInfo>.Empty);
         }
 
         try
         {
-            return new SnapshotFileSpec(file.Path, SnapshotJson.Read(text.ToString(), FileName(file.Path)), EquatableArray<DiagnosticInfo>.Empty);
+            return (read(text, FileName(file.Path)), EquatableArray<DiagnosticInfo>.Empty);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            // A bad snapshot is that file's error, not a crashed generator (CS8785) that drops every model's output.
+            // A bad file is that file's error, not a crashed generator (CS8785) that drops every model's output.
             var message = e is JsonFormatException or Schema.SchemaException ? e.Message : Unexpected(e);
-            return new SnapshotFileSpec(file.Path, null, EquatableArray.Create(new DiagnosticInfo(SurgeryDiagnostics.SnapshotNotReadable.Id, location, EquatableArray.Create(FileName(file.Path), message))));
+            return (null, EquatableArray.Create(new DiagnosticInfo(id, location, EquatableArray.Create(FileName(file.Path), message))));
         }
     }
 
