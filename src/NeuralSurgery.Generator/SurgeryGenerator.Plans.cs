@@ -39,31 +39,41 @@ public sealed partial class SurgeryGenerator
     }
 
     /// <summary>
-    /// The width changes of each plan made from the class as it is now (its <c>from</c> fingerprint is the class's)
-    /// that changes only sizes: location-free, so this step (a fingerprint, a resize) stays cached while the class's
-    /// text moves; <see cref="PendingWidths"/> locates them.
+    /// The width changes of each unit removal or growth made from the class as it is now (its <c>from</c>
+    /// fingerprint is the class's): location-free, so this step (a fingerprint, a resize) stays cached while the
+    /// class's text moves; <see cref="PendingWidths"/> locates them. Plans between two classes (<c>surgery plan</c>)
+    /// map no units and are left alone: they lead to another class, not to an edit of this one.
     /// </summary>
     internal static PendingWidthsSpec? PendingWidthChanges(MirrorSpec mirror, ImmutableArray<PlanFileSpec> files, CancellationToken cancellationToken)
     {
-        if (!files.Any(f => f.Plan is not null))
+        if (!files.Any(f => f.Plan is { } p && SnapshotSteps.IsUnitPlan(p)))
         {
             return null;
         }
 
         var current = ModelSnapshot.FingerprintOf(mirror.Graph, mirror.Schema);
         var pending = new List<PendingPlan>();
-        foreach (var file in files.Where(f => f.Plan is { } p && string.Equals(p.From.Fingerprint, current, StringComparison.Ordinal) && !string.Equals(p.To.Fingerprint, current, StringComparison.Ordinal)).OrderBy(f => f.Path, StringComparer.Ordinal))
+        var problems = new List<DiagnosticInfo>();
+        foreach (var file in files.Where(f => f.Plan is { } p && SnapshotSteps.IsUnitPlan(p) && string.Equals(p.From.Fingerprint, current, StringComparison.Ordinal) && !string.Equals(p.To.Fingerprint, current, StringComparison.Ordinal)).OrderBy(f => f.Path, StringComparer.Ordinal))
         {
             cancellationToken.ThrowIfCancellationRequested();
-            if (WidthChanges.TargetOf(mirror.Graph, file.Plan!) is { } target)
+            try
             {
-                pending.Add(new PendingPlan(FileName(file.Path), WidthChanges.Between(mirror.Graph, target).Where(c => c.Position >= 0).ToEquatableArray()));
-            }
+                if (WidthChanges.TargetOf(mirror.Graph, file.Plan!) is { } target)
+                {
+                    pending.Add(new PendingPlan(FileName(file.Path), WidthChanges.Between(mirror.Graph, target).ToEquatableArray()));
+                }
 
-            // Otherwise not a change of widths only: NS2005 describes whatever the next snapshot differs by.
+                // Otherwise not a change of widths only: NS2005 describes whatever the next snapshot differs by.
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // A plan that fits the fingerprint but not the graph (edited by hand): that file's problem, not a crash.
+                problems.Add(new DiagnosticInfo(SurgeryDiagnostics.PlanFileNotReadable.Id, new ReaderLocation(file.Path, default, default), EquatableArray.Create(FileName(file.Path), Unexpected(e))));
+            }
         }
 
-        return pending.Count == 0 ? null : new PendingWidthsSpec(mirror.MetadataName, pending.ToEquatableArray());
+        return pending.Count == 0 && problems.Count == 0 ? null : new PendingWidthsSpec(mirror.MetadataName, pending.ToEquatableArray(), problems.ToEquatableArray());
     }
 
     /// <summary>
@@ -72,35 +82,38 @@ public sealed partial class SurgeryGenerator
     /// </summary>
     internal static ImmutableArray<DiagnosticInfo> PendingWidths(PendingWidthsSpec pending, ImmutableArray<ReadModel> reads)
     {
+        var builder = ImmutableArray.CreateBuilder<DiagnosticInfo>();
+        builder.AddRange(pending.Problems);
         if (reads.FirstOrDefault(r => r.Model.MetadataName == pending.MetadataName)?.Result is not { } result)
         {
-            return ImmutableArray<DiagnosticInfo>.Empty;
+            return builder.ToImmutable();
         }
 
-        var builder = ImmutableArray.CreateBuilder<DiagnosticInfo>();
         foreach (var plan in pending.Plans)
         {
             var changes = plan.Changes.ToList();
-            var located = changes.Select(c => (Change: c, Site: result.WidthSites.FirstOrDefault(s => s.Module == c.Module && s.Argument == c.Argument))).ToList();
+            var located = changes.Select(c => (Change: c, Site: c.Position < 0 ? null : result.WidthSites.FirstOrDefault(s => s.Module == c.Module && s.Argument == c.Argument))).ToList();
             foreach (var group in located.Where(l => l.Site is not null).GroupBy(l => l.Site!.Edit ?? l.Site!.Location))
             {
                 builder.Add(Pending(group.Key, group.Select(g => (g.Change, g.Site!)).ToList(), result.WidthSites, changes, plan.FileName));
             }
 
-            // A size the class does not write (a factory's default): at the layer, no fix.
+            // A size the reader found no integer argument for (an array such as LayerNorm's shape, a layer whose sizes
+            // are read otherwise): at the layer, no fix.
             foreach (var (change, _) in located.Where(l => l.Site is null))
             {
                 var at = result.Find(SourceMapKind.Module, change.Module) ?? new ReaderLocation(string.Empty, default, default);
+                var what = change.Position < 0 ? change.Module + "'s sizes" : change.Module + "." + change.Argument;
                 builder.Add(new DiagnosticInfo(
                     SurgeryDiagnostics.WidthNotFollowed.Id,
                     at,
                     EquatableArray.Create(
-                        change.Factory + "'s default",
-                        change.Module + "." + change.Argument,
-                        Number(change.From),
+                        "the " + change.Factory + " call",
+                        what,
+                        change.Position < 0 ? "what the class says" : Number(change.From),
                         plan.FileName,
-                        "it to " + Number(change.To),
-                        "pass " + change.Argument + ": " + Number(change.To) + " here so the class matches the checkpoints that plan wrote")));
+                        change.Position < 0 ? "them elsewhere" : "it to " + Number(change.To),
+                        "change the call so the class matches the checkpoints that plan wrote")));
             }
         }
 
@@ -124,8 +137,13 @@ public sealed partial class SurgeryGenerator
         var targets = group.Select(g => g.Change.To).Distinct().ToList();
         var leads = targets.Count == 1 ? (group.Count == 1 ? "it" : "them") + " to " + Number(targets[0]) : string.Join(", ", group.Select(g => g.Change.Module + "." + g.Change.Argument + " to " + Number(g.Change.To)));
         var kept = decided.Where(d => d.To is null).Select(d => d.Name).ToList();
+
+        // The literal must be what the class builds (a chained constructor or a reassigned parameter can differ) and
+        // every use of what it decides must be one of these sizes (a field, a tensor shape may read it too).
+        var built = group.All(g => g.Site.Value == g.Change.From);
+        var onlyThese = decided.Count >= site.Uses;
         string advice;
-        if (edit is not null && targets.Count == 1 && kept.Count == 0)
+        if (edit is not null && targets.Count == 1 && kept.Count == 0 && built && onlyThese)
         {
             advice = "write " + Number(targets[0]) + " here so the class matches the checkpoints that plan wrote (other callers that pass their own value must change too)";
             return new DiagnosticInfo(
@@ -136,9 +154,10 @@ public sealed partial class SurgeryGenerator
                 EquatableArray.Create(new DiagnosticProperty("Argument", SiteName(site)), new DiagnosticProperty("Size", Number(targets[0]))));
         }
 
-        advice = edit is null
-            ? "make it " + string.Join(" and ", targets.Select(Number)) + " so the class matches the checkpoints that plan wrote"
-            : "one value cannot say both (" + (kept.Count > 0 ? "it also sets " + string.Join(", ", kept) + ", which the plan leaves as it is" : "the plan gives them different sizes") + "); give each layer its own width";
+        advice = edit is null ? "make it " + string.Join(" and ", targets.Select(Number)) + " so the class matches the checkpoints that plan wrote"
+            : kept.Count > 0 || targets.Count > 1 ? "one value cannot say both (" + (kept.Count > 0 ? "it also sets " + string.Join(", ", kept) + ", which the plan leaves as it is" : "the plan gives them different sizes") + "); give each layer its own width"
+            : !built ? "the class builds " + from + " from it by other code (a chained constructor, a reassignment), so change that code to build " + string.Join(" and ", targets.Select(Number))
+            : "the class also reads it elsewhere (" + site.Uses.ToString(CultureInfo.InvariantCulture) + " uses, " + decided.Count.ToString(CultureInfo.InvariantCulture) + " of them sizes of layers), so change it where it sizes these layers only";
         return new DiagnosticInfo(SurgeryDiagnostics.WidthNotFollowed.Id, at, EquatableArray.Create(site.Source, names, from, planFile, leads, advice));
     }
 

@@ -89,11 +89,12 @@ public sealed partial class SurgeryGenerator
             .OrderBy(s => s.Version)
             .ToEquatableArray();
 
-        // Plans that start from a recorded version: the step to the class when it is their target (a pruning).
+        // Unit removals and growths made from the latest version: the step to the class when it is their target.
+        var latest = mine.Count == 0 ? null : mine[mine.Count - 1].Fingerprint;
         var plans = planFiles.IsDefault
             ? EquatableArray<RecordedPlan>.Empty
             : planFiles
-                .Where(f => f.Plan is { } p && mine.Any(s => string.Equals(s.Fingerprint, p.From.Fingerprint, StringComparison.Ordinal)))
+                .Where(f => f.Plan is { } p && SnapshotSteps.IsUnitPlan(p) && string.Equals(p.From.Fingerprint, latest, StringComparison.Ordinal))
                 .Select(f => new RecordedPlan(FileName(f.Path), f.Plan!))
                 .OrderBy(p => p.FileName, StringComparer.Ordinal)
                 .ToEquatableArray();
@@ -126,10 +127,9 @@ public sealed partial class SurgeryGenerator
             var to = chain.Versions[v];
             try
             {
-                // A version recorded with its plan (a pruning), or one a plan file of the project leads to, has that plan
-                // as its step: the differ would map units by index, not keep the ones the plan kept.
-                var step = to.Step ?? input.Plans.FirstOrDefault(p => string.Equals(p.Plan.From.Fingerprint, from.Fingerprint, StringComparison.Ordinal) && string.Equals(p.Plan.To.Fingerprint, to.Fingerprint, StringComparison.Ordinal))?.Plan;
-                steps.Add(step is not null ? PlanJson.Write(step) : SurgeryPlanner.Plan(from.Graph, WithoutLocations(from.ReadSchema()), to.Graph, WithoutLocations(to.ReadSchema()), null, cancellationToken).Json);
+                // A version recorded with a tool's plan (a pruning) has that step: the differ would map units by index.
+                // Exactly as SnapshotChain.Steps, so Migrations and 'surgery upgrade' write the same bytes.
+                steps.Add(to.Step is { } step ? PlanJson.Write(step) : SurgeryPlanner.Plan(from.Graph, WithoutLocations(from.ReadSchema()), to.Graph, WithoutLocations(to.ReadSchema()), null, cancellationToken).Json);
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
@@ -148,18 +148,26 @@ public sealed partial class SurgeryGenerator
             var className = SnapshotSurgeryClassName(latest.Version);
             var latestSchema = WithoutLocations(latest.ReadSchema());
 
-            // The class was edited to the widths of a plan made from the latest version (surgery prune or grow): that
-            // plan is the step, since the differ would keep units by index, not the ones the plan kept.
-            var recorded = input.Plans.FirstOrDefault(p =>
-                string.Equals(p.Plan.From.Fingerprint, latest.Fingerprint, StringComparison.Ordinal)
-                && string.Equals(p.Plan.To.Fingerprint, current, StringComparison.Ordinal));
+            // The class was edited to the widths of a plan made from the latest version (surgery prune or grow): the
+            // step keeps the units that plan kept, since the differ would keep them by index. Two plans that keep
+            // different units leave it open which one made the checkpoints: no step then.
+            var candidates = input.Plans.Where(p => string.Equals(p.Plan.To.Fingerprint, current, StringComparison.Ordinal)).ToList();
+            if (candidates.Select(p => p.Plan.Options.UnitMaps).Distinct().Count() > 1)
+            {
+                var why = "the plans " + string.Join(", ", candidates.Select(p => "'" + p.FileName + "'")) + " all lead from " + latest.Label
+                    + " to the class but keep different units, so which weights a checkpoint of " + latest.Label + " keeps is open; keep the plan that made your checkpoints and delete the others";
+                findings.Add(new SnapshotFinding(SurgeryDiagnostics.NoSnapshotChain.Id, EquatableArray.Create(model, why)));
+                return new SnapshotCheck(mirror.MetadataName, null, null, findings.ToEquatableArray());
+            }
+
+            var recorded = candidates.FirstOrDefault();
             SurgeryPlan plan;
             string json;
             try
             {
                 if (recorded is not null)
                 {
-                    plan = recorded.Plan;
+                    plan = SnapshotSteps.FromPlan(recorded.Plan, latest.Graph, latestSchema, mirror.Graph, mirror.Schema, cancellationToken)!;
                     json = PlanJson.Write(plan);
                 }
                 else
@@ -183,7 +191,7 @@ public sealed partial class SurgeryGenerator
 
             findings.Add(new SnapshotFinding(
                 SurgeryDiagnostics.ChangedSinceSnapshot.Id,
-                EquatableArray.Create(model, latest.Label, SnapshotJson.FileName(latest.Model, latest.Version), string.Join("; ", changes), className, recorded is null ? string.Empty : " --plan " + recorded.FileName)));
+                EquatableArray.Create(model, latest.Label, SnapshotJson.FileName(latest.Model, latest.Version), string.Join("; ", changes), className, recorded is null ? string.Empty : " (it finds '" + recorded.FileName + "' in the project and records it as the step)")));
             var totals = plan.Totals;
             surgery = new SurgeryEmitSpec(mirror.Type, className, latest.Label, latest.ClassName, json, totals.CopiedElements, totals.TargetElements, totals.SourceElements, null, new VersionStampSpec(model, latest.Version + 1, current));
             steps.Add(json);

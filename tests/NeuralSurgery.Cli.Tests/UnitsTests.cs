@@ -221,10 +221,14 @@ public sealed class UnitsTests : System.IDisposable
     public void After_a_pruning_the_recorded_version_has_the_plan_as_its_step_and_upgrades_keep_the_pruned_units()
     {
         string[] Snapshot(params string[] extra) => ["snapshot", "add", Model, "--schema", Schema, "--torchsharp", Fixture, .. extra];
-        CliHarness.AssertOk(CliHarness.Run(Snapshot()));
         var pruned = _h.PathOf("pruned.safetensors");
         CliHarness.AssertOk(Run("prune", "--layer", "fc1", "--units", "1,4", "--out", pruned));
         var plan = pruned + ".plan.json";
+
+        // A plan with no recorded version to start from: said, not ignored.
+        CliHarness.AssertUserError(CliHarness.Run(Snapshot("--plan", plan)), "pruned.safetensors.plan.json", "no version of Mlp is recorded");
+        Assert.False(Directory.Exists(Path.Combine(_h.Dir, "Snapshots")));
+        CliHarness.AssertOk(CliHarness.Run(Snapshot()));
 
         // Not yet at the plan's widths (5, not 4): refused with what differs, nothing recorded.
         File.WriteAllText(Model, Source.Replace("long hidden = 6", "long hidden = 5", System.StringComparison.Ordinal));
@@ -237,7 +241,7 @@ public sealed class UnitsTests : System.IDisposable
         Assert.Contains("recorded Mlp v2", recorded.Out, System.StringComparison.Ordinal);
         Assert.Contains("pruned.safetensors.plan.json as its step", recorded.Out, System.StringComparison.Ordinal);
         var v2 = SnapshotJson.Read(File.ReadAllText(Path.Combine(_h.Dir, "Snapshots", "Mlp.v2.snapshot.json")));
-        Assert.Equal(PlanJson.Read(File.ReadAllText(plan)), v2.Step);
+        Assert.Equal(PlanJson.Read(File.ReadAllText(plan)).Tensors, v2.Step!.Tensors);
 
         var upgraded = _h.PathOf("upgraded.safetensors");
         CliHarness.AssertOk(CliHarness.Run("upgrade", Checkpoint, "--snapshots", Path.Combine(_h.Dir, "Snapshots"), "--out", upgraded));

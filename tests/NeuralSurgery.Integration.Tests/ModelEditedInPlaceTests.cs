@@ -265,7 +265,7 @@ public sealed class ModelEditedInPlaceTests(PackageFeed feed)
         var step = followed.Lines.Where(l => l.Contains("warning NS2005", StringComparison.Ordinal)).Distinct().ToList();
         Assert.True(step.Count == 1, followed.ToString());
         Assert.Contains("these are the widths of the plan 'pruned.plan.json', which the map follows", step[0], StringComparison.Ordinal);
-        Assert.Contains("surgery snapshot add Policy.cs --plan pruned.plan.json", step[0], StringComparison.Ordinal);
+        Assert.Contains("surgery snapshot add Policy.cs' (it finds 'pruned.plan.json' in the project and records it as the step)", step[0], StringComparison.Ordinal);
 
         Assert.Contains("recorded Policy v5 added=True step=True", Tool("record", snapshots, Path.Combine(consumer, "policy.features.yaml"), plan).Output, StringComparison.Ordinal);
         var recorded = Dotnet.Build(project, artifacts, referencesBuilt: true, "DefineConstants=WITH_MIGRATIONS");

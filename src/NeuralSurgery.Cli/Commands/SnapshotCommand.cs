@@ -69,8 +69,9 @@ internal static class SnapshotCommand
             var folder = parse.GetValue(dir) ?? Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, SnapshotFolder.DefaultName);
             var before = SnapshotFolder.Chain(folder, loaded.Name).Latest;
             var current = ModelSnapshot.FingerprintOf(loaded.Graph, loaded.Schema);
-            var step = before is null || before.Fingerprint == current ? null
-                : parse.GetValue(plan) is { } planPath ? ReadPlan(planPath)
+            // A named plan always goes to Add, which says why it does not fit; one is searched for only after a change.
+            var step = parse.GetValue(plan) is { } planPath ? ReadPlan(planPath)
+                : before is null || before.Fingerprint == current ? null
                 : FindPlan(path, before.Fingerprint, current, console);
             SnapshotRecorded recorded;
             try
@@ -175,7 +176,7 @@ internal static class SnapshotCommand
                 continue;
             }
 
-            if (candidate.From.Fingerprint == from && candidate.To.Fingerprint == to && !found.Any(f => f.Plan == candidate))
+            if (SnapshotSteps.IsUnitPlan(candidate) && candidate.From.Fingerprint == from && candidate.To.Fingerprint == to && !found.Any(f => f.Plan.Options.UnitMaps == candidate.Options.UnitMaps))
             {
                 found.Add((Path.GetRelativePath(Environment.CurrentDirectory, file), candidate));
             }

@@ -70,6 +70,10 @@ public static class WidthChanges
                     Add("Conv2d", "in_channels", 0, a.InChannels, b.InChannels);
                     Add("Conv2d", "out_channels", 1, a.OutChannels, b.OutChannels);
                     break;
+                case (ConvTransposeSpec a, ConvTransposeSpec b):
+                    Add("ConvTranspose" + a.Dimensions.ToString(System.Globalization.CultureInfo.InvariantCulture) + "d", "in_channels", 0, a.InChannels, b.InChannels);
+                    Add("ConvTranspose" + a.Dimensions.ToString(System.Globalization.CultureInfo.InvariantCulture) + "d", "out_channels", 1, a.OutChannels, b.OutChannels);
+                    break;
                 case (GroupNormSpec a, GroupNormSpec b):
                     Add("GroupNorm", "num_channels", 1, a.NumChannels, b.NumChannels);
                     break;

@@ -57,8 +57,9 @@ public static class SnapshotFolder
     /// <summary>
     /// Records the class as version latest + 1, unless the latest snapshot already has its fingerprint (then
     /// nothing is written and that snapshot is returned). The file is written to a temporary file and renamed.
-    /// With <paramref name="step"/> (a unit removal or growth made by a tool), the new version records that plan as
-    /// its step from the latest: it must start from the latest version and lead to the class.
+    /// With <paramref name="step"/> (a unit removal or growth made by a tool), the new version records the units that
+    /// plan keeps and adds as its step from the latest (<see cref="SnapshotSteps.FromPlan"/>): it must start from the
+    /// latest version and lead to the class.
     /// </summary>
     public static SnapshotRecorded Add(string folder, string model, string className, string schemaFile, string schemaText, ModelGraph graph, SurgeryPlan? step = null)
     {
@@ -87,7 +88,12 @@ public static class SnapshotFolder
                 throw new InvalidDataException($"the plan leads to {ModelSnapshot.Describe(step.To)}, but the class is {candidate.Fingerprint.Substring(0, 12)}: give it the plan's widths first (surgery prune and grow print where each is written)");
             }
 
-            candidate = candidate with { Step = step };
+            var schema = Schema.FeatureSchemaReader.ParseOrThrow(candidate.SchemaText, schemaFile);
+            candidate = candidate with
+            {
+                Step = SnapshotSteps.FromPlan(step, latest.Graph, latest.ReadSchema(), graph, schema)
+                    ?? throw new InvalidDataException("the plan maps no units: it is not a unit removal or growth (surgery prune, surgery grow), and a step between two versions of a class is planned from the two graphs without one"),
+            };
         }
 
         if (latest is not null && !string.Equals(latest.ClassName, className, StringComparison.Ordinal))

@@ -55,10 +55,10 @@ public sealed record ModelSnapshot(string Model, string ClassName, int Version, 
         return new ModelSnapshot(model, className, version, schemaFile, text, graph, fingerprint, step);
     }
 
-    /// <summary><c>Policy v3 (9f2c0a1b3c4d)</c>: a plan end for messages.</summary>
+    /// <summary><c>Policy 9f2c0a1b3c4d (schema version 3)</c>: a plan end for messages (schema versions are not snapshot versions).</summary>
     internal static string Describe(ModelVersion version) =>
-        version.Model + " v" + version.Version.ToString(CultureInfo.InvariantCulture)
-        + (version.Fingerprint is { Length: >= 12 } f ? " (" + f.Substring(0, 12) + ")" : " (no fingerprint)");
+        version.Model + " " + (version.Fingerprint is { Length: >= 12 } f ? f.Substring(0, 12) : "(no fingerprint)")
+        + " (schema version " + version.Version.ToString(CultureInfo.InvariantCulture) + ")";
 
     /// <summary>The schema, parsed from <see cref="SchemaText"/> (errors name <see cref="SchemaFile"/>).</summary>
     public FeatureSchema ReadSchema() => FeatureSchemaReader.ParseOrThrow(SchemaText, SchemaFile);

@@ -54,7 +54,7 @@ public sealed class SnapshotChain
             {
                 problem = i == 0
                     ? $"{mine[i].Label} records a step plan, but v1 has no earlier version to start from"
-                    : $"{mine[i].Label} records a step plan from {ModelSnapshot.Describe(step.From)}, but {mine[i - 1].Label} is {mine[i - 1].Fingerprint.Substring(0, 12)}: the plan was made for another version";
+                    : $"{mine[i].Label} records a step from {ModelSnapshot.Describe(step.From)}, but {mine[i - 1].Label} is {mine[i - 1].Fingerprint.Substring(0, 12)}: the step was made for another version";
                 break;
             }
         }

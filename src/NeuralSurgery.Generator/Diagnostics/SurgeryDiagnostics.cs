@@ -46,13 +46,13 @@ public static class SurgeryDiagnostics
 
     /// <summary>
     /// {0} the model class, {1} its latest snapshot (<c>Policy v3</c>), {2} the snapshot file, {3} the changes, {4} the
-    /// generated surgery class, {5} <c> --plan file</c> when the change is a recorded plan (else empty), {6} the model's
+    /// generated surgery class, {5} what recording does with the tool's plan the change follows (else empty), {6} the model's
     /// source file.
     /// </summary>
     public static readonly DiagnosticDescriptor ChangedSinceSnapshot = Create(
         "NS2005",
         "Model changed since its latest snapshot",
-        "'{0}' has changed since its latest snapshot {1} ({2}): {3}. The surgery map from {1} is generated as {0}.{4}; record this version with 'surgery snapshot add {6}{5}'.",
+        "'{0}' has changed since its latest snapshot {1} ({2}): {3}. The surgery map from {1} is generated as {0}.{4}; record this version with 'surgery snapshot add {6}'{5}.",
         DiagnosticSeverity.Warning);
 
     /// <summary>{0} the model class, {1} why checkpoints of some recorded version cannot be upgraded to the current class.</summary>

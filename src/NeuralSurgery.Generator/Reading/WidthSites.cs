@@ -18,7 +18,9 @@ namespace NeuralSurgery.Generator.Reading;
 /// <param name="Location">The argument expression in the factory call.</param>
 /// <param name="Edit">The integer literal to rewrite, or null when no single literal decides the value (an expression, a field set in the constructor, a submodule's parameter, a value bound in the schema).</param>
 /// <param name="Source">What sets it, for messages: <c>the literal 64</c>, <c>parameter 'hidden' (its default, 64)</c>, <c>constant 'Hidden'</c>, <c>'hidden * 2'</c>.</param>
-public sealed record WidthSite(string Module, string Argument, ReaderLocation Location, ReaderLocation? Edit, string Source);
+/// <param name="Value">The value of the literal at <paramref name="Edit"/>: a fix is offered only when it is the width the reader built (a chained constructor or a reassigned parameter can make them differ).</param>
+/// <param name="Uses">How often the model class names what <paramref name="Edit"/> decides (the parameter, the constant; 1 for a literal argument): a fix is offered only when every use is a size the plan changes alike.</param>
+public sealed record WidthSite(string Module, string Argument, ReaderLocation Location, ReaderLocation? Edit, string Source, long Value = 0, int Uses = 1);
 
 internal static class WidthSiteReader
 {
@@ -40,18 +42,47 @@ internal static class WidthSiteReader
                     continue;
                 }
 
-                var (edit, source) = Resolve(expression, model, modelClass, schema);
-                yield return new WidthSite(layer.Path, argument.Key, ReaderLocation.From(expression.GetLocation()), edit is null ? null : ReaderLocation.From(edit.GetLocation()), source);
+                var (edit, source, symbol) = Resolve(expression, model, modelClass, schema);
+
+                // Only a literal of the model class itself is fixed: a constant or a submodule class elsewhere may size
+                // other models too.
+                if (edit is not null && !modelClass.DeclaringSyntaxReferences.Any(r => r.SyntaxTree == edit.SyntaxTree && r.Span.Contains(edit.Span)))
+                {
+                    edit = null;
+                }
+
+                yield return edit is null
+                    ? new WidthSite(layer.Path, argument.Key, ReaderLocation.From(expression.GetLocation()), null, source)
+                    : new WidthSite(layer.Path, argument.Key, ReaderLocation.From(expression.GetLocation()), ReaderLocation.From(edit.GetLocation()), source, System.Convert.ToInt64(((LiteralExpressionSyntax)edit).Token.Value, System.Globalization.CultureInfo.InvariantCulture), symbol is null ? 1 : Uses(symbol, modelClass, models));
             }
         }
     }
 
-    private static (ExpressionSyntax? Edit, string Source) Resolve(ExpressionSyntax expression, SemanticModel model, INamedTypeSymbol modelClass, FeatureSchema? schema)
+    /// <summary>References to <paramref name="symbol"/> in the model class's declarations.</summary>
+    private static int Uses(ISymbol symbol, INamedTypeSymbol modelClass, SemanticModels models)
+    {
+        var count = 0;
+        foreach (var reference in modelClass.DeclaringSyntaxReferences)
+        {
+            var model = models.Get(reference.SyntaxTree);
+            foreach (var name in reference.GetSyntax().DescendantNodes().OfType<IdentifierNameSyntax>().Where(n => n.Identifier.ValueText == symbol.Name))
+            {
+                if (SymbolEqualityComparer.Default.Equals(model.GetSymbolInfo(name).Symbol, symbol))
+                {
+                    count++;
+                }
+            }
+        }
+
+        return count;
+    }
+
+    private static (ExpressionSyntax? Edit, string Source, ISymbol? Symbol) Resolve(ExpressionSyntax expression, SemanticModel model, INamedTypeSymbol modelClass, FeatureSchema? schema)
     {
         var e = Strip(expression);
         if (IsInteger(e))
         {
-            return (e, "the literal " + e);
+            return (e, "the literal " + e, null);
         }
 
         switch (model.GetSymbolInfo(e).Symbol)
@@ -61,23 +92,23 @@ internal static class WidthSiteReader
                 when SymbolEqualityComparer.Default.Equals(ctor.ContainingType, modelClass):
                 if (schema is not null && SchemaArguments.Find(schema.Arguments, p.Name) is not null)
                 {
-                    return (null, "parameter '" + p.Name + "', bound by 'arguments' in " + System.IO.Path.GetFileName(schema.Path));
+                    return (null, "parameter '" + p.Name + "', bound by 'arguments' in " + System.IO.Path.GetFileName(schema.Path), p);
                 }
 
                 if (p.DeclaringSyntaxReferences.FirstOrDefault()?.GetSyntax() is ParameterSyntax { Default.Value: { } d } && IsInteger(Strip(d)))
                 {
-                    return (Strip(d), "parameter '" + p.Name + "' (its default, " + Strip(d) + ")");
+                    return (Strip(d), "parameter '" + p.Name + "' (its default, " + Strip(d) + ")", p);
                 }
 
-                return (null, "parameter '" + p.Name + "'");
+                return (null, "parameter '" + p.Name + "'", p);
             case IFieldSymbol { IsConst: true } f when Initializer(f) is { } init:
-                return (init, "constant '" + f.Name + "'");
+                return (init, "constant '" + f.Name + "'", f);
             case IFieldSymbol { IsStatic: true, IsReadOnly: true } f when Initializer(f) is { } init:
-                return (init, "field '" + f.Name + "'");
+                return (init, "field '" + f.Name + "'", f);
             case ILocalSymbol { IsConst: true } l when l.DeclaringSyntaxReferences.FirstOrDefault()?.GetSyntax() is VariableDeclaratorSyntax { Initializer.Value: { } v } && IsInteger(Strip(v)):
-                return (Strip(v), "constant '" + l.Name + "'");
+                return (Strip(v), "constant '" + l.Name + "'", l);
             default:
-                return (null, "'" + expression + "'");
+                return (null, "'" + expression + "'", null);
         }
     }
 

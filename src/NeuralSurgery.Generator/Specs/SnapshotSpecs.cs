@@ -51,5 +51,5 @@ public sealed record SnapshotCheck(string MetadataName, SurgeryEmitSpec? Surgery
 /// <summary>A plan made from a model as it is now, by file name, with the sizes it changes.</summary>
 public sealed record PendingPlan(string FileName, EquatableArray<Diff.WidthChange> Changes);
 
-/// <summary>The plans a model's widths do not follow yet (NS2009), without locations.</summary>
-public sealed record PendingWidthsSpec(string MetadataName, EquatableArray<PendingPlan> Plans);
+/// <summary>The plans a model's widths do not follow yet (NS2009), without locations, and plans that did not fit (NS2010).</summary>
+public sealed record PendingWidthsSpec(string MetadataName, EquatableArray<PendingPlan> Plans, EquatableArray<DiagnosticInfo> Problems);

@@ -1,5 +1,6 @@
 using System;
 using System.Linq;
+using NeuralSurgery.Collections;
 using NeuralSurgery.Diff;
 using NeuralSurgery.Json;
 using NeuralSurgery.Plan;
@@ -63,16 +64,41 @@ public class SnapshotTests
 
         // A step made from another version, or one that leads elsewhere, is refused.
         SnapshotChain.Of("Policy", [Snapshot(1, yaml, hidden: 7), v2], out var other);
-        Assert.StartsWith("Policy v2 records a step plan from Policy v1 (", other, StringComparison.Ordinal);
-        Assert.EndsWith("the plan was made for another version", other, StringComparison.Ordinal);
+        Assert.StartsWith("Policy v2 records a step from Policy " + v1.Fingerprint[..12] + " (schema version 1), but Policy v1 is ", other, StringComparison.Ordinal);
+        Assert.EndsWith("the step was made for another version", other, StringComparison.Ordinal);
         var error = Assert.Throws<ArgumentException>(() => ModelSnapshot.Create("Policy", "Game.Policy", 2, "policy.features.yaml", yaml, Mlp(schema, hidden: 5).Graph, removal.Plan));
-        Assert.Contains("the step plan leads to Policy v1 (", error.Message, StringComparison.Ordinal);
+        Assert.Contains("the step plan leads to Policy " + v2.Fingerprint[..12] + " (schema version 1), not to this Policy", error.Message, StringComparison.Ordinal);
         var json = SnapshotJson.Write(v2);
         var last = json.LastIndexOf(v2.Fingerprint, StringComparison.Ordinal); // the step's "to"
         var edited = json[..last] + Snapshot(2, yaml, hidden: 5).Fingerprint + json[(last + v2.Fingerprint.Length)..];
         var read = Assert.Throws<JsonFormatException>(() => SnapshotJson.Read(edited, "Policy.v2.snapshot.json"));
         Assert.Contains("$.step", read.Message, StringComparison.Ordinal);
-        Assert.Contains("the recorded step plan leads to Policy v1 (", read.Message, StringComparison.Ordinal);
+        Assert.Contains("the recorded step plan leads to Policy " + Snapshot(2, yaml, hidden: 5).Fingerprint[..12] + " (schema version 1)", read.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// A mean-replacement plan adds bias terms measured on one checkpoint: as a chain step they would shift every other
+    /// checkpoint, so the step keeps the units only (and plans between two classes are no steps at all).
+    /// </summary>
+    [Fact]
+    public void A_step_taken_from_a_plan_keeps_its_units_and_none_of_its_measured_values()
+    {
+        var yaml = Yaml(1, "[a, b]");
+        var schema = ParseSchema(yaml, 1);
+        var side = Mlp(schema, hidden: 6);
+        var removal = UnitRemoval.Plan(side, "fc1", [2]);
+        var bias = removal.Plan.FindTensor("head.bias")!;
+        var measured = removal.Plan with
+        {
+            Tensors = removal.Plan.Tensors.Select(t => t.Name == "head.bias" ? t with { Add = Enumerable.Repeat(0.25, (int)t.TotalElements).ToEquatableArray() } : t).ToEquatableArray(),
+        };
+
+        var step = SnapshotSteps.FromPlan(measured, side.Graph, schema, removal.Narrowed, schema)!;
+        Assert.All(step.Tensors, t => Assert.Empty(t.Add));
+        Assert.Equal(removal.Plan.Tensors, step.Tensors);
+        Assert.Contains(step.Notes, n => n.Contains("not part of the step, so other checkpoints get zero replacement", StringComparison.Ordinal));
+        Assert.Equal(bias.Shape, step.FindTensor("head.bias")!.Shape);
+        Assert.Null(SnapshotSteps.FromPlan(SurgeryPlanner.Plan(side.Graph, schema, removal.Narrowed, schema).Plan, side.Graph, schema, removal.Narrowed, schema));
     }
 
     [Fact]

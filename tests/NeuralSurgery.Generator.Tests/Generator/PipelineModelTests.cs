@@ -20,7 +20,8 @@ public class PipelineModelTests
     [
         typeof(SchemaFileSpec), typeof(FeaturesSpec), typeof(ModelSpec), typeof(ResolvedModel), typeof(FeatureConstantsSpec), typeof(GeneratedSource), typeof(DiagnosticInfo),
         typeof(CompilationFacts), typeof(ReadModel), typeof(MirrorSpec), typeof(TracedModel), typeof(SurgerySpec), typeof(SurgeryEmitSpec), typeof(PlannedSurgery),
-        typeof(NeuralSurgery.Generator.Reading.ModelReadResult),
+        typeof(NeuralSurgery.Generator.Reading.ModelReadResult), typeof(NeuralSurgery.Generator.Reading.WidthSite),
+        typeof(SnapshotFileSpec), typeof(ModelSnapshotsSpec), typeof(PlanFileSpec), typeof(RecordedPlan), typeof(PendingPlan), typeof(PendingWidthsSpec),
     ];
 
     [Theory]

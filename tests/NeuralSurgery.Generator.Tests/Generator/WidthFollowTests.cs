@@ -120,13 +120,15 @@ public class WidthFollowTests
         var ns2005 = Assert.Single(diagnostics, d => d.Id == "NS2005");
         var message = ns2005.GetMessage(CultureInfo.InvariantCulture);
         Assert.Contains("these are the widths of the plan 'pruned.plan.json', which the map follows", message, StringComparison.Ordinal);
-        Assert.EndsWith("record this version with 'surgery snapshot add Policy.cs --plan pruned.plan.json'.", message, StringComparison.Ordinal);
+        Assert.EndsWith("record this version with 'surgery snapshot add Policy.cs' (it finds 'pruned.plan.json' in the project and records it as the step).", message, StringComparison.Ordinal);
 
-        // The generated map is the plan (units 1 and 5 gone), not the differ's (units 6 and 7 gone).
+        // The generated map keeps the plan's units (1 and 5 gone), not the differ's (6 and 7 gone).
         var surgery = output.GetTypeByMetadataName("Game.Models.Policy+SurgeryFromV1")!;
         var json = (string)surgery.GetMembers("PlanJson").OfType<IFieldSymbol>().Single().ConstantValue!;
-        Assert.Equal(PlanJson.Write(plan), json);
         var current = SnapshotGeneratorTests.Snapshot(2, edited, schema);
+        var step = SnapshotSteps.FromPlan(plan, v1.Graph, SurgeryGenerator.WithoutLocations(v1.ReadSchema()), current.Graph, SurgeryGenerator.WithoutLocations(current.ReadSchema()))!;
+        Assert.Equal(PlanJson.Write(step), json);
+        Assert.Equal(plan.Tensors, step.Tensors);
         var byIndex = SurgeryPlanner.Plan(v1.Graph, SurgeryGenerator.WithoutLocations(v1.ReadSchema()), current.Graph, SurgeryGenerator.WithoutLocations(current.ReadSchema())).Json;
         Assert.NotEqual(byIndex, json);
         Assert.Equal(current.Fingerprint, plan.To.Fingerprint);
@@ -141,7 +143,8 @@ public class WidthFollowTests
         var schema = SnapshotGeneratorTests.Schema(1);
         var v1 = SnapshotGeneratorTests.Snapshot(1, SnapshotGeneratorTests.Source(8), schema);
         var plan = Pruning(SnapshotGeneratorTests.Source(8), schema, 1, 5);
-        var v2 = SnapshotGeneratorTests.Snapshot(2, SnapshotGeneratorTests.Source(6), schema) with { Step = plan };
+        var narrowed = SnapshotGeneratorTests.Snapshot(2, SnapshotGeneratorTests.Source(6), schema);
+        var v2 = narrowed with { Step = SnapshotSteps.FromPlan(plan, v1.Graph, v1.ReadSchema(), narrowed.Graph, narrowed.ReadSchema()) };
         var v2File = SnapshotGeneratorTests.File(v2);
         Assert.Equal(v2, SnapshotJson.Read(v2File.GetText()!.ToString(), v2File.Path)); // the step round-trips
 
@@ -155,8 +158,86 @@ public class WidthFollowTests
         var migrations = GeneratorHarness.GeneratedText(driver, "Policy.Migrations.g.cs");
         var chain = SnapshotChain.Of("Policy", [v1, v2], out var problem);
         Assert.Null(problem);
-        Assert.Equal(plan, Assert.Single(chain.Steps(1, 2)));
-        Assert.Contains(NeuralSurgery.Generator.Emit.SourceWriter.Verbatim(PlanJson.Write(plan)), migrations, StringComparison.Ordinal);
+        Assert.Equal(v2.Step, Assert.Single(chain.Steps(1, 2)));
+        Assert.Equal(plan.Tensors, v2.Step!.Tensors);
+        Assert.Contains(NeuralSurgery.Generator.Emit.SourceWriter.Verbatim(PlanJson.Write(v2.Step)), migrations, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_plan_between_two_classes_is_not_a_width_change_of_this_one()
+    {
+        // What `surgery plan` writes between an old and a new class maps no units: the old class must not follow it.
+        var schema = SnapshotGeneratorTests.Schema(1);
+        var v8 = SnapshotGeneratorTests.Snapshot(1, SnapshotGeneratorTests.Source(8), schema);
+        var v6 = SnapshotGeneratorTests.Snapshot(2, SnapshotGeneratorTests.Source(6), schema);
+        var between = SurgeryPlanner.Plan(v8.Graph, v8.ReadSchema(), v6.Graph, v6.ReadSchema()).Plan;
+        var (_, _, diagnostics) = GeneratorHarness.Run(
+            MirrorAndSurgeryTests.CompilationWithRuntime(("Policy.cs", SnapshotGeneratorTests.Source(8))),
+            new InMemoryAdditionalText(SnapshotGeneratorTests.SchemaPath, schema),
+            new InMemoryAdditionalText(PlanPath, PlanJson.Write(between)));
+        Assert.DoesNotContain(diagnostics, d => d.Id is "NS2009" or "NS2010");
+    }
+
+    [Fact]
+    public void Two_plans_that_keep_different_units_leave_the_step_open_and_say_so()
+    {
+        var schema = SnapshotGeneratorTests.Schema(1);
+        var v1 = SnapshotGeneratorTests.Snapshot(1, SnapshotGeneratorTests.Source(8), schema);
+        var (driver, _, diagnostics) = GeneratorHarness.Run(
+            MirrorAndSurgeryTests.CompilationWithRuntime(("Policy.cs", SnapshotGeneratorTests.Source(6))),
+            new InMemoryAdditionalText(SnapshotGeneratorTests.SchemaPath, schema),
+            SnapshotGeneratorTests.File(v1),
+            new InMemoryAdditionalText("/repo/a.plan.json", PlanJson.Write(Pruning(SnapshotGeneratorTests.Source(8), schema, 6, 7))),
+            new InMemoryAdditionalText("/repo/b.plan.json", PlanJson.Write(Pruning(SnapshotGeneratorTests.Source(8), schema, 1, 5))));
+
+        var ns2006 = Assert.Single(diagnostics, d => d.Id == "NS2006");
+        Assert.Contains("the plans 'a.plan.json', 'b.plan.json' all lead from Policy v1 to the class but keep different units", ns2006.GetMessage(CultureInfo.InvariantCulture), StringComparison.Ordinal);
+        Assert.DoesNotContain(driver.GetRunResult().Results.Single().GeneratedSources, g => g.HintName.Contains("SurgeryFromV1", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void A_literal_the_class_does_not_build_from_is_reported_without_a_fix()
+    {
+        // The parameterless constructor passes 8; the default 10 decides nothing the reader builds.
+        const string source = """
+            using NeuralSurgery;
+            using TorchSharp;
+            using static TorchSharp.torch;
+            using static TorchSharp.torch.nn;
+
+            namespace Game.Models;
+
+            [SurgeryModel("policy.features.yaml")]
+            public sealed partial class Policy : Module<Tensor, Tensor>
+            {
+                private readonly TorchSharp.Modules.Linear encoder;
+                private readonly TorchSharp.Modules.Linear head;
+
+                public Policy() : this(8)
+                {
+                }
+
+                public Policy(long hidden = 10) : base(nameof(Policy))
+                {
+                    encoder = Linear(3, hidden);
+                    head = Linear(hidden, 2);
+                    RegisterComponents();
+                }
+
+                public override Tensor forward(Tensor obs) => head.forward(functional.relu(encoder.forward(obs)));
+            }
+            """;
+        var schema = SnapshotGeneratorTests.Schema(1);
+        var plan = Pruning(source, schema, 0);
+        Assert.Equal(8, plan.FindTensor("encoder.weight")!.SourceShape[0]);
+        var (_, _, diagnostics) = GeneratorHarness.Run(
+            MirrorAndSurgeryTests.CompilationWithRuntime(("Policy.cs", source)),
+            new InMemoryAdditionalText(SnapshotGeneratorTests.SchemaPath, schema),
+            new InMemoryAdditionalText(PlanPath, PlanJson.Write(plan)));
+
+        var ns2009 = Assert.Single(diagnostics, d => d.Id == "NS2009");
+        Assert.False(ns2009.Properties.ContainsKey("Size"));
+        Assert.Contains("the class builds 8 from it by other code (a chained constructor, a reassignment), so change that code to build 7", ns2009.GetMessage(CultureInfo.InvariantCulture), StringComparison.Ordinal);
     }
 
     [Fact]
@@ -174,7 +255,7 @@ public class WidthFollowTests
         var ns2010 = Assert.Single(diagnostics, d => d.Id == "NS2010");
         Assert.Equal("/repo/models/bad.plan.json", ns2010.Location.GetLineSpan().Path);
         Assert.StartsWith("'bad.plan.json' is not a valid surgery plan: ", ns2010.GetMessage(CultureInfo.InvariantCulture), StringComparison.Ordinal);
-        Assert.Contains("total", ns2010.GetMessage(CultureInfo.InvariantCulture), StringComparison.Ordinal);
+        Assert.Contains("'totals'", ns2010.GetMessage(CultureInfo.InvariantCulture), StringComparison.Ordinal);
         Assert.DoesNotContain(diagnostics, d => d.Id == "NS2009");
     }
 }
