@@ -54,14 +54,27 @@ public sealed partial class SurgeryGenerator
         var current = ModelSnapshot.FingerprintOf(mirror.Graph, mirror.Schema);
         var pending = new List<PendingPlan>();
         var problems = new List<DiagnosticInfo>();
-        foreach (var file in files.Where(f => f.Plan is { } p && SnapshotSteps.IsUnitPlan(p) && string.Equals(p.From.Fingerprint, current, StringComparison.Ordinal) && !string.Equals(p.To.Fingerprint, current, StringComparison.Ordinal)).OrderBy(f => f.Path, StringComparer.Ordinal))
+        var units = files.Where(f => f.Plan is { } p && SnapshotSteps.IsUnitPlan(p) && p.From.Fingerprint is not null && p.To.Fingerprint is not null).OrderBy(f => f.Path, StringComparer.Ordinal).ToList();
+
+        // Plans made one after the other (several prunings, a DYNO run) lead the class to where the last one ends: the
+        // widths to write are those of each end no further plan starts from.
+        var ends = units.Select(f => f.Plan!.To.Fingerprint!).Where(end => end != current && !units.Any(f => f.Plan!.From.Fingerprint == end)).Distinct().ToList();
+        foreach (var end in ends)
         {
             cancellationToken.ThrowIfCancellationRequested();
+            var chain = SnapshotSteps.Chains(units, f => f.Plan!, current, end).FirstOrDefault();
+            if (chain is null)
+            {
+                continue;
+            }
+
+            var last = chain[chain.Count - 1];
             try
             {
-                if (WidthChanges.TargetOf(mirror.Graph, file.Plan!) is { } target)
+                if (WidthChanges.TargetOf(mirror.Graph, last.Plan!) is { } target)
                 {
-                    pending.Add(new PendingPlan(FileName(file.Path), WidthChanges.Between(mirror.Graph, target).ToEquatableArray()));
+                    var label = chain.Count == 1 ? "the plan '" + FileName(last.Path) + "'" : "the plans " + string.Join(" then ", chain.Select(f => "'" + FileName(f.Path) + "'"));
+                    pending.Add(new PendingPlan(label, WidthChanges.Between(mirror.Graph, target).ToEquatableArray()));
                 }
 
                 // Otherwise not a change of widths only: NS2005 describes whatever the next snapshot differs by.
@@ -69,7 +82,7 @@ public sealed partial class SurgeryGenerator
             catch (Exception e) when (e is not OperationCanceledException)
             {
                 // A plan that fits the fingerprint but not the graph (edited by hand): that file's problem, not a crash.
-                problems.Add(new DiagnosticInfo(SurgeryDiagnostics.PlanFileNotReadable.Id, new ReaderLocation(file.Path, default, default), EquatableArray.Create(FileName(file.Path), Unexpected(e))));
+                problems.Add(new DiagnosticInfo(SurgeryDiagnostics.PlanFileNotReadable.Id, new ReaderLocation(last.Path, default, default), EquatableArray.Create(FileName(last.Path), Unexpected(e))));
             }
         }
 
@@ -95,7 +108,7 @@ public sealed partial class SurgeryGenerator
             var located = changes.Select(c => (Change: c, Site: c.Position < 0 ? null : result.WidthSites.FirstOrDefault(s => s.Module == c.Module && s.Argument == c.Argument))).ToList();
             foreach (var group in located.Where(l => l.Site is not null).GroupBy(l => l.Site!.Edit ?? l.Site!.Location))
             {
-                builder.Add(Pending(group.Key, group.Select(g => (g.Change, g.Site!)).ToList(), result.WidthSites, changes, plan.FileName));
+                builder.Add(Pending(group.Key, group.Select(g => (g.Change, g.Site!)).ToList(), result.WidthSites, changes, plan.Label));
             }
 
             // A size the reader found no integer argument for (an array such as LayerNorm's shape, a layer whose sizes
@@ -111,9 +124,9 @@ public sealed partial class SurgeryGenerator
                         "the " + change.Factory + " call",
                         what,
                         change.Position < 0 ? "what the class says" : Number(change.From),
-                        plan.FileName,
-                        change.Position < 0 ? "them elsewhere" : "it to " + Number(change.To),
-                        "change the call so the class matches the checkpoints that plan wrote")));
+                        plan.Label,
+                        change.Position < 0 ? "they differ" : "it is " + Number(change.To),
+                        "change the call so the class matches the checkpoints written after it")));
             }
         }
 
@@ -121,7 +134,7 @@ public sealed partial class SurgeryGenerator
     }
 
     /// <summary>One place that decides some of the changed sizes; fixable when every size it decides gets one value.</summary>
-    private static DiagnosticInfo Pending(ReaderLocation at, List<(WidthChange Change, WidthSite Site)> group, EquatableArray<WidthSite> sites, List<WidthChange> changes, string planFile)
+    private static DiagnosticInfo Pending(ReaderLocation at, List<(WidthChange Change, WidthSite Site)> group, EquatableArray<WidthSite> sites, List<WidthChange> changes, string plans)
     {
         var site = group[0].Site;
         var edit = site.Edit;
@@ -135,7 +148,7 @@ public sealed partial class SurgeryGenerator
         var names = string.Join(", ", group.Select(g => g.Change.Module + "." + g.Change.Argument));
         var from = string.Join(", ", group.Select(g => g.Change.From).Distinct().Select(Number));
         var targets = group.Select(g => g.Change.To).Distinct().ToList();
-        var leads = targets.Count == 1 ? (group.Count == 1 ? "it" : "them") + " to " + Number(targets[0]) : string.Join(", ", group.Select(g => g.Change.Module + "." + g.Change.Argument + " to " + Number(g.Change.To)));
+        var leads = targets.Count == 1 ? (group.Count == 1 ? "it is " : "they are ") + Number(targets[0]) : string.Join(", ", group.Select(g => g.Change.Module + "." + g.Change.Argument + " is " + Number(g.Change.To)));
         var kept = decided.Where(d => d.To is null).Select(d => d.Name).ToList();
 
         // The literal must be what the class builds (a chained constructor or a reassigned parameter can differ) and
@@ -145,20 +158,20 @@ public sealed partial class SurgeryGenerator
         string advice;
         if (edit is not null && targets.Count == 1 && kept.Count == 0 && built && onlyThese)
         {
-            advice = "write " + Number(targets[0]) + " here so the class matches the checkpoints that plan wrote (other callers that pass their own value must change too)";
+            advice = "write " + Number(targets[0]) + " here so the class matches the checkpoints written after it (other callers that pass their own value must change too)";
             return new DiagnosticInfo(
                 SurgeryDiagnostics.WidthNotFollowed.Id,
                 edit,
-                EquatableArray.Create(site.Source, names, from, planFile, leads, advice),
+                EquatableArray.Create(site.Source, names, from, plans, leads, advice),
                 EquatableArray.Create(edit),
                 EquatableArray.Create(new DiagnosticProperty("Argument", SiteName(site)), new DiagnosticProperty("Size", Number(targets[0]))));
         }
 
-        advice = edit is null ? "make it " + string.Join(" and ", targets.Select(Number)) + " so the class matches the checkpoints that plan wrote"
+        advice = edit is null ? "make it " + string.Join(" and ", targets.Select(Number)) + " so the class matches the checkpoints written after it"
             : kept.Count > 0 || targets.Count > 1 ? "one value cannot say both (" + (kept.Count > 0 ? "it also sets " + string.Join(", ", kept) + ", which the plan leaves as it is" : "the plan gives them different sizes") + "); give each layer its own width"
             : !built ? "the class builds " + from + " from it by other code (a chained constructor, a reassignment), so change that code to build " + string.Join(" and ", targets.Select(Number))
             : "the class also reads it elsewhere (" + site.Uses.ToString(CultureInfo.InvariantCulture) + " uses, " + decided.Count.ToString(CultureInfo.InvariantCulture) + " of them sizes of layers), so change it where it sizes these layers only";
-        return new DiagnosticInfo(SurgeryDiagnostics.WidthNotFollowed.Id, at, EquatableArray.Create(site.Source, names, from, planFile, leads, advice));
+        return new DiagnosticInfo(SurgeryDiagnostics.WidthNotFollowed.Id, at, EquatableArray.Create(site.Source, names, from, plans, leads, advice));
     }
 
     /// <summary>What the code fix's title names: the parameter or constant, else the layer argument.</summary>

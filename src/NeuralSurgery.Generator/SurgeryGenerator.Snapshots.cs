@@ -89,16 +89,25 @@ public sealed partial class SurgeryGenerator
             .OrderBy(s => s.Version)
             .ToEquatableArray();
 
-        // Unit removals and growths made from the latest version: the step to the class when it is their target.
-        var latest = mine.Count == 0 ? null : mine[mine.Count - 1].Fingerprint;
-        var plans = planFiles.IsDefault
-            ? EquatableArray<RecordedPlan>.Empty
-            : planFiles
-                .Where(f => f.Plan is { } p && SnapshotSteps.IsUnitPlan(p) && string.Equals(p.From.Fingerprint, latest, StringComparison.Ordinal))
-                .Select(f => new RecordedPlan(FileName(f.Path), f.Plan!))
-                .OrderBy(p => p.FileName, StringComparer.Ordinal)
-                .ToEquatableArray();
-        return new(mirror, mine, plans);
+        // Unit removals and growths reachable from the latest version, one after the other: the step to the class
+        // when they lead to it. Only these, so another model's plan files leave this check cached.
+        var plans = new List<RecordedPlan>();
+        if (!planFiles.IsDefault && mine.Count > 0)
+        {
+            var units = planFiles.Where(f => f.Plan is { } p && SnapshotSteps.IsUnitPlan(p) && p.From.Fingerprint is not null).OrderBy(f => f.Path, StringComparer.Ordinal).ToList();
+            var reached = new HashSet<string>(StringComparer.Ordinal) { mine[mine.Count - 1].Fingerprint };
+            for (var grew = true; grew;)
+            {
+                grew = false;
+                foreach (var f in units.Where(f => reached.Contains(f.Plan!.From.Fingerprint!) && !plans.Any(p => p.Path == f.Path)))
+                {
+                    plans.Add(new RecordedPlan(FileName(f.Path), f.Plan!, f.Path));
+                    grew |= f.Plan!.To.Fingerprint is { } to && reached.Add(to);
+                }
+            }
+        }
+
+        return new(mirror, mine, plans.OrderBy(p => p.Path, StringComparer.Ordinal).ToEquatableArray());
     }
 
     internal static SnapshotCheck? CheckSnapshots(ModelSnapshotsSpec input, CancellationToken cancellationToken)
@@ -151,23 +160,34 @@ public sealed partial class SurgeryGenerator
             // The class was edited to the widths of a plan made from the latest version (surgery prune or grow): the
             // step keeps the units that plan kept, since the differ would keep them by index. Two plans that keep
             // different units leave it open which one made the checkpoints: no step then.
-            var candidates = input.Plans.Where(p => string.Equals(p.Plan.To.Fingerprint, current, StringComparison.Ordinal)).ToList();
-            if (candidates.Select(p => p.Plan.Options.UnitMaps).Distinct().Count() > 1)
+            List<IReadOnlyList<RecordedPlan>> distinct;
+            try
             {
-                var why = "the plans " + string.Join(", ", candidates.Select(p => "'" + p.FileName + "'")) + " all lead from " + latest.Label
-                    + " to the class but keep different units, so which weights a checkpoint of " + latest.Label + " keeps is open; keep the plan that made your checkpoints and delete the others";
+                var chains = SnapshotSteps.Chains(input.Plans, p => p.Plan, latest.Fingerprint, current);
+                distinct = chains.GroupBy(c => SnapshotSteps.ComposeUnitMaps(c.Select(p => p.Plan).ToList())).Select(g => g.First()).ToList();
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                findings.Add(new SnapshotFinding(SurgeryDiagnostics.SurgeryNotPlanned.Id, EquatableArray.Create(latest.Label, model, Unexpected(e))));
+                return new SnapshotCheck(mirror.MetadataName, null, null, findings.ToEquatableArray());
+            }
+
+            if (distinct.Count > 1)
+            {
+                var why = "the plans " + string.Join(" and ", distinct.Select(c => string.Join(" + ", c.Select(p => "'" + p.FileName + "'")))) + " all lead from " + latest.Label
+                    + " to the class but keep different units, so which weights a checkpoint of " + latest.Label + " keeps is open; keep the plans that made your checkpoints and delete the others";
                 findings.Add(new SnapshotFinding(SurgeryDiagnostics.NoSnapshotChain.Id, EquatableArray.Create(model, why)));
                 return new SnapshotCheck(mirror.MetadataName, null, null, findings.ToEquatableArray());
             }
 
-            var recorded = candidates.FirstOrDefault();
+            var recorded = distinct.FirstOrDefault();
             SurgeryPlan plan;
             string json;
             try
             {
                 if (recorded is not null)
                 {
-                    plan = SnapshotSteps.FromPlan(recorded.Plan, latest.Graph, latestSchema, mirror.Graph, mirror.Schema, cancellationToken)!;
+                    plan = SnapshotSteps.FromPlans(recorded.Select(p => p.Plan).ToList(), latest.Graph, latestSchema, mirror.Graph, mirror.Schema, cancellationToken)!;
                     json = PlanJson.Write(plan);
                 }
                 else
@@ -184,14 +204,15 @@ public sealed partial class SurgeryGenerator
             }
 
             var changes = ModelChanges.Describe(latest.Graph, latestSchema, mirror.Graph, mirror.Schema).ToList();
+            var files = recorded is null ? null : string.Join(", ", recorded.Select(p => "'" + p.FileName + "'"));
             if (recorded is not null)
             {
-                changes.Add("these are the widths of the plan '" + recorded.FileName + "', which the map follows (it keeps the units that plan kept)");
+                changes.Add("these are the widths of the plan" + (recorded.Count > 1 ? "s " : " ") + files + ", which the map follows (it keeps the units " + (recorded.Count > 1 ? "they" : "that plan") + " kept)");
             }
 
             findings.Add(new SnapshotFinding(
                 SurgeryDiagnostics.ChangedSinceSnapshot.Id,
-                EquatableArray.Create(model, latest.Label, SnapshotJson.FileName(latest.Model, latest.Version), string.Join("; ", changes), className, recorded is null ? string.Empty : " (it finds '" + recorded.FileName + "' in the project and records it as the step)")));
+                EquatableArray.Create(model, latest.Label, SnapshotJson.FileName(latest.Model, latest.Version), string.Join("; ", changes), className, recorded is null ? string.Empty : " (it finds " + files + " in the project and records " + (recorded.Count > 1 ? "them" : "it") + " as the step)")));
             var totals = plan.Totals;
             surgery = new SurgeryEmitSpec(mirror.Type, className, latest.Label, latest.ClassName, json, totals.CopiedElements, totals.TargetElements, totals.SourceElements, null, new VersionStampSpec(model, latest.Version + 1, current));
             steps.Add(json);

@@ -253,6 +253,35 @@ public sealed class UnitsTests : System.IDisposable
         }
     }
 
+    /// <summary>Two prunings with the class edited after each and no snapshot recorded between: one step keeps what both kept.</summary>
+    [Fact]
+    public void Two_prunings_recorded_at_once_compose_into_one_step()
+    {
+        string[] Snapshot(params string[] extra) => ["snapshot", "add", Model, "--schema", Schema, "--torchsharp", Fixture, .. extra];
+        CliHarness.AssertOk(CliHarness.Run(Snapshot()));
+        var first = _h.PathOf("first.safetensors");
+        CliHarness.AssertOk(Run("prune", "--layer", "fc1", "--units", "1,4", "--out", first));       // keeps 0 2 3 5
+        File.WriteAllText(Model, Source.Replace("long hidden = 6", "long hidden = 4", System.StringComparison.Ordinal));
+        var second = _h.PathOf("second.safetensors");
+        CliHarness.AssertOk(CliHarness.Run("prune", "--model", Model, "--schema", Schema, "--torchsharp", Fixture, "--in", first, "--layer", "fc1", "--units", "0", "--out", second)); // keeps 2 3 5
+        File.WriteAllText(Model, Source.Replace("long hidden = 6", "long hidden = 3", System.StringComparison.Ordinal));
+
+        var recorded = CliHarness.Run(Snapshot());
+        CliHarness.AssertOk(recorded);
+        Assert.Matches(@"with the plans \S*first\.safetensors\.plan\.json, \S*second\.safetensors\.plan\.json as its step", recorded.Out);
+        var v2 = SnapshotJson.Read(File.ReadAllText(Path.Combine(_h.Dir, "Snapshots", "Mlp.v2.snapshot.json")));
+        Assert.Equal([2L, 3, 5], Assert.Single(v2.Step!.Options.UnitMaps).Sources);
+
+        var upgraded = _h.PathOf("upgraded.safetensors");
+        CliHarness.AssertOk(CliHarness.Run("upgrade", Checkpoint, "--snapshots", Path.Combine(_h.Dir, "Snapshots"), "--out", upgraded));
+        var a = StateDict.Load(second);
+        var b = StateDict.Load(upgraded);
+        foreach (var name in new[] { "fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias" })
+        {
+            Assert.Equal(a.Float32(name).ToArray(), b.Float32(name).ToArray());
+        }
+    }
+
     [Fact]
     public void A_plan_written_outside_the_models_project_is_pointed_out()
     {

@@ -253,8 +253,8 @@ public sealed class ModelEditedInPlaceTests(PackageFeed feed)
         Assert.True(pending.ExitCode == 0, pending.ToString());
         var widths = pending.Lines.Where(l => l.Contains("warning NS2009", StringComparison.Ordinal)).Distinct().ToList();
         Assert.True(widths.Count == 2, pending.ToString());
-        Assert.Contains(widths, l => l.Contains("the literal 16 sets encoder.outputSize to 16, but the plan 'pruned.plan.json' made from this class leads it to 14", StringComparison.Ordinal));
-        Assert.Contains(widths, l => l.Contains("the literal 20 sets head.inputSize to 20", StringComparison.Ordinal) && l.Contains("leads it to 18", StringComparison.Ordinal));
+        Assert.Contains(widths, l => l.Contains("the literal 16 sets encoder.outputSize to 16, but after the plan 'pruned.plan.json' (made from this class) it is 14", StringComparison.Ordinal));
+        Assert.Contains(widths, l => l.Contains("the literal 20 sets head.inputSize to 20", StringComparison.Ordinal) && l.Contains("it is 18", StringComparison.Ordinal));
 
         // The edit the code fix makes: the next build plans v4 -> the class as the pruning plan, not by index.
         var edited = Version(4).Source.Replace("Linear(4, 16)", "Linear(4, 14)", StringComparison.Ordinal).Replace("Linear(20, 3)", "Linear(18, 3)", StringComparison.Ordinal);

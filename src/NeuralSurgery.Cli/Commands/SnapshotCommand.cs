@@ -32,9 +32,9 @@ internal static class SnapshotCommand
             Description = "Record the class as it was at this commit (git show rev:path), e.g. to adopt snapshots for checkpoints of past versions; record the oldest first.",
             HelpName = "rev",
         };
-        var plan = new Option<string?>("--plan")
+        var plan = new Option<string[]>("--plan")
         {
-            Description = "The plan (surgery prune or grow) that made this version from the latest: recorded as its step, so checkpoints of the latest keep the units the plan kept. By default the project's *.plan.json files are searched for one from the latest version to the class.",
+            Description = "The plan (surgery prune or grow) that made this version from the latest, or several made one after the other (repeat, in order): recorded as its step, so checkpoints of the latest keep the units the plans kept. By default the project's *.plan.json files are searched for plans from the latest version to the class.",
             HelpName = "plan.json",
         };
         var torchSharp = ModelOptions.TorchSharp();
@@ -70,17 +70,17 @@ internal static class SnapshotCommand
             var before = SnapshotFolder.Chain(folder, loaded.Name).Latest;
             var current = ModelSnapshot.FingerprintOf(loaded.Graph, loaded.Schema);
             // A named plan always goes to Add, which says why it does not fit; one is searched for only after a change.
-            var step = parse.GetValue(plan) is { } planPath ? ReadPlan(planPath)
+            var step = parse.GetValue(plan) is { Length: > 0 } planPaths ? planPaths.Select(ReadPlan).ToList()
                 : before is null || before.Fingerprint == current ? null
-                : FindPlan(path, before.Fingerprint, current, console);
+                : FindPlans(path, before.Fingerprint, current, console);
             SnapshotRecorded recorded;
             try
             {
-                recorded = SnapshotFolder.Add(folder, loaded.Name, loaded.MetadataName, Path.GetFileName(loaded.SchemaPath ?? schemaPath!), schemaText, loaded.Graph, step?.Plan);
+                recorded = SnapshotFolder.Add(folder, loaded.Name, loaded.MetadataName, Path.GetFileName(loaded.SchemaPath ?? schemaPath!), schemaText, loaded.Graph, step?.Select(p => p.Plan).ToList());
             }
             catch (InvalidDataException e) when (step is not null)
             {
-                throw new CliException($"{step.Value.Path}: {e.Message}");
+                throw new CliException($"{string.Join(", ", step.Select(p => p.Path))}: {e.Message}");
             }
 
             // Relative where the file is under the current folder (as a user types it), else in full.
@@ -92,7 +92,7 @@ internal static class SnapshotCommand
                 return Task.FromResult(ExitCodes.Ok);
             }
 
-            console.Out.WriteLine($"recorded {recorded.Snapshot.Label} in {shown}{(rev is null ? string.Empty : " (as of " + rev + ")")}{(step is null ? string.Empty : ", with the plan " + step.Value.Path + " as its step")}");
+            console.Out.WriteLine($"recorded {recorded.Snapshot.Label} in {shown}{(rev is null ? string.Empty : " (as of " + rev + ")")}{(step is null ? string.Empty : ", with the plan" + (step.Count > 1 ? "s " : " ") + string.Join(", ", step.Select(p => p.Path)) + " as its step")}");
             if (before is not null)
             {
                 console.Out.WriteLine($"changes since {before.Label}:");
@@ -149,14 +149,15 @@ internal static class SnapshotCommand
         (path, PlanJson.Read(InputFile.ReadAllText(path, "plan", InputFile.MaxDocumentBytes), path));
 
     /// <summary>
-    /// The plan file of the project (the folder with the model's .csproj, else the model's folder; bin and obj left
-    /// out, as the build leaves them out of its AdditionalFiles) that leads from the latest version to the class.
-    /// Several different ones are an error: which units a checkpoint keeps must not depend on file order.
+    /// The plan files of the project (the folder with the model's .csproj, else the model's folder; bin and obj left
+    /// out, as the build leaves them out of its AdditionalFiles) that lead from the latest version to the class, one
+    /// after the other. Chains that keep different units are an error: which units a checkpoint keeps must not
+    /// depend on file order.
     /// </summary>
-    private static (string Path, SurgeryPlan Plan)? FindPlan(string modelPath, string from, string to, CliConsole console)
+    private static List<(string Path, SurgeryPlan Plan)>? FindPlans(string modelPath, string from, string to, CliConsole console)
     {
         var root = ProjectFolder.Of(modelPath);
-        var found = new List<(string Path, SurgeryPlan Plan)>();
+        var all = new List<(string Path, SurgeryPlan Plan)>();
         foreach (var file in PlanFilesUnder(root))
         {
             var text = InputFile.ReadAllText(file, "plan", InputFile.MaxDocumentBytes);
@@ -165,28 +166,25 @@ internal static class SnapshotCommand
                 continue;
             }
 
-            SurgeryPlan candidate;
             try
             {
-                candidate = PlanJson.Read(text, file);
+                all.Add((Path.GetRelativePath(Environment.CurrentDirectory, file), PlanJson.Read(text, file)));
             }
             catch (JsonFormatException e)
             {
                 console.Error.WriteLine($"warning: {e.Message}");
-                continue;
-            }
-
-            if (SnapshotSteps.IsUnitPlan(candidate) && candidate.From.Fingerprint == from && candidate.To.Fingerprint == to && !found.Any(f => f.Plan.Options.UnitMaps == candidate.Options.UnitMaps))
-            {
-                found.Add((Path.GetRelativePath(Environment.CurrentDirectory, file), candidate));
             }
         }
 
-        return found.Count switch
+        var chains = SnapshotSteps.Chains(all, p => p.Plan, from, to)
+            .GroupBy(c => SnapshotSteps.ComposeUnitMaps(c.Select(p => p.Plan).ToList()))
+            .Select(g => g.First())
+            .ToList();
+        return chains.Count switch
         {
             0 => null,
-            1 => found[0],
-            _ => throw new CliException($"{found.Count} different plans lead from the latest version to the class ({string.Join(", ", found.Select(f => f.Path))}); name the one that made the checkpoints with --plan"),
+            1 => chains[0].ToList(),
+            _ => throw new CliException($"{chains.Count} sets of plans lead from the latest version to the class and keep different units ({string.Join("; ", chains.Select(c => string.Join(" + ", c.Select(p => p.Path))))}); name the ones that made the checkpoints with --plan, in order"),
         };
     }
 

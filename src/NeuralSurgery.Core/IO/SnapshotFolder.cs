@@ -9,7 +9,7 @@ using NeuralSurgery.Snapshots;
 
 namespace NeuralSurgery.IO;
 
-/// <summary>What <see cref="SnapshotFolder.Add"/> did: the snapshot that now stands for the class, where, and whether it is new.</summary>
+/// <summary>What <c>SnapshotFolder.Add</c> did: the snapshot that now stands for the class, where, and whether it is new.</summary>
 public sealed record SnapshotRecorded(ModelSnapshot Snapshot, string Path, bool Added);
 
 /// <summary>
@@ -61,7 +61,14 @@ public static class SnapshotFolder
     /// plan keeps and adds as its step from the latest (<see cref="SnapshotSteps.FromPlan"/>): it must start from the
     /// latest version and lead to the class.
     /// </summary>
-    public static SnapshotRecorded Add(string folder, string model, string className, string schemaFile, string schemaText, ModelGraph graph, SurgeryPlan? step = null)
+    public static SnapshotRecorded Add(string folder, string model, string className, string schemaFile, string schemaText, ModelGraph graph, SurgeryPlan? step = null) =>
+        Add(folder, model, className, schemaFile, schemaText, graph, step is null ? null : (IReadOnlyList<SurgeryPlan>)[step]);
+
+    /// <summary>
+    /// <see cref="Add(string, string, string, string, string, ModelGraph, SurgeryPlan?)"/> with the plans a tool made
+    /// one after the other (several prunings, a DYNO run): the step keeps the units they kept and added, composed.
+    /// </summary>
+    public static SnapshotRecorded Add(string folder, string model, string className, string schemaFile, string schemaText, ModelGraph graph, IReadOnlyList<SurgeryPlan>? steps)
     {
         var chain = Chain(folder, model);
         var latest = chain.Latest;
@@ -71,28 +78,37 @@ public static class SnapshotFolder
             return new SnapshotRecorded(latest, Path.Combine(folder, SnapshotJson.FileName(model, latest.Version)), false);
         }
 
-        if (step is not null)
+        if (steps is { Count: > 0 })
         {
             if (latest is null)
             {
                 throw new InvalidDataException($"{folder}: no version of {model} is recorded, so a plan cannot be its step; record the class as it was before the plan first (surgery snapshot add --from-git <commit>)");
             }
 
-            if (!string.Equals(step.From.Fingerprint, latest.Fingerprint, StringComparison.Ordinal))
+            if (!string.Equals(steps[0].From.Fingerprint, latest.Fingerprint, StringComparison.Ordinal))
             {
-                throw new InvalidDataException($"the plan starts from {ModelSnapshot.Describe(step.From)}, but the latest recorded version is {latest.Label} ({latest.Fingerprint.Substring(0, 12)}): it was made for another version");
+                throw new InvalidDataException($"the plan starts from {ModelSnapshot.Describe(steps[0].From)}, but the latest recorded version is {latest.Label} ({latest.Fingerprint.Substring(0, 12)}): it was made for another version");
             }
 
-            if (!string.Equals(step.To.Fingerprint, candidate.Fingerprint, StringComparison.Ordinal))
+            if (!string.Equals(steps[steps.Count - 1].To.Fingerprint, candidate.Fingerprint, StringComparison.Ordinal))
             {
-                throw new InvalidDataException($"the plan leads to {ModelSnapshot.Describe(step.To)}, but the class is {candidate.Fingerprint.Substring(0, 12)}: give it the plan's widths first (surgery prune and grow print where each is written)");
+                throw new InvalidDataException($"the plan leads to {ModelSnapshot.Describe(steps[steps.Count - 1].To)}, but the class is {candidate.Fingerprint.Substring(0, 12)}: give it the plan's widths first (surgery prune and grow print where each is written)");
             }
 
             var schema = Schema.FeatureSchemaReader.ParseOrThrow(candidate.SchemaText, schemaFile);
+            SurgeryPlan? step;
+            try
+            {
+                step = SnapshotSteps.FromPlans(steps, latest.Graph, latest.ReadSchema(), graph, schema);
+            }
+            catch (ArgumentException e)
+            {
+                throw new InvalidDataException(e.Message, e);
+            }
+
             candidate = candidate with
             {
-                Step = SnapshotSteps.FromPlan(step, latest.Graph, latest.ReadSchema(), graph, schema)
-                    ?? throw new InvalidDataException("the plan maps no units: it is not a unit removal or growth (surgery prune, surgery grow), and a step between two versions of a class is planned from the two graphs without one"),
+                Step = step ?? throw new InvalidDataException("a plan maps no units: it is not a unit removal or growth (surgery prune, surgery grow), and a step between two versions of a class is planned from the two graphs without one"),
             };
         }
 

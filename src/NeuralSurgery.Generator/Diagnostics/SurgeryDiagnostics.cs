@@ -78,12 +78,12 @@ public static class SurgeryDiagnostics
 
     /// <summary>
     /// {0} what sets the sizes (a literal, a constructor parameter's default, a constant), {1} the layer arguments it
-    /// sets, {2} their value now, {3} the plan file, {4} what the plan leads them to, {5} what to do.
+    /// sets, {2} their value now, {3} the plan files, {4} what they are after them, {5} what to do.
     /// </summary>
     public static readonly DiagnosticDescriptor WidthNotFollowed = Create(
         "NS2009",
         "Model class does not have the widths of a unit removal or growth",
-        "{0} sets {1} to {2}, but the plan '{3}' made from this class leads {4}: {5}",
+        "{0} sets {1} to {2}, but after {3} (made from this class) {4}: {5}",
         DiagnosticSeverity.Warning);
 
     /// <summary>{0} the plan file, {1} why it cannot be read.</summary>

@@ -18,8 +18,8 @@ public sealed record ModelSnapshotsSpec(MirrorSpec Mirror, EquatableArray<ModelS
 /// <summary>A <c>*.plan.json</c> AdditionalText: its plan, or NS2010 (null plan and no diagnostic: a file of another format).</summary>
 public sealed record PlanFileSpec(string Path, SurgeryPlan? Plan, EquatableArray<DiagnosticInfo> Diagnostics);
 
-/// <summary>A plan file of the project by file name (what messages show), with its plan.</summary>
-public sealed record RecordedPlan(string FileName, SurgeryPlan Plan);
+/// <summary>A plan file of the project by file name (what messages show), with its plan and its path.</summary>
+public sealed record RecordedPlan(string FileName, SurgeryPlan Plan, string Path);
 
 /// <summary>A diagnostic about a model's snapshots, located at the model's <c>[SurgeryModel]</c> when reported.</summary>
 /// <param name="Id">NS2004, NS2005 or NS2006.</param>
@@ -48,8 +48,8 @@ public sealed record MigrationsEmitSpec(TypeSpec Target, string Model, int Lates
 /// </summary>
 public sealed record SnapshotCheck(string MetadataName, SurgeryEmitSpec? Surgery, MigrationsEmitSpec? Migrations, EquatableArray<SnapshotFinding> Findings);
 
-/// <summary>A plan made from a model as it is now, by file name, with the sizes it changes.</summary>
-public sealed record PendingPlan(string FileName, EquatableArray<Diff.WidthChange> Changes);
+/// <summary>Plans made from a model as it is now (one, or several one after the other), as messages name them, with the sizes they change.</summary>
+public sealed record PendingPlan(string Label, EquatableArray<Diff.WidthChange> Changes);
 
 /// <summary>The plans a model's widths do not follow yet (NS2009), without locations, and plans that did not fit (NS2010).</summary>
 public sealed record PendingWidthsSpec(string MetadataName, EquatableArray<PendingPlan> Plans, EquatableArray<DiagnosticInfo> Problems);

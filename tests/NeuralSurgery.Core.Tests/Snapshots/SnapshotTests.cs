@@ -102,6 +102,24 @@ public class SnapshotTests
     }
 
     [Fact]
+    public void Unit_maps_of_plans_made_one_after_the_other_compose_and_a_broken_chain_is_refused()
+    {
+        var schema = ParseSchema(Yaml(1, "[a, b]"), 1);
+        var removal = UnitRemoval.Plan(Mlp(schema, hidden: 4), "fc1", [1]);               // keeps 0 2 3
+        var growth = UnitGrowth.Plan(ModelSide.Trace(removal.Narrowed, schema), "fc1", 2); // 3 kept, 2 new
+        Assert.Equal([0L, 2, 3, -1, -1], Assert.Single(SnapshotSteps.ComposeUnitMaps([removal.Plan, growth.Plan])).Sources);
+
+        var error = Assert.Throws<ArgumentException>(() => SnapshotSteps.ComposeUnitMaps([growth.Plan, removal.Plan]));
+        Assert.Contains("plan 2 starts from Policy ", error.Message, StringComparison.Ordinal);
+        Assert.Contains("the plans are not a chain", error.Message, StringComparison.Ordinal);
+
+        // Chains are found through the fingerprints, shortest first, each plan once.
+        var chains = SnapshotSteps.Chains([growth.Plan, removal.Plan], p => p, removal.Plan.From.Fingerprint!, growth.Plan.To.Fingerprint!);
+        Assert.Equal([removal.Plan, growth.Plan], Assert.Single(chains));
+        Assert.Empty(SnapshotSteps.Chains([removal.Plan], p => p, growth.Plan.To.Fingerprint!, removal.Plan.From.Fingerprint!));
+    }
+
+    [Fact]
     public void Width_changes_follow_a_plan_that_only_resizes_and_nothing_else()
     {
         var schema = ParseSchema(Yaml(1, "[a, b]"), 1);

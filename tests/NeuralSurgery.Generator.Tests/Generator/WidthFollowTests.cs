@@ -50,7 +50,7 @@ public class WidthFollowTests
             Assert.Equal(d.Location, Assert.Single(d.AdditionalLocations));
         });
         Assert.Equal(
-            "the literal 8 sets encoder.outputSize to 8, but the plan 'pruned.plan.json' made from this class leads it to 6: write 6 here so the class matches the checkpoints that plan wrote (other callers that pass their own value must change too)",
+            "the literal 8 sets encoder.outputSize to 8, but after the plan 'pruned.plan.json' (made from this class) it is 6: write 6 here so the class matches the checkpoints written after it (other callers that pass their own value must change too)",
             found[0].GetMessage(CultureInfo.InvariantCulture));
         Assert.Contains("sets head.inputSize to 8", found[1].GetMessage(CultureInfo.InvariantCulture), StringComparison.Ordinal);
 
@@ -99,7 +99,7 @@ public class WidthFollowTests
         Assert.Empty(ns2009.AdditionalLocations);
         Assert.False(ns2009.Properties.ContainsKey("Size"));
         Assert.Equal(
-            "parameter 'hidden' (its default, 8) sets encoder.outputSize, mid.inputSize to 8, but the plan 'pruned.plan.json' made from this class leads them to 7: one value cannot say both (it also sets mid.outputSize, head.inputSize, which the plan leaves as it is); give each layer its own width",
+            "parameter 'hidden' (its default, 8) sets encoder.outputSize, mid.inputSize to 8, but after the plan 'pruned.plan.json' (made from this class) they are 7: one value cannot say both (it also sets mid.outputSize, head.inputSize, which the plan leaves as it is); give each layer its own width",
             ns2009.GetMessage(CultureInfo.InvariantCulture));
     }
 
@@ -164,6 +164,38 @@ public class WidthFollowTests
     }
 
     [Fact]
+    public void Two_prunings_one_after_the_other_are_followed_to_their_end_and_composed_into_one_step()
+    {
+        var schema = SnapshotGeneratorTests.Schema(1);
+        var first = Pruning(SnapshotGeneratorTests.Source(8), schema, 1, 5);   // keeps 0 2 3 4 6 7
+        var second = Pruning(SnapshotGeneratorTests.Source(6), schema, 0);     // of those, drops the first
+        Assert.Equal(first.To.Fingerprint, second.From.Fingerprint);
+        var plans = new[] { new InMemoryAdditionalText("/repo/a.plan.json", PlanJson.Write(first)), new InMemoryAdditionalText("/repo/b.plan.json", PlanJson.Write(second)) };
+
+        // Before the edit: the literals are pointed at with the width after both.
+        var (_, _, pending) = GeneratorHarness.Run(
+            MirrorAndSurgeryTests.CompilationWithRuntime(("Policy.cs", SnapshotGeneratorTests.Source(8))),
+            [new InMemoryAdditionalText(SnapshotGeneratorTests.SchemaPath, schema), .. plans]);
+        var ns2009 = pending.Where(d => d.Id == "NS2009").ToList();
+        Assert.Equal(2, ns2009.Count);
+        Assert.All(ns2009, d => Assert.Equal("5", d.Properties["Size"]));
+        Assert.Contains("but after the plans 'a.plan.json' then 'b.plan.json' (made from this class) it is 5", ns2009[0].GetMessage(CultureInfo.InvariantCulture), StringComparison.Ordinal);
+
+        // After it: one step from v1 keeps units 2 3 4 6 7.
+        var v1 = SnapshotGeneratorTests.Snapshot(1, SnapshotGeneratorTests.Source(8), schema);
+        var (_, output, diagnostics) = GeneratorHarness.Run(
+            MirrorAndSurgeryTests.CompilationWithRuntime(("Policy.cs", SnapshotGeneratorTests.Source(5))),
+            [new InMemoryAdditionalText(SnapshotGeneratorTests.SchemaPath, schema), SnapshotGeneratorTests.File(v1), .. plans]);
+        Assert.DoesNotContain(diagnostics, d => d.Id is "NS2006" or "NS2009");
+        Assert.Contains("these are the widths of the plans 'a.plan.json', 'b.plan.json', which the map follows", Assert.Single(diagnostics, d => d.Id == "NS2005").GetMessage(CultureInfo.InvariantCulture), StringComparison.Ordinal);
+        var json = (string)output.GetTypeByMetadataName("Game.Models.Policy+SurgeryFromV1")!.GetMembers("PlanJson").OfType<IFieldSymbol>().Single().ConstantValue!;
+        var step = PlanJson.Read(json);
+        Assert.Equal([2L, 3, 4, 6, 7], Assert.Single(step.Options.UnitMaps).Sources);
+        var rows = step.FindTensor("encoder.weight")!.Axes[0];
+        Assert.Equal([2L, 3, 4, 6, 7], Enumerable.Range(0, 5).Select(i => rows.SourceIndex(i)));
+    }
+
+    [Fact]
     public void A_plan_between_two_classes_is_not_a_width_change_of_this_one()
     {
         // What `surgery plan` writes between an old and a new class maps no units: the old class must not follow it.
@@ -191,7 +223,7 @@ public class WidthFollowTests
             new InMemoryAdditionalText("/repo/b.plan.json", PlanJson.Write(Pruning(SnapshotGeneratorTests.Source(8), schema, 1, 5))));
 
         var ns2006 = Assert.Single(diagnostics, d => d.Id == "NS2006");
-        Assert.Contains("the plans 'a.plan.json', 'b.plan.json' all lead from Policy v1 to the class but keep different units", ns2006.GetMessage(CultureInfo.InvariantCulture), StringComparison.Ordinal);
+        Assert.Contains("the plans 'a.plan.json' and 'b.plan.json' all lead from Policy v1 to the class but keep different units", ns2006.GetMessage(CultureInfo.InvariantCulture), StringComparison.Ordinal);
         Assert.DoesNotContain(driver.GetRunResult().Results.Single().GeneratedSources, g => g.HintName.Contains("SurgeryFromV1", StringComparison.Ordinal));
     }
 
