@@ -245,12 +245,7 @@ public sealed class UnitsTests : System.IDisposable
 
         var upgraded = _h.PathOf("upgraded.safetensors");
         CliHarness.AssertOk(CliHarness.Run("upgrade", Checkpoint, "--snapshots", Path.Combine(_h.Dir, "Snapshots"), "--out", upgraded));
-        var a = StateDict.Load(pruned);
-        var b = StateDict.Load(upgraded);
-        foreach (var name in new[] { "fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias" })
-        {
-            Assert.Equal(a.Float32(name).ToArray(), b.Float32(name).ToArray());
-        }
+        AssertSameWeights(pruned, upgraded);
     }
 
     /// <summary>Two prunings with the class edited after each and no snapshot recorded between: one step keeps what both kept.</summary>
@@ -274,12 +269,7 @@ public sealed class UnitsTests : System.IDisposable
 
         var upgraded = _h.PathOf("upgraded.safetensors");
         CliHarness.AssertOk(CliHarness.Run("upgrade", Checkpoint, "--snapshots", Path.Combine(_h.Dir, "Snapshots"), "--out", upgraded));
-        var a = StateDict.Load(second);
-        var b = StateDict.Load(upgraded);
-        foreach (var name in new[] { "fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias" })
-        {
-            Assert.Equal(a.Float32(name).ToArray(), b.Float32(name).ToArray());
-        }
+        AssertSameWeights(second, upgraded);
     }
 
     [Fact]
@@ -298,6 +288,16 @@ public sealed class UnitsTests : System.IDisposable
         var inside = CliHarness.Run([.. Prune(_h.PathOf("pruned2.safetensors")), "--plan-out", Path.Combine(project, "prune.plan.json")]);
         CliHarness.AssertOk(inside);
         Assert.DoesNotContain("outside the model's project", inside.Out, System.StringComparison.Ordinal);
+    }
+
+    private static void AssertSameWeights(string expected, string actual)
+    {
+        var a = StateDict.Load(expected);
+        var b = StateDict.Load(actual);
+        foreach (var name in new[] { "fc1.weight", "fc1.bias", "fc2.weight", "fc2.bias" })
+        {
+            Assert.Equal(a.Float32(name).ToArray(), b.Float32(name).ToArray());
+        }
     }
 
     private CliResult Run(params string[] args) => CliHarness.Run([args[0], "--model", Model, "--schema", Schema, "--torchsharp", Fixture, "--in", Checkpoint, .. args[1..]]);
