@@ -24,9 +24,7 @@ namespace NeuralSurgery.Generator;
 /// </summary>
 public sealed partial class SurgeryGenerator
 {
-    internal const string PlanFileSuffix = ".plan.json";
-
-    internal static bool IsPlanFile(string path) => path.EndsWith(PlanFileSuffix, StringComparison.OrdinalIgnoreCase);
+    internal static bool IsPlanFile(string path) => path.EndsWith(PlanJson.FileSuffix, StringComparison.OrdinalIgnoreCase);
 
     /// <summary>
     /// A plan file: its plan, NS2010 when it says it is a NeuralSurgery plan but does not read, or neither for a file
@@ -34,7 +32,7 @@ public sealed partial class SurgeryGenerator
     /// </summary>
     internal static PlanFileSpec ParsePlanFile(AdditionalText file, CancellationToken cancellationToken)
     {
-        var (plan, diagnostics) = ReadToolFile(file, SurgeryDiagnostics.PlanFileNotReadable.Id, "\"" + PlanJson.FormatName + "\"", PlanJson.Read, cancellationToken);
+        var (plan, diagnostics) = ReadToolFile(file, SurgeryDiagnostics.PlanFileNotReadable.Id, PlanJson.ClaimsFormat, PlanJson.Read, cancellationToken);
         return new PlanFileSpec(file.Path, plan, diagnostics);
     }
 

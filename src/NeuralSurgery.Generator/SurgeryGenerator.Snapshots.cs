@@ -38,10 +38,10 @@ public sealed partial class SurgeryGenerator
 
     /// <summary>
     /// A JSON file the tools write (snapshot, plan) read by <paramref name="read"/>, or the diagnostic
-    /// <paramref name="id"/> at the file saying why not. A file whose text lacks <paramref name="marker"/> (when given)
-    /// is another tool's and yields neither.
+    /// <paramref name="id"/> at the file saying why not. A file that <paramref name="ours"/> (when given) rejects is
+    /// another tool's and yields neither.
     /// </summary>
-    private static (T? Value, EquatableArray<DiagnosticInfo> Diagnostics) ReadToolFile<T>(AdditionalText file, string id, string? marker, Func<string, string, T> read, CancellationToken cancellationToken)
+    private static (T? Value, EquatableArray<DiagnosticInfo> Diagnostics) ReadToolFile<T>(AdditionalText file, string id, Func<string, bool>? ours, Func<string, string, T> read, CancellationToken cancellationToken)
         where T : class
     {
         var location = new ReaderLocation(file.Path, default, default);
@@ -51,7 +51,7 @@ public sealed partial class SurgeryGenerator
             return (null, EquatableArray.Create(new DiagnosticInfo(id, location, EquatableArray.Create(FileName(file.Path), "the file cannot be read"))));
         }
 
-        if (marker is not null && text.IndexOf(marker, StringComparison.Ordinal) < 0)
+        if (ours is not null && !ours(text))
         {
             return (null, EquatableArray<DiagnosticInfo>.Empty);
         }
@@ -163,8 +163,7 @@ public sealed partial class SurgeryGenerator
             List<IReadOnlyList<RecordedPlan>> distinct;
             try
             {
-                var chains = SnapshotSteps.Chains(input.Plans, p => p.Plan, latest.Fingerprint, current);
-                distinct = chains.GroupBy(c => SnapshotSteps.ComposeUnitMaps(c.Select(p => p.Plan).ToList())).Select(g => g.First()).ToList();
+                distinct = SnapshotSteps.DistinctChains(input.Plans, p => p.Plan, latest.Fingerprint, current).ToList();
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {

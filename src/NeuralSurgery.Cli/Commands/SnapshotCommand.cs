@@ -158,10 +158,10 @@ internal static class SnapshotCommand
     {
         var root = ProjectFolder.Of(modelPath);
         var all = new List<(string Path, SurgeryPlan Plan)>();
-        foreach (var file in PlanFilesUnder(root))
+        foreach (var file in ProjectFolder.Files(root, PlanJson.FileSuffix))
         {
             var text = InputFile.ReadAllText(file, "plan", InputFile.MaxDocumentBytes);
-            if (!text.Contains("\"" + PlanJson.FormatName + "\"", StringComparison.Ordinal))
+            if (!PlanJson.ClaimsFormat(text))
             {
                 continue;
             }
@@ -176,38 +176,22 @@ internal static class SnapshotCommand
             }
         }
 
-        var chains = SnapshotSteps.Chains(all, p => p.Plan, from, to)
-            .GroupBy(c => SnapshotSteps.ComposeUnitMaps(c.Select(p => p.Plan).ToList()))
-            .Select(g => g.First())
-            .ToList();
+        IReadOnlyList<IReadOnlyList<(string Path, SurgeryPlan Plan)>> chains;
+        try
+        {
+            chains = SnapshotSteps.DistinctChains(all, p => p.Plan, from, to);
+        }
+        catch (ArgumentException e)
+        {
+            throw new CliException($"the project's plan files do not chain: {e.Message}");
+        }
+
         return chains.Count switch
         {
             0 => null,
             1 => chains[0].ToList(),
             _ => throw new CliException($"{chains.Count} sets of plans lead from the latest version to the class and keep different units ({string.Join("; ", chains.Select(c => string.Join(" + ", c.Select(p => p.Path))))}); name the ones that made the checkpoints with --plan, in order"),
         };
-    }
-
-    private static IEnumerable<string> PlanFilesUnder(string dir)
-    {
-        foreach (var file in Directory.EnumerateFiles(dir, "*" + ".plan.json").Order(StringComparer.Ordinal))
-        {
-            yield return file;
-        }
-
-        foreach (var sub in Directory.EnumerateDirectories(dir).Order(StringComparer.Ordinal))
-        {
-            var name = Path.GetFileName(sub);
-            if (name is "bin" or "obj" || name.StartsWith('.'))
-            {
-                continue;
-            }
-
-            foreach (var file in PlanFilesUnder(sub))
-            {
-                yield return file;
-            }
-        }
     }
 
     private static Option<string?> Folder() => new("--dir")

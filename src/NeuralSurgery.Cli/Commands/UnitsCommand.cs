@@ -104,7 +104,7 @@ internal static class UnitsCommand
             var modelPath = CommonOptions.Required(parse.GetValue(model), "--model");
             var inPath = CommonOptions.Required(parse.GetValue(input), "--in");
             var outPath = CommonOptions.Required(parse.GetValue(output), "--out");
-            var planPath = parse.GetValue(planOut) ?? outPath + ".plan.json";
+            var planPath = parse.GetValue(planOut) ?? outPath + PlanJson.FileSuffix;
             var overwrite = parse.GetValue(force);
             var chosen = CommonOptions.OutputFormat(parse.GetValue(format), outPath);
             if (!planPath.EndsWith(".json", StringComparison.OrdinalIgnoreCase))

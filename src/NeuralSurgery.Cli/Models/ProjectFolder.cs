@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 
@@ -22,7 +23,7 @@ internal static class ProjectFolder
         return modelDir;
     }
 
-    /// <summary>Whether <paramref name="path"/> lies under <paramref name="folder"/>, outside bin and obj (which the build leaves out).</summary>
+    /// <summary>Whether <paramref name="path"/> lies under <paramref name="folder"/> where the build sees it (not under bin, obj or a hidden folder).</summary>
     public static bool Holds(string folder, string path)
     {
         var relative = Path.GetRelativePath(folder, Path.GetFullPath(path));
@@ -31,7 +32,27 @@ internal static class ProjectFolder
             return false;
         }
 
-        var first = relative.Split(Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar)[0];
-        return first is not ("bin" or "obj");
+        var parts = relative.Split(Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar);
+        return !parts.Take(parts.Length - 1).Any(LeftOut);
     }
+
+    /// <summary>The files named <c>*<paramref name="suffix"/></c> under <paramref name="folder"/> that the build sees, in ordinal order.</summary>
+    public static IEnumerable<string> Files(string folder, string suffix)
+    {
+        foreach (var file in Directory.EnumerateFiles(folder, "*" + suffix).Order(StringComparer.Ordinal))
+        {
+            yield return file;
+        }
+
+        foreach (var sub in Directory.EnumerateDirectories(folder).Order(StringComparer.Ordinal).Where(d => !LeftOut(Path.GetFileName(d))))
+        {
+            foreach (var file in Files(sub, suffix))
+            {
+                yield return file;
+            }
+        }
+    }
+
+    /// <summary>Folders the SDK's default item excludes leave out of the project's globs.</summary>
+    private static bool LeftOut(string name) => name is "bin" or "obj" || name.StartsWith('.');
 }

@@ -95,11 +95,10 @@ public static class SnapshotFolder
                 throw new InvalidDataException($"the plan leads to {ModelSnapshot.Describe(steps[steps.Count - 1].To)}, but the class is {candidate.Fingerprint.Substring(0, 12)}: give it the plan's widths first (surgery prune and grow print where each is written)");
             }
 
-            var schema = Schema.FeatureSchemaReader.ParseOrThrow(candidate.SchemaText, schemaFile);
             SurgeryPlan? step;
             try
             {
-                step = SnapshotSteps.FromPlans(steps, latest.Graph, latest.ReadSchema(), graph, schema);
+                step = SnapshotSteps.FromPlans(steps, latest.Graph, latest.ReadSchema(), graph, candidate.ReadSchema());
             }
             catch (ArgumentException e)
             {

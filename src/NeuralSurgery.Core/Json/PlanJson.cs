@@ -51,6 +51,15 @@ public static class PlanJson
     /// <summary>The value of the top-level <c>"format"</c> property.</summary>
     public const string FormatName = "neuralsurgery.plan";
 
+    /// <summary>The file name suffix the build and <c>surgery snapshot add</c> look for plans by.</summary>
+    public const string FileSuffix = ".plan.json";
+
+    /// <summary>
+    /// Whether <paramref name="text"/> says it is a NeuralSurgery plan (names <see cref="FormatName"/>): a file of
+    /// another tool that ends in <see cref="FileSuffix"/> is left alone, one that says so and does not read is an error.
+    /// </summary>
+    public static bool ClaimsFormat(string text) => text is not null && text.IndexOf("\"" + FormatName + "\"", StringComparison.Ordinal) >= 0;
+
     /// <summary>The only version this code reads and writes.</summary>
     public const int FormatVersion = 1;
 

@@ -143,4 +143,12 @@ public static class SnapshotSteps
 
         return result.OrderBy(c => c.Count).ToList();
     }
+
+    /// <summary>
+    /// <see cref="Chains"/>, one per outcome: chains that keep the same units (<see cref="ComposeUnitMaps"/>) are one.
+    /// More than one means the plans disagree on which units a checkpoint keeps.
+    /// </summary>
+    /// <exception cref="ArgumentException">A chain maps a unit that does not exist where it applies.</exception>
+    public static IReadOnlyList<IReadOnlyList<T>> DistinctChains<T>(IReadOnlyList<T> items, Func<T, SurgeryPlan> planOf, string from, string to) =>
+        Chains(items, planOf, from, to).GroupBy(c => ComposeUnitMaps(c.Select(planOf).ToList())).Select(g => g.First()).ToList();
 }

@@ -27,6 +27,8 @@ internal static class WidthSiteReader
     /// <summary>The width sites of the explicit integer arguments of every layer.</summary>
     public static IEnumerable<WidthSite> Of(IEnumerable<LayerNode> layers, SemanticModels models, INamedTypeSymbol modelClass, FeatureSchema? schema)
     {
+        // One scan of the class per parameter or constant, however many layers read it: the reader runs per edit.
+        var uses = new Dictionary<ISymbol, int>(SymbolEqualityComparer.Default);
         foreach (var layer in layers)
         {
             foreach (var argument in layer.Arguments.OrderBy(a => a.Value.SpanStart))
@@ -53,7 +55,7 @@ internal static class WidthSiteReader
 
                 yield return edit is null
                     ? new WidthSite(layer.Path, argument.Key, ReaderLocation.From(expression.GetLocation()), null, source)
-                    : new WidthSite(layer.Path, argument.Key, ReaderLocation.From(expression.GetLocation()), ReaderLocation.From(edit.GetLocation()), source, System.Convert.ToInt64(((LiteralExpressionSyntax)edit).Token.Value, System.Globalization.CultureInfo.InvariantCulture), symbol is null ? 1 : Uses(symbol, modelClass, models));
+                    : new WidthSite(layer.Path, argument.Key, ReaderLocation.From(expression.GetLocation()), ReaderLocation.From(edit.GetLocation()), source, System.Convert.ToInt64(((LiteralExpressionSyntax)edit).Token.Value, System.Globalization.CultureInfo.InvariantCulture), symbol is null ? 1 : uses.TryGetValue(symbol, out var n) ? n : uses[symbol] = Uses(symbol, modelClass, models));
             }
         }
     }

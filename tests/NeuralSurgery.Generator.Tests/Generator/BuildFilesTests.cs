@@ -50,7 +50,7 @@ public class BuildFilesTests
         // Schemas, snapshots (issue 13) and plans (issue 15), each glob behind the same switch with the SDK's excludes.
         var items = Elements.Value.Where(e => e.Name.LocalName == "AdditionalFiles").ToList();
         Assert.Equal(
-            new[] { "**/*" + SurgeryGenerator.SchemaFileSuffix, "**/*" + Json.SnapshotJson.FileSuffix, "**/*" + SurgeryGenerator.PlanFileSuffix },
+            new[] { "**/*" + SurgeryGenerator.SchemaFileSuffix, "**/*" + Json.SnapshotJson.FileSuffix, "**/*" + Json.PlanJson.FileSuffix },
             items.Select(i => (string?)i.Attribute("Include")));
         foreach (var item in items)
         {
